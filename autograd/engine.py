@@ -1,0 +1,788 @@
+"""The engine: ``Value``, a scalar node of a computation graph, and ``backward``.
+
+A ``Value`` holds a float (``data``), the gradient the last backward pass left
+in it (``grad``), the op that made it (``op``), its ``parents`` in operand order
+and, for each parent, the local derivative d self / d parent (``partials``),
+evaluated from the op table (:mod:`autograd.ops`) at forward time.
+
+Design (see shared/benchmarks.md for the measurements behind it):
+
+* One object per node, ``__slots__``, no closures: a node refers only to its
+  parents, so a graph has no reference cycles and is freed by reference
+  counting the moment it is dropped.
+* Python numbers are folded into the node as constants (``x * 2`` has one
+  parent); the full operand list is kept for ``create_graph``.
+* Every node gets a decreasing creation number. A node is always created after
+  its parents, so visiting nodes in creation order, newest first, is a valid
+  reverse topological order: ``backward`` walks a heap keyed on it, with no
+  recursion and no separate sorting pass.
+
+Gradient semantics (as in PyTorch): leaves (nodes without parents) accumulate
+into ``.grad`` across backward calls until reset; every interior node's
+``.grad`` holds the gradient of the latest backward pass through it.
+"""
+
+from __future__ import annotations
+
+import decimal
+import heapq
+import itertools
+import numbers
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Union
+
+from autograd import numerics as N
+from autograd.ops import OPS, Op, get_op
+
+__all__ = [
+    "Number",
+    "Value",
+    "apply",
+    "backward_order",
+    "dot",
+    "logsumexp",
+    "make_node",
+    "maximum",
+    "mean",
+    "minimum",
+    "no_grad",
+    "is_grad_enabled",
+    "scope",
+    "softmax",
+    "sum",
+]
+
+Number = Union[int, float]
+
+_new = object.__new__
+_count = itertools.count(-1, -1).__next__  # newer nodes get smaller keys
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+
+_ADD = OPS["add"]
+_SUB = OPS["sub"]
+_MUL = OPS["mul"]
+_DIV = OPS["div"]
+_POW = OPS["pow"]
+_NEG = OPS["neg"]
+
+
+# ---------------------------------------------------------------------------
+# Per-thread recording state (no_grad, scopes). Checking it costs one global
+# read per node while no thread uses it.
+
+
+class _ThreadState(threading.local):
+    def __init__(self) -> None:
+        self.no_grad = 0
+        self.scopes: list[str] = []
+
+
+_tls = _ThreadState()
+_special_lock = threading.Lock()
+_special = 0  # how many no_grad/scope blocks are open, in any thread
+
+
+def _enter_special() -> None:
+    global _special
+    with _special_lock:
+        _special += 1
+
+
+def _exit_special() -> None:
+    global _special
+    with _special_lock:
+        _special -= 1
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside the block: results are leaves without parents.
+
+    Safe with threads: the setting belongs to the calling thread only.
+
+    Example:
+        >>> with no_grad():
+        ...     y = Value(2.0) * 3
+        >>> y.parents
+        ()
+    """
+    _enter_special()
+    _tls.no_grad += 1
+    try:
+        yield
+    finally:
+        _tls.no_grad -= 1
+        _exit_special()
+
+
+def is_grad_enabled() -> bool:
+    """Return whether ops in this thread record the graph (not in ``no_grad``)."""
+    return _tls.no_grad == 0
+
+
+@contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Tag every node created inside the block with a scope path.
+
+    Scopes nest: ``scope("layer 1")`` around ``scope("neuron 3")`` tags nodes
+    with ``"layer 1/neuron 3"`` (read it as ``Value.scope``). Graph renderers
+    group nodes by it. Costs a little time per node while open.
+
+    Args:
+        name: a non-empty name without ``/``.
+
+    Raises:
+        ValueError: if the name is empty or contains ``/``.
+    """
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(
+            f"scope: the name must be a non-empty string without '/', got {name!r}"
+        )
+    _enter_special()
+    _tls.scopes.append(name)
+    try:
+        yield
+    finally:
+        _tls.scopes.pop()
+        _exit_special()
+
+
+# ---------------------------------------------------------------------------
+# Operand conversion.
+
+
+def _to_float(x: object, what: str) -> float:
+    """Convert a real number to float, or raise a TypeError naming ``what``."""
+    if type(x) is float:
+        return x  # type: ignore[return-value]
+    if isinstance(x, (numbers.Real, decimal.Decimal)) and not isinstance(x, Value):
+        try:
+            return float(x)
+        except OverflowError:  # an int beyond float range
+            return N.INF if x > 0 else -N.INF  # type: ignore[operator]
+    raise TypeError(
+        f"{what}: expected a real number (int, float, Fraction, Decimal, NumPy "
+        f"scalar) or a Value, got {type(x).__name__} {_short(x)}; convert it "
+        "with float(...) or wrap it in Value(...)"
+    )
+
+
+def _short(x: object) -> str:
+    r = repr(x)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+# ---------------------------------------------------------------------------
+# Node construction: the one place a non-leaf node is built.
+
+
+def _node(
+    data: float,
+    op: Op,
+    parents: tuple[Value, ...],
+    local: tuple[float, ...],
+    operands: tuple[Any, ...] | None,
+) -> Value:
+    node: Value = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node._op = op
+    node.parents = parents
+    node._local = local
+    node._ctx = operands
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _record_special(node: Value) -> None:
+    state = _tls
+    if state.no_grad:
+        node._op = None
+        node.parents = ()
+        node._local = ()
+        node._ctx = None
+        node._id = 0
+    elif state.scopes:
+        node._meta = {"scope": "/".join(state.scopes)}
+
+
+def _unary(op: Op, x: Value) -> Value:
+    a = x.data
+    out = op.forward(a)
+    return _node(out, op, (x,), op.local(out, a), None)
+
+
+def _binary(op: Op, a: Any, b: Any) -> Value:
+    """Apply a two-operand op; at least one of ``a``, ``b`` is a Value."""
+    if isinstance(a, Value):
+        x = a.data
+        if isinstance(b, Value):
+            y = b.data
+            out = op.forward(x, y)
+            return _node(out, op, (a, b), op.local(out, x, y), None)
+        y = _to_float(b, f"{op.name}: right operand")
+        out = op.forward(x, y)
+        return _node(out, op, (a,), op.local(out, x, y)[:1], (a, y))
+    x = _to_float(a, f"{op.name}: left operand")
+    y = b.data
+    out = op.forward(x, y)
+    return _node(out, op, (b,), op.local(out, x, y)[1:], (x, b))
+
+
+def _with_params(op: Op, x: Value, params: tuple[float, ...]) -> Value:
+    a = x.data
+    out = op.forward(a, *params)
+    return _node(out, op, (x,), op.local(out, a, *params), (x, *params))
+
+
+def _nary(op: Op, operands: Sequence[Any]) -> Value:
+    floats: list[float] = []
+    parents: list[Value] = []
+    where: list[int] = []
+    for i, o in enumerate(operands):
+        if isinstance(o, Value):
+            floats.append(o.data)
+            parents.append(o)
+            where.append(i)
+        else:
+            floats.append(_to_float(o, f"{op.name}: operand {i}"))
+    out = op.forward(*floats)
+    local = op.local(out, *floats)
+    if len(parents) == len(floats):
+        return _node(out, op, tuple(parents), local, None)
+    return _node(
+        out,
+        op,
+        tuple(parents),
+        tuple(local[i] for i in where),
+        tuple(o if isinstance(o, Value) else f for o, f in zip(operands, floats)),
+    )
+
+
+def apply(op: Op | str, *operands: Any) -> Value:
+    """Apply any op of the table (built-in or registered) to its operands.
+
+    Args:
+        op: an :class:`~autograd.ops.Op` or the name of one in the table.
+        *operands: Values or real numbers, in the op's operand order
+            (parameters such as ``leaky_relu``'s slope included). At least one
+            non-parameter operand must be a Value... or all may be numbers, in
+            which case the result is a constant leaf.
+
+    Returns:
+        The new node.
+
+    Raises:
+        UnknownOpError: if ``op`` names no entry of the table.
+        TypeError: if the number of operands does not match the op's arity,
+            or an operand is not a real number or a Value.
+    """
+    entry = get_op(op) if isinstance(op, str) else op
+    if not isinstance(entry, Op):
+        raise TypeError(f"apply: expected an Op or an op name, got {type(op).__name__}")
+    if entry.arity >= 0 and len(operands) != entry.arity:
+        raise TypeError(
+            f"{entry.name}: takes {entry.arity} operand(s), got {len(operands)}"
+        )
+    if not any(isinstance(o, Value) for o in operands):
+        floats = [_to_float(o, f"{entry.name}: operand {i}") for i, o in enumerate(operands)]
+        return Value(entry.forward(*floats))
+    return _nary(entry, operands)
+
+
+def make_node(
+    data: float,
+    op: Op,
+    parents: Sequence[Value],
+    partials: Sequence[float],
+    operands: Sequence[Any] | None = None,
+) -> Value:
+    """Build a node from a forward value and local derivatives you computed.
+
+    For fused ops (for example a neuron's ``act(w . x + b)`` as one node):
+    compute the output and d output / d parent with floats, then record them.
+    ``op`` must be in the table so that ``create_graph`` and the renderers
+    know it.
+
+    Args:
+        data: the forward value.
+        op: the table entry the node belongs to.
+        parents: the Value operands, in operand order.
+        partials: d data / d parent, one float per parent.
+        operands: the full operand list when some operands are constants
+            (needed by ``create_graph``); ``None`` when it equals ``parents``.
+
+    Returns:
+        The new node.
+
+    Raises:
+        ValueError: if ``parents`` and ``partials`` differ in length.
+    """
+    ps = tuple(parents)
+    ds = tuple(partials)
+    if len(ps) != len(ds):
+        raise ValueError(
+            f"make_node({op.name}): {len(ps)} parents but {len(ds)} partials; "
+            "give one partial per parent"
+        )
+    return _node(data, op, ps, ds, None if operands is None else tuple(operands))
+
+
+# ---------------------------------------------------------------------------
+
+
+class Value:
+    """A scalar node of a computation graph.
+
+    Args:
+        data: a real number (int, float, bool, ``Fraction``, ``Decimal``,
+            NumPy scalar...), stored as a Python float. ``bool`` counts as 0/1
+            as in Python's arithmetic.
+        label: an optional name, shown by graph renderers.
+
+    Raises:
+        TypeError: naming the received type, if ``data`` is not a real number.
+
+    Attributes:
+        data: the value (float).
+        grad: the gradient left by backward passes (float, 0.0 at creation).
+        label: a name for display ("" if none).
+        op: the op that produced the node ("" for a leaf).
+        parents: the Value operands in operand order (``a + a`` has ``(a, a)``).
+        partials: the local derivative d self / d parent for each parent.
+
+    ``==`` and ``hash`` are identity-based, so nodes can live in sets and dicts
+    (the engine and the renderers rely on it); ``< <= > >=`` compare ``data``.
+    """
+
+    __slots__ = ("data", "grad", "_op", "parents", "_local", "_ctx", "_id", "_label", "_meta")
+
+    # NumPy scalars defer to our reflected operators instead of broadcasting.
+    __array_ufunc__ = None
+
+    data: float
+    grad: float
+    parents: tuple[Value, ...]
+    _op: Op | None
+    _local: tuple[float, ...]
+    _ctx: tuple[Any, ...] | None
+    _id: int
+    _label: str
+    _meta: dict[str, Any]
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        if isinstance(data, Value):
+            raise TypeError(
+                "Value: data must be a real number, got a Value; use "
+                "value.detach() for a new leaf with the same data"
+            )
+        self.data = _to_float(data, "Value")
+        self.grad = 0.0
+        self._op = None
+        self.parents = ()
+        self._local = ()
+        self._ctx = None
+        self._id = 0
+        if label:
+            self.label = label
+
+    # -- metadata -------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """A name for display; "" if none was given."""
+        try:
+            return self._label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"Value.label: expected a str, got {type(name).__name__}")
+        self._label = name
+
+    @property
+    def op(self) -> str:
+        """The name of the op that produced this node; "" for a leaf."""
+        op = self._op
+        return "" if op is None else op.name
+
+    @property
+    def partials(self) -> tuple[float, ...]:
+        """d self / d parent for each parent, evaluated at forward time."""
+        return self._local
+
+    @property
+    def operands(self) -> tuple[Value | float, ...]:
+        """All operands in call order, constants included (``x * 2`` -> ``(x, 2.0)``)."""
+        return self.parents if self._ctx is None else self._ctx
+
+    @property
+    def scope(self) -> str:
+        """The scope path the node was created in (see :func:`scope`); "" if none."""
+        try:
+            return str(self._meta.get("scope", ""))
+        except AttributeError:
+            return ""
+
+    @scope.setter
+    def scope(self, path: str) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"Value.scope: expected a str, got {type(path).__name__}")
+        try:
+            self._meta["scope"] = path
+        except AttributeError:
+            self._meta = {"scope": path}
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node without parents (an input, a parameter, a constant)."""
+        return not self.parents
+
+    def item(self) -> float:
+        """Return ``data`` (PyTorch's name for it)."""
+        return self.data
+
+    def detach(self) -> Value:
+        """Return a new leaf with the same data and no history."""
+        return Value(self.data)
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    # -- comparisons: by data; equality stays identity -------------------
+
+    def __lt__(self, other: Any) -> bool:
+        return self.data < _cmp(other, "<")
+
+    def __le__(self, other: Any) -> bool:
+        return self.data <= _cmp(other, "<=")
+
+    def __gt__(self, other: Any) -> bool:
+        return self.data > _cmp(other, ">")
+
+    def __ge__(self, other: Any) -> bool:
+        return self.data >= _cmp(other, ">=")
+
+    __hash__ = object.__hash__
+
+    # -- arithmetic -------------------------------------------------------
+
+    def __add__(self, other: Value | Number) -> Value:
+        return _binary(_ADD, self, other)
+
+    def __radd__(self, other: Number) -> Value:
+        return _binary(_ADD, other, self)
+
+    def __sub__(self, other: Value | Number) -> Value:
+        return _binary(_SUB, self, other)
+
+    def __rsub__(self, other: Number) -> Value:
+        return _binary(_SUB, other, self)
+
+    def __mul__(self, other: Value | Number) -> Value:
+        return _binary(_MUL, self, other)
+
+    def __rmul__(self, other: Number) -> Value:
+        return _binary(_MUL, other, self)
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        return _binary(_DIV, self, other)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _binary(_DIV, other, self)
+
+    def __pow__(self, other: Value | Number) -> Value:
+        return _binary(_POW, self, other)
+
+    def __rpow__(self, other: Number) -> Value:
+        return _binary(_POW, other, self)
+
+    def __neg__(self) -> Value:
+        return _unary(_NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _unary(_ABS, self)
+
+    # -- elementwise functions (see the op table for each rule) -------------
+
+    def exp(self) -> Value:
+        """Return ``e ** self``; ``inf`` on overflow."""
+        return _unary(_EXP, self)
+
+    def log(self) -> Value:
+        """Return the natural logarithm; ``-inf`` at 0, ``nan`` below 0."""
+        return _unary(_LOG, self)
+
+    def sqrt(self) -> Value:
+        """Return the square root; ``nan`` below 0, derivative ``inf`` at 0."""
+        return _unary(_SQRT, self)
+
+    def tanh(self) -> Value:
+        """Return the hyperbolic tangent."""
+        return _unary(_TANH, self)
+
+    def sigmoid(self) -> Value:
+        """Return the logistic sigmoid ``1 / (1 + e**-x)``, stable for any x."""
+        return _unary(_SIGMOID, self)
+
+    def relu(self) -> Value:
+        """Return ``max(x, 0)``; the derivative at 0 is 0 (as in PyTorch)."""
+        return _unary(_RELU, self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
+        """Return ``x if x > 0 else negative_slope * x``.
+
+        Args:
+            negative_slope: the slope for ``x <= 0``; also the derivative at 0.
+
+        Raises:
+            TypeError: if ``negative_slope`` is not a real number.
+        """
+        slope = _to_float(negative_slope, "leaky_relu: negative_slope")
+        return _with_params(_LEAKY_RELU, self, (slope,))
+
+    def gelu(self) -> Value:
+        """Return the exact GELU ``x * Phi(x)`` (erf form, PyTorch's default)."""
+        return _unary(_GELU, self)
+
+    def softplus(self) -> Value:
+        """Return ``log(1 + e**x)``, exact and finite for any finite x."""
+        return _unary(_SOFTPLUS, self)
+
+    def sin(self) -> Value:
+        """Return the sine."""
+        return _unary(_SIN, self)
+
+    def cos(self) -> Value:
+        """Return the cosine."""
+        return _unary(_COS, self)
+
+    def erf(self) -> Value:
+        """Return the Gauss error function."""
+        return _unary(_ERF, self)
+
+    def abs(self) -> Value:
+        """Return ``|x|``; the derivative at 0 is 0 (as in PyTorch)."""
+        return _unary(_ABS, self)
+
+    def clamp(self, min: Number | None = None, max: Number | None = None) -> Value:  # noqa: A002
+        """Clamp into ``[min, max]``; a bound left as None is unbounded.
+
+        The gradient is 1 inside the interval and at either bound, 0 outside
+        (as in PyTorch).
+
+        Raises:
+            TypeError: if a bound is neither None nor a real number.
+        """
+        lo = -N.INF if min is None else _to_float(min, "clamp: min")
+        hi = N.INF if max is None else _to_float(max, "clamp: max")
+        return _with_params(_CLAMP, self, (lo, hi))
+
+    # -- backward -----------------------------------------------------------
+
+    def backward(self, gradient: Number = 1.0) -> None:
+        """Accumulate d self / d leaf into every leaf's ``.grad``.
+
+        Applies the chain rule over the graph in reverse topological order,
+        iteratively (no recursion: a million-node chain is fine). Interior
+        nodes' ``.grad`` are overwritten with this pass's gradient; leaves
+        accumulate until you reset them.
+
+        Args:
+            gradient: d loss / d self, the seed (1.0 for a scalar loss).
+
+        Raises:
+            TypeError: if ``gradient`` is not a real number.
+        """
+        seed = _to_float(gradient, "backward: gradient")
+        if not self.parents:
+            self.grad += seed
+            return
+        self.grad = seed
+        heap = [(self._id, self)]
+        seen = set()
+        push = _heappush
+        pop = _heappop
+        # Pop newest first: every consumer of a node is newer than it, so a
+        # node is popped only after all its reachable consumers added to it.
+        while heap:
+            node = pop(heap)[1]
+            g = node.grad
+            for p, d in zip(node.parents, node._local):
+                if not p.parents:
+                    p.grad += g * d  # leaf: accumulate across passes
+                elif p in seen:
+                    p.grad += g * d
+                else:  # first visit in this pass: overwrite, then schedule
+                    seen.add(p)
+                    p.grad = g * d
+                    push(heap, (p._id, p))
+
+
+def _cmp(other: Any, what: str) -> float:
+    if isinstance(other, Value):
+        return other.data
+    return _to_float(other, f"comparison {what}: right operand")
+
+
+_EXP = OPS["exp"]
+_LOG = OPS["log"]
+_SQRT = OPS["sqrt"]
+_TANH = OPS["tanh"]
+_SIGMOID = OPS["sigmoid"]
+_RELU = OPS["relu"]
+_LEAKY_RELU = OPS["leaky_relu"]
+_GELU = OPS["gelu"]
+_SOFTPLUS = OPS["softplus"]
+_SIN = OPS["sin"]
+_COS = OPS["cos"]
+_ERF = OPS["erf"]
+_ABS = OPS["abs"]
+_CLAMP = OPS["clamp"]
+_MAXIMUM = OPS["maximum"]
+_MINIMUM = OPS["minimum"]
+_SUM = OPS["sum"]
+_MEAN = OPS["mean"]
+_DOT = OPS["dot"]
+_LOGSUMEXP = OPS["logsumexp"]
+
+
+def backward_order(root: Value) -> list[Value]:
+    """Return the interior nodes reachable from ``root``, in the order backward visits them.
+
+    The order is newest first, a reverse topological order: every node comes
+    after all of its consumers. Leaves are not included.
+    """
+    if not root.parents:
+        return []
+    heap = [(root._id, root)]
+    seen = {root}
+    order = []
+    while heap:
+        node = _heappop(heap)[1]
+        order.append(node)
+        for p in node.parents:
+            if p.parents and p not in seen:
+                seen.add(p)
+                _heappush(heap, (p._id, p))
+    return order
+
+
+# ---------------------------------------------------------------------------
+# Functions over several values (each one node).
+
+
+def _values(values: Iterable[Any], what: str) -> list[Any]:
+    if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"{what}: expected an iterable of Values or numbers, got "
+            f"{type(values).__name__}; pass a list such as [a, b, c]"
+        )
+    return list(values)
+
+
+def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
+    """Sum values as one node with n parents (numbers are folded in).
+
+    Args:
+        values: Values or real numbers; an empty iterable sums to 0.
+
+    Returns:
+        The sum, a Value.
+
+    Raises:
+        TypeError: if ``values`` is not an iterable, or holds a non-number.
+    """
+    return apply(_SUM, *_values(values, "sum"))
+
+
+def mean(values: Iterable[Value | Number]) -> Value:
+    """Mean of values as one node with n parents.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if ``values`` is not an iterable, or holds a non-number.
+    """
+    vs = _values(values, "mean")
+    if not vs:
+        raise ValueError("mean: got an empty sequence; pass at least one value")
+    return apply(_MEAN, *vs)
+
+
+def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
+    """Dot product ``sum(x * y)`` as one node.
+
+    The node's parents are the Values of ``xs`` then those of ``ys``.
+
+    Raises:
+        ValueError: if the sequences differ in length.
+        TypeError: if an element is not a Value or a real number.
+    """
+    a = _values(xs, "dot: xs")
+    b = _values(ys, "dot: ys")
+    if len(a) != len(b):
+        raise ValueError(
+            f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
+            "of equal length"
+        )
+    return apply(_DOT, *a, *b)
+
+
+def maximum(a: Value | Number, b: Value | Number) -> Value:
+    """Larger of two operands; at a tie each gets half the gradient.
+
+    Raises:
+        TypeError: if an operand is not a Value or a real number.
+    """
+    return apply(_MAXIMUM, a, b)
+
+
+def minimum(a: Value | Number, b: Value | Number) -> Value:
+    """Smaller of two operands; at a tie each gets half the gradient.
+
+    Raises:
+        TypeError: if an operand is not a Value or a real number.
+    """
+    return apply(_MINIMUM, a, b)
+
+
+def logsumexp(values: Iterable[Value | Number]) -> Value:
+    """``log(sum(exp(x)))``, stable for large inputs, as one node.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if an element is not a Value or a real number.
+    """
+    vs = _values(values, "logsumexp")
+    if not vs:
+        raise ValueError("logsumexp: got an empty sequence; pass at least one value")
+    return apply(_LOGSUMEXP, *vs)
+
+
+def softmax(values: Iterable[Value | Number]) -> list[Value]:
+    """Softmax as a list of Values: ``exp(x_i - logsumexp(x))``.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if an element is not a Value or a real number.
+    """
+    vs = _values(values, "softmax")
+    lse = logsumexp(vs)
+    return [(v - lse).exp() for v in vs]

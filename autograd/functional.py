@@ -1,0 +1,88 @@
+"""Gradients as return values: ``grad(output, inputs, create_graph=...)``.
+
+Unlike ``Value.backward``, :func:`grad` touches no ``.grad`` field: it walks
+the same reverse topological order (:func:`autograd.backward_order`) and keeps
+the running gradients in a dictionary. With ``create_graph=True`` every
+gradient is built from Value operations, using each op's ``local_value`` rule
+from the op table, so the result can be differentiated again (Hessians,
+third derivatives, gradient penalties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autograd.engine import Value, backward_order
+from autograd.ops import get_op
+
+__all__ = ["grad"]
+
+
+def grad(
+    output: Value,
+    inputs: Value | Sequence[Value],
+    *,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Value]:
+    """Return d output / d input for each input, leaving every ``.grad`` alone.
+
+    Args:
+        output: the Value to differentiate.
+        inputs: a Value or a sequence of Values (leaves or interior nodes).
+        create_graph: if True, the results are Values whose graphs depend on
+            ``inputs`` and can be differentiated again; otherwise they are
+            fresh leaves.
+        allow_unused: if False, an input that ``output`` does not depend on is
+            an error; if True its gradient is 0.
+
+    Returns:
+        A list of Values, one per input, in the order given.
+
+    Raises:
+        TypeError: if ``output`` or an input is not a Value.
+        ValueError: if an input is unused and ``allow_unused`` is False.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    xs = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for i, x in enumerate(xs):
+        if not isinstance(x, Value):
+            raise TypeError(
+                f"grad: inputs[{i}] must be a Value, got {type(x).__name__}; "
+                "differentiate with respect to the Value you computed with"
+            )
+    grads: dict[Value, Any] = {output: 1.0}
+    if create_graph:
+        for node in backward_order(output):
+            g = grads[node]
+            rule = get_op(node.op).local_value
+            operands = node.operands
+            for i, o in enumerate(operands):
+                if not isinstance(o, Value):
+                    continue  # a folded constant or a parameter
+                contrib = g * rule(operands, node, i)
+                prev = grads.get(o)
+                grads[o] = contrib if prev is None else prev + contrib
+    else:
+        for node in backward_order(output):
+            g = grads[node]
+            for p, d in zip(node.parents, node._local):
+                prev = grads.get(p)
+                grads[p] = g * d if prev is None else prev + g * d
+    out: list[Value] = []
+    for i, x in enumerate(xs):
+        if x not in grads:
+            if not allow_unused:
+                name = f" ({x.label!r})" if x.label else ""
+                raise ValueError(
+                    f"grad: inputs[{i}]{name} is not used to compute the output; "
+                    "pass allow_unused=True to get a zero gradient for it"
+                )
+            out.append(Value(0.0))
+            continue
+        g = grads[x]
+        out.append(g if isinstance(g, Value) and create_graph else Value(float(g)))
+    return out
+

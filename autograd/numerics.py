@@ -1,0 +1,131 @@
+"""IEEE-754 float helpers: the forward functions that never raise.
+
+Python's ``math`` module raises ``ValueError``, ``OverflowError`` and
+``ZeroDivisionError`` where IEEE-754 double precision (and PyTorch float64)
+returns ``inf`` or ``nan``. Every function here returns what float64 hardware
+would: ``log(0) = -inf``, ``sqrt(-1) = nan``, ``1/0 = inf``, ``exp(1000) = inf``,
+``pow(-8, 1/3) = nan`` (never a complex number).
+
+This module owns only float arithmetic; it knows nothing of ``Value``.
+"""
+
+from __future__ import annotations
+
+import math
+
+INF = math.inf
+NAN = math.nan
+
+
+def div(a: float, b: float) -> float:
+    """Return ``a / b`` with IEEE semantics (``1/0 = inf``, ``0/0 = nan``)."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0.0:
+            return NAN
+        return math.copysign(INF, a) * math.copysign(1.0, b)
+
+
+def exp(x: float) -> float:
+    """Return ``e**x``; ``inf`` on overflow instead of ``OverflowError``."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return INF
+
+
+def log(x: float) -> float:
+    """Return the natural logarithm; ``-inf`` at 0 and ``nan`` below 0."""
+    try:
+        return math.log(x)
+    except ValueError:
+        return -INF if x == 0.0 else NAN
+
+
+def sqrt(x: float) -> float:
+    """Return the square root; ``nan`` for negative input."""
+    try:
+        return math.sqrt(x)
+    except ValueError:
+        return NAN
+
+
+def sin(x: float) -> float:
+    """Return the sine; ``nan`` for infinite input."""
+    try:
+        return math.sin(x)
+    except ValueError:
+        return NAN
+
+
+def cos(x: float) -> float:
+    """Return the cosine; ``nan`` for infinite input."""
+    try:
+        return math.cos(x)
+    except ValueError:
+        return NAN
+
+
+def _is_odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == math.floor(y) and math.fmod(y, 2.0) != 0.0
+
+
+def pow(x: float, y: float) -> float:  # noqa: A001 - mirrors math.pow
+    """Return ``x ** y`` as C's ``pow`` does: real results only.
+
+    ``pow(0, -1) = inf``, ``pow(-0.0, -1) = -inf``, ``pow(-8, 1/3) = nan``,
+    ``pow(10, 400) = inf``.
+    """
+    try:
+        return math.pow(x, y)
+    except ValueError:
+        if x == 0.0:  # zero to a negative power
+            if _is_odd_integer(y):
+                return math.copysign(INF, x)
+            return INF
+        return NAN  # negative base, non-integer exponent
+    except OverflowError:
+        if x < 0.0 and _is_odd_integer(y):
+            return -INF
+        return INF
+
+
+def sigmoid(x: float) -> float:
+    """Return ``1 / (1 + e**-x)`` without overflow for any ``x``."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + exp(-x))
+    e = exp(x)
+    return e / (1.0 + e)
+
+
+def softplus(x: float) -> float:
+    """Return ``log(1 + e**x)`` exactly and without overflow."""
+    if x != x:
+        return x
+    return (x if x > 0.0 else 0.0) + math.log1p(exp(-abs(x)))
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def gelu(x: float) -> float:
+    """Return the exact GELU ``x * Phi(x)`` with the error function."""
+    return 0.5 * x * (1.0 + math.erf(x * _SQRT1_2))
+
+
+def gelu_grad(x: float) -> float:
+    """Return ``d gelu / dx = Phi(x) + x * phi(x)``."""
+    cdf = 0.5 * (1.0 + math.erf(x * _SQRT1_2))
+    return cdf + x * _INV_SQRT_2PI * exp(-0.5 * x * x)
+
+
+def logsumexp(xs: list[float]) -> float:
+    """Return ``log(sum(exp(x)))`` stably (shifted by the maximum)."""
+    m = max(xs)
+    if m == INF or m == -INF or m != m:
+        if any(x != x for x in xs):
+            return NAN
+        return m
+    return m + math.log(math.fsum(exp(x - m) for x in xs))

@@ -1,0 +1,1 @@
+"""visualize: computation graphs to DOT/SVG through Graphviz, and training plots."""
