@@ -30,6 +30,7 @@ from autograd.engine import (
     sum,
 )
 from autograd.functional import grad
+from autograd.memory import pause_gc
 from autograd.ops import OPS, Kink, Op, Special, UnknownOpError, get_op, iter_ops, register_op
 
 __version__ = "0.1.0"
@@ -54,6 +55,7 @@ __all__ = [
     "mean",
     "minimum",
     "no_grad",
+    "pause_gc",
     "register_op",
     "scope",
     "softmax",
