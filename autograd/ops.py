@@ -355,8 +355,8 @@ def _div_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
 def _pow_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
     x, y = o
     if wrt == 0:
-        if _data(y) == 0.0:
-            return 0.0
+        if _data(y) == 0.0 and _data(x) == 0.0:
+            return 0.0  # PyTorch's mask against 0 * inf; elsewhere the formula is exact
         return y * x ** (y - 1.0)
     if _data(x) == 0.0 and _data(y) >= 0.0:
         return 0.0

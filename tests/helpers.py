@@ -1,0 +1,42 @@
+"""Finite differences for the engine's tests (a small, fixed-step reference;
+the user-facing checker with Richardson extrapolation is autograd.gradcheck)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+
+def central_diff(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
+    """d f / d xs[i] by a fourth-order central difference."""
+    h = 1e-4 * max(1.0, abs(xs[i]))
+
+    def at(d: float) -> float:
+        ys = list(xs)
+        ys[i] += d
+        return f(ys)
+
+    return (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h)
+
+
+def close(a: float, b: float, tol: float = 1e-5) -> bool:
+    """Relative-or-absolute closeness that treats equal infinities and nans as equal."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def one_sided_disagree(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> bool:
+    """True when the left and right slopes of f at xs along i differ (a kink nearby)."""
+    h = 1e-3 * max(1.0, abs(xs[i]))
+
+    def at(d: float) -> float:
+        ys = list(xs)
+        ys[i] += d
+        return f(ys)
+
+    left = (at(0.0) - at(-h)) / h
+    right = (at(h) - at(0.0)) / h
+    return abs(left - right) > 1e-2 * max(1.0, abs(left), abs(right))
