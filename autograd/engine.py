@@ -29,7 +29,7 @@ import heapq
 import itertools
 import numbers
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Union
 
@@ -78,6 +78,10 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.no_grad = 0
         self.scopes: list[str] = []
+        # Set by autograd.anomaly.detect_anomaly (None outside it): a hook
+        # called on every new node, and a checked replacement for backward.
+        self.on_node: Callable[[Value], None] | None = None
+        self.checked_backward: Callable[[Value, float], None] | None = None
 
 
 _tls = _ThreadState()
@@ -201,6 +205,8 @@ def _node(
 
 def _record_special(node: Value) -> None:
     state = _tls
+    if state.on_node is not None:  # anomaly mode: sees the node before no_grad strips it
+        state.on_node(node)
     if state.no_grad:
         node._op = None
         node.parents = ()
@@ -463,6 +469,17 @@ class Value:
     def __bool__(self) -> bool:
         return self.data != 0.0
 
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when normal lookup fails: ops registered by users with
+        # api="method" (autograd.custom_op) are called as ``x.name(*params)``.
+        op = OPS.get(name)
+        if op is None or op.builtin or op.api != "method":
+            raise AttributeError(
+                f"'Value' object has no attribute {name!r}; ops you register with "
+                "autograd.custom_op(..., method=True) are also available as methods"
+            )
+        return _BoundOp(op, self)
+
     # -- comparisons: by data; equality stays identity -------------------
 
     def __lt__(self, other: Any) -> bool:
@@ -612,6 +629,9 @@ class Value:
             TypeError: if ``gradient`` is not a real number.
         """
         seed = _to_float(gradient, "backward: gradient")
+        if _special and _tls.checked_backward is not None:  # anomaly mode
+            _tls.checked_backward(self, seed)
+            return
         if not self.parents:
             self.grad += seed
             return
@@ -634,6 +654,22 @@ class Value:
                     seen.add(p)
                     p.grad = g * d
                     push(heap, (p._id, p))
+
+
+class _BoundOp:
+    """A registered op bound to a Value: ``x.swish`` (call it as ``x.swish()``)."""
+
+    __slots__ = ("op", "value")
+
+    def __init__(self, op: Op, value: Value) -> None:
+        self.op = op
+        self.value = value
+
+    def __call__(self, *operands: Any) -> Value:
+        return apply(self.op, self.value, *operands)
+
+    def __repr__(self) -> str:
+        return f"<op {self.op.name} bound to {self.value!r}>"
 
 
 def _cmp(other: Any, what: str) -> float:
