@@ -9,9 +9,10 @@ never given to ``eval``. Allowed:
   the function names below);
 * ``int`` and ``float`` literals (finite, within float range);
 * the binary operators ``+ - * / **`` and the unary ``-`` and ``+``;
-* calls of the op table's functions (every op whose ``api`` is not
-  ``"operator"``, read from :func:`autograd.iter_ops`, so ops registered with
-  :func:`autograd.register_op` are callable too): ``tanh(x)``, ``abs(x)``,
+* calls of the op table's built-in functions (every built-in op whose ``api``
+  is not ``"operator"``, read from :func:`autograd.iter_ops`; ops registered
+  later, such as nn's fused neurons, have operand layouts of their own and are
+  not callable): ``tanh(x)``, ``abs(x)``,
   ``leaky_relu(x, 0.1)``, ``clamp(x, -1, 1)``, ``maximum(a, b)``,
   ``sum(a, b, c)``, ``mean(...)``, ``logsumexp(...)``, ``dot(x1, x2, y1, y2)``.
 
@@ -110,8 +111,8 @@ def _format(reason: str, source: str, start: int, end: int, hint: str) -> str:
 
 
 def _functions() -> dict[str, Op]:
-    """The callable functions: every op of the table reached by name."""
-    return {op.name: op for op in iter_ops() if op.api != "operator"}
+    """The callable functions: every built-in op of the table reached by name."""
+    return {op.name: op for op in iter_ops() if op.api != "operator" and op.builtin}
 
 
 def _operator_op(symbol: str, arity: int) -> Op:
