@@ -161,7 +161,7 @@ def scope(name: str) -> Iterator[None]:
 def _to_float(x: object, what: str) -> float:
     """Convert a real number to float, or raise a TypeError naming ``what``."""
     if type(x) is float:
-        return x  # type: ignore[return-value]
+        return x
     if isinstance(x, (numbers.Real, decimal.Decimal)) and not isinstance(x, Value):
         try:
             return float(x)

@@ -1,8 +1,10 @@
 """JAX-style transforms over Python functions of floats.
 
 ``f`` is written with Value operations (methods, operators and the functions of
-:mod:`autograd`) and called with plain floats; the transforms wrap the floats
-in leaf Values, run ``f`` and differentiate with :func:`autograd.grad`.
+:mod:`autograd`) and called with plain floats; the transforms wrap every int or
+float argument in a leaf Value (other arguments pass through unchanged), run
+``f`` and differentiate with :func:`autograd.grad` with respect to the
+arguments named by ``argnums``.
 
 * :func:`grad` and :func:`value_and_grad`: first derivatives.
 * :func:`jacobian`: d outputs / d inputs for a function returning a Value or a
@@ -33,15 +35,22 @@ def _prepare(
     nums = [argnums] if isinstance(argnums, int) else list(argnums)
     if not nums:
         raise ValueError(f"func.{fname}: argnums is empty; name at least one argument")
-    vals: list[Any] = list(args)
     for n in nums:
         if not isinstance(n, int) or not -len(args) <= n < len(args):
             raise ValueError(
                 f"func.{fname}: argnums {n!r} is out of range for {len(args)} "
                 "positional argument(s)"
             )
-        vals[n] = Value(_to_float(args[n], f"func.{fname}: argument {n}"))
-    return vals, [n % len(args) for n in nums], single
+    nums = [n % len(args) for n in nums]
+    vals: list[Any] = []
+    for i, a in enumerate(args):
+        if i in nums:
+            vals.append(Value(_to_float(a, f"func.{fname}: argument {i}")))
+        elif isinstance(a, (int, float)) and not isinstance(a, bool):
+            vals.append(Value(float(a)))  # so that f can call Value methods on it
+        else:
+            vals.append(a)
+    return vals, nums, single
 
 
 def _scalar_output(fname: str, out: Any) -> Value:

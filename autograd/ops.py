@@ -28,7 +28,7 @@ import math
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from autograd import numerics as N
 
@@ -147,6 +147,11 @@ def _log(x: Operand) -> Operand:
 
 def _data(x: Operand) -> float:
     return x if isinstance(x, float) else x.data
+
+
+def _value(x: Operand) -> Value:
+    """The operand of a unary op, which is always a Value (never a constant)."""
+    return cast("Value", x)
 
 
 # ---------------------------------------------------------------------------
@@ -384,25 +389,25 @@ def _sigmoid_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
 
 
 def _gelu_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    x = o[0]
+    x = _value(o[0])
     cdf = 0.5 * (1.0 + (x * _SQRT1_2).erf())
     return cdf + x * _INV_SQRT_2PI * (-0.5 * x * x).exp()
 
 
 def _softplus_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return o[0].sigmoid()
+    return _value(o[0]).sigmoid()
 
 
 def _sin_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return o[0].cos()
+    return _value(o[0]).cos()
 
 
 def _cos_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return -o[0].sin()
+    return -_value(o[0]).sin()
 
 
 def _erf_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    x = o[0]
+    x = _value(o[0])
     return _TWO_OVER_SQRT_PI * (-(x * x)).exp()
 
 
@@ -414,7 +419,7 @@ def _dot_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
 def _logsumexp_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
     if out.data in (INF, -INF):
         return _logsumexp_local(out.data, *(_data(x) for x in o))[wrt]
-    return (o[wrt] - out).exp()
+    return (o[wrt] - out).exp()  # a Value: out is one
 
 
 # ---------------------------------------------------------------------------
@@ -477,7 +482,8 @@ _TABLE: tuple[Op, ...] = (
        "x if x > 0 else slope * x", "1 if x > 0 else slope", (_R, (0.01, 0.01)),
        kinks=(Kink((0.0, 0.01), (0.01,),
                    "leaky_relu'(0) = negative_slope, as in PyTorch"),),
-       params=1, call="`x.leaky_relu(negative_slope=0.01)`", doc="Leaky ReLU with a negative slope (default 0.01)."),
+       params=1, call="`x.leaky_relu(negative_slope=0.01)`",
+       doc="Leaky ReLU with a negative slope (default 0.01)."),
     Op("gelu", "gelu", 1, N.gelu, _gelu_local, _gelu_value,
        "x Phi(x)", "Phi(x) + x phi(x)", (_R,),
        doc="Gaussian error linear unit, exact erf form (PyTorch's default)."),
@@ -502,15 +508,18 @@ _TABLE: tuple[Op, ...] = (
        (_R, (-1.0, -1.0), (1.0, 1.0)),
        kinks=(Kink((-1.0, -1.0, 1.0), (1.0,), "at the lower bound: 1, as in PyTorch"),
               Kink((1.0, -1.0, 1.0), (1.0,), "at the upper bound: 1, as in PyTorch")),
-       params=2, call="`x.clamp(min, max)`", doc="Clamp into [lo, hi]; a missing bound is infinite."),
+       params=2, call="`x.clamp(min, max)`",
+       doc="Clamp into [lo, hi]; a missing bound is infinite."),
     Op("maximum", "max", 2, _maximum, _maximum_local, _const_rule(_maximum_local),
        "max(a, b)", "1 to the larger, 0.5 each at a tie", (_R, _R),
        kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
-       api="function", call="`autograd.maximum(a, b)`", doc="Elementwise maximum of two operands; nan propagates."),
+       api="function", call="`autograd.maximum(a, b)`",
+       doc="Elementwise maximum of two operands; nan propagates."),
     Op("minimum", "min", 2, _minimum, _minimum_local, _const_rule(_minimum_local),
        "min(a, b)", "1 to the smaller, 0.5 each at a tie", (_R, _R),
        kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
-       api="function", call="`autograd.minimum(a, b)`", doc="Elementwise minimum of two operands; nan propagates."),
+       api="function", call="`autograd.minimum(a, b)`",
+       doc="Elementwise minimum of two operands; nan propagates."),
     Op("sum", "sum", -1, _sum, _sum_local, _const_rule(_sum_local),
        "x1 + ... + xn", "1 each", (_R,), api="function",
        doc="Sum of n values as one node."),
@@ -598,7 +607,8 @@ def op_table_markdown() -> str:
     when the two drift apart.
     """
     lines = [
-        "| op | how to call | forward | local derivative | smooth on (tested) | at kinks | IEEE edge cases |",
+        "| op | how to call | forward | local derivative | smooth on (tested) | at kinks "
+        "| IEEE edge cases |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for op in iter_ops():
@@ -618,6 +628,7 @@ def op_table_markdown() -> str:
         specials = "; ".join(
             f"({', '.join(_fmt(a) for a in s.at)}) -> {_fmt(s.result)}" for s in op.specials
         )
-        cells = [f"`{op.name}`", call, op.formula, op.derivative, dom, kinks or "-", specials or "-"]
+        cells = [f"`{op.name}`", call, op.formula, op.derivative, dom,
+                 kinks or "-", specials or "-"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"

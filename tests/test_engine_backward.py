@@ -1,0 +1,298 @@
+"""Backward: chain rule on random DAGs, accumulation semantics, deep graphs
+without recursion, memory, no_grad and detach."""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+import threading
+import tracemalloc
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autograd
+from autograd import Value
+from tests.helpers import central_diff, close
+from tests.strategies import Dag, dags, inputs
+
+
+@given(dag=dags(), xs=st.lists(inputs, min_size=3, max_size=3))
+def test_random_dags_match_finite_differences(dag: Dag, xs: list[float]) -> None:
+    xs = xs[: dag.n_inputs]
+    leaves = [Value(x) for x in xs]
+    out = dag.build(leaves)
+    out.backward()
+    for i, leaf in enumerate(leaves):
+        numeric = central_diff(dag.build_floats, xs, i)
+        assert close(leaf.grad, numeric, 1e-5), dag.describe()
+
+
+@given(dag=dags(), xs=st.lists(inputs, min_size=3, max_size=3))
+def test_grad_function_equals_backward_and_touches_no_grad(dag: Dag, xs: list[float]) -> None:
+    leaves = [Value(x) for x in xs[: dag.n_inputs]]
+    out = dag.build(leaves)
+    gs = autograd.grad(out, leaves, allow_unused=True)
+    assert all(leaf.grad == 0.0 for leaf in leaves)
+    out.backward()
+    for g, leaf in zip(gs, leaves):
+        assert g.data == pytest.approx(leaf.grad, rel=1e-12, abs=1e-12)
+
+
+@given(dag=dags(max_steps=6), xs=st.lists(inputs, min_size=3, max_size=3))
+def test_create_graph_second_derivatives_on_random_dags(dag: Dag, xs: list[float]) -> None:
+    xs = xs[: dag.n_inputs]
+    leaves = [Value(x) for x in xs]
+    firsts = autograd.grad(dag.build(leaves), leaves, create_graph=True, allow_unused=True)
+    for i, g in enumerate(firsts):
+        seconds = autograd.grad(g, leaves, allow_unused=True)
+
+        def first_i(ys: list[float], i: int = i) -> float:
+            ls = [Value(y) for y in ys]
+            return autograd.grad(dag.build(ls), ls, allow_unused=True)[i].data
+
+        for j in range(len(xs)):
+            assert close(seconds[j].data, central_diff(first_i, xs, j), 1e-4), dag.describe()
+
+
+class TestAccumulation:
+    def test_leaves_accumulate_across_backward_calls(self) -> None:
+        x = Value(3.0)
+        y = x * x
+        y.backward()
+        y.backward()
+        assert x.grad == 12.0
+        x.grad = 0.0
+        y.backward()
+        assert x.grad == 6.0
+
+    def test_interior_nodes_hold_the_latest_pass_only(self) -> None:
+        x = Value(2.0)
+        h = x * 3
+        y = h * h
+        y.backward()
+        y.backward()
+        assert h.grad == 2 * h.data  # not doubled
+        assert x.grad == 2 * (2 * h.data * 3)
+
+    def test_reused_intermediate_across_graphs(self) -> None:
+        w = Value(1.5)
+        w2 = w * w  # computed once, reused in every step
+        for step in range(1, 4):
+            x = Value(float(step))
+            loss = w2 * x
+            w.grad = 0.0
+            loss.backward()
+            assert w2.grad == step
+            assert w.grad == pytest.approx(2 * 1.5 * step)
+
+    def test_backward_seed_and_leaf_root(self) -> None:
+        x = Value(2.0)
+        (x * 5).backward(gradient=0.5)
+        assert x.grad == 2.5
+        x.backward()
+        assert x.grad == 3.5
+        with pytest.raises(TypeError, match="backward: gradient"):
+            x.backward("1")  # type: ignore[arg-type]
+
+    def test_shared_subexpression_diamond(self) -> None:
+        x = Value(0.7)
+        a = x.tanh()
+        b = a * a + a.sin()
+        b.backward()
+        t = math.tanh(0.7)
+        assert x.grad == pytest.approx((2 * t + math.cos(t)) * (1 - t * t))
+
+
+class TestDeepGraphs:
+    def test_million_node_chain_under_default_recursion_limit(self) -> None:
+        assert sys.getrecursionlimit() <= 10_000
+        x = Value(1.0)
+        y = x
+        for _ in range(1_000_000):
+            y = y + 1e-6
+        y.backward()
+        assert x.grad == 1.0
+        assert y.data == pytest.approx(2.0)
+        order = autograd.backward_order(y)
+        assert len(order) == 1_000_000
+        del y, order
+
+    def test_deep_chain_frees_without_recursion_error(self) -> None:
+        x = Value(0.5)
+        y = x
+        for _ in range(200_000):
+            y = y * 1.0
+        del y  # freed by reference counting; must not crash
+
+    def test_create_graph_on_a_long_chain(self) -> None:
+        x = Value(0.5)
+        y = x
+        for _ in range(2000):
+            y = (y * 1.0001 + 0.001).tanh()
+        (g,) = autograd.grad(y, [x], create_graph=True)
+        y.backward()
+        assert g.data == pytest.approx(x.grad)
+
+
+class TestMemory:
+    def test_graph_has_no_reference_cycles(self) -> None:
+        gc.collect()
+        gc.disable()
+        try:
+            before = gc.get_count()[0]
+            x = Value(0.5)
+            y = x
+            for _ in range(1000):
+                y = (y * 2.0 + 1.0).tanh()
+            y.backward()
+            del y
+            assert gc.collect() == 0  # nothing left for the cyclic collector
+            assert gc.get_count()[0] >= 0 and before >= 0
+        finally:
+            gc.enable()
+
+    def test_forward_loop_without_backward_does_not_grow_memory(self) -> None:
+        w = [Value(0.1 * i) for i in range(20)]
+
+        def step() -> None:
+            loss = autograd.sum((wi * 1.5 + 0.5).tanh() for wi in w)
+            loss.data  # dropped without backward
+
+        def live_values() -> int:
+            return sum(1 for o in gc.get_objects() if type(o) is Value)
+
+        gc.collect()
+        values_before = live_values()
+        tracemalloc.start()
+        for _ in range(3000):  # fills CPython's free lists with traced blocks
+            step()
+        base, _ = tracemalloc.get_traced_memory()
+        for _ in range(1000):
+            step()
+        after, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert live_values() == values_before  # every step's nodes were freed
+        assert after - base < 50_000, after - base  # 1000 steps made 41,000 nodes
+
+
+class TestNoGrad:
+    def test_nothing_recorded_inside(self) -> None:
+        x = Value(2.0)
+        with autograd.no_grad():
+            y = x * 3 + x.tanh()
+            assert not autograd.is_grad_enabled()
+        assert y.is_leaf and y.op == "" and y.parents == ()
+        assert y.data == pytest.approx(6 + math.tanh(2.0))
+        assert autograd.is_grad_enabled()
+        z = x * 3
+        assert z.parents == (x,)
+
+    def test_restored_after_an_exception(self) -> None:
+        with pytest.raises(RuntimeError), autograd.no_grad():
+            raise RuntimeError("boom")
+        assert autograd.is_grad_enabled()
+        assert (Value(1.0) * 2).parents
+
+    def test_per_thread(self) -> None:
+        inside = threading.Event()
+        release = threading.Event()
+        recorded: list[bool] = []
+
+        def worker() -> None:
+            with autograd.no_grad():
+                inside.set()
+                release.wait(5)
+
+        t = threading.Thread(target=worker)
+        t.start()
+        inside.wait(5)
+        try:
+            recorded.append(bool((Value(1.0) * 2).parents))  # main thread still records
+        finally:
+            release.set()
+            t.join()
+        assert recorded == [True]
+
+    def test_detach(self) -> None:
+        x = Value(2.0)
+        y = (x * 3).detach()
+        assert y.is_leaf and y.data == 6.0
+        (y * x).backward()
+        assert x.grad == 6.0 and y.grad == 2.0
+
+
+class TestScope:
+    def test_nested_scopes_tag_new_nodes(self) -> None:
+        x = Value(1.0)
+        with autograd.scope("layer 1"), autograd.scope("neuron 3"):
+            y = x * 2
+        z = y + 1
+        assert y.scope == "layer 1/neuron 3"
+        assert z.scope == "" and x.scope == ""
+
+    def test_scope_names_are_validated(self) -> None:
+        with pytest.raises(ValueError, match="scope: the name"), autograd.scope("a/b"):
+            pass
+
+    def test_scope_setter(self) -> None:
+        v = Value(1.0)
+        v.scope = "layer 2"
+        assert v.scope == "layer 2"
+
+
+class TestGradFunction:
+    def test_third_derivative_of_tanh(self) -> None:
+        x = Value(0.3)
+        (g1,) = autograd.grad(x.tanh(), [x], create_graph=True)
+        (g2,) = autograd.grad(g1, [x], create_graph=True)
+        (g3,) = autograd.grad(g2, [x])
+        t = math.tanh(0.3)
+        assert g1.data == pytest.approx(1 - t * t)
+        assert g2.data == pytest.approx(-2 * t * (1 - t * t))
+        assert g3.data == pytest.approx((6 * t * t - 2) * (1 - t * t))
+
+    def test_hessian_of_a_polynomial(self) -> None:
+        x, y = Value(1.0), Value(2.0)
+        f = x * x * y + y**3
+        gx, gy = autograd.grad(f, [x, y], create_graph=True)
+        assert (gx.data, gy.data) == (4.0, 1.0 + 12.0)
+        assert [g.data for g in autograd.grad(gx, [x, y])] == [4.0, 2.0]
+        assert [g.data for g in autograd.grad(gy, [x, y])] == [2.0, 12.0]
+
+    def test_gradient_wrt_an_interior_node(self) -> None:
+        x = Value(2.0)
+        h = x * x
+        y = h * 3
+        (gh,) = autograd.grad(y, [h])
+        assert gh.data == 3.0
+
+    def test_unused_inputs(self) -> None:
+        x, z = Value(1.0, label="z0"), Value(2.0, label="z")
+        y = x * 2
+        with pytest.raises(ValueError, match=r"inputs\[1\] \('z'\) is not used.*allow_unused=True"):
+            autograd.grad(y, [x, z])
+        assert autograd.grad(y, [x, z], allow_unused=True)[1].data == 0.0
+
+    def test_bad_arguments(self) -> None:
+        with pytest.raises(TypeError, match="grad: output must be a Value"):
+            autograd.grad(1.0, [Value(1.0)])  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"grad: inputs\[0\] must be a Value"):
+            autograd.grad(Value(1.0), [1.0])  # type: ignore[list-item]
+
+    def test_results_without_create_graph_are_leaves(self) -> None:
+        x = Value(2.0)
+        (g,) = autograd.grad(x * x, x)
+        assert g.is_leaf and g.data == 4.0
+
+    def test_create_graph_through_constants_and_params(self) -> None:
+        x = Value(0.5)
+        y = (2.0**x) * x.leaky_relu(0.1) + x.clamp(0.0, 1.0) / 3.0
+        (g,) = autograd.grad(y, [x], create_graph=True)
+        (h,) = autograd.grad(g, [x])
+        ln2 = math.log(2.0)
+        e = 2.0**0.5
+        assert g.data == pytest.approx(e * ln2 * 0.5 + e + 1 / 3)
+        assert h.data == pytest.approx(e * ln2 * ln2 * 0.5 + 2 * e * ln2)
