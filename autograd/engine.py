@@ -453,6 +453,8 @@ class Value:
 
     def item(self) -> float:
         """Return ``data`` (PyTorch's name for it)."""
+        if _observer is not None:  # autograd.compile is tracing
+            _observer(self, "float", None, None)
         return self.data
 
     def detach(self) -> Value:
@@ -464,10 +466,15 @@ class Value:
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
     def __float__(self) -> float:
+        if _observer is not None:  # autograd.compile is tracing
+            _observer(self, "float", None, None)
         return self.data
 
     def __bool__(self) -> bool:
-        return self.data != 0.0
+        r = self.data != 0.0
+        if _observer is not None:
+            _observer(self, "!=", 0.0, r)
+        return r
 
     def __getattr__(self, name: str) -> Any:
         # Reached only when normal lookup fails: ops registered by users with
@@ -483,16 +490,28 @@ class Value:
     # -- comparisons: by data; equality stays identity -------------------
 
     def __lt__(self, other: Any) -> bool:
-        return self.data < _cmp(other, "<")
+        r = self.data < _cmp(other, "<")
+        if _observer is not None:
+            _observer(self, "<", other, r)
+        return r
 
     def __le__(self, other: Any) -> bool:
-        return self.data <= _cmp(other, "<=")
+        r = self.data <= _cmp(other, "<=")
+        if _observer is not None:
+            _observer(self, "<=", other, r)
+        return r
 
     def __gt__(self, other: Any) -> bool:
-        return self.data > _cmp(other, ">")
+        r = self.data > _cmp(other, ">")
+        if _observer is not None:
+            _observer(self, ">", other, r)
+        return r
 
     def __ge__(self, other: Any) -> bool:
-        return self.data >= _cmp(other, ">=")
+        r = self.data >= _cmp(other, ">=")
+        if _observer is not None:
+            _observer(self, ">=", other, r)
+        return r
 
     __hash__ = object.__hash__
 
@@ -670,6 +689,13 @@ class _BoundOp:
 
     def __repr__(self) -> str:
         return f"<op {self.op.name} bound to {self.value!r}>"
+
+
+# Set by autograd.compile while a trace is open (None otherwise): called with
+# (value, comparison, other operand, result) when Python control flow reads a
+# Value's data through a comparison, bool() or float(), so that the compiled
+# code can guard on it (or refuse it).
+_observer: Callable[[Value, str, Any, Any], None] | None = None
 
 
 def _cmp(other: Any, what: str) -> float:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from autograd import numerics as N
@@ -46,6 +46,7 @@ LocalValue = Callable[["tuple[Operand, ...]", "Value", int], Operand]
 
 __all__ = [
     "OPS",
+    "Codegen",
     "Kink",
     "Op",
     "Special",
@@ -79,6 +80,54 @@ class Special:
     result: float
 
 
+Template = Union[str, Callable[[int], str]]
+Templates = Union[tuple[str, ...], Callable[[int], "tuple[str, ...]"]]
+
+
+@dataclass(frozen=True)
+class Codegen:
+    """Python source templates of an op, for the compiled path (:mod:`autograd.compile`).
+
+    The compiler emits straight-line code from these instead of calling
+    ``forward`` and ``local`` once per node. They restate the entry's own
+    ``forward``/``local`` in source form, next to them in this module, and a
+    test checks that both give bit-identical floats on the op's domain, kinks
+    and IEEE cases. An op without templates is compiled to calls of its
+    ``forward`` and ``local`` functions.
+
+    Templates are ``str.format`` strings: ``{0}``, ``{1}``... are the operands
+    (parameters included) as simple names or parenthesized literals, ``{out}``
+    is the op's output, and ``{t0}``, ``{t1}``... are this node's temporaries.
+
+    Attributes:
+        forward: the output expression; or, for n-ary ops, a function of the
+            operand count returning that template.
+        local: one expression per non-parameter operand (d out / d operand);
+            or a function of the operand count returning them.
+        temps: expressions computed once per node before ``forward`` (they
+            may use the operands and earlier temporaries), available to
+            ``forward`` and ``local``; or a function of the operand count.
+        names: the global names the templates call (``{"_tanh": math.tanh}``).
+    """
+
+    forward: Template
+    local: Templates
+    temps: Templates = ()
+    names: Mapping[str, Any] = field(default_factory=dict)
+
+    def forward_template(self, n: int) -> str:
+        """Return the forward template for ``n`` operands."""
+        return self.forward if isinstance(self.forward, str) else self.forward(n)
+
+    def local_templates(self, n: int) -> tuple[str, ...]:
+        """Return the local-derivative templates for ``n`` operands."""
+        return self.local if isinstance(self.local, tuple) else self.local(n)
+
+    def temp_templates(self, n: int) -> tuple[str, ...]:
+        """Return the temporaries' templates for ``n`` operands."""
+        return self.temps if isinstance(self.temps, tuple) else self.temps(n)
+
+
 @dataclass(frozen=True)
 class Op:
     """One differentiable operation.
@@ -106,6 +155,8 @@ class Op:
         doc: one line saying what the op computes.
         call: how to call it, for docs; derived from ``api`` when empty.
         builtin: False for ops registered by users (kept out of the README).
+        codegen: optional source templates for the compiled path (see
+            :class:`Codegen`); ``None`` compiles to calls of ``forward``/``local``.
     """
 
     name: str
@@ -124,6 +175,7 @@ class Op:
     doc: str = ""
     call: str = ""
     builtin: bool = field(default=True, compare=False)
+    codegen: Codegen | None = field(default=None, compare=False)
 
 
 class UnknownOpError(LookupError):
@@ -534,6 +586,63 @@ _TABLE: tuple[Op, ...] = (
        "ln(e^x1 + ... + e^xn)", "softmax(x)i", (_R,), api="function",
        specials=(Special((1000.0, 1000.0), 1000.0 + math.log(2.0)),),
        doc="Stable log-sum-exp as one node."),
+)
+
+# ---------------------------------------------------------------------------
+# Source templates for the compiled path (autograd.compile): the rules above in
+# source form, attached to their entries below. tests/test_compile.py checks
+# that each template gives the same floats as the entry's functions.
+
+
+def _args(n: int, start: int = 0) -> str:
+    return ", ".join(f"{{{i}}}" for i in range(start, start + n))
+
+
+def _sum_code(n: int) -> str:
+    return f"_fsum(({_args(n)},))" if n else "0.0"
+
+
+def _mean_code(n: int) -> str:
+    return f"_fsum(({_args(n)},)) / {n}"
+
+
+def _dot_code(n: int) -> str:
+    h = n // 2
+    return "_fsum((" + ", ".join(f"{{{i}}} * {{{i + h}}}" for i in range(h)) + ",))"
+
+
+def _dot_local_code(n: int) -> tuple[str, ...]:
+    h = n // 2
+    return tuple(f"{{{i + h}}}" for i in range(h)) + tuple(f"{{{i}}}" for i in range(h))
+
+
+_CODEGEN: dict[str, Codegen] = {
+    "add": Codegen("{0} + {1}", ("1.0", "1.0")),
+    "sub": Codegen("{0} - {1}", ("1.0", "-1.0")),
+    "mul": Codegen("{0} * {1}", ("{1}", "{0}")),
+    "div": Codegen("_div({0}, {1})", ("_div(1.0, {1})", "-_div({0}, {1} * {1})"),
+                   names={"_div": N.div}),
+    "pow": Codegen("_pow({0}, {1})",
+                   ("(0.0 if {1} == 0.0 else {1} * _pow({0}, {1} - 1.0))",
+                    "(0.0 if ({0} == 0.0 and {1} >= 0.0) else {out} * _log({0}))"),
+                   names={"_pow": N.pow, "_log": N.log}),
+    "neg": Codegen("-{0}", ("-1.0",)),
+    "exp": Codegen("_exp({0})", ("{out}",), names={"_exp": N.exp}),
+    "log": Codegen("_log({0})", ("_div(1.0, {0})",), names={"_log": N.log, "_div": N.div}),
+    "sqrt": Codegen("_sqrt({0})", ("_div(0.5, {out})",),
+                    names={"_sqrt": N.sqrt, "_div": N.div}),
+    "tanh": Codegen("_tanh({0})", ("1.0 - {out} * {out}",), names={"_tanh": math.tanh}),
+    "sigmoid": Codegen("_sigmoid({0})", ("{out} * (1.0 - {out})",),
+                       names={"_sigmoid": N.sigmoid}),
+    "relu": Codegen("(0.0 if {0} <= 0.0 else {0})", ("(1.0 if {out} > 0.0 else 0.0)",)),
+    "leaky_relu": Codegen("({0} if {0} > 0.0 else {0} * {1})", ("(1.0 if {0} > 0.0 else {1})",)),
+    "sum": Codegen(_sum_code, lambda n: ("1.0",) * n, names={"_fsum": math.fsum}),
+    "mean": Codegen(_mean_code, lambda n: (repr(1.0 / n),) * n, names={"_fsum": math.fsum}),
+    "dot": Codegen(_dot_code, _dot_local_code, names={"_fsum": math.fsum}),
+}
+
+_TABLE = tuple(
+    replace(op, codegen=_CODEGEN[op.name]) if op.name in _CODEGEN else op for op in _TABLE
 )
 
 _REGISTRY: dict[str, Op] = {}
