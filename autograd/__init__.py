@@ -13,6 +13,8 @@ Module layering (imports point one way):
 numerics <- ops <- engine <- functional <- func.
 """
 
+from autograd.anomaly import AnomalyError, detect_anomaly
+from autograd.custom import CustomOp, custom_op
 from autograd.engine import (
     Value,
     apply,
@@ -30,6 +32,7 @@ from autograd.engine import (
     sum,
 )
 from autograd.functional import grad
+from autograd.gradcheck import GradcheckError, GradcheckResult, gradcheck, gradgradcheck
 from autograd.memory import pause_gc
 from autograd.ops import OPS, Kink, Op, Special, UnknownOpError, get_op, iter_ops, register_op
 
@@ -37,6 +40,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "OPS",
+    "AnomalyError",
+    "CustomOp",
+    "GradcheckError",
+    "GradcheckResult",
     "Kink",
     "Op",
     "Special",
@@ -44,9 +51,13 @@ __all__ = [
     "Value",
     "apply",
     "backward_order",
+    "custom_op",
+    "detect_anomaly",
     "dot",
     "get_op",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "iter_ops",
     "logsumexp",

@@ -14,8 +14,9 @@ Design (see shared/benchmarks.md for the measurements behind it):
   parent); the full operand list is kept for ``create_graph``.
 * Every node gets a decreasing creation number. A node is always created after
   its parents, so visiting nodes in creation order, newest first, is a valid
-  reverse topological order: ``backward`` walks a heap keyed on it, with no
-  recursion and no separate sorting pass.
+  reverse topological order: ``backward`` collects the reachable nodes with
+  a breadth-first sweep (no recursion), sorts them by that number (in C) and
+  applies the chain rule in one pass.
 
 Gradient semantics (as in PyTorch): leaves (nodes without parents) accumulate
 into ``.grad`` across backward calls until reset; every interior node's
@@ -25,9 +26,9 @@ into ``.grad`` across backward calls until reset; every interior node's
 from __future__ import annotations
 
 import decimal
-import heapq
 import itertools
 import numbers
+import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -58,8 +59,6 @@ Number = Union[int, float]
 
 _new = object.__new__
 _count = itertools.count(-1, -1).__next__  # newer nodes get smaller keys
-_heappush = heapq.heappush
-_heappop = heapq.heappop
 
 _ADD = OPS["add"]
 _SUB = OPS["sub"]
@@ -158,8 +157,8 @@ def scope(name: str) -> Iterator[None]:
 # Operand conversion.
 
 
-def _to_float(x: object, what: str) -> float:
-    """Convert a real number to float, or raise a TypeError naming ``what``."""
+def _to_float(x: object, what: str, where: str = "") -> float:
+    """Convert a real number to float, or raise a TypeError naming ``what`` (and ``where``)."""
     if type(x) is float:
         return x
     if isinstance(x, (numbers.Real, decimal.Decimal)) and not isinstance(x, Value):
@@ -167,6 +166,8 @@ def _to_float(x: object, what: str) -> float:
             return float(x)
         except OverflowError:  # an int beyond float range
             return N.INF if x > 0 else -N.INF  # type: ignore[operator]
+    if where:
+        what = f"{what}: {where}"
     raise TypeError(
         f"{what}: expected a real number (int, float, Fraction, Decimal, NumPy "
         f"scalar) or a Value, got {type(x).__name__} {_short(x)}; convert it "
@@ -205,39 +206,68 @@ def _node(
 
 def _record_special(node: Value) -> None:
     state = _tls
-    if state.on_node is not None:  # anomaly mode: sees the node before no_grad strips it
-        state.on_node(node)
+    hook = state.on_node  # anomaly mode (None outside it)
     if state.no_grad:
+        if hook is not None:  # sees the node before no_grad strips it
+            hook(node)
         node._op = None
         node.parents = ()
         node._local = ()
         node._ctx = None
         node._id = 0
-    elif state.scopes:
-        node._meta = {"scope": "/".join(state.scopes)}
+    else:
+        if state.scopes:
+            node._meta = {"scope": "/".join(state.scopes)}
+        if hook is not None:
+            hook(node)
 
 
 def _unary(op: Op, x: Value) -> Value:
     a = x.data
     out = op.forward(a)
-    return _node(out, op, (x,), op.local(out, a), None)
+    node: Value = _new(Value)  # the body of _node, inlined on this hot path
+    node.data = out
+    node.grad = 0.0
+    node._op = op
+    node.parents = (x,)
+    node._local = op.local(out, a)
+    node._ctx = None
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
 
 
 def _binary(op: Op, a: Any, b: Any) -> Value:
     """Apply a two-operand op; at least one of ``a``, ``b`` is a Value."""
-    if isinstance(a, Value):
+    node: Value = _new(Value)  # the body of _node, inlined on this hot path
+    if type(a) is Value or isinstance(a, Value):
         x = a.data
-        if isinstance(b, Value):
+        if type(b) is Value or isinstance(b, Value):
             y = b.data
-            out = op.forward(x, y)
-            return _node(out, op, (a, b), op.local(out, x, y), None)
-        y = _to_float(b, f"{op.name}: right operand")
-        out = op.forward(x, y)
-        return _node(out, op, (a,), op.local(out, x, y)[:1], (a, y))
-    x = _to_float(a, f"{op.name}: left operand")
-    y = b.data
-    out = op.forward(x, y)
-    return _node(out, op, (b,), op.local(out, x, y)[1:], (x, b))
+            node.data = out = op.forward(x, y)
+            node.parents = (a, b)
+            node._local = op.local(out, x, y)
+            node._ctx = None
+        else:
+            y = b if type(b) is float else _to_float(b, op.name, "right operand")
+            node.data = out = op.forward(x, y)
+            node.parents = (a,)
+            node._local = (op.local(out, x, y)[0],)
+            node._ctx = (a, y)
+    else:
+        x = a if type(a) is float else _to_float(a, op.name, "left operand")
+        y = b.data
+        node.data = out = op.forward(x, y)
+        node.parents = (b,)
+        node._local = (op.local(out, x, y)[1],)
+        node._ctx = (x, b)
+    node.grad = 0.0
+    node._op = op
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
 
 
 def _with_params(op: Op, x: Value, params: tuple[float, ...]) -> Value:
@@ -654,25 +684,20 @@ class Value:
         if not self.parents:
             self.grad += seed
             return
+        order = backward_order(self)
+        for node in order:  # interior nodes hold this pass's gradient only
+            node.grad = 0.0
         self.grad = seed
-        heap = [(self._id, self)]
-        seen = set()
-        push = _heappush
-        pop = _heappop
-        # Pop newest first: every consumer of a node is newer than it, so a
-        # node is popped only after all its reachable consumers added to it.
-        while heap:
-            node = pop(heap)[1]
+        # Newest first: every consumer of a node is newer than the node, so a
+        # node's gradient is complete before it is passed on to its parents.
+        for node in order:
             g = node.grad
-            for p, d in zip(node.parents, node._local):
-                if not p.parents:
-                    p.grad += g * d  # leaf: accumulate across passes
-                elif p in seen:
+            parents = node.parents
+            if len(parents) == 1:
+                parents[0].grad += g * node._local[0]
+            else:
+                for p, d in zip(parents, node._local):
                     p.grad += g * d
-                else:  # first visit in this pass: overwrite, then schedule
-                    seen.add(p)
-                    p.grad = g * d
-                    push(heap, (p._id, p))
 
 
 class _BoundOp:
@@ -730,21 +755,28 @@ def backward_order(root: Value) -> list[Value]:
     """Return the interior nodes reachable from ``root``, in the order backward visits them.
 
     The order is newest first, a reverse topological order: every node comes
-    after all of its consumers. Leaves are not included.
+    after all of its consumers (a node is always created after its parents).
+    Leaves are not included. Found without recursion: a breadth-first sweep
+    collects the nodes, then a sort by creation number orders them.
     """
     if not root.parents:
         return []
-    heap = [(root._id, root)]
+    order = [root]
     seen = {root}
-    order = []
-    while heap:
-        node = _heappop(heap)[1]
-        order.append(node)
-        for p in node.parents:
+    add = seen.add
+    append = order.append
+    i = 0
+    while i < len(order):
+        for p in order[i].parents:
             if p.parents and p not in seen:
-                seen.add(p)
-                _heappush(heap, (p._id, p))
+                add(p)
+                append(p)
+        i += 1
+    order.sort(key=_creation)
     return order
+
+
+_creation = operator.attrgetter("_id")
 
 
 # ---------------------------------------------------------------------------
