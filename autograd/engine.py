@@ -43,13 +43,13 @@ __all__ = [
     "apply",
     "backward_order",
     "dot",
+    "is_grad_enabled",
     "logsumexp",
     "make_node",
     "maximum",
     "mean",
     "minimum",
     "no_grad",
-    "is_grad_enabled",
     "scope",
     "softmax",
     "sum",
@@ -396,7 +396,7 @@ class Value:
     (the engine and the renderers rely on it); ``< <= > >=`` compare ``data``.
     """
 
-    __slots__ = ("data", "grad", "_op", "parents", "_local", "_ctx", "_id", "_label", "_meta")
+    __slots__ = ("_ctx", "_id", "_label", "_local", "_meta", "_op", "data", "grad", "parents")
 
     # NumPy scalars defer to our reflected operators instead of broadcasting.
     __array_ufunc__ = None
