@@ -29,7 +29,7 @@ from autograd.engine import (
     no_grad,
     scope,
     softmax,
-    sum,
+    sum,  # noqa: A004 - autograd.sum, as torch.sum
 )
 from autograd.functional import grad
 from autograd.gradcheck import GradcheckError, GradcheckResult, gradcheck, gradgradcheck
