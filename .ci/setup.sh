@@ -37,7 +37,9 @@ ensure_venv() {
   local stamp=".venv/.chainrule-$extras"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    .venv/bin/python -m pip install -q -e ".[$extras]"
+    # (this machine's pip configuration warns about absent local indexes; hide that noise)
+    { .venv/bin/python -m pip install -q -e ".[$extras]" 2>&1; } |
+      { grep -v -e "is neither a file nor a directory" -e "^  " || true; }
     touch "$stamp"
   fi
 }
