@@ -39,7 +39,7 @@ ensure_venv() {
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     # (this machine's pip configuration warns about absent local indexes; hide that noise)
     { .venv/bin/python -m pip install -q -e ".[$extras]" 2>&1; } |
-      { grep -v -e "is neither a file nor a directory" -e "^  " || true; }
+      { grep -v -e "is neither a file nor a directory" || true; }
     touch "$stamp"
   fi
 }
