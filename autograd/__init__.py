@@ -14,6 +14,7 @@ numerics <- ops <- engine <- functional <- func.
 """
 
 from autograd.anomaly import AnomalyError, detect_anomaly
+from autograd.compile import Compiled, TraceError, compile  # noqa: A004 - as torch.compile
 from autograd.custom import CustomOp, custom_op
 from autograd.engine import (
     Value,
@@ -41,16 +42,19 @@ __version__ = "0.1.0"
 __all__ = [
     "OPS",
     "AnomalyError",
+    "Compiled",
     "CustomOp",
     "GradcheckError",
     "GradcheckResult",
     "Kink",
     "Op",
     "Special",
+    "TraceError",
     "UnknownOpError",
     "Value",
     "apply",
     "backward_order",
+    "compile",
     "custom_op",
     "detect_anomaly",
     "dot",
