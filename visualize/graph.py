@@ -1,0 +1,744 @@
+"""Computation graphs as pictures: DOT text, Graphviz objects and rendered files.
+
+This module owns how a graph of :class:`autograd.Value` nodes is drawn:
+
+* :func:`to_dot` writes the DOT text itself (no Graphviz program needed), with
+  deterministic ids and order, so the same graph gives byte-identical text;
+* :func:`draw_dot` wraps it in a ``graphviz.Digraph`` (shown inline by Jupyter);
+* :func:`render` writes an SVG, PNG or PDF file (or the ``.dot`` text) through
+  Graphviz's ``dot`` program, and raises :class:`GraphvizNotFoundError` with
+  installation help when the program is missing.
+
+Every value node shows its label, data and gradient in ``%.4g`` style (small
+numbers are never rounded away); every op is a node of its own showing the op
+table's ``symbol`` and any folded constants (``* 2``). Options: edge labels
+with the local derivative and the gradient it passes back, colouring by
+``|grad|`` on a log scale with NaN and inf marked, clusters by ``Value.scope``
+(``"layer 1/neuron 3"``, nested), and a node budget (``max_nodes``) past which
+scopes, then the nodes farthest from the root, collapse into summary nodes
+that say what they hold.
+
+Only the public API of :mod:`autograd` is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import secrets
+import shutil
+import subprocess
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import autograd
+from autograd import Value
+
+if TYPE_CHECKING:
+    import graphviz
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "FORMATS",
+    "GraphvizNotFoundError",
+    "draw_dot",
+    "find_dot",
+    "fmt",
+    "render",
+    "render_dot",
+    "to_dot",
+]
+
+#: The default node budget of a drawing.
+DEFAULT_MAX_NODES = 400
+#: The file formats :func:`render` writes (by suffix).
+FORMATS = ("svg", "png", "pdf", "dot")
+_RANKDIRS = ("LR", "TB")
+_DOT_TIMEOUT = 300.0
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Graphviz's ``dot`` program is not installed (or not on ``PATH``).
+
+    The message says what is missing, how to install it on Debian/Ubuntu,
+    macOS and Windows, and that :func:`to_dot` still works without it.
+    """
+
+    def __init__(self, what: str = "the graph") -> None:
+        super().__init__(
+            f"Graphviz's `dot` program was not found on PATH, so {what} cannot be rendered. "
+            "Install Graphviz (the system program, not only the Python package): "
+            "Debian/Ubuntu: `sudo apt-get install graphviz`; macOS: `brew install graphviz`; "
+            "Windows: `winget install graphviz` (or `choco install graphviz`), then add its "
+            "bin folder to PATH. Without it, visualize.to_dot(...) still works: save the "
+            "DOT text to a .dot file (render(..., 'graph.dot') does) and view it with any "
+            "Graphviz viewer."
+        )
+
+
+def find_dot() -> str | None:
+    """Return the path of Graphviz's ``dot`` program, or ``None`` if it is not on PATH."""
+    return shutil.which("dot")
+
+
+# ---------------------------------------------------------------------------
+# Formatting
+
+
+def fmt(x: float) -> str:
+    """Format a number in ``%.4g`` style: ``0.0001234`` stays ``0.0001234``, never ``0.0001``.
+
+    NaN and infinities print as ``nan``, ``inf`` and ``-inf``.
+    """
+    if x != x:
+        return "nan"
+    if x in (math.inf, -math.inf):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.4g}"
+
+
+def _html(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _is_finite(x: float) -> bool:
+    return not (x != x or x in (math.inf, -math.inf))
+
+
+# ---------------------------------------------------------------------------
+# The graph, collected once
+
+
+@dataclass
+class _Model:
+    """The nodes reachable from the root, in breadth-first order from it."""
+
+    root: Value
+    nodes: list[Value]
+    index: dict[Value, int]
+    consumers: list[list[int]]
+    scopes: list[tuple[str, ...]]
+
+
+def _collect(root: Value) -> _Model:
+    nodes = [root]
+    index = {root: 0}
+    queue = deque([root])
+    while queue:
+        v = queue.popleft()
+        for p in v.parents:
+            if p not in index:
+                index[p] = len(nodes)
+                nodes.append(p)
+                queue.append(p)
+    consumers: list[list[int]] = [[] for _ in nodes]
+    for i, v in enumerate(nodes):
+        for p in v.parents:
+            j = index[p]
+            if not consumers[j] or consumers[j][-1] != i:
+                consumers[j].append(i)
+    scopes: list[tuple[str, ...]] = []
+    for v in nodes:
+        scopes.append(tuple(v.scope.split("/")) if v.scope else ())
+    # a leaf without a scope of its own is drawn in its consumers' scope when
+    # they all share one (a neuron's weights sit inside the neuron)
+    for i, v in enumerate(nodes):
+        if v.parents or scopes[i]:
+            continue
+        owners = {scopes[c] for c in consumers[i]}
+        if len(owners) == 1:
+            scopes[i] = owners.pop()
+    return _Model(root, nodes, index, consumers, scopes)
+
+
+# ---------------------------------------------------------------------------
+# The budget: which nodes are drawn, which collapse into summary nodes
+
+Item = Union[int, str]  # a node's index, or a summary group's key
+
+
+@dataclass
+class _Group:
+    key: str
+    title: str
+    members: list[int]
+    cluster: tuple[str, ...]
+
+
+@dataclass
+class _Plan:
+    item_of: list[Item]
+    groups: dict[str, _Group] = field(default_factory=dict)
+
+
+def _cost(model: _Model, item_of: Sequence[Item]) -> int:
+    seen_groups = set()
+    total = 0
+    for i, item in enumerate(item_of):
+        if isinstance(item, int):
+            total += 2 if model.nodes[i].parents else 1
+        elif item not in seen_groups:
+            seen_groups.add(item)
+            total += 1
+    return total
+
+
+def _plan(model: _Model, max_nodes: int) -> _Plan:
+    n = len(model.nodes)
+    plain: list[Item] = list(range(n))
+    if _cost(model, plain) <= max_nodes:
+        return _Plan(plain)
+    # 1. collapse scopes, deepest level first
+    depth = max((len(s) for s in model.scopes), default=0)
+    item_of: list[Item] = plain
+    groups: dict[str, _Group] = {}
+    for level in range(depth, 0, -1):
+        item_of = []
+        groups = {}
+        for i, s in enumerate(model.scopes):
+            if i == 0 or len(s) < level:
+                item_of.append(i)
+                continue
+            prefix = s[:level]
+            key = "scope:" + "/".join(prefix)
+            if key not in groups:
+                groups[key] = _Group(key, "/".join(prefix), [], prefix[:-1])
+            groups[key].members.append(i)
+            item_of.append(key)
+        if _cost(model, item_of) <= max_nodes:
+            return _Plan(item_of, groups)
+    # 2. keep the items nearest the root; the rest collapse by connected part
+    return _truncate(model, item_of, groups, max_nodes)
+
+
+def _truncate(
+    model: _Model, item_of: list[Item], groups: dict[str, _Group], max_nodes: int
+) -> _Plan:
+    reserve = max(1, min(10, max_nodes // 10))
+    order: list[Item] = []
+    seen: set[Item] = set()
+    members: dict[Item, list[int]] = {}
+    for i, item in enumerate(item_of):
+        members.setdefault(item, []).append(i)
+    # breadth-first over items from the root's item, along parent edges
+    queue = deque([item_of[0]])
+    seen.add(item_of[0])
+    while queue:
+        item = queue.popleft()
+        order.append(item)
+        for i in members[item]:
+            for p in model.nodes[i].parents:
+                pi = item_of[model.index[p]]
+                if pi not in seen:
+                    seen.add(pi)
+                    queue.append(pi)
+
+    def cost(item: Item) -> int:
+        if isinstance(item, int):
+            return 2 if model.nodes[item].parents else 1
+        return 1
+
+    kept: set[Item] = set()
+    used = 0
+    for item in order:
+        c = cost(item)
+        if used + c > max_nodes - reserve:
+            break
+        kept.add(item)
+        used += c
+    hidden = [item for item in order if item not in kept]
+    # connected parts of the hidden items (union-find)
+    parent: dict[Item, Item] = {item: item for item in hidden}
+
+    def find(a: Item) -> Item:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for item in hidden:
+        for i in members[item]:
+            for p in model.nodes[i].parents:
+                pi = item_of[model.index[p]]
+                if pi in parent:
+                    ra, rb = find(item), find(pi)
+                    if ra != rb:
+                        parent[rb] = ra
+    parts: dict[Item, list[Item]] = {}
+    for item in hidden:
+        parts.setdefault(find(item), []).append(item)
+    part_list = list(parts.values())
+    if len(part_list) > reserve:
+        merged = [it for part in part_list[reserve - 1:] for it in part]
+        part_list = [*part_list[: reserve - 1], merged]
+    new_item_of = list(item_of)
+    new_groups = {k: g for k, g in groups.items() if k in kept}
+    for k, part in enumerate(part_list):
+        key = f"rest:{k}"
+        idx = sorted(i for item in part for i in members[item])
+        new_groups[key] = _Group(key, "collapsed", idx, ())
+        for i in idx:
+            new_item_of[i] = key
+    return _Plan(new_item_of, new_groups)
+
+
+# ---------------------------------------------------------------------------
+# Drawing
+
+
+@dataclass(frozen=True)
+class _Options:
+    rankdir: str
+    partials: bool
+    color: bool
+    clusters: bool
+    title: str
+
+
+@dataclass
+class _Overlay:
+    """What a backward-pass frame changes: shown grads, highlights, edge notes."""
+
+    grads: Mapping[int, float]  # node index -> grad so far (absent: not reached)
+    sender: int = -1
+    receivers: frozenset[int] = frozenset()
+    caption: str = ""
+
+
+def _op_text(v: Value) -> str:
+    try:
+        entry = autograd.get_op(v.op)
+        symbol = entry.symbol
+        api = entry.api
+        arity = entry.arity
+    except autograd.UnknownOpError:
+        symbol, api, arity = v.op, "function", -1
+    operands = v.operands
+    consts = [o for o in operands if not isinstance(o, Value)]
+    if not consts:
+        return symbol
+    if api == "operator" and arity == 2 and len(operands) == 2:
+        a, b = operands
+        return f"{symbol} {fmt(float(b))}" if isinstance(a, Value) else f"{fmt(float(a))} {symbol}"
+    if len(operands) <= 4:
+        shown = ", ".join("·" if isinstance(o, Value) else fmt(float(o)) for o in operands)
+        return f"{symbol}({shown})"
+    n_values = len(operands) - len(consts)
+    return f"{symbol}({n_values} values, {len(consts)} constants)"
+
+
+def _ramp(t: float) -> str:
+    """A colour from pale yellow (t=0) to dark red (t=1)."""
+    lo = (255, 247, 188)
+    hi = (204, 40, 20)
+    t = min(1.0, max(0.0, t))
+    r, g, b = (round(a + (c - a) * t) for a, c in zip(lo, hi))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+class _Colours:
+    def __init__(self, grads: Sequence[float]) -> None:
+        mags = [abs(g) for g in grads if _is_finite(g) and g != 0.0]
+        self.lo = math.log10(min(mags)) if mags else 0.0
+        self.hi = math.log10(max(mags)) if mags else 0.0
+        self.any = bool(mags)
+
+    def fill(self, g: float) -> tuple[str, str]:
+        """Return (background, font colour) for a gradient."""
+        if g != g:
+            return "#e7d4e8", "black"
+        if g in (math.inf, -math.inf):
+            return "#fcbba1", "black"
+        if g == 0.0:
+            return "white", "black"
+        span = self.hi - self.lo
+        t = 0.5 if span == 0 else (math.log10(abs(g)) - self.lo) / span
+        return _ramp(t), "white" if t > 0.65 else "black"
+
+    def legend(self) -> str:
+        if not self.any:
+            return "colour: |grad| (all zero here); purple border: NaN; red border: inf"
+        return (
+            f"colour: |grad| on a log scale, {fmt(10 ** self.lo)} pale to {fmt(10 ** self.hi)} "
+            "dark; white: 0; purple border: NaN; red border: inf"
+        )
+
+
+def _value_label(v: Value, grad: float | None, colours: _Colours | None,
+                 muted: bool) -> tuple[str, str]:
+    """Return (HTML label, extra node attributes) for a value node."""
+    cells = []
+    if v.label:
+        cells.append(f"<td><b>{_html(v.label)}</b></td>")
+    data_mark = "" if _is_finite(v.data) else " ⚠"
+    cells.append(f"<td>data {fmt(v.data)}{data_mark}</td>")
+    if grad is None:
+        cells.append('<td><font color="#888888">grad ?</font></td>')
+        bg, font = "white", "black"
+    else:
+        grad_mark = "" if _is_finite(grad) else " ⚠"
+        if colours is not None:
+            bg, font = colours.fill(grad)
+        else:
+            bg, font = "white", "black"
+        cells.append(f'<td bgcolor="{bg}"><font color="{font}">grad {fmt(grad)}{grad_mark}'
+                     "</font></td>")
+    border = "#888888" if muted else "black"
+    width = 1
+    worst = [x for x in (v.data, grad) if x is not None]
+    if any(x != x for x in worst):
+        border, width = "#7b3294", 3
+    elif any(x in (math.inf, -math.inf) for x in worst):
+        border, width = "#d7301f", 3
+    table = (f'<<table border="{width}" cellborder="1" cellspacing="0" cellpadding="4" '
+             f'color="{border}"><tr>{"".join(cells)}</tr></table>>')
+    return table, "shape=plaintext"
+
+
+def _group_label(model: _Model, plan: _Plan, group: _Group) -> str:
+    members = group.members
+    ops = Counter(model.nodes[i].op for i in members if model.nodes[i].parents)
+    leaves = sum(1 for i in members if not model.nodes[i].parents)
+    parts = [f"{count} × {_symbol(op)}" for op, count in
+             sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if leaves:
+        parts.append(f"{leaves} lea{'f' if leaves == 1 else 'ves'}")
+    member_set = set(members)
+    outputs = [i for i in members
+               if i == 0 or any(c not in member_set for c in model.consumers[i])]
+    lines = [f"<b>{_html(group.title)}</b>",
+             _html(f"{len(members)} node{'s' if len(members) != 1 else ''}: " +
+                   ", ".join(parts))]
+    if len(outputs) == 1:
+        o = model.nodes[outputs[0]]
+        name = f"{o.label}: " if o.label else "out: "
+        lines.append(_html(f"{name}data {fmt(o.data)}, grad {fmt(o.grad)}"))
+    elif outputs:
+        lines.append(_html(f"{len(outputs)} outputs"))
+    return "<" + "<br/>".join(lines) + ">"
+
+
+def _symbol(op: str) -> str:
+    try:
+        return autograd.get_op(op).symbol
+    except autograd.UnknownOpError:
+        return op
+
+
+def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
+               overlay: _Overlay | None = None) -> list[str]:
+    nodes = model.nodes
+    item_of = plan.item_of
+    if overlay is not None:
+        shown = [overlay.grads.get(i) for i in range(len(nodes))]
+    else:
+        shown = [v.grad for v in nodes]
+    colours = None
+    if opts.color:
+        colours = _Colours([g for i, g in enumerate(shown)
+                            if g is not None and isinstance(item_of[i], int)])
+    # items per cluster path, in order of first appearance
+    cluster_items: dict[tuple[str, ...], list[str]] = {}
+
+    def put(path: tuple[str, ...], line: str) -> None:
+        if not opts.clusters:
+            path = ()
+        for k in range(len(path) + 1):
+            cluster_items.setdefault(path[:k], [])
+        cluster_items[path].append(line)
+
+    emitted_groups: set[str] = set()
+    for i, v in enumerate(nodes):
+        item = item_of[i]
+        if isinstance(item, str):
+            if item in emitted_groups:
+                continue
+            emitted_groups.add(item)
+            group = plan.groups[item]
+            label = _group_label(model, plan, group)
+            put(group.cluster,
+                f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="#eeeeee" '
+                f"label={label}];")
+            continue
+        muted = overlay is not None and i not in overlay.grads
+        label, attrs = _value_label(v, shown[i], colours, muted)
+        extra = ""
+        if overlay is not None and i == overlay.sender:
+            extra = ' style=filled fillcolor="#c6dbef"'
+        elif overlay is not None and i in overlay.receivers:
+            extra = ' style=filled fillcolor="#c7e9c0"'
+        put(model.scopes[i], f"v{i} [{attrs} label={label}{extra}];")
+        if v.parents:
+            op_attrs = "shape=ellipse"
+            if overlay is not None and i == overlay.sender:
+                op_attrs += ' style=filled fillcolor="#c6dbef"'
+            put(model.scopes[i], f"o{i} [{op_attrs} label={_quote(_op_text(v))}];")
+
+    lines = ["digraph G {", f"  rankdir={opts.rankdir};",
+             '  node [fontname="Helvetica" fontsize=11];',
+             '  edge [fontname="Helvetica" fontsize=9];']
+    caption = []
+    if opts.title:
+        caption.append(opts.title)
+    if overlay is not None and overlay.caption:
+        caption.append(overlay.caption)
+    if colours is not None:
+        caption.append(colours.legend())
+    if caption:
+        lines.append(f"  labelloc=t; label={_quote(chr(10).join(caption))};")
+    counter = [0]
+
+    def emit(path: tuple[str, ...], indent: str) -> None:
+        lines.extend(indent + line for line in cluster_items.get(path, []))
+        children = [p for p in cluster_items if len(p) == len(path) + 1 and p[:-1] == path]
+        for child in children:
+            counter[0] += 1
+            lines.append(f"{indent}subgraph cluster_{counter[0]} {{")
+            lines.append(f"{indent}  label={_quote(child[-1])}; style=rounded; color=\"#999999\";")
+            emit(child, indent + "  ")
+            lines.append(f"{indent}}}")
+
+    emit((), "  ")
+    # edges, in the order of the consuming node and operand position
+    seen_edges: set[tuple[str, str]] = set()
+    for i, v in enumerate(nodes):
+        if not v.parents:
+            continue
+        dst_item = item_of[i]
+        if isinstance(dst_item, int):
+            lines.append(f"  o{i} -> v{i};")
+        for p, d in zip(v.parents, v.partials, strict=True):
+            j = model.index[p]
+            src_item = item_of[j]
+            if src_item == dst_item:
+                continue
+            src = f"v{j}" if isinstance(src_item, int) else _gid(src_item, plan)
+            if isinstance(dst_item, int):
+                dst = f"o{i}"
+            else:
+                dst = _gid(dst_item, plan)
+            edge_attrs = []
+            if isinstance(src_item, int) and isinstance(dst_item, int):
+                g = shown[i]
+                if overlay is not None and i == overlay.sender:
+                    edge_attrs.append('color="#2171b5" penwidth=2')
+                    edge_attrs.append(f"label={_quote(f'+= {fmt((g or 0.0) * d)}')}")
+                elif opts.partials:
+                    text = f"∂ {fmt(d)}"
+                    if g is not None:
+                        text += f"\ngrad·∂ {fmt(g * d)}"
+                    edge_attrs.append(f"label={_quote(text)}")
+                tail = " [" + " ".join(edge_attrs) + "]" if edge_attrs else ""
+                lines.append(f"  {src} -> {dst}{tail};")
+                continue
+            if (src, dst) in seen_edges:
+                continue
+            seen_edges.add((src, dst))
+            lines.append(f"  {src} -> {dst} [style=dashed];")
+    lines.append("}")
+    return lines
+
+
+def _gid(key: str, plan: _Plan) -> str:
+    return "s" + str(list(plan.groups).index(key))
+
+
+def _options(rankdir: str, partials: bool, color: bool, clusters: bool, title: str,
+             max_nodes: int, root: Any, what: str) -> _Options:
+    if not isinstance(root, Value):
+        raise TypeError(f"{what}: root must be an autograd.Value, got {type(root).__name__}")
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"{what}: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 3:
+        raise ValueError(
+            f"{what}: max_nodes must be an int >= 3, got {max_nodes!r}; it is the most "
+            "nodes Graphviz is given (larger graphs collapse into summary nodes)"
+        )
+    return _Options(rankdir, bool(partials), bool(color), bool(clusters), str(title))
+
+
+def to_dot(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    partials: bool = False,
+    color: bool = True,
+    clusters: bool = True,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    title: str = "",
+) -> str:
+    """Return the DOT text of the graph that computes ``root``.
+
+    Needs no Graphviz program. The text depends only on the graph (ids follow
+    a breadth-first walk from ``root``), so the same graph gives the same bytes.
+
+    Args:
+        root: the output node; everything it depends on is drawn.
+        rankdir: ``"LR"`` (inputs left, output right) or ``"TB"`` (top to bottom).
+        partials: label each edge with the local derivative ``∂`` (from
+            ``Value.partials``) and the gradient it passes back (``grad·∂``).
+        color: fill value nodes by ``|grad|`` on a log scale; NaN and inf
+            get a thick purple or red border and a ⚠ mark.
+        clusters: group nodes by ``Value.scope`` ("layer 1/neuron 3", nested).
+        max_nodes: the most nodes in the drawing (value nodes, op nodes and
+            summary nodes together). Larger graphs collapse scopes (deepest
+            first) into summary nodes, then the nodes farthest from ``root``.
+        title: a caption at the top.
+
+    Returns:
+        The DOT source, ending with a newline.
+
+    Raises:
+        TypeError: if ``root`` is not a Value.
+        ValueError: if ``rankdir`` is not LR/TB or ``max_nodes`` is below 3.
+    """
+    opts = _options(rankdir, partials, color, clusters, title, max_nodes, root, "to_dot")
+    model = _collect(root)
+    return "\n".join(_dot_lines(model, _plan(model, max_nodes), opts)) + "\n"
+
+
+def draw_dot(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    partials: bool = False,
+    color: bool = True,
+    clusters: bool = True,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    title: str = "",
+) -> graphviz.Digraph:
+    """Return the graph as a ``graphviz.Digraph`` (Jupyter shows it inline).
+
+    Takes the same options as :func:`to_dot`; ``.source`` holds the DOT text.
+    Showing or rendering the object needs Graphviz's ``dot`` program.
+
+    Raises:
+        TypeError: if ``root`` is not a Value.
+        ValueError: for a bad option (see :func:`to_dot`).
+        ImportError: if the ``graphviz`` Python package is missing.
+    """
+    text = to_dot(root, rankdir=rankdir, partials=partials, color=color, clusters=clusters,
+                  max_nodes=max_nodes, title=title)
+    try:
+        import graphviz
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise ImportError(
+            "draw_dot: the 'graphviz' Python package is missing; pip install graphviz "
+            "(to_dot works without it)"
+        ) from e
+    body = [line + "\n" for line in text.splitlines()[1:-1]]
+    return graphviz.Digraph(name="G", body=body, format="svg")
+
+
+def render_dot(dot_text: str, path: str | os.PathLike[str], *, what: str = "the graph") -> Path:
+    """Write DOT text to ``path`` in the format its suffix names (svg, png, pdf or dot).
+
+    The file appears complete or not at all (written to a temporary file,
+    then renamed). Missing parent folders are created.
+
+    Args:
+        dot_text: the DOT source.
+        path: the output file; its suffix chooses the format.
+        what: how error messages name the drawing.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: if the suffix is not one of :data:`FORMATS`.
+        GraphvizNotFoundError: if the format needs Graphviz's ``dot`` and it is
+            missing (``.dot`` never does).
+        RuntimeError: if ``dot`` fails or runs for more than five minutes.
+    """
+    out = Path(path)
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"render: cannot tell the format of {str(out)!r} from its suffix; use one of "
+            + ", ".join("." + f for f in FORMATS)
+        )
+    if suffix == "dot":
+        data = dot_text.encode("utf-8")
+    else:
+        data = _run_dot(dot_text, suffix, f"{what} ({out.name})")
+    _write_atomic(out, data)
+    return out
+
+
+def _run_dot(dot_text: str, fmt_name: str, what: str) -> bytes:
+    """Run Graphviz's ``dot`` on the text and return the output bytes."""
+    exe = find_dot()
+    if exe is None:
+        raise GraphvizNotFoundError(what)
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{fmt_name}"], input=dot_text.encode("utf-8"), capture_output=True,
+            timeout=_DOT_TIMEOUT, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"render: Graphviz took more than {_DOT_TIMEOUT:.0f} s on {what}; "
+            "draw fewer nodes (lower max_nodes)"
+        ) from None
+    except FileNotFoundError:
+        raise GraphvizNotFoundError(what) from None
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"render: Graphviz's dot failed on {what} (exit {proc.returncode}): "
+            + proc.stderr.decode("utf-8", "replace").strip()
+        )
+    return bytes(proc.stdout)
+
+
+def _write_atomic(out: Path, data: bytes) -> None:
+    """Write ``data`` to ``out`` completely or not at all (temporary file, then rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as f:  # honours the umask, unlike mkstemp
+            f.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def render(
+    root: Value,
+    path: str | os.PathLike[str],
+    *,
+    rankdir: str = "LR",
+    partials: bool = False,
+    color: bool = True,
+    clusters: bool = True,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    title: str = "",
+) -> Path:
+    """Draw the graph of ``root`` into a file: SVG, PNG or PDF (by suffix), or DOT text.
+
+    Takes the options of :func:`to_dot`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: if ``root`` is not a Value.
+        ValueError: for a bad option or an unknown suffix.
+        GraphvizNotFoundError: if ``dot`` is missing (a ``.dot`` path never needs it).
+        RuntimeError: if ``dot`` fails.
+    """
+    text = to_dot(root, rankdir=rankdir, partials=partials, color=color, clusters=clusters,
+                  max_nodes=max_nodes, title=title)
+    return render_dot(text, path)
