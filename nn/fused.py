@@ -1,0 +1,316 @@
+"""The fused ops of nn: one op-table entry per fused node, registered here and only here.
+
+A fused op computes with floats what would otherwise be a small graph of
+elementwise nodes, and records one n-ary node with one partial per parent:
+
+* ``neuron_<act>``: a neuron's ``act(w . x + b)`` for each activation
+  (``relu``, ``tanh``, ``sigmoid``, ``leaky_relu``, ``gelu``, ``linear``).
+  Operands: ``x1..xn, w1..wn, b`` (``leaky_relu`` adds the slope as a trailing
+  parameter). The activation's derivative is read from the activation's own
+  table entry (``autograd.get_op("relu").local`` ...), never restated here.
+* ``mse_loss``, ``l1_loss``, ``bce_with_logits``, ``hinge_loss``: the mean over
+  ``n`` pairs; operands ``p1..pn, t1..tn`` (predictions, then targets).
+* ``cross_entropy``: soft-target cross-entropy ``sum(t) * logsumexp(z) - t . z``;
+  operands ``z1..zn, t1..tn`` (a one-hot ``t`` gives the usual
+  ``-log softmax(z)[target]``).
+* ``sum_squares``: ``x1^2 + ... + xn^2`` (the L2 penalty).
+
+Each entry has a float ``local`` rule (the fast path of ``backward``) and a
+``local_value`` rule built from Value operations, so
+``autograd.grad(..., create_graph=True)`` differentiates through fused nodes.
+Entries are registered with ``builtin=False`` (kept out of the engine's README
+table) when this module is imported, which ``import nn`` does.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import autograd
+from autograd import Kink, Op, Value
+
+__all__ = [
+    "ACTIVATIONS",
+    "BCE_WITH_LOGITS",
+    "CROSS_ENTROPY",
+    "HINGE_LOSS",
+    "L1_LOSS",
+    "MSE_LOSS",
+    "NEURON_OPS",
+    "SUM_SQUARES",
+    "activation_op",
+]
+
+#: The activations a neuron can have (``linear`` is the identity).
+ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear")
+
+_R = (-3.0, 3.0)
+_mul = operator.mul
+
+
+def _data(x: Any) -> float:
+    return x.data if isinstance(x, Value) else float(x)
+
+
+def _sumprod(xs: Any, ws: Any) -> float:
+    return math.fsum(map(_mul, xs, ws))
+
+
+def _z(xs: Any, ws: Any, b: float) -> float:
+    """A neuron's pre-activation, summed left to right exactly as nn.layers does."""
+    return sum(map(_mul, xs, ws)) + b
+
+
+# ---------------------------------------------------------------------------
+# Neurons: act(x . w + b), operands (x1..xn, w1..wn, b[, slope]).
+
+
+def activation_op(name: str) -> Op | None:
+    """Return the op-table entry of an activation, ``None`` for ``linear``.
+
+    Raises:
+        ValueError: if ``name`` is not one of :data:`ACTIVATIONS`.
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"activation: unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    return None if name == "linear" else autograd.get_op(name)
+
+
+def _make_neuron_op(act: str) -> Op:
+    act_op = activation_op(act)
+    nparams = 1 if act == "leaky_relu" else 0
+
+    def split(ops: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
+        core = len(ops) - nparams
+        return (core - 1) // 2, tuple(ops[core:])
+
+    if act_op is None:
+
+        def forward(*ops: float) -> float:
+            n = (len(ops) - 1) // 2
+            return _z(ops[:n], ops[n : 2 * n], ops[2 * n])
+
+        def local(out: float, *ops: float) -> tuple[float, ...]:
+            n = (len(ops) - 1) // 2
+            return ops[n : 2 * n] + ops[:n] + (1.0,)
+
+        def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+            n = (len(ops) - 1) // 2
+            if wrt < n:
+                return ops[n + wrt]
+            if wrt < 2 * n:
+                return ops[wrt - n]
+            return 1.0
+
+    else:
+        act_forward = act_op.forward
+        act_local = act_op.local
+        act_value = act_op.local_value
+
+        def forward(*ops: float) -> float:
+            n, params = split(ops)
+            z = _z(ops[:n], ops[n : 2 * n], ops[2 * n])
+            return act_forward(z, *params)
+
+        def local(out: float, *ops: float) -> tuple[float, ...]:
+            n, params = split(ops)
+            z = _z(ops[:n], ops[n : 2 * n], ops[2 * n])
+            a = act_local(out, z, *params)[0]
+            return tuple(a * w for w in ops[n : 2 * n]) + tuple(a * x for x in ops[:n]) + (a,)
+
+        def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+            n, params = split(ops)
+            xs, ws, b = ops[:n], ops[n : 2 * n], ops[2 * n]
+            z = autograd.dot(xs, ws) + b
+            a = act_value((z, *params), out, 0)
+            if wrt < n:
+                return a * ws[wrt]
+            if wrt < 2 * n:
+                return a * xs[wrt - n]
+            return a
+
+    kinks: tuple[Kink, ...] = ()
+    if act == "relu":
+        kinks = (Kink((1.0, 1.0, -1.0), (0.0, 0.0, 0.0),
+                      "w . x + b = 0: relu'(0) = 0, as in PyTorch"),)
+    elif act == "leaky_relu":
+        kinks = (Kink((1.0, 1.0, -1.0, 0.01), (0.01, 0.01, 0.01),
+                      "w . x + b = 0: leaky_relu'(0) = negative_slope, as in PyTorch"),)
+    fname = "w.x + b" if act == "linear" else f"{act}(w.x + b)"
+    return Op(
+        f"neuron_{act}", fname, -1, forward, local, local_value,
+        fname, "d/dx_i = act'(z) w_i, d/dw_i = act'(z) x_i, d/db = act'(z)",
+        (_R,) if not nparams else (_R, (0.01, 0.01)),
+        kinks=kinks, params=nparams, api="function",
+        call=f"`nn.Neuron(nin, activation={act!r})`",
+        doc=f"A fused neuron: {fname} as one node (operands x..., w..., b).",
+        builtin=False,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Losses over n (prediction, target) pairs: operands (p1..pn, t1..tn).
+
+_ABS = autograd.get_op("abs")
+_RELU = autograd.get_op("relu")
+_SOFTPLUS = autograd.get_op("softplus")
+_LOGSUMEXP = autograd.get_op("logsumexp")
+
+
+def _pairs(ops: tuple[Any, ...]) -> tuple[int, tuple[Any, ...], tuple[Any, ...]]:
+    n = len(ops) // 2
+    return n, ops[:n], ops[n:]
+
+
+def _mse_forward(*ops: float) -> float:
+    n, p, t = _pairs(ops)
+    return math.fsum((a - b) * (a - b) for a, b in zip(p, t)) / n
+
+
+def _mse_local(out: float, *ops: float) -> tuple[float, ...]:
+    n, p, t = _pairs(ops)
+    d = tuple(2.0 * (a - b) / n for a, b in zip(p, t))
+    return d + tuple(-x for x in d)
+
+
+def _mse_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+    n, p, t = _pairs(ops)
+    i = wrt % n
+    d = (p[i] - t[i]) * (2.0 / n)
+    return d if wrt < n else -d
+
+
+def _l1_forward(*ops: float) -> float:
+    n, p, t = _pairs(ops)
+    return math.fsum(abs(a - b) for a, b in zip(p, t)) / n
+
+
+def _l1_local(out: float, *ops: float) -> tuple[float, ...]:
+    n, p, t = _pairs(ops)
+    d = tuple(_ABS.local(abs(a - b), a - b)[0] / n for a, b in zip(p, t))
+    return d + tuple(-x for x in d)
+
+
+def _l1_value(ops: tuple[Any, ...], out: Value, wrt: int) -> float:
+    return _l1_local(out.data, *(_data(o) for o in ops))[wrt]
+
+
+def _bce_forward(*ops: float) -> float:
+    n, z, y = _pairs(ops)
+    return math.fsum(_SOFTPLUS.forward(a) - b * a for a, b in zip(z, y)) / n
+
+
+def _bce_local(out: float, *ops: float) -> tuple[float, ...]:
+    n, z, y = _pairs(ops)
+    dz = tuple((_SOFTPLUS.local(_SOFTPLUS.forward(a), a)[0] - b) / n for a, b in zip(z, y))
+    return dz + tuple(-a / n for a in z)
+
+
+def _bce_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+    n, z, y = _pairs(ops)
+    i = wrt % n
+    if wrt >= n:
+        return -z[i] * (1.0 / n)
+    zi = z[i]
+    s = _SOFTPLUS.local_value((zi,), zi.softplus(), 0)
+    return (s - y[i]) * (1.0 / n)
+
+
+def _hinge_forward(*ops: float) -> float:
+    n, s, y = _pairs(ops)
+    return math.fsum(_RELU.forward(1.0 - a * b) for a, b in zip(s, y)) / n
+
+
+def _hinge_local(out: float, *ops: float) -> tuple[float, ...]:
+    n, s, y = _pairs(ops)
+    gates = [_RELU.local(_RELU.forward(1.0 - a * b), 1.0 - a * b)[0] / n for a, b in zip(s, y)]
+    return tuple(-g * b for g, b in zip(gates, y)) + tuple(-g * a for g, a in zip(gates, s))
+
+
+def _hinge_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+    n, s, y = _pairs(ops)
+    i = wrt % n
+    m = 1.0 - _data(s[i]) * _data(y[i])
+    gate = _RELU.local(_RELU.forward(m), m)[0] / n
+    if gate == 0.0:
+        return 0.0
+    return (y[i] if wrt < n else s[i]) * -gate
+
+
+def _ce_forward(*ops: float) -> float:
+    _, z, t = _pairs(ops)
+    lse = _LOGSUMEXP.forward(*z)
+    return math.fsum(t) * lse - _sumprod(t, z)
+
+
+def _ce_local(out: float, *ops: float) -> tuple[float, ...]:
+    _, z, t = _pairs(ops)
+    lse = _LOGSUMEXP.forward(*z)
+    soft = _LOGSUMEXP.local(lse, *z)
+    total = math.fsum(t)
+    return tuple(total * s - ti for s, ti in zip(soft, t)) + tuple(lse - zi for zi in z)
+
+
+def _ce_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+    n, z, t = _pairs(ops)
+    lse = autograd.logsumexp(z)
+    if wrt >= n:
+        return lse - z[wrt - n]
+    soft = _LOGSUMEXP.local_value(z, lse, wrt)
+    return autograd.sum(t) * soft - t[wrt]
+
+
+def _sumsq_forward(*xs: float) -> float:
+    return math.fsum(x * x for x in xs)
+
+
+def _sumsq_local(out: float, *xs: float) -> tuple[float, ...]:
+    return tuple(2.0 * x for x in xs)
+
+
+def _sumsq_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+    return ops[wrt] * 2.0
+
+
+def _loss_op(
+    name: str, forward: Callable[..., float], local: Callable[..., tuple[float, ...]],
+    value: Callable[..., Any], formula: str, derivative: str, doc: str,
+    kinks: tuple[Kink, ...] = (),
+) -> Op:
+    return Op(name, name, -1, forward, local, value, formula, derivative, (_R,),
+              kinks=kinks, api="function", call=f"`nn.{name}(...)`", doc=doc, builtin=False)
+
+
+NEURON_OPS: dict[str, Op] = {a: autograd.register_op(_make_neuron_op(a)) for a in ACTIVATIONS}
+
+MSE_LOSS = autograd.register_op(_loss_op(
+    "mse_loss", _mse_forward, _mse_local, _mse_value,
+    "mean((p - t)^2)", "2 (p - t) / n, -2 (p - t) / n",
+    "Mean squared error over n pairs as one node (operands p..., t...)."))
+L1_LOSS = autograd.register_op(_loss_op(
+    "l1_loss", _l1_forward, _l1_local, _l1_value,
+    "mean(|p - t|)", "sign(p - t) / n, -sign(p - t) / n",
+    "Mean absolute error over n pairs as one node (operands p..., t...).",
+    (Kink((1.0, 1.0), (0.0, 0.0), "p = t: abs'(0) = 0, as in PyTorch"),)))
+BCE_WITH_LOGITS = autograd.register_op(_loss_op(
+    "bce_with_logits", _bce_forward, _bce_local, _bce_value,
+    "mean(softplus(z) - y z)", "(sigmoid(z) - y) / n, -z / n",
+    "Binary cross-entropy on logits z and targets y, stable, as one node."))
+HINGE_LOSS = autograd.register_op(_loss_op(
+    "hinge_loss", _hinge_forward, _hinge_local, _hinge_value,
+    "mean(relu(1 - y s))", "-y / n where 1 - y s > 0, else 0",
+    "micrograd's max-margin loss on scores s and labels y (+-1) as one node.",
+    (Kink((1.0, 1.0), (0.0, 0.0), "margin exactly 1: relu'(0) = 0, as in PyTorch"),)))
+CROSS_ENTROPY = autograd.register_op(_loss_op(
+    "cross_entropy", _ce_forward, _ce_local, _ce_value,
+    "sum(t) logsumexp(z) - t . z", "sum(t) softmax(z)_i - t_i, logsumexp(z) - z_i",
+    "Softmax cross-entropy of logits z against (soft) targets t, stable, as one node."))
+SUM_SQUARES = autograd.register_op(Op(
+    "sum_squares", "sum x^2", -1, _sumsq_forward, _sumsq_local, _sumsq_value,
+    "x1^2 + ... + xn^2", "2 x_i", (_R,), api="function", call="`nn.l2_penalty(params)`",
+    doc="Sum of squares as one node (the L2 penalty).", builtin=False))

@@ -1,0 +1,520 @@
+"""Neurons, layers and multi-layer perceptrons, fused by default.
+
+A fused neuron records ``act(w . x + b)`` as ONE node of the op table entry
+``neuron_<act>`` (see :mod:`nn.fused`): the forward value and the partials
+for every input, weight and bias are computed with floats. ``fused=False``
+builds micrograd's elementwise graph instead (``b + w0*x0 + w1*x1 ...`` then
+the activation), which is what a teacher wants to draw. Both give the same
+values and gradients.
+
+Graph marks: every node a model call creates carries the scope
+``"layer {i}/neuron {j}"`` (1-based), and every parameter leaf is labelled with
+its dotted name (``layers.0.neurons.3.w.1``) and has its neuron's scope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import operator
+import random
+from collections.abc import Sequence
+from typing import Any, Union
+
+import autograd
+from autograd import Op, Value
+from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op
+from nn.module import Module
+
+__all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
+
+#: Weight initialisations: ``"auto"`` picks He for relu/leaky_relu/gelu and
+#: Xavier otherwise; ``"he"``/``"kaiming"``: normal with std sqrt(2 / nin);
+#: ``"xavier"``/``"glorot"``: uniform in +-sqrt(6 / (nin + nout));
+#: ``"uniform"``/``"micrograd"``: uniform in [-1, 1] (micrograd's). Biases start at 0.
+INITS: tuple[str, ...] = ("auto", "he", "kaiming", "xavier", "glorot", "uniform", "micrograd")
+
+#: A seed: an int, a ``random.Random`` to draw from, or None (fresh entropy).
+Seed = Union[int, random.Random, None]
+
+_mul = operator.mul
+_data = operator.attrgetter("data")
+_ZEROS: dict[int, tuple[float, ...]] = {}
+
+
+def _zeros(n: int) -> tuple[float, ...]:
+    z = _ZEROS.get(n)
+    if z is None:
+        z = _ZEROS[n] = (0.0,) * n
+    return z
+
+
+def make_rng(seed: Seed, who: str) -> random.Random:
+    """Return a ``random.Random`` for ``seed`` (int, Random or None).
+
+    Raises:
+        TypeError: naming ``who``, if ``seed`` is none of those.
+    """
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(
+            f"{who}: seed must be an int, a random.Random or None, got {type(seed).__name__}"
+        )
+    return random.Random(seed)
+
+
+def _check_int(value: Any, what: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{what} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _init_weights(init: str, activation: str, nin: int, fan_out: int,
+                  rng: random.Random, who: str) -> list[float]:
+    if init not in INITS:
+        raise ValueError(f"{who}: unknown init {init!r}; choose one of {', '.join(INITS)}")
+    if init == "auto":
+        init = "he" if activation in ("relu", "leaky_relu", "gelu") else "xavier"
+    if init in ("he", "kaiming"):
+        std = math.sqrt(2.0 / nin)
+        return [rng.gauss(0.0, std) for _ in range(nin)]
+    if init in ("xavier", "glorot"):
+        a = math.sqrt(6.0 / (nin + fan_out))
+        return [rng.uniform(-a, a) for _ in range(nin)]
+    return [rng.uniform(-1.0, 1.0) for _ in range(nin)]
+
+
+def _as_float(x: Any, who: str, i: int) -> float:
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real):
+        return float(x)
+    raise TypeError(
+        f"{who}: input {i} must be a real number or a Value, got {type(x).__name__}; "
+        "pass a list with one number or Value per input"
+    )
+
+
+def _inputs(x: Any, nin: int, who: str) -> list[Any]:
+    if isinstance(x, (Value, numbers.Real)) and nin == 1:
+        return [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(
+            f"{who}: expected a list of {nin} numbers or Values, got {type(x).__name__}"
+        )
+    if len(x) != nin:
+        raise ValueError(
+            f"{who}: expected {nin} inputs, got {len(x)}; pass one number or Value per input"
+        )
+    return list(x)
+
+
+class Neuron(Module):
+    """One neuron: ``act(w . x + b)``.
+
+    Args:
+        nin: the number of inputs (>= 1).
+        activation: one of ``relu``, ``tanh``, ``sigmoid``, ``leaky_relu``,
+            ``gelu``, ``linear``.
+        init: a weight initialisation from :data:`INITS`.
+        seed: an int, a ``random.Random`` or None (fresh entropy).
+        fused: record one node per call (default) or micrograd's elementwise graph.
+        negative_slope: ``leaky_relu``'s slope for negative inputs.
+        fan_out: the layer width, used by the Xavier initialisation.
+        nonlin: micrograd's flag: True means ``relu``, False ``linear``
+            (overrides ``activation`` when given).
+
+    Attributes:
+        w: the weights (``Value`` leaves), ``b``: the bias.
+
+    Raises:
+        ValueError: for a bad ``nin``, activation or init.
+        TypeError: for a bad seed.
+    """
+
+    w: list[Value]
+    b: Value
+    activation: str
+    fused: bool
+    negative_slope: float
+    _act: Op | None
+    _op: Op
+    _extra: tuple[float, ...]
+    _params: tuple[Value, ...]
+    _scope: str
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        *,
+        init: str = "auto",
+        seed: Seed = None,
+        fused: bool = True,
+        negative_slope: float = 0.01,
+        fan_out: int = 1,
+        nonlin: bool | None = None,
+    ) -> None:
+        who = f"{type(self).__name__}"
+        nin = _check_int(nin, f"{who}: nin")
+        fan_out = _check_int(fan_out, f"{who}: fan_out")
+        if nonlin is not None:
+            activation = "relu" if nonlin else "linear"
+        self._act = activation_op(activation)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+            raise TypeError(
+                f"{who}: negative_slope must be a real number, got {type(negative_slope).__name__}"
+            )
+        rng = make_rng(seed, who)
+        self.w = [Value(v) for v in _init_weights(init, activation, nin, fan_out, rng, who)]
+        self.b = Value(0.0)
+        self.activation = activation
+        self.fused = bool(fused)
+        self.negative_slope = float(negative_slope)
+        self._op = NEURON_OPS[activation]
+        self._extra = (self.negative_slope,) if activation == "leaky_relu" else ()
+        self._params = (*self.w, self.b)
+        self._scope = "neuron 1"
+        self._mark("", "neuron 1")
+
+    def _mark(self, prefix: str, scope: str) -> None:
+        self._scope = scope
+        for name, p in self.named_parameters(prefix):
+            p.label = name
+            p.scope = scope
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs."""
+        return len(self.w)
+
+    def named_parameters(self, prefix: str = "") -> Any:
+        """Yield ``(name, Value)``: ``w.0 ... w.{nin-1}`` then ``b`` (prefixed)."""
+        pre = f"{prefix}." if prefix else ""
+        for i, w in enumerate(self.w):
+            yield f"{pre}w.{i}", w
+        yield f"{pre}b", self.b
+
+    def parameters(self) -> list[Value]:
+        """Return the weights then the bias."""
+        return [*self.w, self.b]
+
+    def __call__(self, x: Any) -> Value:
+        """Apply the neuron to ``x`` (a list of ``nin`` numbers or Values).
+
+        Raises:
+            ValueError: if ``x`` has the wrong length.
+            TypeError: if an input is not a number or a Value.
+        """
+        xs = _inputs(x, self.nin, repr(self))
+        return _forward([self], xs, repr(self))[0]
+
+    def config(self) -> dict[str, Any]:
+        """Return the constructor arguments that rebuild this architecture."""
+        return {"type": "Neuron", "nin": self.nin, "activation": self.activation,
+                "negative_slope": self.negative_slope, "fused": self.fused}
+
+    def extra_repr(self) -> str:
+        fused = "" if self.fused else ", fused=False"
+        return f"{self.nin}, activation={self.activation!r}{fused}"
+
+
+def _forward(neurons: Sequence[Neuron], xs: list[Any], who: str) -> list[Value]:
+    """Apply neurons (all with the same nin and mode) to validated inputs."""
+    if not neurons[0].fused:
+        return [_unfused(n, xs) for n in neurons]
+    xd: list[float] = []
+    xv: list[Value] = []
+    mixed = False
+    for i, x in enumerate(xs):
+        if isinstance(x, Value):
+            xd.append(x.data)
+            xv.append(x)
+        else:
+            xd.append(_as_float(x, who, i))
+            mixed = True
+    xdt = tuple(xd)
+    xvt = tuple(xv)
+    values = not mixed
+    record = autograd.is_grad_enabled()
+    make = autograd.make_node
+    outs: list[Value] = []
+    for n in neurons:
+        wd = list(map(_data, n.w))
+        z = sum(map(_mul, xdt, wd)) + n.b.data
+        act = n._act
+        extra = n._extra
+        if act is None:
+            out = z
+            a = 1.0
+        else:
+            out = act.forward(z, *extra)
+            a = act.local(out, z, *extra)[0]
+        if values:
+            parents = xvt + n._params
+            if a == 1.0:
+                partials = (*wd, *xdt, 1.0)
+            elif a == 0.0:
+                partials = _zeros(len(parents))
+            else:
+                partials = (*[a * w for w in wd], *[a * v for v in xdt], a)
+            operands = (*xvt, *n._params, *extra) if extra else None
+        else:
+            parents = (*[x for x in xs if isinstance(x, Value)], *n._params)
+            dx = [a * w for x, w in zip(xs, wd) if isinstance(x, Value)]
+            partials = (*dx, *[a * v for v in xdt], a)
+            operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
+                        *n._params, *extra)
+        node = make(out, n._op, parents, partials, operands)
+        if record:
+            node.scope = n._scope
+        outs.append(node)
+    return outs
+
+
+def _unfused(n: Neuron, xs: list[Any]) -> Value:
+    with contextlib.ExitStack() as stack:
+        for part in n._scope.split("/"):
+            stack.enter_context(autograd.scope(part))
+        z: Value = sum((wi * xi for wi, xi in zip(n.w, xs)), start=n.b)
+        act = n.activation
+        if act == "linear":
+            return z
+        if act == "leaky_relu":
+            return z.leaky_relu(n.negative_slope)
+        return getattr(z, act)()
+
+
+def _float_forward(neurons: Sequence[Neuron], xd: Sequence[float]) -> list[float]:
+    outs = []
+    for n in neurons:
+        z = sum(map(_mul, xd, [w.data for w in n.w])) + n.b.data
+        act = n._act
+        outs.append(z if act is None else act.forward(z, *n._extra))
+    return outs
+
+
+class Layer(Module):
+    """A layer of ``nout`` neurons, each seeing all ``nin`` inputs.
+
+    Args:
+        nin: inputs per neuron; nout: the number of neurons.
+        activation, init, fused, negative_slope, nonlin: as for :class:`Neuron`.
+        seed: an int, a ``random.Random`` or None; the neurons draw from it in order.
+
+    Calling a layer returns a list of Values, or a single Value when
+    ``nout == 1`` (as in micrograd).
+
+    Raises:
+        ValueError: for a bad size, activation or init.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        *,
+        init: str = "auto",
+        seed: Seed = None,
+        fused: bool = True,
+        negative_slope: float = 0.01,
+        nonlin: bool | None = None,
+    ) -> None:
+        nin = _check_int(nin, "Layer: nin")
+        nout = _check_int(nout, "Layer: nout")
+        if nonlin is not None:
+            activation = "relu" if nonlin else "linear"
+        rng = make_rng(seed, "Layer")
+        self.neurons = [
+            Neuron(nin, activation, init=init, seed=rng, fused=fused,
+                   negative_slope=negative_slope, fan_out=nout)
+            for _ in range(nout)
+        ]
+        self.activation = activation
+        self._index = 1
+        self._mark("", 1)
+
+    def _mark(self, prefix: str, index: int) -> None:
+        self._index = index
+        pre = f"{prefix}." if prefix else ""
+        for j, n in enumerate(self.neurons):
+            n._mark(f"{pre}neurons.{j}", f"layer {index}/neuron {j + 1}")
+
+    @property
+    def nin(self) -> int:
+        """Inputs per neuron."""
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        """The number of neurons."""
+        return len(self.neurons)
+
+    def _call(self, x: Any, who: str) -> list[Value]:
+        return _forward(self.neurons, _inputs(x, self.nin, who), who)
+
+    def __call__(self, x: Any) -> Value | list[Value]:
+        """Apply every neuron to ``x``; a Value if ``nout == 1`` else a list.
+
+        Raises:
+            ValueError: if ``x`` has the wrong length.
+            TypeError: if an input is not a number or a Value.
+        """
+        out = self._call(x, repr(self))
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        """Return every neuron's weights and bias, neuron by neuron."""
+        return [p for n in self.neurons for p in n._params]
+
+    def config(self) -> dict[str, Any]:
+        """Return the constructor arguments that rebuild this architecture."""
+        n = self.neurons[0]
+        return {"type": "Layer", "nin": self.nin, "nout": self.nout,
+                "activation": self.activation, "negative_slope": n.negative_slope,
+                "fused": n.fused}
+
+    def extra_repr(self) -> str:
+        fused = "" if self.neurons[0].fused else ", fused=False"
+        return f"{self.nin}, {self.nout}, activation={self.activation!r}{fused}"
+
+    def __repr__(self) -> str:
+        return f"Layer({self.extra_repr()})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron, as in micrograd: ``MLP(2, [16, 16, 1])``.
+
+    Args:
+        nin: the number of inputs.
+        nouts: the width of each layer; the last one is the output size.
+        activation: the hidden layers' activation (see :data:`nn.fused.ACTIVATIONS`).
+        output_activation: the last layer's activation; None means ``linear``
+            (micrograd's last layer).
+        init: a weight initialisation from :data:`INITS` (``"micrograd"`` for
+            micrograd's uniform(-1, 1)).
+        seed: an int, a ``random.Random`` or None (fresh entropy).
+        fused: one node per neuron (default) or the elementwise graph.
+        negative_slope: ``leaky_relu``'s slope.
+
+    Calling the model on one sample (a list of ``nin`` numbers or Values)
+    returns a Value when the last layer has one output, else a list of Values.
+
+    Raises:
+        ValueError: for a bad size, activation or init.
+        TypeError: for a bad seed or ``nouts`` that is not a list of ints.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        output_activation: str | None = None,
+        *,
+        init: str = "auto",
+        seed: Seed = None,
+        fused: bool = True,
+        negative_slope: float = 0.01,
+    ) -> None:
+        nin = _check_int(nin, "MLP: nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise TypeError(
+                f"MLP: nouts must be a non-empty list of layer widths such as [16, 16, 1], "
+                f"got {nouts!r}"
+            )
+        sizes = [nin] + [_check_int(k, f"MLP: nouts[{i}]") for i, k in enumerate(nouts)]
+        out_act = "linear" if output_activation is None else output_activation
+        for name, act in (("activation", activation), ("output_activation", out_act)):
+            if act not in ACTIVATIONS:
+                raise ValueError(
+                    f"MLP: unknown {name} {act!r}; choose one of {', '.join(ACTIVATIONS)}"
+                )
+        rng = make_rng(seed, "MLP")
+        last = len(sizes) - 2
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], out_act if i == last else activation, init=init,
+                  seed=rng, fused=fused, negative_slope=negative_slope)
+            for i in range(len(sizes) - 1)
+        ]
+        self.activation = activation
+        self.output_activation = output_activation
+        for i, layer in enumerate(self.layers):
+            layer._mark(f"layers.{i}", i + 1)
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs."""
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        """The width of each layer."""
+        return [layer.nout for layer in self.layers]
+
+    def __call__(self, x: Any) -> Value | list[Value]:
+        """Apply the model to one sample.
+
+        Args:
+            x: a list of ``nin`` numbers or Values (a single one if ``nin == 1``).
+
+        Returns:
+            A Value when the last layer has one output, else a list of Values.
+
+        Raises:
+            ValueError: if ``x`` has the wrong length.
+            TypeError: if an input is not a number or a Value.
+        """
+        who = "MLP"
+        out = _forward(self.layers[0].neurons, _inputs(x, self.nin, who), who)
+        for layer in self.layers[1:]:
+            out = _forward(layer.neurons, out, who)
+        return out[0] if len(out) == 1 else out
+
+    def predict(self, xs: Sequence[Sequence[float]]) -> list[Any]:
+        """Return the model's outputs for a batch as floats, recording no graph.
+
+        Args:
+            xs: samples, each a list of ``nin`` real numbers.
+
+        Returns:
+            One float per sample when the last layer has one output, else one
+            list of floats per sample.
+
+        Raises:
+            ValueError: if a sample has the wrong length.
+            TypeError: if an input is not a real number.
+        """
+        res: list[Any] = []
+        single = self.layers[-1].nout == 1
+        for k, x in enumerate(xs):
+            row = _inputs(x, self.nin, f"MLP.predict: sample {k}")
+            h = [_as_float(v.data if isinstance(v, Value) else v, "MLP.predict", i)
+                 for i, v in enumerate(row)]
+            for layer in self.layers:
+                h = _float_forward(layer.neurons, h)
+            res.append(h[0] if single else h)
+        return res
+
+    def parameters(self) -> list[Value]:
+        """Return every parameter, layer by layer, neuron by neuron (weights, then bias)."""
+        return [p for layer in self.layers for n in layer.neurons for p in n._params]
+
+    def config(self) -> dict[str, Any]:
+        """Return the constructor arguments that rebuild this architecture."""
+        n = self.layers[0].neurons[0]
+        return {"type": "MLP", "nin": self.nin, "nouts": self.nouts,
+                "activation": self.activation, "output_activation": self.output_activation,
+                "negative_slope": n.negative_slope, "fused": n.fused}
+
+    def extra_repr(self) -> str:
+        oa = self.output_activation
+        out = "" if oa is None else f", output_activation={oa!r}"
+        fused = "" if self.layers[0].neurons[0].fused else ", fused=False"
+        return (f"{self.nin}, {self.nouts}, activation={self.activation!r}{out}{fused}; "
+                f"{self.num_parameters()} parameters")

@@ -1,0 +1,435 @@
+"""Optimizers, learning-rate schedulers and gradient clipping, with PyTorch's formulas.
+
+Optimizers update ``p.data`` of ``Value`` parameters from their ``p.grad``:
+:class:`SGD` (momentum, dampening, Nesterov, weight decay), :class:`Adam`,
+:class:`AdamW` (decoupled weight decay) and :class:`RMSprop` (momentum,
+centered). Schedulers change ``optimizer.lr`` once per ``scheduler.step()``:
+:class:`StepLR`, :class:`ExponentialLR`, :class:`CosineAnnealingLR` and
+:class:`LinearLR` (micrograd's demo decay ``1.0 - 0.9 * k / 100`` is
+``LinearLR(opt, 1.0, 0.1, 100)``). :func:`clip_grad_norm_` rescales gradients.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+from autograd import Value
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LinearLR",
+    "Optimizer",
+    "RMSprop",
+    "StepLR",
+    "clip_grad_norm_",
+]
+
+
+def _real(value: Any, who: str, what: str, low: float = 0.0, high: float = math.inf,
+          low_open: bool = False, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {what} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    bad_low = v <= low if low_open else v < low
+    bad_high = v >= high if high_open else v > high
+    if v != v or bad_low or bad_high:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ValueError(f"{who}: {what} must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")
+    return v
+
+
+def _params(params: Iterable[Value], who: str) -> list[Value]:
+    if isinstance(params, Value) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"{who}: params must be an iterable of Values such as model.parameters(), "
+            f"got {type(params).__name__}"
+        )
+    ps = list(params)
+    if not ps:
+        raise ValueError(f"{who}: params is empty; pass model.parameters()")
+    for i, p in enumerate(ps):
+        if not isinstance(p, Value):
+            raise TypeError(f"{who}: params[{i}] must be a Value, got {type(p).__name__}")
+    return ps
+
+
+class Optimizer:
+    """Base class: holds the parameters and the learning rate ``lr``.
+
+    Args:
+        params: the parameters to update (e.g. ``model.parameters()``).
+        lr: the learning rate (>= 0); schedulers change it.
+
+    Raises:
+        TypeError: if ``params`` is not an iterable of Values.
+        ValueError: if ``params`` is empty or ``lr`` is negative.
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        who = type(self).__name__
+        self.params = _params(params, who)
+        self.lr = _real(lr, who, "lr")
+        self.initial_lr = self.lr
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0.0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Update every parameter once from its ``.grad``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters)"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, ``torch.optim.SGD``'s update.
+
+    With ``g = grad + weight_decay * p``: if ``momentum`` is non-zero,
+    ``buf = g`` on the first step and ``buf = momentum * buf + (1 - dampening) * g``
+    after; ``g = g + momentum * buf`` (Nesterov) or ``g = buf``. Then
+    ``p -= lr * g``.
+
+    Args:
+        params: the parameters; lr: the learning rate.
+        momentum, dampening, weight_decay: >= 0; nesterov: Nesterov momentum.
+
+    Raises:
+        ValueError: for a negative hyper-parameter, or Nesterov without
+            momentum or with dampening (as in PyTorch).
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.01, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False) -> None:
+        super().__init__(params, lr)
+        self.momentum = _real(momentum, "SGD", "momentum")
+        self.dampening = _real(dampening, "SGD", "dampening")
+        self.weight_decay = _real(weight_decay, "SGD", "weight_decay")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
+            raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
+        self._buf: list[float] | None = None
+
+    def step(self) -> None:
+        """Update every parameter once (see the class docstring for the formula)."""
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        ps = self.params
+        if mu == 0.0:
+            if wd == 0.0:
+                for p in ps:
+                    p.data -= lr * p.grad
+            else:
+                for p in ps:
+                    p.data -= lr * (p.grad + wd * p.data)
+        else:
+            grads = [p.grad + wd * p.data for p in ps]
+            buf = self._buf
+            if buf is None:
+                buf = list(grads)
+            else:
+                damp = 1.0 - self.dampening
+                buf = [mu * b + damp * g for b, g in zip(buf, grads)]
+            self._buf = buf
+            if self.nesterov:
+                for p, g, b in zip(ps, grads, buf):
+                    p.data -= lr * (g + mu * b)
+            else:
+                for p, b in zip(ps, buf):
+                    p.data -= lr * b
+        self.steps += 1
+
+
+class Adam(Optimizer):
+    """Adam, ``torch.optim.Adam``'s update (L2 ``weight_decay`` added to the gradient).
+
+    With ``g = grad + weight_decay * p`` and step count ``t``:
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
+    ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``.
+
+    Args:
+        params, lr: as for every optimizer (default lr 1e-3).
+        betas: ``(b1, b2)``, each in [0, 1).
+        eps: added to the denominator (> 0 recommended).
+        weight_decay: L2 penalty strength (>= 0).
+
+    Raises:
+        ValueError: for a hyper-parameter out of range.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        who = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{who}: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_real(betas[0], who, "betas[0]", 0.0, 1.0, high_open=True),
+                      _real(betas[1], who, "betas[1]", 0.0, 1.0, high_open=True))
+        self.eps = _real(eps, who, "eps")
+        self.weight_decay = _real(weight_decay, who, "weight_decay")
+        n = len(self.params)
+        self._m = [0.0] * n
+        self._v = [0.0] * n
+
+    def step(self) -> None:
+        """Update every parameter once (see the class docstring for the formula)."""
+        self.steps += 1
+        t = self.steps
+        b1, b2 = self.betas
+        lr, eps, wd = self.lr, self.eps, self.weight_decay
+        bc1 = 1.0 - b1 ** t
+        bc2 = math.sqrt(1.0 - b2 ** t)
+        step_size = lr / bc1
+        m, v = self._m, self._v
+        decoupled = self._decoupled
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if decoupled:
+                p.data *= 1.0 - lr * wd
+            elif wd:
+                g = g + wd * p.data
+            m[i] = mi = b1 * m[i] + (1.0 - b1) * g
+            v[i] = vi = b2 * v[i] + (1.0 - b2) * g * g
+            p.data -= step_size * mi / (math.sqrt(vi) / bc2 + eps)
+
+
+class AdamW(Adam):
+    """AdamW, ``torch.optim.AdamW``: Adam with decoupled weight decay.
+
+    Each step first shrinks ``p *= 1 - lr * weight_decay``, then applies
+    Adam's update with the plain gradient. Default ``weight_decay`` 0.01.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, ``torch.optim.RMSprop``'s update.
+
+    With ``g = grad + weight_decay * p``: ``v = alpha v + (1 - alpha) g^2``;
+    centered: ``ga = alpha ga + (1 - alpha) g`` and ``avg = sqrt(v - ga^2) + eps``,
+    else ``avg = sqrt(v) + eps``. With momentum: ``buf = momentum buf + g / avg``
+    and ``p -= lr buf``; without: ``p -= lr g / avg``.
+
+    Args:
+        params, lr: as for every optimizer (default lr 0.01).
+        alpha: the smoothing constant in [0, 1]; eps: added to the denominator.
+        weight_decay, momentum: >= 0; centered: normalise by the variance.
+
+    Raises:
+        ValueError: for a hyper-parameter out of range.
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.01, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        super().__init__(params, lr)
+        self.alpha = _real(alpha, "RMSprop", "alpha", 0.0, 1.0)
+        self.eps = _real(eps, "RMSprop", "eps")
+        self.weight_decay = _real(weight_decay, "RMSprop", "weight_decay")
+        self.momentum = _real(momentum, "RMSprop", "momentum")
+        self.centered = bool(centered)
+        n = len(self.params)
+        self._v = [0.0] * n
+        self._g = [0.0] * n
+        self._buf = [0.0] * n
+
+    def step(self) -> None:
+        """Update every parameter once (see the class docstring for the formula)."""
+        self.steps += 1
+        a, lr, eps, wd, mu = self.alpha, self.lr, self.eps, self.weight_decay, self.momentum
+        v, ga, buf = self._v, self._g, self._buf
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd:
+                g = g + wd * p.data
+            v[i] = vi = a * v[i] + (1.0 - a) * g * g
+            if self.centered:
+                ga[i] = gi = a * ga[i] + (1.0 - a) * g
+                avg = math.sqrt(max(vi - gi * gi, 0.0)) + eps
+            else:
+                avg = math.sqrt(vi) + eps
+            if mu > 0.0:
+                buf[i] = bi = mu * buf[i] + g / avg
+                p.data -= lr * bi
+            else:
+                p.data -= lr * g / avg
+
+
+# ---------------------------------------------------------------------------
+# Schedulers
+
+
+class LRScheduler:
+    """Base class: sets ``optimizer.lr = lr_at(epoch)`` on every ``step()``.
+
+    ``last_epoch`` counts the ``step()`` calls; the learning rate at count 0
+    is the optimizer's initial one.
+
+    Raises:
+        TypeError: if ``optimizer`` is not an :class:`Optimizer`.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"{type(self).__name__}: expected an nn.optim optimizer, "
+                f"got {type(optimizer).__name__}"
+            )
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    def lr_at(self, epoch: int) -> float:
+        """Return the learning rate after ``epoch`` steps."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance one step and set the optimizer's learning rate."""
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+    def get_last_lr(self) -> list[float]:
+        """Return ``[lr]``, the current learning rate (PyTorch's shape)."""
+        return [self.optimizer.lr]
+
+
+class StepLR(LRScheduler):
+    """``lr = base_lr * gamma ** (epoch // step_size)``.
+
+    Raises:
+        ValueError: if ``step_size < 1`` or ``gamma`` is negative.
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _real(gamma, "StepLR", "gamma")
+
+    def lr_at(self, epoch: int) -> float:
+        """Return the learning rate after ``epoch`` steps."""
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(LRScheduler):
+    """``lr = base_lr * gamma ** epoch``.
+
+    Raises:
+        ValueError: if ``gamma`` is negative.
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        super().__init__(optimizer)
+        self.gamma = _real(gamma, "ExponentialLR", "gamma")
+
+    def lr_at(self, epoch: int) -> float:
+        """Return the learning rate after ``epoch`` steps."""
+        return self.base_lr * self.gamma ** epoch
+
+
+class CosineAnnealingLR(LRScheduler):
+    """``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``.
+
+    The closed form of ``torch.optim.lr_scheduler.CosineAnnealingLR``; after
+    ``T_max`` steps the cosine continues (as PyTorch's closed form does).
+
+    Raises:
+        ValueError: if ``T_max < 1`` or ``eta_min`` is negative.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be an integer >= 1, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = _real(eta_min, "CosineAnnealingLR", "eta_min")
+
+    def lr_at(self, epoch: int) -> float:
+        """Return the learning rate after ``epoch`` steps."""
+        cos = (1.0 + math.cos(math.pi * epoch / self.T_max)) / 2.0
+        return self.eta_min + (self.base_lr - self.eta_min) * cos
+
+
+class LinearLR(LRScheduler):
+    """Linear decay of the factor from ``start_factor`` to ``end_factor`` over ``total_iters``.
+
+    ``lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``;
+    micrograd's demo schedule ``1.0 - 0.9 * k / 100`` is
+    ``LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=100)`` with
+    ``SGD(lr=1.0)``. Like PyTorch's, it sets ``lr = base_lr * start_factor`` at once.
+
+    Raises:
+        ValueError: if a factor is not in [0, 1] or ``total_iters < 1``.
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3.0,
+                 end_factor: float = 1.0, total_iters: int = 5) -> None:
+        super().__init__(optimizer)
+        self.start_factor = _real(start_factor, "LinearLR", "start_factor", 0.0, 1.0)
+        self.end_factor = _real(end_factor, "LinearLR", "end_factor", 0.0, 1.0)
+        if isinstance(total_iters, bool) or not isinstance(total_iters, int) or total_iters < 1:
+            raise ValueError(f"LinearLR: total_iters must be an integer >= 1, got {total_iters!r}")
+        self.total_iters = total_iters
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, epoch: int) -> float:
+        """Return the learning rate after ``epoch`` steps."""
+        frac = min(epoch, self.total_iters) / self.total_iters
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+
+
+def clip_grad_norm_(parameters: Iterable[Value], max_norm: float,
+                    norm_type: float = 2.0) -> float:
+    """Rescale gradients in place so that their total norm is at most ``max_norm``.
+
+    As ``torch.nn.utils.clip_grad_norm_``: the norm is taken over all
+    gradients together; if it exceeds ``max_norm`` every gradient is multiplied
+    by ``max_norm / (norm + 1e-6)``.
+
+    Args:
+        parameters: the Values whose ``.grad`` to clip.
+        max_norm: the largest allowed norm (>= 0).
+        norm_type: the p of the p-norm (> 0), or ``math.inf`` for the largest
+            absolute value.
+
+    Returns:
+        The total norm before clipping.
+
+    Raises:
+        TypeError: if ``parameters`` is not an iterable of Values.
+        ValueError: if ``max_norm`` is negative or ``norm_type`` not positive.
+    """
+    ps = _params(parameters, "clip_grad_norm_")
+    max_norm = _real(max_norm, "clip_grad_norm_", "max_norm")
+    norm_type = _real(norm_type, "clip_grad_norm_", "norm_type", low_open=True)
+    if norm_type == math.inf:
+        total = max(abs(p.grad) for p in ps)
+    else:
+        total = math.fsum(abs(p.grad) ** norm_type for p in ps) ** (1.0 / norm_type)
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for p in ps:
+            p.grad *= coef
+    return total

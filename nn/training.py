@@ -1,0 +1,505 @@
+"""The training loop: ``fit`` (epochs, batches, metrics, validation, checkpoints), ``History``.
+
+``fit`` trains a model on ``(X, y)`` lists and returns a :class:`History` of
+per-epoch figures that plotting code reads as plain lists and dicts. The
+loop shuffles with a seeded ``random.Random``, shows a tqdm progress bar with
+the live loss and accuracy, stops early when the monitored loss stalls,
+writes an atomic checkpoint (temporary file + ``os.replace``) after every
+epoch, and returns cleanly on Ctrl-C (``KeyboardInterrupt``) with
+``history.interrupted = True`` and the last checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import autograd
+from autograd import Value
+from nn import losses as L
+from nn.data import train_test_split
+from nn.layers import Seed, make_rng
+from nn.module import Module
+from nn.optim import SGD, Adam, AdamW, LRScheduler, Optimizer, RMSprop, clip_grad_norm_
+from nn.serialize import PathLike, save
+
+__all__ = ["LOSSES", "OPTIMIZERS", "History", "evaluate", "fit"]
+
+#: Loss names ``fit`` understands (or pass a callable ``loss(outputs, targets) -> Value``).
+LOSSES: tuple[str, ...] = ("auto", "hinge", "bce", "cross_entropy", "mse", "l1")
+
+#: Optimizer names and their default learning rates.
+OPTIMIZERS: dict[str, tuple[type[Optimizer], float]] = {
+    "sgd": (SGD, 0.1),
+    "adam": (Adam, 0.01),
+    "adamw": (AdamW, 0.01),
+    "rmsprop": (RMSprop, 0.01),
+}
+
+LossFn = Callable[[list[Any], list[Any]], Value]
+Callback = Callable[[int, "History"], Any]
+
+
+@dataclass
+class History:
+    """What ``fit`` measured, one entry per completed epoch.
+
+    Attributes:
+        loss: the training objective (data loss plus any L2 penalty), averaged
+            over the epoch's samples.
+        accuracy: the training accuracy over the epoch (from the same forward
+            passes); empty for regression.
+        val_loss, val_accuracy: the data loss and accuracy on the validation
+            set after the epoch; empty without validation (accuracy: or for
+            regression).
+        grad_flow: ``{"layer 1": [...], ...}``: the mean absolute gradient of
+            each layer's parameters, averaged over the epoch's steps.
+        lr: the learning rate used in each epoch.
+        epochs_run: completed epochs.
+        stopped_early: True if early stopping (or a callback) ended training.
+        interrupted: True if Ctrl-C (``KeyboardInterrupt``) ended training.
+        best_epoch: the epoch (1-based) with the best monitored loss, if early
+            stopping was on.
+        seconds: wall-clock training time.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    grad_flow: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    epochs_run: int = 0
+    stopped_early: bool = False
+    interrupted: bool = False
+    best_epoch: int | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the history as a JSON-serialisable dict of plain lists and numbers."""
+        return {
+            "loss": list(self.loss), "accuracy": list(self.accuracy),
+            "val_loss": list(self.val_loss), "val_accuracy": list(self.val_accuracy),
+            "grad_flow": {k: list(v) for k, v in self.grad_flow.items()},
+            "lr": list(self.lr), "epochs_run": self.epochs_run,
+            "stopped_early": self.stopped_early, "interrupted": self.interrupted,
+            "best_epoch": self.best_epoch, "seconds": self.seconds,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Task: how labels, outputs, the loss and accuracy fit together.
+
+
+def _label(v: Any) -> float | int | None:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return None
+    f = float(v)
+    return int(f) if f.is_integer() else f
+
+
+@dataclass
+class _Task:
+    kind: str  # "binary", "multiclass", "regression"
+    loss_name: str
+    loss_fn: LossFn
+    targets: list[Any]
+
+
+def _loss_for(name: str) -> LossFn:
+    return {
+        "hinge": L.hinge_loss,
+        "bce": L.binary_cross_entropy_with_logits,
+        "cross_entropy": L.cross_entropy,
+        "mse": _flat(L.mse_loss),
+        "l1": _flat(L.l1_loss),
+    }[name]
+
+
+def _flat(fn: Callable[..., Value]) -> LossFn:
+    def loss(outputs: list[Any], targets: list[Any]) -> Value:
+        if outputs and isinstance(outputs[0], list):
+            return fn([o for row in outputs for o in row], [t for row in targets for t in row])
+        return fn(outputs, targets)
+
+    return loss
+
+
+def _task(y: Sequence[Any], nout: int, loss: str | LossFn) -> _Task:
+    """Decide the task from the labels and the output size, and convert targets."""
+    labels = [_label(v) if not isinstance(v, (list, tuple)) else None for v in y]
+    ints = all(isinstance(v, int) for v in labels)
+    if callable(loss):
+        if ints and nout == 1 and set(labels) <= {-1, 0, 1}:
+            return _Task("binary", "custom", loss, list(y))
+        if ints and nout > 1 and all(0 <= v < nout for v in labels):  # type: ignore[operator]
+            return _Task("multiclass", "custom", loss, list(y))
+        return _Task("regression", "custom", loss, list(y))
+    if loss not in LOSSES:
+        raise ValueError(f"fit: unknown loss {loss!r}; choose one of {', '.join(LOSSES)} "
+                         "or pass a callable loss(outputs, targets) -> Value")
+    if nout == 1:
+        if any(isinstance(v, (list, tuple)) for v in y):
+            raise ValueError("fit: the model has one output, so each target must be a number")
+        if any(v is None for v in labels):
+            raise TypeError("fit: every target must be a real number")
+        binary = ints and set(labels) <= {-1, 0, 1} and not ({-1, 0} <= set(labels))
+        if loss == "auto":
+            loss = "hinge" if binary and -1 in labels else "bce" if binary else "mse"
+        if loss in ("hinge", "bce"):
+            if not binary:
+                raise ValueError(
+                    f"fit: loss {loss!r} needs binary labels (0/1 or -1/+1), got "
+                    f"{sorted(set(map(str, labels)))[:6]}"
+                )
+            pos = [v == 1 for v in labels]
+            t = [1 if p else -1 for p in pos] if loss == "hinge" else [1 if p else 0 for p in pos]
+            return _Task("binary", loss, _loss_for(loss), t)
+        return _Task("regression", loss, _loss_for(loss), [float(v) for v in labels])  # type: ignore[arg-type]
+    # several outputs
+    if ints and all(0 <= v < nout for v in labels):  # type: ignore[operator]
+        if loss == "auto":
+            loss = "cross_entropy"
+        if loss in ("hinge", "bce"):
+            raise ValueError(f"fit: loss {loss!r} needs a model with one output; "
+                             f"this one has {nout}: use 'cross_entropy'")
+        if loss == "cross_entropy":
+            return _Task("multiclass", loss, L.cross_entropy, list(labels))
+        onehot = [[1.0 if j == v else 0.0 for j in range(nout)] for v in labels]
+        return _Task("multiclass", loss, _loss_for(loss), onehot)
+    if all(isinstance(v, (list, tuple)) and len(v) == nout for v in y):
+        if loss == "auto":
+            loss = "mse"
+        if loss not in ("mse", "l1"):
+            raise ValueError(f"fit: vector targets need loss 'mse' or 'l1', got {loss!r}")
+        return _Task("regression", loss, _loss_for(loss), [[float(t) for t in v] for v in y])
+    raise ValueError(
+        f"fit: the model has {nout} outputs, so each target must be a class index in "
+        f"0..{nout - 1} or a list of {nout} numbers"
+    )
+
+
+def _correct(kind: str, output: Any, target: Any) -> bool:
+    if kind == "binary":
+        score = output.data if isinstance(output, Value) else float(output)
+        return (score > 0.0) == (target == 1)
+    row = [o.data if isinstance(o, Value) else float(o) for o in output]
+    guess = max(range(len(row)), key=row.__getitem__)
+    want = target if isinstance(target, int) else max(range(len(target)), key=target.__getitem__)
+    return bool(guess == want)
+
+
+def _predict(model: Any, X: Sequence[Any]) -> list[Any]:
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return list(predict(X))
+    with autograd.no_grad():
+        outs = [model(x) for x in X]
+    return [o.data if isinstance(o, Value) else [v.data for v in o] for o in outs]
+
+
+def _nout(model: Any, x: Any) -> int:
+    layers = getattr(model, "layers", None)
+    if layers:
+        return int(layers[-1].nout)
+    with autograd.no_grad():
+        out = model(x)
+    return 1 if isinstance(out, Value) else len(out)
+
+
+def evaluate(model: Any, X: Sequence[Any], y: Sequence[Any],
+             loss: str | LossFn = "auto") -> tuple[float, float | None]:
+    """Return ``(loss, accuracy)`` of ``model`` on ``(X, y)`` without recording a graph.
+
+    Args:
+        model: a callable module (e.g. :class:`~nn.MLP`).
+        X: samples; y: labels or targets (as for :func:`fit`).
+        loss: as for :func:`fit`.
+
+    Returns:
+        The mean data loss and the accuracy (None for regression).
+
+    Raises:
+        ValueError: if ``X`` is empty or ``X`` and ``y`` differ in length, or
+            the labels do not fit the model's outputs.
+    """
+    if not len(X) or len(X) != len(y):
+        raise ValueError(f"evaluate: X has {len(X)} samples and y has {len(y)}; pass the "
+                         "same non-zero number of each")
+    task = _task(y, _nout(model, X[0]), loss)
+    return _evaluate(model, X, task)
+
+
+def _evaluate(model: Any, X: Sequence[Any], task: _Task) -> tuple[float, float | None]:
+    outs = _predict(model, X)
+    with autograd.no_grad():
+        value = task.loss_fn(outs, task.targets)
+    lossv = value.data if isinstance(value, Value) else float(value)
+    if task.kind == "regression":
+        return lossv, None
+    hits = sum(_correct(task.kind, o, t) for o, t in zip(outs, task.targets))
+    return lossv, hits / len(outs)
+
+
+def _layer_params(model: Any) -> dict[str, list[Value]]:
+    layers = getattr(model, "layers", None)
+    if isinstance(layers, (list, tuple)) and layers and all(isinstance(m, Module) for m in layers):
+        return {f"layer {i + 1}": m.parameters() for i, m in enumerate(layers)}
+    return {"layer 1": list(model.parameters())}
+
+
+def _make_optimizer(optimizer: str | Optimizer, params: list[Value], lr: float | None) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            optimizer.lr = lr
+        return optimizer
+    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
+        raise ValueError(f"fit: unknown optimizer {optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZERS)} or pass an nn.optim optimizer")
+    cls, default_lr = OPTIMIZERS[optimizer.lower()]
+    return cls(params, lr=default_lr if lr is None else lr)
+
+
+def _check_int(v: Any, what: str, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+        raise ValueError(f"fit: {what} must be an integer >= {low}, got {v!r}")
+    return int(v)
+
+
+class _Bar:
+    """The tqdm progress bar, or nothing."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, leave=True)
+
+    def update(self, desc: str | None = None, **postfix: float) -> None:
+        if self.bar is not None:
+            if desc is not None:
+                self.bar.set_description(desc, refresh=False)
+            if postfix:
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in postfix.items()}, refresh=False)
+            self.bar.update(1)
+
+    def postfix(self, **postfix: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in postfix.items()})
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def fit(
+    model: Module,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    *,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    optimizer: str | Optimizer = "adam",
+    lr: float | None = None,
+    loss: str | LossFn = "auto",
+    l2: float = 0.0,
+    scheduler: Union[LRScheduler, Callable[[Optimizer], LRScheduler], None] = None,
+    clip_grad_norm: float | None = None,
+    validation_split: float = 0.0,
+    validation_data: tuple[Sequence[Any], Sequence[Any]] | None = None,
+    shuffle: bool = True,
+    seed: Seed = None,
+    early_stopping: int | None = None,
+    min_delta: float = 0.0,
+    restore_best: bool = True,
+    checkpoint: PathLike | None = None,
+    callbacks: Iterable[Callback] = (),
+    progress: bool = True,
+    pause_gc: bool = False,
+) -> History:
+    """Train ``model`` on ``(X, y)`` and return the :class:`History`.
+
+    Args:
+        model: a callable module, e.g. ``MLP(2, [16, 16, 1])``.
+        X: samples, each a list of numbers. y: per sample a class index
+            (0..k-1 for k outputs), a binary label (0/1 or -1/+1 for one
+            output), a number (regression) or a list of numbers.
+        epochs: passes over the training data (>= 1).
+        batch_size: samples per step; None means the whole set (full batch).
+        optimizer: ``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"`` or an
+            ``nn.optim`` optimizer over the model's parameters.
+        lr: the learning rate (default per optimizer, see :data:`OPTIMIZERS`).
+        loss: ``"auto"`` (hinge for -1/+1 labels, bce for 0/1, cross_entropy
+            for class indices, mse otherwise), a name from :data:`LOSSES`, or
+            a callable ``loss(outputs, targets) -> Value`` over one batch.
+        l2: adds ``l2 * sum(p^2)`` over the parameters to each step's loss.
+        scheduler: an ``nn.optim`` scheduler (or a function building one from
+            the optimizer), stepped after every epoch.
+        clip_grad_norm: if set, gradients are clipped to this total norm.
+        validation_split: a fraction in [0, 1) of ``(X, y)`` held out (seeded)
+            for validation; ignored when ``validation_data`` is given.
+        validation_data: ``(X_val, y_val)``.
+        shuffle: reshuffle the training samples every epoch.
+        seed: an int, a ``random.Random`` or None, for shuffling and the split.
+        early_stopping: patience in epochs: stop when the monitored loss
+            (``val_loss`` if there is validation, else ``loss``) has not
+            improved by ``min_delta`` for that many epochs.
+        restore_best: on an early stop, put back the best epoch's weights.
+        checkpoint: a file path: after every epoch the model and the history
+            so far are saved there atomically (read back with ``nn.load`` and
+            ``nn.load_meta``).
+        callbacks: functions ``cb(epoch, history)`` called after each epoch;
+            one returning True stops training (``stopped_early``).
+        progress: show the tqdm bar with live loss and accuracy.
+        pause_gc: pause CPython's cyclic garbage collector while training
+            (``autograd.pause_gc()``; chainrule's graphs have no cycles).
+
+    Returns:
+        The history. On Ctrl-C the history of the completed epochs is
+        returned with ``interrupted=True``; the model keeps the weights of the
+        last step and the checkpoint file those of the last completed epoch.
+
+    Raises:
+        ValueError: for empty or mismatched data, labels that do not fit the
+            model, or an out-of-range setting.
+        TypeError: for a model that is not callable or a checkpoint with a
+            model that cannot be saved.
+    """
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(f"fit: model must be a callable nn.Module, got {type(model).__name__}")
+    if not len(X) or len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} samples and y has {len(y)}; pass the same "
+                         "non-zero number of each")
+    epochs = _check_int(epochs, "epochs", 1)
+    if batch_size is not None:
+        batch_size = _check_int(batch_size, "batch_size", 1)
+    if early_stopping is not None:
+        early_stopping = _check_int(early_stopping, "early_stopping", 1)
+    if not isinstance(l2, numbers.Real) or not l2 >= 0.0:
+        raise ValueError(f"fit: l2 must be a number >= 0, got {l2!r}")
+    if checkpoint is not None and not callable(getattr(model, "config", None)):
+        raise TypeError(f"fit: cannot checkpoint a {type(model).__name__}: it has no config()")
+    rng = make_rng(seed, "fit")
+    Xt, yt = list(X), list(y)
+    Xv: list[Any] = []
+    yv: list[Any] = []
+    if validation_data is not None:
+        Xv, yv = list(validation_data[0]), list(validation_data[1])
+        if not Xv or len(Xv) != len(yv):
+            raise ValueError("fit: validation_data must be (X_val, y_val) of equal, "
+                             "non-zero length")
+    elif validation_split:
+        if not isinstance(validation_split, numbers.Real) or not 0.0 < validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        Xt, Xv, yt, yv = train_test_split(Xt, yt, test_size=float(validation_split), seed=rng)
+
+    nout = _nout(model, Xt[0])
+    task = _task(yt, nout, loss)
+    vtask = _task(yv, nout, loss) if Xv else None
+    params = list(model.parameters())
+    opt = _make_optimizer(optimizer, params, lr)
+    sched = scheduler(opt) if callable(scheduler) and not isinstance(scheduler, LRScheduler) \
+        else scheduler
+    groups = _layer_params(model)
+    history = History(grad_flow={name: [] for name in groups})
+    n = len(Xt)
+    bs = n if batch_size is None else min(batch_size, n)
+    steps = math.ceil(n / bs)
+    monitor = history.val_loss if Xv else history.loss
+    best = math.inf
+    best_state: dict[str, float] | None = None
+    waited = 0
+    cbs = list(callbacks)
+    bar = _Bar(progress, epochs * steps)
+    gc_block = autograd.pause_gc() if pause_gc else contextlib.nullcontext()
+    started = time.perf_counter()
+    try:
+        with gc_block:
+            for epoch in range(1, epochs + 1):
+                order = list(range(n))
+                if shuffle:
+                    rng.shuffle(order)
+                total = 0.0
+                hits = 0
+                flow = dict.fromkeys(groups, 0.0)
+                history_lr = opt.lr
+                for s in range(steps):
+                    idx = order[s * bs : (s + 1) * bs]
+                    outs = [model(Xt[i]) for i in idx]
+                    batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
+                    if l2:
+                        batch_loss = batch_loss + L.l2_penalty(params, float(l2))
+                    opt.zero_grad()
+                    batch_loss.backward()
+                    for name, ps in groups.items():
+                        flow[name] += math.fsum(abs(p.grad) for p in ps) / len(ps)
+                    if clip_grad_norm is not None:
+                        clip_grad_norm_(params, clip_grad_norm)
+                    opt.step()
+                    total += batch_loss.data * len(idx)
+                    if task.kind != "regression":
+                        hits += sum(_correct(task.kind, outs[k], task.targets[i])
+                                    for k, i in enumerate(idx))
+                    seen = s * bs + len(idx)
+                    live = {"loss": total / seen}
+                    if task.kind != "regression":
+                        live["acc"] = hits / seen
+                    bar.update(f"epoch {epoch}/{epochs}", **live)
+                history.loss.append(total / n)
+                if task.kind != "regression":
+                    history.accuracy.append(hits / n)
+                for name in groups:
+                    history.grad_flow[name].append(flow[name] / steps)
+                history.lr.append(history_lr)
+                if vtask is not None:
+                    vl, va = _evaluate(model, Xv, vtask)
+                    history.val_loss.append(vl)
+                    if va is not None:
+                        history.val_accuracy.append(va)
+                history.epochs_run = epoch
+                history.seconds = time.perf_counter() - started
+                shown = {"loss": history.loss[-1]}
+                if history.accuracy:
+                    shown["acc"] = history.accuracy[-1]
+                if history.val_loss:
+                    shown["val_loss"] = history.val_loss[-1]
+                if history.val_accuracy:
+                    shown["val_acc"] = history.val_accuracy[-1]
+                bar.postfix(**shown)
+                if sched is not None:
+                    sched.step()
+                if checkpoint is not None:
+                    save(model, checkpoint, meta={"epoch": epoch, "history": history.as_dict()})
+                stop = False
+                if early_stopping is not None:
+                    current = monitor[-1]
+                    if current < best - min_delta:
+                        best = current
+                        history.best_epoch = epoch
+                        waited = 0
+                        if restore_best:
+                            best_state = model.state_dict()
+                    else:
+                        waited += 1
+                        stop = waited >= early_stopping
+                for cb in cbs:
+                    if cb(epoch, history) is True:
+                        stop = True
+                if stop:
+                    history.stopped_early = True
+                    if best_state is not None and early_stopping is not None \
+                            and waited >= early_stopping:
+                        model.load_state_dict(best_state)
+                    break
+    except KeyboardInterrupt:
+        history.interrupted = True
+    finally:
+        bar.close()
+        history.seconds = time.perf_counter() - started
+    return history
