@@ -45,7 +45,7 @@ def _count(n: Any, who: str, low: int = 1) -> int:
 
 
 def _nonneg(x: Any, who: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not x >= 0.0:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not float(x) >= 0.0:
         raise ValueError(f"{who} must be a real number >= 0, got {x!r}")
     return float(x)
 
