@@ -385,15 +385,14 @@ def _value_label(v: Value, grad: float | None, colours: _Colours | None,
     cells.append(f"<td>data {fmt(v.data)}{data_mark}</td>")
     if grad is None:
         cells.append('<td><font color="#888888">grad ?</font></td>')
-        bg, font = "white", "black"
     else:
         grad_mark = "" if _is_finite(grad) else " ⚠"
         if colours is not None:
             bg, font = colours.fill(grad)
+            cells.append(f'<td bgcolor="{bg}"><font color="{font}">grad {fmt(grad)}{grad_mark}'
+                         "</font></td>")
         else:
-            bg, font = "white", "black"
-        cells.append(f'<td bgcolor="{bg}"><font color="{font}">grad {fmt(grad)}{grad_mark}'
-                     "</font></td>")
+            cells.append(f"<td>grad {fmt(grad)}{grad_mark}</td>")
     border = "#888888" if muted else "black"
     width = 1
     worst = [x for x in (v.data, grad) if x is not None]
@@ -413,7 +412,9 @@ def _group_label(model: _Model, plan: _Plan, group: _Group) -> str:
     parts = [f"{count} × {_symbol(op)}" for op, count in
              sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))]
     if leaves:
-        parts.append(f"{leaves} lea{'f' if leaves == 1 else 'ves'}")
+        names = [model.nodes[i].label for i in members if not model.nodes[i].parents]
+        listed = f" ({', '.join(names)})" if len(names) <= 4 and all(names) else ""
+        parts.append(f"{leaves} lea{'f' if leaves == 1 else 'ves'}{listed}")
     member_set = set(members)
     outputs = [i for i in members
                if i == 0 or any(c not in member_set for c in model.consumers[i])]
