@@ -17,41 +17,213 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-import autograd
+import nn
 from autograd import Value
 
 # ---------------------------------------------------------------------------
-# demo
+# demo and train (nn issue)
 
 
-def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("demo", help="show the engine on a small expression")
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}")
+    return value
+
+
+def _widths(text: str) -> list[int]:
+    parts = [t.strip() for t in text.split(",")]
+    if not all(t.isdigit() and int(t) > 0 for t in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive layer widths such as 16,16, got {text!r}"
+        )
+    return [int(t) for t in parts]
+
+
+def _fail(command: str, message: str, status: int = 1) -> int:
+    print(f"chainrule {command}: error: {message}", file=sys.stderr)
+    return status
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="train an MLP on the moons data with a progress bar (the README's demo)",
+        description="micrograd's demo with chainrule: one neuron's gradients, then an "
+        "MLP(2, [16, 16, 1]) trained on 2-D moons with the max-margin loss, an L2 penalty "
+        "and SGD with a linearly decaying learning rate; prints the accuracy.",
+    )
+    p.add_argument("--out", default="chainrule-out", metavar="DIR",
+                   help="folder for the demo's files: the trained model (default: %(default)s)")
+    p.add_argument("--epochs", type=_positive_int, default=100,
+                   help="full-batch training steps (default: %(default)s)")
+    p.add_argument("--samples", type=_positive_int, default=200,
+                   help="moons points; 80%% train, 20%% test (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    x1 = Value(2.0, label="x1")
-    x2 = Value(0.0, label="x2")
-    w1 = Value(-3.0, label="w1")
-    w2 = Value(1.0, label="w2")
+    # 1. The engine on one neuron, as in the first part of micrograd's lecture.
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    n = x1w1 + x2w2 + b
-    n.label = "n"
-    o = n.tanh()
+    o = (x1 * w1 + x2 * w2 + b).tanh()
     o.label = "o"
     o.backward()
-    print("o = tanh(x1*w1 + x2*w2 + b)")
-    print(f"forward: o = {o.data:.6g}")
-    print("gradients d o / d node:")
-    nodes = [o, *autograd.backward_order(o)[1:], x1, x2, w1, w2, b]
-    for v in nodes:
-        name = v.label or f"({v.op})"
-        print(f"  {name:>8}  data={v.data:>10.6g}  grad={v.grad:>10.6g}  op={v.op or 'leaf'}")
+    print(f"engine: o = tanh(x1*w1 + x2*w2 + b) = {o.data:.4f}; do/dx1 = {x1.grad:.4f}, "
+          f"do/dw1 = {w1.grad:.4f}, do/dx2 = {x2.grad:.4f}, do/dw2 = {w2.grad:.4f}")
+    if args.samples < 10:
+        return _fail("demo", f"--samples must be at least 10, got {args.samples}", 2)
+
+    # 2. micrograd's demo: max-margin loss + 1e-4 L2, SGD with lr 1.0 -> 0.1.
+    X, y = nn.data.make_moons(args.samples, noise=0.1, seed=args.seed)
+    X_train, X_test, y_train, y_test = nn.data.train_test_split(X, y, test_size=0.2,
+                                                                seed=args.seed)
+    y_train = [2 * t - 1 for t in y_train]  # labels -1/+1 for the max-margin loss
+    y_test = [2 * t - 1 for t in y_test]
+    model = nn.MLP(2, [16, 16, 1], init="micrograd", seed=args.seed)
+    print(f"model: {model.extra_repr()}")
+    optimizer = nn.optim.SGD(model.parameters(), lr=1.0)
+    schedule = nn.optim.LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
+                                 total_iters=args.epochs)
+    history = nn.fit(model, X_train, y_train, epochs=args.epochs, optimizer=optimizer,
+                     loss="hinge", l2=1e-4, scheduler=schedule,
+                     validation_data=(X_test, y_test), seed=args.seed,
+                     progress=not args.no_progress, pause_gc=True)
+    if history.interrupted:
+        print(f"interrupted after {history.epochs_run} epochs")
+    if history.epochs_run:
+        print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
+              f"loss {history.loss[-1]:.4f}, train accuracy {100 * history.accuracy[-1]:.1f}%, "
+              f"test accuracy {100 * history.val_accuracy[-1]:.1f}%")
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        model.save(out_dir / "model.json")
+    except OSError as exc:
+        return _fail("demo", f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
+    print(f"saved the model to {out_dir / 'model.json'}")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train an MLP on a built-in data set",
+        description="Train an MLP on a built-in data set (80%% train, 20%% test, features "
+        "standardised on the training part) and print the accuracy.",
+    )
+    p.add_argument("--data", choices=nn.data.DATASETS, default="moons",
+                   help="the data set (default: %(default)s)")
+    p.add_argument("--samples", type=_positive_int, default=300,
+                   help="points of a generated data set (default: %(default)s)")
+    p.add_argument("--noise", type=_nonnegative_float, default=0.1,
+                   help="noise of a generated data set (default: %(default)s)")
+    p.add_argument("--hidden", type=_widths, default=[16, 16], metavar="W1,W2,...",
+                   help="hidden layer widths (default: 16,16)")
+    p.add_argument("--activation", choices=nn.fused.ACTIVATIONS, default="relu",
+                   help="hidden activation (default: %(default)s)")
+    p.add_argument("--optimizer", choices=tuple(nn.training.OPTIMIZERS), default="adam",
+                   help="optimizer (default: %(default)s)")
+    p.add_argument("--lr", type=_positive_float, default=None,
+                   help="learning rate (default: 0.1 for sgd, 0.01 otherwise)")
+    p.add_argument("--epochs", type=_positive_int, default=50,
+                   help="passes over the training data (default: %(default)s)")
+    p.add_argument("--batch-size", type=_positive_int, default=32,
+                   help="samples per step (default: %(default)s)")
+    p.add_argument("--l2", type=_nonnegative_float, default=0.0,
+                   help="L2 penalty strength (default: %(default)s)")
+    p.add_argument("--test-size", type=_fraction, default=0.2,
+                   help="held-out fraction (default: %(default)s)")
+    p.add_argument("--early-stopping", type=_positive_int, default=None, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without a better test loss")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--save", default=None, metavar="PATH", help="save the trained model here")
+    p.add_argument("--checkpoint", default=None, metavar="PATH",
+                   help="save the model here after every epoch")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    for flag, path in (("--save", args.save), ("--checkpoint", args.checkpoint)):
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            return _fail("train", f"{flag}: the folder of {path!r} does not exist", 2)
+    try:
+        X, y = nn.data.load_dataset(args.data, args.samples, args.noise, seed=args.seed)
+        X_train, X_test, y_train, y_test = nn.data.train_test_split(
+            X, y, test_size=args.test_size, seed=args.seed)
+    except (ValueError, RuntimeError) as exc:
+        return _fail("train", str(exc), 2)
+    scaler = nn.data.StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    classes = max(y) + 1
+    model = nn.MLP(len(X[0]), [*args.hidden, 1 if classes == 2 else classes],
+                   activation=args.activation, seed=args.seed)
+    print(f"data: {args.data}, {len(X_train)} train / {len(X_test)} test samples, "
+          f"{classes} classes; model: {model.extra_repr()}")
+    try:
+        history = nn.fit(model, X_train, y_train, epochs=args.epochs,
+                         batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                         l2=args.l2, validation_data=(X_test, y_test), seed=args.seed,
+                         early_stopping=args.early_stopping, checkpoint=args.checkpoint,
+                         progress=not args.no_progress, pause_gc=True)
+    except OSError as exc:
+        return _fail("train", f"cannot write the checkpoint: {exc.strerror or exc}")
+    if history.interrupted:
+        print(f"interrupted after {history.epochs_run} epochs")
+    elif history.stopped_early:
+        print(f"stopped early after {history.epochs_run} epochs (best: epoch "
+              f"{history.best_epoch})")
+    if history.epochs_run:
+        _, test_acc = nn.evaluate(model, X_test, y_test)
+        print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
+              f"train loss {history.loss[-1]:.4f}, train accuracy "
+              f"{100 * history.accuracy[-1]:.1f}%, test accuracy {100 * (test_acc or 0):.1f}%")
+    if args.save is not None:
+        meta = {"data": args.data, "scaler": {"mean": scaler.mean_, "scale": scaler.scale_}}
+        try:
+            nn.save(model, args.save, meta=meta)
+        except OSError as exc:
+            return _fail("train", f"cannot save to {args.save!r}: {exc.strerror or exc}")
+        print(f"saved the model to {args.save}")
     return 0
 
 
@@ -158,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_demo(sub)
+    _add_train(sub)
     _add_graph(sub)
     return parser
 
