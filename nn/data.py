@@ -25,7 +25,9 @@ from typing import Any
 from nn.layers import Seed, make_rng
 
 __all__ = [
+    "DATASETS",
     "StandardScaler",
+    "load_dataset",
     "load_digits",
     "make_blobs",
     "make_circles",
@@ -376,3 +378,41 @@ def load_digits() -> Dataset:
             f"{_DIGITS_ROWS}; reinstall chainrule"
         )
     return X, y
+
+
+#: The data sets :func:`load_dataset` knows, by name.
+DATASETS: tuple[str, ...] = ("moons", "circles", "spirals", "xor", "blobs", "digits")
+
+
+def load_dataset(name: str, n_samples: int = 200, noise: float = 0.1,
+                 seed: Seed = None) -> Dataset:
+    """Return a data set by name (what ``chainrule train --data NAME`` uses).
+
+    Args:
+        name: one of :data:`DATASETS`.
+        n_samples: the number of points of a generated set (ignored for digits).
+        noise: the generators' noise (ignored for blobs, whose clusters have
+            standard deviation 1, and for digits).
+        seed: an int, a ``random.Random`` or None.
+
+    Returns:
+        ``(X, y)`` with class labels 0..k-1 (moons, circles and xor have 2,
+        spirals 3, blobs 3, digits 10).
+
+    Raises:
+        ValueError: for an unknown name or a bad size or noise.
+    """
+    if name == "moons":
+        return make_moons(n_samples, noise, seed=seed)
+    if name == "circles":
+        return make_circles(n_samples, noise, seed=seed)
+    if name == "spirals":
+        return make_spirals(n_samples, classes=3, noise=noise, seed=seed)
+    if name == "xor":
+        return make_xor(n_samples, noise, seed=seed)
+    if name == "blobs":
+        return make_blobs(n_samples, centers=3, cluster_std=1.0, seed=seed)
+    if name == "digits":
+        return load_digits()
+    raise ValueError(f"load_dataset: unknown data set {name!r}; choose one of "
+                     f"{', '.join(DATASETS)}")

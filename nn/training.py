@@ -450,6 +450,10 @@ def fit(
                     live = {"loss": total / seen}
                     if task.kind != "regression":
                         live["acc"] = hits / seen
+                    if history.val_loss:
+                        live["val_loss"] = history.val_loss[-1]
+                    if history.val_accuracy:
+                        live["val_acc"] = history.val_accuracy[-1]
                     bar.update(f"epoch {epoch}/{epochs}", **live)
                 history.loss.append(total / n)
                 if task.kind != "regression":
