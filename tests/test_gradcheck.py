@@ -1,0 +1,330 @@
+"""gradcheck and gradgradcheck: values, error estimates, kinks, culprits, reports, errors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autograd
+from autograd import GradcheckError, Value, func, gradcheck, gradgradcheck
+from autograd.custom import remove_op
+from autograd.testing import assert_grads_match, expressions, operands
+
+BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
+KINKS = [(op, k) for op in BUILTIN for k in op.kinks]
+
+finite = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+
+
+@contextmanager
+def registered(name: str, derivative: object, forward: object = None) -> Iterator[object]:
+    """A custom op that exists only inside the block (so other tests never see it)."""
+    fwd = forward or (lambda x: x / (1.0 + math.exp(-x)))
+    op = autograd.custom_op(name, forward=fwd, derivative=derivative)  # type: ignore[arg-type]
+    try:
+        yield op
+    finally:
+        remove_op(name)
+
+
+def swish_derivative(x: Value) -> Value:
+    s = x.sigmoid()
+    return s * (1 + x * (1 - s))
+
+
+# ---------------------------------------------------------------------------
+# Smooth functions: numbers and error estimates
+
+
+@given(finite)
+def test_numeric_column_is_within_its_error_estimate_of_the_true_derivative(x: float) -> None:
+    result = gradcheck(lambda t: t.sin() * t, [x])
+    (entry,) = result.entries
+    true = math.cos(x) * x + math.sin(x)
+    assert entry.shape == "smooth"
+    assert abs(entry.numeric - true) <= entry.error + 1e-12
+    assert entry.error < 1e-7
+    assert entry.analytic == pytest.approx(true, rel=1e-12, abs=1e-12)
+    assert entry.verdict == "ok" and result.passed and bool(result)
+
+
+@given(finite, st.floats(0.2, 3.0))
+def test_error_estimate_covers_the_error_even_with_a_coarse_fixed_step(x: float, y: float) -> None:
+    result = gradcheck(lambda a, b: (a * b).tanh() + b.log(), [x, y], eps=0.05)
+    da = (1 - math.tanh(x * y) ** 2) * y
+    db = (1 - math.tanh(x * y) ** 2) * x + 1 / y
+    for entry, true in zip(result.entries, (da, db)):
+        assert abs(entry.numeric - true) <= entry.error + 1e-9
+
+
+def test_richardson_beats_a_plain_central_difference_at_the_same_step() -> None:
+    x, h = 1.3, 0.05
+    plain = (math.exp(x + h) - math.exp(x - h)) / (2 * h)
+    (entry,) = gradcheck(lambda t: t.exp(), [x], eps=h).entries
+    assert abs(entry.numeric - math.exp(x)) < abs(plain - math.exp(x)) / 100
+
+
+def test_inputs_keep_their_values_and_names() -> None:
+    w = Value(0.5, label="weight")
+    result = gradcheck(lambda a, bias: a * bias, [w, 2.0])
+    assert [e.name for e in result.entries] == ["weight", "bias"]
+    assert [e.point for e in result.entries] == [0.5, 2.0]
+    assert w.grad == 0.0  # the user's Value is not touched
+    assert result.value == 1.0
+
+
+def test_unused_input_has_zero_gradient_on_both_sides() -> None:
+    result = gradcheck(lambda a, b: a * 3, [1.0, 2.0])
+    assert result.entries[1].analytic == 0.0
+    assert abs(result.entries[1].numeric) <= result.entries[1].error + 1e-12
+
+
+# ---------------------------------------------------------------------------
+# Every op of the table: over its domain, at its kinks, in random DAGs
+
+
+def _apply(op: autograd.Op, consts: tuple[float, ...]):  # type: ignore[no-untyped-def]
+    return lambda *xs: autograd.apply(op, *xs, *consts)
+
+
+@pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@given(data=st.data())
+def test_every_op_passes_over_its_domain(op: autograd.Op, data: st.DataObject) -> None:
+    ops = data.draw(operands(op))
+    n = len(ops) - op.params
+    result = gradcheck(_apply(op, ops[n:]), list(ops[:n]))
+    assert result.passed, str(result)
+    for e in result.entries:
+        if e.shape == "smooth":
+            assert e.verdict == "ok"
+            assert abs(e.analytic - e.numeric) <= 1e-5 + 1e-3 * abs(e.numeric) + e.error
+
+
+@pytest.mark.parametrize(("op", "kink"), KINKS, ids=lambda v: getattr(v, "name", ""))
+def test_every_op_passes_at_each_of_its_kinks(op: autograd.Op, kink: autograd.Kink) -> None:
+    n = len(kink.at) - op.params
+    result = gradcheck(_apply(op, kink.at[n:]), list(kink.at[:n]))
+    assert result.passed, str(result)
+    assert [e.analytic for e in result.entries] == list(kink.partials)
+    for e in result.entries:
+        if e.shape in ("kink", "jump", "boundary"):
+            assert any(f"at node 1 ({op.name}, " in note for note in e.notes), str(result)
+
+
+@pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@given(data=st.data())
+def test_every_op_in_random_dags_aimed_at_kinks(op: autograd.Op, data: st.DataObject) -> None:
+    expr = data.draw(expressions([op, "add", "mul"], max_steps=4, at_kinks=True))
+    assert_grads_match(expr)
+
+
+@pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@given(data=st.data())
+def test_every_op_second_derivatives_in_random_dags(op: autograd.Op, data: st.DataObject) -> None:
+    expr = data.draw(expressions([op, "mul", "tanh"], max_steps=3))
+    assert_grads_match(expr, second_order=True)
+
+
+# ---------------------------------------------------------------------------
+# Kinks: named, and never a false failure
+
+
+def test_relu_at_zero_is_a_kink_named_in_the_report() -> None:
+    result = gradcheck(lambda x: x.relu(), [0.0])
+    (entry,) = result.entries
+    assert entry.verdict == "ok (kink)"
+    assert (entry.left, entry.right) == pytest.approx((0.0, 1.0))
+    assert "kink at node 1 (relu, input 0.0)" in str(result)
+    assert "autodiff 0 lies between them" in str(result)
+    (kink,) = result.kinks
+    assert (kink.index, kink.op, kink.kind) == (1, "relu", "kink")
+
+
+@pytest.mark.parametrize(
+    ("f", "point", "op"),
+    [
+        (lambda x: abs(x) * 2, [0.0], "abs"),
+        (lambda x: x.clamp(-1, 1), [-1.0], "clamp"),
+        (lambda x: x.clamp(0, 6) + x, [6.0], "clamp"),
+        (lambda x, y: autograd.maximum(x, y) * 3, [1.5, 1.5], "maximum"),
+        (lambda x, y: autograd.minimum(x, y), [-2.0, -2.0], "minimum"),
+        (lambda x: x.leaky_relu(0.2), [0.0], "leaky_relu"),
+    ],
+)
+def test_no_false_failure_at_kinks(f, point, op) -> None:  # type: ignore[no-untyped-def]
+    result = gradcheck(f, point)
+    assert result.passed
+    assert any(e.verdict == "ok (kink)" for e in result.entries)
+    assert f"kink at node 1 ({op}, " in str(result)
+
+
+def test_kink_deep_in_the_graph_is_numbered_in_creation_order() -> None:
+    def f(x: Value) -> Value:
+        a = x * 2
+        b = a - 2
+        b.label = "shifted"
+        return b.relu() + a
+
+    result = gradcheck(f, [1.0])
+    assert result.passed
+    assert "kink at node 3 (relu, input 0.0)" in str(result)
+    assert result.kinks[0].index == 3
+
+
+def test_smooth_composite_through_kinks_passes_by_kink_convention() -> None:
+    # relu(x) - relu(-x) = x is smooth, but autodiff gives 0 at 0, as in PyTorch
+    result = gradcheck(lambda x: x.relu() - (-x).relu(), [0.0])
+    (entry,) = result.entries
+    assert entry.analytic == 0.0 and entry.numeric == pytest.approx(1.0)
+    assert entry.verdict == "ok (kink convention)" and result.passed
+    assert result.culprit is None
+
+
+def test_domain_edges_are_checked_from_the_defined_side() -> None:
+    for f in (lambda x: x.sqrt(), lambda x: x.log()):
+        (entry,) = gradcheck(f, [0.0]).entries
+        assert entry.shape == "boundary" and entry.verdict == "ok (one-sided)"
+        assert entry.analytic == math.inf
+
+
+def test_a_jump_is_skipped_not_failed() -> None:
+    result = gradcheck(lambda x, y: x**y, [0.0, 0.0])
+    assert result.entries[1].verdict == "skipped (jump)"
+    assert result.passed
+
+
+def test_a_wrong_value_at_a_kink_fails() -> None:
+    bad = autograd.Op(
+        "bad_relu", "bad_relu", 1, lambda x: max(x, 0.0), lambda out, x: (2.0,),
+        lambda o, out, wrt: 2.0, "max(x, 0)", "2", ((-3.0, 3.0),), builtin=False,
+    )
+    autograd.register_op(bad)
+    try:
+        result = gradcheck(lambda x: autograd.apply("bad_relu", x), [0.0],
+                           raise_exception=False)
+    finally:
+        remove_op("bad_relu")
+    assert not result.passed
+    assert result.culprit is not None and result.culprit.op == "bad_relu"
+
+
+# ---------------------------------------------------------------------------
+# Failures: the table, the culprit
+
+
+def test_wrong_custom_derivative_is_caught_and_named_as_the_culprit() -> None:
+    with registered("swish_wrong", lambda x: x.sigmoid()):
+
+        def loss(w: Value, b: Value) -> Value:
+            h = (w * 2 + b).tanh()
+            z = h.swish_wrong()
+            z.label = "z"
+            return z * z + w
+
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(loss, [0.5, -0.2])
+    result = info.value.result
+    assert not result.passed and len(result.failures) == 2
+    culprit = result.culprit
+    assert culprit is not None
+    assert (culprit.op, culprit.label) == ("swish_wrong", "z")
+    assert (culprit.index, culprit.kind) == (4, "local")
+    h = math.tanh(0.5 * 2 - 0.2)
+    assert culprit.operands == pytest.approx((h,))
+    assert culprit.autodiff == pytest.approx(1 / (1 + math.exp(-h)))
+    assert culprit.numeric == pytest.approx(swish_derivative(Value(h)).data, rel=1e-8)
+    text = str(info.value)
+    assert "culprit: node 4 'z' (swish_wrong, input 0.664037)" in text
+    assert "autodiff = the engine's backward pass (analytic)" in text
+    assert "finite diff = central differences" in text
+    assert "FAIL" in text
+
+
+def test_correct_custom_op_passes_both_checks() -> None:
+    with registered("swish_ok", swish_derivative) as swish:
+        assert gradcheck(swish, [0.3]).passed  # type: ignore[arg-type]
+        assert gradgradcheck(lambda x: x.swish_ok() * x, [-1.2]).passed
+
+
+def test_first_wrong_node_is_named_when_two_are_wrong() -> None:
+    with registered("wrong_a", lambda x: x * 0 + 5.0), registered("wrong_b", lambda x: x * 0):
+        result = gradcheck(lambda x: x.wrong_b().wrong_a(), [0.7], raise_exception=False)
+    assert result.culprit is not None and result.culprit.op == "wrong_b"
+    assert result.culprit.index == 1
+
+
+def test_cut_graph_fails_without_a_culprit_and_says_why() -> None:
+    result = gradcheck(lambda x: x * Value(x.data), [1.5], raise_exception=False)
+    assert not result.passed and result.culprit is None
+    assert "reads .data" in str(result)
+
+
+def test_raise_exception_false_returns_a_falsy_result() -> None:
+    with registered("swish_wrong2", lambda x: x.sigmoid()) as op:
+        result = gradcheck(op, [1.0], raise_exception=False)  # type: ignore[arg-type]
+    assert not result
+    assert result.entries[0].verdict == "FAIL"
+
+
+def test_gradgradcheck_names_a_derivative_that_create_graph_cannot_see() -> None:
+    # the derivative is right in value but built from .data, so it is a constant
+    # to create_graph: first derivatives pass, second derivatives fail
+    with registered(
+        "swish_flat", lambda x: Value(swish_derivative(x).data), forward=None
+    ) as op:
+        assert gradcheck(op, [0.4]).passed  # type: ignore[arg-type]
+        with pytest.raises(GradcheckError) as info:
+            gradgradcheck(op, [0.4])  # type: ignore[arg-type]
+    culprit = info.value.result.culprit
+    assert culprit is not None
+    assert (culprit.op, culprit.kind) == ("swish_flat", "d local_value")
+    assert "gradgradcheck" in str(info.value)
+
+
+@given(finite, st.floats(0.2, 3.0))
+def test_gradgradcheck_matches_the_hessian(x: float, y: float) -> None:
+    def f(a: Value, b: Value) -> Value:
+        return a * a * b.log() + (a * b).sin()
+
+    result = gradgradcheck(f, [x, y])
+    hess = func.hessian(lambda a, b: f(a, b), argnums=(0, 1))(x, y)
+    assert [e.analytic for e in result.entries] == pytest.approx(
+        [hess[0][0], hess[0][1], hess[1][0], hess[1][1]], rel=1e-12, abs=1e-12
+    )
+    assert [e.name for e in result.entries] == ["d2/da2", "d2/da db", "d2/db da", "d2/db2"]
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+
+
+@pytest.mark.parametrize(
+    ("f", "inputs", "kwargs", "error", "match"),
+    [
+        (3, [1.0], {}, TypeError, "gradcheck: f must be callable"),
+        (lambda x: 2.0, [1.0], {}, TypeError, "gradcheck: f must return a Value, got float"),
+        (lambda x: x, [], {}, ValueError, "inputs is empty"),
+        (lambda x: x, ["a"], {}, TypeError, r"inputs\[0\] must be a Value or a real number"),
+        (lambda x: x, "ab", {}, TypeError, "inputs must be a Value, a number or a sequence"),
+        (lambda x: x, [math.nan], {}, ValueError, "check at a finite point"),
+        (lambda x: x, [1.0], {"eps": 0.0}, ValueError, "eps must be a positive finite step"),
+        (lambda x: x, [1.0], {"atol": -1.0}, ValueError, "atol must be a finite number >= 0"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(f, inputs, kwargs, error, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error, match=match):
+        gradcheck(f, inputs, **kwargs)
+
+
+def test_gradgradcheck_errors_name_gradgradcheck() -> None:
+    with pytest.raises(TypeError, match="gradgradcheck: f must return a Value"):
+        gradgradcheck(lambda x: 1.0, [1.0])  # type: ignore[arg-type, return-value]
+
+
+def test_a_single_number_is_a_point() -> None:
+    assert gradcheck(lambda x: x.exp(), 0.5).entries[0].point == 0.5
