@@ -76,7 +76,7 @@ def _save(fig: Any, out: Path, suffix: str) -> Path:
     buf = io.BytesIO()
     metadata = {"Date": None} if suffix == "svg" else ({"CreationDate": None}
                                                        if suffix == "pdf" else None)
-    with rc_context({"svg.hashsalt": "chainrule", "svg.fonttype": "path"}):
+    with rc_context({"svg.hashsalt": "chainrule", "svg.fonttype": "none"}):
         fig.savefig(buf, format=suffix, metadata=metadata, bbox_inches="tight")
     _write_atomic(out, buf.getvalue())
     return out
