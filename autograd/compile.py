@@ -277,6 +277,10 @@ class _Program:
                 fwd = cg.forward_template(len(operands)).format(*args_s, **temps)
                 body.append(f"    {out} = {fwd}")
                 if need:
+                    for k, t in enumerate(cg.after_templates(len(operands))):
+                        un = f"u{m}_{k}"
+                        body.append(f"    {un} = {t.format(*args_s, out=out, **temps)}")
+                        temps[f"u{k}"] = un
                     tl = cg.local_templates(len(operands))
                     local_expr[id(node)] = [
                         tl[i].format(*args_s, out=out, **temps) if isinstance(o, Value) else None

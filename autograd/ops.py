@@ -51,6 +51,7 @@ __all__ = [
     "Op",
     "Special",
     "UnknownOpError",
+    "affine_codegen",
     "get_op",
     "iter_ops",
     "register_op",
@@ -97,7 +98,8 @@ class Codegen:
 
     Templates are ``str.format`` strings: ``{0}``, ``{1}``... are the operands
     (parameters included) as simple names or parenthesized literals, ``{out}``
-    is the op's output, and ``{t0}``, ``{t1}``... are this node's temporaries.
+    is the op's output, ``{t0}``, ``{t1}``... are this node's temporaries and
+    ``{u0}``, ``{u1}``... its values computed after the output.
 
     Attributes:
         forward: the output expression; or, for n-ary ops, a function of the
@@ -107,6 +109,9 @@ class Codegen:
         temps: expressions computed once per node before ``forward`` (they
             may use the operands and earlier temporaries), available to
             ``forward`` and ``local``; or a function of the operand count.
+        after: expressions computed once after the output (they may use
+            ``{out}``), available to ``local`` as ``{u0}``, ``{u1}``...: a
+            factor shared by many partials, such as a neuron's ``act'(z)``.
         names: the global names the templates call (``{"_tanh": math.tanh}``).
     """
 
@@ -114,6 +119,7 @@ class Codegen:
     local: Templates
     temps: Templates = ()
     names: Mapping[str, Any] = field(default_factory=dict)
+    after: Templates = ()
 
     def forward_template(self, n: int) -> str:
         """Return the forward template for ``n`` operands."""
@@ -126,6 +132,10 @@ class Codegen:
     def temp_templates(self, n: int) -> tuple[str, ...]:
         """Return the temporaries' templates for ``n`` operands."""
         return self.temps if isinstance(self.temps, tuple) else self.temps(n)
+
+    def after_templates(self, n: int) -> tuple[str, ...]:
+        """Return the templates of the values computed after the output."""
+        return self.after if isinstance(self.after, tuple) else self.after(n)
 
 
 @dataclass(frozen=True)
@@ -614,6 +624,58 @@ def _dot_code(n: int) -> str:
 def _dot_local_code(n: int) -> tuple[str, ...]:
     h = n // 2
     return tuple(f"{{{i + h}}}" for i in range(h)) + tuple(f"{{{i}}}" for i in range(h))
+
+
+def affine_codegen(act: Op | None, params: int = 0) -> Codegen:
+    """Templates for a fused ``act(x . w + b)`` node, composed from ``act``'s own.
+
+    For n-ary ops whose operands are ``x1..xn, w1..wn, b`` followed by
+    ``params`` constants of the activation (a fused neuron), with forward
+    ``act.forward(fsum(x_i * w_i) + b, *params)`` and partials
+    ``act'(z) * w_i``, ``act'(z) * x_i``, ``act'(z)``. The activation's
+    templates are reused, so no derivative is restated; ``act=None`` is the
+    identity.
+
+    Raises:
+        ValueError: if ``act`` has no templates of its own.
+    """
+    if act is not None and act.codegen is None:
+        raise ValueError(
+            f"affine_codegen: activation {act.name!r} has no Codegen templates; "
+            "give its table entry a codegen first"
+        )
+    acg = act.codegen if act is not None else None
+
+    def split(n: int) -> tuple[int, list[str]]:
+        k = (n - params - 1) // 2
+        return k, [f"{{{2 * k + 1 + i}}}" for i in range(params)]
+
+    def temps(n: int) -> tuple[str, ...]:
+        k, _ = split(n)
+        prods = ", ".join(f"{{{i}}} * {{{i + k}}}" for i in range(k))
+        return (f"_fsum(({prods},)) + {{{2 * k}}}",)
+
+    def forward(n: int) -> str:
+        _, ps = split(n)
+        if acg is None:
+            return "{t0}"
+        return acg.forward_template(1 + params).format("{t0}", *ps)
+
+    def after(n: int) -> tuple[str, ...]:
+        _, ps = split(n)
+        if acg is None:
+            return ()
+        return (acg.local_templates(1 + params)[0].format("{t0}", *ps, out="{out}"),)
+
+    def local(n: int) -> tuple[str, ...]:
+        k, _ = split(n)
+        if acg is None:
+            return (*(f"{{{i + k}}}" for i in range(k)), *(f"{{{i}}}" for i in range(k)), "1.0")
+        return (*(f"{{u0}} * {{{i + k}}}" for i in range(k)),
+                *(f"{{u0}} * {{{i}}}" for i in range(k)), "{u0}")
+
+    names = {"_fsum": math.fsum, **(acg.names if acg is not None else {})}
+    return Codegen(forward, local, temps=temps, names=names, after=after)
 
 
 _CODEGEN: dict[str, Codegen] = {

@@ -21,6 +21,7 @@ import autograd
 from autograd import OPS, Value
 from autograd.compile import Compiled, TraceError
 from autograd.compile import compile as compile_fn
+from autograd.ops import affine_codegen
 
 
 def same(a: float, b: float) -> bool:
@@ -306,25 +307,103 @@ def _template_points(op):
     return pts
 
 
+def eval_codegen(cg, pt):
+    """Evaluate a Codegen's templates at operand floats; return (out, partials)."""
+    n = len(pt)
+    argn = [f"x{i}" for i in range(n)]
+    env = dict(cg.names)
+    env.update(dict(zip(argn, pt)))
+    temps = {}
+    for k, t in enumerate(cg.temp_templates(n)):
+        env[f"t_{k}"] = eval(t.format(*argn, **temps), env)
+        temps[f"t{k}"] = f"t_{k}"
+    out = eval(cg.forward_template(n).format(*argn, **temps), env)
+    env["out_"] = out
+    for k, t in enumerate(cg.after_templates(n)):
+        env[f"u_{k}"] = eval(t.format(*argn, out="out_", **temps), env)
+        temps[f"u{k}"] = f"u_{k}"
+    partials = [eval(t.format(*argn, out="out_", **temps), env) for t in cg.local_templates(n)]
+    return out, partials
+
+
 @pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if op.codegen is not None))
 def test_codegen_templates_match_the_table(name):
     op = OPS[name]
-    cg = op.codegen
     for pt in _template_points(op):
-        n = len(pt)
-        argn = [f"x{i}" for i in range(n)]
-        env = dict(cg.names)
-        env.update(dict(zip(argn, pt)))
-        temps = {}
-        for k, t in enumerate(cg.temp_templates(n)):
-            env[f"t_{k}"] = eval(t.format(*argn, **temps), env)
-            temps[f"t{k}"] = f"t_{k}"
-        out = eval(cg.forward_template(n).format(*argn, **temps), env)
+        out, got = eval_codegen(op.codegen, pt)
         assert same(out, op.forward(*pt)), (name, pt)
-        env["out_"] = out
         want = op.local(out, *pt)
-        got = [eval(t.format(*argn, out="out_", **temps), env)
-               for t in cg.local_templates(n)]
         assert len(got) == len(want)
         for a, b in zip(got, want):
             assert same(a, b), (name, pt, got, want)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "leaky_relu", None])
+def test_affine_codegen_composes_the_activation(act):
+    act_op = OPS[act] if act else None
+    params = (0.05,) if act == "leaky_relu" else ()
+    cg = affine_codegen(act_op, len(params))
+    rng = random.Random(1)
+    for k in (1, 2, 5):
+        for _ in range(20):
+            xs = [rng.choice([0.0, rng.uniform(-2, 2)]) for _ in range(k)]
+            ws = [rng.uniform(-2, 2) for _ in range(k)]
+            b = rng.choice([0.0, rng.uniform(-1, 1)])
+            z = math.fsum(x * w for x, w in zip(xs, ws)) + b
+            want_out = act_op.forward(z, *params) if act_op else z
+            a = act_op.local(want_out, z, *params)[0] if act_op else 1.0
+            out, got = eval_codegen(cg, (*xs, *ws, b, *params))
+            assert same(out, want_out)
+            want = [a * w for w in ws] + [a * x for x in xs] + [a]
+            assert all(same(g, w) for g, w in zip(got, want)), (got, want)
+
+
+def test_affine_codegen_needs_activation_templates():
+    with pytest.raises(ValueError, match=r"affine_codegen: activation 'gelu' has no Codegen"):
+        affine_codegen(OPS["gelu"])
+
+
+def _affine_op(name, act):
+    from autograd import Op, register_op
+
+    act_op = OPS[act]
+
+    def forward(*ops):
+        k = (len(ops) - 1) // 2
+        return act_op.forward(math.fsum(x * w for x, w in zip(ops[:k], ops[k:2 * k])) + ops[-1])
+
+    def local(out, *ops):
+        k = (len(ops) - 1) // 2
+        z = math.fsum(x * w for x, w in zip(ops[:k], ops[k:2 * k])) + ops[-1]
+        a = act_op.local(out, z)[0]
+        return tuple(a * w for w in ops[k:2 * k]) + tuple(a * x for x in ops[:k]) + (a,)
+
+    if name not in OPS:
+        register_op(Op(name, name, -1, forward, local, lambda o, out, i: 0.0, name, "",
+                       ((-3.0, 3.0),), api="function", builtin=False,
+                       codegen=affine_codegen(act_op)))
+    return OPS[name]
+
+
+@given(st.lists(st.floats(-2, 2), min_size=6, max_size=6), st.sampled_from(["relu", "tanh"]))
+def test_fused_affine_node_compiles_exactly(vals, act):
+    op = _affine_op(f"test_affine_{act}", act)
+    ws = [Value(v) for v in vals[:3]]
+    b = Value(vals[3])
+
+    def fn(x):
+        h = autograd.apply(op, *x, *ws, b)
+        return autograd.apply(op, h, x[0], ws[0], ws[1], b)
+
+    c = compile_fn(fn)
+    for x in ([vals[4], vals[5], 1.0], [0.0, -1.0, 2.0]):
+        got = c(x)
+        g = [p.grad for p in (*ws, b)]
+        for p in (*ws, b):
+            p.grad = 0.0
+        out = fn(x)
+        out.backward()
+        assert same(got, out.data)
+        assert all(same(a, b_) for a, b_ in zip(g, [p.grad for p in (*ws, b)]))
+        for p in (*ws, b):
+            p.grad = 0.0
