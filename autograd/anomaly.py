@@ -83,9 +83,13 @@ def _describe(node: Value, op: str, operands: tuple[float, ...],
               site: tuple[str, int, str]) -> str:
     label = f" {node.label!r}" if node.label else ""
     word = "input" if len(operands) == 1 else "inputs"
+    shown = []
+    for o, v in zip(node.operands, operands):
+        name = o.label if isinstance(o, Value) else ""
+        shown.append(f"{name}={_fmt(v)}" if name else _fmt(v))
     where = (f"created at {site[0]}:{site[1]} in {site[2]}()" if site[0]
              else "created outside detect_anomaly (no creation site recorded)")
-    return f"node{label} ({op}, {word} {', '.join(_fmt(v) for v in operands)}), {where},"
+    return f"node{label} ({op}, {word} {', '.join(shown)}), {where},"
 
 
 def _on_node(node: Value) -> None:
