@@ -107,3 +107,19 @@ def test_graph_svg_and_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert sorted(p.name for p in steps.glob("step_*.svg")) == [
         f"step_{k:03d}.svg" for k in range(4)]
     assert "wrote 4 frames of the backward pass" in capsys.readouterr().out
+
+
+def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib", reason="the plot extra (matplotlib) is not installed")
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--epochs", "2", "--samples", "20",
+                 "--no-progress"]) == 0
+    graph = "sample_graph.svg" if find_dot() else "sample_graph.dot"
+    names = ["decision_boundary.svg", "training_curves.svg", "gradient_flow.svg", graph]
+    for name in names[:3]:
+        assert ET.parse(out / name).getroot().tag.endswith("svg")
+    assert (out / graph).exists()
+    text = (out / graph).read_text(encoding="utf-8")
+    assert "layer 1" in text and "layer 2" in text  # clustered by layer
+    stdout = capsys.readouterr().out
+    assert stdout.rstrip().splitlines()[-1] == f"pictures in {out}: " + ", ".join(names)

@@ -140,6 +140,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail("demo", f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
     print(f"saved the model to {out_dir / 'model.json'}")
+    _demo_pictures(out_dir, model, X_train + X_test, y_train + y_test, history)
     return 0
 
 
@@ -225,6 +226,62 @@ def _cmd_train(args: argparse.Namespace) -> int:
             return _fail("train", f"cannot save to {args.save!r}: {exc.strerror or exc}")
         print(f"saved the model to {args.save}")
     return 0
+
+
+# ---------------------------------------------------------------------------
+# the demo's pictures (visualize issue)
+
+
+def _demo_pictures(out_dir: Path, model: nn.MLP, X: Sequence[Sequence[float]],
+                   y: Sequence[float], history: nn.History) -> list[Path]:
+    """Write the demo's pictures into ``out_dir`` and print what was written.
+
+    The decision boundary, the loss/accuracy curves, the gradient flow (the
+    plots need the ``plot`` extra) and the graph of one sample through the
+    trained network, clustered by layer (SVG with Graphviz, else DOT text).
+    Labels are -1/+1 (the max-margin loss). Returns the files written.
+    """
+    import autograd
+    import visualize
+
+    written: list[Path] = []
+    notes: list[str] = []
+    try:
+        written.append(visualize.plot_decision_boundary(
+            lambda a, b: float(model.predict([[a, b]])[0]), X, y,
+            out_dir / "decision_boundary.svg", resolution=50,
+            title="decision boundary of the trained MLP"))
+        curves = {"loss": history.loss, "accuracy": history.accuracy,
+                  "val_loss": history.val_loss, "val_accuracy": history.val_accuracy}
+        if any(curves.values()):
+            written.append(visualize.plot_history(curves, out_dir / "training_curves.svg",
+                                                  title="training (dashed: test set)"))
+        if history.grad_flow and any(history.grad_flow.values()):
+            written.append(visualize.plot_grad_flow(history.grad_flow,
+                                                    out_dir / "gradient_flow.svg"))
+    except visualize.PlotDependencyError as e:
+        notes.append(str(e))
+    # one sample through the trained network, and its loss, as a graph
+    x0, y0 = list(X[0]), float(y[0])
+    score = model(x0)
+    if isinstance(score, autograd.Value):
+        with autograd.scope("loss"):
+            loss = (1.0 - y0 * score).relu()
+        loss.label = "loss"
+        loss.backward()
+        title = (f"one sample through the trained MLP: x = ({x0[0]:.3g}, {x0[1]:.3g}), "
+                 f"label {y0:+g}")
+        graph = out_dir / "sample_graph.svg"
+        try:
+            written.append(visualize.render(loss, graph, title=title))
+        except visualize.GraphvizNotFoundError as e:
+            written.append(visualize.render(loss, graph.with_suffix(".dot"), title=title))
+            notes.append(f"{e} (wrote the DOT text instead)")
+        model.zero_grad()
+    for note in notes:
+        print(f"chainrule demo: note: {note}", file=sys.stderr)
+    print(f"pictures in {out_dir}: " + ", ".join(p.name for p in written))
+    return written
 
 
 # ---------------------------------------------------------------------------

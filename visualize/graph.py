@@ -413,7 +413,8 @@ def _group_label(model: _Model, plan: _Plan, group: _Group) -> str:
              sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))]
     if leaves:
         names = [model.nodes[i].label for i in members if not model.nodes[i].parents]
-        listed = f" ({', '.join(names)})" if len(names) <= 4 and all(names) else ""
+        joined = ", ".join(names)
+        listed = f" ({joined})" if all(names) and len(joined) <= 40 else ""
         parts.append(f"{leaves} lea{'f' if leaves == 1 else 'ves'}{listed}")
     member_set = set(members)
     outputs = [i for i in members
