@@ -152,6 +152,8 @@ def plot_history(
               ("accuracy", {k: v for k, v in series.items() if _is_accuracy(k)})]
     panels = [(n, s) for n, s in panels if s]
     fig = _figure(what, figsize=(5.5 * len(panels), 4.0))
+    from matplotlib.ticker import MaxNLocator
+
     for k, (name, group) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), k + 1)
         for label, ys in group.items():
@@ -165,6 +167,7 @@ def plot_history(
         if name == "accuracy":
             ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.set_title(name)
         ax.grid(True, alpha=0.3)
@@ -336,6 +339,8 @@ def plot_grad_flow(
     floor = min(positives) / 3 if positives else 1e-12
     top = max(positives) * 3 if positives else 1.0
     fig = _figure(what, figsize=(11.0, 3.8 * len(runs)))
+    from matplotlib.ticker import MaxNLocator
+
     for r, (run, flow) in enumerate(runs.items()):
         left = fig.add_subplot(len(runs), 2, 2 * r + 1)
         right = fig.add_subplot(len(runs), 2, 2 * r + 2)
@@ -354,6 +359,7 @@ def plot_grad_flow(
         left.set_yscale("log")
         left.set_ylim(floor, top)
         left.set_xlabel("epoch")
+        left.xaxis.set_major_locator(MaxNLocator(integer=True))
         left.set_ylabel("mean |grad|")
         left.set_title(f"{heads}mean |grad| per layer over training")
         left.grid(True, which="both", alpha=0.25)
