@@ -1,0 +1,287 @@
+"""Fused nodes (nn.fused) against the elementwise graphs they replace: values, gradients,
+create_graph, and the op-table entries themselves."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autograd
+import nn
+from autograd import Value
+from nn.fused import ACTIVATIONS, NEURON_OPS
+
+finite = st.floats(-3.0, 3.0, allow_nan=False)
+SMOOTH = ("tanh", "sigmoid", "gelu", "linear")
+
+
+def _close(a: float, b: float, tol: float = 1e-9) -> bool:
+    return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+
+
+def _pair(activation: str, nin: int, seed: int) -> tuple[nn.Neuron, nn.Neuron]:
+    fused = nn.Neuron(nin, activation, seed=seed)
+    plain = nn.Neuron(nin, activation, seed=seed, fused=False)
+    return fused, plain
+
+
+@given(st.sampled_from(ACTIVATIONS), st.integers(1, 6), st.integers(0, 10**6),
+       st.lists(finite, min_size=6, max_size=6), st.booleans())
+def test_fused_neuron_matches_unfused_values_and_gradients(act, nin, seed, xs, as_values):
+    fused, plain = _pair(act, nin, seed)
+    xf = [Value(v) for v in xs[:nin]] if as_values else xs[:nin]
+    xp = [Value(v) for v in xs[:nin]] if as_values else xs[:nin]
+    yf, yp = fused(xf), plain(xp)
+    assert yf.op == f"neuron_{act}"
+    assert _close(yf.data, yp.data)
+    yf.backward()
+    yp.backward()
+    for pf, pp in zip(fused.parameters(), plain.parameters()):
+        assert _close(pf.grad, pp.grad)
+    if as_values:
+        for a, b in zip(xf, xp):
+            assert _close(a.grad, b.grad)
+
+
+@given(st.sampled_from(ACTIVATIONS), st.integers(0, 10**6),
+       st.lists(finite, min_size=3, max_size=3))
+def test_mlp_fused_equals_unfused(act, seed, xs):
+    mf = nn.MLP(3, [4, 3, 2], activation=act, output_activation="tanh", seed=seed)
+    mp = nn.MLP(3, [4, 3, 2], activation=act, output_activation="tanh", seed=seed, fused=False)
+    of, op = mf(xs), mp(xs)
+    assert isinstance(of, list) and isinstance(op, list)
+    for a, b in zip(of, op):
+        assert _close(a.data, b.data)
+    autograd.sum(of).backward()
+    autograd.sum(op).backward()
+    for (name, pf), (name2, pp) in zip(mf.named_parameters(), mp.named_parameters()):
+        assert name == name2
+        assert _close(pf.grad, pp.grad), name
+
+
+def test_mixed_value_and_number_inputs_match_unfused():
+    fused, plain = _pair("tanh", 3, 5)
+    a1, a2 = Value(0.3), Value(0.3)
+    yf = fused([a1, 2, -1.5])
+    yp = plain([a2, 2, -1.5])
+    assert len(yf.parents) == 1 + 4  # one input Value, three weights, one bias
+    yf.backward()
+    yp.backward()
+    assert _close(a1.grad, a2.grad)
+    assert _close(yf.data, yp.data)
+
+
+@given(st.sampled_from(SMOOTH), st.integers(0, 10**6), st.lists(finite, min_size=2, max_size=2))
+def test_create_graph_through_fused_neuron_matches_unfused(act, seed, xs):
+    fused, plain = _pair(act, 2, seed)
+    xf = [Value(v) for v in xs]
+    xp = [Value(v) for v in xs]
+    gf = autograd.grad(fused(xf), xf, create_graph=True)
+    gp = autograd.grad(plain(xp), xp, create_graph=True)
+    for a, b in zip(gf, gp):
+        assert _close(a.data, b.data)
+    # second derivatives d/dx_j (d y / d x_0), and through the weights
+    hf = autograd.grad(gf[0], xf + fused.w, allow_unused=True)
+    hp = autograd.grad(gp[0], xp + plain.w, allow_unused=True)
+    for a, b in zip(hf, hp):
+        assert _close(a.data, b.data, 1e-7)
+
+
+def test_create_graph_through_fused_mlp_gives_hessian_of_unfused():
+    mf = nn.MLP(2, [3, 1], activation="tanh", seed=3)
+    mp = nn.MLP(2, [3, 1], activation="tanh", seed=3, fused=False)
+    xf = [Value(0.4), Value(-0.7)]
+    xp = [Value(0.4), Value(-0.7)]
+    gf = autograd.grad(mf(xf), xf, create_graph=True)
+    gp = autograd.grad(mp(xp), xp, create_graph=True)
+    for i in range(2):
+        hf = autograd.grad(gf[i], xf)
+        hp = autograd.grad(gp[i], xp)
+        for a, b in zip(hf, hp):
+            assert _close(a.data, b.data, 1e-7)
+
+
+def test_leaky_relu_slope_is_a_parameter_operand():
+    n = nn.Neuron(2, "leaky_relu", negative_slope=0.2, seed=0)
+    p = nn.Neuron(2, "leaky_relu", negative_slope=0.2, seed=0, fused=False)
+    for w in (*n.w, *p.w):
+        w.data = -1.0
+    x = [Value(1.0), Value(1.0)]
+    y = n(x)
+    assert y.operands[-1] == 0.2
+    assert _close(y.data, p([1.0, 1.0]).data)
+    (g,) = autograd.grad(y, [x[0]])
+    assert _close(g.data, -0.2)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_neuron_op_entries_are_registered_and_consistent(act):
+    op = autograd.get_op(f"neuron_{act}")
+    assert op is NEURON_OPS[act]
+    assert not op.builtin and op.arity == -1 and op.domain
+    xs = [0.3, -1.2]
+    ws = [0.5, 0.25]
+    extra = [0.01] if act == "leaky_relu" else []
+    operands = [*xs, *ws, 0.1, *extra]
+    out = op.forward(*operands)
+    z = 0.3 * 0.5 - 1.2 * 0.25 + 0.1
+    if act != "linear":
+        assert _close(out, autograd.get_op(act).forward(z, *extra))
+    else:
+        assert _close(out, z)
+    local = op.local(out, *operands)
+    vals = [Value(v) for v in operands[:5]] + extra
+    node = autograd.apply(op, *vals)
+    for i in range(5):
+        assert _close(float(op.local_value(tuple(vals), node, i)), local[i])
+    # the float rule agrees with a central difference (smooth point)
+    h = 1e-6
+    for i in range(5):
+        up = list(operands)
+        dn = list(operands)
+        up[i] += h
+        dn[i] -= h
+        fd = (op.forward(*up) - op.forward(*dn)) / (2 * h)
+        assert math.isclose(fd, local[i], rel_tol=1e-5, abs_tol=1e-6)
+
+
+def test_relu_neuron_kink_follows_the_relu_entry():
+    op = NEURON_OPS["relu"]
+    (kink,) = op.kinks
+    out = op.forward(*kink.at)
+    assert out == 0.0
+    assert op.local(out, *kink.at) == kink.partials
+    assert autograd.get_op("relu").local(0.0, 0.0) == (0.0,)
+
+
+def test_fused_nodes_carry_scopes_and_parameters_carry_labels():
+    m = nn.MLP(2, [3, 2, 1], seed=0)
+    y = m([1.0, 2.0])
+    assert y.scope == "layer 3/neuron 1"
+    hidden = y.parents[0]
+    assert hidden.scope == "layer 2/neuron 1"
+    p = m.layers[0].neurons[2].w[1]
+    assert p.label == "layers.0.neurons.2.w.1"
+    assert p.scope == "layer 1/neuron 3"
+    assert m.layers[1].neurons[0].b.label == "layers.1.neurons.0.b"
+
+
+def test_unfused_nodes_carry_scopes():
+    m = nn.MLP(2, [2, 1], seed=0, fused=False)
+    y = m([1.0, 2.0])
+    seen = [y, *autograd.backward_order(y)]
+    scopes = {v.scope for v in seen}
+    assert scopes == {"layer 1/neuron 1", "layer 1/neuron 2", "layer 2/neuron 1"}
+    ops = {v.op for v in seen}
+    assert {"mul", "add", "relu"} <= ops
+
+
+def test_no_grad_model_call_records_nothing():
+    m = nn.MLP(2, [3, 1], seed=0)
+    with autograd.no_grad():
+        y = m([1.0, 2.0])
+    assert y.parents == ()
+    assert math.isclose(y.data, m([1.0, 2.0]).data)
+
+
+# ---------------------------------------------------------------------------
+# fused losses against their elementwise definitions
+
+pairs = st.lists(st.tuples(finite, finite), min_size=1, max_size=5)
+
+
+def _grads(loss: Value, xs: list[Value]) -> list[float]:
+    return [g.data for g in autograd.grad(loss, xs, allow_unused=True)]
+
+
+@given(pairs)
+def test_mse_and_l1_match_elementwise(ps):
+    p = [Value(a) for a, _ in ps]
+    t = [Value(b) for _, b in ps]
+    n = len(ps)
+    for fused_fn, ref in (
+        (nn.mse_loss, lambda: autograd.sum((a - b) ** 2 for a, b in zip(p, t)) / n),
+        (nn.l1_loss, lambda: autograd.sum(abs(a - b) for a, b in zip(p, t)) / n),
+    ):
+        lf, lr = fused_fn(p, t), ref()
+        assert lf.label == "loss"
+        assert _close(lf.data, lr.data)
+        for a, b in zip(_grads(lf, p + t), _grads(lr, p + t)):
+            assert _close(a, b)
+
+
+@given(st.lists(st.tuples(finite, st.sampled_from([0.0, 1.0, 0.3])), min_size=1, max_size=5))
+def test_bce_with_logits_matches_elementwise(ps):
+    z = [Value(a) for a, _ in ps]
+    y = [b for _, b in ps]
+    n = len(ps)
+    lf = nn.binary_cross_entropy_with_logits(z, y)
+    lr = autograd.sum(-(b * a.sigmoid().log() + (1 - b) * (1 - a.sigmoid()).log())
+                      for a, b in zip(z, y)) / n
+    assert _close(lf.data, lr.data, 1e-8)
+    for a, b in zip(_grads(lf, z), _grads(lr, z)):
+        assert _close(a, b, 1e-8)
+
+
+def test_bce_with_logits_is_stable_for_large_logits():
+    z = Value(800.0)
+    loss = nn.binary_cross_entropy_with_logits([z], [0.0])
+    loss.backward()
+    assert _close(loss.data, 800.0)
+    assert _close(z.grad, 1.0)
+
+
+@given(st.lists(st.tuples(finite, st.sampled_from([-1, 1])), min_size=1, max_size=6))
+def test_hinge_matches_micrograd_max_margin(ps):
+    s = [Value(a) for a, _ in ps]
+    y = [b for _, b in ps]
+    lf = nn.hinge_loss(s, y)
+    lr = autograd.sum((1 + -yi * si).relu() for si, yi in zip(s, y)) * (1.0 / len(s))
+    assert _close(lf.data, lr.data)
+    for a, b in zip(_grads(lf, s), _grads(lr, s)):
+        assert _close(a, b)
+
+
+@given(st.lists(finite, min_size=2, max_size=6), st.data())
+def test_cross_entropy_matches_log_softmax(zs, data):
+    target = data.draw(st.integers(0, len(zs) - 1))
+    z = [Value(v) for v in zs]
+    lf = nn.cross_entropy(z, target)
+    lr = autograd.logsumexp(z) - z[target]
+    assert _close(lf.data, lr.data)
+    for a, b in zip(_grads(lf, z), _grads(lr, z)):
+        assert _close(a, b)
+
+
+def test_cross_entropy_is_stable_for_large_logits():
+    z = [Value(1000.0), Value(-1000.0), Value(0.0)]
+    loss = nn.cross_entropy(z, 1)
+    loss.backward()
+    assert _close(loss.data, 2000.0)
+    assert _close(z[0].grad, 1.0) and _close(z[1].grad, -1.0)
+
+
+@given(st.lists(finite, min_size=2, max_size=4), st.lists(finite, min_size=2, max_size=4))
+def test_create_graph_through_fused_losses(zs, ts):
+    n = min(len(zs), len(ts))
+    z = [Value(v) for v in zs[:n]]
+    t = [Value(v) for v in ts[:n]]
+    cases = [
+        (nn.mse_loss(z, t), autograd.sum((a - b) ** 2 for a, b in zip(z, t)) / n),
+        (nn.cross_entropy(z, 0), autograd.logsumexp(z) - z[0]),
+        (nn.binary_cross_entropy_with_logits(z, [0.5] * n),
+         autograd.sum(a.softplus() - 0.5 * a for a in z) / n),
+        (nn.l2_penalty(z, 0.5), 0.5 * autograd.sum(a * a for a in z)),
+    ]
+    for fused_loss, ref in cases:
+        gf = autograd.grad(fused_loss, z, create_graph=True)
+        gr = autograd.grad(ref, z, create_graph=True)
+        for a, b in zip(gf, gr):
+            assert _close(a.data, b.data, 1e-8)
+        hf = _grads(gf[0], z + t)
+        hr = _grads(gr[0], z + t)
+        for a, b in zip(hf, hr):
+            assert _close(a, b, 1e-7)
