@@ -239,6 +239,8 @@ def _num(x: float) -> str:
 
 
 def _short(x: float) -> str:
+    if x == 0.0:
+        return "0"  # also -0.0
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
@@ -318,9 +320,9 @@ class NodeReport:
             else "finite differences of its float rule `local`"
         )
         return (
-            f"{self.where()}: {rule} gives {_short(self.autodiff)} for operand "
-            f"{self.operand}, {against} give {_short(self.numeric)} "
-            f"(estimated error {_err(self.error)}); fix that op's derivative"
+            f"{self.where()}\n  {rule} gives {_short(self.autodiff)} for operand "
+            f"{self.operand};\n  {against} give {_short(self.numeric)} "
+            f"(estimated error {_err(self.error)}): fix that op's derivative"
         )
 
 
@@ -434,6 +436,10 @@ class GradcheckResult:
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         for r in rows:
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if bad:
+            lines.append(
+                "  FAIL: |autodiff - finite diff| > atol + rtol * |finite diff| + FD error"
+            )
         if self.culprit is not None:
             lines.append(f"culprit: {self.culprit.describe()}")
         notes = [(e.name, note) for e in self.entries for note in e.notes]

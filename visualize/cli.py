@@ -376,6 +376,77 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# check (gradient-checking issue)
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check",
+        help="gradcheck an expression: autodiff against finite differences, as a table",
+        description=(
+            "Compare the engine's gradient of an expression (autodiff) with finite "
+            "differences (central differences refined by Richardson extrapolation, "
+            "with an error estimate) at a point, and print the table. Kinks such as "
+            "relu(0) pass when autodiff lies between the one-sided slopes. Exit "
+            "status 1 when a derivative disagrees; the report names the culprit node."
+        ),
+    )
+    p.add_argument("expression", help='the expression, e.g. "x*y + sin(x)"')
+    p.add_argument("--at", default="", metavar="BINDINGS",
+                   help="the point: one value per variable, e.g. x=1,y=2")
+    p.add_argument("--atol", type=_nonnegative_float, default=1e-5,
+                   help="absolute tolerance (default: %(default)s)")
+    p.add_argument("--rtol", type=_nonnegative_float, default=1e-3,
+                   help="relative tolerance (default: %(default)s)")
+    p.add_argument("--eps", type=_positive_float, default=None,
+                   help="a fixed finite-difference step (default: scaled to each input)")
+    p.add_argument("--second", action="store_true",
+                   help="also check second derivatives (gradgradcheck)")
+    p.set_defaults(func=_cmd_check, check_parser=p)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    import math
+
+    from autograd import gradcheck, gradgradcheck
+    from autograd.expr import ExpressionError, compile_expression, parse_bindings
+
+    parser: argparse.ArgumentParser = args.check_parser
+    try:
+        expr = compile_expression(args.expression)
+        point = parse_bindings(args.at)
+        expr(**point)  # reports missing and unknown variables
+    except ExpressionError as e:
+        parser.error(str(e))
+    if not expr.variables:
+        parser.error(f"{args.expression!r} has no variables: there is no gradient to check")
+    for name, v in point.items():
+        if not math.isfinite(v):
+            parser.error(f"--at: {name}={v} is not finite; check at a finite point")
+
+    class _Target:
+        """The expression as a function of positional Values, printed as its source."""
+
+        def __call__(self, *xs: Value) -> Value:
+            return expr(**dict(zip(expr.variables, xs)))
+
+        def __str__(self) -> str:
+            return expr.source
+
+    inputs = [Value(point[n], label=n) for n in expr.variables]
+    options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "raise_exception": False}
+    result = gradcheck(_Target(), inputs, **options)
+    print(result)
+    ok = result.passed
+    if args.second:
+        second = gradgradcheck(_Target(), inputs, **options)
+        print()
+        print(second)
+        ok = ok and second.passed
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -389,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_train(sub)
     _add_graph(sub)
+    _add_check(sub)
     return parser
 
 
