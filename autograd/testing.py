@@ -82,7 +82,7 @@ def points(lo: float, hi: float, *, at_kinks: bool = False) -> st.SearchStrategy
 def _slots(op: Op, n: int) -> list[tuple[float, float]]:
     """The domain interval of each operand slot, for ``n`` operands."""
     if op.arity < 0:
-        return [op.domain[0]] * n
+        return [op.domain[0]] * (n - op.params) + list(op.domain[1 : 1 + op.params])
     return list(op.domain)
 
 
@@ -91,7 +91,7 @@ def _count(op: Op) -> st.SearchStrategy[int]:
         return st.just(op.arity)
     if op.name == "dot":
         return st.integers(1, 3).map(lambda m: 2 * m)
-    return st.integers(1, 4)
+    return st.integers(1, 4).map(lambda m: m + op.params)
 
 
 def _finite_kinks(op: Op) -> list[tuple[float, ...]]:
@@ -252,7 +252,10 @@ def _expressions(
         if not has_value:
             continue  # every operand ended up constant: skip this op
         floats = [values[a] if isinstance(a, int) else a for a in args]
-        out = get_op(op.name).forward(*floats)
+        try:
+            out = float(op.forward(*floats))
+        except (ArithmeticError, IndexError, TypeError, ValueError):
+            continue  # an n-ary op that wants another operand count (a fused op)
         if not math.isfinite(out):
             continue
         steps.append(Step(op.name, tuple(args)))

@@ -1,0 +1,201 @@
+"""autograd.testing: strategies stay in each op's domain, aim at kinks, and failures show
+the expression and the table."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+import autograd
+from autograd import Value
+from autograd.custom import remove_op
+from autograd.testing import Expression, Step, assert_grads_match, expressions, operands, points
+
+BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _operand_values(expr: Expression) -> list[tuple[str, list[float]]]:
+    """(op, operand floats) for every op node, replaying the expression on floats."""
+    values: list[float] = []
+    out = []
+    for s in expr.steps:
+        if not s.op:
+            values.append(expr.inputs[int(s.args[0])])
+            continue
+        fl = [values[a] if isinstance(a, int) else a for a in s.args]
+        out.append((s.op, fl))
+        values.append(autograd.get_op(s.op).forward(*fl))
+    return out
+
+
+def _in_domain(op_name: str, fl: list[float]) -> bool:
+    op = autograd.get_op(op_name)
+    doms = [op.domain[0]] * len(fl) if op.arity < 0 else list(op.domain)
+    return all(lo <= v <= hi for v, (lo, hi) in zip(fl, doms))
+
+
+@given(expressions(BUILTIN))
+def test_every_operand_of_every_node_is_inside_its_ops_domain(expr: Expression) -> None:
+    for name, fl in _operand_values(expr):
+        if name == "sum" and expr.steps[-1].op == "sum":
+            continue  # the closing sum of sinks takes any values
+        assert _in_domain(name, fl), (name, fl)
+
+
+@pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@given(data=st.data())
+def test_operands_are_in_the_domain_or_at_a_kink(op: autograd.Op, data: st.DataObject) -> None:
+    at_kinks = data.draw(st.booleans())
+    ops = data.draw(operands(op, at_kinks=at_kinks))
+    kinks = [k.at for k in op.kinks]
+    assert _in_domain(op.name, list(ops)) or ops in kinks
+    if at_kinks and ops not in kinks:
+        assert all(v * 2 == int(v * 2) or (v in dom) for v, dom in zip(ops, op.domain * 8))
+
+
+def test_points_at_kinks_are_integers_halves_and_ends() -> None:
+    seen = {find(points(-1.2, 1.0, at_kinks=True), lambda v, t=t: v == t) for t in (-1.2, 0.0, 0.5)}
+    assert seen == {-1.2, 0.0, 0.5}
+    with pytest.raises(ValueError, match="lo <= hi"):
+        points(2.0, 1.0)
+
+
+def test_log_leaves_are_positive_and_division_stays_away_from_zero() -> None:
+    @settings(max_examples=60)
+    @given(expressions(["log", "div"], max_steps=4))
+    def check(expr: Expression) -> None:
+        for name, fl in _operand_values(expr):
+            if name == "log":
+                assert fl[0] > 0
+            if name == "div":
+                assert abs(fl[1]) >= 0.2
+
+    check()
+
+
+def test_shared_subexpressions_occur() -> None:
+    def shares(e: Expression) -> bool:
+        refs = [a for s in e.steps if s.op for a in s.args if isinstance(a, int)]
+        return any(refs.count(r) > 1 and not e.steps[r].op == "" for r in set(refs))
+
+    expr = find(expressions(["mul", "tanh"]), shares)
+    assert shares(expr)
+
+
+def test_at_kinks_hits_relu_at_zero() -> None:
+    expr = find(expressions(["relu", "add"], at_kinks=True),
+                lambda e: any(n == "relu" and fl[0] == 0.0 for n, fl in _operand_values(e)))
+    result = autograd.gradcheck(expr, list(expr.inputs))
+    assert result.passed
+    assert any(k.op == "relu" for k in result.kinks)
+
+
+def test_expression_prints_as_a_program_and_builds_the_graph() -> None:
+    expr = Expression(
+        (Step("", (0,)), Step("", (1,)), Step("mul", (0, 1)), Step("relu", (2,)),
+         Step("add", (3, 2.5))),
+        (0.5, -2.0),
+    )
+    assert str(expr) == "x0 = 0.5, x1 = -2.0\nt2 = mul(x0, x1)\nt3 = relu(t2)\nout = add(t3, 2.5)"
+    a, b = Value(0.5), Value(-2.0)
+    out = expr(a, b)
+    assert out.data == 2.5 and out.op == "add"
+    with pytest.raises(TypeError, match="takes 2 input"):
+        expr(a)
+
+
+def test_failure_shows_the_shrunk_expression_and_the_table() -> None:
+    autograd.custom_op("wrong_sq", forward=lambda x: x * x, derivative=lambda x: 3 * x)
+    try:
+        @settings(max_examples=50, database=None)
+        @given(expressions(["wrong_sq", "add"], max_steps=3))
+        def prop(expr: Expression) -> None:
+            assert_grads_match(expr)
+
+        with pytest.raises(AssertionError) as info:
+            prop()
+    finally:
+        remove_op("wrong_sq")
+    text = str(info.value)
+    assert "gradients of autodiff and finite differences differ for" in text
+    assert re.search(r"out = wrong_sq\(x0\)|= wrong_sq\(", text)
+    assert "culprit: node" in text and "(wrong_sq, input" in text
+    assert "autodiff" in text and "finite diff" in text
+
+
+def test_assert_grads_match_on_a_plain_function() -> None:
+    result = assert_grads_match(lambda a, b: (a * b).tanh() + b.log(), [0.3, 1.5],
+                                second_order=True)
+    assert result.passed
+    with pytest.raises(TypeError, match="pass inputs="):
+        assert_grads_match(lambda a: a)
+    with pytest.raises(AssertionError, match="differ for\ntest_assert"):
+        assert_grads_match(lambda a: a * Value(a.data), [2.0])
+
+
+def test_expressions_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="ops is empty"):
+        expressions([])
+    with pytest.raises(ValueError, match="max_steps"):
+        expressions(max_steps=0)
+    with pytest.raises(autograd.UnknownOpError):
+        expressions(["no_such_op"])
+
+
+def test_import_without_hypothesis_says_how_to_install() -> None:
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "try:\n    import autograd.testing\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert 'pip install "chainrule[testing]"' in out.stdout
+
+
+def _readme_block(title: str) -> str:
+    text = README.read_text()
+    start = text.index(title)
+    block = re.search(r"```python\n(.*?)```", text[start:], re.S)
+    assert block is not None
+    return block.group(1)
+
+
+def test_readme_five_line_property_test_runs() -> None:
+    code = _readme_block("Property-test your own function in five lines")
+    lines = [ln for ln in code.strip().splitlines() if ln.strip()]
+    assert len(lines) <= 6  # the import line of hypothesis and five lines
+    ns: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    tests = [v for k, v in ns.items() if k.startswith("test_") and callable(v)]
+    assert tests
+    for t in tests:
+        t()
+
+
+def test_readme_failure_report_is_what_the_user_sees() -> None:
+    text = README.read_text()
+    start = text.index("<!-- gradcheck:start -->")
+    end = text.index("<!-- gradcheck:end -->")
+    region = text[start:end]
+    code = re.search(r"```python\n(# a deliberately wrong.*?)```", region, re.S)
+    shown = re.search(r"```text\n(gradcheck of .*?)```", region, re.S)
+    assert code is not None and shown is not None
+    ns: dict[str, object] = {}
+    before = set(autograd.OPS)
+    try:
+        with pytest.raises(autograd.GradcheckError) as info:
+            exec(compile(code.group(1), "README.md", "exec"), ns)
+    finally:
+        for name in set(autograd.OPS) - before:
+            remove_op(name)
+    assert str(info.value).strip() == shown.group(1).strip()
+    assert not math.isnan(info.value.result.value)
