@@ -1,0 +1,241 @@
+"""The whole benchmark suite: W-chain, W-mlp, W-wide and a digits epoch, one process, one table.
+
+``python -m benchmarks`` runs it (``--help`` for options), prints Markdown
+tables of times and ratios (to the float floor measured in the same run, and
+micrograd over chainrule), and writes everything as JSON
+(``benchmarks/latest.json`` unless ``--json`` says otherwise).
+
+Each step workload is timed per engine with the default garbage-collector
+setting and with it off: after a warm-up, N consecutive steps are timed one by
+one and the best is kept. Before timing, every engine's loss and gradients are
+checked against the float floor's on the same weights (the maximum relative
+difference is recorded). Compile times of the compiled path are reported per
+traced node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks import chain, torch_engines
+from benchmarks import workloads as W
+from benchmarks.timing import fmt_table, gc_mode, machine
+
+DEFAULT_JSON = os.path.join(os.path.dirname(__file__), "latest.json")
+
+
+def rel_err(a: Sequence[float], b: Sequence[float]) -> float:
+    """Largest relative difference between two float sequences (scaled by b's max)."""
+    scale = max(1e-300, max((abs(v) for v in b), default=0.0))
+    return max((abs(x - y) for x, y in zip(a, b)), default=0.0) / scale
+
+
+def check_engine(engine: Any, floor: Any, X: Any, Y: Any) -> float:
+    """Max relative difference of loss and gradients between an engine and the floor."""
+    loss, grads = engine.loss_grads(X, Y)
+    floss, fgrads = floor.loss_grads(X, Y)
+    if len(grads) != len(fgrads):
+        raise RuntimeError(f"{engine.name}: {len(grads)} gradients, the floor has {len(fgrads)}")
+    return max(rel_err([loss], [floss]), rel_err(grads, fgrads))
+
+
+def time_steps(engine: Any, X: Any, Y: Any, *, repeat: int, warmup: int) -> dict[str, float]:
+    """Best ms per step in both GC modes (after ``warmup`` steps)."""
+    out = {}
+    for _ in range(warmup):
+        engine.step(X, Y)
+    for mode in ("default", "off"):
+        gc.collect()
+        best = float("inf")
+        with gc_mode(mode):
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                engine.step(X, Y)
+                best = min(best, time.perf_counter() - t0)
+        out[f"ms_gc_{mode}"] = best * 1e3
+    return out
+
+
+def compile_cost(make: Any, spec: W.Spec, flat: Sequence[float]) -> dict[str, float]:
+    """Trace + code generation + byte-compilation time of a compiled engine."""
+    engine = make(spec, flat)
+    gc.collect()
+    t0 = time.perf_counter()
+    prog = engine.run.program(spec.X, spec.Y)
+    dt = time.perf_counter() - t0
+    return {"compile_ms": dt * 1e3, "trace_nodes": prog.trace_nodes,
+            "compile_us_per_node": dt / max(1, prog.trace_nodes) * 1e6,
+            "source_lines": prog.source.count("\n")}
+
+
+def run_step_workload(spec: W.Spec, *, repeat: int, warmup: int, slow_repeat: int,
+                      skip: Sequence[str] = ()) -> dict[str, Any]:
+    """Check and time every engine on one step workload."""
+    flat = spec.init_weights(0)
+    floor = W.Floor(spec, flat)
+    res: dict[str, Any] = {"engines": {}}
+    for name, make in [*W.engines(), *torch_engines.engines()]:
+        if name in skip:
+            continue
+        entry: dict[str, Any] = {}
+        engine = make(spec, flat)
+        entry["max_rel_diff_vs_floor"] = check_engine(engine, floor, spec.X, spec.Y)
+        slow = name.startswith(("micrograd", "pytorch scalar"))
+        entry.update(time_steps(engine, spec.X, spec.Y, repeat=slow_repeat if slow else repeat,
+                                warmup=1 if slow else warmup))
+        if name.endswith("compiled"):
+            entry.update(compile_cost(make, spec, flat))
+        res["engines"][name] = entry
+    return res
+
+
+def run_digits(*, repeat: int, full: bool, skip: Sequence[str] = (),
+               max_batches: int | None = None) -> dict[str, Any]:
+    """Time one epoch of digits per engine (micrograd extrapolated unless ``full``)."""
+    spec = W.digits()
+    bs = W.batches(spec, 32)
+    if max_batches is not None:
+        bs = bs[:max_batches]
+    flat = spec.init_weights(0)
+    floor = W.Floor(spec, flat)
+    res: dict[str, Any] = {"batches": len(bs), "samples": sum(len(b[0]) for b in bs),
+                           "engines": {}}
+    for name, make in [*W.engines(), *torch_engines.engines()]:
+        if name in skip:
+            continue
+        slow = name.startswith(("micrograd", "pytorch scalar"))
+        engine = make(spec, flat)
+        entry: dict[str, Any] = {
+            "max_rel_diff_vs_floor": check_engine(engine, floor, *bs[0])
+        }
+        use = bs if (full or not slow) else bs[:3]
+        for mode in ("default", "off"):
+            best = float("inf")
+            for _ in range(1 if slow else repeat):
+                engine = make(spec, flat)
+                gc.collect()
+                with gc_mode(mode):
+                    t0 = time.perf_counter()
+                    for X, Y in use:
+                        engine.step(X, Y)
+                    dt = time.perf_counter() - t0
+                best = min(best, dt * len(bs) / len(use))
+            entry[f"s_gc_{mode}"] = best
+        entry["extrapolated_from_batches"] = len(use) if len(use) < len(bs) else None
+        res["engines"][name] = entry
+    return res
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b > 0 else "-"
+
+
+def report(res: dict[str, Any]) -> str:
+    """Format the suite's results as Markdown."""
+    m = res["machine"]
+    lines = [
+        f"Machine: {m['processor']}, {m['cpus']} CPUs, {m['platform']}; "
+        f"{m['implementation']} {m['python']}; {m['date']}.",
+        "Ratios are to the float floor measured in the same run and GC mode.",
+        "",
+    ]
+    if "chain" in res:
+        lines += [chain.report(res["chain"]), ""]
+    for key in ("W-mlp", "W-wide"):
+        if key not in res:
+            continue
+        eng = res[key]["engines"]
+        fl = eng["float floor"]
+        mg = eng.get("micrograd")
+        rows = []
+        for name, e in eng.items():
+            rows.append([
+                name,
+                f"{e['ms_gc_default']:.2f}", f"{e['ms_gc_off']:.2f}",
+                _ratio(e["ms_gc_default"], fl["ms_gc_default"]),
+                _ratio(e["ms_gc_off"], fl["ms_gc_off"]),
+                _ratio(mg["ms_gc_default"], e["ms_gc_default"]) if mg else "-",
+                f"{e['max_rel_diff_vs_floor']:.0e}",
+            ])
+        lines.append(f"{key}: ms per step (best of N), ratios to the float floor")
+        lines.append(fmt_table(
+            ["engine", "default GC", "GC off", "x floor (default)", "x floor (off)",
+             "micrograd / this (default GC)", "max rel diff vs floor"], rows))
+        comp = [(n, e) for n, e in eng.items() if "compile_ms" in e]
+        for n, e in comp:
+            lines.append(
+                f"{n}: compile {e['compile_ms']:.0f} ms for {e['trace_nodes']} nodes "
+                f"({e['compile_us_per_node']:.1f} us/node, {e['source_lines']} lines)"
+            )
+        lines.append("")
+    if "digits" in res:
+        d = res["digits"]
+        eng = d["engines"]
+        fl = eng["float floor"]
+        rows = []
+        for name, e in eng.items():
+            est = " (est.)" if e.get("extrapolated_from_batches") else ""
+            rows.append([
+                name + est, f"{e['s_gc_default']:.2f}", f"{e['s_gc_off']:.2f}",
+                _ratio(e["s_gc_default"], fl["s_gc_default"]),
+                _ratio(e["s_gc_off"], fl["s_gc_off"]),
+            ])
+        lines.append(
+            f"digits: seconds per epoch ({d['samples']} samples, {d['batches']} batches of 32)"
+        )
+        lines.append(fmt_table(
+            ["engine", "default GC", "GC off", "x floor (default)", "x floor (off)"], rows))
+        lines.append("(est.): extrapolated from the first batches (run with --full for all).")
+        lines.append("")
+    skipped = torch_engines.skipped_reason()
+    if skipped:
+        lines.append(f"PyTorch: {skipped}")
+    return "\n".join(lines)
+
+
+def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
+        only: Sequence[str] = ()) -> dict[str, Any]:
+    """Run the suite; return the JSON-ready results."""
+    res: dict[str, Any] = {"machine": machine(), "quick": quick, "full": full}
+    want = set(only) or {"chain", "W-mlp", "W-wide", "digits"}
+    if quick:
+        repeat = 2
+    if "chain" in want:
+        res["chain"] = chain.run(n=3_000 if quick else 30_000, repeat=repeat, full=full,
+                                 quick=quick)
+    slow_repeat = 1 if quick else 3
+    for key, make in (("W-mlp", W.w_mlp), ("W-wide", W.w_wide)):
+        if key in want:
+            res[key] = run_step_workload(make(), repeat=repeat, warmup=2,
+                                         slow_repeat=slow_repeat)
+    if "digits" in want:
+        res["digits"] = run_digits(repeat=1 if quick else 2, full=full,
+                                   max_batches=4 if quick else None)
+    return res
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line of ``python -m benchmarks``."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks",
+                                 description="chainrule's benchmark suite (one process).")
+    ap.add_argument("--quick", action="store_true", help="small sizes and repeats (smoke run)")
+    ap.add_argument("--full", action="store_true",
+                    help="scale W-chain to 1e6 nodes and run micrograd's digits epoch in full")
+    ap.add_argument("--repeat", type=int, default=7, help="best of this many steps")
+    ap.add_argument("--only", action="append", default=[],
+                    choices=["chain", "W-mlp", "W-wide", "digits"],
+                    help="run only this workload (repeatable)")
+    ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
+    args = ap.parse_args(argv)
+    res = run(quick=args.quick, full=args.full, repeat=args.repeat, only=args.only)
+    print(report(res))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=2)
+        print(f"\nJSON written to {args.json}")
