@@ -369,10 +369,12 @@ class _Colours:
     def legend(self) -> str:
         if not self.any:
             return "colour: |grad| (all zero here); purple border: NaN; red border: inf"
-        return (
-            f"colour: |grad| on a log scale, {fmt(10 ** self.lo)} pale to {fmt(10 ** self.hi)} "
-            "dark; white: 0; purple border: NaN; red border: inf"
-        )
+        if self.lo == self.hi:
+            scale = f"|grad| on a log scale (all {fmt(10 ** self.lo)} here)"
+        else:
+            scale = (f"|grad| on a log scale, {fmt(10 ** self.lo)} pale to "
+                     f"{fmt(10 ** self.hi)} dark")
+        return f"colour: {scale}; white: 0; purple border: NaN; red border: inf"
 
 
 def _value_label(v: Value, grad: float | None, colours: _Colours | None,
