@@ -386,3 +386,32 @@ def test_public_names() -> None:
                  "render_backward", "plot_history", "plot_decision_boundary",
                  "plot_grad_flow"):
         assert hasattr(visualize, name)
+
+
+def test_layering_public_autograd_only_and_no_nn() -> None:
+    """visualize (but its CLI) uses autograd's public names only and never imports nn."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "visualize"
+    public = set(autograd.__all__)
+    for path in sorted(root.glob("*.py")):
+        if path.name == "cli.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] != "nn" for a in node.names), path.name
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] != "nn", path.name
+                if node.module == "autograd":
+                    assert {a.name for a in node.names} <= public, path.name
+            if isinstance(node, ast.Attribute):
+                if isinstance(node.value, ast.Name) and node.value.id == "autograd":
+                    assert node.attr in public, (path.name, node.attr)
+                assert not node.attr.startswith("_") or node.attr.startswith("__"), (
+                    path.name, node.attr)
+    code = "import sys, visualize; print('nn' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(root.parent)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == "False"
