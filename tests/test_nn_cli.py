@@ -1,0 +1,85 @@
+"""``chainrule demo`` and ``chainrule train``: runs, outputs and argparse-style errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import nn
+from visualize.cli import main
+
+
+def test_train_runs_prints_accuracy_and_saves(tmp_path, capsys):
+    path = tmp_path / "model.json"
+    status = main(["train", "--data", "moons", "--samples", "80", "--epochs", "15",
+                   "--hidden", "8,8", "--activation", "tanh", "--optimizer", "adam",
+                   "--lr", "0.05", "--batch-size", "16", "--seed", "1", "--no-progress",
+                   "--save", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "64 train / 16 test samples, 2 classes" in out
+    acc = float(re.search(r"test accuracy (\d+\.\d)%", out).group(1))
+    assert acc >= 80.0
+    model = nn.load(path)
+    assert model.config()["nouts"] == [8, 8, 1] and model.config()["activation"] == "tanh"
+    meta = nn.load_meta(path)
+    assert meta["data"] == "moons" and len(meta["scaler"]["mean"]) == 2
+
+
+def test_train_multiclass_and_checkpoint(tmp_path, capsys):
+    ckpt = tmp_path / "ckpt.json"
+    status = main(["train", "--data", "blobs", "--samples", "60", "--epochs", "3",
+                   "--hidden", "6", "--optimizer", "sgd", "--no-progress",
+                   "--checkpoint", str(ckpt)])
+    assert status == 0
+    assert "3 classes" in capsys.readouterr().out
+    assert nn.load(ckpt).config()["nouts"] == [6, 3]
+    assert nn.load_meta(ckpt)["epoch"] == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hidden", "16,x"], "argument --hidden: expected comma-separated positive layer widths"),
+    (["--hidden", "0"], "argument --hidden"),
+    (["--data", "mnist"], "argument --data: invalid choice: 'mnist'"),
+    (["--lr", "-1"], "argument --lr: expected a positive number, got '-1'"),
+    (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
+    (["--batch-size", "two"], "argument --batch-size: expected a positive integer"),
+    (["--activation", "swish"], "argument --activation: invalid choice"),
+    (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice"),
+    (["--test-size", "1.5"], "argument --test-size: expected a fraction in (0, 1)"),
+])
+def test_train_bad_arguments_get_argparse_messages(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "chainrule train: error:" in err and message in err
+    assert "Traceback" not in err
+
+
+def test_train_save_into_missing_folder_fails_before_training(tmp_path, capsys):
+    status = main(["train", "--epochs", "1", "--no-progress",
+                   "--save", str(tmp_path / "missing" / "m.json")])
+    err = capsys.readouterr()
+    assert status == 2
+    assert "chainrule train: error: --save: the folder of" in err.err
+    assert "trained" not in err.out
+
+
+def test_demo_trains_and_keeps_the_model(tmp_path, capsys):
+    out_dir = tmp_path / "demo"
+    status = main(["demo", "--epochs", "30", "--no-progress", "--out", str(out_dir)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "engine: o = tanh(x1*w1 + x2*w2 + b) = 0.7071" in out
+    assert re.search(r"train accuracy \d+\.\d%, test accuracy \d+\.\d%", out)
+    model = nn.load(out_dir / "model.json")
+    assert model.config()["nouts"] == [16, 16, 1]
+
+
+def test_demo_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--epochs", "-3"])
+    assert info.value.code == 2
+    assert "argument --epochs" in capsys.readouterr().err

@@ -1,0 +1,272 @@
+"""nn.fit: history contract, metrics, validation, early stopping, checkpoints, Ctrl-C."""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+
+import pytest
+
+import nn
+from nn import data, optim
+
+
+def _moons(n: int = 60, seed: int = 0):
+    return data.make_moons(n, noise=0.1, seed=seed)
+
+
+def test_history_contract_and_learning():
+    X, y = _moons()
+    m = nn.MLP(2, [8, 8, 1], seed=0)
+    h = nn.fit(m, X, y, epochs=40, batch_size=16, lr=0.05, seed=0, progress=False)
+    assert h.epochs_run == 40 and not h.stopped_early and not h.interrupted
+    assert len(h.loss) == len(h.accuracy) == len(h.lr) == 40
+    assert h.val_loss == [] and h.val_accuracy == []
+    assert list(h.grad_flow) == ["layer 1", "layer 2", "layer 3"]
+    assert all(len(v) == 40 and all(g >= 0.0 and math.isfinite(g) for g in v)
+               for v in h.grad_flow.values())
+    assert h.loss[-1] < 0.5 * h.loss[0]
+    assert h.accuracy[-1] >= 0.95
+    d = h.as_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert d["grad_flow"]["layer 2"] == h.grad_flow["layer 2"]
+    assert set(d) >= {"loss", "accuracy", "val_loss", "val_accuracy", "grad_flow", "epochs_run",
+                      "stopped_early", "interrupted"}
+
+
+def test_reported_accuracy_matches_a_recount_and_loss_matches_evaluate():
+    X, y = _moons(40)
+    m = nn.MLP(2, [6, 1], seed=1)
+    # lr 0: the model does not change, so the epoch's figures equal a plain evaluation
+    h = nn.fit(m, X, y, epochs=2, optimizer=optim.SGD(m.parameters(), lr=0.0),
+               batch_size=7, progress=False, seed=0)
+    loss, acc = nn.evaluate(m, X, y)
+    scores = m.predict(X)
+    recount = sum((s > 0) == (t == 1) for s, t in zip(scores, y)) / len(y)
+    assert h.accuracy == [recount, recount] and acc == recount
+    assert math.isclose(h.loss[0], loss, rel_tol=1e-12)
+    expected = sum(math.log1p(math.exp(-abs(s))) + max(s, 0) - t * s
+                   for s, t in zip(scores, y)) / len(y)
+    assert math.isclose(loss, expected, rel_tol=1e-12)  # bce on 0/1 labels
+
+
+def test_l2_penalty_is_part_of_the_training_loss():
+    X, y = _moons(20)
+    m = nn.MLP(2, [4, 1], seed=2)
+    sq = sum(p.data ** 2 for p in m.parameters())
+    base, _ = nn.evaluate(m, X, y)
+    h = nn.fit(m, X, y, epochs=1, optimizer=optim.SGD(m.parameters(), lr=0.0), l2=0.01,
+               progress=False)
+    assert math.isclose(h.loss[0], base + 0.01 * sq, rel_tol=1e-12)
+
+
+def test_seeded_training_is_reproducible():
+    X, y = _moons(30)
+    runs = []
+    for _ in range(2):
+        m = nn.MLP(2, [5, 1], seed=3)
+        h = nn.fit(m, X, y, epochs=5, batch_size=4, seed=11, progress=False)
+        runs.append((h.loss, m.state_dict()))
+    assert runs[0] == runs[1]
+    m = nn.MLP(2, [5, 1], seed=3)
+    h = nn.fit(m, X, y, epochs=5, batch_size=4, seed=12, progress=False)
+    assert h.loss != runs[0][0]
+
+
+def test_multiclass_cross_entropy_and_validation_split():
+    X, y = data.make_blobs(90, centers=3, cluster_std=0.8, seed=1)
+    m = nn.MLP(2, [8, 3], seed=0)
+    h = nn.fit(m, X, y, epochs=15, batch_size=16, lr=0.05, validation_split=0.2, seed=0,
+               progress=False)
+    assert len(h.val_loss) == len(h.val_accuracy) == 15
+    assert h.val_accuracy[-1] >= 0.9 and h.accuracy[-1] >= 0.9
+
+
+def test_hinge_labels_and_custom_loss():
+    X, y = _moons(30)
+    pm = [2 * t - 1 for t in y]
+    m = nn.MLP(2, [6, 1], seed=4)
+    calls = []
+
+    def loss(outputs, targets):
+        calls.append(len(outputs))
+        return nn.hinge_loss(outputs, targets)
+
+    h = nn.fit(m, X, pm, epochs=3, batch_size=10, loss=loss, progress=False, seed=0)
+    assert calls == [10] * 9 and len(h.accuracy) == 3
+    h2 = nn.fit(nn.MLP(2, [6, 1], seed=4), X, pm, epochs=3, batch_size=10, progress=False,
+                seed=0)
+    assert h2.loss == h.loss  # -1/+1 labels pick the hinge loss by default
+
+
+def test_regression_has_no_accuracy():
+    X = [[i / 10, (i % 3) / 3] for i in range(20)]
+    y = [a - 2 * b for a, b in X]
+    m = nn.MLP(2, [8, 1], activation="tanh", seed=0)
+    h = nn.fit(m, X, y, epochs=30, lr=0.05, progress=False, seed=0)
+    assert h.accuracy == [] and h.loss[-1] < 0.2 * h.loss[0]
+    loss, acc = nn.evaluate(m, X, y)
+    assert acc is None and math.isclose(loss, h.loss[-1], rel_tol=0.5)
+
+
+def test_scheduler_and_clipping():
+    X, y = _moons(20)
+    m = nn.MLP(2, [4, 1], seed=0)
+    opt = optim.SGD(m.parameters(), lr=1.0)
+    h = nn.fit(m, X, y, epochs=4, optimizer=opt, progress=False,
+               scheduler=lambda o: optim.LinearLR(o, 1.0, 0.5, 4), clip_grad_norm=0.01)
+    assert h.lr == [1.0, 0.875, 0.75, 0.625]
+    before = m.state_dict()
+    nn.fit(m, X, y, epochs=1, optimizer=optim.SGD(m.parameters(), lr=1.0), progress=False,
+           clip_grad_norm=0.01)
+    after = m.state_dict()
+    step = math.sqrt(sum((after[k] - before[k]) ** 2 for k in before))
+    assert 0.0 < step <= 0.01 + 1e-9
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = _moons(40)
+    m = nn.MLP(2, [6, 1], seed=0)
+    states = {}
+
+    def remember(epoch, history):
+        states[epoch] = m.state_dict()
+
+    # a learning rate far too large: the loss jumps about and soon stops improving
+    h = nn.fit(m, X, y, epochs=60, optimizer=optim.SGD(m.parameters(), lr=25.0),
+               early_stopping=3, progress=False, callbacks=[remember], seed=0)
+    assert h.stopped_early and h.epochs_run < 60
+    best = min(range(len(h.loss)), key=h.loss.__getitem__) + 1
+    assert h.best_epoch == best
+    assert h.epochs_run == best + 3
+    assert m.state_dict() == states[best]
+
+
+def test_callback_can_stop_training():
+    X, y = _moons(20)
+    h = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, epochs=10, progress=False,
+               callbacks=[lambda epoch, hist: epoch == 2])
+    assert h.epochs_run == 2 and h.stopped_early
+
+
+def test_checkpoint_every_epoch_is_loadable(tmp_path):
+    X, y = _moons(30)
+    m = nn.MLP(2, [5, 1], seed=0)
+    path = tmp_path / "ckpt.json"
+    seen = []
+
+    def check(epoch, history):
+        meta = nn.load_meta(path)
+        seen.append(meta["epoch"])
+        assert meta["history"]["loss"] == history.loss
+        assert nn.load(path).state_dict() == m.state_dict()
+
+    h = nn.fit(m, X, y, epochs=3, checkpoint=path, callbacks=[check], progress=False)
+    assert seen == [1, 2, 3] and h.epochs_run == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json"]
+
+
+def test_ctrl_c_in_a_callback_returns_the_history(tmp_path):
+    X, y = _moons(30)
+    m = nn.MLP(2, [5, 1], seed=0)
+    path = tmp_path / "ckpt.json"
+
+    def interrupt(epoch, history):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    h = nn.fit(m, X, y, epochs=10, checkpoint=path, callbacks=[interrupt], progress=False)
+    assert h.interrupted and not h.stopped_early
+    assert h.epochs_run == 3 and len(h.loss) == 3
+    assert nn.load_meta(path)["epoch"] == 3
+
+
+def test_ctrl_c_mid_epoch_keeps_the_last_checkpoint_intact(tmp_path):
+    X, y = _moons(30)
+    m = nn.MLP(2, [5, 1], seed=0)
+    path = tmp_path / "ckpt.json"
+
+    states = {}
+
+    class Interrupting(optim.SGD):
+        def step(self) -> None:
+            if self.steps == 7:  # second step of epoch 3 (three steps per epoch)
+                raise KeyboardInterrupt
+            super().step()
+
+    h = nn.fit(m, X, y, epochs=10, batch_size=10, checkpoint=path, progress=False,
+               optimizer=Interrupting(m.parameters(), lr=0.1),
+               callbacks=[lambda epoch, hist: states.update({epoch: m.state_dict()})])
+    assert h.interrupted and h.epochs_run == 2 and len(h.loss) == 2
+    assert nn.load_meta(path)["epoch"] == 2
+    assert nn.load(path).state_dict() == states[2]  # the end of epoch 2
+    assert m.state_dict() != states[2]  # the model keeps the first step of epoch 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json"]
+
+
+def test_pause_gc_pauses_and_restores():
+    X, y = _moons(10)
+    assert gc.isenabled()
+    states = []
+    nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, epochs=2, progress=False, pause_gc=True,
+           callbacks=[lambda e, h: states.append(gc.isenabled())])
+    assert states == [False, False] and gc.isenabled()
+    nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, epochs=1, progress=False,
+           callbacks=[lambda e, h: states.append(gc.isenabled())])
+    assert states[-1] is True
+
+
+def test_progress_bar_shows_live_loss_and_accuracy(capsys):
+    X, y = _moons(20)
+    nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, epochs=2, batch_size=10, progress=True,
+           validation_split=0.25, seed=0)
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "loss=" in err and "acc=" in err and "val_acc=" in err
+
+
+def test_bad_arguments():
+    X, y = _moons(10)
+    m = nn.MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="X has 10 samples and y has 9"):
+        nn.fit(m, X, y[:9], progress=False)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        nn.fit(m, X, y, epochs=0, progress=False)
+    with pytest.raises(ValueError, match="unknown loss 'focal'"):
+        nn.fit(m, X, y, loss="focal", progress=False)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        nn.fit(m, X, y, optimizer="lbfgs", progress=False)
+    with pytest.raises(ValueError, match="needs binary labels"):
+        nn.fit(m, X, [0, 1, 2] * 3 + [0], loss="hinge", progress=False)
+    with pytest.raises(ValueError, match=r"class index in 0\.\.2"):
+        nn.fit(nn.MLP(2, [3], seed=0), X, [5] * 10, progress=False)
+    with pytest.raises(ValueError, match="validation_split"):
+        nn.fit(m, X, y, validation_split=1.5, progress=False)
+
+    class Custom(nn.Module):
+        def __call__(self, x):
+            return x[0]
+
+    with pytest.raises(TypeError, match="cannot checkpoint"):
+        nn.fit(Custom(), X, y, checkpoint="x.json", progress=False)
+
+
+def test_ctrl_c_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    from nn import serialize
+
+    X, y = _moons(20)
+    path = tmp_path / "ckpt.json"
+    real_replace = serialize.os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(serialize.os, "replace", replace)
+    h = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, epochs=5, checkpoint=path, progress=False)
+    assert h.interrupted and h.epochs_run == 3
+    assert nn.load_meta(path)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json"]
