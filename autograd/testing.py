@@ -254,9 +254,10 @@ def _expressions(
         floats = [values[a] if isinstance(a, int) else a for a in args]
         try:
             out = float(op.forward(*floats))
+            partials = op.local(out, *floats)
         except (ArithmeticError, IndexError, TypeError, ValueError):
             continue  # an n-ary op that wants another operand count (a fused op)
-        if not math.isfinite(out):
+        if not math.isfinite(out) or len(partials) != n_real:
             continue
         steps.append(Step(op.name, tuple(args)))
         values.append(out)

@@ -130,6 +130,21 @@ def test_every_op_second_derivatives_in_random_dags(op: autograd.Op, data: st.Da
     assert_grads_match(expr, second_order=True)
 
 
+def _registered_by_packages() -> list[autograd.Op]:
+    import nn  # noqa: F401  (registers its fused ops)
+
+    return [op for op in autograd.iter_ops() if not op.builtin]
+
+
+@pytest.mark.parametrize("op", _registered_by_packages(), ids=lambda o: o.name)
+@given(data=st.data())
+def test_ops_registered_by_other_packages_pass_in_random_dags(
+    op: autograd.Op, data: st.DataObject
+) -> None:
+    expr = data.draw(expressions([op, "add"], max_steps=3, at_kinks=data.draw(st.booleans())))
+    assert_grads_match(expr)
+
+
 # ---------------------------------------------------------------------------
 # Kinks: named, and never a false failure
 
