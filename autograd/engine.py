@@ -509,6 +509,8 @@ class Value:
     def __getattr__(self, name: str) -> Any:
         # Reached only when normal lookup fails: ops registered by users with
         # api="method" (autograd.custom_op) are called as ``x.name(*params)``.
+        if name[:1] == "_":  # unset slots (_label, _meta): fail fast, no message
+            raise AttributeError(name)
         op = OPS.get(name)
         if op is None or op.builtin or op.api != "method":
             raise AttributeError(
