@@ -19,7 +19,7 @@ import math
 import numbers
 import operator
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Union
 
 import autograd
@@ -211,7 +211,7 @@ class Neuron(Module):
             TypeError: if an input is not a number or a Value.
         """
         xs = _inputs(x, self.nin, repr(self))
-        return _forward([self], xs, repr(self))[0]
+        return _forward([self], [xs], repr(self))[0][0]
 
     def config(self) -> dict[str, Any]:
         """Return the constructor arguments that rebuild this architecture."""
@@ -223,63 +223,91 @@ class Neuron(Module):
         return f"{self.nin}, activation={self.activation!r}{fused}"
 
 
-def _forward(neurons: Sequence[Neuron], xs: list[Any], who: str) -> list[Value]:
-    """Apply neurons (all with the same nin and mode) to validated inputs."""
+class _Row:
+    """One sample's inputs, split once for every neuron of a layer."""
+
+    __slots__ = ("floats", "items", "plain", "values")
+
+    def __init__(self, xs: list[Any], who: str) -> None:
+        floats: list[float] = []
+        values: list[Value] = []
+        for i, x in enumerate(xs):
+            if isinstance(x, Value):
+                floats.append(x.data)
+                values.append(x)
+            else:
+                floats.append(_as_float(x, who, i))
+        self.items = xs
+        self.floats = tuple(floats)
+        self.values = tuple(values)
+        self.plain = len(values) == len(xs)  # every input is a Value
+
+
+def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str) -> list[list[Value]]:
+    """Apply neurons (same nin and mode) to validated input rows; one output list per row.
+
+    Works neuron by neuron: each neuron's weights are read once for all rows,
+    and its nodes are tagged with its scope (by a scope block for a batch,
+    by the ``Value.scope`` setter for a single row).
+    """
     if not neurons[0].fused:
-        return [_unfused(n, xs) for n in neurons]
-    xd: list[float] = []
-    xv: list[Value] = []
-    mixed = False
-    for i, x in enumerate(xs):
-        if isinstance(x, Value):
-            xd.append(x.data)
-            xv.append(x)
-        else:
-            xd.append(_as_float(x, who, i))
-            mixed = True
-    xdt = tuple(xd)
-    xvt = tuple(xv)
-    values = not mixed
+        return [[_unfused(n, xs) for n in neurons] for xs in rows]
+    prepared = [_Row(xs, who) for xs in rows]
+    outs: list[list[Value]] = [[] for _ in rows]
     record = autograd.is_grad_enabled()
+    block = record and len(rows) > 2
     make = autograd.make_node
-    outs: list[Value] = []
     for n in neurons:
         wd = list(map(_data, n.w))
-        z = sum(map(_mul, xdt, wd)) + n.b.data
+        bd = n.b.data
         act = n._act
         extra = n._extra
-        if act is None:
-            out = z
-            a = 1.0
-        else:
-            out = act.forward(z, *extra)
-            a = act.local(out, z, *extra)[0]
-        if values:
-            parents = xvt + n._params
-            if a == 1.0:
-                partials = (*wd, *xdt, 1.0)
-            elif a == 0.0:
-                partials = _zeros(len(parents))
-            else:
-                partials = (*[a * w for w in wd], *[a * v for v in xdt], a)
-            operands = (*xvt, *n._params, *extra) if extra else None
-        else:
-            parents = (*[x for x in xs if isinstance(x, Value)], *n._params)
-            dx = [a * w for x, w in zip(xs, wd) if isinstance(x, Value)]
-            partials = (*dx, *[a * v for v in xdt], a)
-            operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
-                        *n._params, *extra)
-        node = make(out, n._op, parents, partials, operands)
-        if record:
-            node.scope = n._scope
-        outs.append(node)
+        params = n._params
+        op = n._op
+        scope = n._scope
+        with _scoped(scope) if block else contextlib.nullcontext():
+            for row, out_row in zip(prepared, outs):
+                xdt = row.floats
+                z = sum(map(_mul, xdt, wd)) + bd
+                if act is None:
+                    out = z
+                    a = 1.0
+                else:
+                    out = act.forward(z, *extra)
+                    a = act.local(out, z, *extra)[0]
+                if row.plain:
+                    parents = row.values + params
+                    if a == 1.0:
+                        partials = (*wd, *xdt, 1.0)
+                    elif a == 0.0:
+                        partials = _zeros(len(parents))
+                    else:
+                        partials = (*[a * w for w in wd], *[a * v for v in xdt], a)
+                    operands = (*row.values, *params, *extra) if extra else None
+                else:
+                    xs = row.items
+                    parents = row.values + params
+                    dx = [a * w for x, w in zip(xs, wd) if isinstance(x, Value)]
+                    partials = (*dx, *[a * v for v in xdt], a)
+                    operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
+                                *params, *extra)
+                node = make(out, op, parents, partials, operands)
+                if record and not block:
+                    node.scope = scope
+                out_row.append(node)
     return outs
 
 
-def _unfused(n: Neuron, xs: list[Any]) -> Value:
+@contextlib.contextmanager
+def _scoped(path: str) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
-        for part in n._scope.split("/"):
+        for part in path.split("/"):
             stack.enter_context(autograd.scope(part))
+        yield
+
+
+def _unfused(n: Neuron, xs: list[Any]) -> Value:
+    with _scoped(n._scope):
         z: Value = sum((wi * xi for wi, xi in zip(n.w, xs)), start=n.b)
         act = n.activation
         if act == "linear":
@@ -356,7 +384,7 @@ class Layer(Module):
         return len(self.neurons)
 
     def _call(self, x: Any, who: str) -> list[Value]:
-        return _forward(self.neurons, _inputs(x, self.nin, who), who)
+        return _forward(self.neurons, [_inputs(x, self.nin, who)], who)[0]
 
     def __call__(self, x: Any) -> Value | list[Value]:
         """Apply every neuron to ``x``; a Value if ``nout == 1`` else a list.
@@ -470,11 +498,31 @@ class MLP(Module):
             ValueError: if ``x`` has the wrong length.
             TypeError: if an input is not a number or a Value.
         """
-        who = "MLP"
-        out = _forward(self.layers[0].neurons, _inputs(x, self.nin, who), who)
-        for layer in self.layers[1:]:
-            out = _forward(layer.neurons, out, who)
-        return out[0] if len(out) == 1 else out
+        return self.forward_batch([x])[0]
+
+    def forward_batch(self, xs: Sequence[Any]) -> list[Any]:
+        """Apply the model to a batch of samples, recording the graph.
+
+        The same nodes, values and gradients as ``[model(x) for x in xs]``,
+        built layer by layer and neuron by neuron, so each weight is read once
+        per batch instead of once per sample (faster for batches).
+
+        Args:
+            xs: samples, each a list of ``nin`` numbers or Values.
+
+        Returns:
+            One output per sample: a Value when the last layer has one output,
+            else a list of Values.
+
+        Raises:
+            ValueError: if a sample has the wrong length.
+            TypeError: if an input is not a number or a Value.
+        """
+        rows = [_inputs(x, self.nin, f"MLP: sample {k}" if len(xs) > 1 else "MLP")
+                for k, x in enumerate(xs)]
+        for layer in self.layers:
+            rows = _forward(layer.neurons, rows, "MLP")
+        return [r[0] if len(r) == 1 else r for r in rows]
 
     def predict(self, xs: Sequence[Sequence[float]]) -> list[Any]:
         """Return the model's outputs for a batch as floats, recording no graph.

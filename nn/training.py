@@ -416,6 +416,9 @@ def fit(
     best_state: dict[str, float] | None = None
     waited = 0
     cbs = list(callbacks)
+    batched = getattr(model, "forward_batch", None)
+    forward: Callable[[list[Any]], list[Any]] = (
+        batched if callable(batched) else (lambda rows: [model(r) for r in rows]))
     bar = _Bar(progress, epochs * steps)
     gc_block = autograd.pause_gc() if pause_gc else contextlib.nullcontext()
     started = time.perf_counter()
@@ -431,7 +434,7 @@ def fit(
                 history_lr = opt.lr
                 for s in range(steps):
                     idx = order[s * bs : (s + 1) * bs]
-                    outs = [model(Xt[i]) for i in idx]
+                    outs = forward([Xt[i] for i in idx])
                     batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
                     if l2:
                         batch_loss = batch_loss + L.l2_penalty(params, float(l2))

@@ -285,3 +285,21 @@ def test_create_graph_through_fused_losses(zs, ts):
         hr = _grads(gr[0], z + t)
         for a, b in zip(hf, hr):
             assert _close(a, b, 1e-7)
+
+
+@given(st.sampled_from(ACTIVATIONS), st.integers(0, 10**6),
+       st.lists(st.lists(finite, min_size=2, max_size=2), min_size=1, max_size=5))
+def test_forward_batch_equals_per_sample_calls(act, seed, rows):
+    mb = nn.MLP(2, [4, 2], activation=act, seed=seed)
+    ms = nn.MLP(2, [4, 2], activation=act, seed=seed)
+    batch = mb.forward_batch(rows)
+    single = [ms(r) for r in rows]
+    for ob, os_ in zip(batch, single):
+        assert [v.data for v in ob] == [v.data for v in os_]
+        assert [v.scope for v in ob] == [v.scope for v in os_] == ["layer 2/neuron 1",
+                                                                   "layer 2/neuron 2"]
+        assert [v.parents[0].scope for v in ob] == ["layer 1/neuron 1"] * 2
+    autograd.sum([v for o in batch for v in o]).backward()
+    autograd.sum([v for o in single for v in o]).backward()
+    for pb, ps in zip(mb.parameters(), ms.parameters()):
+        assert _close(pb.grad, ps.grad)
