@@ -27,7 +27,7 @@ from typing import Any
 from autograd import engine as _engine
 from autograd.engine import Value, backward_order
 
-__all__ = ["AnomalyError", "detect_anomaly"]
+__all__ = ["AnomalyError", "detect_anomaly", "suspend_anomaly"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -175,3 +175,21 @@ def detect_anomaly() -> Iterator[None]:
     finally:
         state.on_node, state.checked_backward = previous
         _engine._exit_special()
+
+
+@contextmanager
+def suspend_anomaly() -> Iterator[None]:
+    """Turn anomaly checks off in this thread inside the block.
+
+    :func:`autograd.gradcheck` probes the function a few steps away from the
+    point, where a NaN (``sqrt`` just below 0) is expected and not an anomaly;
+    it runs those probes inside this block.
+    """
+    state = _engine._tls
+    previous = (state.on_node, state.checked_backward)
+    state.on_node = None
+    state.checked_backward = None
+    try:
+        yield
+    finally:
+        state.on_node, state.checked_backward = previous

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from autograd.anomaly import suspend_anomaly
 from autograd.engine import Value, apply, backward_order, no_grad
 from autograd.functional import grad
 from autograd.ops import Op
@@ -670,9 +671,10 @@ def _finish(
     """Attach kinks, kink notes and the culprit; rescue kink-convention entries."""
     atol, rtol = result.atol, result.rtol
     needs_nodes = any(est.shape != "smooth" for _, est in estimates) or not result.passed
-    kinks = _node_kinks(graph, atol, rtol) if needs_nodes else []
+    with suspend_anomaly():
+        kinks = _node_kinks(graph, atol, rtol) if needs_nodes else []
+        culprit = culprit_search() if not result.passed else None
     result.kinks = kinks
-    culprit = culprit_search() if not result.passed else None
     result.culprit = culprit
     fixed = []
     for entry, (j, est) in zip(result.entries, estimates):
@@ -753,7 +755,7 @@ def gradcheck(
     for j, (x0, a) in enumerate(zip(points, analytic)):
 
         def g(t: float, j: int = j) -> float:
-            with no_grad():
+            with no_grad(), suspend_anomaly():
                 vals = [Value(t if k == j else p) for k, p in enumerate(points)]
                 return _call("gradcheck", f, vals).data
 
@@ -797,9 +799,10 @@ def gradgradcheck(
         for j, x0 in enumerate(points):
 
             def g(t: float, i: int = i, j: int = j) -> float:
-                vals = [Value(t if k == j else p) for k, p in enumerate(points)]
-                o = _call("gradgradcheck", f, vals)
-                return grad(o, [vals[i]], allow_unused=True)[0].data
+                with suspend_anomaly():
+                    vals = [Value(t if k == j else p) for k, p in enumerate(points)]
+                    o = _call("gradgradcheck", f, vals)
+                    return grad(o, [vals[i]], allow_unused=True)[0].data
 
             est = _estimate(g, x0, eps, atol, rtol)
             ok, verdict = _judge(seconds[j], est, atol, rtol)
