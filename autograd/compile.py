@@ -42,6 +42,7 @@ from autograd.engine import Value
 __all__ = ["Compiled", "TraceError", "compile"]
 
 _INF = float("inf")
+_MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 
 
 class TraceError(RuntimeError):
@@ -159,6 +160,10 @@ def _literal(x: float) -> str:
     return f"({r})" if r.startswith("-") else r
 
 
+def _creation(node: Value) -> int:
+    return node._id
+
+
 class _Program:
     """The generated code for one trace, and how to feed it."""
 
@@ -194,166 +199,246 @@ class _Program:
         self.single = single
         self.trace_nodes = 0
 
-        # 2. Classify what the outputs and guards reach.
-        input_pos = {id(v): i for i, v in enumerate(targs)}
+        # 2. Classify what the outputs and guards reach. Dicts are keyed by the
+        # nodes themselves (identity hashing, see Value).
         roots: list[Value] = list(outs)
         for g in rec.guards:
             roots.append(g[0])
             if isinstance(g[2], Value):
                 roots.append(g[2])
-        interior: dict[int, Value] = {}
-        leaves: dict[int, Value] = {}  # captured leaves and pre-trace nodes: read .data
+        interior: dict[Value, None] = {}
+        leaves: dict[Value, None] = {}  # captured leaves and pre-trace nodes: read .data
         stack = list(roots)
+        pop, extend = stack.pop, stack.extend
         while stack:
-            node = stack.pop()
-            k = id(node)
-            if k in interior or k in leaves:
+            node = pop()
+            if node in interior or node in leaves:
                 continue
             if node.parents and node._id < start:
-                interior[k] = node
-                stack.extend(node.parents)
+                interior[node] = None
+                extend(node.parents)
             else:
-                leaves[k] = node
-        order = sorted(interior.values(), key=lambda n: n._id, reverse=True)  # creation order
+                leaves[node] = None
+        order = sorted(interior, key=_creation, reverse=True)  # creation order
         self.trace_nodes = len(order)
 
         # 3. Names.
-        name: dict[int, str] = {}
+        name: dict[Value, str] = {}
         for i, v in enumerate(targs):
-            name.setdefault(id(v), f"a{i}")
-        captured = [v for k, v in leaves.items() if k not in input_pos]
+            name.setdefault(v, f"a{i}")
+        captured = [v for v in leaves if v not in name]
         for j, v in enumerate(captured):
-            name[id(v)] = f"p{j}"
+            name[v] = f"p{j}"
         for m, node in enumerate(order):
-            name[id(node)] = f"v{m}"
+            name[node] = f"v{m}"
         # leaves whose gradients we return: Value arguments (not numbers) and captured ones
         grad_leaves: list[Value] = []
-        seen_leaf = {id(t) for t in traced}
+        seen_leaf = dict.fromkeys(traced)
         for v in [*targs, *captured]:
-            if id(v) not in seen_leaf:
-                seen_leaf.add(id(v))
+            if v not in seen_leaf:
+                seen_leaf[v] = None
                 grad_leaves.append(v)
-        wants = {id(v) for v in grad_leaves}
-        self.arg_values = [i for i, x in enumerate(flat) if isinstance(x, Value)]
+        wants = set(grad_leaves)
         self.captured = captured
         self.grad_leaves = grad_leaves
 
-        # 4. Emit the forward.
+        # 4. Emit the forward, from each op's templates (or calls of its functions).
         glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": _GuardFailed}
         body: list[str] = []
+        emit = body.append
         nargs = len(targs)
         if nargs:
-            body.append(f"    {', '.join(f'a{i}' for i in range(nargs))}, = _x")
+            emit(f"    {', '.join(f'a{i}' for i in range(nargs))}, = _x")
         if captured:
-            body.append(f"    {', '.join(f'p{j}' for j in range(len(captured)))}, = _p")
-        fn_names: dict[int, str] = {}
+            emit(f"    {', '.join(f'p{j}' for j in range(len(captured)))}, = _p")
+        shapes: dict[tuple[int, int], tuple[Any, ...]] = {}
         needs = set(wants)  # nodes through which some wanted gradient flows
-        local_expr: dict[int, list[str | None]] = {}
-        for m, node in enumerate(order):
+        # Analysis: which nodes can be inlined into their one consumer's
+        # expression (used once by forward code, never by backward code).
+        uses: dict[Value, int] = {}
+        pinned: set[Value] = set(outs)  # outputs, guards and values backward reads
+        for g in rec.guards:
+            pinned.add(g[0])
+            if isinstance(g[2], Value):
+                pinned.add(g[2])
+        info = []
+        for node in order:
             op = node._op
-            if op is None:  # cannot happen: interior nodes always have an op
-                raise TraceError(f"compile: node {node!r} has parents but no op")
-            operands = node.operands
-            args_s = [name[id(o)] if isinstance(o, Value) else _literal(o) for o in operands]
+            operands = node.parents if node._ctx is None else node._ctx
+            n = len(operands)
+            shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
+            if shape is None:
+                shape = shapes[(id(op), n)] = self._shape(op, n, glob)
+            need = False
+            for p in node.parents:
+                if p in needs:
+                    need = True
+                    needs.add(node)
+                    break
+            fwd_uses, bwd_refs, out_ref = shape[6], shape[7], shape[8]
+            for i, o in enumerate(operands):
+                if isinstance(o, Value):
+                    uses[o] = uses.get(o, 0) + fwd_uses[i]
+                    if need and i in bwd_refs:
+                        pinned.add(o)
+            if need and out_ref:
+                pinned.add(node)
+            info.append((operands, shape, need))
+        inline: dict[Value, str] = {}
+        depth: dict[Value, int] = {}
+        lits: dict[float, str] = {}
+        local_expr: dict[Value, list[str | None]] = {}
+        for m, node in enumerate(order):
+            operands, shape, need = info[m]
+            kind, t_temps, t_fwd, t_after, t_local, npar = shape[:6]
+            args_s = []
+            dep = 0
+            for o in operands:
+                if isinstance(o, Value):
+                    e = inline.get(o)
+                    if e is None:
+                        args_s.append(name[o])
+                    else:
+                        args_s.append(e)
+                        d_ = depth[o]
+                        if d_ > dep:
+                            dep = d_
+                else:
+                    lit = lits.get(o) if o else None
+                    if lit is None:
+                        lit = _literal(o)
+                        if o:
+                            lits[o] = lit
+                    args_s.append(lit)
             out = f"v{m}"
-            need = any(id(p) in needs for p in node.parents)
-            if need:
-                needs.add(id(node))
-            cg = op.codegen
-            npar = len(operands) - op.params
-            if cg is not None:
-                for key, val in cg.names.items():
-                    if glob.get(key, val) is not val:
-                        raise TraceError(
-                            f"compile: op {op.name!r} binds template name {key!r} to another "
-                            "object than an earlier op; rename it in its Codegen.names"
-                        )
-                    glob[key] = val
-                temps: dict[str, str] = {}
-                for k, t in enumerate(cg.temp_templates(len(operands))):
+            can_inline = (
+                node not in pinned and uses.get(node, 0) == 1 and dep < _MAX_INLINE and not t_temps
+            )
+            if kind:  # templates
+                kw: dict[str, str] = {}
+                for k, t in enumerate(t_temps):
                     tn = f"t{m}_{k}"
-                    body.append(f"    {tn} = {t.format(*args_s, **temps)}")
-                    temps[f"t{k}"] = tn
-                fwd = cg.forward_template(len(operands)).format(*args_s, **temps)
-                body.append(f"    {out} = {fwd}")
+                    emit(f"    {tn} = {t.format(*args_s, **kw)}")
+                    kw[f"t{k}"] = tn
+                expr = t_fwd.format(*args_s, **kw)
+                if can_inline and not (need and t_after):
+                    inline[node] = f"({expr})"
+                    depth[node] = dep + 1
+                else:
+                    emit(f"    {out} = {expr}")
+                    kw["out"] = out
                 if need:
-                    for k, t in enumerate(cg.after_templates(len(operands))):
+                    for k, t in enumerate(t_after):
                         un = f"u{m}_{k}"
-                        body.append(f"    {un} = {t.format(*args_s, out=out, **temps)}")
-                        temps[f"u{k}"] = un
-                    tl = cg.local_templates(len(operands))
-                    local_expr[id(node)] = [
-                        tl[i].format(*args_s, out=out, **temps) if isinstance(o, Value) else None
-                        for i, o in enumerate(operands[:npar])
+                        emit(f"    {un} = {t.format(*args_s, **kw)}")
+                        kw[f"u{k}"] = un
+                    local_expr[node] = [
+                        t.format(*args_s, **kw) if isinstance(o, Value) else None
+                        for t, o in zip(t_local, operands[:npar])
                     ]
-            else:
-                if id(op) not in fn_names:
-                    fn_names[id(op)] = f"_op{len(fn_names)}"
-                    glob[fn_names[id(op)] + "_f"] = op.forward
-                    glob[fn_names[id(op)] + "_l"] = op.local
-                f = fn_names[id(op)]
-                body.append(f"    {out} = {f}_f({', '.join(args_s)})")
+            else:  # calls of the op's forward and local functions
+                joined = ", ".join(args_s)
+                if can_inline:
+                    inline[node] = f"{t_fwd}({joined})"
+                    depth[node] = dep + 1
+                    continue
+                emit(f"    {out} = {t_fwd}({joined})")
                 if need:
-                    body.append(f"    d{m} = {f}_l({out}, {', '.join(args_s)})")
-                    local_expr[id(node)] = [
+                    emit(f"    d{m} = {t_local}({out}, {joined})")
+                    local_expr[node] = [
                         f"d{m}[{i}]" if isinstance(o, Value) else None
                         for i, o in enumerate(operands[:npar])
                     ]
 
         # 5. Guards (after the forward; before any gradient is returned).
         for value, what, other, res in rec.guards:
-            rhs = name[id(other)] if isinstance(other, Value) else _literal(other)
-            cond = f"{name[id(value)]} {what} {rhs}"
-            body.append(f"    if {'not ' if res else ''}({cond}): raise _GuardFailed")
+            rhs = name[other] if isinstance(other, Value) else _literal(other)
+            cond = f"{name[value]} {what} {rhs}"
+            emit(f"    if {'not ' if res else ''}({cond}): raise _GuardFailed")
         self.nguards = len(rec.guards)
 
-        # 6. Emit the backward, in Value.backward's order.
+        # 6. Emit the backward, in Value.backward's order and accumulation order.
+        # Interior gradients live in a pool of names reused once a node is done.
         loss = outs[0]
-        gname: dict[int, str] = {}
-        first: set[int] = set()
-        ret_grads = []
-        for v in grad_leaves:
-            gname[id(v)] = f"g_{name[id(v)]}"
+        gname: dict[Value, str] = {v: f"g_{name[v]}" for v in grad_leaves}
         if grad_leaves:
-            body.append(f"    {', '.join(gname[id(v)] for v in grad_leaves)}, = _g")
-        if id(loss) in interior and id(loss) in needs:
-            bwd = [n for n in sorted(interior.values(), key=lambda n: n._id) if id(n) in needs]
-            reach = {id(loss)}
-            gname[id(loss)] = f"g_{name[id(loss)]}"
-            body.append(f"    {gname[id(loss)]} = 1.0")
-            for node in bwd:
-                if id(node) not in reach:
-                    continue  # guard-only node: not on the loss's graph
-                gn = gname[id(node)]
-                for o, d in zip(node.operands, local_expr[id(node)]):
-                    if d is None or id(o) not in needs:
-                        continue
-                    ko = id(o)
+            emit(f"    {', '.join(gname[v] for v in grad_leaves)}, = _g")
+        if loss in interior and loss in needs:
+            free: list[str] = []
+            fresh = 0
+            gname[loss] = "g0"
+            fresh = 1
+            emit("    g0 = 1.0")
+            for node in reversed(order):
+                gn = gname.get(node)
+                if gn is None or node not in needs:
+                    continue  # not on the loss's graph (a guard's), or no gradient wanted
+                ops_ = node.parents if node._ctx is None else node._ctx
+                pairs = [(o, d) for o, d in zip(ops_, local_expr[node])
+                         if d is not None and o in needs]
+                if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
+                    gname[pairs[0][0]] = gn  # the gradient passes through unchanged
+                    continue
+                for o, d in pairs:
                     if d == "1.0":
                         term = gn
                     elif d == "-1.0":
                         term = f"-{gn}"
-                    elif d.isidentifier() or d.startswith("d"):
+                    elif d.isidentifier() or d[0] == "d":
                         term = f"{gn} * {d}"
                     else:
                         term = f"{gn} * ({d})"
-                    if ko in wants or ko in first:
-                        body.append(f"    {gname[ko]} += {term}")
+                    go = gname.get(o)
+                    if go is not None:
+                        emit(f"    {go} += {term}")
                     else:
-                        first.add(ko)
-                        reach.add(ko)
-                        gname[ko] = f"g_{name[ko]}"
-                        body.append(f"    {gname[ko]} = {term}")
-        elif id(loss) in wants:  # the loss is itself a leaf argument or parameter
-            body.append(f"    {gname[id(loss)]} += 1.0")
-        ret_grads = [gname[id(v)] for v in grad_leaves]
-        outs_s = ", ".join(name[id(o)] if id(o) in name else _literal(o.data) for o in outs)
-        body.append(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
+                        if free:
+                            go = free.pop()
+                        else:
+                            go = f"g{fresh}"
+                            fresh += 1
+                        gname[o] = go
+                        emit(f"    {go} = {term}")
+                free.append(gn)  # every consumer of node is done: reuse its name
+        elif loss in wants:  # the loss is itself a leaf argument or parameter
+            emit(f"    {gname[loss]} += 1.0")
+        ret_grads = [gname[v] for v in grad_leaves]
+        outs_s = ", ".join(name[o] if o in name else _literal(o.data) for o in outs)
+        emit(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
         src = "def _compiled(_x, _p, _g):\n" + "\n".join(body) + "\n"
         self.source = src
         exec(builtins.compile(src, "<autograd.compile>", "exec"), glob)
         self.run: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = glob["_compiled"]
         self.trace_outputs = tuple(o.data for o in outs)
+
+    @staticmethod
+    def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
+        """How to emit ``op`` with ``n`` operands: its templates, or its functions' names."""
+        npar = n - op.params
+        cg = op.codegen
+        if cg is None:
+            base = f"_op{sum(1 for k in glob if k.endswith('_f') and k.startswith('_op'))}"
+            for k, v in glob.items():  # one pair of names per op
+                if v is op.forward and k.startswith("_op") and k.endswith("_f"):
+                    base = k[:-2]
+            glob[base + "_f"] = op.forward
+            glob[base + "_l"] = op.local
+            every = frozenset(range(n))
+            return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True)
+        for key, val in cg.names.items():
+            if glob.get(key, val) is not val:
+                raise TraceError(
+                    f"compile: op {op.name!r} binds template name {key!r} to another "
+                    "object than an earlier op; rename it in its Codegen.names"
+                )
+            glob[key] = val
+        temps, fwd = cg.temp_templates(n), cg.forward_template(n)
+        after, local = cg.after_templates(n), cg.local_templates(n)
+        fwd_text = "".join(temps) + fwd
+        fwd_uses = tuple(fwd_text.count(f"{{{i}}}") for i in range(n))
+        bwd_text = "".join(after) + "".join(local)
+        bwd_refs = frozenset(i for i in range(n) if f"{{{i}}}" in bwd_text)
+        return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text)
 
     def initial_grads(self) -> list[float]:
         """The gradients the generated code starts from: leaves accumulate into
