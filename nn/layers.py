@@ -284,6 +284,10 @@ def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str) -> list
                     else:
                         partials = (*[a * w for w in wd], *[a * v for v in xdt], a)
                     operands = (*row.values, *params, *extra) if extra else None
+                elif not row.values:  # plain numbers in: only the parameters are parents
+                    parents = params
+                    partials = (*[a * v for v in xdt], a)
+                    operands = (*xdt, *params, *extra)
                 else:
                     xs = row.items
                     parents = row.values + params
