@@ -192,6 +192,10 @@ class Expression:
         body = "; ".join(str(self).splitlines())
         return f"Expression({body})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints falsifying examples with this: show the program
+        printer.text(repr(self))
+
 
 @st.composite
 def _expressions(
@@ -355,7 +359,7 @@ def assert_grads_match(
                 "assert_grads_match: pass inputs=[...] (the point to check at); only an "
                 "Expression knows its own"
             )
-        inputs = list(f.inputs)
+        inputs = [Value(v, label=f"x{i}") for i, v in enumerate(f.inputs)]  # as printed
     result = gradcheck(f, inputs, atol=atol, rtol=rtol, eps=eps, raise_exception=False)
     if not result.passed:
         raise AssertionError(

@@ -88,6 +88,12 @@ def test_unused_input_has_zero_gradient_on_both_sides() -> None:
 # Every op of the table: over its domain, at its kinks, in random DAGs
 
 
+def _registered_by_packages() -> list[autograd.Op]:
+    import nn  # noqa: F401  (registers its fused ops)
+
+    return [op for op in autograd.iter_ops() if not op.builtin]
+
+
 def _apply(op: autograd.Op, consts: tuple[float, ...]):  # type: ignore[no-untyped-def]
     return lambda *xs: autograd.apply(op, *xs, *consts)
 
@@ -105,7 +111,11 @@ def test_every_op_passes_over_its_domain(op: autograd.Op, data: st.DataObject) -
             assert abs(e.analytic - e.numeric) <= 1e-5 + 1e-3 * abs(e.numeric) + e.error
 
 
-@pytest.mark.parametrize(("op", "kink"), KINKS, ids=lambda v: getattr(v, "name", ""))
+@pytest.mark.parametrize(
+    ("op", "kink"),
+    KINKS + [(op, k) for op in _registered_by_packages() for k in op.kinks],
+    ids=lambda v: getattr(v, "name", ""),
+)
 def test_every_op_passes_at_each_of_its_kinks(op: autograd.Op, kink: autograd.Kink) -> None:
     n = len(kink.at) - op.params
     result = gradcheck(_apply(op, kink.at[n:]), list(kink.at[:n]))
@@ -128,12 +138,6 @@ def test_every_op_in_random_dags_aimed_at_kinks(op: autograd.Op, data: st.DataOb
 def test_every_op_second_derivatives_in_random_dags(op: autograd.Op, data: st.DataObject) -> None:
     expr = data.draw(expressions([op, "mul", "tanh"], max_steps=3))
     assert_grads_match(expr, second_order=True)
-
-
-def _registered_by_packages() -> list[autograd.Op]:
-    import nn  # noqa: F401  (registers its fused ops)
-
-    return [op for op in autograd.iter_ops() if not op.builtin]
 
 
 @pytest.mark.parametrize("op", _registered_by_packages(), ids=lambda o: o.name)
