@@ -438,6 +438,7 @@ def fit(
                     batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
                     if l2:
                         batch_loss = batch_loss + L.l2_penalty(params, float(l2))
+                        batch_loss.label = "loss"
                     opt.zero_grad()
                     batch_loss.backward()
                     for name, ps in groups.items():
