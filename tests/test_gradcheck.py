@@ -347,3 +347,20 @@ def test_gradgradcheck_errors_name_gradgradcheck() -> None:
 
 def test_a_single_number_is_a_point() -> None:
     assert gradcheck(lambda x: x.exp(), 0.5).entries[0].point == 0.5
+
+
+@given(st.floats(1e3, 1e7))
+def test_no_false_failure_when_the_default_step_is_too_coarse(x: float) -> None:
+    # the step grows with |x| (6 at 1e6) but sin varies on a scale of 1: the
+    # check retries with finer steps before it fails
+    (entry,) = gradcheck(lambda t: t.sin() * 2, [x]).entries
+    assert entry.passed
+    assert abs(entry.numeric - 2 * math.cos(x)) <= entry.error + 1e-9
+
+
+def test_a_wrong_derivative_still_fails_at_large_inputs() -> None:
+    with registered("bad_sin", lambda t: t.cos() * 1.1, forward=math.sin):
+        result = gradcheck(lambda t: t.bad_sin(), [1e6], raise_exception=False)
+    assert not result.passed
+    assert result.culprit is not None and result.culprit.op == "bad_sin"
+    assert result.entries[0].numeric == pytest.approx(math.cos(1e6), abs=1e-3)
