@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import autograd
@@ -42,6 +42,8 @@ __all__ = [
     "NEURON_OPS",
     "SUM_SQUARES",
     "activation_op",
+    "neuron_eval",
+    "neuron_partials",
 ]
 
 #: The activations a neuron can have (``linear`` is the identity).
@@ -59,9 +61,7 @@ def _sumprod(xs: Any, ws: Any) -> float:
     return math.fsum(map(_mul, xs, ws))
 
 
-def _z(xs: Any, ws: Any, b: float) -> float:
-    """A neuron's pre-activation, summed left to right exactly as nn.layers does."""
-    return sum(map(_mul, xs, ws)) + b
+_ZEROS: dict[int, tuple[float, ...]] = {}
 
 
 # ---------------------------------------------------------------------------
@@ -81,6 +81,34 @@ def activation_op(name: str) -> Op | None:
     return None if name == "linear" else autograd.get_op(name)
 
 
+def neuron_eval(act: Op | None, params: tuple[float, ...], xs: Sequence[float],
+                ws: Sequence[float], b: float) -> tuple[float, float]:
+    """Return ``(act(z), act'(z))`` for ``z = x . w + b`` (floats).
+
+    The derivative comes from the activation's own table entry; ``act=None``
+    is the identity (``linear``). Both the ``neuron_*`` entries and
+    :mod:`nn.layers` compute neurons with this function.
+    """
+    z = sum(map(_mul, xs, ws)) + b
+    if act is None:
+        return z, 1.0
+    out = act.forward(z, *params)
+    return out, act.local(out, z, *params)[0]
+
+
+def neuron_partials(a: float, xs: Sequence[float], ws: Sequence[float]) -> tuple[float, ...]:
+    """Return d out / d (x1..xn, w1..wn, b) of a neuron whose activation slope is ``a``."""
+    if a == 1.0:
+        return (*ws, *xs, 1.0)
+    if a == 0.0:
+        n = 2 * len(xs) + 1
+        zeros = _ZEROS.get(n)
+        if zeros is None:
+            zeros = _ZEROS[n] = (0.0,) * n
+        return zeros
+    return (*[a * w for w in ws], *[a * x for x in xs], a)
+
+
 def _make_neuron_op(act: str) -> Op:
     act_op = activation_op(act)
     nparams = 1 if act == "leaky_relu" else 0
@@ -89,50 +117,27 @@ def _make_neuron_op(act: str) -> Op:
         core = len(ops) - nparams
         return (core - 1) // 2, tuple(ops[core:])
 
-    if act_op is None:
+    def forward(*ops: float) -> float:
+        n, params = split(ops)
+        return neuron_eval(act_op, params, ops[:n], ops[n : 2 * n], ops[2 * n])[0]
 
-        def forward(*ops: float) -> float:
-            n = (len(ops) - 1) // 2
-            return _z(ops[:n], ops[n : 2 * n], ops[2 * n])
+    def local(out: float, *ops: float) -> tuple[float, ...]:
+        n, params = split(ops)
+        xs, ws = ops[:n], ops[n : 2 * n]
+        return neuron_partials(neuron_eval(act_op, params, xs, ws, ops[2 * n])[1], xs, ws)
 
-        def local(out: float, *ops: float) -> tuple[float, ...]:
-            n = (len(ops) - 1) // 2
-            return ops[n : 2 * n] + ops[:n] + (1.0,)
-
-        def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-            n = (len(ops) - 1) // 2
-            if wrt < n:
-                return ops[n + wrt]
-            if wrt < 2 * n:
-                return ops[wrt - n]
-            return 1.0
-
-    else:
-        act_forward = act_op.forward
-        act_local = act_op.local
-        act_value = act_op.local_value
-
-        def forward(*ops: float) -> float:
-            n, params = split(ops)
-            z = _z(ops[:n], ops[n : 2 * n], ops[2 * n])
-            return act_forward(z, *params)
-
-        def local(out: float, *ops: float) -> tuple[float, ...]:
-            n, params = split(ops)
-            z = _z(ops[:n], ops[n : 2 * n], ops[2 * n])
-            a = act_local(out, z, *params)[0]
-            return tuple(a * w for w in ops[n : 2 * n]) + tuple(a * x for x in ops[:n]) + (a,)
-
-        def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-            n, params = split(ops)
-            xs, ws, b = ops[:n], ops[n : 2 * n], ops[2 * n]
-            z = autograd.dot(xs, ws) + b
-            a = act_value((z, *params), out, 0)
-            if wrt < n:
-                return a * ws[wrt]
-            if wrt < 2 * n:
-                return a * xs[wrt - n]
-            return a
+    def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
+        n, params = split(ops)
+        xs, ws, b = ops[:n], ops[n : 2 * n], ops[2 * n]
+        if act_op is None:
+            a: Any = 1.0
+        else:
+            a = act_op.local_value((autograd.dot(xs, ws) + b, *params), out, 0)
+        if wrt < n:
+            return a * ws[wrt]
+        if wrt < 2 * n:
+            return a * xs[wrt - n]
+        return a
 
     kinks: tuple[Kink, ...] = ()
     if act == "relu":

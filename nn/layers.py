@@ -24,7 +24,7 @@ from typing import Any, Union
 
 import autograd
 from autograd import Op, Value
-from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op
+from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op, neuron_eval, neuron_partials
 from nn.module import Module
 
 __all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
@@ -38,18 +38,7 @@ INITS: tuple[str, ...] = ("auto", "he", "kaiming", "xavier", "glorot", "uniform"
 #: A seed: an int, a ``random.Random`` to draw from, or None (fresh entropy).
 Seed = Union[int, random.Random, None]
 
-_mul = operator.mul
 _data = operator.attrgetter("data")
-_ZEROS: dict[int, tuple[float, ...]] = {}
-
-
-def _zeros(n: int) -> tuple[float, ...]:
-    z = _ZEROS.get(n)
-    if z is None:
-        z = _ZEROS[n] = (0.0,) * n
-    return z
-
-
 def make_rng(seed: Seed, who: str) -> random.Random:
     """Return a ``random.Random`` for ``seed`` (int, Random or None).
 
@@ -268,31 +257,20 @@ def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str) -> list
         with _scoped(scope) if block else contextlib.nullcontext():
             for row, out_row in zip(prepared, outs):
                 xdt = row.floats
-                z = sum(map(_mul, xdt, wd)) + bd
-                if act is None:
-                    out = z
-                    a = 1.0
-                else:
-                    out = act.forward(z, *extra)
-                    a = act.local(out, z, *extra)[0]
+                out, a = neuron_eval(act, extra, xdt, wd, bd)
+                partials = neuron_partials(a, xdt, wd)
                 if row.plain:
                     parents = row.values + params
-                    if a == 1.0:
-                        partials = (*wd, *xdt, 1.0)
-                    elif a == 0.0:
-                        partials = _zeros(len(parents))
-                    else:
-                        partials = (*[a * w for w in wd], *[a * v for v in xdt], a)
                     operands = (*row.values, *params, *extra) if extra else None
                 elif not row.values:  # plain numbers in: only the parameters are parents
                     parents = params
-                    partials = (*[a * v for v in xdt], a)
+                    partials = partials[len(xdt):]
                     operands = (*xdt, *params, *extra)
                 else:
                     xs = row.items
                     parents = row.values + params
-                    dx = [a * w for x, w in zip(xs, wd) if isinstance(x, Value)]
-                    partials = (*dx, *[a * v for v in xdt], a)
+                    keep = [d for x, d in zip(xs, partials) if isinstance(x, Value)]
+                    partials = (*keep, *partials[len(xdt):])
                     operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
                                 *params, *extra)
                 node = make(out, op, parents, partials, operands)
@@ -322,12 +300,8 @@ def _unfused(n: Neuron, xs: list[Any]) -> Value:
 
 
 def _float_forward(neurons: Sequence[Neuron], xd: Sequence[float]) -> list[float]:
-    outs = []
-    for n in neurons:
-        z = sum(map(_mul, xd, [w.data for w in n.w])) + n.b.data
-        act = n._act
-        outs.append(z if act is None else act.forward(z, *n._extra))
-    return outs
+    return [neuron_eval(n._act, n._extra, xd, list(map(_data, n.w)), n.b.data)[0]
+            for n in neurons]
 
 
 class Layer(Module):
