@@ -143,3 +143,20 @@ def test_bad_generator_arguments():
         data.make_spirals(10, classes=1)
     with pytest.raises(ValueError, match="center_box"):
         data.make_blobs(10, center_box=(1.0, -1.0))
+
+
+def test_damaged_digits_file_raises(monkeypatch, tmp_path):
+    import gzip
+
+    (tmp_path / "datasets").mkdir()
+    monkeypatch.setattr(data.resources, "files", lambda pkg: tmp_path)
+    (tmp_path / "datasets" / "digits.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(RuntimeError, match=r"cannot read nn/datasets/digits\.csv\.gz"):
+        data.load_digits()
+    (tmp_path / "datasets" / "digits.csv.gz").write_bytes(gzip.compress(b"0,1,2\n"))
+    with pytest.raises(RuntimeError, match=r"row 0 .* is damaged"):
+        data.load_digits()
+    row = ",".join(["0"] * 64 + ["3"]) + "\n"
+    (tmp_path / "datasets" / "digits.csv.gz").write_bytes(gzip.compress(row.encode() * 5))
+    with pytest.raises(RuntimeError, match="has 5 rows, expected 1797"):
+        data.load_digits()
