@@ -369,15 +369,16 @@ class Chainrule:
                 p.data = v
             self.opt: Any = SGD(self.params, lr=LR)
 
-            def scores(x: Any) -> list[Value]:
-                out = self.model(x)
-                return [out] if isinstance(out, Value) else list(out)
+            batch = getattr(self.model, "forward_batch", None)  # nn's batch path, if any
+
+            def outputs(X: Any) -> list[Any]:
+                return batch(X) if batch is not None else [self.model(x) for x in X]
 
             def loss_fn(X: Any, Y: Any) -> Value:
+                outs = outputs(X)
                 if spec.loss == "hinge_l2":
-                    s = [scores(x)[0] for x in X]
-                    return hinge_loss(s, Y) + l2_penalty(self.params, ALPHA)
-                preds = [v for x in X for v in scores(x)]
+                    return hinge_loss(outs, Y) + l2_penalty(self.params, ALPHA)
+                preds = [v for o in outs for v in ([o] if isinstance(o, Value) else o)]
                 return mse_loss(preds, [t for y in Y for t in y])
 
         else:

@@ -298,6 +298,32 @@ class _Bar:
             self.bar.close()
 
 
+def _compiled_step(forward: Callable[[list[Any]], list[Any]], task: _Task,
+                   params: list[Value], l2: float, nout: int) -> tuple[Any, list[Any]]:
+    """Build fit's compiled step: ``step(xs, ts) -> (loss, *outputs)`` and its targets.
+
+    Class-index targets become one-hot rows (soft-target cross-entropy, the
+    same node the dynamic loss builds), so that they enter the trace as data.
+    """
+    from nn.fused import CROSS_ENTROPY
+
+    onehot = task.loss_name == "cross_entropy"
+
+    def loss_and_outputs(xs: list[Any], ts: list[Any]) -> tuple[Value, ...]:
+        outs = forward(xs)
+        if onehot:
+            loss = autograd.mean([autograd.apply(CROSS_ENTROPY, *o, *t) for o, t in zip(outs, ts)])
+        else:
+            loss = task.loss_fn(outs, ts)
+        if l2:
+            loss = loss + L.l2_penalty(params, l2)
+        return (loss, *[v for o in outs for v in (o if isinstance(o, list) else [o])])
+
+    targets = ([[1.0 if j == t else 0.0 for j in range(nout)] for t in task.targets] if onehot
+               else task.targets)
+    return autograd.compile(loss_and_outputs), targets
+
+
 def fit(
     model: Module,
     X: Sequence[Sequence[float]],
@@ -322,6 +348,7 @@ def fit(
     callbacks: Iterable[Callback] = (),
     progress: bool = True,
     pause_gc: bool = False,
+    compile: bool = False,  # noqa: A002 - as torch.compile
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the :class:`History`.
 
@@ -359,6 +386,10 @@ def fit(
         progress: show the tqdm bar with live loss and accuracy.
         pause_gc: pause CPython's cyclic garbage collector while training
             (``autograd.pause_gc()``; chainrule's graphs have no cycles).
+        compile: run each step through ``autograd.compile``: the batch's
+            forward and backward become straight-line float code, traced once
+            per batch size; targets enter as data (class indices as one-hot
+            rows). Same losses and gradients as the dynamic engine.
 
     Returns:
         The history. On Ctrl-C the history of the completed epochs is
@@ -419,6 +450,8 @@ def fit(
     batched = getattr(model, "forward_batch", None)
     forward: Callable[[list[Any]], list[Any]] = (
         batched if callable(batched) else (lambda rows: [model(r) for r in rows]))
+    step_fn, ctargets = (_compiled_step(forward, task, params, float(l2), nout) if compile
+                         else (None, task.targets))
     bar = _Bar(progress, epochs * steps)
     gc_block = autograd.pause_gc() if pause_gc else contextlib.nullcontext()
     started = time.perf_counter()
@@ -434,19 +467,27 @@ def fit(
                 history_lr = opt.lr
                 for s in range(steps):
                     idx = order[s * bs : (s + 1) * bs]
-                    outs = forward([Xt[i] for i in idx])
-                    batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
-                    if l2:
-                        batch_loss = batch_loss + L.l2_penalty(params, float(l2))
-                        batch_loss.label = "loss"
-                    opt.zero_grad()
-                    batch_loss.backward()
+                    if step_fn is not None:  # compiled: floats out, .grad accumulated
+                        opt.zero_grad()
+                        res = step_fn([Xt[i] for i in idx], [ctargets[i] for i in idx])
+                        loss_value = res[0]
+                        outs = list(res[1:]) if nout == 1 else [
+                            list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
+                    else:
+                        outs = forward([Xt[i] for i in idx])
+                        batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
+                        if l2:
+                            batch_loss = batch_loss + L.l2_penalty(params, float(l2))
+                            batch_loss.label = "loss"
+                        opt.zero_grad()
+                        batch_loss.backward()
+                        loss_value = batch_loss.data
                     for name, ps in groups.items():
                         flow[name] += math.fsum(abs(p.grad) for p in ps) / len(ps)
                     if clip_grad_norm is not None:
                         clip_grad_norm_(params, clip_grad_norm)
                     opt.step()
-                    total += batch_loss.data * len(idx)
+                    total += loss_value * len(idx)
                     if task.kind != "regression":
                         hits += sum(_correct(task.kind, outs[k], task.targets[i])
                                     for k, i in enumerate(idx))
