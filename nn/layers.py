@@ -181,7 +181,7 @@ class Neuron(Module):
         """The number of inputs."""
         return len(self.w)
 
-    def named_parameters(self, prefix: str = "") -> Any:
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         """Yield ``(name, Value)``: ``w.0 ... w.{nin-1}`` then ``b`` (prefixed)."""
         pre = f"{prefix}." if prefix else ""
         for i, w in enumerate(self.w):
