@@ -10,7 +10,9 @@ How a derivative is estimated (for every input separately):
   unless ``eps`` fixes it. Central differences at ``h`` and ``2h`` are combined
   by Richardson extrapolation; the distance to the same combination at ``2h``
   and ``4h``, plus the rounding error of the forward values, is the *error
-  estimate* reported with the number.
+  estimate* reported with the number. When an entry fails at that step, it
+  is retried at 1/16 and 1/256 of it before the verdict is FAIL (a step that
+  grows with ``|x|`` can be too coarse for the function: ``sin`` at ``1e6``).
 * One-sided slopes (left and right, each refined the same way) tell the shape
   of the function at the point: where they agree within their errors it is
   smooth; where they disagree it is a **kink** (``relu(0)``, ``abs(0)``, a
@@ -423,7 +425,8 @@ class GradcheckResult:
         rtol: the relative tolerance used.
         culprit: the first node whose own derivative rule is wrong, when a
             check failed and such a node exists.
-        kinks: nodes of the graph that sit at a kink, jump or domain edge.
+        kinks: nodes of the graph that sit at a kink, jump or domain edge
+            (searched only when some entry is not smooth or fails).
         value: ``f`` at the point.
     """
 
