@@ -181,6 +181,27 @@ def time_create_graph(n: int, *, repeat: int) -> dict[str, float]:
     return out
 
 
+def compiled_chain(n: int, *, repeat: int) -> dict[str, float]:
+    """Compile W-chain(n) with ``autograd.compile``; time the compile and a run (GC off)."""
+    import time
+
+    def fn(x: Value) -> Value:
+        y = x
+        for _ in range(n):
+            y = (y * MUL_C + ADD_C).tanh()
+        return y
+
+    x = Value(X0)
+    step = autograd.compile(fn)
+    gc.collect()
+    t0 = time.perf_counter()
+    prog = step.program(x)
+    dt = time.perf_counter() - t0
+    t = best_of(lambda: None, lambda _: step(x), repeat=repeat, mode="off")
+    return {"nodes": prog.trace_nodes, "compile_us_per_node": dt / prog.trace_nodes * 1e6,
+            "run_ns": t / prog.trace_nodes * 1e9}
+
+
 def scaling(sizes: list[int], *, repeat: int) -> list[dict[str, Any]]:
     """Per-node forward/backward ns for chains of ``sizes`` op nodes, both GC modes."""
     rows = []
@@ -213,6 +234,7 @@ def run(
             per["bytes_per_node"] = bytes_per_node(engine, n)
         res["engines"][engine] = per
     res["create_graph"] = time_create_graph(max(1, n // 3), repeat=repeat)
+    res["compiled"] = compiled_chain(max(1, n // 3), repeat=repeat)
     sizes = [1_000, 10_000, 100_000] + ([1_000_000] if full else [])
     if quick:
         sizes = [1_000, 10_000]
@@ -258,6 +280,14 @@ def report(res: dict[str, Any]) -> str:
         f"grad(create_graph=True) {cg['grad_create_graph_ns']:.0f} "
         f"({cg['create_graph_over_backward']:.2f}x the plain backward), GC off"
     )
+    comp = res.get("compiled")
+    if comp:
+        fo = floor["gc_off"]
+        lines.append(
+            f"compiled (autograd.compile): {comp['run_ns']:.0f} ns/node forward+backward "
+            f"({comp['run_ns'] / (fo['forward_ns'] + fo['backward_ns']):.2f}x the floor, GC off), "
+            f"compile {comp['compile_us_per_node']:.1f} us/node for {comp['nodes']} nodes"
+        )
     srows = []
     first = res["scaling"][0]
     for row in res["scaling"]:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks import chain, torch_engines
+from benchmarks import chain, readme, torch_engines
 from benchmarks import workloads as W
 from benchmarks.timing import fmt_table, gc_mode, machine
 
@@ -232,10 +232,20 @@ def main(argv: list[str] | None = None) -> None:
                     choices=["chain", "W-mlp", "W-wide", "digits"],
                     help="run only this workload (repeatable)")
     ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
+    ap.add_argument("--readme", action="store_true",
+                    help="also rewrite the README's speed section from this run")
+    ap.add_argument("--from-json", help="skip running: report (and --readme) from this JSON")
     args = ap.parse_args(argv)
-    res = run(quick=args.quick, full=args.full, repeat=args.repeat, only=args.only)
+    if args.from_json:
+        with open(args.from_json) as fh:
+            res = json.load(fh)
+    else:
+        res = run(quick=args.quick, full=args.full, repeat=args.repeat, only=args.only)
     print(report(res))
-    if args.json:
+    if args.json and not args.from_json:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=2)
         print(f"\nJSON written to {args.json}")
+    if args.readme:
+        readme.update(res)
+        print("README speed section updated")

@@ -16,7 +16,7 @@ from benchmarks.workloads import ALPHA, LR, Spec
 
 def _torch() -> Any:
     try:
-        import torch
+        import torch  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return None
     return torch

@@ -362,8 +362,8 @@ class Chainrule:
             from nn.losses import hinge_loss, l2_penalty, mse_loss
             from nn.optim import SGD
 
-            acts = {"activation": "relu", "output_activation": None}
-            self.model: Any = MLP(spec.nin, list(spec.sizes), **acts, seed=0)
+            self.model: Any = MLP(spec.nin, list(spec.sizes), activation="relu",
+                                  output_activation=None, seed=0)
             self.params = self.model.parameters()
             for p, v in zip(self.params, flat):
                 p.data = v

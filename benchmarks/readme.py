@@ -1,0 +1,174 @@
+"""The README's speed section, generated from a suite run (``python -m benchmarks --readme``).
+
+Only the text between ``<!-- benchmarks:start -->`` and ``<!-- benchmarks:end -->``
+is replaced; the rest of the README is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from benchmarks.timing import fmt_table
+
+START = "<!-- benchmarks:start -->"
+END = "<!-- benchmarks:end -->"
+README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+
+INTRO = """## Speed
+
+```bash
+python -m benchmarks              # the suite: W-chain, W-mlp, W-wide, a digits epoch (~3 min)
+python -m benchmarks --quick      # a smoke run; --full scales W-chain to 1e6 nodes
+python -m benchmarks --readme     # ... and rewrite this section from the run
+```
+
+One process times every engine on the workloads of `shared/benchmarks.md`, with the default
+garbage-collector setting and with it off (best of N steps after a warm-up), checks that each
+engine computes the float floor's loss and gradients on the same weights, prints the tables
+below and writes `benchmarks/latest.json`. The **float floor** is the suite's own hand-written
+backprop in plain Python floats: ratios to it, measured in the same run, are the figures to
+compare across machines (absolute times move by ±30% here between runs).
+
+Rows: `chainrule nn` is the `nn` library (fused neurons, one node each) on the dynamic engine;
+`chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`; `compiled` rows run
+the same loss function through `autograd.compile` (below). PyTorch rows appear when it is
+installed."""
+
+OUTRO = """**The compiled path.** `step = autograd.compile(loss_fn)` traces `loss_fn` once and
+generates straight-line Python for its forward and backward from the op table's source templates
+(`autograd.ops.Codegen`); `step(X, Y)` then returns the loss as a float and accumulates `.grad`
+into the parameters, exactly as `loss_fn(X, Y).backward()` would (bit-identical, property-tested).
+`relu`, `abs`, `clamp`, `maximum` branch inside the generated code, so one trace is valid for
+any data; a Python `if` on a Value is guarded and re-traced when the data takes the other
+branch; `float(v)` inside a trace is refused; `step.verify(X, Y)` compares with the dynamic
+engine. `nn.fit(..., compile=True)` trains this way.
+
+**The garbage collector.** chainrule's graphs have no reference cycles (a node refers only to
+its parents), so reference counting frees them and CPython's cyclic collector finds nothing:
+it only costs time. `with autograd.pause_gc(): ...` (and `nn.fit(..., pause_gc=True)`) pauses it
+for a block and restores the previous setting after; nothing changes at import."""
+
+
+def _r(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def section(res: dict[str, Any]) -> str:
+    """Return the Markdown of the speed section for a suite result."""
+    m = res["machine"]
+    parts = [INTRO, ""]
+    parts.append(
+        f"Latest run: {m['date']}, CPython {m['python']} on a shared {m['cpus']}-core "
+        f"{m['processor']} Linux machine (about 4x slower than the one in `shared/benchmarks.md`)."
+    )
+    parts.append("")
+    rows = []
+    for key in ("W-mlp", "W-wide"):
+        if key not in res:
+            continue
+        eng = res[key]["engines"]
+        fl = eng["float floor"]
+        mg = eng.get("micrograd")
+        for name, e in eng.items():
+            rows.append([
+                key, name, f"{e['ms_gc_default']:.2f}", f"{e['ms_gc_off']:.2f}",
+                _r(e["ms_gc_default"], fl["ms_gc_default"]),
+                _r(mg["ms_gc_default"], e["ms_gc_default"]) if mg else "-",
+            ])
+    if rows:
+        parts.append(fmt_table(
+            ["workload", "engine", "ms/step, default GC", "ms/step, GC off",
+             "x float floor (default GC)", "micrograd / this (default GC)"], rows))
+        parts.append("")
+    if "digits" in res:
+        d = res["digits"]
+        eng = d["engines"]
+        fl = eng["float floor"]
+        rows = [[name + (" (est.)" if e.get("extrapolated_from_batches") else ""),
+                 f"{e['s_gc_default']:.2f}", f"{e['s_gc_off']:.2f}",
+                 _r(e["s_gc_default"], fl["s_gc_default"])] for name, e in eng.items()]
+        parts.append(f"One epoch of digits ({d['samples']} images, MLP(64, [32, 10]), batches "
+                     "of 32, MSE on one-hot targets), seconds; compiled rows include tracing:")
+        parts.append("")
+        parts.append(fmt_table(["engine", "default GC", "GC off", "x float floor"], rows))
+        parts.append("")
+    if "chain" in res:
+        c = res["chain"]
+        eng = c["engines"]
+        ours, fl = eng["chainrule"], eng["float floor"]
+        rows = []
+        for name, e in eng.items():
+            cells = [name]
+            for mode in ("default", "off"):
+                t, f = e[f"gc_{mode}"], fl[f"gc_{mode}"]
+                cells.append(f"{t['forward_ns']:.0f} / {t['backward_ns']:.0f} "
+                             f"({_r(t['forward_ns'], f['forward_ns'])} / "
+                             f"{_r(t['backward_ns'], f['backward_ns'])})")
+            b = e.get("bytes_per_node")
+            cells.append("-" if b is None else f"{b:.0f}")
+            rows.append(cells)
+        parts.append(f"W-chain ({c['op_nodes']:,} unfused op nodes), ns per node forward / "
+                     "backward (x float floor):")
+        parts.append("")
+        parts.append(fmt_table(["engine", "default GC", "GC off", "bytes/node"], rows))
+        parts.append("")
+        comp = c.get("compiled")
+        if comp:
+            floor_ns = fl["gc_off"]["forward_ns"] + fl["gc_off"]["backward_ns"]
+            parts.append(
+                f"Compiled W-chain: {comp['run_ns']:.0f} ns per node forward + backward "
+                f"({comp['run_ns'] / floor_ns:.2f}x "
+                f"the float floor), compiled in {comp['compile_us_per_node']:.1f} µs per node "
+                f"({comp['nodes']:,} nodes)."
+            )
+            parts.append("")
+        cg = c["create_graph"]
+        first = c["scaling"][0]
+        lastrow = c["scaling"][-1]
+
+        def tot(row: dict[str, Any], mode: str) -> float:
+            return float(row[f"forward_ns_gc_{mode}"] + row[f"backward_ns_gc_{mode}"])
+
+        mg = eng.get("micrograd")
+        speed = ""
+        if mg:
+            a, b = ours["gc_default"], mg["gc_default"]
+            ratio = (b["forward_ns"] + b["backward_ns"]) / (a["forward_ns"] + a["backward_ns"])
+            speed = f"chainrule is {ratio:.1f}x faster than micrograd per node (default GC). "
+        parts.append(
+            f"{speed}`autograd.grad(create_graph=True)` costs "
+            f"{cg['create_graph_over_backward']:.1f}x a plain backward. Per-node time at "
+            f"{lastrow['nodes']:,} nodes is {tot(lastrow, 'default') / tot(first, 'default'):.2f}x "
+            f"(default GC) and {tot(lastrow, 'off') / tot(first, 'off'):.2f}x (GC off) that at "
+            f"{first['nodes']:,}."
+        )
+        parts.append("")
+    comp = []
+    for key in ("W-mlp", "W-wide"):
+        for name, e in res.get(key, {}).get("engines", {}).items():
+            if "compile_ms" in e:
+                comp.append(f"{key} {name}: {e['compile_ms']:.0f} ms for {e['trace_nodes']:,} "
+                            f"nodes ({e['compile_us_per_node']:.0f} µs/node)")
+    if comp:
+        parts.append("Compile time (trace + code generation + CPython's `compile`): "
+                     + "; ".join(comp) + ".")
+        parts.append("")
+    parts.append(OUTRO)
+    return "\n".join(parts)
+
+
+def update(res: dict[str, Any], path: str = README) -> None:
+    """Replace the README's speed region with :func:`section` of ``res``.
+
+    Raises:
+        RuntimeError: if the README lacks the region's markers.
+    """
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    i, j = text.find(START), text.find(END)
+    if i < 0 or j < i:
+        raise RuntimeError(f"benchmarks.readme: {path} has no {START} ... {END} region")
+    text = text[: i + len(START)] + "\n" + section(res) + "\n" + text[j:]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
