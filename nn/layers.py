@@ -232,18 +232,19 @@ class _Row:
         self.plain = len(values) == len(xs)  # every input is a Value
 
 
-def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str) -> list[list[Value]]:
+def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str,
+             scopes: bool = True) -> list[list[Value]]:
     """Apply neurons (same nin and mode) to validated input rows; one output list per row.
 
     Works neuron by neuron: each neuron's weights are read once for all rows,
-    and its nodes are tagged with its scope (by a scope block for a batch,
-    by the ``Value.scope`` setter for a single row).
+    and (if ``scopes``) its nodes are tagged with its scope, by a scope block
+    for a batch or by the ``Value.scope`` setter for a single row.
     """
     if not neurons[0].fused:
         return [[_unfused(n, xs) for n in neurons] for xs in rows]
     prepared = [_Row(xs, who) for xs in rows]
     outs: list[list[Value]] = [[] for _ in rows]
-    record = autograd.is_grad_enabled()
+    record = scopes and autograd.is_grad_enabled()
     block = record and len(rows) > 2
     make = autograd.make_node
     for n in neurons:
@@ -478,7 +479,7 @@ class MLP(Module):
         """
         return self.forward_batch([x])[0]
 
-    def forward_batch(self, xs: Sequence[Any]) -> list[Any]:
+    def forward_batch(self, xs: Sequence[Any], *, scopes: bool = True) -> list[Any]:
         """Apply the model to a batch of samples, recording the graph.
 
         The same nodes, values and gradients as ``[model(x) for x in xs]``,
@@ -487,6 +488,9 @@ class MLP(Module):
 
         Args:
             xs: samples, each a list of ``nin`` numbers or Values.
+            scopes: tag every node with its ``"layer i/neuron j"`` scope (for
+                graph pictures). ``fit`` passes False: tagging costs about a
+                third of the forward pass and nobody draws a training step.
 
         Returns:
             One output per sample: a Value when the last layer has one output,
@@ -499,7 +503,7 @@ class MLP(Module):
         rows = [_inputs(x, self.nin, f"MLP: sample {k}" if len(xs) > 1 else "MLP")
                 for k, x in enumerate(xs)]
         for layer in self.layers:
-            rows = _forward(layer.neurons, rows, "MLP")
+            rows = _forward(layer.neurons, rows, "MLP", scopes)
         return [r[0] if len(r) == 1 else r for r in rows]
 
     def predict(self, xs: Sequence[Sequence[float]]) -> list[Any]:

@@ -12,6 +12,7 @@ epoch, and returns cleanly on Ctrl-C (``KeyboardInterrupt``) with
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import numbers
 import time
@@ -23,7 +24,7 @@ import autograd
 from autograd import Value
 from nn import losses as L
 from nn.data import train_test_split
-from nn.layers import Seed, make_rng
+from nn.layers import MLP, Seed, make_rng
 from nn.module import Module
 from nn.optim import SGD, Adam, AdamW, LRScheduler, Optimizer, RMSprop, clip_grad_norm_
 from nn.serialize import PathLike, save
@@ -447,9 +448,13 @@ def fit(
     best_state: dict[str, float] | None = None
     waited = 0
     cbs = list(callbacks)
-    batched = getattr(model, "forward_batch", None)
-    forward: Callable[[list[Any]], list[Any]] = (
-        batched if callable(batched) else (lambda rows: [model(r) for r in rows]))
+    forward: Callable[[list[Any]], list[Any]]
+    if isinstance(model, MLP):  # nodes nobody draws: skip the scope tags
+        forward = functools.partial(model.forward_batch, scopes=False)
+    elif callable(getattr(model, "forward_batch", None)):
+        forward = model.forward_batch
+    else:
+        forward = lambda rows: [model(r) for r in rows]  # noqa: E731
     step_fn, ctargets = (_compiled_step(forward, task, params, float(l2), nout) if compile
                          else (None, task.targets))
     bar = _Bar(progress, epochs * steps)

@@ -303,3 +303,13 @@ def test_forward_batch_equals_per_sample_calls(act, seed, rows):
     autograd.sum([v for o in single for v in o]).backward()
     for pb, ps in zip(mb.parameters(), ms.parameters()):
         assert _close(pb.grad, ps.grad)
+
+
+def test_forward_batch_without_scopes_builds_the_same_graph():
+    m = nn.MLP(2, [3, 1], seed=0)
+    rows = [[0.1, 0.2], [0.3, -0.4], [1.0, 2.0]]
+    tagged = m.forward_batch(rows)
+    plain = m.forward_batch(rows, scopes=False)
+    for a, b in zip(tagged, plain):
+        assert a.data == b.data and a.op == b.op and len(a.parents) == len(b.parents)
+        assert a.scope == "layer 2/neuron 1" and b.scope == ""
