@@ -152,6 +152,9 @@ def _task(y: Sequence[Any], nout: int, loss: str | LossFn) -> _Task:
         binary = ints and set(labels) <= {-1, 0, 1} and not ({-1, 0} <= set(labels))
         if loss == "auto":
             loss = "hinge" if binary and -1 in labels else "bce" if binary else "mse"
+        if loss == "cross_entropy":
+            raise ValueError("fit: loss 'cross_entropy' needs one output per class, this model "
+                             "has 1: use 'bce' (0/1 labels) or 'hinge' (-1/+1 labels)")
         if loss in ("hinge", "bce"):
             if not binary:
                 raise ValueError(

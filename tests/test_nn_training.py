@@ -240,6 +240,8 @@ def test_bad_arguments():
         nn.fit(m, X, [0, 1, 2] * 3 + [0], loss="hinge", progress=False)
     with pytest.raises(ValueError, match=r"class index in 0\.\.2"):
         nn.fit(nn.MLP(2, [3], seed=0), X, [5] * 10, progress=False)
+    with pytest.raises(ValueError, match="'cross_entropy' needs one output per class"):
+        nn.fit(m, X, y, loss="cross_entropy", progress=False)
     with pytest.raises(ValueError, match="validation_split"):
         nn.fit(m, X, y, validation_split=1.5, progress=False)
 
