@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from nn.layers import Seed, make_rng
+from nn.layers import Seed, check_int, make_rng
 
 __all__ = [
     "DATASETS",
@@ -38,12 +38,6 @@ __all__ = [
 ]
 
 Dataset = tuple[list[list[float]], list[int]]
-
-
-def _count(n: Any, who: str, low: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < low:
-        raise ValueError(f"{who} must be an integer >= {low}, got {n!r}")
-    return int(n)
 
 
 def _nonneg(x: Any, who: str) -> float:
@@ -81,7 +75,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> D
     Raises:
         ValueError: for ``n_samples < 2`` or negative noise.
     """
-    n = _count(n_samples, "make_moons: n_samples", 2)
+    n = check_int(n_samples, "make_moons: n_samples", 2)
     noise = _nonneg(noise, "make_moons: noise")
     rng = make_rng(seed, "make_moons")
     n_out = n // 2
@@ -107,7 +101,7 @@ def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.5,
     Raises:
         ValueError: for a bad count, noise or factor.
     """
-    n = _count(n_samples, "make_circles: n_samples", 2)
+    n = check_int(n_samples, "make_circles: n_samples", 2)
     noise = _nonneg(noise, "make_circles: noise")
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
@@ -141,8 +135,8 @@ def make_spirals(n_samples: int = 100, classes: int = 2, noise: float = 0.0,
     Raises:
         ValueError: for a bad count, class number, noise or turns.
     """
-    k = _count(classes, "make_spirals: classes", 2)
-    n = _count(n_samples, "make_spirals: n_samples", k)
+    k = check_int(classes, "make_spirals: classes", 2)
+    n = check_int(n_samples, "make_spirals: n_samples", k)
     noise = _nonneg(noise, "make_spirals: noise")
     if isinstance(turns, bool) or not isinstance(turns, numbers.Real) or not turns > 0:
         raise ValueError(f"make_spirals: turns must be a real number > 0, got {turns!r}")
@@ -173,7 +167,7 @@ def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> Dat
     Raises:
         ValueError: for a bad count or noise.
     """
-    n = _count(n_samples, "make_xor: n_samples")
+    n = check_int(n_samples, "make_xor: n_samples")
     noise = _nonneg(noise, "make_xor: noise")
     rng = make_rng(seed, "make_xor")
     pts = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
@@ -200,9 +194,9 @@ def make_blobs(n_samples: int = 100, centers: int = 3, n_features: int = 2,
     Raises:
         ValueError: for a bad count, dimension, deviation or box.
     """
-    k = _count(centers, "make_blobs: centers")
-    n = _count(n_samples, "make_blobs: n_samples", k)
-    d = _count(n_features, "make_blobs: n_features")
+    k = check_int(centers, "make_blobs: centers")
+    n = check_int(n_samples, "make_blobs: n_samples", k)
+    d = check_int(n_features, "make_blobs: n_features")
     std = _nonneg(cluster_std, "make_blobs: cluster_std")
     lo, hi = center_box
     if not lo < hi:

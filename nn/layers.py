@@ -56,7 +56,12 @@ def make_rng(seed: Seed, who: str) -> random.Random:
     return random.Random(seed)
 
 
-def _check_int(value: Any, what: str, low: int = 1) -> int:
+def check_int(value: Any, what: str, low: int = 1) -> int:
+    """Return ``value`` as an int.
+
+    Raises:
+        ValueError: saying ``what`` must be an integer >= ``low``.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{what} must be an integer >= {low}, got {value!r}")
     return int(value)
@@ -149,8 +154,8 @@ class Neuron(Module):
         nonlin: bool | None = None,
     ) -> None:
         who = f"{type(self).__name__}"
-        nin = _check_int(nin, f"{who}: nin")
-        fan_out = _check_int(fan_out, f"{who}: fan_out")
+        nin = check_int(nin, f"{who}: nin")
+        fan_out = check_int(fan_out, f"{who}: fan_out")
         if nonlin is not None:
             activation = "relu" if nonlin else "linear"
         self._act = activation_op(activation)
@@ -332,8 +337,8 @@ class Layer(Module):
         negative_slope: float = 0.01,
         nonlin: bool | None = None,
     ) -> None:
-        nin = _check_int(nin, "Layer: nin")
-        nout = _check_int(nout, "Layer: nout")
+        nin = check_int(nin, "Layer: nin")
+        nout = check_int(nout, "Layer: nout")
         if nonlin is not None:
             activation = "relu" if nonlin else "linear"
         rng = make_rng(seed, "Layer")
@@ -429,13 +434,13 @@ class MLP(Module):
         fused: bool = True,
         negative_slope: float = 0.01,
     ) -> None:
-        nin = _check_int(nin, "MLP: nin")
+        nin = check_int(nin, "MLP: nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise TypeError(
                 f"MLP: nouts must be a non-empty list of layer widths such as [16, 16, 1], "
                 f"got {nouts!r}"
             )
-        sizes = [nin] + [_check_int(k, f"MLP: nouts[{i}]") for i, k in enumerate(nouts)]
+        sizes = [nin] + [check_int(k, f"MLP: nouts[{i}]") for i, k in enumerate(nouts)]
         out_act = "linear" if output_activation is None else output_activation
         for name, act in (("activation", activation), ("output_activation", out_act)):
             if act not in ACTIVATIONS:

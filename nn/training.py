@@ -24,7 +24,7 @@ import autograd
 from autograd import Value
 from nn import losses as L
 from nn.data import train_test_split
-from nn.layers import MLP, Seed, make_rng
+from nn.layers import MLP, Seed, check_int, make_rng
 from nn.module import Module
 from nn.optim import SGD, Adam, AdamW, LRScheduler, Optimizer, RMSprop, clip_grad_norm_
 from nn.serialize import PathLike, save
@@ -269,12 +269,6 @@ def _make_optimizer(optimizer: str | Optimizer, params: list[Value], lr: float |
     return cls(params, lr=default_lr if lr is None else lr)
 
 
-def _check_int(v: Any, what: str, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-        raise ValueError(f"fit: {what} must be an integer >= {low}, got {v!r}")
-    return int(v)
-
-
 class _Bar:
     """The tqdm progress bar, or nothing."""
 
@@ -411,11 +405,11 @@ def fit(
     if not len(X) or len(X) != len(y):
         raise ValueError(f"fit: X has {len(X)} samples and y has {len(y)}; pass the same "
                          "non-zero number of each")
-    epochs = _check_int(epochs, "epochs", 1)
+    epochs = check_int(epochs, "fit: epochs")
     if batch_size is not None:
-        batch_size = _check_int(batch_size, "batch_size", 1)
+        batch_size = check_int(batch_size, "fit: batch_size")
     if early_stopping is not None:
-        early_stopping = _check_int(early_stopping, "early_stopping", 1)
+        early_stopping = check_int(early_stopping, "fit: early_stopping")
     if not isinstance(l2, numbers.Real) or not l2 >= 0.0:
         raise ValueError(f"fit: l2 must be a number >= 0, got {l2!r}")
     if checkpoint is not None and not callable(getattr(model, "config", None)):
