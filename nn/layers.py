@@ -39,6 +39,8 @@ INITS: tuple[str, ...] = ("auto", "he", "kaiming", "xavier", "glorot", "uniform"
 Seed = Union[int, random.Random, None]
 
 _data = operator.attrgetter("data")
+
+
 def make_rng(seed: Seed, who: str) -> random.Random:
     """Return a ``random.Random`` for ``seed`` (int, Random or None).
 
