@@ -74,9 +74,9 @@ def points(lo: float, hi: float, *, at_kinks: bool = False) -> st.SearchStrategy
         return st.just(float(lo))
     if at_kinks:
         halves = range(math.ceil(2 * lo), math.floor(2 * hi) + 1)
-        grid = sorted({lo, hi, *(k / 2.0 for k in halves)})
+        grid = sorted({float(lo), float(hi), *(k / 2.0 for k in halves)})
         return st.sampled_from(grid)
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    return st.floats(float(lo), float(hi), allow_nan=False, allow_infinity=False)
 
 
 def _slots(op: Op, n: int) -> list[tuple[float, float]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd
@@ -19,6 +19,9 @@ BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
 KINKS = [(op, k) for op in BUILTIN for k in op.kinks]
 
 finite = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
+
+# tests repeated for every op of the table: at most 100 examples each, even in CI
+per_op = settings(max_examples=min(settings().max_examples, 100))
 
 
 @contextmanager
@@ -99,6 +102,7 @@ def _apply(op: autograd.Op, consts: tuple[float, ...]):  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@per_op
 @given(data=st.data())
 def test_every_op_passes_over_its_domain(op: autograd.Op, data: st.DataObject) -> None:
     ops = data.draw(operands(op))
@@ -127,6 +131,7 @@ def test_every_op_passes_at_each_of_its_kinks(op: autograd.Op, kink: autograd.Ki
 
 
 @pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@per_op
 @given(data=st.data())
 def test_every_op_in_random_dags_aimed_at_kinks(op: autograd.Op, data: st.DataObject) -> None:
     expr = data.draw(expressions([op, "add", "mul"], max_steps=4, at_kinks=True))
@@ -134,6 +139,7 @@ def test_every_op_in_random_dags_aimed_at_kinks(op: autograd.Op, data: st.DataOb
 
 
 @pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@per_op
 @given(data=st.data())
 def test_every_op_second_derivatives_in_random_dags(op: autograd.Op, data: st.DataObject) -> None:
     expr = data.draw(expressions([op, "mul", "tanh"], max_steps=3))
@@ -141,6 +147,7 @@ def test_every_op_second_derivatives_in_random_dags(op: autograd.Op, data: st.Da
 
 
 @pytest.mark.parametrize("op", _registered_by_packages(), ids=lambda o: o.name)
+@per_op
 @given(data=st.data())
 def test_ops_registered_by_other_packages_pass_in_random_dags(
     op: autograd.Op, data: st.DataObject

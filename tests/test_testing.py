@@ -51,6 +51,7 @@ def test_every_operand_of_every_node_is_inside_its_ops_domain(expr: Expression) 
 
 
 @pytest.mark.parametrize("op", BUILTIN, ids=lambda o: o.name)
+@settings(max_examples=min(settings().max_examples, 100))
 @given(data=st.data())
 def test_operands_are_in_the_domain_or_at_a_kink(op: autograd.Op, data: st.DataObject) -> None:
     at_kinks = data.draw(st.booleans())
