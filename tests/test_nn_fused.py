@@ -313,3 +313,17 @@ def test_forward_batch_without_scopes_builds_the_same_graph():
     for a, b in zip(tagged, plain):
         assert a.data == b.data and a.op == b.op and len(a.parents) == len(b.parents)
         assert a.scope == "layer 2/neuron 1" and b.scope == ""
+
+
+@given(st.floats(0.0, 0.5), st.integers(0, 10**6), st.lists(finite, min_size=3, max_size=3))
+def test_leaky_relu_any_slope_matches_unfused(slope, seed, xs):
+    fused = nn.Neuron(3, "leaky_relu", negative_slope=slope, seed=seed)
+    plain = nn.Neuron(3, "leaky_relu", negative_slope=slope, seed=seed, fused=False)
+    xf = [Value(v) for v in xs]
+    xp = [Value(v) for v in xs]
+    yf, yp = fused(xf), plain(xp)
+    assert _close(yf.data, yp.data)
+    gf = autograd.grad(yf, xf + fused.parameters(), create_graph=True)
+    gp = autograd.grad(yp, xp + plain.parameters(), create_graph=True)
+    for a, b in zip(gf, gp):
+        assert _close(a.data, b.data)
