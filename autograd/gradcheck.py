@@ -599,7 +599,7 @@ def _first_order_culprit(graph: _Graph, atol: float, rtol: float) -> NodeReport 
         for k, i in enumerate(_value_slots(node)):
             stored = node._local[k]
             est, ok, _ = _check(stored, _forward_in(node, i), floats[i], None, atol, rtol)
-            if not ok:
+            if not ok and est.shape != "undefined":  # nan all around: nothing to blame
                 return _node_report(graph, node, i, "local", autodiff=stored,
                                     numeric=est.numeric, error=est.error)
     return None
@@ -717,6 +717,19 @@ def _call(what: str, f: Callable[..., Any], xs: Sequence[Value]) -> Value:
     return out
 
 
+def _require_defined(what: str, out: Value, graph: _Graph) -> None:
+    """Refuse a point where ``f`` is nan: there is nothing to compare there."""
+    if not math.isnan(out.data):
+        return
+    first = next((n for n in graph.nodes if math.isnan(n.data)), None)
+    where = ""
+    if first is not None:
+        where = " (first nan at " + _node_report(graph, first, 0, "nan").where() + ")"
+    raise ValueError(
+        f"{what}: f is nan at the point{where}; check at a point inside f's domain"
+    )
+
+
 def _leaves(points: Sequence[float], names: Sequence[str]) -> list[Value]:
     return [Value(p, label=n) for p, n in zip(points, names)]
 
@@ -802,14 +815,16 @@ def gradcheck(
             the message is the table and names the culprit node.
         TypeError: if ``f`` is not callable or does not return a Value, or an
             input is not a number.
-        ValueError: if an input is not finite, the inputs are empty, or a
-            tolerance or ``eps`` is negative.
+        ValueError: if an input is not finite, the inputs are empty, a
+            tolerance or ``eps`` is negative, or ``f`` is nan at the point
+            (the message names the first node that made the nan).
     """
     points, names = _prepare("gradcheck", f, inputs, eps, atol, rtol)
     xs = _leaves(points, names)
     out = _call("gradcheck", f, xs)
-    analytic = [g.data for g in grad(out, xs, allow_unused=True)]
     graph = _Graph(out, xs)
+    _require_defined("gradcheck", out, graph)
+    analytic = [g.data for g in grad(out, xs, allow_unused=True)]
     entries = []
     estimates = []
     for j, (x0, a) in enumerate(zip(points, analytic)):
@@ -849,8 +864,9 @@ def gradgradcheck(
     points, names = _prepare("gradgradcheck", f, inputs, eps, atol, rtol)
     xs = _leaves(points, names)
     out = _call("gradgradcheck", f, xs)
-    firsts = grad(out, xs, create_graph=True, allow_unused=True)
     graph = _Graph(out, xs)
+    _require_defined("gradgradcheck", out, graph)
+    firsts = grad(out, xs, create_graph=True, allow_unused=True)
     entries = []
     estimates = []
     for i, first in enumerate(firsts):

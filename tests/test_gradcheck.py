@@ -347,6 +347,14 @@ def test_bad_arguments_raise_clear_errors(f, inputs, kwargs, error, match) -> No
         gradcheck(f, inputs, **kwargs)
 
 
+def test_a_nan_point_is_refused_naming_the_first_nan_node() -> None:
+    with pytest.raises(ValueError, match=r"f is nan at the point \(first nan at node 2 "
+                                         r"\(log, input -2.0\)\)"):
+        gradcheck(lambda x, y: (x * y).log() + x, [1.0, -2.0])
+    with pytest.raises(ValueError, match="gradgradcheck: f is nan"):
+        gradgradcheck(lambda x: x.sqrt(), [-1.0])
+
+
 def test_gradgradcheck_errors_name_gradgradcheck() -> None:
     with pytest.raises(TypeError, match="gradgradcheck: f must return a Value"):
         gradgradcheck(lambda x: 1.0, [1.0])  # type: ignore[arg-type, return-value]

@@ -67,6 +67,7 @@ def test_a_failing_check_exits_1_and_names_the_culprit(
         (["x", "--at", "x"], "expected name=number"),
         (["x", "--at", "x=1", "--atol", "-1"], "expected a number >= 0"),
         (["__import__('os')", "--at", ""], "expression"),
+        (["log(x) + x", "--at", "x=-1"], "f is nan at the point (first nan at node 1 (log"),
     ],
 )
 def test_bad_input_is_an_argparse_error_with_status_2(

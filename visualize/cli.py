@@ -435,11 +435,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     inputs = [Value(point[n], label=n) for n in expr.variables]
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "raise_exception": False}
-    result = gradcheck(_Target(), inputs, **options)
+    try:
+        result = gradcheck(_Target(), inputs, **options)
+        second = gradgradcheck(_Target(), inputs, **options) if args.second else None
+    except ValueError as e:  # e.g. f is nan at the point
+        parser.error(str(e))
     print(result)
     ok = result.passed
-    if args.second:
-        second = gradgradcheck(_Target(), inputs, **options)
+    if second is not None:
         print()
         print(second)
         ok = ok and second.passed
