@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from autograd.anomaly import suspend_anomaly
-from autograd.engine import Value, apply, backward_order, no_grad
+from autograd.engine import Value, apply, backward_order
 from autograd.functional import grad
 from autograd.ops import Op
 
@@ -830,7 +830,8 @@ def gradcheck(
     for j, (x0, a) in enumerate(zip(points, analytic)):
 
         def g(t: float, j: int = j) -> float:
-            with no_grad(), suspend_anomaly():
+            # recorded as usual (f may call autograd.grad itself), freed at once
+            with suspend_anomaly():
                 vals = [Value(t if k == j else p) for k, p in enumerate(points)]
                 return _call("gradcheck", f, vals).data
 

@@ -360,6 +360,15 @@ def test_gradgradcheck_errors_name_gradgradcheck() -> None:
         gradgradcheck(lambda x: 1.0, [1.0])  # type: ignore[arg-type, return-value]
 
 
+def test_functions_that_differentiate_inside_are_checked() -> None:
+    def slope(x: Value) -> Value:  # d/dx x^3, itself differentiated by gradcheck
+        return autograd.grad(x**3 + x.sin(), [x], create_graph=True)[0]
+
+    (entry,) = gradcheck(slope, [1.5]).entries
+    assert entry.analytic == pytest.approx(6 * 1.5 - math.sin(1.5), rel=1e-12)
+    assert entry.verdict == "ok"
+
+
 def test_a_single_number_is_a_point() -> None:
     assert gradcheck(lambda x: x.exp(), 0.5).entries[0].point == 0.5
 
