@@ -364,33 +364,62 @@ class _Program:
         if grad_leaves:
             emit(f"    {', '.join(gname[v] for v in grad_leaves)}, = _g")
         if loss in interior and loss in needs:
+            # How many contributions each node's gradient receives: a node with
+            # one keeps it as an expression, substituted where it is used.
+            incoming: dict[Value, int] = {}
+            for node in order:
+                if node in needs and node in local_expr:
+                    ops_ = node.parents if node._ctx is None else node._ctx
+                    for o, d in zip(ops_, local_expr[node]):
+                        if d is not None and o in needs:
+                            incoming[o] = incoming.get(o, 0) + 1
             free: list[str] = []
-            fresh = 0
-            gname[loss] = "g0"
             fresh = 1
+            gname[loss] = "g0"
             emit("    g0 = 1.0")
+            gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
             for node in reversed(order):
                 gn = gname.get(node)
-                if gn is None or node not in needs:
-                    continue  # not on the loss's graph (a guard's), or no gradient wanted
+                depth_g = 0
+                if gn is None:
+                    pend = gexpr.pop(node, None)
+                    if pend is None or node not in needs:
+                        continue  # not on the loss's graph (a guard's), or no gradient wanted
+                    gn, depth_g = pend
                 ops_ = node.parents if node._ctx is None else node._ctx
                 pairs = [(o, d) for o, d in zip(ops_, local_expr[node])
                          if d is not None and o in needs]
+                if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):
+                    tmp = free.pop() if free else f"g{fresh}"
+                    if tmp == f"g{fresh}":
+                        fresh += 1
+                    emit(f"    {tmp} = {gn}")
+                    gn, depth_g = tmp, 0
                 if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
-                    gname[pairs[0][0]] = gn  # the gradient passes through unchanged
-                    continue
+                    o = pairs[0][0]  # the gradient passes through unchanged
+                    if not depth_g:
+                        gname[o] = gn
+                        continue
+                    if incoming.get(o) == 1 and o not in wants:
+                        gexpr[o] = (gn, depth_g)
+                        continue
+                g_s = f"({gn})" if depth_g else gn
+                kept = False  # a pending expression reads gn: keep its name out of the pool
                 for o, d in pairs:
                     if d == "1.0":
-                        term = gn
+                        term = g_s
                     elif d == "-1.0":
-                        term = f"-{gn}"
+                        term = f"-{g_s}"
                     elif d.isidentifier() or d[0] == "d":
-                        term = f"{gn} * {d}"
+                        term = f"{g_s} * {d}"
                     else:
-                        term = f"{gn} * ({d})"
+                        term = f"{g_s} * ({d})"
                     go = gname.get(o)
                     if go is not None:
                         emit(f"    {go} += {term}")
+                    elif incoming.get(o) == 1 and o not in wants:
+                        gexpr[o] = (term, depth_g + 1)
+                        kept = True
                     else:
                         if free:
                             go = free.pop()
@@ -399,7 +428,8 @@ class _Program:
                             fresh += 1
                         gname[o] = go
                         emit(f"    {go} = {term}")
-                free.append(gn)  # every consumer of node is done: reuse its name
+                if not depth_g and not kept:
+                    free.append(gn)  # every consumer of node is done: reuse its name
         elif loss in wants:  # the loss is itself a leaf argument or parameter
             emit(f"    {gname[loss]} += 1.0")
         ret_grads = [gname[v] for v in grad_leaves]

@@ -14,7 +14,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import autograd
@@ -104,11 +104,19 @@ def test_compiled_matches_dynamic_on_new_data(prog, data):
             p.data = data.draw(values)
             p.grad = data.draw(st.sampled_from([0.0, 0.25]))
         start = [p.grad for p in params]
-        got = compiled(xs)
+        try:
+            got = compiled(xs)
+        except ValueError as exc:  # math.fsum in sum/mean/dot raises on inf - inf
+            assume("in fsum" not in str(exc))
+            raise
         got_grads = [p.grad for p in params]
         for p, g in zip(params, start):
             p.grad = g
-        out = fn(xs)
+        try:
+            out = fn(xs)  # also builds nodes the compiled code skips (unused by the loss)
+        except ValueError as exc:
+            assume("in fsum" not in str(exc))
+            raise
         out.backward()
         assert same(got, out.data), (got, out.data)
         for a, b in zip(got_grads, [p.grad for p in params]):
