@@ -212,8 +212,9 @@ def _check(
 
     The default step may be too coarse for ``g`` (``sin`` at ``x = 1e6`` gets
     a step of 6, by the ``max(1, |x|)`` rule). So a kink or jump seen at the
-    default step is confirmed at 1/16 of it (where ``g`` looks smooth, that
-    estimate is used), and when ``a`` fails the estimate is repeated at 1/16
+    default step is confirmed at 1/16 and 1/256 of it (where ``g`` looks
+    smooth, that estimate is used), and when ``a`` fails the estimate is
+    repeated at 1/16
     and 1/256 of the step: the verdict is the first that passes; if none does,
     the reported estimate is the coarsest one that agrees with the next finer
     one (the finest when none agree).
@@ -221,11 +222,13 @@ def _check(
     est = _estimate(g, x, eps, atol, rtol)
     base = 1.0
     if eps is None and est.shape in ("kink", "jump"):
-        # a true kink stays a kink at a finer step; one seen only at a coarse
+        # a true kink stays a kink at finer steps; one seen only at a coarse
         # step (sin at 3e6 with a step of 20) does not
-        finer = _estimate(g, x, None, atol, rtol, 16.0)
-        if finer.shape == "smooth":
-            est, base = finer, 16.0
+        for shrink in (16.0, 256.0):
+            finer = _estimate(g, x, None, atol, rtol, shrink)
+            if finer.shape == "smooth":
+                est, base = finer, shrink
+                break
     ok, verdict = _judge(a, est, atol, rtol)
     if ok or eps is not None:
         return est, ok, verdict
