@@ -23,10 +23,15 @@ and, when the data takes the other branch, re-traces (or, with
 ``retrace=False``, raises :class:`TraceError`). ``float(v)``/``v.item()``
 inside a trace are refused, since their result would be baked in as a
 constant. A change in the arguments' structure (list lengths, a Value where a
-number was) selects or makes another trace. What no check can see is a read
-of ``v.data`` inside the function (its result becomes a constant) or state the
+number was) selects or makes another trace. What no check can see: a read of
+``v.data`` inside the function, a ``no_grad()`` block or a ``Value(...)`` made
+from data inside it (each becomes a constant of the trace), and state the
 function reads from elsewhere; :meth:`Compiled.verify` compares a compiled
 call against the dynamic engine when in doubt.
+
+Only the nodes the outputs (and guards) depend on are computed, and interior
+nodes are never built as Values: a compiled call returns floats and updates
+the ``.grad`` of leaf Values only.
 """
 
 from __future__ import annotations
