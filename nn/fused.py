@@ -31,6 +31,7 @@ from typing import Any
 
 import autograd
 from autograd import Kink, Op, Value
+from autograd.ops import affine_codegen
 
 __all__ = [
     "ACTIVATIONS",
@@ -147,6 +148,11 @@ def _make_neuron_op(act: str) -> Op:
         kinks = (Kink((1.0, 1.0, -1.0, 0.01), (0.01, 0.01, 0.01),
                       "w . x + b = 0: leaky_relu'(0) = negative_slope, as in PyTorch"),)
     fname = "w.x + b" if act == "linear" else f"{act}(w.x + b)"
+    # Source templates for autograd.compile, composed from the activation's own
+    # (the builtin sum, as in neuron_eval); an activation without templates
+    # (gelu) is compiled to calls of forward/local instead.
+    codegen = (affine_codegen(act_op, nparams, total=sum)
+               if act_op is None or act_op.codegen is not None else None)
     return Op(
         f"neuron_{act}", fname, -1, forward, local, local_value,
         fname, "d/dx_i = act'(z) w_i, d/dw_i = act'(z) x_i, d/db = act'(z)",
@@ -154,7 +160,7 @@ def _make_neuron_op(act: str) -> Op:
         kinks=kinks, params=nparams, api="function",
         call=f"`nn.Neuron(nin, activation={act!r})`",
         doc=f"A fused neuron: {fname} as one node (operands x..., w..., b).",
-        builtin=False,
+        builtin=False, codegen=codegen,
     )
 
 

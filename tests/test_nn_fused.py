@@ -327,3 +327,29 @@ def test_leaky_relu_any_slope_matches_unfused(slope, seed, xs):
     gp = autograd.grad(yp, xp + plain.parameters(), create_graph=True)
     for a, b in zip(gf, gp):
         assert _close(a.data, b.data)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_compiled_neurons_are_bit_identical_to_the_engine(act):
+    m = nn.MLP(2, [5, 4, 1], activation=act, seed=3)
+    ps = m.parameters()
+
+    def loss_fn(xs, ts):
+        return nn.hinge_loss(m.forward_batch(xs), ts) + nn.l2_penalty(ps, 1e-3)
+
+    step = autograd.compile(loss_fn)
+    batches = [([[0.5, -1.0], [2.0, 0.25], [-1.5, 1.5]], [1, -1, 1]),
+               ([[-0.3, 0.8], [1.1, -2.0], [0.0, 0.4]], [-1, 1, 1])]
+    for xs, ts in batches * 2:  # different data through one trace (other relu branches)
+        for p in ps:
+            p.grad = 0.0
+        compiled = step(xs, ts)
+        got = [p.grad for p in ps]
+        for p in ps:
+            p.grad = 0.0
+        loss = loss_fn(xs, ts)
+        loss.backward()
+        assert compiled == loss.data
+        assert got == [p.grad for p in ps]
+        for p in ps:
+            p.data -= 0.3 * p.grad
