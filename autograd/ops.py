@@ -626,15 +626,27 @@ def _dot_local_code(n: int) -> tuple[str, ...]:
     return tuple(f"{{{i + h}}}" for i in range(h)) + tuple(f"{{{i}}}" for i in range(h))
 
 
-def affine_codegen(act: Op | None, params: int = 0) -> Codegen:
+def affine_codegen(
+    act: Op | None, params: int = 0, *, total: Callable[..., float] = math.fsum
+) -> Codegen:
     """Templates for a fused ``act(x . w + b)`` node, composed from ``act``'s own.
 
     For n-ary ops whose operands are ``x1..xn, w1..wn, b`` followed by
     ``params`` constants of the activation (a fused neuron), with forward
-    ``act.forward(fsum(x_i * w_i) + b, *params)`` and partials
+    ``act.forward(total(x_i * w_i) + b, *params)`` and partials
     ``act'(z) * w_i``, ``act'(z) * x_i``, ``act'(z)``. The activation's
     templates are reused, so no derivative is restated; ``act=None`` is the
     identity.
+
+    Args:
+        act: the activation's table entry, or None for the identity.
+        params: how many trailing constant operands the activation takes.
+        total: the function summing the products, as the op's ``forward``
+            does (``math.fsum`` or the builtin ``sum``), so that compiled
+            values match it bit for bit.
+
+    Returns:
+        The templates, for the op's ``codegen`` field.
 
     Raises:
         ValueError: if ``act`` has no templates of its own.
@@ -645,6 +657,7 @@ def affine_codegen(act: Op | None, params: int = 0) -> Codegen:
             "give its table entry a codegen first"
         )
     acg = act.codegen if act is not None else None
+    total_name = f"_total_{getattr(total, '__name__', 'fn')}"
 
     def split(n: int) -> tuple[int, list[str]]:
         k = (n - params - 1) // 2
@@ -653,7 +666,7 @@ def affine_codegen(act: Op | None, params: int = 0) -> Codegen:
     def temps(n: int) -> tuple[str, ...]:
         k, _ = split(n)
         prods = ", ".join(f"{{{i}}} * {{{i + k}}}" for i in range(k))
-        return (f"_fsum(({prods},)) + {{{2 * k}}}",)
+        return (f"{total_name}(({prods},)) + {{{2 * k}}}",)
 
     def forward(n: int) -> str:
         _, ps = split(n)
@@ -674,7 +687,7 @@ def affine_codegen(act: Op | None, params: int = 0) -> Codegen:
         return (*(f"{{u0}} * {{{i + k}}}" for i in range(k)),
                 *(f"{{u0}} * {{{i}}}" for i in range(k)), "{u0}")
 
-    names = {"_fsum": math.fsum, **(acg.names if acg is not None else {})}
+    names = {total_name: total, **(acg.names if acg is not None else {})}
     return Codegen(forward, local, temps=temps, names=names, after=after)
 
 
