@@ -83,3 +83,15 @@ def test_demo_bad_arguments(capsys):
         main(["demo", "--epochs", "-3"])
     assert info.value.code == 2
     assert "argument --epochs" in capsys.readouterr().err
+
+
+def test_train_compile_flag_gives_the_same_result(capsys):
+    args = ["train", "--data", "xor", "--samples", "60", "--epochs", "4", "--hidden", "6",
+            "--batch-size", "8", "--no-progress"]
+    assert main(args) == 0
+    plain = capsys.readouterr().out
+    assert main([*args, "--compile"]) == 0
+    compiled = capsys.readouterr().out
+    pick = re.compile(r"train loss \S+ train accuracy \S+ test accuracy \S+")
+    strip = lambda text: pick.findall(text.replace(",", ""))  # noqa: E731
+    assert strip(plain) == strip(compiled) != []

@@ -179,6 +179,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save", default=None, metavar="PATH", help="save the trained model here")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
                    help="save the model here after every epoch")
+    p.add_argument("--compile", action="store_true",
+                   help="run each step as compiled straight-line code (same results, faster)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_train)
 
@@ -205,7 +207,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                          l2=args.l2, validation_data=(X_test, y_test), seed=args.seed,
                          early_stopping=args.early_stopping, checkpoint=args.checkpoint,
-                         progress=not args.no_progress, pause_gc=True)
+                         progress=not args.no_progress, pause_gc=True, compile=args.compile)
     except OSError as exc:
         return _fail("train", f"cannot write the checkpoint: {exc.strerror or exc}")
     if history.interrupted:
