@@ -5,9 +5,12 @@ elementwise nodes, and records one n-ary node with one partial per parent:
 
 * ``neuron_<act>``: a neuron's ``act(w . x + b)`` for each activation
   (``relu``, ``tanh``, ``sigmoid``, ``leaky_relu``, ``gelu``, ``linear``).
-  Operands: ``x1..xn, w1..wn, b`` (``leaky_relu`` adds the slope as a trailing
-  parameter). The activation's derivative is read from the activation's own
-  table entry (``autograd.get_op("relu").local`` ...), never restated here.
+  Operands: ``x1..xn, w1..wn, b`` with ``n >= 1``, so ``2n + 1`` of them
+  (``leaky_relu`` adds the slope as a trailing parameter: ``2n + 2``); other
+  operand counts are not neurons. The activation's derivative is read from the
+  activation's own table entry (``autograd.get_op("relu").local`` ...), never
+  restated here, and the compiled path's source templates come from
+  ``autograd.ops.affine_codegen`` over the activation's templates.
 * ``mse_loss``, ``l1_loss``, ``bce_with_logits``, ``hinge_loss``: the mean over
   ``n`` pairs; operands ``p1..pn, t1..tn`` (predictions, then targets).
 * ``cross_entropy``: soft-target cross-entropy ``sum(t) * logsumexp(z) - t . z``;
