@@ -29,6 +29,7 @@ import decimal
 import itertools
 import numbers
 import operator
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -882,3 +883,97 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
     vs = _values(values, "softmax")
     lse = logsumexp(vs)
     return [(v - lse).exp() for v in vs]
+
+
+# ---------------------------------------------------------------------------
+# Fast paths, generated at import from the op table's source templates
+# (autograd.ops.Codegen): the operators and methods above, specialised for a
+# float or Value operand so that one node costs one Python call. The formulas
+# stay in the table (the same templates autograd.compile emits); anything else
+# (ints, NumPy scalars, non-numbers) takes the general path above, which also
+# raises the errors. Behaviour is identical: tests/test_engine*.py and the
+# template tests in tests/test_compile.py check it.
+
+_BINARY_FAST = {"add": ("__add__", "__radd__"), "sub": ("__sub__", "__rsub__"),
+                "mul": ("__mul__", "__rmul__"), "div": ("__truediv__", "__rtruediv__"),
+                "pow": ("__pow__", "__rpow__")}
+_UNARY_FAST = {"neg": "__neg__", "exp": "exp", "log": "log", "sqrt": "sqrt", "tanh": "tanh",
+               "sigmoid": "sigmoid", "relu": "relu"}
+
+_NODE_TAIL = """
+    node.grad = 0.0
+    node._op = {op}
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+"""
+
+
+def _fast_source(name: str, op: Op, kind: str) -> str:
+    cg = op.codegen
+    if cg is None or cg.temp_templates(2 if kind != "unary" else 1) or cg.after_templates(1):
+        return ""
+    ref = f"_fastop_{name}"
+    tail = _NODE_TAIL.format(op=ref)
+    if kind == "unary":
+        fwd = cg.forward_template(1).format("x")
+        loc = cg.local_templates(1)[0].format("x", out="out")
+        return (f"def _fast_{name}(self):\n    x = self.data\n    node = _new(Value)\n"
+                f"    node.data = out = {fwd}\n    node.parents = (self,)\n"
+                f"    node._local = ({loc},)\n    node._ctx = None" + tail)
+    fwd, (l0, l1) = cg.forward_template(2), cg.local_templates(2)
+    if kind == "left":  # self op other
+        return (
+            f"def _fast_{name}(self, other):\n    t = type(other)\n"
+            f"    if t is float:\n        x = self.data\n        node = _new(Value)\n"
+            f"        node.data = out = {fwd.format('x', 'other')}\n"
+            f"        node.parents = (self,)\n"
+            f"        node._local = ({l0.format('x', 'other', out='out')},)\n"
+            f"        node._ctx = (self, other)\n"
+            f"    elif t is Value:\n        x = self.data\n        y = other.data\n"
+            f"        node = _new(Value)\n        node.data = out = {fwd.format('x', 'y')}\n"
+            f"        node.parents = (self, other)\n"
+            f"        node._local = ({l0.format('x', 'y', out='out')}, "
+            f"{l1.format('x', 'y', out='out')})\n        node._ctx = None\n"
+            f"    else:\n        return _binary({ref}, self, other)" + tail
+        )
+    return (  # other op self (reflected)
+        f"def _fast_r{name}(self, other):\n    if type(other) is not float:\n"
+        f"        return _binary({ref}, other, self)\n    y = self.data\n"
+        f"    node = _new(Value)\n    node.data = out = {fwd.format('other', 'y')}\n"
+        f"    node.parents = (self,)\n"
+        f"    node._local = ({l1.format('other', 'y', out='out')},)\n"
+        f"    node._ctx = (other, self)" + tail
+    )
+
+
+def _install_fast_paths() -> None:
+    space = globals()
+    for name in (*_BINARY_FAST, *_UNARY_FAST):
+        op = OPS[name]
+        if op.codegen is None:
+            continue
+        for key, val in op.codegen.names.items():
+            if space.setdefault(key, val) is not val:
+                return  # a template name clashes with an engine name: keep the general path
+        space[f"_fastop_{name}"] = op
+        if name in _BINARY_FAST:
+            kinds = zip(("left", "right"), _BINARY_FAST[name])
+        else:
+            kinds = zip(("unary",), (_UNARY_FAST[name],))
+        for kind, attr in kinds:
+            src = _fast_source(name, op, kind)
+            if not src:
+                continue
+            # named inside the package so that tracebacks and anomaly mode
+            # (which skips the package's frames) treat it as engine code
+            where = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<fast {attr}>")
+            exec(compile(src, where, "exec"), space)
+            fn = space.pop(f"_fast_{'r' if kind == 'right' else ''}{name}")
+            fn.__doc__ = getattr(Value, attr).__doc__
+            fn.__qualname__ = f"Value.{attr}"
+            setattr(Value, attr, fn)
+
+
+_install_fast_paths()
