@@ -388,3 +388,24 @@ def test_a_wrong_derivative_still_fails_at_large_inputs() -> None:
     assert not result.passed
     assert result.culprit is not None and result.culprit.op == "bad_sin"
     assert result.entries[0].numeric == pytest.approx(math.cos(1e6), abs=1e-3)
+
+
+def test_gradgradcheck_names_a_value_rule_that_disagrees_with_the_float_rule() -> None:
+    entry = autograd.Op(
+        "cube_bad_value", "cube", 1, lambda x: x**3, lambda out, x: (3 * x * x,),
+        lambda o, out, wrt: 2 * o[0] * o[0], "x^3", "3x^2", ((-3.0, 3.0),), builtin=False,
+    )
+    autograd.register_op(entry)
+    try:
+        f = lambda x: autograd.apply("cube_bad_value", x) * 2  # noqa: E731
+        assert gradcheck(f, [0.7]).passed  # backward uses the float rule: right
+        result = gradgradcheck(f, [0.7], raise_exception=False)
+    finally:
+        remove_op("cube_bad_value")
+    assert not result.passed
+    culprit = result.culprit
+    assert culprit is not None
+    assert (culprit.op, culprit.kind, culprit.index) == ("cube_bad_value", "local_value", 1)
+    assert culprit.autodiff == pytest.approx(2 * 0.49)
+    assert culprit.numeric == pytest.approx(3 * 0.49)
+    assert "its Value rule (`local_value`, used by create_graph)" in str(result)
