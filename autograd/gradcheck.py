@@ -375,17 +375,15 @@ class NodeReport:
             "local_value": "its Value rule (`local_value`, used by create_graph)",
             "d local_value": "the derivative of its Value rule (`local_value`)",
         }[self.kind]
-        against = (
-            "finite differences of its forward"
-            if self.kind == "local"
-            else "its float rule `local`"
-            if self.kind == "local_value"
-            else "finite differences of its float rule `local`"
-        )
+        if self.kind == "local_value":
+            against = f"its float rule `local` gives {_short(self.numeric)}"
+        else:
+            of = "its forward" if self.kind == "local" else "its float rule `local`"
+            against = (f"finite differences of {of} give {_short(self.numeric)} "
+                       f"(estimated error {_err(self.error)})")
         return (
             f"{self.where()}\n  {rule} gives {_short(self.autodiff)} for operand "
-            f"{self.operand};\n  {against} give {_short(self.numeric)} "
-            f"(estimated error {_err(self.error)}): fix that op's derivative"
+            f"{self.operand};\n  {against}: fix that op's derivative"
         )
 
 
