@@ -245,14 +245,14 @@ def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str,
 
     Works neuron by neuron: each neuron's weights are read once for all rows,
     and (if ``scopes``) its nodes are tagged with its scope, by a scope block
-    for a batch or by the ``Value.scope`` setter for a single row.
+    for a large batch or by the ``Value.scope`` setter for a few rows.
     """
     if not neurons[0].fused:
         return [[_unfused(n, xs) for n in neurons] for xs in rows]
     prepared = [_Row(xs, who) for xs in rows]
     outs: list[list[Value]] = [[] for _ in rows]
     record = scopes and autograd.is_grad_enabled()
-    block = record and len(rows) > 2
+    block = record and len(rows) >= 12  # a scope block costs about as much as 12 setters
     make = autograd.make_node
     for n in neurons:
         wd = list(map(_data, n.w))

@@ -353,3 +353,16 @@ def test_compiled_neurons_are_bit_identical_to_the_engine(act):
         assert got == [p.grad for p in ps]
         for p in ps:
             p.data -= 0.3 * p.grad
+
+
+def test_large_batches_are_tagged_like_single_calls():
+    m = nn.MLP(2, [3, 2], seed=1)
+    rows = [[i / 7, 1 - i / 5] for i in range(15)]  # large enough for scope blocks
+    batch = m.forward_batch(rows)
+    for row, outs in zip(rows, batch):
+        single = m(row)
+        assert [o.scope for o in outs] == [o.scope for o in single]
+        assert [o.data for o in outs] == [o.data for o in single]
+        assert [p.scope for p in outs[0].parents[:3]] == ["layer 1/neuron 1",
+                                                         "layer 1/neuron 2",
+                                                         "layer 1/neuron 3"]
