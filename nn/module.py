@@ -8,6 +8,7 @@ in PyTorch's ``named_parameters``.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -141,7 +142,7 @@ class Module:
             if name not in state:
                 continue
             v = state[name]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or isinstance(v, Value):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or isinstance(v, Value):
                 raise TypeError(
                     f"load_state_dict: entry {name!r} must be one real number (each "
                     f"parameter is a scalar), got {type(v).__name__} {_short(v)}"
