@@ -298,7 +298,9 @@ def _num(x: float) -> str:
         return "inf" if x > 0 else "-inf"
     if x == int(x) and abs(x) < 1e15:
         return f"{x:.1f}"
-    return f"{x:.6g}"
+    text = f"{x:.6g}"
+    # never print a non-integer so that it looks like one (1.0000000000000002)
+    return text if any(c in text for c in ".en") else repr(x)
 
 
 def _short(x: float) -> str:

@@ -110,8 +110,8 @@ def test_every_op_passes_over_its_domain(op: autograd.Op, data: st.DataObject) -
     result = gradcheck(_apply(op, ops[n:]), list(ops[:n]))
     assert result.passed, str(result)
     for e in result.entries:
-        if e.shape == "smooth":
-            assert e.verdict == "ok"
+        if e.shape == "smooth":  # "within FD error" where a tie is within a step
+            assert e.verdict in ("ok", "ok (within FD error)")
             assert abs(e.analytic - e.numeric) <= 1e-5 + 1e-3 * abs(e.numeric) + e.error
 
 
