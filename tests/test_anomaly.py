@@ -164,3 +164,34 @@ def test_gradcheck_probes_are_not_anomalies() -> None:
         assert autograd.gradgradcheck(lambda x: (x * x).sqrt(), [1e-3]).passed
         with pytest.raises(AnomalyError):  # still on afterwards
             Value(-1.0).sqrt()
+
+
+_OPERATORS = {("+", 2): "__add__", ("-", 2): "__sub__", ("*", 2): "__mul__",
+              ("/", 2): "__truediv__", ("**", 2): "__pow__", ("-", 1): "__neg__"}
+
+NON_FINITE_SPECIALS = [
+    (op, sp) for op in autograd.iter_ops() if op.builtin
+    for sp in op.specials if not math.isfinite(sp.result)
+]
+
+
+def _call_as_users_do(op: autograd.Op, operands: tuple[float, ...]) -> Value:
+    """The op through its public spelling: operator, method, or function."""
+    first, rest = Value(operands[0]), operands[1:]
+    if op.api == "operator":
+        return getattr(first, _OPERATORS[(op.symbol, op.arity)])(*rest)
+    if op.api == "method":
+        return getattr(first, op.name)(*rest)
+    return autograd.apply(op, first, *rest)
+
+
+@pytest.mark.parametrize(("op", "special"), NON_FINITE_SPECIALS,
+                         ids=lambda v: getattr(v, "name", ""))
+def test_every_non_finite_special_of_the_table_is_caught_in_forward(
+    op: autograd.Op, special: autograd.Special
+) -> None:
+    with detect_anomaly(), pytest.raises(AnomalyError) as info:
+        _call_as_users_do(op, special.at)
+    assert info.value.op == op.name and info.value.phase == "forward"
+    assert info.value.filename == HERE
+    assert f"({op.name}, input" in str(info.value)
