@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 from autograd import ops as _ops
+from autograd.anomaly import suspend_anomaly
 from autograd.engine import Value, apply, no_grad
 from autograd.ops import Kink, Op, get_op, register_op
 
@@ -211,7 +212,10 @@ def custom_op(
             )
 
     def local(out: float, *xs: float) -> tuple[float, ...]:
-        with no_grad():
+        # an infinite partial is the backward pass's business (anomaly mode
+        # reports it there, naming this op), not a forward anomaly of the
+        # derivative's inner ops
+        with no_grad(), suspend_anomaly():
             parts = _as_partials(name, derivative(*(Value(x) for x in xs)), len(xs))
         return tuple(float(p.data if isinstance(p, Value) else p) for p in parts)
 

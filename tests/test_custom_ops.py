@@ -184,3 +184,15 @@ def test_remove_op_refuses_builtins_and_unknown_names() -> None:
 def test_unknown_attribute_message_mentions_custom_ops() -> None:
     with pytest.raises(AttributeError, match="custom_op"):
         Value(1.0).no_such_method
+
+
+def test_anomaly_mode_blames_the_custom_op_in_backward() -> None:
+    with (
+        op("mysqrt", forward=math.sqrt, derivative=lambda x: 0.5 / x.sqrt(), arity=1),
+        autograd.detect_anomaly(),
+    ):
+        x = Value(0.0)
+        y = x.mysqrt()  # the partial is inf: not a forward anomaly
+        assert y.data == 0.0 and y.partials == (math.inf,)
+        with pytest.raises(autograd.AnomalyError, match=r"backward of node \(mysqrt"):
+            y.backward()
