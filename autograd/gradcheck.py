@@ -441,8 +441,9 @@ class GradcheckResult:
         rtol: the relative tolerance used.
         culprit: the first node whose own derivative rule is wrong, when a
             check failed and such a node exists.
-        kinks: nodes of the graph that sit at a kink, jump or domain edge
-            (searched only when some entry is not smooth or fails).
+        kinks: nodes of the graph that sit at a kink, jump or domain edge,
+            one report per node and operand (searched only when some entry
+            is not smooth or fails).
         value: ``f`` at the point.
     """
 
@@ -591,7 +592,6 @@ def _node_kinks(graph: _Graph, atol: float, rtol: float) -> list[NodeReport]:
             if est.shape in ("kink", "jump", "boundary"):
                 found.append(_node_report(graph, node, i, est.shape,
                                           left=est.left.value, right=est.right.value))
-                break  # one report per node
     return found
 
 
@@ -754,7 +754,7 @@ def _finish(
     result.culprit = culprit
     fixed = []
     for entry, (j, est) in zip(result.entries, estimates):
-        mine = [k for k in kinks if graph.depends(graph.nodes[k.index - 1], j)]
+        mine = _kinks_reaching(graph, kinks, j)
         notes = [k.describe() for k in mine] if est.shape != "smooth" or not entry.passed else []
         if est.shape == "kink" and entry.passed:
             notes.append(
@@ -780,6 +780,18 @@ def _finish(
     if raise_exception and not result.passed:
         raise GradcheckError(result)
     return result
+
+
+def _kinks_reaching(graph: _Graph, kinks: list[NodeReport], j: int) -> list[NodeReport]:
+    """One report per kinked node whose kinked operand depends on input ``j``."""
+    out: list[NodeReport] = []
+    seen: set[int] = set()
+    for k in kinks:
+        operand = graph.nodes[k.index - 1].operands[k.operand]
+        if k.index not in seen and isinstance(operand, Value) and graph.depends(operand, j):
+            seen.add(k.index)
+            out.append(k)
+    return out
 
 
 def _replace(entry: GradcheckEntry, **changes: Any) -> GradcheckEntry:
