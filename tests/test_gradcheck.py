@@ -409,3 +409,13 @@ def test_gradgradcheck_names_a_value_rule_that_disagrees_with_the_float_rule() -
     assert culprit.autodiff == pytest.approx(2 * 0.49)
     assert culprit.numeric == pytest.approx(3 * 0.49)
     assert "its Value rule (`local_value`, used by create_graph)" in str(result)
+
+
+def test_kink_notes_name_the_operand_each_input_reaches() -> None:
+    result = gradcheck(lambda x, y: autograd.maximum(x, y) * 3, [1.0, 1.0])
+    x_notes, y_notes = (e.notes for e in result.entries)
+    assert any("kink at node 1 (maximum, inputs 1.0, 1.0)" in n and "operand 0" in n
+               for n in x_notes)
+    assert any("kink at node 1 (maximum, inputs 1.0, 1.0)" in n and "operand 1" in n
+               for n in y_notes)
+    assert {(k.index, k.operand) for k in result.kinks} == {(1, 0), (1, 1)}
