@@ -115,7 +115,8 @@ def section(res: dict[str, Any]) -> str:
         parts.append("")
         comp = c.get("compiled")
         if comp:
-            floor_ns = fl["gc_off"]["forward_ns"] + fl["gc_off"]["backward_ns"]
+            floor_ns = comp.get("floor_ns") or (fl["gc_off"]["forward_ns"]
+                                                + fl["gc_off"]["backward_ns"])
             parts.append(
                 f"Compiled W-chain: {comp['run_ns']:.0f} ns per node forward + backward "
                 f"({comp['run_ns'] / floor_ns:.2f}x "
