@@ -419,3 +419,26 @@ def test_kink_notes_name_the_operand_each_input_reaches() -> None:
     assert any("kink at node 1 (maximum, inputs 1.0, 1.0)" in n and "operand 1" in n
                for n in y_notes)
     assert {(k.index, k.operand) for k in result.kinks} == {(1, 0), (1, 1)}
+
+
+def test_checking_leaves_the_callers_gradients_alone() -> None:
+    w = Value(0.7, label="w")
+    w.grad = 5.0  # a training loop's accumulated gradient
+    w2 = w * w  # an interior node made outside f
+    w2.grad = -1.0
+
+    def f(x: Value) -> Value:
+        return (x * w2 + w).tanh()
+
+    result = gradcheck(f, [0.3])
+    assert result.passed
+    assert (w.grad, w2.grad) == (5.0, -1.0)
+    assert result.entries[0].analytic == pytest.approx(
+        (1 - math.tanh(0.3 * 0.49 + 0.7) ** 2) * 0.49, rel=1e-12
+    )
+
+
+def test_autodiff_column_is_value_backward_even_in_anomaly_mode() -> None:
+    with autograd.detect_anomaly():  # sqrt'(0) = inf is reported by gradcheck, not raised
+        (entry,) = gradcheck(lambda x: x.sqrt(), [0.0]).entries
+    assert entry.analytic == math.inf
