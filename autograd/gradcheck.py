@@ -4,6 +4,11 @@ This module owns :func:`gradcheck` and :func:`gradgradcheck` (PyTorch's names),
 their result object (:class:`GradcheckResult`, whose ``str`` is a table),
 :class:`GradcheckError`, the detection of kinks, and the culprit search.
 
+The autodiff side is what users run: ``f`` is called on fresh leaves and
+``Value.backward`` fills their ``.grad`` (the ``.grad`` of any Value of the
+caller that ``f`` uses is saved and restored); gradgradcheck differentiates
+``autograd.grad(..., create_graph=True)``.
+
 How a derivative is estimated (for every input separately):
 
 * The step is ``h = cbrt(machine eps) * max(1, |x|)`` (about ``6e-6`` near 1)
