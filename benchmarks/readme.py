@@ -18,7 +18,7 @@ README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
 INTRO = """## Speed
 
 ```bash
-python -m benchmarks              # the suite: W-chain, W-mlp, W-wide, a digits epoch (~3 min)
+python -m benchmarks              # the suite: W-chain, W-mlp, W-wide, a digits epoch (~2 min)
 python -m benchmarks --quick      # a smoke run; --full scales W-chain to 1e6 nodes
 python -m benchmarks --readme     # ... and rewrite this section from the run
 ```
@@ -58,9 +58,12 @@ def section(res: dict[str, Any]) -> str:
     """Return the Markdown of the speed section for a suite result."""
     m = res["machine"]
     parts = [INTRO, ""]
+    floor_ms = res.get("W-mlp", {}).get("engines", {}).get("float floor", {}).get("ms_gc_default")
+    where = (f" (the float floor's W-mlp step takes {floor_ms:.1f} ms here, 1.3–2.5 ms on the "
+             "machine of `shared/benchmarks.md`)") if floor_ms else ""
     parts.append(
         f"Latest run: {m['date']}, CPython {m['python']} on a shared {m['cpus']}-core "
-        f"{m['processor']} Linux machine (about 4x slower than the one in `shared/benchmarks.md`)."
+        f"{m['processor']} Linux machine{where}."
     )
     parts.append("")
     rows = []
@@ -153,7 +156,9 @@ def section(res: dict[str, Any]) -> str:
                             f"nodes ({e['compile_us_per_node']:.0f} µs/node)")
     if comp:
         parts.append("Compile time (trace + code generation + CPython's `compile`): "
-                     + "; ".join(comp) + ".")
+                     + "; ".join(comp) + ". A fused neuron or `dot` node with 2n + 1 "
+                     "operands emits about as much code as 2n + 1 scalar nodes, and CPython's "
+                     "own `compile` takes most of the time.")
         parts.append("")
     parts.append(OUTRO)
     return "\n".join(parts)
