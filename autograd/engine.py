@@ -338,6 +338,7 @@ def make_node(
     parents: Sequence[Value],
     partials: Sequence[float],
     operands: Sequence[Any] | None = None,
+    scope: str = "",
 ) -> Value:
     """Build a node from a forward value and local derivatives you computed.
 
@@ -353,6 +354,8 @@ def make_node(
         partials: d data / d parent, one float per parent.
         operands: the full operand list when some operands are constants
             (needed by ``create_graph``); ``None`` when it equals ``parents``.
+        scope: a scope path for the node (as :func:`scope` would give it;
+            cheaper than setting ``Value.scope`` afterwards).
 
     Returns:
         The new node.
@@ -367,7 +370,10 @@ def make_node(
             f"make_node({op.name}): {len(ps)} parents but {len(ds)} partials; "
             "give one partial per parent"
         )
-    return _node(data, op, ps, ds, None if operands is None else tuple(operands))
+    node = _node(data, op, ps, ds, None if operands is None else tuple(operands))
+    if scope:
+        node._meta = {"scope": scope}
+    return node
 
 
 # ---------------------------------------------------------------------------

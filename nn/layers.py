@@ -244,15 +244,13 @@ def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str,
     """Apply neurons (same nin and mode) to validated input rows; one output list per row.
 
     Works neuron by neuron: each neuron's weights are read once for all rows,
-    and (if ``scopes``) its nodes are tagged with its scope, by a scope block
-    for a large batch or by the ``Value.scope`` setter for a few rows.
+    and (if ``scopes``) its nodes are tagged with its scope.
     """
     if not neurons[0].fused:
         return [[_unfused(n, xs) for n in neurons] for xs in rows]
     prepared = [_Row(xs, who) for xs in rows]
     outs: list[list[Value]] = [[] for _ in rows]
     record = scopes and autograd.is_grad_enabled()
-    block = record and len(rows) >= 12  # a scope block costs about as much as 12 setters
     make = autograd.make_node
     for n in neurons:
         wd = list(map(_data, n.w))
@@ -261,30 +259,26 @@ def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str,
         extra = n._extra
         params = n._params
         op = n._op
-        scope = n._scope
-        with _scoped(scope) if block else contextlib.nullcontext():
-            for row, out_row in zip(prepared, outs):
-                xdt = row.floats
-                out, a = neuron_eval(act, extra, xdt, wd, bd)
-                partials = neuron_partials(a, xdt, wd)
-                if row.plain:
-                    parents = row.values + params
-                    operands = (*row.values, *params, *extra) if extra else None
-                elif not row.values:  # plain numbers in: only the parameters are parents
-                    parents = params
-                    partials = partials[len(xdt):]
-                    operands = (*xdt, *params, *extra)
-                else:
-                    xs = row.items
-                    parents = row.values + params
-                    keep = [d for x, d in zip(xs, partials) if isinstance(x, Value)]
-                    partials = (*keep, *partials[len(xdt):])
-                    operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
-                                *params, *extra)
-                node = make(out, op, parents, partials, operands)
-                if record and not block:
-                    node.scope = scope
-                out_row.append(node)
+        scope = n._scope if record else ""
+        for row, out_row in zip(prepared, outs):
+            xdt = row.floats
+            out, a = neuron_eval(act, extra, xdt, wd, bd)
+            partials = neuron_partials(a, xdt, wd)
+            if row.plain:
+                parents = row.values + params
+                operands = (*row.values, *params, *extra) if extra else None
+            elif not row.values:  # plain numbers in: only the parameters are parents
+                parents = params
+                partials = partials[len(xdt):]
+                operands = (*xdt, *params, *extra)
+            else:
+                xs = row.items
+                parents = row.values + params
+                keep = [d for x, d in zip(xs, partials) if isinstance(x, Value)]
+                partials = (*keep, *partials[len(xdt):])
+                operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
+                            *params, *extra)
+            out_row.append(make(out, op, parents, partials, operands, scope))
     return outs
 
 
