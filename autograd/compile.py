@@ -537,6 +537,12 @@ class Compiled:
         return self.program(*args).source
 
     def _execute(self, args: tuple[Any, ...], backward: bool) -> tuple[tuple[float, ...], bool]:
+        if _tracers and threading.get_ident() in _tracers:
+            raise TraceError(
+                "compile: a compiled function was called inside a function being traced; "
+                "its float results would become constants of the outer trace: call the "
+                "uncompiled function there (compiled.fn), or compile only the outer one"
+            )
         flat: list[Any] = []
         sig: list[Any] = []
         _flatten(args, flat, sig, "args")

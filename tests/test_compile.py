@@ -209,6 +209,17 @@ def test_new_argument_structure_traces_again():
     assert w.grad == 3.0 + 6.0
 
 
+def test_compiled_call_inside_a_trace_is_refused():
+    inner = compile_fn(lambda v: v * 2)
+    inner(1.0)  # traced already: a call would return a float, baked into the outer trace
+
+    def outer(x):
+        return x * inner(x)
+
+    with pytest.raises(TraceError, match=r"called inside a function being traced"):
+        compile_fn(outer)(3.0)
+
+
 def test_non_leaf_argument_is_refused():
     x = Value(1.0) * 2
     with pytest.raises(TypeError, match=r"interior Value.*detach"):
