@@ -37,9 +37,12 @@ ensure_venv() {
   local stamp=".venv/.chainrule-$extras"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    # (this machine's pip configuration warns about absent local indexes; hide that noise)
-    { .venv/bin/python -m pip install -q -e ".[$extras]" 2>&1; } |
-      { grep -v -e "is neither a file nor a directory" || true; }
+    echo "setup: installing chainrule[$extras] into .venv (log: .venv/pip.log)" >&2
+    if ! .venv/bin/python -m pip install -q -e ".[$extras]" >.venv/pip.log 2>&1; then
+      cat .venv/pip.log >&2
+      echo "setup: pip install failed (log above)" >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
 }
