@@ -649,7 +649,9 @@ def compile(  # noqa: A001 - as torch.compile
     (``@autograd.compile`` or ``@autograd.compile(retrace=False)``). The
     function takes numbers, leaf Values, or (nested) lists and tuples of them,
     may capture Values (parameters), and returns a Value (or a tuple of Values,
-    the loss first). See :class:`Compiled` for what a call does.
+    the loss first). See :class:`Compiled` for what a call does. Keep the
+    function pure: its side effects (printing, updating ``.data``) happen
+    once, while it is traced; do the optimizer step outside it.
 
     Args:
         fn: the function to compile.
