@@ -12,9 +12,27 @@ This module owns only float arithmetic; it knows nothing of ``Value``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 INF = math.inf
 NAN = math.nan
+
+
+def fsum(xs: Iterable[float]) -> float:
+    """Return the exactly rounded sum (``math.fsum``), IEEE-754 at the edges.
+
+    ``math.fsum`` raises ``ValueError`` for ``inf + -inf`` and
+    ``OverflowError`` when a partial sum overflows; here those give ``nan``
+    and ``inf`` as plain float addition does.
+    """
+    vals = xs if isinstance(xs, (list, tuple)) else list(xs)
+    try:
+        return math.fsum(vals)
+    except (ValueError, OverflowError):
+        total = 0.0
+        for v in vals:
+            total += v
+        return total
 
 
 def div(a: float, b: float) -> float:
@@ -128,4 +146,4 @@ def logsumexp(xs: list[float]) -> float:
         if any(x != x for x in xs):
             return NAN
         return m
-    return m + math.log(math.fsum(exp(x - m) for x in xs))
+    return m + math.log(fsum([exp(x - m) for x in xs]))

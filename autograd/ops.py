@@ -350,7 +350,7 @@ def _minimum_local(out: float, a: float, b: float) -> tuple[float, float]:
 
 
 def _sum(*xs: float) -> float:
-    return math.fsum(xs) if xs else 0.0
+    return N.fsum(xs) if xs else 0.0
 
 
 def _sum_local(out: float, *xs: float) -> tuple[float, ...]:
@@ -358,7 +358,7 @@ def _sum_local(out: float, *xs: float) -> tuple[float, ...]:
 
 
 def _mean(*xs: float) -> float:
-    return math.fsum(xs) / len(xs)
+    return N.fsum(xs) / len(xs)
 
 
 def _mean_local(out: float, *xs: float) -> tuple[float, ...]:
@@ -367,7 +367,7 @@ def _mean_local(out: float, *xs: float) -> tuple[float, ...]:
 
 def _dot(*xy: float) -> float:
     n = len(xy) // 2
-    return math.fsum(map(operator.mul, xy[:n], xy[n:]))
+    return N.fsum(list(map(operator.mul, xy[:n], xy[n:])))
 
 
 def _dot_local(out: float, *xy: float) -> tuple[float, ...]:
@@ -627,7 +627,7 @@ def _dot_local_code(n: int) -> tuple[str, ...]:
 
 
 def affine_codegen(
-    act: Op | None, params: int = 0, *, total: Callable[..., float] = math.fsum
+    act: Op | None, params: int = 0, *, total: Callable[..., float] = N.fsum
 ) -> Codegen:
     """Templates for a fused ``act(x . w + b)`` node, composed from ``act``'s own.
 
@@ -711,9 +711,9 @@ _CODEGEN: dict[str, Codegen] = {
                        names={"_sigmoid": N.sigmoid}),
     "relu": Codegen("(0.0 if {0} <= 0.0 else {0})", ("(1.0 if {out} > 0.0 else 0.0)",)),
     "leaky_relu": Codegen("({0} if {0} > 0.0 else {0} * {1})", ("(1.0 if {0} > 0.0 else {1})",)),
-    "sum": Codegen(_sum_code, lambda n: ("1.0",) * n, names={"_fsum": math.fsum}),
-    "mean": Codegen(_mean_code, lambda n: (repr(1.0 / n),) * n, names={"_fsum": math.fsum}),
-    "dot": Codegen(_dot_code, _dot_local_code, names={"_fsum": math.fsum}),
+    "sum": Codegen(_sum_code, lambda n: ("1.0",) * n, names={"_fsum": N.fsum}),
+    "mean": Codegen(_mean_code, lambda n: (repr(1.0 / n),) * n, names={"_fsum": N.fsum}),
+    "dot": Codegen(_dot_code, _dot_local_code, names={"_fsum": N.fsum}),
 }
 
 _TABLE = tuple(

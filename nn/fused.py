@@ -27,13 +27,13 @@ table) when this module is imported, which ``import nn`` does.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import autograd
 from autograd import Kink, Op, Value
+from autograd.numerics import fsum
 from autograd.ops import affine_codegen
 
 __all__ = [
@@ -62,7 +62,7 @@ def _data(x: Any) -> float:
 
 
 def _sumprod(xs: Any, ws: Any) -> float:
-    return math.fsum(map(_mul, xs, ws))
+    return fsum(list(map(_mul, xs, ws)))
 
 
 _ZEROS: dict[int, tuple[float, ...]] = {}
@@ -183,7 +183,7 @@ def _pairs(ops: tuple[Any, ...]) -> tuple[int, tuple[Any, ...], tuple[Any, ...]]
 
 def _mse_forward(*ops: float) -> float:
     n, p, t = _pairs(ops)
-    return math.fsum((a - b) * (a - b) for a, b in zip(p, t)) / n
+    return fsum((a - b) * (a - b) for a, b in zip(p, t)) / n
 
 
 def _mse_local(out: float, *ops: float) -> tuple[float, ...]:
@@ -201,7 +201,7 @@ def _mse_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
 
 def _l1_forward(*ops: float) -> float:
     n, p, t = _pairs(ops)
-    return math.fsum(abs(a - b) for a, b in zip(p, t)) / n
+    return fsum(abs(a - b) for a, b in zip(p, t)) / n
 
 
 def _l1_local(out: float, *ops: float) -> tuple[float, ...]:
@@ -216,7 +216,7 @@ def _l1_value(ops: tuple[Any, ...], out: Value, wrt: int) -> float:
 
 def _bce_forward(*ops: float) -> float:
     n, z, y = _pairs(ops)
-    return math.fsum(_SOFTPLUS.forward(a) - b * a for a, b in zip(z, y)) / n
+    return fsum(_SOFTPLUS.forward(a) - b * a for a, b in zip(z, y)) / n
 
 
 def _bce_local(out: float, *ops: float) -> tuple[float, ...]:
@@ -237,7 +237,7 @@ def _bce_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
 
 def _hinge_forward(*ops: float) -> float:
     n, s, y = _pairs(ops)
-    return math.fsum(_RELU.forward(1.0 - a * b) for a, b in zip(s, y)) / n
+    return fsum(_RELU.forward(1.0 - a * b) for a, b in zip(s, y)) / n
 
 
 def _hinge_local(out: float, *ops: float) -> tuple[float, ...]:
@@ -259,14 +259,14 @@ def _hinge_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
 def _ce_forward(*ops: float) -> float:
     _, z, t = _pairs(ops)
     lse = _LOGSUMEXP.forward(*z)
-    return math.fsum(t) * lse - _sumprod(t, z)
+    return fsum(t) * lse - _sumprod(t, z)
 
 
 def _ce_local(out: float, *ops: float) -> tuple[float, ...]:
     _, z, t = _pairs(ops)
     lse = _LOGSUMEXP.forward(*z)
     soft = _LOGSUMEXP.local(lse, *z)
-    total = math.fsum(t)
+    total = fsum(t)
     return tuple(total * s - ti for s, ti in zip(soft, t)) + tuple(lse - zi for zi in z)
 
 
@@ -280,7 +280,7 @@ def _ce_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
 
 
 def _sumsq_forward(*xs: float) -> float:
-    return math.fsum(x * x for x in xs)
+    return fsum(x * x for x in xs)
 
 
 def _sumsq_local(out: float, *xs: float) -> tuple[float, ...]:
