@@ -200,6 +200,14 @@ class TestIEEE:
         assert Value(1000.0).softplus().data == 1000.0
         assert Value(-1000.0).sigmoid().data == 0.0
 
+    def test_nary_sums_follow_ieee_instead_of_raising(self) -> None:
+        inf = math.inf
+        assert math.isnan(autograd.sum([Value(inf), Value(-inf)]).data)
+        assert math.isnan(autograd.mean([inf, Value(-inf)]).data)
+        assert autograd.sum([Value(1e308), 1e308, -1e308]).data == inf  # overflow, not an error
+        assert math.isnan(autograd.dot([Value(1e308), Value(1e308)], [10.0, -10.0]).data)
+        assert autograd.sum([Value(0.1)] * 10).data == 1.0  # still exactly rounded
+
     def test_logsumexp_is_stable(self) -> None:
         xs = [Value(1000.0), Value(1000.0), Value(-1000.0)]
         y = autograd.logsumexp(xs)
