@@ -29,7 +29,6 @@ import decimal
 import itertools
 import numbers
 import operator
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,12 +60,6 @@ Number = Union[int, float]
 _new = object.__new__
 _count = itertools.count(-1, -1).__next__  # newer nodes get smaller keys
 
-_ADD = OPS["add"]
-_SUB = OPS["sub"]
-_MUL = OPS["mul"]
-_DIV = OPS["div"]
-_POW = OPS["pow"]
-_NEG = OPS["neg"]
 
 
 # ---------------------------------------------------------------------------
@@ -377,6 +370,376 @@ def make_node(
 
 
 # ---------------------------------------------------------------------------
+# --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
+from math import tanh as _tanh
+
+from autograd.numerics import div as _div
+from autograd.numerics import exp as _exp
+from autograd.numerics import log as _log
+from autograd.numerics import pow as _pow
+from autograd.numerics import sigmoid as _sigmoid
+from autograd.numerics import sqrt as _sqrt
+
+_FAST_ADD = OPS["add"]
+_FAST_SUB = OPS["sub"]
+_FAST_MUL = OPS["mul"]
+_FAST_DIV = OPS["div"]
+_FAST_POW = OPS["pow"]
+_FAST_NEG = OPS["neg"]
+_FAST_EXP = OPS["exp"]
+_FAST_LOG = OPS["log"]
+_FAST_SQRT = OPS["sqrt"]
+_FAST_TANH = OPS["tanh"]
+_FAST_SIGMOID = OPS["sigmoid"]
+_FAST_RELU = OPS["relu"]
+
+
+def _fast_add(self: Value, other: Any) -> Value:
+    """``self + other``: op table entry ``add``."""
+    if type(other) is float:
+        x = self.data
+        node: Value = _new(Value)
+        node.data = x + other
+        node._local = (1.0,)
+        node.parents = (self,)
+        node._ctx = (self, other)
+    elif type(other) is Value:
+        x = self.data
+        y = other.data
+        node = _new(Value)
+        node.data = x + y
+        d0 = 1.0
+        d1 = 1.0
+        node._local = (d0, d1)
+        node.parents = (self, other)
+        node._ctx = None
+    else:
+        return _binary(_FAST_ADD, self, other)
+    node.grad = 0.0
+    node._op = _FAST_ADD
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_radd(self: Value, other: Any) -> Value:
+    """``other + self``: op table entry ``add``."""
+    if type(other) is not float:
+        return _binary(_FAST_ADD, other, self)
+    y = self.data
+    node: Value = _new(Value)
+    node.data = other + y
+    node._local = (1.0,)
+    node.parents = (self,)
+    node._ctx = (other, self)
+    node.grad = 0.0
+    node._op = _FAST_ADD
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_sub(self: Value, other: Any) -> Value:
+    """``self - other``: op table entry ``sub``."""
+    if type(other) is float:
+        x = self.data
+        node: Value = _new(Value)
+        node.data = x - other
+        node._local = (1.0,)
+        node.parents = (self,)
+        node._ctx = (self, other)
+    elif type(other) is Value:
+        x = self.data
+        y = other.data
+        node = _new(Value)
+        node.data = x - y
+        d0 = 1.0
+        d1 = -1.0
+        node._local = (d0, d1)
+        node.parents = (self, other)
+        node._ctx = None
+    else:
+        return _binary(_FAST_SUB, self, other)
+    node.grad = 0.0
+    node._op = _FAST_SUB
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_rsub(self: Value, other: Any) -> Value:
+    """``other - self``: op table entry ``sub``."""
+    if type(other) is not float:
+        return _binary(_FAST_SUB, other, self)
+    y = self.data
+    node: Value = _new(Value)
+    node.data = other - y
+    node._local = (-1.0,)
+    node.parents = (self,)
+    node._ctx = (other, self)
+    node.grad = 0.0
+    node._op = _FAST_SUB
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_mul(self: Value, other: Any) -> Value:
+    """``self * other``: op table entry ``mul``."""
+    if type(other) is float:
+        x = self.data
+        node: Value = _new(Value)
+        node.data = x * other
+        node._local = (other,)
+        node.parents = (self,)
+        node._ctx = (self, other)
+    elif type(other) is Value:
+        x = self.data
+        y = other.data
+        node = _new(Value)
+        node.data = x * y
+        d0 = y
+        d1 = x
+        node._local = (d0, d1)
+        node.parents = (self, other)
+        node._ctx = None
+    else:
+        return _binary(_FAST_MUL, self, other)
+    node.grad = 0.0
+    node._op = _FAST_MUL
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_rmul(self: Value, other: Any) -> Value:
+    """``other * self``: op table entry ``mul``."""
+    if type(other) is not float:
+        return _binary(_FAST_MUL, other, self)
+    y = self.data
+    node: Value = _new(Value)
+    node.data = other * y
+    node._local = (other,)
+    node.parents = (self,)
+    node._ctx = (other, self)
+    node.grad = 0.0
+    node._op = _FAST_MUL
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_div(self: Value, other: Any) -> Value:
+    """``self / other``: op table entry ``div``."""
+    if type(other) is float:
+        x = self.data
+        node: Value = _new(Value)
+        node.data = _div(x, other)
+        node._local = (_div(1.0, other),)
+        node.parents = (self,)
+        node._ctx = (self, other)
+    elif type(other) is Value:
+        x = self.data
+        y = other.data
+        node = _new(Value)
+        node.data = _div(x, y)
+        d0 = _div(1.0, y)
+        d1 = -_div(x, y * y)
+        node._local = (d0, d1)
+        node.parents = (self, other)
+        node._ctx = None
+    else:
+        return _binary(_FAST_DIV, self, other)
+    node.grad = 0.0
+    node._op = _FAST_DIV
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_rdiv(self: Value, other: Any) -> Value:
+    """``other / self``: op table entry ``div``."""
+    if type(other) is not float:
+        return _binary(_FAST_DIV, other, self)
+    y = self.data
+    node: Value = _new(Value)
+    node.data = _div(other, y)
+    node._local = (-_div(other, y * y),)
+    node.parents = (self,)
+    node._ctx = (other, self)
+    node.grad = 0.0
+    node._op = _FAST_DIV
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_pow(self: Value, other: Any) -> Value:
+    """``self ** other``: op table entry ``pow``."""
+    if type(other) is float:
+        x = self.data
+        node: Value = _new(Value)
+        node.data = _pow(x, other)
+        node._local = ((0.0 if other == 0.0 else other * _pow(x, other - 1.0)),)
+        node.parents = (self,)
+        node._ctx = (self, other)
+    elif type(other) is Value:
+        x = self.data
+        y = other.data
+        node = _new(Value)
+        node.data = out = _pow(x, y)
+        d0 = (0.0 if y == 0.0 else y * _pow(x, y - 1.0))
+        d1 = (0.0 if (x == 0.0 and y >= 0.0) else out * _log(x))
+        node._local = (d0, d1)
+        node.parents = (self, other)
+        node._ctx = None
+    else:
+        return _binary(_FAST_POW, self, other)
+    node.grad = 0.0
+    node._op = _FAST_POW
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_rpow(self: Value, other: Any) -> Value:
+    """``other ** self``: op table entry ``pow``."""
+    if type(other) is not float:
+        return _binary(_FAST_POW, other, self)
+    y = self.data
+    node: Value = _new(Value)
+    node.data = out = _pow(other, y)
+    node._local = ((0.0 if (other == 0.0 and y >= 0.0) else out * _log(other)),)
+    node.parents = (self,)
+    node._ctx = (other, self)
+    node.grad = 0.0
+    node._op = _FAST_POW
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_neg(self: Value) -> Value:
+    """``-x``: op table entry ``neg``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = -x
+    node._local = (-1.0,)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_NEG
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_exp(self: Value) -> Value:
+    """``e^x``: op table entry ``exp``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = out = _exp(x)
+    node._local = (out,)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_EXP
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_log(self: Value) -> Value:
+    """``ln x``: op table entry ``log``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = _log(x)
+    node._local = (_div(1.0, x),)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_LOG
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_sqrt(self: Value) -> Value:
+    """``sqrt(x)``: op table entry ``sqrt``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = out = _sqrt(x)
+    node._local = (_div(0.5, out),)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_SQRT
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_tanh(self: Value) -> Value:
+    """``tanh(x)``: op table entry ``tanh``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = out = _tanh(x)
+    node._local = (1.0 - out * out,)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_TANH
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_sigmoid(self: Value) -> Value:
+    """``1 / (1 + e^-x)``: op table entry ``sigmoid``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = out = _sigmoid(x)
+    node._local = (out * (1.0 - out),)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_SIGMOID
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_relu(self: Value) -> Value:
+    """``max(x, 0)``: op table entry ``relu``."""
+    x = self.data
+    node: Value = _new(Value)
+    node.data = out = (0.0 if x <= 0.0 else x)
+    node._local = ((1.0 if out > 0.0 else 0.0),)
+    node.parents = (self,)
+    node._ctx = None
+    node.grad = 0.0
+    node._op = _FAST_RELU
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+# --- END GENERATED ---
 
 
 class Value:
@@ -556,38 +919,19 @@ class Value:
 
     # -- arithmetic -------------------------------------------------------
 
-    def __add__(self, other: Value | Number) -> Value:
-        return _binary(_ADD, self, other)
-
-    def __radd__(self, other: Number) -> Value:
-        return _binary(_ADD, other, self)
-
-    def __sub__(self, other: Value | Number) -> Value:
-        return _binary(_SUB, self, other)
-
-    def __rsub__(self, other: Number) -> Value:
-        return _binary(_SUB, other, self)
-
-    def __mul__(self, other: Value | Number) -> Value:
-        return _binary(_MUL, self, other)
-
-    def __rmul__(self, other: Number) -> Value:
-        return _binary(_MUL, other, self)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return _binary(_DIV, self, other)
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return _binary(_DIV, other, self)
-
-    def __pow__(self, other: Value | Number) -> Value:
-        return _binary(_POW, self, other)
-
-    def __rpow__(self, other: Number) -> Value:
-        return _binary(_POW, other, self)
-
-    def __neg__(self) -> Value:
-        return _unary(_NEG, self)
+    # The operators and the commonest methods are generated from the op table's
+    # templates (the block above; see autograd.codegen).
+    __add__ = _fast_add
+    __radd__ = _fast_radd
+    __sub__ = _fast_sub
+    __rsub__ = _fast_rsub
+    __mul__ = _fast_mul
+    __rmul__ = _fast_rmul
+    __truediv__ = _fast_div
+    __rtruediv__ = _fast_rdiv
+    __pow__ = _fast_pow
+    __rpow__ = _fast_rpow
+    __neg__ = _fast_neg
 
     def __pos__(self) -> Value:
         return self
@@ -597,29 +941,17 @@ class Value:
 
     # -- elementwise functions (see the op table for each rule) -------------
 
-    def exp(self) -> Value:
-        """Return ``e ** self``; ``inf`` on overflow."""
-        return _unary(_EXP, self)
+    exp = _fast_exp
 
-    def log(self) -> Value:
-        """Return the natural logarithm; ``-inf`` at 0, ``nan`` below 0."""
-        return _unary(_LOG, self)
+    log = _fast_log
 
-    def sqrt(self) -> Value:
-        """Return the square root; ``nan`` below 0, derivative ``inf`` at 0."""
-        return _unary(_SQRT, self)
+    sqrt = _fast_sqrt
 
-    def tanh(self) -> Value:
-        """Return the hyperbolic tangent."""
-        return _unary(_TANH, self)
+    tanh = _fast_tanh
 
-    def sigmoid(self) -> Value:
-        """Return the logistic sigmoid ``1 / (1 + e**-x)``, stable for any x."""
-        return _unary(_SIGMOID, self)
+    sigmoid = _fast_sigmoid
 
-    def relu(self) -> Value:
-        """Return ``max(x, 0)``; the derivative at 0 is 0 (as in PyTorch)."""
-        return _unary(_RELU, self)
+    relu = _fast_relu
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """Return ``x if x > 0 else negative_slope * x``.
@@ -738,12 +1070,6 @@ def _cmp(other: Any, what: str) -> float:
     return _to_float(other, f"comparison {what}: right operand")
 
 
-_EXP = OPS["exp"]
-_LOG = OPS["log"]
-_SQRT = OPS["sqrt"]
-_TANH = OPS["tanh"]
-_SIGMOID = OPS["sigmoid"]
-_RELU = OPS["relu"]
 _LEAKY_RELU = OPS["leaky_relu"]
 _GELU = OPS["gelu"]
 _SOFTPLUS = OPS["softplus"]
@@ -889,97 +1215,3 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
     vs = _values(values, "softmax")
     lse = logsumexp(vs)
     return [(v - lse).exp() for v in vs]
-
-
-# ---------------------------------------------------------------------------
-# Fast paths, generated at import from the op table's source templates
-# (autograd.ops.Codegen): the operators and methods above, specialised for a
-# float or Value operand so that one node costs one Python call. The formulas
-# stay in the table (the same templates autograd.compile emits); anything else
-# (ints, NumPy scalars, non-numbers) takes the general path above, which also
-# raises the errors. Behaviour is identical: tests/test_engine*.py and the
-# template tests in tests/test_compile.py check it.
-
-_BINARY_FAST = {"add": ("__add__", "__radd__"), "sub": ("__sub__", "__rsub__"),
-                "mul": ("__mul__", "__rmul__"), "div": ("__truediv__", "__rtruediv__"),
-                "pow": ("__pow__", "__rpow__")}
-_UNARY_FAST = {"neg": "__neg__", "exp": "exp", "log": "log", "sqrt": "sqrt", "tanh": "tanh",
-               "sigmoid": "sigmoid", "relu": "relu"}
-
-_NODE_TAIL = """
-    node.grad = 0.0
-    node._op = {op}
-    node._id = _count()
-    if _special:
-        _record_special(node)
-    return node
-"""
-
-
-def _fast_source(name: str, op: Op, kind: str) -> str:
-    cg = op.codegen
-    if cg is None or cg.temp_templates(2 if kind != "unary" else 1) or cg.after_templates(1):
-        return ""
-    ref = f"_fastop_{name}"
-    tail = _NODE_TAIL.format(op=ref)
-    if kind == "unary":
-        fwd = cg.forward_template(1).format("x")
-        loc = cg.local_templates(1)[0].format("x", out="out")
-        return (f"def _fast_{name}(self):\n    x = self.data\n    node = _new(Value)\n"
-                f"    node.data = out = {fwd}\n    node.parents = (self,)\n"
-                f"    node._local = ({loc},)\n    node._ctx = None" + tail)
-    fwd, (l0, l1) = cg.forward_template(2), cg.local_templates(2)
-    if kind == "left":  # self op other
-        return (
-            f"def _fast_{name}(self, other):\n    t = type(other)\n"
-            f"    if t is float:\n        x = self.data\n        node = _new(Value)\n"
-            f"        node.data = out = {fwd.format('x', 'other')}\n"
-            f"        node.parents = (self,)\n"
-            f"        node._local = ({l0.format('x', 'other', out='out')},)\n"
-            f"        node._ctx = (self, other)\n"
-            f"    elif t is Value:\n        x = self.data\n        y = other.data\n"
-            f"        node = _new(Value)\n        node.data = out = {fwd.format('x', 'y')}\n"
-            f"        node.parents = (self, other)\n"
-            f"        node._local = ({l0.format('x', 'y', out='out')}, "
-            f"{l1.format('x', 'y', out='out')})\n        node._ctx = None\n"
-            f"    else:\n        return _binary({ref}, self, other)" + tail
-        )
-    return (  # other op self (reflected)
-        f"def _fast_r{name}(self, other):\n    if type(other) is not float:\n"
-        f"        return _binary({ref}, other, self)\n    y = self.data\n"
-        f"    node = _new(Value)\n    node.data = out = {fwd.format('other', 'y')}\n"
-        f"    node.parents = (self,)\n"
-        f"    node._local = ({l1.format('other', 'y', out='out')},)\n"
-        f"    node._ctx = (other, self)" + tail
-    )
-
-
-def _install_fast_paths() -> None:
-    space = globals()
-    for name in (*_BINARY_FAST, *_UNARY_FAST):
-        op = OPS[name]
-        if op.codegen is None:
-            continue
-        for key, val in op.codegen.names.items():
-            if space.setdefault(key, val) is not val:
-                return  # a template name clashes with an engine name: keep the general path
-        space[f"_fastop_{name}"] = op
-        if name in _BINARY_FAST:
-            kinds = zip(("left", "right"), _BINARY_FAST[name])
-        else:
-            kinds = zip(("unary",), (_UNARY_FAST[name],))
-        for kind, attr in kinds:
-            src = _fast_source(name, op, kind)
-            if not src:
-                continue
-            # named inside the package so that tracebacks and anomaly mode
-            # (which skips the package's frames) treat it as engine code
-            where = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<fast {attr}>")
-            exec(compile(src, where, "exec"), space)
-            fn = space.pop(f"_fast_{'r' if kind == 'right' else ''}{name}")
-            fn.__doc__ = getattr(Value, attr).__doc__
-            fn.__qualname__ = f"Value.{attr}"
-            setattr(Value, attr, fn)
-
-
-_install_fast_paths()
