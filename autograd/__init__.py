@@ -10,7 +10,12 @@ Note: PyPI's unrelated HIPS ``autograd`` package uses the same import name;
 never install both in one environment.
 
 Module layering (imports point one way):
-numerics <- ops <- engine <- functional <- func.
+numerics <- ops <- engine <- functional <- func; the tools sit on top:
+``gradcheck`` (gradient checking that knows kinks and names the culprit node),
+``anomaly`` (``detect_anomaly``), ``custom`` (``custom_op``), ``compile`` (the
+traced, straight-line path), ``memory`` (``pause_gc``), ``testing``
+(Hypothesis strategies; optional extra), ``expr`` (the safe expression parser)
+and ``codegen`` (generates the engine's fast paths from the op table).
 """
 
 from autograd.anomaly import AnomalyError, detect_anomaly
