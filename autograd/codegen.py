@@ -108,7 +108,7 @@ def _left(name: str, op: Op) -> str:
         "        node: Value = _new(Value)\n"
         + _store("        ", fwd.format("x", "other"), [l0.format("x", "other", out="{out}")])
         + "        node.parents = (self,)\n"
-        "        node._ctx = (self, other)\n"
+        "        node._ctx = other\n"
         "    elif type(other) is Value:\n"
         "        x = self.data\n"
         "        y = other.data\n"

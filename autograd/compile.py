@@ -269,7 +269,7 @@ class _Program:
         info = []
         for node in order:
             op = node._op
-            operands = node.parents if node._ctx is None else node._ctx
+            operands = node.operands
             n = len(operands)
             shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
             if shape is None:
@@ -374,7 +374,7 @@ class _Program:
             incoming: dict[Value, int] = {}
             for node in order:
                 if node in needs and node in local_expr:
-                    ops_ = node.parents if node._ctx is None else node._ctx
+                    ops_ = node.operands
                     for o, d in zip(ops_, local_expr[node]):
                         if d is not None and o in needs:
                             incoming[o] = incoming.get(o, 0) + 1
@@ -391,7 +391,7 @@ class _Program:
                     if pend is None or node not in needs:
                         continue  # not on the loss's graph (a guard's), or no gradient wanted
                     gn, depth_g = pend
-                ops_ = node.parents if node._ctx is None else node._ctx
+                ops_ = node.operands
                 pairs = [(o, d) for o, d in zip(ops_, local_expr[node])
                          if d is not None and o in needs]
                 if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):

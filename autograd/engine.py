@@ -248,7 +248,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
             node.data = out = op.forward(x, y)
             node.parents = (a,)
             node._local = (op.local(out, x, y)[0],)
-            node._ctx = (a, y)
+            node._ctx = y  # a right-hand constant is stored bare (see Value.operands)
     else:
         x = a if type(a) is float else _to_float(a, op.name, "left operand")
         y = b.data
@@ -402,7 +402,7 @@ def _fast_add(self: Value, other: Any) -> Value:
         node.data = x + other
         node._local = (1.0,)
         node.parents = (self,)
-        node._ctx = (self, other)
+        node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
@@ -449,7 +449,7 @@ def _fast_sub(self: Value, other: Any) -> Value:
         node.data = x - other
         node._local = (1.0,)
         node.parents = (self,)
-        node._ctx = (self, other)
+        node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
@@ -496,7 +496,7 @@ def _fast_mul(self: Value, other: Any) -> Value:
         node.data = x * other
         node._local = (other,)
         node.parents = (self,)
-        node._ctx = (self, other)
+        node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
@@ -543,7 +543,7 @@ def _fast_div(self: Value, other: Any) -> Value:
         node.data = _div(x, other)
         node._local = (_div(1.0, other),)
         node.parents = (self,)
-        node._ctx = (self, other)
+        node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
@@ -590,7 +590,7 @@ def _fast_pow(self: Value, other: Any) -> Value:
         node.data = _pow(x, other)
         node._local = ((0.0 if other == 0.0 else other * _pow(x, other - 1.0)),)
         node.parents = (self,)
-        node._ctx = (self, other)
+        node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
@@ -776,7 +776,7 @@ class Value:
     parents: tuple[Value, ...]
     _op: Op | None
     _local: tuple[float, ...]
-    _ctx: tuple[Any, ...] | None
+    _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
     _label: str
     _meta: dict[str, Any]
@@ -827,7 +827,12 @@ class Value:
     @property
     def operands(self) -> tuple[Value | float, ...]:
         """All operands in call order, constants included (``x * 2`` -> ``(x, 2.0)``)."""
-        return self.parents if self._ctx is None else self._ctx
+        ctx = self._ctx
+        if ctx is None:
+            return self.parents
+        if isinstance(ctx, tuple):
+            return ctx
+        return (self.parents[0], ctx)  # ``x op c``: the commonest constant, stored bare
 
     @property
     def scope(self) -> str:
