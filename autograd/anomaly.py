@@ -130,7 +130,7 @@ def _checked_backward(root: Value, seed: float) -> None:
     root.grad = seed
     for node in order:
         g = node.grad
-        for k, (p, d) in enumerate(zip(node.parents, node._local)):
+        for k, (p, d) in enumerate(zip(node.parents, node.partials)):
             c = g * d
             if c - c != 0.0:
                 op = node.op

@@ -74,7 +74,7 @@ def _store(indent: str, fwd: str, locs: list[str]) -> str:
     lines = [f"node.data = out = {fwd}" if uses_out else f"node.data = {fwd}"]
     partials = [t.format(out="out") for t in locs]
     if len(partials) == 1:
-        lines.append(f"node._local = ({partials[0]},)")
+        lines.append(f"node._local = {partials[0]}")  # one parent: stored bare
     else:
         lines += [f"d{i} = {p}" for i, p in enumerate(partials)]
         lines.append(f"node._local = ({', '.join(f'd{i}' for i in range(len(partials)))})")

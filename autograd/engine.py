@@ -190,7 +190,8 @@ def _node(
     node.grad = 0.0
     node._op = op
     node.parents = parents
-    node._local = local
+    # one parent: its partial is stored bare (no tuple to allocate or track)
+    node._local = local[0] if len(parents) == 1 else local
     node._ctx = operands
     node._id = _count()
     if _special:
@@ -224,7 +225,7 @@ def _unary(op: Op, x: Value) -> Value:
     node.grad = 0.0
     node._op = op
     node.parents = (x,)
-    node._local = op.local(out, a)
+    node._local = op.local(out, a)[0]
     node._ctx = None
     node._id = _count()
     if _special:
@@ -247,14 +248,14 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
             y = b if type(b) is float else _to_float(b, op.name, "right operand")
             node.data = out = op.forward(x, y)
             node.parents = (a,)
-            node._local = (op.local(out, x, y)[0],)
+            node._local = op.local(out, x, y)[0]
             node._ctx = y  # a right-hand constant is stored bare (see Value.operands)
     else:
         x = a if type(a) is float else _to_float(a, op.name, "left operand")
         y = b.data
         node.data = out = op.forward(x, y)
         node.parents = (b,)
-        node._local = (op.local(out, x, y)[1],)
+        node._local = op.local(out, x, y)[1]
         node._ctx = (x, b)
     node.grad = 0.0
     node._op = op
@@ -400,7 +401,7 @@ def _fast_add(self: Value, other: Any) -> Value:
         x = self.data
         node: Value = _new(Value)
         node.data = x + other
-        node._local = (1.0,)
+        node._local = 1.0
         node.parents = (self,)
         node._ctx = other
     elif type(other) is Value:
@@ -430,7 +431,7 @@ def _fast_radd(self: Value, other: Any) -> Value:
     y = self.data
     node: Value = _new(Value)
     node.data = other + y
-    node._local = (1.0,)
+    node._local = 1.0
     node.parents = (self,)
     node._ctx = (other, self)
     node.grad = 0.0
@@ -447,7 +448,7 @@ def _fast_sub(self: Value, other: Any) -> Value:
         x = self.data
         node: Value = _new(Value)
         node.data = x - other
-        node._local = (1.0,)
+        node._local = 1.0
         node.parents = (self,)
         node._ctx = other
     elif type(other) is Value:
@@ -477,7 +478,7 @@ def _fast_rsub(self: Value, other: Any) -> Value:
     y = self.data
     node: Value = _new(Value)
     node.data = other - y
-    node._local = (-1.0,)
+    node._local = -1.0
     node.parents = (self,)
     node._ctx = (other, self)
     node.grad = 0.0
@@ -494,7 +495,7 @@ def _fast_mul(self: Value, other: Any) -> Value:
         x = self.data
         node: Value = _new(Value)
         node.data = x * other
-        node._local = (other,)
+        node._local = other
         node.parents = (self,)
         node._ctx = other
     elif type(other) is Value:
@@ -524,7 +525,7 @@ def _fast_rmul(self: Value, other: Any) -> Value:
     y = self.data
     node: Value = _new(Value)
     node.data = other * y
-    node._local = (other,)
+    node._local = other
     node.parents = (self,)
     node._ctx = (other, self)
     node.grad = 0.0
@@ -541,7 +542,7 @@ def _fast_div(self: Value, other: Any) -> Value:
         x = self.data
         node: Value = _new(Value)
         node.data = _div(x, other)
-        node._local = (_div(1.0, other),)
+        node._local = _div(1.0, other)
         node.parents = (self,)
         node._ctx = other
     elif type(other) is Value:
@@ -571,7 +572,7 @@ def _fast_rdiv(self: Value, other: Any) -> Value:
     y = self.data
     node: Value = _new(Value)
     node.data = _div(other, y)
-    node._local = (-_div(other, y * y),)
+    node._local = -_div(other, y * y)
     node.parents = (self,)
     node._ctx = (other, self)
     node.grad = 0.0
@@ -588,7 +589,7 @@ def _fast_pow(self: Value, other: Any) -> Value:
         x = self.data
         node: Value = _new(Value)
         node.data = _pow(x, other)
-        node._local = ((0.0 if other == 0.0 else other * _pow(x, other - 1.0)),)
+        node._local = (0.0 if other == 0.0 else other * _pow(x, other - 1.0))
         node.parents = (self,)
         node._ctx = other
     elif type(other) is Value:
@@ -618,7 +619,7 @@ def _fast_rpow(self: Value, other: Any) -> Value:
     y = self.data
     node: Value = _new(Value)
     node.data = out = _pow(other, y)
-    node._local = ((0.0 if (other == 0.0 and y >= 0.0) else out * _log(other)),)
+    node._local = (0.0 if (other == 0.0 and y >= 0.0) else out * _log(other))
     node.parents = (self,)
     node._ctx = (other, self)
     node.grad = 0.0
@@ -634,7 +635,7 @@ def _fast_neg(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = -x
-    node._local = (-1.0,)
+    node._local = -1.0
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -650,7 +651,7 @@ def _fast_exp(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = out = _exp(x)
-    node._local = (out,)
+    node._local = out
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -666,7 +667,7 @@ def _fast_log(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = _log(x)
-    node._local = (_div(1.0, x),)
+    node._local = _div(1.0, x)
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -682,7 +683,7 @@ def _fast_sqrt(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = out = _sqrt(x)
-    node._local = (_div(0.5, out),)
+    node._local = _div(0.5, out)
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -698,7 +699,7 @@ def _fast_tanh(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = out = _tanh(x)
-    node._local = (1.0 - out * out,)
+    node._local = 1.0 - out * out
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -714,7 +715,7 @@ def _fast_sigmoid(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = out = _sigmoid(x)
-    node._local = (out * (1.0 - out),)
+    node._local = out * (1.0 - out)
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -730,7 +731,7 @@ def _fast_relu(self: Value) -> Value:
     x = self.data
     node: Value = _new(Value)
     node.data = out = (0.0 if x <= 0.0 else x)
-    node._local = ((1.0 if out > 0.0 else 0.0),)
+    node._local = (1.0 if out > 0.0 else 0.0)
     node.parents = (self,)
     node._ctx = None
     node.grad = 0.0
@@ -775,7 +776,7 @@ class Value:
     grad: float
     parents: tuple[Value, ...]
     _op: Op | None
-    _local: tuple[float, ...]
+    _local: tuple[float, ...] | float  # bare float when there is one parent
     _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
     _label: str
@@ -822,7 +823,8 @@ class Value:
     @property
     def partials(self) -> tuple[float, ...]:
         """d self / d parent for each parent, evaluated at forward time."""
-        return self._local
+        local = self._local
+        return local if isinstance(local, tuple) else (local,)
 
     @property
     def operands(self) -> tuple[Value | float, ...]:
@@ -1040,9 +1042,10 @@ class Value:
             g = node.grad
             parents = node.parents
             if len(parents) == 1:
-                parents[0].grad += g * node._local[0]
+                # one parent: the partial is a bare float (see _node)
+                parents[0].grad += g * node._local  # type: ignore[operator]
             else:
-                for p, d in zip(parents, node._local):
+                for p, d in zip(parents, node._local):  # type: ignore[arg-type]
                     p.grad += g * d
 
 

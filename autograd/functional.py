@@ -68,7 +68,7 @@ def grad(
     else:
         for node in backward_order(output):
             g = grads[node]
-            for p, d in zip(node.parents, node._local):
+            for p, d in zip(node.parents, node.partials):
                 prev = grads.get(p)
                 grads[p] = g * d if prev is None else prev + g * d
     out: list[Value] = []

@@ -605,7 +605,7 @@ def _first_order_culprit(graph: _Graph, atol: float, rtol: float) -> NodeReport 
     for node in graph.nodes:
         floats = _operand_floats(node)
         for k, i in enumerate(_value_slots(node)):
-            stored = node._local[k]
+            stored = node.partials[k]
             est, ok, _ = _check(stored, _forward_in(node, i), floats[i], None, atol, rtol)
             if not ok and est.shape != "undefined":  # nan all around: nothing to blame
                 return _node_report(graph, node, i, "local", autodiff=stored,

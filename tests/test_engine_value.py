@@ -61,6 +61,13 @@ class TestOperators:
         assert (b - a).parents == (b, a)
         assert (a * b).parents == (a, b)
 
+    def test_partials_are_tuples_aligned_with_parents(self) -> None:
+        a, b = Value(2.0), Value(3.0)
+        for node in (a * 2, 2 * a, a.tanh(), a * b, autograd.sum([a, 1.0]), a.clamp(0, 1)):
+            assert isinstance(node.partials, tuple)
+            assert len(node.partials) == len(node.parents)
+        assert (a * 5).partials == (5.0,) and (a * b).partials == (3.0, 2.0)
+
     def test_numbers_fold_into_the_node(self) -> None:
         x = Value(3.0)
         for y, operands in [
