@@ -73,8 +73,11 @@ def _store(indent: str, fwd: str, locs: list[str]) -> str:
     uses_out = any("{out}" in t for t in locs)
     lines = [f"node.data = out = {fwd}" if uses_out else f"node.data = {fwd}"]
     partials = [t.format(out="out") for t in locs]
+    inline = f"node._local = ({', '.join(partials)})"
     if len(partials) == 1:
         lines.append(f"node._local = {partials[0]}")  # one parent: stored bare
+    elif len(indent) + len(inline) <= 100:
+        lines.append(inline)
     else:
         lines += [f"d{i} = {p}" for i, p in enumerate(partials)]
         lines.append(f"node._local = ({', '.join(f'd{i}' for i in range(len(partials)))})")
@@ -91,7 +94,7 @@ def _unary(name: str, op: Op) -> str:
         f"    x = self.data\n"
         f"    node: Value = _new(Value)\n"
         + _store("    ", fwd, [loc])
-        + "    node.parents = (self,)\n"
+        + "    node._p = self\n"
         "    node._ctx = None\n" + _TAIL.format(ref=_ref(name))
     )
 
@@ -107,7 +110,7 @@ def _left(name: str, op: Op) -> str:
         "        x = self.data\n"
         "        node: Value = _new(Value)\n"
         + _store("        ", fwd.format("x", "other"), [l0.format("x", "other", out="{out}")])
-        + "        node.parents = (self,)\n"
+        + "        node._p = self\n"
         "        node._ctx = other\n"
         "    elif type(other) is Value:\n"
         "        x = self.data\n"
@@ -115,7 +118,7 @@ def _left(name: str, op: Op) -> str:
         "        node = _new(Value)\n"
         + _store("        ", fwd.format("x", "y"),
                  [t.format("x", "y", out="{out}") for t in (l0, l1)])
-        + "        node.parents = (self, other)\n"
+        + "        node._p = (self, other)\n"
         "        node._ctx = None\n"
         "    else:\n"
         f"        return _binary({_ref(name)}, self, other)\n" + _TAIL.format(ref=_ref(name))
@@ -134,7 +137,7 @@ def _right(name: str, op: Op) -> str:
         "    y = self.data\n"
         "    node: Value = _new(Value)\n"
         + _store("    ", fwd.format("other", "y"), [l1.format("other", "y", out="{out}")])
-        + "    node.parents = (self,)\n"
+        + "    node._p = self\n"
         "    node._ctx = (other, self)\n" + _TAIL.format(ref=_ref(name))
     )
 

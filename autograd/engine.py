@@ -9,7 +9,9 @@ Design (see shared/benchmarks.md for the measurements behind it):
 
 * One object per node, ``__slots__``, no closures: a node refers only to its
   parents, so a graph has no reference cycles and is freed by reference
-  counting the moment it is dropped.
+  counting the moment it is dropped. A node with one parent (the commonest)
+  stores that parent and its partial bare, without tuples: fewer allocations
+  and fewer objects for the cyclic garbage collector to track.
 * Python numbers are folded into the node as constants (``x * 2`` has one
   parent); the full operand list is kept for ``create_graph``.
 * Every node gets a decreasing creation number. A node is always created after
@@ -189,9 +191,16 @@ def _node(
     node.data = data
     node.grad = 0.0
     node._op = op
-    node.parents = parents
-    # one parent: its partial is stored bare (no tuple to allocate or track)
-    node._local = local[0] if len(parents) == 1 else local
+    n = len(parents)
+    if n == 1:  # one parent: it and its partial are stored bare (no tuples)
+        node._p = parents[0]
+        node._local = local[0]
+    elif n:
+        node._p = parents
+        node._local = local
+    else:  # no Value operand: a constant, i.e. a leaf
+        node._p = None
+        node._local = ()
     node._ctx = operands
     node._id = _count()
     if _special:
@@ -206,7 +215,7 @@ def _record_special(node: Value) -> None:
         if hook is not None:  # sees the node before no_grad strips it
             hook(node)
         node._op = None
-        node.parents = ()
+        node._p = None
         node._local = ()
         node._ctx = None
         node._id = 0
@@ -224,7 +233,7 @@ def _unary(op: Op, x: Value) -> Value:
     node.data = out
     node.grad = 0.0
     node._op = op
-    node.parents = (x,)
+    node._p = x
     node._local = op.local(out, a)[0]
     node._ctx = None
     node._id = _count()
@@ -241,20 +250,20 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
         if type(b) is Value or isinstance(b, Value):
             y = b.data
             node.data = out = op.forward(x, y)
-            node.parents = (a, b)
+            node._p = (a, b)
             node._local = op.local(out, x, y)
             node._ctx = None
         else:
             y = b if type(b) is float else _to_float(b, op.name, "right operand")
             node.data = out = op.forward(x, y)
-            node.parents = (a,)
+            node._p = a
             node._local = op.local(out, x, y)[0]
             node._ctx = y  # a right-hand constant is stored bare (see Value.operands)
     else:
         x = a if type(a) is float else _to_float(a, op.name, "left operand")
         y = b.data
         node.data = out = op.forward(x, y)
-        node.parents = (b,)
+        node._p = b
         node._local = op.local(out, x, y)[1]
         node._ctx = (x, b)
     node.grad = 0.0
@@ -402,17 +411,15 @@ def _fast_add(self: Value, other: Any) -> Value:
         node: Value = _new(Value)
         node.data = x + other
         node._local = 1.0
-        node.parents = (self,)
+        node._p = self
         node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
         node = _new(Value)
         node.data = x + y
-        d0 = 1.0
-        d1 = 1.0
-        node._local = (d0, d1)
-        node.parents = (self, other)
+        node._local = (1.0, 1.0)
+        node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_ADD, self, other)
@@ -432,7 +439,7 @@ def _fast_radd(self: Value, other: Any) -> Value:
     node: Value = _new(Value)
     node.data = other + y
     node._local = 1.0
-    node.parents = (self,)
+    node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
     node._op = _FAST_ADD
@@ -449,17 +456,15 @@ def _fast_sub(self: Value, other: Any) -> Value:
         node: Value = _new(Value)
         node.data = x - other
         node._local = 1.0
-        node.parents = (self,)
+        node._p = self
         node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
         node = _new(Value)
         node.data = x - y
-        d0 = 1.0
-        d1 = -1.0
-        node._local = (d0, d1)
-        node.parents = (self, other)
+        node._local = (1.0, -1.0)
+        node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_SUB, self, other)
@@ -479,7 +484,7 @@ def _fast_rsub(self: Value, other: Any) -> Value:
     node: Value = _new(Value)
     node.data = other - y
     node._local = -1.0
-    node.parents = (self,)
+    node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
     node._op = _FAST_SUB
@@ -496,17 +501,15 @@ def _fast_mul(self: Value, other: Any) -> Value:
         node: Value = _new(Value)
         node.data = x * other
         node._local = other
-        node.parents = (self,)
+        node._p = self
         node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
         node = _new(Value)
         node.data = x * y
-        d0 = y
-        d1 = x
-        node._local = (d0, d1)
-        node.parents = (self, other)
+        node._local = (y, x)
+        node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_MUL, self, other)
@@ -526,7 +529,7 @@ def _fast_rmul(self: Value, other: Any) -> Value:
     node: Value = _new(Value)
     node.data = other * y
     node._local = other
-    node.parents = (self,)
+    node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
     node._op = _FAST_MUL
@@ -543,17 +546,15 @@ def _fast_div(self: Value, other: Any) -> Value:
         node: Value = _new(Value)
         node.data = _div(x, other)
         node._local = _div(1.0, other)
-        node.parents = (self,)
+        node._p = self
         node._ctx = other
     elif type(other) is Value:
         x = self.data
         y = other.data
         node = _new(Value)
         node.data = _div(x, y)
-        d0 = _div(1.0, y)
-        d1 = -_div(x, y * y)
-        node._local = (d0, d1)
-        node.parents = (self, other)
+        node._local = (_div(1.0, y), -_div(x, y * y))
+        node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_DIV, self, other)
@@ -573,7 +574,7 @@ def _fast_rdiv(self: Value, other: Any) -> Value:
     node: Value = _new(Value)
     node.data = _div(other, y)
     node._local = -_div(other, y * y)
-    node.parents = (self,)
+    node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
     node._op = _FAST_DIV
@@ -590,7 +591,7 @@ def _fast_pow(self: Value, other: Any) -> Value:
         node: Value = _new(Value)
         node.data = _pow(x, other)
         node._local = (0.0 if other == 0.0 else other * _pow(x, other - 1.0))
-        node.parents = (self,)
+        node._p = self
         node._ctx = other
     elif type(other) is Value:
         x = self.data
@@ -600,7 +601,7 @@ def _fast_pow(self: Value, other: Any) -> Value:
         d0 = (0.0 if y == 0.0 else y * _pow(x, y - 1.0))
         d1 = (0.0 if (x == 0.0 and y >= 0.0) else out * _log(x))
         node._local = (d0, d1)
-        node.parents = (self, other)
+        node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_POW, self, other)
@@ -620,7 +621,7 @@ def _fast_rpow(self: Value, other: Any) -> Value:
     node: Value = _new(Value)
     node.data = out = _pow(other, y)
     node._local = (0.0 if (other == 0.0 and y >= 0.0) else out * _log(other))
-    node.parents = (self,)
+    node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
     node._op = _FAST_POW
@@ -636,7 +637,7 @@ def _fast_neg(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = -x
     node._local = -1.0
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_NEG
@@ -652,7 +653,7 @@ def _fast_exp(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = out = _exp(x)
     node._local = out
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_EXP
@@ -668,7 +669,7 @@ def _fast_log(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = _log(x)
     node._local = _div(1.0, x)
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_LOG
@@ -684,7 +685,7 @@ def _fast_sqrt(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = out = _sqrt(x)
     node._local = _div(0.5, out)
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_SQRT
@@ -700,7 +701,7 @@ def _fast_tanh(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = out = _tanh(x)
     node._local = 1.0 - out * out
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_TANH
@@ -716,7 +717,7 @@ def _fast_sigmoid(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = out = _sigmoid(x)
     node._local = out * (1.0 - out)
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_SIGMOID
@@ -732,7 +733,7 @@ def _fast_relu(self: Value) -> Value:
     node: Value = _new(Value)
     node.data = out = (0.0 if x <= 0.0 else x)
     node._local = (1.0 if out > 0.0 else 0.0)
-    node.parents = (self,)
+    node._p = self
     node._ctx = None
     node.grad = 0.0
     node._op = _FAST_RELU
@@ -767,16 +768,18 @@ class Value:
     (the engine and the renderers rely on it); ``< <= > >=`` compare ``data``.
     """
 
-    __slots__ = ("_ctx", "_id", "_label", "_local", "_meta", "_op", "data", "grad", "parents")
+    __slots__ = ("_ctx", "_id", "_label", "_local", "_meta", "_op", "_p", "data", "grad")
 
     # NumPy scalars defer to our reflected operators instead of broadcasting.
     __array_ufunc__ = None
 
     data: float
     grad: float
-    parents: tuple[Value, ...]
+    # The parents: None for a leaf, the Value itself for one parent, a tuple for
+    # several (the commonest nodes then allocate no tuple); read ``parents``.
+    _p: Any  # None | Value | tuple[Value, ...]: typed loosely for the hot loops
     _op: Op | None
-    _local: tuple[float, ...] | float  # bare float when there is one parent
+    _local: Any  # float (one parent) | tuple[float, ...]
     _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
     _label: str
@@ -791,7 +794,7 @@ class Value:
         self.data = _to_float(data, "Value")
         self.grad = 0.0
         self._op = None
-        self.parents = ()
+        self._p = None
         self._local = ()
         self._ctx = None
         self._id = 0
@@ -821,6 +824,14 @@ class Value:
         return "" if op is None else op.name
 
     @property
+    def parents(self) -> tuple[Value, ...]:
+        """The Value operands in operand order (``a + a`` has ``(a, a)``); () for a leaf."""
+        p = self._p
+        if p is None:
+            return ()
+        return p if type(p) is tuple else (p,)
+
+    @property
     def partials(self) -> tuple[float, ...]:
         """d self / d parent for each parent, evaluated at forward time."""
         local = self._local
@@ -834,7 +845,7 @@ class Value:
             return self.parents
         if isinstance(ctx, tuple):
             return ctx
-        return (self.parents[0], ctx)  # ``x op c``: the commonest constant, stored bare
+        return (self._p, ctx)  # ``x op c``: the commonest constant, stored bare
 
     @property
     def scope(self) -> str:
@@ -856,7 +867,7 @@ class Value:
     @property
     def is_leaf(self) -> bool:
         """True for a node without parents (an input, a parameter, a constant)."""
-        return not self.parents
+        return self._p is None
 
     def item(self) -> float:
         """Return ``data`` (PyTorch's name for it)."""
@@ -1029,7 +1040,7 @@ class Value:
         if _special and _tls.checked_backward is not None:  # anomaly mode
             _tls.checked_backward(self, seed)
             return
-        if not self.parents:
+        if self._p is None:
             self.grad += seed
             return
         order = backward_order(self)
@@ -1040,13 +1051,12 @@ class Value:
         # node's gradient is complete before it is passed on to its parents.
         for node in order:
             g = node.grad
-            parents = node.parents
-            if len(parents) == 1:
-                # one parent: the partial is a bare float (see _node)
-                parents[0].grad += g * node._local  # type: ignore[operator]
-            else:
-                for p, d in zip(parents, node._local):  # type: ignore[arg-type]
-                    p.grad += g * d
+            p = node._p
+            if type(p) is tuple:
+                for q, d in zip(p, node._local):
+                    q.grad += g * d
+            else:  # one parent, stored bare with its partial (see _node)
+                p.grad += g * node._local
 
 
 class _BoundOp:
@@ -1102,7 +1112,7 @@ def backward_order(root: Value) -> list[Value]:
     Leaves are not included. Found without recursion: a breadth-first sweep
     collects the nodes, then a sort by creation number orders them.
     """
-    if not root.parents:
+    if root._p is None:
         return []
     order = [root]
     seen = {root}
@@ -1110,10 +1120,15 @@ def backward_order(root: Value) -> list[Value]:
     append = order.append
     i = 0
     while i < len(order):
-        for p in order[i].parents:
-            if p.parents and p not in seen:
-                add(p)
-                append(p)
+        p = order[i]._p
+        if type(p) is tuple:
+            for q in p:
+                if q._p is not None and q not in seen:
+                    add(q)
+                    append(q)
+        elif p._p is not None and p not in seen:
+            add(p)
+            append(p)
         i += 1
     order.sort(key=_creation)
     return order
