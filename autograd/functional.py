@@ -62,7 +62,14 @@ def grad(
             for i, o in enumerate(operands):
                 if not isinstance(o, Value):
                     continue  # a folded constant or a parameter
-                contrib = g * rule(operands, node, i)
+                d = rule(operands, node, i)
+                # x * 1.0 is x exactly (IEEE-754): build no node for it
+                if type(d) is float and d == 1.0:
+                    contrib = g
+                elif type(g) is float and g == 1.0:
+                    contrib = d
+                else:
+                    contrib = g * d
                 prev = grads.get(o)
                 grads[o] = contrib if prev is None else prev + contrib
     else:
