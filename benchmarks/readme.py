@@ -18,9 +18,10 @@ README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
 INTRO = """## Speed
 
 ```bash
-python -m benchmarks              # the suite: W-chain, W-mlp, W-wide, a digits epoch (~2 min)
-python -m benchmarks --quick      # a smoke run; --full scales W-chain to 1e6 nodes
-python -m benchmarks --readme     # ... and rewrite this section from the run
+bash .ci/test -q                        # once: sets up ./.venv with the dev extras (micrograd, NumPy)
+.venv/bin/python -m benchmarks          # the suite: W-chain, W-mlp, W-wide, a digits epoch (~2 min)
+.venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
+.venv/bin/python -m benchmarks --readme # ... and rewrite this section from the run
 ```
 
 One process times every engine on the workloads of `shared/benchmarks.md`, with the default
