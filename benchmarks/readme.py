@@ -18,7 +18,7 @@ README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
 INTRO = """## Speed
 
 ```bash
-bash .ci/test -q                        # once: sets up ./.venv with the dev extras (micrograd, NumPy)
+bash .ci/test -q                        # once: ./.venv with the dev extras (micrograd, NumPy)
 .venv/bin/python -m benchmarks          # the suite: W-chain, W-mlp, W-wide, a digits epoch (~2 min)
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
 .venv/bin/python -m benchmarks --readme # ... and rewrite this section from the run
