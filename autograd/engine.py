@@ -1043,9 +1043,7 @@ class Value:
         if self._p is None:
             self.grad += seed
             return
-        order = backward_order(self)
-        for node in order:  # interior nodes hold this pass's gradient only
-            node.grad = 0.0
+        order = _interior(self, reset=True)  # interior grads hold this pass's only
         self.grad = seed
         # Newest first: every consumer of a node is newer than the node, so a
         # node's gradient is complete before it is passed on to its parents.
@@ -1114,22 +1112,33 @@ def backward_order(root: Value) -> list[Value]:
     """
     if root._p is None:
         return []
+    return _interior(root, reset=False)
+
+
+def _interior(root: Value, reset: bool) -> list[Value]:
+    """The interior nodes reachable from ``root`` (included), newest first.
+
+    With ``reset``, every one but ``root`` gets ``grad = 0.0`` as it is found
+    (what ``backward`` needs, without a second pass).
+    """
     order = [root]
     seen = {root}
     add = seen.add
     append = order.append
-    i = 0
-    while i < len(order):
-        p = order[i]._p
+    for node in order:  # the loop also visits the nodes appended during it
+        p = node._p
         if type(p) is tuple:
             for q in p:
                 if q._p is not None and q not in seen:
                     add(q)
                     append(q)
+                    if reset:
+                        q.grad = 0.0
         elif p._p is not None and p not in seen:
             add(p)
             append(p)
-        i += 1
+            if reset:
+                p.grad = 0.0
     order.sort(key=_creation)
     return order
 
