@@ -19,6 +19,13 @@ Design (see shared/benchmarks.md for the measurements behind it):
   reverse topological order: ``backward`` collects the reachable nodes with
   a breadth-first sweep (no recursion), sorts them by that number (in C) and
   applies the chain rule in one pass.
+* The operators and the commonest methods are generated from the op table's
+  source templates by :mod:`autograd.codegen` and committed below, between the
+  ``BEGIN GENERATED``/``END GENERATED`` markers (one Python call per node); the
+  general path (``_unary``, ``_binary``, ``_nary``) serves everything else.
+
+Reading order: ``_node`` and ``_record_special`` (how a node is made), the
+class ``Value``, then ``Value.backward`` and ``_interior`` (the chain rule).
 
 Gradient semantics (as in PyTorch): leaves (nodes without parents) accumulate
 into ``.grad`` across backward calls until reset; every interior node's
