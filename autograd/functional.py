@@ -57,10 +57,10 @@ def grad(
     if create_graph:
         for node in backward_order(output):
             g = grads[node]
-            rule = get_op(node.op).local_value
+            rule = (node._op or get_op(node.op)).local_value  # the node's own table entry
             operands = node.operands
             for i, o in enumerate(operands):
-                if not isinstance(o, Value):
+                if type(o) is not Value and not isinstance(o, Value):
                     continue  # a folded constant or a parameter
                 d = rule(operands, node, i)
                 # x * 1.0 is x exactly (IEEE-754): build no node for it

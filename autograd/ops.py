@@ -408,6 +408,26 @@ def _const_rule(local: LocalFloat) -> LocalValue:
     return rule
 
 
+def _add_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
+    return 1.0
+
+
+def _sub_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
+    return 1.0 if wrt == 0 else -1.0
+
+
+def _neg_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
+    return -1.0
+
+
+def _sum_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
+    return 1.0
+
+
+def _mean_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
+    return 1.0 / len(o)
+
+
 def _mul_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
     return o[1 - wrt]
 
@@ -491,9 +511,9 @@ _R = (-3.0, 3.0)
 _POS = (0.05, 5.0)
 
 _TABLE: tuple[Op, ...] = (
-    Op("add", "+", 2, operator.add, _add_local, _const_rule(_add_local),
+    Op("add", "+", 2, operator.add, _add_local, _add_value,
        "a + b", "1, 1", (_R, _R), api="operator", doc="Addition."),
-    Op("sub", "-", 2, operator.sub, _sub_local, _const_rule(_sub_local),
+    Op("sub", "-", 2, operator.sub, _sub_local, _sub_value,
        "a - b", "1, -1", (_R, _R), api="operator", doc="Subtraction."),
     Op("mul", "*", 2, operator.mul, _mul_local, _mul_value,
        "a * b", "b, a", (_R, _R), api="operator", doc="Multiplication."),
@@ -512,7 +532,7 @@ _TABLE: tuple[Op, ...] = (
                  Special((10.0, 400.0), INF), Special((-0.0, -1.0), -INF)),
        doc="Power; real results only (a negative base with a fractional "
            "exponent gives nan)."),
-    Op("neg", "-", 1, operator.neg, _neg_local, _const_rule(_neg_local),
+    Op("neg", "-", 1, operator.neg, _neg_local, _neg_value,
        "-x", "-1", (_R,), api="operator", doc="Negation."),
     Op("exp", "exp", 1, N.exp, _exp_local, _exp_value,
        "e^x", "e^x", (_R,), specials=(Special((1000.0,), INF),),
@@ -582,10 +602,10 @@ _TABLE: tuple[Op, ...] = (
        kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
        api="function", call="`autograd.minimum(a, b)`",
        doc="Elementwise minimum of two operands; nan propagates."),
-    Op("sum", "sum", -1, _sum, _sum_local, _const_rule(_sum_local),
+    Op("sum", "sum", -1, _sum, _sum_local, _sum_value,
        "x1 + ... + xn", "1 each", (_R,), api="function",
        doc="Sum of n values as one node."),
-    Op("mean", "mean", -1, _mean, _mean_local, _const_rule(_mean_local),
+    Op("mean", "mean", -1, _mean, _mean_local, _mean_value,
        "(x1 + ... + xn) / n", "1/n each", (_R,), api="function",
        doc="Mean of n values as one node."),
     Op("dot", "dot", -1, _dot, _dot_local, _dot_value,
