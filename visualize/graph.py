@@ -489,7 +489,11 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
                 op_attrs += ' style=filled fillcolor="#c6dbef"'
             put(model.scopes[i], f"o{i} [{op_attrs} label={_quote(_op_text(v))}];")
 
-    lines = ["digraph G {", f"  rankdir={opts.rankdir};",
+    # With clusters (layers, neurons), keep them in the order we emit them (neuron
+    # 1, 2, 3...): no second crossing pass, and a short first one, so that Graphviz
+    # does not rotate a layer's neurons to 13, 14, 15, 16, 1, 2...
+    keep_order = " remincross=false; mclimit=0.01;" if len(cluster_items) > 1 else ""
+    lines = ["digraph G {", f"  rankdir={opts.rankdir};{keep_order}",
              '  node [fontname="Helvetica" fontsize=11];',
              '  edge [fontname="Helvetica" fontsize=9];']
     caption = []
