@@ -382,7 +382,10 @@ def make_node(
         )
     node = _node(data, op, ps, ds, None if operands is None else tuple(operands))
     if scope:
-        node._meta = {"scope": scope}
+        if _special:  # keep what the open modes recorded (anomaly mode's call site)
+            node.scope = scope
+        else:
+            node._meta = {"scope": scope}
     return node
 
 

@@ -197,3 +197,14 @@ def test_every_non_finite_special_of_the_table_is_caught_in_forward(
     assert info.value.op == op.name and info.value.phase == "forward"
     assert info.value.filename == HERE
     assert f"({op.name}, input" in str(info.value)
+
+
+def test_make_node_with_a_scope_keeps_the_creation_site() -> None:
+    x = Value(1.0)
+    with detect_anomaly():
+        node = autograd.make_node(1.0, autograd.get_op("mul"), [x], [math.inf],
+                                  operands=(x, math.inf), scope="layer 1/neuron 1")
+        assert node.scope == "layer 1/neuron 1"
+        with pytest.raises(AnomalyError) as info:
+            node.backward()
+    assert info.value.filename == __file__
