@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from autograd import engine as _engine
 from autograd.engine import Value, backward_order
@@ -100,17 +100,26 @@ def _on_node(node: Value) -> None:
         node._meta = {"site": site}
     data = node.data
     if data - data != 0.0:  # nan or +-inf
-        op = node.op
-        operands = tuple(o.data if isinstance(o, Value) else float(o) for o in node.operands)
-        what = "nan" if data != data else _fmt(data)
-        raise AnomalyError(
-            f"detect_anomaly: the forward of {_describe(node, op, operands, site)} "
-            f"produced {what}. Fix: keep {op}'s inputs where it is finite (an overflow, a "
-            "division by zero or a value outside the op's domain), e.g. clamp them, or add "
-            "a small epsilon",
-            phase="forward", op=op, operands=operands, label=node.label,
-            filename=site[0], lineno=site[1], value=data,
-        )
+        _fail(node, "forward", site, data, "",
+              "keep {op}'s inputs where it is finite (an overflow, a division by zero or a "
+              "value outside the op's domain), e.g. clamp them, or add a small epsilon")
+
+
+def _fail(node: Value, phase: str, site: tuple[str, int, str], value: float, how: str,
+          fix: str) -> NoReturn:
+    """Raise the AnomalyError for ``node``'s ``phase`` having produced ``value``.
+
+    ``how`` follows the value in the message; ``fix`` may name the op as ``{op}``.
+    """
+    op = node.op
+    operands = tuple(o.data if isinstance(o, Value) else float(o) for o in node.operands)
+    what = "nan" if value != value else _fmt(value)
+    raise AnomalyError(
+        f"detect_anomaly: the {phase} of {_describe(node, op, operands, site)} "
+        f"produced {what}{how}. Fix: {fix.format(op=op)}",
+        phase=phase, op=op, operands=operands, label=node.label,
+        filename=site[0], lineno=site[1], value=value,
+    )
 
 
 def _checked_backward(root: Value, seed: float) -> None:
@@ -133,20 +142,11 @@ def _checked_backward(root: Value, seed: float) -> None:
         for k, (p, d) in enumerate(zip(node.parents, node.partials)):
             c = g * d
             if c - c != 0.0:
-                op = node.op
-                operands = tuple(o.data if isinstance(o, Value) else float(o)
-                                 for o in node.operands)
-                site = _site_of(node)
-                what = "nan" if c != c else _fmt(c)
-                raise AnomalyError(
-                    f"detect_anomaly: the backward of {_describe(node, op, operands, site)} "
-                    f"produced {what} for its parent {k}: local derivative {_fmt(d)} times "
-                    f"incoming gradient {_fmt(g)}. Fix: keep {op}'s inputs away from where "
-                    "its derivative is infinite (e.g. sqrt or log at 0), or add a small "
-                    "epsilon",
-                    phase="backward", op=op, operands=operands, label=node.label,
-                    filename=site[0], lineno=site[1], value=c,
-                )
+                _fail(node, "backward", _site_of(node), c,
+                      f" for its parent {k}: local derivative {_fmt(d)} times incoming "
+                      f"gradient {_fmt(g)}",
+                      "keep {op}'s inputs away from where its derivative is infinite "
+                      "(e.g. sqrt or log at 0), or add a small epsilon")
             p.grad += c
 
 
