@@ -33,10 +33,10 @@ below and writes `benchmarks/latest.json`. The **float floor** is the suite's ow
 backprop in plain Python floats: ratios to it, measured in the same run, are the figures to
 compare across machines (absolute times move by ±30% here between runs).
 
-Rows of the other tables: `chainrule nn` is the `nn` library (fused neurons, one node each) on the dynamic engine;
-`chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`; `compiled` rows run
-the same loss function through `autograd.compile` (below). PyTorch rows appear when it is
-installed.
+Rows of the other tables: `chainrule nn` is the `nn` library (fused neurons, one node each) on
+the dynamic engine; `chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`;
+`compiled` rows run the same loss function through `autograd.compile` (below). PyTorch rows
+appear when it is installed.
 
 **W-user, the step you write.** The first table times micrograd's demo step written against
 our API, exactly as a user ports it: inputs as Values, the model called per sample, the builtin

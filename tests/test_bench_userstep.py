@@ -92,7 +92,7 @@ def test_micrograd_runs_the_same_code_to_the_same_numbers():
 
 
 def test_run_checks_every_row_and_the_report_leads_the_suite():
-    res = userstep.run(repeat=1, warmup=0, slow_repeat=1, spec=_spec(8))
+    res = userstep.run(repeat=1, warmup=0, slow_repeat=1, passes=1, spec=_spec(8))
     names = list(res["engines"])
     assert names[0] == userstep.DYNAMIC and names[-1] == userstep.FLOOR
     assert userstep.COMPILED in names
@@ -112,7 +112,8 @@ def test_run_checks_every_row_and_the_report_leads_the_suite():
 def test_readme_section_leads_with_the_user_step(tmp_path):
     res = {"machine": {"processor": "p", "cpus": 2, "platform": "l", "implementation": "CPython",
                        "python": "3", "date": "d"},
-           "user": userstep.run(repeat=1, warmup=0, slow_repeat=1, spec=_spec(4))}
+           "user": userstep.run(repeat=1, warmup=0, slow_repeat=1, passes=1,
+                                         spec=_spec(4))}
     path = tmp_path / "README.md"
     path.write_text(f"intro\n{readme.START}\nSTALE-TEXT\n{readme.END}\nrest\n", encoding="utf-8")
     readme.update(res, str(path))
@@ -127,4 +128,4 @@ def test_breakdown_names_every_part():
     assert set(b["parts_ms"]) >= {"forward: scope tags", "forward: per-sample re-preparation",
                                   "backward: collect + sort", "backward: chain-rule loop"}
     assert b["graph_nodes"] == 4 * 36 + 4 + 1 + 337 * 2 + 2
-    assert 0 < b["sum_of_parts_ms"] and "collector" in userstep.breakdown_report(b)
+    assert b["sum_of_parts_ms"] > 0 and "collector" in userstep.breakdown_report(b)
