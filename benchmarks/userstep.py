@@ -355,18 +355,24 @@ def report(res: dict[str, Any]) -> str:
 # Where the dynamic step's time goes.
 
 
-def _best(fn: Callable[[Any], Any], setup: Callable[[], Any], repeat: int) -> float:
-    """Best seconds of ``fn(setup())`` (``setup`` untimed), GC off."""
-    best = float("inf")
+def _best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
+                    repeat: int) -> dict[str, float]:
+    """Best seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
+
+    The items are timed in ``repeat`` rounds, one after another in each round,
+    so that the parts whose differences are reported see the same machine.
+    """
+    best = dict.fromkeys(items, float("inf"))
     for _ in range(repeat):
-        state = setup()
-        gc.collect()
-        with gc_mode("off"):
-            t0 = time.perf_counter()
-            fn(state)
-            dt = time.perf_counter() - t0
-        best = min(best, dt)
-        del state
+        for name, (fn, setup) in items.items():
+            state = setup()
+            gc.collect()
+            with gc_mode("off"):
+                t0 = time.perf_counter()
+                fn(state)
+                dt = time.perf_counter() - t0
+            best[name] = min(best[name], dt)
+            del state
     return best
 
 
@@ -384,8 +390,8 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
     and the rows re-prepared for every sample); the loss on the scores (hinge,
     builtin sums, penalty); ``zero_grad``; backward split into collecting and
     sorting the nodes (``autograd.backward_order``) and the chain-rule loop (the
-    rest); the SGD loop. The collector's share is the mean default-GC step minus
-    the mean GC-off step.
+    rest); freeing the graph; the SGD loop. The collector's share is the median default-GC step
+    minus the median GC-off step (steps alternate between the two modes).
     """
     spec = spec or W.w_mlp()
     flat = spec.init_weights(0)
@@ -407,48 +413,64 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
         data_loss = sum(losses) * (1.0 / len(losses))
         return data_loss + ALPHA * sum(p * p for p in model.parameters())
 
+    def done() -> list[Any]:  # a graph after backward, held by this list only
+        g = graph()
+        g.backward()
+        return [g]
+
     def sgd() -> None:
         for p in model.parameters():
             p.data -= LR * p.grad
 
     for _ in range(3):
         eng.step(X, Y)
-    t: dict[str, float] = {}
-    t["inputs as Values"] = _best(lambda _: inputs(), _nothing, repeat)
-    per_sample = _best(scores_of, inputs, repeat)
-    batch_scoped = _best(lambda inp: model.forward_batch(inp), inputs, repeat)
-    batch_plain = _best(lambda inp: model.forward_batch(inp, scopes=False), inputs, repeat)
-    t["forward: fused neuron nodes (forward_batch, no scopes)"] = batch_plain
-    t["forward: scope tags"] = batch_scoped - batch_plain
-    t["forward: per-sample re-preparation"] = per_sample - batch_scoped
-    t["loss on the scores (hinge, sums, penalty)"] = _best(
-        rest_of_loss, lambda: scores_of(inputs()), repeat)
-    t["zero_grad"] = _best(lambda _: model.zero_grad(), _nothing, repeat)
-    collect = _best(autograd.backward_order, graph, repeat)
-    full_bwd = _best(lambda g: g.backward(), graph, repeat)
-    t["backward: collect + sort"] = collect
-    t["backward: chain-rule loop"] = full_bwd - collect
-    t["SGD loop"] = _best(lambda _: sgd(), _nothing, repeat)
-    # the whole step, and the collector's share (means: a collection hits some steps only)
+    b = _best_in_rounds({
+        "inputs": (lambda _: inputs(), _nothing),
+        "per sample": (scores_of, inputs),
+        "batch": (lambda inp: model.forward_batch(inp), inputs),
+        "batch, no scopes": (lambda inp: model.forward_batch(inp, scopes=False), inputs),
+        "loss": (rest_of_loss, lambda: scores_of(inputs())),
+        "zero_grad": (lambda _: model.zero_grad(), _nothing),
+        "collect": (autograd.backward_order, graph),
+        "backward": (lambda g: g.backward(), graph),
+        "free": (lambda held: held.clear(), done),
+        "sgd": (lambda _: sgd(), _nothing),
+    }, repeat)
+    t = {
+        "inputs as Values": b["inputs"],
+        "forward: fused neuron nodes (forward_batch, no scopes)": b["batch, no scopes"],
+        "forward: scope tags": b["batch"] - b["batch, no scopes"],
+        "forward: per-sample re-preparation": b["per sample"] - b["batch"],
+        "loss on the scores (hinge, sums, penalty)": b["loss"],
+        "zero_grad": b["zero_grad"],
+        "backward: collect + sort": b["collect"],
+        "backward: chain-rule loop": b["backward"] - b["collect"],
+        "freeing the graph (reference counting)": b["free"],
+        "SGD loop": b["sgd"],
+    }
+    # the whole step, and the collector's share (medians of alternating steps)
     steps: dict[str, list[float]] = {"default": [], "off": []}
-    for _ in range(repeat):
+    for _ in range(2 * repeat):
         for mode in ("default", "off"):
             with gc_mode(mode):
                 t0 = time.perf_counter()
                 eng.step(X, Y)
                 steps[mode].append(time.perf_counter() - t0)
-    mean_def = statistics.fmean(steps["default"])
-    mean_off = statistics.fmean(steps["off"])
+    med_def = statistics.median(steps["default"])
+    med_off = statistics.median(steps["off"])
     best_off = min(steps["off"])
     parts = {k: v * 1e3 for k, v in t.items()}
+    nodes = autograd.backward_order(graph())
     return {
         "parts_ms": parts,
         "sum_of_parts_ms": sum(parts.values()),
         "step_best_gc_off_ms": best_off * 1e3,
-        "step_mean_gc_off_ms": mean_off * 1e3,
-        "step_mean_gc_default_ms": mean_def * 1e3,
-        "gc_share_of_default_step": (mean_def - mean_off) / mean_def,
-        "graph_nodes": len(autograd.backward_order(graph())),
+        "step_median_gc_off_ms": med_off * 1e3,
+        "step_median_gc_default_ms": med_def * 1e3,
+        "gc_share_of_default_step": (med_def - med_off) / med_def,
+        "graph_nodes": len(nodes),
+        "graph_edges": sum(len(v.parents) for v in nodes),
+        "leaf_edges": sum(1 for v in nodes for q in v.parents if not q.parents),
     }
 
 
@@ -459,11 +481,13 @@ def breakdown_report(b: dict[str, Any]) -> str:
     rows_.append(["sum of the parts", f"{total:.2f}", "100%"])
     return "\n".join([
         f"Dynamic user step, part by part (GC off, best of N; {b['graph_nodes']:,} interior "
-        "nodes per step):",
+        f"nodes and {b['graph_edges']:,} parent edges per step, {b['leaf_edges']:,} of them "
+        "to leaves):",
         fmt_table(["part", "ms", "share"], rows_),
-        f"Whole step, GC off: best {b['step_best_gc_off_ms']:.2f} ms, mean "
-        f"{b['step_mean_gc_off_ms']:.2f} ms; default GC mean {b['step_mean_gc_default_ms']:.2f} "
-        f"ms: the collector takes {b['gc_share_of_default_step']:.0%} of a default-GC step.",
+        f"Whole step, GC off: best {b['step_best_gc_off_ms']:.2f} ms, median "
+        f"{b['step_median_gc_off_ms']:.2f} ms; default GC median "
+        f"{b['step_median_gc_default_ms']:.2f} ms: the collector takes "
+        f"{b['gc_share_of_default_step']:.0%} of a default-GC step.",
     ])
 
 
