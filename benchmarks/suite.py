@@ -214,7 +214,7 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
     slow_repeat = 1 if quick else 3
     if "user" in want:
         res["user"] = userstep.run(repeat=repeat, warmup=1 if quick else 2,
-                                   passes=1 if quick else 2, slow_repeat=slow_repeat)
+                                   passes=1 if quick else 3, slow_repeat=slow_repeat)
     if "chain" in want:
         res["chain"] = chain.run(n=3_000 if quick else 30_000, repeat=repeat, full=full,
                                  quick=quick)

@@ -257,7 +257,7 @@ def compile_cost(spec: W.Spec, flat: Sequence[float]) -> dict[str, float]:
             "source_lines": prog.source.count("\n")}
 
 
-def run(*, repeat: int = 7, warmup: int = 2, slow_repeat: int = 3, passes: int = 2,
+def run(*, repeat: int = 7, warmup: int = 2, slow_repeat: int = 3, passes: int = 3,
         spec: W.Spec | None = None) -> dict[str, Any]:
     """Check and time every row on W-user; return the JSON-ready results.
 
@@ -324,17 +324,31 @@ HEADERS = ["engine", "ms/step default GC (median)", "ms/step GC off (median)",
 
 
 def notes(res: dict[str, Any]) -> list[str]:
-    """The compile time and the compiled row's identity check, as sentences."""
+    """The headline ratios, the compile time and the compiled row's identity check."""
+    eng = res["engines"]
     out = []
-    comp = res["engines"].get(COMPILED)
+    dyn, comp, mg, fl = (eng.get(k) for k in (DYNAMIC, COMPILED, MICROGRAD, FLOOR))
+    if dyn and comp and fl:
+        mgs = ""
+        if mg:
+            mgs = (f", {mg['ms_gc_default'] / dyn['ms_gc_default']:.0f}x and "
+                   f"{mg['ms_gc_default'] / comp['ms_gc_default']:.0f}x faster than micrograd")
+        out.append(
+            f"The step users write runs at {dyn['ms_gc_default'] / fl['ms_gc_default']:.2f}x "
+            f"the float floor dynamic and {comp['ms_gc_default'] / fl['ms_gc_default']:.2f}x "
+            f"compiled{mgs} (default GC, best steps)."
+        )
     if comp:
         same = comp.get("bit_identical_to_dynamic")
         ident = {True: "bit-identical to", False: "NOT bit-identical to", None: "not compared with"}
+        pays = ""
+        if dyn and dyn["ms_gc_default"] > comp["ms_gc_default"]:
+            gain = dyn["ms_gc_default"] - comp["ms_gc_default"]
+            pays = f"; it pays for itself after {comp['compile_ms'] / gain:.0f} steps"
         out.append(
             f"Compiled: {ident[same]} the dynamic step's loss and gradients; compiled once in "
             f"{comp['compile_ms']:.0f} ms ({comp['trace_nodes']:,} traced nodes, "
-            f"{comp['source_lines']:,} generated lines), "
-            f"{comp['compile_ms'] / comp['ms_gc_default']:.0f} compiled steps' worth."
+            f"{comp['source_lines']:,} generated lines){pays}."
         )
     return out
 

@@ -107,6 +107,7 @@ def test_run_checks_every_row_and_the_report_leads_the_suite():
                          "user": res})
     assert "W-user" in text.split("\n\n")[1]  # the first table after the preamble
     assert "bit-identical" in text and "compiled once in" in text
+    assert "the float floor dynamic and" in text
 
 
 def test_readme_section_leads_with_the_user_step(tmp_path):
