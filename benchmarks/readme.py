@@ -96,8 +96,10 @@ def section(res: dict[str, Any]) -> str:
     parts.append("")
     if "user" in res:
         u = res["user"]
-        parts.append(f"W-user ({u['samples']} samples, {u['parameters']} parameters), ms per "
-                     "step, best of N (median in brackets):")
+        parts.append(f"W-user ({u['samples']} samples, {u['parameters']} parameters): the best "
+                     "of N steps (median in brackets) in CPU time of the process, which the "
+                     "other processes of a shared machine do not inflate, and in wall time; "
+                     "ratios of CPU-time bests:")
         parts.append("")
         parts.append(fmt_table(userstep.HEADERS, userstep.rows(u)))
         parts.append("")

@@ -217,43 +217,58 @@ def max_rel_diff(a: tuple[float, Sequence[float]], b: tuple[float, Sequence[floa
 
 def time_steps(engine: Any, X: Any, Y: Any, *, repeat: int, warmup: int,
                into: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
-    """Seconds of ``repeat`` consecutive steps per GC mode (after ``warmup`` steps).
+    """CPU and wall seconds of ``repeat`` consecutive steps per GC mode (after ``warmup``).
 
     The steps run back to back, as in a user's loop (so an engine's cyclic
     garbage is collected during its own later steps); a full collection runs
     before each mode so that another engine's garbage does not bill this one.
-    Appends to ``into`` (keys ``"default"``, ``"off"``) and returns it.
+    Appends to ``into`` (keys ``"cpu_default"``, ``"wall_default"``,
+    ``"cpu_off"``, ``"wall_off"``) and returns it.
     """
-    times = into if into is not None else {"default": [], "off": []}
+    times = into if into is not None else {}
+    cpu, wall = time.process_time, time.perf_counter
     for _ in range(warmup):
         engine.step(X, Y)
     for mode in ("default", "off"):
+        c_ts = times.setdefault(f"cpu_{mode}", [])
+        w_ts = times.setdefault(f"wall_{mode}", [])
         gc.collect()
         with gc_mode(mode):
             for _ in range(repeat):
-                t0 = time.perf_counter()
+                w0, c0 = wall(), cpu()
                 engine.step(X, Y)
-                times[mode].append(time.perf_counter() - t0)
+                c1, w1 = cpu(), wall()
+                c_ts.append(c1 - c0)
+                w_ts.append(w1 - w0)
     return times
 
 
 def summarize(times: dict[str, list[float]]) -> dict[str, float]:
-    """Best and median ms per step of each GC mode."""
+    """Best and median ms per step of each clock and GC mode.
+
+    Keys: ``ms_gc_{mode}`` and ``median_ms_gc_{mode}`` (CPU time, the figures the
+    ratios use), ``wall_ms_gc_{mode}`` and ``wall_median_ms_gc_{mode}``.
+    """
     out: dict[str, float] = {}
-    for mode, ts in times.items():
-        out[f"ms_gc_{mode}"] = min(ts) * 1e3
-        out[f"median_ms_gc_{mode}"] = statistics.median(ts) * 1e3
+    for key, ts in times.items():
+        clock, mode = key.split("_")
+        pre = "" if clock == "cpu" else "wall_"
+        out[f"{pre}ms_gc_{mode}"] = min(ts) * 1e3
+        out[f"{pre}median_ms_gc_{mode}"] = statistics.median(ts) * 1e3
     return out
 
 
 def compile_cost(spec: W.Spec, flat: Sequence[float]) -> dict[str, float]:
-    """Trace + code generation + byte-compilation of the compiled user step, on a fresh model."""
+    """Trace + code generation + byte-compilation of the compiled user step, on a fresh model.
+
+    ``compile_ms`` is CPU time (as the step times), ``compile_wall_ms`` wall time.
+    """
     engine = UserCompiled(spec, flat)
     gc.collect()
-    t0 = time.perf_counter()
+    w0, c0 = time.perf_counter(), time.process_time()
     prog = engine.program(spec.X, spec.Y)
-    dt = time.perf_counter() - t0
-    return {"compile_ms": dt * 1e3, "trace_nodes": prog.trace_nodes,
+    dt, wdt = time.process_time() - c0, time.perf_counter() - w0
+    return {"compile_ms": dt * 1e3, "compile_wall_ms": wdt * 1e3, "trace_nodes": prog.trace_nodes,
             "source_lines": prog.source.count("\n")}
 
 
@@ -263,15 +278,18 @@ def run(*, repeat: int = 7, warmup: int = 2, slow_repeat: int = 3, passes: int =
 
     The rows are timed in ``passes`` rounds (row after row, then again), so
     that a slow spell of the shared machine does not fall on one row only;
-    each row keeps its best step over all rounds, and the median.
+    each row keeps its best step over all rounds, and the median. Steps are
+    timed in CPU time of this process (``time.process_time``: what other
+    processes on a shared machine take does not count) and in wall time; the
+    ratios use CPU time.
     """
+    made: list[tuple[str, Any, dict[str, list[float]]]] = []
     spec = spec or W.w_mlp()
     flat = spec.init_weights(0)
     floor_lg = W.Floor(spec, flat).loss_grads(spec.X, spec.Y)
     res: dict[str, Any] = {"samples": len(spec.X), "parameters": len(flat), "passes": passes,
                            "engines": {}}
     dyn_lg = None
-    made = []
     for name, make in engines():
         engine = make(spec, flat)
         lg = engine.loss_grads(spec.X, spec.Y)
@@ -283,7 +301,7 @@ def run(*, repeat: int = 7, warmup: int = 2, slow_repeat: int = 3, passes: int =
         if name == COMPILED:
             entry.update(compile_cost(spec, flat))
         res["engines"][name] = entry
-        made.append((name, engine, {"default": [], "off": []}))
+        made.append((name, engine, {}))
     for k in range(passes):
         for name, engine, times in made:
             slow = name == MICROGRAD
@@ -299,7 +317,7 @@ def _ratio(a: float, b: float) -> str:
 
 
 def rows(res: dict[str, Any]) -> list[list[str]]:
-    """Table rows: ms per step (best; median), ratios to the floor and micrograd / this."""
+    """Table rows: CPU ms per step (best; median), wall best, ratios (CPU best)."""
     eng = res["engines"]
     fl = eng[FLOOR]
     mg = eng.get(MICROGRAD)
@@ -309,6 +327,7 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
             name,
             f"{e['ms_gc_default']:.2f} ({e['median_ms_gc_default']:.2f})",
             f"{e['ms_gc_off']:.2f} ({e['median_ms_gc_off']:.2f})",
+            f"{e['wall_ms_gc_default']:.2f} / {e['wall_ms_gc_off']:.2f}",
             _ratio(e["ms_gc_default"], fl["ms_gc_default"]),
             _ratio(e["ms_gc_off"], fl["ms_gc_off"]),
             _ratio(mg["ms_gc_default"], e["ms_gc_default"]) if mg else "-",
@@ -318,7 +337,8 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
     return out
 
 
-HEADERS = ["engine", "ms/step default GC (median)", "ms/step GC off (median)",
+HEADERS = ["engine", "CPU ms/step, default GC: best (median)",
+           "CPU ms/step, GC off: best (median)", "wall ms/step, best: default GC / GC off",
            "x floor (default GC)", "x floor (GC off)", "micrograd / this (default GC)",
            "micrograd / this (GC off)", "max rel diff vs floor"]
 
@@ -336,7 +356,7 @@ def notes(res: dict[str, Any]) -> list[str]:
         out.append(
             f"The step users write runs at {dyn['ms_gc_default'] / fl['ms_gc_default']:.2f}x "
             f"the float floor dynamic and {comp['ms_gc_default'] / fl['ms_gc_default']:.2f}x "
-            f"compiled{mgs} (default GC, best steps)."
+            f"compiled{mgs} (default GC, best steps in CPU time)."
         )
     if comp:
         same = comp.get("bit_identical_to_dynamic")
@@ -347,7 +367,7 @@ def notes(res: dict[str, Any]) -> list[str]:
             pays = f"; it pays for itself after {comp['compile_ms'] / gain:.0f} steps"
         out.append(
             f"Compiled: {ident[same]} the dynamic step's loss and gradients; compiled once in "
-            f"{comp['compile_ms']:.0f} ms ({comp['trace_nodes']:,} traced nodes, "
+            f"{comp['compile_ms']:.0f} ms of CPU time ({comp['trace_nodes']:,} traced nodes, "
             f"{comp['source_lines']:,} generated lines){pays}."
         )
     return out
@@ -357,8 +377,8 @@ def report(res: dict[str, Any]) -> str:
     """Format W-user's results as Markdown."""
     lines = [
         f"W-user: the step users write (micrograd's demo code, {res['samples']} samples, "
-        f"{res['parameters']} parameters), ms per step: best of N over "
-        f"{res.get('passes', 1)} rounds (median)",
+        f"{res['parameters']} parameters): best of N steps over {res.get('passes', 1)} rounds "
+        "(median); ratios of CPU-time bests",
         fmt_table(HEADERS, rows(res)),
         *notes(res),
     ]
@@ -371,7 +391,7 @@ def report(res: dict[str, Any]) -> str:
 
 def _best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
                     repeat: int) -> dict[str, float]:
-    """Best seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
+    """Best CPU seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
 
     The items are timed in ``repeat`` rounds, one after another in each round,
     so that the parts whose differences are reported see the same machine.
@@ -382,9 +402,9 @@ def _best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], An
             state = setup()
             gc.collect()
             with gc_mode("off"):
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 fn(state)
-                dt = time.perf_counter() - t0
+                dt = time.process_time() - t0
             best[name] = min(best[name], dt)
             del state
     return best
@@ -395,7 +415,7 @@ def _nothing() -> None:
 
 
 def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
-    """Time each part of the dynamic user step on its own (GC off, best of ``repeat``).
+    """Time each part of the dynamic user step on its own (CPU time, GC off, best of ``repeat``).
 
     Parts: making the input Values; the model called per sample, split into
     what ``forward_batch`` would do anyway without scope tags, the scope tags
@@ -404,8 +424,8 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
     and the rows re-prepared for every sample); the loss on the scores (hinge,
     builtin sums, penalty); ``zero_grad``; backward split into collecting and
     sorting the nodes (``autograd.backward_order``) and the chain-rule loop (the
-    rest); freeing the graph; the SGD loop. The collector's share is the median default-GC step
-    minus the median GC-off step (steps alternate between the two modes).
+    rest); freeing the graph; the SGD loop. The collector's share is the mean
+    default-GC step minus the mean GC-off step (steps alternate between the modes).
     """
     spec = spec or W.w_mlp()
     flat = spec.init_weights(0)
@@ -462,16 +482,17 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
         "freeing the graph (reference counting)": b["free"],
         "SGD loop": b["sgd"],
     }
-    # the whole step, and the collector's share (medians of alternating steps)
+    # the whole step, and the collector's share: means of alternating steps (a full
+    # collection falls on a few steps only, which a median would leave out)
     steps: dict[str, list[float]] = {"default": [], "off": []}
-    for _ in range(2 * repeat):
+    for _ in range(3 * repeat):
         for mode in ("default", "off"):
             with gc_mode(mode):
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 eng.step(X, Y)
-                steps[mode].append(time.perf_counter() - t0)
-    med_def = statistics.median(steps["default"])
-    med_off = statistics.median(steps["off"])
+                steps[mode].append(time.process_time() - t0)
+    mean_def = statistics.fmean(steps["default"])
+    mean_off = statistics.fmean(steps["off"])
     best_off = min(steps["off"])
     parts = {k: v * 1e3 for k, v in t.items()}
     nodes = autograd.backward_order(graph())
@@ -479,9 +500,9 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
         "parts_ms": parts,
         "sum_of_parts_ms": sum(parts.values()),
         "step_best_gc_off_ms": best_off * 1e3,
-        "step_median_gc_off_ms": med_off * 1e3,
-        "step_median_gc_default_ms": med_def * 1e3,
-        "gc_share_of_default_step": (med_def - med_off) / med_def,
+        "step_mean_gc_off_ms": mean_off * 1e3,
+        "step_mean_gc_default_ms": mean_def * 1e3,
+        "gc_share_of_default_step": (mean_def - mean_off) / mean_def,
         "graph_nodes": len(nodes),
         "graph_edges": sum(len(v.parents) for v in nodes),
         "leaf_edges": sum(1 for v in nodes for q in v.parents if not q.parents),
@@ -494,13 +515,14 @@ def breakdown_report(b: dict[str, Any]) -> str:
     rows_ = [[k, f"{v:.2f}", f"{v / total:.0%}"] for k, v in b["parts_ms"].items()]
     rows_.append(["sum of the parts", f"{total:.2f}", "100%"])
     return "\n".join([
-        f"Dynamic user step, part by part (GC off, best of N; {b['graph_nodes']:,} interior "
+        f"Dynamic user step, part by part (CPU time, GC off, best of N; {b['graph_nodes']:,} "
+        "interior "
         f"nodes and {b['graph_edges']:,} parent edges per step, {b['leaf_edges']:,} of them "
         "to leaves):",
         fmt_table(["part", "ms", "share"], rows_),
-        f"Whole step, GC off: best {b['step_best_gc_off_ms']:.2f} ms, median "
-        f"{b['step_median_gc_off_ms']:.2f} ms; default GC median "
-        f"{b['step_median_gc_default_ms']:.2f} ms: the collector takes "
+        f"Whole step, GC off: best {b['step_best_gc_off_ms']:.2f} ms, mean "
+        f"{b['step_mean_gc_off_ms']:.2f} ms; default GC mean "
+        f"{b['step_mean_gc_default_ms']:.2f} ms: the collector takes "
         f"{b['gc_share_of_default_step']:.0%} of a default-GC step.",
     ])
 
