@@ -322,6 +322,233 @@ def _compiled_step(forward: Callable[[list[Any]], list[Any]], task: _Task,
     return autograd.compile(loss_and_outputs), targets
 
 
+@dataclass
+class _Run:
+    """Everything one ``fit`` call trains with and keeps track of between its steps."""
+
+    model: Module
+    Xt: list[Any]
+    Xv: list[Any]
+    Xv_task: _Task | None
+    task: _Task
+    nout: int
+    params: list[Value]
+    opt: Optimizer
+    sched: LRScheduler | None
+    groups: dict[str, list[Value]]
+    history: History
+    rng: Any
+    bs: int
+    steps: int
+    forward: Callable[[list[Any]], list[Any]]
+    step_fn: Any
+    ctargets: list[Any]
+    l2: float
+    clip_grad_norm: float | None
+    shuffle: bool
+    early_stopping: int | None
+    min_delta: float
+    restore_best: bool
+    checkpoint: PathLike | None
+    callbacks: list[Callback]
+    epochs: int
+    best: float = math.inf
+    best_state: dict[str, float] | None = None
+    waited: int = 0
+
+    @property
+    def monitor(self) -> list[float]:
+        """The loss early stopping watches: ``val_loss`` with validation, else ``loss``."""
+        return self.history.val_loss if self.Xv else self.history.loss
+
+
+def _check_args(model: Any, X: Sequence[Any], y: Sequence[Any], epochs: Any, batch_size: Any,
+                early_stopping: Any, l2: float,
+                checkpoint: Any) -> tuple[int, int | None, int | None]:
+    """Step 1: check ``fit``'s arguments; return epochs, batch_size and patience as ints."""
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(f"fit: model must be a callable nn.Module, got {type(model).__name__}")
+    if not len(X) or len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} samples and y has {len(y)}; pass the same "
+                         "non-zero number of each")
+    epochs = check_int(epochs, "fit: epochs")
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "fit: batch_size")
+    if early_stopping is not None:
+        early_stopping = check_int(early_stopping, "fit: early_stopping")
+    if not isinstance(l2, numbers.Real) or not l2 >= 0.0:
+        raise ValueError(f"fit: l2 must be a number >= 0, got {l2!r}")
+    if checkpoint is not None and not callable(getattr(model, "config", None)):
+        raise TypeError(f"fit: cannot checkpoint a {type(model).__name__}: it has no config()")
+    return epochs, batch_size, early_stopping
+
+
+def _prepare_data(X: Sequence[Any], y: Sequence[Any], validation_split: float,
+                  validation_data: tuple[Sequence[Any], Sequence[Any]] | None,
+                  rng: Any) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Step 2: the training and validation sets ``(Xt, yt, Xv, yv)``."""
+    Xt, yt = list(X), list(y)
+    Xv: list[Any] = []
+    yv: list[Any] = []
+    if validation_data is not None:
+        Xv, yv = list(validation_data[0]), list(validation_data[1])
+        if not Xv or len(Xv) != len(yv):
+            raise ValueError("fit: validation_data must be (X_val, y_val) of equal, "
+                             "non-zero length")
+    elif validation_split:
+        if not isinstance(validation_split, numbers.Real) or not 0.0 < validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        Xt, Xv, yt, yv = train_test_split(Xt, yt, test_size=float(validation_split), seed=rng)
+    return Xt, yt, Xv, yv
+
+
+def _forward_of(model: Any) -> Callable[[list[Any]], list[Any]]:
+    """The batch forward pass: ``forward_batch`` where the model has one."""
+    if isinstance(model, MLP):  # nodes nobody draws: skip the scope tags
+        return functools.partial(model.forward_batch, scopes=False)
+    if callable(getattr(model, "forward_batch", None)):
+        return model.forward_batch
+    return lambda rows: [model(r) for r in rows]
+
+
+def _build_run(model: Module, data: tuple[list[Any], list[Any], list[Any], list[Any]],
+               rng: Any, epochs: int, batch_size: int | None, optimizer: str | Optimizer,
+               lr: float | None, loss: str | LossFn, l2: float,
+               scheduler: Union[LRScheduler, Callable[[Optimizer], LRScheduler], None],
+               compile: bool, **settings: Any) -> _Run:  # noqa: A002
+    """Step 3: decide the task, build the optimizer, scheduler and step function."""
+    Xt, yt, Xv, yv = data
+    nout = _nout(model, Xt[0])
+    task = _task(yt, nout, loss)
+    vtask = _task(yv, nout, loss) if Xv else None
+    params = list(model.parameters())
+    opt = _make_optimizer(optimizer, params, lr)
+    sched = scheduler(opt) if callable(scheduler) and not isinstance(scheduler, LRScheduler) \
+        else scheduler
+    groups = _layer_params(model)
+    n = len(Xt)
+    bs = n if batch_size is None else min(batch_size, n)
+    forward = _forward_of(model)
+    step_fn, ctargets = (_compiled_step(forward, task, params, float(l2), nout) if compile
+                         else (None, task.targets))
+    return _Run(model=model, Xt=Xt, Xv=Xv, Xv_task=vtask, task=task, nout=nout, params=params,
+                opt=opt, sched=sched, groups=groups,
+                history=History(grad_flow={name: [] for name in groups}), rng=rng, bs=bs,
+                steps=math.ceil(n / bs), forward=forward, step_fn=step_fn, ctargets=ctargets,
+                l2=float(l2), epochs=epochs, **settings)
+
+
+def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
+    """One optimizer step on the samples ``idx``: returns the batch loss and outputs."""
+    task, opt = run.task, run.opt
+    if run.step_fn is not None:  # compiled: floats out, .grad accumulated
+        opt.zero_grad()
+        res = run.step_fn([run.Xt[i] for i in idx], [run.ctargets[i] for i in idx])
+        nout = run.nout
+        outs = list(res[1:]) if nout == 1 else [
+            list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
+        return res[0], outs
+    outs = run.forward([run.Xt[i] for i in idx])
+    batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
+    if run.l2:
+        batch_loss = batch_loss + L.l2_penalty(run.params, run.l2)
+        batch_loss.label = "loss"
+    opt.zero_grad()
+    batch_loss.backward()
+    return batch_loss.data, outs
+
+
+def _run_epoch(run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, float]]:
+    """Step 4: one pass over the training data; returns summed loss, hits and grad flow."""
+    n, bs, task, history = len(run.Xt), run.bs, run.task, run.history
+    order = list(range(n))
+    if run.shuffle:
+        run.rng.shuffle(order)
+    total = 0.0
+    hits = 0
+    flow = dict.fromkeys(run.groups, 0.0)
+    for s in range(run.steps):
+        idx = order[s * bs : (s + 1) * bs]
+        loss_value, outs = _step(run, idx)
+        for name, ps in run.groups.items():
+            flow[name] += math.fsum(abs(p.grad) for p in ps) / len(ps)
+        if run.clip_grad_norm is not None:
+            clip_grad_norm_(run.params, run.clip_grad_norm)
+        run.opt.step()
+        total += loss_value * len(idx)
+        if task.kind != "regression":
+            hits += sum(_correct(task.kind, outs[k], task.targets[i])
+                        for k, i in enumerate(idx))
+        seen = s * bs + len(idx)
+        live = {"loss": total / seen}
+        if task.kind != "regression":
+            live["acc"] = hits / seen
+        if history.val_loss:
+            live["val_loss"] = history.val_loss[-1]
+        if history.val_accuracy:
+            live["val_acc"] = history.val_accuracy[-1]
+        bar.update(f"epoch {epoch}/{run.epochs}", **live)
+    return total, hits, flow
+
+
+def _record_epoch(run: _Run, epoch: int, result: tuple[float, int, dict[str, float]],
+                  lr: float, bar: _Bar, started: float) -> None:
+    """Step 5: record the epoch's figures and evaluate on the validation set."""
+    total, hits, flow = result
+    history, n = run.history, len(run.Xt)
+    history.loss.append(total / n)
+    if run.task.kind != "regression":
+        history.accuracy.append(hits / n)
+    for name in run.groups:
+        history.grad_flow[name].append(flow[name] / run.steps)
+    history.lr.append(lr)
+    if run.Xv_task is not None:
+        vl, va = _evaluate(run.model, run.Xv, run.Xv_task)
+        history.val_loss.append(vl)
+        if va is not None:
+            history.val_accuracy.append(va)
+    history.epochs_run = epoch
+    history.seconds = time.perf_counter() - started
+    shown = {"loss": history.loss[-1]}
+    if history.accuracy:
+        shown["acc"] = history.accuracy[-1]
+    if history.val_loss:
+        shown["val_loss"] = history.val_loss[-1]
+    if history.val_accuracy:
+        shown["val_acc"] = history.val_accuracy[-1]
+    bar.postfix(**shown)
+
+
+def _end_epoch(run: _Run, epoch: int) -> bool:
+    """Step 6: scheduler, checkpoint, early stopping and callbacks; True to stop."""
+    if run.sched is not None:
+        run.sched.step()
+    if run.checkpoint is not None:
+        save(run.model, run.checkpoint,
+             meta={"epoch": epoch, "history": run.history.as_dict()})
+    stop = False
+    if run.early_stopping is not None:
+        current = run.monitor[-1]
+        if current < run.best - run.min_delta:
+            run.best = current
+            run.history.best_epoch = epoch
+            run.waited = 0
+            if run.restore_best:
+                run.best_state = run.model.state_dict()
+        else:
+            run.waited += 1
+            stop = run.waited >= run.early_stopping
+    for cb in run.callbacks:
+        if cb(epoch, run.history) is True:
+            stop = True
+    if stop:
+        run.history.stopped_early = True
+        if run.best_state is not None and run.early_stopping is not None \
+                and run.waited >= run.early_stopping:
+            run.model.load_state_dict(run.best_state)
+    return stop
+
+
 def fit(
     model: Module,
     X: Sequence[Sequence[float]],
@@ -400,153 +627,26 @@ def fit(
         TypeError: for a model that is not callable or a checkpoint with a
             model that cannot be saved.
     """
-    if not callable(model) or not hasattr(model, "parameters"):
-        raise TypeError(f"fit: model must be a callable nn.Module, got {type(model).__name__}")
-    if not len(X) or len(X) != len(y):
-        raise ValueError(f"fit: X has {len(X)} samples and y has {len(y)}; pass the same "
-                         "non-zero number of each")
-    epochs = check_int(epochs, "fit: epochs")
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "fit: batch_size")
-    if early_stopping is not None:
-        early_stopping = check_int(early_stopping, "fit: early_stopping")
-    if not isinstance(l2, numbers.Real) or not l2 >= 0.0:
-        raise ValueError(f"fit: l2 must be a number >= 0, got {l2!r}")
-    if checkpoint is not None and not callable(getattr(model, "config", None)):
-        raise TypeError(f"fit: cannot checkpoint a {type(model).__name__}: it has no config()")
+    epochs, batch_size, early_stopping = _check_args(model, X, y, epochs, batch_size,
+                                                     early_stopping, l2, checkpoint)
     rng = make_rng(seed, "fit")
-    Xt, yt = list(X), list(y)
-    Xv: list[Any] = []
-    yv: list[Any] = []
-    if validation_data is not None:
-        Xv, yv = list(validation_data[0]), list(validation_data[1])
-        if not Xv or len(Xv) != len(yv):
-            raise ValueError("fit: validation_data must be (X_val, y_val) of equal, "
-                             "non-zero length")
-    elif validation_split:
-        if not isinstance(validation_split, numbers.Real) or not 0.0 < validation_split < 1.0:
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        Xt, Xv, yt, yv = train_test_split(Xt, yt, test_size=float(validation_split), seed=rng)
-
-    nout = _nout(model, Xt[0])
-    task = _task(yt, nout, loss)
-    vtask = _task(yv, nout, loss) if Xv else None
-    params = list(model.parameters())
-    opt = _make_optimizer(optimizer, params, lr)
-    sched = scheduler(opt) if callable(scheduler) and not isinstance(scheduler, LRScheduler) \
-        else scheduler
-    groups = _layer_params(model)
-    history = History(grad_flow={name: [] for name in groups})
-    n = len(Xt)
-    bs = n if batch_size is None else min(batch_size, n)
-    steps = math.ceil(n / bs)
-    monitor = history.val_loss if Xv else history.loss
-    best = math.inf
-    best_state: dict[str, float] | None = None
-    waited = 0
-    cbs = list(callbacks)
-    forward: Callable[[list[Any]], list[Any]]
-    if isinstance(model, MLP):  # nodes nobody draws: skip the scope tags
-        forward = functools.partial(model.forward_batch, scopes=False)
-    elif callable(getattr(model, "forward_batch", None)):
-        forward = model.forward_batch
-    else:
-        forward = lambda rows: [model(r) for r in rows]  # noqa: E731
-    step_fn, ctargets = (_compiled_step(forward, task, params, float(l2), nout) if compile
-                         else (None, task.targets))
-    bar = _Bar(progress, epochs * steps)
+    data = _prepare_data(X, y, validation_split, validation_data, rng)
+    run = _build_run(model, data, rng, epochs, batch_size, optimizer, lr, loss, l2, scheduler,
+                     compile, clip_grad_norm=clip_grad_norm, shuffle=shuffle,
+                     early_stopping=early_stopping, min_delta=min_delta,
+                     restore_best=restore_best, checkpoint=checkpoint,
+                     callbacks=list(callbacks))
+    history = run.history
+    bar = _Bar(progress, epochs * run.steps)
     gc_block = autograd.pause_gc() if pause_gc else contextlib.nullcontext()
     started = time.perf_counter()
     try:
         with gc_block:
             for epoch in range(1, epochs + 1):
-                order = list(range(n))
-                if shuffle:
-                    rng.shuffle(order)
-                total = 0.0
-                hits = 0
-                flow = dict.fromkeys(groups, 0.0)
-                history_lr = opt.lr
-                for s in range(steps):
-                    idx = order[s * bs : (s + 1) * bs]
-                    if step_fn is not None:  # compiled: floats out, .grad accumulated
-                        opt.zero_grad()
-                        res = step_fn([Xt[i] for i in idx], [ctargets[i] for i in idx])
-                        loss_value = res[0]
-                        outs = list(res[1:]) if nout == 1 else [
-                            list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
-                    else:
-                        outs = forward([Xt[i] for i in idx])
-                        batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
-                        if l2:
-                            batch_loss = batch_loss + L.l2_penalty(params, float(l2))
-                            batch_loss.label = "loss"
-                        opt.zero_grad()
-                        batch_loss.backward()
-                        loss_value = batch_loss.data
-                    for name, ps in groups.items():
-                        flow[name] += math.fsum(abs(p.grad) for p in ps) / len(ps)
-                    if clip_grad_norm is not None:
-                        clip_grad_norm_(params, clip_grad_norm)
-                    opt.step()
-                    total += loss_value * len(idx)
-                    if task.kind != "regression":
-                        hits += sum(_correct(task.kind, outs[k], task.targets[i])
-                                    for k, i in enumerate(idx))
-                    seen = s * bs + len(idx)
-                    live = {"loss": total / seen}
-                    if task.kind != "regression":
-                        live["acc"] = hits / seen
-                    if history.val_loss:
-                        live["val_loss"] = history.val_loss[-1]
-                    if history.val_accuracy:
-                        live["val_acc"] = history.val_accuracy[-1]
-                    bar.update(f"epoch {epoch}/{epochs}", **live)
-                history.loss.append(total / n)
-                if task.kind != "regression":
-                    history.accuracy.append(hits / n)
-                for name in groups:
-                    history.grad_flow[name].append(flow[name] / steps)
-                history.lr.append(history_lr)
-                if vtask is not None:
-                    vl, va = _evaluate(model, Xv, vtask)
-                    history.val_loss.append(vl)
-                    if va is not None:
-                        history.val_accuracy.append(va)
-                history.epochs_run = epoch
-                history.seconds = time.perf_counter() - started
-                shown = {"loss": history.loss[-1]}
-                if history.accuracy:
-                    shown["acc"] = history.accuracy[-1]
-                if history.val_loss:
-                    shown["val_loss"] = history.val_loss[-1]
-                if history.val_accuracy:
-                    shown["val_acc"] = history.val_accuracy[-1]
-                bar.postfix(**shown)
-                if sched is not None:
-                    sched.step()
-                if checkpoint is not None:
-                    save(model, checkpoint, meta={"epoch": epoch, "history": history.as_dict()})
-                stop = False
-                if early_stopping is not None:
-                    current = monitor[-1]
-                    if current < best - min_delta:
-                        best = current
-                        history.best_epoch = epoch
-                        waited = 0
-                        if restore_best:
-                            best_state = model.state_dict()
-                    else:
-                        waited += 1
-                        stop = waited >= early_stopping
-                for cb in cbs:
-                    if cb(epoch, history) is True:
-                        stop = True
-                if stop:
-                    history.stopped_early = True
-                    if best_state is not None and early_stopping is not None \
-                            and waited >= early_stopping:
-                        model.load_state_dict(best_state)
+                lr_used = run.opt.lr
+                result = _run_epoch(run, epoch, bar)
+                _record_epoch(run, epoch, result, lr_used, bar, started)
+                if _end_epoch(run, epoch):
                     break
     except KeyboardInterrupt:
         history.interrupted = True
