@@ -371,7 +371,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _report_interrupt(history: nn.History, ckpt: Path | None, save: Path | None) -> int:
     """The message after Ctrl-C: what holds the last completed epoch and how to go on."""
     done = history.checkpoint_epoch
-    parts = [f"interrupted after {history.epochs_run} completed epochs"]
+    n = history.epochs_run
+    parts = [f"interrupted after {n} completed epoch{'' if n == 1 else 's'}"]
     if save is not None:
         parts.append(f"{str(save)!r} was not written (a part-trained model is not saved)")
     if ckpt is not None and done is not None:
