@@ -1,0 +1,9 @@
+"""Lesson placeholder being written."""
+from visualize.lessons._base import Context, Lesson
+
+
+def run(ctx: Context) -> None:
+    raise NotImplementedError
+
+
+LESSON = Lesson(name="overfitting", title="overfitting", summary="(in progress)", idea="", run=run)
