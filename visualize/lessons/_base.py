@@ -229,7 +229,7 @@ def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
              f"`chainrule lesson {lesson.name} --seed {ctx.seed}` measured, in this run:", ""]
     lines += [f"- {c}" for c in ctx.claims]
     if ctx.notes:
-        lines += [""] + ctx.notes
+        lines += ["", *ctx.notes]
     lines.append("")
     for pic in ctx.pictures:
         rel = pic.path.name

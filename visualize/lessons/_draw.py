@@ -1,4 +1,4 @@
-"""Picture kinds the lessons need that :mod:`visualize.plots` does not draw: digit grids, confusion matrices.
+"""Pictures the lessons need that :mod:`visualize.plots` lacks: digits, confusion matrices.
 
 Plain data in (8×8 images as 64 numbers, label lists), matplotlib axes out;
 no :mod:`nn` import.
@@ -23,7 +23,8 @@ def draw_digit(ax: Any, pixels: Sequence[float], title: str = "", colour: str = 
         ax.set_title(title, fontsize=8, color=colour, pad=2)
 
 
-def confusion_matrix(true: Sequence[int], predicted: Sequence[int], classes: int) -> list[list[int]]:
+def confusion_matrix(true: Sequence[int], predicted: Sequence[int],
+                     classes: int) -> list[list[int]]:
     """Return ``m[t][p]``: how many samples of class ``t`` were predicted as ``p``."""
     m = [[0] * classes for _ in range(classes)]
     for t, p in zip(true, predicted):

@@ -96,7 +96,8 @@ def run(ctx: Context) -> None:
 LESSON = Lesson(
     name=NAME,
     title="The chain rule: the lecture's neuron, forward and backward",
-    summary="forward values, backward gradients, every path's product (explain), a step-through page",
+    summary="forward values, backward gradients, every path's product (explain), a "
+            "step-through page",
     idea="The forward pass computes the output from the inputs; the backward pass starts from "
          "d o/d o = 1 and moves back through the graph, multiplying by each node's local "
          "derivative (the chain rule). A gradient is the sum, over every path from the output "

@@ -109,10 +109,10 @@ def _mistakes(X: list[list[float]], y: list[int], pred: list[int], wrong: list[i
     shown = wrong[:24]
     cols = 8
     rows = (len(shown) + cols - 1) // cols
-    fig = new_figure(8.0, 1.25 * rows + 0.4)
+    fig = new_figure(8.0, 1.5 * rows + 0.4)
     for k, i in enumerate(shown):
         ax = fig.add_subplot(rows, cols, k + 1)
-        draw_digit(ax, X[i], f"true {y[i]} → read {pred[i]}", colour="#b2182b")
+        draw_digit(ax, X[i], f"true {y[i]}\nread {pred[i]}", colour="#b2182b")
     fig.suptitle(f"{len(shown)} of the {len(wrong)} misread test digits", fontsize=10)
     return fig
 

@@ -12,6 +12,7 @@ from the same start, and measures each run's loss.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from typing import Any
@@ -85,7 +86,7 @@ def run(ctx: Context) -> None:
 
     def flips(path: list[tuple[float, float]]) -> int:
         d = [(w - w_opt) * v0 + (b - b_opt) * v1 for w, b in path]
-        return sum(1 for a, c in zip(d, d[1:]) if a * c < 0)
+        return sum(1 for a, c in itertools.pairwise(d) if a * c < 0)
 
     osc = flips(runs["large: oscillates"][0])
     right_monotone = all(b < a for a, b in zip(runs["right"][1], runs["right"][1][1:]))
@@ -100,18 +101,19 @@ def run(ctx: Context) -> None:
                 min_loss=floor, sign_flips=osc, right_monotone=right_monotone, steps=STEPS,
                 right_steps_to_1pct=right_steps,
                 small_excess_left=small_excess)
+    small, osc_key, div_key = "too small", "large: oscillates", "too large: diverges"
     ctx.claim(f"the Hessian of the loss (autograd.func.hessian) has eigenvalues {lmin:.3f} and "
-              f"{lmax:.3f}, so rates above 2/λmax = {critical:.3f} must diverge, and up to 1/λmax = "
-              f"{best:.3f} no step overshoots the valley floor")
+              f"{lmax:.3f}, so rates above 2/λmax = {critical:.3f} must diverge, and up to "
+              f"1/λmax = {best:.3f} no step overshoots the valley floor")
+    every = "every" if right_monotone else "not every"
     ctx.claim(f"after {STEPS} steps from loss {runs['right'][1][0]:.2f}: rate {best:.3f} (right) "
               f"reaches {final['right']:.4f} (the minimum is {floor:.4f}; 99% of the way "
-              f"after {right_steps} steps, its loss falling at "
-              f"{'every' if right_monotone else 'not every'} step); rate {rates['too small']:.3f} (too small) is still at "
-              f"{final['too small']:.3f}, {100 * small_excess:.0f}% of the way left")
-    ctx.claim(f"rate {rates['large: oscillates']:.3f} (just below 2/λmax) oscillates: (w, b) "
-              f"jumps across the valley on {osc} of {STEPS} steps, loss {final['large: oscillates']:.3f}"
-              f"; rate {rates['too large: diverges']:.3f} "
-              f"(just above) diverges to loss {final['too large: diverges']:.3g}")
+              f"after {right_steps} steps, its loss falling at {every} step); rate "
+              f"{rates[small]:.3f} (too small) is still at {final[small]:.3f}, "
+              f"{100 * small_excess:.0f}% of the way left")
+    ctx.claim(f"rate {rates[osc_key]:.3f} (just below 2/λmax) oscillates: (w, b) jumps across "
+              f"the valley on {osc} of {STEPS} steps, loss {final[osc_key]:.3f}; rate "
+              f"{rates[div_key]:.3f} (just above) diverges to loss {final[div_key]:.3g}")
     ctx.save(_surface(loss, runs, rates, (w_opt, b_opt)), "trajectories.svg",
              "the loss surface over (w, b) as contours, and the path of (w, b) under each "
              "rate from the same start (black dot); the star is the minimum")

@@ -119,7 +119,7 @@ def _spread(plain: list[float], mom: list[float]) -> Any:
     fig = new_figure(7.0, 3.8)
     ax = fig.add_subplot(1, 1, 1)
     floor = 1e-6
-    for k, (name, values, colour) in enumerate((("plain", plain, "#4575b4"),
+    for k, (_name, values, colour) in enumerate((("plain", plain, "#4575b4"),
                                                 ("momentum 0.9", mom, "#d73027"))):
         xs = [k + 0.3 * ((i * 7) % 11 / 10 - 0.5) for i in range(len(values))]
         ax.scatter(xs, [max(v, floor) for v in values], s=22, color=colour, edgecolors="black",

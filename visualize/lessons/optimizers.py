@@ -55,7 +55,7 @@ def descend(make: MakeOpt, lr: float, steps: int = STEPS) -> tuple[list[tuple[fl
         v = float(step())
         values.append(v)
         if not math.isfinite(v) or v > 1e12:
-            return path, values + [math.nan]
+            return path, [*values, math.nan]
         opt.step()
         path.append((x.data, y.data))
     values.append(float(step.forward()))
