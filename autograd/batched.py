@@ -331,6 +331,7 @@ class _Group:
         self.dup = False  # a parameter appears twice among the weights
         self.bdup = False  # ... among the biases
         self.slope: str | None = None  # the name of act'(Z), None for the identity
+        self.start: int | None = None  # where its weights start in the parameter vector
 
 
 # ---------------------------------------------------------------------------
@@ -398,6 +399,8 @@ class _Program:
         pidx = {v: j for j, v in enumerate(captured)}
         self.captured = captured
         self.pre = [(j, v) for j, v in enumerate(captured) if v.parents]
+        self.pre_index = {j for j, _ in self.pre}
+        self.leaves = [v for v in captured if not v.parents]  # .grad accumulates
         self.nargs = len(targs)
 
         batched: dict[Value, bool] = {v: True for v in targs}
@@ -444,6 +447,27 @@ class _Program:
                 if b is not None:
                     grp.bs.append(b)
         first_of = {g.members[0]: g for g in groups.values()}
+
+        # -- parameter layout: each group's weights (member by member) and biases
+        # contiguous in the parameter vector, so W and b are views, their
+        # gradients slice updates
+        placed: dict[Value, int] = {}
+        layout: list[Value] = []
+        for grp in groups.values():
+            ws_flat = [w for ws in grp.ws for w in ws]
+            block = ws_flat + list(grp.bs)
+            if len(set(block)) == len(block) and not any(v in placed for v in block):
+                grp.start = len(layout)
+                for v in block:
+                    placed[v] = len(layout)
+                    layout.append(v)
+        layout += [v for v in captured if v not in placed]
+        captured = layout
+        pidx = {v: j for j, v in enumerate(captured)}
+        self.captured = captured
+        self.pre = [(j, v) for j, v in enumerate(captured) if v.parents]
+        self.pre_index = {j for j, _ in self.pre}
+        self.leaves = [v for v in captured if not v.parents]
 
         glob: dict[str, Any] = dict(ns)
         name: dict[Value, str] = {}
@@ -518,15 +542,23 @@ class _Program:
                 x_src = self._x_source(grp, member, argi, ref, used_args)
                 gsrc[grp] = x_src
                 emit(f"    X{g} = {x_src}")
-                widx = np.array([[pidx[w] for w in ws] for ws in grp.ws], dtype=np.intp).T
-                glob[f"_I{g}"] = widx
-                grp.dup = len(set(widx.ravel().tolist())) != widx.size
-                emit(f"    W{g} = _pa[_I{g}]")
+                k_, n_ = len(grp.members), len(grp.xs)
+                if grp.start is not None:
+                    s0, s1 = grp.start, grp.start + k_ * n_
+                    emit(f"    W{g} = _pa[{s0}:{s1}].reshape({k_}, {n_}).T")
+                    bias_src = f"_pa[{s1}:{s1 + k_}]"
+                else:
+                    widx = np.array([[pidx[w] for w in ws] for ws in grp.ws], dtype=np.intp).T
+                    glob[f"_I{g}"] = widx
+                    grp.dup = len(set(widx.ravel().tolist())) != widx.size
+                    emit(f"    W{g} = _pa[_I{g}]")
+                    bias_src = f"_pa[_J{g}]"
+                    if grp.bias:
+                        bidx = np.array([pidx[b] for b in grp.bs], dtype=np.intp)
+                        glob[f"_J{g}"] = bidx
+                        grp.bdup = len(set(bidx.tolist())) != bidx.size
                 if grp.bias:
-                    bidx = np.array([pidx[b] for b in grp.bs], dtype=np.intp)
-                    glob[f"_J{g}"] = bidx
-                    grp.bdup = len(set(bidx.tolist())) != bidx.size
-                    emit(f"    Z{g} = X{g} @ W{g} + _pa[_J{g}]")
+                    emit(f"    Z{g} = X{g} @ W{g} + {bias_src}")
                 else:
                     emit(f"    Z{g} = X{g} @ W{g}")
                 act = grp.act
@@ -663,11 +695,17 @@ class _Program:
                 g = grp.gid
                 slope = grp.slope
                 bemit(f"    dZ{g} = GM{g} * {slope}" if slope else f"    dZ{g} = GM{g}")
-                if grp.dup:
+                if grp.start is not None:
+                    k_, n_ = len(grp.members), len(grp.xs)
+                    s0, s1 = grp.start, grp.start + k_ * n_
+                    bemit(f"    _G[{s0}:{s1}] += (dZ{g}.T @ X{g}).ravel()")
+                    if grp.bias:
+                        bemit(f"    _G[{s1}:{s1 + k_}] += dZ{g}.sum(0)")
+                elif grp.dup:
                     bemit(f"    _add_at(_G, _I{g}, X{g}.T @ dZ{g})")
                 else:
                     bemit(f"    _G[_I{g}] += X{g}.T @ dZ{g}")
-                if grp.bias:
+                if grp.bias and grp.start is None:
                     if grp.bdup:
                         bemit(f"    _add_at(_G, _J{g}, dZ{g}.sum(0))")
                     else:
@@ -691,7 +729,15 @@ class _Program:
             for o, d in zip(node.operands, local_of.get(node, ())):
                 if d is None:
                     continue
-                contribute(o, f"{gn} * ({d})", True)
+                if d == "1.0":
+                    term = gn
+                elif d == "-1.0":
+                    term = f"-{gn}"
+                elif d.isidentifier():
+                    term = f"{gn} * {d}"
+                else:
+                    term = f"{gn} * ({d})"
+                contribute(o, term, True)
         for node in reversed(order):
             if batched[node] or node not in has:
                 continue
@@ -721,7 +767,15 @@ class _Program:
         body.append(f"    _outs = ({outs_s},)")
         body.append(f"    _G = _zeros({len(captured)})")
         for grp in sorted(gm_used, key=lambda g: g.gid):
-            body.append(f"    GM{grp.gid} = _zeros((_B, {len(grp.members)}))")
+            gm = f"GM{grp.gid}"
+            touch = [k for k, line in enumerate(bwd) if f"{gm} " in line or f"{gm}[" in line]
+            if len(touch) >= 1 and bwd[touch[0]].startswith(f"    {gm} += "):
+                # its first gradient is a whole matrix: start from it (no zeros, no add)
+                bwd[touch[0]] = bwd[touch[0]].replace(f"{gm} += ", f"{gm} = ", 1)
+                if len(touch) > 1:
+                    bwd[touch[0]] += ".copy()"  # later updates are in place
+                continue
+            body.append(f"    {gm} = _zeros((_B, {len(grp.members)}))")
         for o in sorted(shared_g, key=lambda v: -v._id):
             body.append(f"    g{-o._id} = 0.0")
         body += bwd
@@ -969,10 +1023,12 @@ class BatchedCompiled:
 
     @staticmethod
     def _accumulate(prog: _Program, G: Any, pre: tuple[Any, ...]) -> None:
-        gl = G.tolist()
-        for v, g in zip(prog.captured, gl):
-            if v._p is None:
-                v.grad += g
+        if prog.pre:
+            keep = [g for j, g in enumerate(G.tolist()) if j not in prog.pre_index]
+        else:
+            keep = G.tolist()
+        for v, g in zip(prog.leaves, keep):
+            v.grad += g
         for (_, v), g in zip(prog.pre, pre):
             v.backward(float(g))
 
