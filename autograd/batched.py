@@ -151,6 +151,12 @@ def _namespace() -> dict[str, Any]:
             out[:, j] = c
         return out
 
+    def outer_sum(g: Any, d: Any) -> Any:
+        # sum_i g_i * d_j over the samples i, for a shared node's many parameters
+        if np.isfinite(d).all():
+            return g.sum() * d
+        return (g[:, None] * d[None, :]).sum(0)
+
     def logic_and(*xs: Any) -> Any:
         return reduce(np.logical_and, xs)
 
@@ -160,7 +166,8 @@ def _namespace() -> dict[str, Any]:
     _NS.update({
         "_np": np, "_where": where, "_and": logic_and, "_or": logic_or,
         "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
-        "_stack": stack, "_zeros": np.zeros, "_full": np.full, "_add_at": np.add.at,
+        "_stack": stack, "_outer_sum": outer_sum, "_zeros": np.zeros, "_full": np.full,
+        "_add_at": np.add.at,
         "_nx_div": np.divide, "_nx_pow": np.power, "_nx_exp": np.exp, "_nx_log": np.log,
         "_nx_sqrt": np.sqrt, "_nx_tanh": np.tanh, "_nx_sigmoid": sigmoid,
         "_nx_softplus": softplus, "_nx_sin": np.sin, "_nx_cos": np.cos, "_nx_erf": erf,
@@ -287,7 +294,7 @@ def _render(op: Any, n: int) -> _Rendered | None:
 
 def _affine(node: Value) -> tuple[list[Any], list[Any], Any, Any, tuple[float, ...]] | None:
     """``(xs, ws, b, activation op, activation params)`` of an affine node, else None."""
-    op = node._entry
+    op: Any = node._entry
     name = op.name
     ops_ = node.operands
     if name == "dot":
@@ -311,7 +318,12 @@ def _affine(node: Value) -> tuple[list[Any], list[Any], Any, Any, tuple[float, .
     params = tuple(ops_[core:])
     if any(isinstance(p, Value) for p in params):
         return None
-    return list(ops_[:n]), list(ops_[n:2 * n]), ops_[2 * n], act, params
+    return list(ops_[:n]), list(ops_[n:2 * n]), ops_[2 * n], act, tuple(map(float, params))
+
+
+def op_of(node: Value) -> Any:
+    """The table entry of an interior node."""
+    return node._entry
 
 
 class _Group:
@@ -375,10 +387,10 @@ class _Program:
         guards = rec.guards
 
         roots: list[Value] = list(outs)
-        for g in guards:
-            roots.append(g[0])
-            if isinstance(g[2], Value):
-                roots.append(g[2])
+        for guard in guards:
+            roots.append(guard[0])
+            if isinstance(guard[2], Value):
+                roots.append(guard[2])
         interior: dict[Value, None] = {}
         leaves: dict[Value, None] = {}
         stack = list(roots)
@@ -403,10 +415,10 @@ class _Program:
         self.leaves = [v for v in captured if not v.parents]  # .grad accumulates
         self.nargs = len(targs)
 
-        batched: dict[Value, bool] = {v: True for v in targs}
+        batched: dict[Value, bool] = dict.fromkeys(targs, True)
         for v in captured:
             batched[v] = False
-        needs: dict[Value, bool] = {v: False for v in targs}
+        needs: dict[Value, bool] = dict.fromkeys(targs, False)
         for v in captured:
             needs[v] = True
         for node in order:
@@ -427,13 +439,11 @@ class _Program:
                 xs, ws, b, act, params = aff
                 if not any(isinstance(x, Value) and batched[x] for x in xs):
                     xs, ws = ws, xs
-                if node._entry.name != "dot" and xs is not aff[0]:
+                if op_of(node).name != "dot" and xs is not aff[0]:
                     continue  # a neuron whose weights are batched: elementwise
                 if not all(isinstance(w, Value) and w in pidx for w in ws):
                     continue
                 if b is not None and not (isinstance(b, Value) and b in pidx):
-                    continue
-                if act is not None and _render(act, 1 + len(params)) is None:
                     continue
                 key = (id(node._entry), len(xs), params,
                        tuple(id(x) if isinstance(x, Value) else ("c", x) for x in xs))
@@ -512,11 +522,12 @@ class _Program:
         for node in order:
             if batched[node]:
                 continue
-            op = node._entry
+            op: Any = node._entry
             m = -node._id
             operands = node.operands
             if len(operands) > 8 and all(isinstance(o, Value) and o in pidx for o in operands):
-                glob[f"_ig{m}"] = operator.itemgetter(*[pidx[o] for o in operands])
+                glob[f"_ig{m}"] = operator.itemgetter(
+                    *[pidx[o] for o in operands])  # type: ignore[index]
                 joined = f"*_ig{m}(_pl)"  # many parameters (an L2 penalty): one C-level gather
             else:
                 joined = ", ".join(ref(o) for o in operands)
@@ -566,8 +577,17 @@ class _Program:
                     emit(f"    A{g} = Z{g}")
                 else:
                     r = _render(act, 1 + len(grp.params))
-                    if r is None:  # checked when grouping
-                        raise TraceError(f"compile(batch=True): cannot render {act.name!r}")
+                    if r is None:  # the activation's float functions, elementwise
+                        na = 1 + len(grp.params)
+                        pj = "".join(f", {_literal(p)}" for p in grp.params)
+                        glob[f"_AF{g}"] = np.frompyfunc(act.forward, na, 1)
+                        emit(f"    A{g} = _np.asarray(_AF{g}(Z{g}{pj}), dtype=float)")
+                        if any(needs[mm] for mm in grp.members):
+                            glob[f"_AL{g}"] = np.frompyfunc(
+                                lambda *a, _l=act.local: _l(*a)[0], na + 1, 1)
+                            emit(f"    S{g} = _np.asarray(_AL{g}(A{g}, Z{g}{pj}), dtype=float)")
+                            grp.slope = f"S{g}"
+                        continue
                     aargs = [f"Z{g}", *(_literal(p) for p in grp.params)]
                     kw: dict[str, str] = {}
                     for k, t in enumerate(r.temps):
@@ -603,7 +623,7 @@ class _Program:
             else:  # the op's float functions, once per sample
                 nin = len(operands)
                 npar = nin - op.params
-                fk = fname(op.forward, "f")
+                fk = f"{fname(op.forward, 'f')}_{nin}"
                 glob[f"_E{fk}"] = np.frompyfunc(op.forward, nin, 1)
                 emit(f"    {out} = _np.asarray(_E{fk}({', '.join(args)}), dtype=float)")
                 if needs[node]:
@@ -612,7 +632,7 @@ class _Program:
                         lf: Any = np.frompyfunc(lambda *a, _l=loc: _l(*a)[0], nin + 1, 1)
                     else:
                         lf = np.frompyfunc(lambda *a, _l=loc: _l(*a), nin + 1, npar)
-                    lk = fname(op.local, "l")
+                    lk = f"{fname(op.local, 'l')}_{nin}"
                     glob[f"_E{lk}"] = lf
                     emit(f"    d{m} = _E{lk}({out}, {', '.join(args)})")
                     local_of[node] = [
@@ -653,15 +673,16 @@ class _Program:
         def contribute(o: Any, term: str, from_batched: bool) -> None:
             if not isinstance(o, Value) or not needs.get(o, False):
                 return
+            # A shared node's gradient is kept per sample too (an array), reduced
+            # only where it reaches a parameter: sum_i (g_i * d), as the dynamic
+            # engine adds it (0 * inf stays nan for the sample whose g_i is 0).
             if o in pidx:
-                red = f"({term}).sum()" if from_batched else term
-                bemit(f"    _G[{pidx[o]}] += {red}")
+                bemit(f"    _G[{pidx[o]}] += ({term}).sum()")
                 return
             has.add(o)
             if not batched[o]:
-                red = f"({term}).sum()" if from_batched else term
                 shared_g.add(o)
-                bemit(f"    g{-o._id} += {red}")
+                bemit(f"    g{-o._id} = g{-o._id} + {term}")
             elif o in member:
                 bemit(f"    {gref(o)} += {term}")
             elif o in assigned:
@@ -677,7 +698,7 @@ class _Program:
             elif not batched[loss]:
                 has.add(loss)
                 shared_g.add(loss)
-                bemit(f"    g{-loss._id} += _seed * _B")
+                bemit(f"    g{-loss._id} = _full(_B, _seed)")
             else:
                 has.add(loss)
                 if loss in member:
@@ -744,15 +765,15 @@ class _Program:
             m = -node._id
             bemit(f"    d{m} = {shared_local[node]}")
             ops_ = node.operands
-            npar = len(ops_) - node._entry.params
+            npar = len(ops_) - op_of(node).params
             leaf_pos = [i for i, o in enumerate(ops_[:npar])
                         if isinstance(o, Value) and o in pidx and needs[o]]
             if len(leaf_pos) > 4:
-                ix = np.array([pidx[ops_[i]] for i in leaf_pos], dtype=np.intp)
+                ix = np.array([pidx[ops_[i]] for i in leaf_pos], dtype=np.intp)  # type: ignore[index]
                 glob[f"_K{m}"] = ix
                 glob[f"_P{m}"] = np.array(leaf_pos, dtype=np.intp)
                 dup = len(set(ix.tolist())) != ix.size
-                val = f"g{m} * _np.asarray(d{m})[_P{m}]"
+                val = f"_outer_sum(g{m}, _np.asarray(d{m})[_P{m}])"
                 bemit(f"    _add_at(_G, _K{m}, {val})" if dup else f"    _G[_K{m}] += {val}")
                 rest = [i for i in range(npar) if i not in set(leaf_pos)]
             else:
@@ -877,7 +898,7 @@ class BatchedCompiled:
         key: list[Any] = []
         n = None
         for k, a in enumerate(args):
-            if isinstance(a, Value) or isinstance(a, (int, float)):
+            if isinstance(a, (Value, int, float)):
                 raise TypeError(
                     f"compile(batch=True): argument {k} is a single "
                     f"{type(a).__name__}; pass one item per sample (a list or array)"
@@ -944,7 +965,7 @@ class BatchedCompiled:
             if not _close(val, o.data, 0.0):
                 return False
         loss = prog.outs_trace[0]
-        wanted = [v for v in prog.captured]
+        wanted = list(prog.captured)
         if not wanted or not loss.parents:
             return True
         want = [g.data for g in grad(loss, wanted, allow_unused=True)]
@@ -1042,7 +1063,7 @@ class BatchedCompiled:
             res.append(out[1:])
         self.fallback_samples += len(res)
         cols = list(zip(*res))
-        return tuple(self._np.array(c, dtype=np.float64) for c in cols) if cols else ()
+        return tuple(self._np.array(c, dtype=self._np.float64) for c in cols) if cols else ()
 
     def _assemble(self, parts: list[tuple[Any, tuple[Any, ...]]], n: int) -> Any:
         np = self._np
