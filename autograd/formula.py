@@ -25,9 +25,9 @@ The language (checked by :func:`parse`; anything else is refused with a
 
 * numbers; operand names; ``out``; the constants ``INF``, ``NAN``,
   ``SQRT1_2``, ``INV_SQRT_2PI``, ``TWO_OVER_SQRT_PI``;
-* ``+ - *`` and unary ``-``; ``/`` only where the divisor cannot be zero
-  (use ``div`` otherwise); comparisons (chains allowed), ``and``, ``or``,
-  ``not``: only inside the condition of ``where``;
+* ``+ - * /`` and unary ``-`` (``a / b`` is read as ``div(a, b)``, IEEE
+  division, unless ``b`` is ``n`` or a nonzero number); comparisons (chains
+  allowed), ``and``, ``or``, ``not``: only inside the condition of ``where``;
 * calls of the helpers in :data:`HELPERS`.
 
 Variadic ops name one or more operand *groups* (``*xs`` or ``*xs, *ys``:
@@ -55,9 +55,14 @@ from autograd import numerics as N
 __all__ = [
     "CONSTANTS",
     "HELPERS",
+    "Derived",
     "Formula",
     "FormulaError",
+    "Helper",
+    "check",
+    "derive",
     "doc_text",
+    "docs",
     "float_source",
     "parse",
     "templates",
@@ -363,7 +368,25 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
             raise bad(node, f"{type(node).__name__} is not part of the formula language")
 
     check(tree)
-    return tree
+    return _SafeDivision().visit(tree)
+
+
+class _SafeDivision(ast.NodeTransformer):
+    """``a / b`` becomes ``div(a, b)`` unless ``b`` is ``n`` or a nonzero number.
+
+    So every rendered float rule is total (``1/0 = inf``, never
+    ``ZeroDivisionError``); where ``b`` is nonzero the values are the same.
+    """
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Div):
+            return node
+        r = node.right
+        if (isinstance(r, ast.Name) and r.id == "n") or (
+                isinstance(r, ast.Constant) and r.value != 0):
+            return node
+        return ast.Call(func=ast.Name("div"), args=[node.left, node.right], keywords=[])
 
 
 def _check_index(node: ast.AST, bad: Callable[[ast.AST, str], FormulaError]) -> None:
@@ -462,20 +485,6 @@ def float_name(helper: str) -> str:
     return f"_{helper}"
 
 
-def float_names(formula: Formula) -> dict[str, Any]:
-    """The globals the float source and templates of ``formula`` need (name -> object)."""
-    used: dict[str, Any] = {}
-    for src in (formula.forward, *formula.partials):
-        for node in ast.walk(ast.parse(src, mode="eval")):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                fid = node.func.id
-                if fid != "where" and fid in HELPERS:
-                    used[float_name(fid)] = HELPERS[fid].float_fn
-            elif isinstance(node, ast.Name) and node.id in CONSTANTS:
-                used[float_name(node.id)] = CONSTANTS[node.id]
-    return used
-
-
 def _float_calls() -> dict[str, str]:
     return {h: float_name(h) for h in HELPERS}
 
@@ -488,7 +497,7 @@ def float_source(name: str, formula: Formula) -> tuple[str, str]:
     """Return the source of ``def _<name>_forward`` and ``def _<name>_local`` on floats.
 
     ``_<name>_local(out, *operands)`` returns the tuple of partials, one per
-    non-parameter operand. The sources use the globals of :func:`float_names`.
+    non-parameter operand. The sources use the globals of :func:`float_globals`.
     """
     calls = _float_calls()
     consts = _float_consts()
@@ -747,8 +756,10 @@ def direct_forward(formula: Formula) -> str:
 def helpers_used(formula: Formula) -> tuple[str, ...]:
     """The helper and constant names the formula uses, sorted."""
     used = set()
-    for src in (formula.forward, *formula.partials):
-        for node in ast.walk(ast.parse(src, mode="eval")):
+    trees = [parse(formula.forward, formula),
+             *(parse(p, formula, partial=True) for p in formula.partials)]
+    for tree in trees:
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 if node.func.id != "where":
                     used.add(node.func.id)
