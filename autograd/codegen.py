@@ -31,6 +31,7 @@ import pathlib
 import re
 
 from autograd import formula as F
+from autograd import formula_render as R
 from autograd.ops import OPS, Codegen, Op, iter_ops
 
 __all__ = ["FAST_BINARY", "FAST_UNARY", "derived_source", "fast_paths_source", "write_all",
@@ -281,13 +282,13 @@ def derived_source() -> str:
         rule = op.rule
         if rule is None:
             raise ValueError(f"codegen: built-in op {op.name!r} has no formula")
-        F.check(rule, op.name)
-        used = F.helpers_used(rule)
+        R.check(rule, op.name)
+        used = R.helpers_used(rule)
         helpers.update(used)
-        fsrc, lsrc = F.float_source(op.name, rule)
-        vsrc = F.value_source(op.name, rule)
+        fsrc, lsrc = R.float_source(op.name, rule)
+        vsrc = R.value_source(op.name, rule)
         vhelpers.update(re.findall(r"\b(_v_\w+|_d)\(", vsrc))
-        direct = F.direct_forward(rule)
+        direct = R.direct_forward(rule)
         if direct.startswith("operator."):
             uses_operator = True
             fwd = direct
@@ -301,8 +302,8 @@ def derived_source() -> str:
             ft: object = None
             lt: object = None
         else:
-            ft, lt = F.templates(rule)
-        ftext, dtext = F.docs(rule)
+            ft, lt = R.templates(rule)
+        ftext, dtext = R.docs(rule)
         rows.append(
             f"    {op.name!r}: (\n"
             f"        {rule.sources!r},\n"

@@ -23,7 +23,8 @@ For the built-in ops these forms are committed, generated, in
 :mod:`autograd._derived` (``python -m autograd.codegen`` rewrites it; a test
 fails when it drifts), so importing the table parses nothing; an op defined
 at run time (:func:`define_op`, ``autograd.custom_op(..., forward="...")``)
-is rendered on the spot by :func:`autograd.formula.derive`, the same code.
+is rendered on the spot by :func:`autograd.formula_render.derive`, the same
+code.
 
 How a renderer for another namespace (NumPy arrays for
 ``autograd.compile(..., batch=True)``, say) gets an op's formula:
@@ -33,7 +34,7 @@ How a renderer for another namespace (NumPy arrays for
   (names; a leading ``*`` marks a variadic group), ``op.rule.forward`` and
   ``op.rule.partials`` (source strings; partials may use ``out``, and for
   groups the index ``i`` and group length ``n``), ``op.rule.params``;
-* ``autograd.formula.parse(src, op.rule)`` returns the checked ``ast``
+* ``autograd.formula_render.parse(src, op.rule)`` returns the checked ``ast``
   expression; the names it may contain are the operands, ``out``, ``i``,
   ``n``, the constants of ``autograd.formula.CONSTANTS`` (``INF``, ``NAN``,
   ``SQRT1_2``, ``INV_SQRT_2PI``, ``TWO_OVER_SQRT_PI``) and calls of
@@ -123,13 +124,12 @@ Template = Union[str, Callable[[int], str]]
 Templates = Union[tuple[str, ...], Callable[[int], "tuple[str, ...]"]]
 
 
-@dataclass(frozen=True)
 class Codegen:
     """Python source templates of an op, for the compiled path (:mod:`autograd.compile`).
 
     The compiler emits straight-line code from these instead of calling
     ``forward`` and ``local`` once per node. For an op defined by a formula
-    they are rendered from it (:func:`autograd.formula.templates`); an op
+    they are rendered from it (:func:`autograd.formula_render.templates`); an op
     without templates is compiled to calls of its ``forward`` and ``local``
     functions.
 
@@ -152,11 +152,20 @@ class Codegen:
         names: the global names the templates call (``{"_tanh": math.tanh}``).
     """
 
-    forward: Template
-    local: Templates
-    temps: Templates = ()
-    names: Mapping[str, Any] = field(default_factory=dict)
-    after: Templates = ()
+    __slots__ = ("after", "forward", "local", "names", "temps")
+
+    def __init__(self, forward: Template, local: Templates, temps: Templates = (),
+                 names: Mapping[str, Any] | None = None, after: Templates = ()) -> None:
+        # a plain class, not a dataclass: creating one costs import time
+        self.forward = forward
+        self.local = local
+        self.temps = temps
+        self.names: Mapping[str, Any] = {} if names is None else names
+        self.after = after
+
+    def __repr__(self) -> str:
+        return (f"Codegen(forward={self.forward!r}, local={self.local!r}, temps={self.temps!r}, "
+                f"names={self.names!r}, after={self.after!r})")
 
     def forward_template(self, n: int) -> str:
         """Return the forward template for ``n`` operands."""
@@ -242,7 +251,7 @@ def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int]
 
     def get() -> Any:
         if not cache:
-            from autograd.formula import templates
+            from autograd.formula_render import templates
 
             cache.append(templates(rule))
         return cache[0]
@@ -305,7 +314,7 @@ def define_op(
         names = {float_name(h): HELPERS[h].float_fn if h in HELPERS else CONSTANTS[h]
                  for h in used}
     else:  # defined at run time, or the generated module is stale: render now
-        from autograd.formula import derive
+        from autograd.formula_render import derive
 
         d = derive(name, rule)
         fwd, loc, val, ft, lt = d.forward, d.local, d.value, d.forward_template, d.local_templates
@@ -578,7 +587,7 @@ def op_table_markdown(ops: Iterable[Op] | None = None) -> str:
         ops: the entries to list; by default every built-in op of the table.
 
     The forward and derivative columns are the entries' formulas as readable
-    text (:func:`autograd.formula.docs`). Regenerate the README's copy with
+    text (:func:`autograd.formula_render.docs`). Regenerate the README's copy with
     ``python -m autograd.codegen``; a test fails when the two drift apart.
     """
     lines = [

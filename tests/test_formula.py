@@ -22,6 +22,7 @@ import autograd
 from autograd import Value, _derived
 from autograd import codegen as cg
 from autograd import formula as F
+from autograd import formula_render as R
 from autograd.ops import OPS, define_op, op_table_markdown, register_op
 
 BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
@@ -66,7 +67,7 @@ def test_builtin_entries_use_the_committed_forms(op: autograd.Op) -> None:
 @pytest.mark.parametrize("op", BUILTIN, ids=IDS)
 def test_run_time_rendering_gives_the_committed_numbers(op: autograd.Op) -> None:
     assert op.rule is not None
-    fresh = F.derive(op.name, op.rule)
+    fresh = R.derive(op.name, op.rule)
     assert (fresh.formula_text, fresh.derivative_text) == (op.formula, op.derivative)
     for xs in _samples(op):
         out = op.forward(*xs)
@@ -287,10 +288,10 @@ def test_every_fixed_arity_formula_renders_to_numpy() -> None:
         cols = list(zip(*_samples(op)))
         args = {name: np.array(col, dtype=float) for name, col in zip(rule.names, cols)}
         with np.errstate(all="ignore"):
-            fwd = eval(ast.unparse(_ToNumpy().visit(F.parse(rule.forward, rule))), env, args)
+            fwd = eval(ast.unparse(_ToNumpy().visit(R.parse(rule.forward, rule))), env, args)
             args["out"] = np.broadcast_to(fwd, len(cols[0]))
             parts = [np.broadcast_to(eval(ast.unparse(_ToNumpy().visit(
-                F.parse(p, rule, partial=True))), env, args), len(cols[0]))
+                R.parse(p, rule, partial=True))), env, args), len(cols[0]))
                 for p in rule.partials]
         for k, xs in enumerate(zip(*cols)):
             want_out = op.forward(*xs)
