@@ -10,6 +10,7 @@ Only the public API of :mod:`autograd` is used.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,11 +34,25 @@ class GradPath:
             (one fewer than ``nodes``).
         product: the product of ``partials`` (1.0 for the empty path, when
             ``x`` is the root).
+        slots: at each hop, which parent of the node it goes through (an index
+            into ``Value.parents``): tells ``x * x``'s two operand slots apart.
     """
 
     nodes: tuple[Value, ...]
     partials: tuple[float, ...]
     product: float
+    slots: tuple[int, ...] = ()
+
+    def chain(self, root: Value) -> str:
+        """The path's nodes as text, root first; a reused operand names its slot."""
+        parts = [_name(self.nodes[0], root)]
+        for hop, v in enumerate(self.nodes[1:]):
+            name = _name(v, root)
+            above = self.nodes[hop]
+            if hop < len(self.slots) and sum(1 for p in above.parents if p is v) > 1:
+                name += f" (operand {self.slots[hop] + 1})"
+            parts.append(name)
+        return " <- ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,56 @@ class Explanation:
     def __iter__(self) -> Iterator[GradPath]:
         return iter(self.paths)
 
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        rows = []
+        for k, p in enumerate(self.paths, 1):
+            chain = p.chain(self.root).replace(" <- ", " ← ")
+            factors = " × ".join(fmt(d) for d in p.partials) if p.partials else "1 (x is the root)"
+            rows.append((str(k), chain, factors, fmt(p.product)))
+        return rows
+
+    def _title(self) -> str:
+        n = self.n_paths
+        return (f"d {_name(self.root, self.root)} / d {_name(self.x, self.root)}: the sum over "
+                f"{n} path{'s' if n != 1 else ''} of the product of local derivatives")
+
+    def _footer(self) -> list[str]:
+        lines = []
+        if self.truncated:
+            lines.append(f"... and {self.n_paths - len(self.paths)} more paths "
+                         "(raise max_paths to list them)")
+        xs = _name(self.x, self.root)
+        lines.append(f"sum = {fmt(self.total)}   ({xs}.grad = {fmt(self.grad)})")
+        return lines
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: one row per path, its local derivatives and product."""
+        def esc(t: str) -> str:
+            return html.escape(t, quote=True)
+
+        body = "".join(
+            f"<tr><td>{esc(k)}</td><td style='text-align:left'>{esc(c)}</td>"
+            f"<td style='text-align:left'>{esc(f)}</td><td>{esc(p)}</td></tr>"
+            for k, c, f, p in self._rows())
+        foot = "".join(f"<tr><td colspan='4' style='text-align:left'><b>{esc(t)}</b></td></tr>"
+                       for t in self._footer())
+        return (f"<table><caption style='text-align:left'>{esc(self._title())}</caption>"
+                "<thead><tr><th>path</th><th style='text-align:left'>nodes (root first)</th>"
+                "<th style='text-align:left'>local derivatives</th><th>product</th></tr></thead>"
+                f"<tbody>{body}{foot}</tbody></table>")
+
+    def _repr_markdown_(self) -> str:
+        """The same table in Markdown."""
+        def cell(t: str) -> str:
+            return t.replace("|", "\\|")
+
+        lines = [f"**{cell(self._title())}**", "",
+                 "| path | nodes (root first) | local derivatives | product |",
+                 "| ---: | :--- | :--- | ---: |"]
+        lines += [f"| {k} | {cell(c)} | {cell(f)} | {p} |" for k, c, f, p in self._rows()]
+        lines += [""] + [f"**{cell(t)}**" for t in self._footer()]
+        return "\n".join(lines)
+
     def __str__(self) -> str:
         xs = _name(self.x, self.root)
         rs = _name(self.root, self.root)
@@ -75,8 +140,7 @@ class Explanation:
         lines = [f"d {rs} / d {xs}: the sum over {n} path{'s' if n != 1 else ''} "
                  "of the product of local derivatives along each"]
         for k, p in enumerate(self.paths, 1):
-            chain = " <- ".join(_name(v, self.root) for v in p.nodes)
-            lines.append(f"  path {k}: {chain}")
+            lines.append(f"  path {k}: {p.chain(self.root)}")
             if p.partials:
                 factors = " × ".join(fmt(d) for d in p.partials)
                 lines.append(f"          = {factors} = {fmt(p.product)}")
@@ -186,6 +250,7 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
     # each frame: node, next operand position
     nodes: list[Value] = [root]
     partials: list[float] = []
+    slots: list[int] = []
     positions: list[int] = [0]
     if root is x:
         yield GradPath((root,), (), 1.0)
@@ -198,6 +263,7 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
             positions.pop()
             if partials:
                 partials.pop()
+                slots.pop()
             continue
         positions[-1] = k + 1
         p = v.parents[k]
@@ -206,7 +272,7 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
         d = v.partials[k]
         if p is x:
             ds = (*partials, d)
-            yield GradPath((*nodes, x), ds, math.prod(ds))
+            yield GradPath((*nodes, x), ds, math.prod(ds), (*slots, k))
             found += 1
             if found >= limit:
                 return
@@ -214,3 +280,4 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
         nodes.append(p)
         positions.append(0)
         partials.append(d)
+        slots.append(k)
