@@ -83,7 +83,8 @@ class Explanation:
     def __iter__(self) -> Iterator[GradPath]:
         return iter(self.paths)
 
-    def _rows(self) -> list[tuple[str, str, str, str]]:
+    def table_rows(self) -> list[tuple[str, str, str, str]]:
+        """One row per listed path: number, nodes, local derivatives, product."""
         rows = []
         for k, p in enumerate(self.paths, 1):
             chain = p.chain(self.root).replace(" <- ", " ← ")
@@ -91,12 +92,14 @@ class Explanation:
             rows.append((str(k), chain, factors, fmt(p.product)))
         return rows
 
-    def _title(self) -> str:
+    def heading(self) -> str:
+        """What the table shows: d root / d x as a sum over paths."""
         n = self.n_paths
         return (f"d {_name(self.root, self.root)} / d {_name(self.x, self.root)}: the sum over "
                 f"{n} path{'s' if n != 1 else ''} of the product of local derivatives")
 
-    def _footer(self) -> list[str]:
+    def footer(self) -> list[str]:
+        """The closing lines: paths left out, the sum and x.grad."""
         lines = []
         if self.truncated:
             lines.append(f"... and {self.n_paths - len(self.paths)} more paths "
@@ -113,10 +116,10 @@ class Explanation:
         body = "".join(
             f"<tr><td>{esc(k)}</td><td style='text-align:left'>{esc(c)}</td>"
             f"<td style='text-align:left'>{esc(f)}</td><td>{esc(p)}</td></tr>"
-            for k, c, f, p in self._rows())
+            for k, c, f, p in self.table_rows())
         foot = "".join(f"<tr><td colspan='4' style='text-align:left'><b>{esc(t)}</b></td></tr>"
-                       for t in self._footer())
-        return (f"<table><caption style='text-align:left'>{esc(self._title())}</caption>"
+                       for t in self.footer())
+        return (f"<table><caption style='text-align:left'>{esc(self.heading())}</caption>"
                 "<thead><tr><th>path</th><th style='text-align:left'>nodes (root first)</th>"
                 "<th style='text-align:left'>local derivatives</th><th>product</th></tr></thead>"
                 f"<tbody>{body}{foot}</tbody></table>")
@@ -126,11 +129,11 @@ class Explanation:
         def cell(t: str) -> str:
             return t.replace("|", "\\|")
 
-        lines = [f"**{cell(self._title())}**", "",
+        lines = [f"**{cell(self.heading())}**", "",
                  "| path | nodes (root first) | local derivatives | product |",
                  "| ---: | :--- | :--- | ---: |"]
-        lines += [f"| {k} | {cell(c)} | {cell(f)} | {p} |" for k, c, f, p in self._rows()]
-        lines += [""] + [f"**{cell(t)}**" for t in self._footer()]
+        lines += [f"| {k} | {cell(c)} | {cell(f)} | {p} |" for k, c, f, p in self.table_rows()]
+        lines += [""] + [f"**{cell(t)}**" for t in self.footer()]
         return "\n".join(lines)
 
     def __str__(self) -> str:
