@@ -19,7 +19,8 @@ AT = "x=0.5,w=-3,b=2"
 
 
 def _reference(**options: object) -> tuple[str, dict[str, float]]:
-    root, leaves = evaluate(EXPR, {"x": 0.5, "w": -3.0, "b": 2.0})
+    # chainrule graph labels interior nodes with their text (w*x, w*x + b)
+    root, leaves = evaluate(EXPR, {"x": 0.5, "w": -3.0, "b": 2.0}, label_nodes=True)
     root.backward()
     return to_dot(root, title=EXPR, **options), {n: v.grad for n, v in leaves.items()}  # type: ignore[arg-type]
 
