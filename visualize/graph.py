@@ -249,17 +249,25 @@ def _plan(model: _Model, max_nodes: int) -> _Plan:
     if _cost(model, item_of) > max_nodes:
         return _truncate(model, item_of, groups, max_nodes)
 
-    def push(gs: dict[str, _Group], heap: list[tuple[int, str, tuple[str, ...]]]) -> None:
+    def strength(g: _Group) -> float:
+        grads = [abs(model.nodes[i].grad) for i in g.members]
+        finite = [a for a in grads if a == a]
+        return -max(finite, default=0.0)
+
+    def push(gs: dict[str, _Group], heap: list[tuple[int, float, str, tuple[str, ...]]]
+             ) -> None:
+        # nearest the root first; among equals, the group carrying the largest gradient
         for g in gs.values():
             prefix = tuple(g.title.split("/"))
             if prefix not in opened:
-                heapq.heappush(heap, (min(dist[i] for i in g.members), g.key, prefix))
+                heapq.heappush(heap, (min(dist[i] for i in g.members), strength(g), g.key,
+                                      prefix))
 
-    heap: list[tuple[int, str, tuple[str, ...]]] = []
+    heap: list[tuple[int, float, str, tuple[str, ...]]] = []
     push(groups, heap)
     tried: set[tuple[str, ...]] = set()
     while heap:
-        _, _, prefix = heapq.heappop(heap)
+        _, _, _, prefix = heapq.heappop(heap)
         if prefix in tried:
             continue
         tried.add(prefix)
@@ -724,14 +732,14 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             emitted_groups.add(item)
             group = plan.groups[item]
             label = _group_label(model, plan, group, shown)
-            fill = "#eeeeee"
+            fill, font = "#eeeeee", "black"
             gg = _group_grad(model, group, shown)
             if colours is not None and gg is not None:
-                fill = colours.fill(gg)[0]
+                fill, font = colours.fill(gg)
             tip = f"{group.title}: {len(group.members)} nodes drawn as one box"
             put(group.cluster,
                 f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="{fill}" '
-                f"tooltip={_quote(tip)} label={label}];")
+                f'fontcolor="{font}" tooltip={_quote(tip)} label={label}];')
             continue
         muted = overlay is not None and i not in overlay.grads
         name = _short_label(v.label) if inside(i) and v.label else v.label
