@@ -791,6 +791,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
     def emit(path: tuple[str, ...], indent: str) -> None:
         lines.extend(indent + line for line in cluster_items.get(path, []))
         children = [p for p in cluster_items if len(p) == len(path) + 1 and p[:-1] == path]
+        children.sort(key=lambda p: _natural(p[-1]))  # neuron 1, 2, ..., 10 top to bottom
         for child in children:
             counter[0] += 1
             lines.append(f"{indent}subgraph cluster_{counter[0]} {{")
@@ -877,6 +878,11 @@ def _op_tooltip(v: Value) -> str:
         return f"{entry.name}: {entry.formula}; local derivative {entry.derivative}"
     except autograd.UnknownOpError:
         return v.op
+
+
+def _natural(name: str) -> tuple[tuple[int, Union[int, str]], ...]:
+    """A sort key reading the numbers in a name as numbers: neuron 2 before neuron 10."""
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in re.findall(r"\d+|\D+", name))
 
 
 def _gid(key: str, plan: _Plan) -> str:
