@@ -217,7 +217,8 @@ def _sum_of(n: int) -> tuple[str, str]:
         (["graph", *_sum_of(60)[:1], "--at", _sum_of(60)[1], "--explain"],
          "--explain: the expression has 60 variables, over the limit of 50"),
         (["check", "--at", "x=1", "--", "-" * 9000 + "x"], "9000 signs in a row nest deeper"),
-        (["graph", "(" * 300 + "x" + ")" * 300, "--at", "x=1"], "nested too deeply (parentheses 300 deep"),
+        (["graph", "(" * 300 + "x" + ")" * 300, "--at", "x=1"],
+         "nested too deeply (parentheses 300 deep"),
     ],
 )
 def test_oversized_requests_are_refused_at_once_naming_the_limit(

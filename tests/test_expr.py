@@ -369,7 +369,7 @@ def test_label_nodes_names_interior_nodes_with_their_text() -> None:
 def test_long_sub_expressions_are_shortened_and_put_on_one_line() -> None:
     src = "(tanh(" + " + ".join(f"v{i}*v{i}" for i in range(20)) + ")\n * 2)"
     expr = compile_expression(src)
-    root = expr.build({v: 0.1 for v in expr.variables}, label_nodes=True)
+    root = expr.build(dict.fromkeys(expr.variables, 0.1), label_nodes=True)
     labels = [n.label for n in autograd.backward_order(root)]
     assert all(len(t) <= MAX_LABEL and "\n" not in t for t in labels)
     assert any(t.endswith("…") for t in labels)
