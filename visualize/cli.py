@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 import nn
 from autograd import Value
+from visualize.lessons import playground as _playground
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
 # ---------------------------------------------------------------------------
@@ -238,6 +239,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
     _demo_pictures(out_dir, model, X_train + X_test, y_train + y_test, history)
+    _playground.demo_page(out_dir, model, X_train, y_train, X_test, y_test, history,
+                          seed=args.seed)
     return 0
 
 
@@ -669,6 +672,42 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# lesson (lessons issue)
+
+
+def _add_lesson(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lesson",
+        help="run a lesson: one idea of backpropagation, seen happening, with its numbers",
+        description="Run a lesson on chainrule's engine: it prints what it measured and "
+        "writes its pictures, README.md and index.html into DIR. `all` runs every lesson "
+        "and writes an index.html linking them; --list shows the lessons.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="a lesson name (see --list) or all")
+    p.add_argument("--list", action="store_true", help="list the lessons, one per line")
+    p.add_argument("-o", "--out", default=None, metavar="DIR",
+                   help="output folder (default: chainrule-out/lessons/NAME, or "
+                        "chainrule-out/lessons for all)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.set_defaults(func=_cmd_lesson, lesson_parser=p)
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    import visualize
+    from visualize import lessons
+
+    if not args.list and args.name is None:
+        args.lesson_parser.error("name a lesson (chainrule lesson --list shows them) or all")
+    if args.name not in (None, "all") and args.name not in lessons.LESSONS:
+        args.lesson_parser.error(f"unknown lesson {args.name!r}; choose one of "
+                                 f"{', '.join(lessons.LESSONS)} or all")
+    try:
+        return lessons.command(args.name, args.out, args.seed, args.list)
+    except (lessons.LessonError, visualize.PlotDependencyError) as e:
+        return _fail("lesson", str(e))
+
+
+# ---------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -691,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_graph(sub)
     _add_check(sub)
+    _add_lesson(sub)
     return parser
 
 
