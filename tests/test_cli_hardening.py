@@ -148,6 +148,9 @@ def _cases(tmp: Path) -> list[tuple[list[str], str, str]]:
          "is a file, not a folder"),
         (["demo", "--epochs", "1", "--no-progress", "--out", ""], "--out",
          "the folder name is empty"),
+        (["lesson", "all", "--out", str(afile)], "--out", "is a file, not a folder"),
+        (["lesson", "all", "--out", str(afile / "x")], "--out", "runs through"),
+        (["lesson", "all", "--out", ""], "--out", "the folder name is empty"),
     ]
 
 

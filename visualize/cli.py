@@ -701,6 +701,13 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     if args.name not in (None, "all") and args.name not in lessons.LESSONS:
         args.lesson_parser.error(f"unknown lesson {args.name!r}; choose one of "
                                  f"{', '.join(lessons.LESSONS)} or all")
+    if not args.list:  # the output rule of every command (visualize/outputs.py), up front
+        folder = args.out if args.out is not None else (
+            "chainrule-out/lessons" if args.name == "all" else f"chainrule-out/lessons/{args.name}")
+        try:
+            output_dir(folder, "--out")
+        except OutputPathError as e:
+            return _fail("lesson", str(e), 2)
     try:
         return lessons.command(args.name, args.out, args.seed, args.list)
     except (lessons.LessonError, visualize.PlotDependencyError) as e:
