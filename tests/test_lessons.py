@@ -8,6 +8,8 @@ with a reason when Chromium is missing).
 
 from __future__ import annotations
 
+import html
+import itertools
 import math
 import re
 from pathlib import Path
@@ -44,8 +46,7 @@ def _check_pages(result: lessons.LessonResult) -> None:
     assert result.claims
     for claim in result.claims:
         assert claim in readme
-        assert claim.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
-            .replace("'", "&#x27;").replace('"', "&quot;") in index
+        assert html.escape(claim) in index
     for pic in result.pictures:
         assert pic.path.is_file() and pic.path.stat().st_size > 0, pic.path
         assert pic.path.name in readme
@@ -148,7 +149,7 @@ def test_learning_rate_claims(lr: lessons.LessonResult) -> None:
 def test_learning_rate_descent_is_gradient_descent() -> None:
     xs, ys = learning_rate.data(0)
     loss = learning_rate.loss_fn(xs, ys)
-    path, losses = learning_rate.descend(loss, 0.1, steps=1)
+    path, _losses = learning_rate.descend(loss, 0.1, steps=1)
     (w0, b0), (w1, b1) = path
     n = len(xs)
     gw = sum(2 * (w0 * x + b0 - y) * x for x, y in zip(xs, ys)) / n
@@ -294,7 +295,7 @@ def test_autoencoder_claims(ae: lessons.LessonResult) -> None:
     m = ae.measured
     err, before, ks = m["error"], m["error_before"], m["codes"]
     assert all(err[k] < before[k] for k in ks)                 # training reconstructs
-    assert all(err[a] > err[b] for a, b in zip(ks, ks[1:]))    # a wider code keeps more
+    assert all(err[a] > err[b] for a, b in itertools.pairwise(ks))    # a wider code keeps more
     assert err[max(ks)] < m["mean_image_error"] / 2            # better than the average digit
     assert m["code_separation"] > 1.5                          # digits cluster, unlabelled
     _check_pages(ae)
@@ -318,7 +319,7 @@ def test_digits_claims(digits: lessons.LessonResult) -> None:
     acc, c = m["accuracy"], m["confusion"]
     widths = sorted(acc)
     assert acc[widths[-1]] > 0.9
-    assert all(acc[a] <= acc[b] for a, b in zip(widths, widths[1:]))
+    assert all(acc[a] <= acc[b] for a, b in itertools.pairwise(widths))
     assert sum(map(sum, c)) == m["n_test"]
     assert sum(c[i][i] for i in range(10)) == m["n_test"] - m["mistakes"]
     assert m["mistakes"] == round((1 - acc[widths[-1]]) * m["n_test"])

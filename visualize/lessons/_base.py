@@ -224,6 +224,10 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 """
 
 
+def _rel(path: Path, out: Path) -> str:
+    return Path(os.path.relpath(path, out)).as_posix()
+
+
 def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
     lines = [f"# {lesson.title}", "", lesson.idea, "",
              f"`chainrule lesson {lesson.name} --seed {ctx.seed}` measured, in this run:", ""]
@@ -232,7 +236,7 @@ def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
         lines += ["", *ctx.notes]
     lines.append("")
     for pic in ctx.pictures:
-        rel = pic.path.name
+        rel = _rel(pic.path, ctx.out)
         if pic.kind == "svg":
             lines += [f"![{pic.caption}]({rel})", "", f"*{pic.caption}*", ""]
         else:
@@ -249,7 +253,7 @@ def _html_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
              '<ul class="claims">' + "".join(f"<li>{e(c)}</li>" for c in ctx.claims) + "</ul>"]
     parts += [f"<p>{e(n)}</p>" for n in ctx.notes]
     for pic in ctx.pictures:
-        name = e(pic.path.name)
+        name = e(_rel(pic.path, ctx.out))
         if pic.kind == "svg":
             parts.append(f'<figure id="{e(pic.path.stem)}">{svg_body(pic.path)}'
                          f"<figcaption>{e(pic.caption)}</figcaption></figure>")
