@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from benchmarks import userstep
 from benchmarks.timing import fmt_table
 
 START = "<!-- benchmarks:start -->"
@@ -19,9 +20,10 @@ INTRO = """## Speed
 
 ```bash
 bash .ci/test -q                        # once: ./.venv with the dev extras (micrograd, NumPy)
-.venv/bin/python -m benchmarks          # the suite: W-chain, W-mlp, W-wide, a digits epoch (~2 min)
+.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-mlp, W-wide, digits (~3 min)
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
 .venv/bin/python -m benchmarks --readme # ... and rewrite this section from the run
+.venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes
 ```
 
 One process times every engine on the workloads of `shared/benchmarks.md`, with the default
@@ -31,10 +33,34 @@ below and writes `benchmarks/latest.json`. The **float floor** is the suite's ow
 backprop in plain Python floats: ratios to it, measured in the same run, are the figures to
 compare across machines (absolute times move by ±30% here between runs).
 
-Rows: `chainrule nn` is the `nn` library (fused neurons, one node each) on the dynamic engine;
-`chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`; `compiled` rows run
-the same loss function through `autograd.compile` (below). PyTorch rows appear when it is
-installed."""
+Rows of the other tables: `chainrule nn` is the `nn` library (fused neurons, one node each) on
+the dynamic engine; `chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`;
+`compiled` rows run the same loss function through `autograd.compile` (below). PyTorch rows
+appear when it is installed.
+
+**W-user, the step you write.** The first table times micrograd's demo step written against
+our API, exactly as a user ports it: inputs as Values, the model called per sample, the builtin
+`sum`, `model.zero_grad()`, `total.backward()`, an SGD loop over `model.parameters()`
+(`benchmarks/userstep.py` holds the code; micrograd 0.1.0 runs the very same function). The
+compiled row passes the batch to `autograd.compile` as an argument:
+
+```python
+def loss_fn(inputs, Y):                     # the demo's loss, unchanged
+    scores = [model(x) for x in inputs]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(Y, scores)]
+    return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+
+step = autograd.compile(loss_fn)
+for k in range(100):
+    inputs = [list(map(Value, xrow)) for xrow in X]   # built outside, passed in
+    model.zero_grad()                                  # before: step() runs backward too
+    loss = step(inputs, Y)                             # a float; .grad is filled
+    for p in model.parameters():
+        p.data -= 0.05 * p.grad
+```
+
+Build the batch outside the compiled function and pass it in: a `Value` made inside it from
+Python data is recorded as a constant of the trace, so a later batch would not reach it."""
 
 OUTRO = """**The compiled path.** `step = autograd.compile(loss_fn)` traces `loss_fn` once and
 generates straight-line Python for its forward and backward from the op table's source templates
@@ -59,14 +85,29 @@ def section(res: dict[str, Any]) -> str:
     """Return the Markdown of the speed section for a suite result."""
     m = res["machine"]
     parts = [INTRO, ""]
-    floor_ms = res.get("W-mlp", {}).get("engines", {}).get("float floor", {}).get("ms_gc_default")
-    where = (f" (the float floor's W-mlp step takes {floor_ms:.1f} ms here, 1.3–2.5 ms on the "
-             "machine of `shared/benchmarks.md`)") if floor_ms else ""
+    floor_ms = (res.get("user") or res.get("W-mlp") or {}).get("engines", {}).get(
+        "float floor", {}).get("ms_gc_default")
+    where = (f" (the float floor's W-mlp/W-user step takes {floor_ms:.1f} ms here, 1.3–2.5 ms on "
+             "the machine of `shared/benchmarks.md`)") if floor_ms else ""
     parts.append(
         f"Latest run: {m['date']}, CPython {m['python']} on a shared {m['cpus']}-core "
         f"{m['processor']} Linux machine{where}."
     )
     parts.append("")
+    if "user" in res:
+        u = res["user"]
+        parts.append(f"W-user ({u['samples']} samples, {u['parameters']} parameters): the best "
+                     "of N steps (median in brackets) in CPU time of the process, which the "
+                     "other processes of a shared machine do not inflate, and in wall time; "
+                     "ratios of CPU-time bests:")
+        parts.append("")
+        parts.append(fmt_table(userstep.HEADERS, userstep.rows(u)))
+        parts.append("")
+        parts += userstep.notes(u)
+        parts.append("")
+        parts.append("The other workloads (W-mlp, W-wide: our own fastest paths, `forward_batch` "
+                     "and fused losses):")
+        parts.append("")
     rows = []
     for key in ("W-mlp", "W-wide"):
         if key not in res:

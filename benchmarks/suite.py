@@ -1,6 +1,9 @@
-"""The whole benchmark suite: W-chain, W-mlp, W-wide and a digits epoch, one process, one table.
+"""The whole benchmark suite: W-user, W-chain, W-mlp, W-wide and a digits epoch, one process.
 
-``python -m benchmarks`` runs it (``--help`` for options), prints Markdown
+``python -m benchmarks`` runs it (``--help`` for options). It leads with
+W-user (:mod:`benchmarks.userstep`): the step users write, micrograd's demo
+code against our API, dynamic and compiled, beside micrograd running the same
+code and the float floor. Then it prints Markdown
 tables of times and ratios (to the float floor measured in the same run, and
 micrograd over chainrule), and writes everything as JSON
 (``benchmarks/latest.json`` unless ``--json`` says otherwise).
@@ -23,7 +26,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks import chain, readme, torch_engines
+from benchmarks import chain, readme, torch_engines, userstep
 from benchmarks import workloads as W
 from benchmarks.timing import fmt_table, gc_mode, machine
 
@@ -145,6 +148,8 @@ def report(res: dict[str, Any]) -> str:
         "Ratios are to the float floor measured in the same run and GC mode.",
         "",
     ]
+    if "user" in res:
+        lines += [userstep.report(res["user"]), ""]
     if "chain" in res:
         lines += [chain.report(res["chain"]), ""]
     for key in ("W-mlp", "W-wide"):
@@ -203,13 +208,16 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
         only: Sequence[str] = ()) -> dict[str, Any]:
     """Run the suite; return the JSON-ready results."""
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "full": full}
-    want = set(only) or {"chain", "W-mlp", "W-wide", "digits"}
+    want = set(only) or {"user", "chain", "W-mlp", "W-wide", "digits"}
     if quick:
         repeat = 2
+    slow_repeat = 1 if quick else 3
+    if "user" in want:
+        res["user"] = userstep.run(repeat=repeat, warmup=1 if quick else 2,
+                                   passes=1 if quick else 3, slow_repeat=slow_repeat)
     if "chain" in want:
         res["chain"] = chain.run(n=3_000 if quick else 30_000, repeat=repeat, full=full,
                                  quick=quick)
-    slow_repeat = 1 if quick else 3
     for key, make in (("W-mlp", W.w_mlp), ("W-wide", W.w_wide)):
         if key in want:
             res[key] = run_step_workload(make(), repeat=repeat, warmup=2,
@@ -229,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="scale W-chain to 1e6 nodes and run micrograd's digits epoch in full")
     ap.add_argument("--repeat", type=int, default=7, help="best of this many steps")
     ap.add_argument("--only", action="append", default=[],
-                    choices=["chain", "W-mlp", "W-wide", "digits"],
+                    choices=["user", "chain", "W-mlp", "W-wide", "digits"],
                     help="run only this workload (repeatable)")
     ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
     ap.add_argument("--readme", action="store_true",

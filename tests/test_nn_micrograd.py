@@ -120,3 +120,40 @@ def test_fit_with_init_micrograd_matches_the_hand_written_loop(
     # fit logs the full objective per epoch; micrograd's lr at step k is 1 - 0.9 k / 5
     for k, (lo, (lt, _)) in enumerate(zip(hist.loss, theirs)):
         assert lo == pytest.approx(lt, rel=1e-9), f"epoch {k + 1}: {lo} != micrograd's {lt}"
+
+
+def test_nn_micrograd_has_micrographs_defaults_and_numbers(
+    moons: tuple[list[list[float]], list[int]],
+) -> None:
+    from nn import micrograd as mg
+
+    X, y = moons
+    random.seed(1337)
+    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 4)
+    random.seed(1337)
+    model = mg.MLP(2, [16, 16, 1])
+    assert not model.layers[0].neurons[0].fused  # micrograd's elementwise graph
+    assert model.layers[-1].activation == "linear" and model.layers[0].activation == "relu"
+    ours = _demo_run(Value, model, X, y, 4)
+    # the same forward operations; gradients summed in another (equally valid) order,
+    # as micrograd's own order follows its set of parents: equal to the last bits
+    for (lo, ao), (lt, at) in zip(ours, theirs):
+        assert ao == at and lo == pytest.approx(lt, rel=1e-12)
+
+    random.seed(1337)
+    n_theirs = micrograd_nn.Neuron(2)
+    xs_t = [micrograd_engine.Value(1.0), micrograd_engine.Value(-2.0)]
+    out_t = n_theirs(xs_t)
+    out_t.backward()
+    random.seed(1337)
+    n_ours = mg.Neuron(2)
+    xs_o = [Value(1.0), Value(-2.0)]
+    out_o = n_ours(xs_o)
+    out_o.backward()
+    assert out_o.data == out_t.data
+    assert [x.grad for x in xs_o] == [x.grad for x in xs_t]
+    assert [p.grad for p in n_ours.parameters()] == [p.grad for p in n_theirs.parameters()]
+    assert out_o.op == "relu" and len(out_o.parents) == 1  # relu(b + w1*x1 + w2*x2)
+    lin = mg.Layer(2, 3, nonlin=False, seed=0)
+    assert all(n.activation == "linear" for n in lin.neurons)
+    assert mg.MLP(2, [3, 1], fused=True).layers[0].neurons[0].fused  # keywords still work

@@ -467,14 +467,18 @@ class _Colours:
             rows.append(([], unknown_text))
         if not rows:
             return ""
-        width = max(len(sw) for sw, _ in rows)
+        # one cell per row, swatches as coloured squares: Graphviz stretches the
+        # columns of a nested table to the caption's width, squares in text do not
         out = []
         for sw, text in rows:
-            cells = "".join(f'<td bgcolor="{c}" color="{b}" width="16"> </td>' for c, b in sw)
-            cells += '<td border="0"> </td>' * (width - len(sw))
-            out.append(f'<tr>{cells}<td border="0" align="left">{_html(text)}</td></tr>')
-        return ('<table border="0" cellborder="1" cellspacing="2" cellpadding="1">'
-                + "".join(out) + "</table>")
+            marks = "".join('<font color="#888888">□</font>' if c == "white" else
+                            f'<font color="{c}">■</font>' for c, _ in sw)
+            if not sw:
+                marks = ""
+            sep = " " if marks else ""
+            out.append(f'<tr><td align="left">{marks}{sep}{_html(text)}</td></tr>')
+        return '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">' + \
+            "".join(out) + "</table>"
 
 
 _DOTTED = re.compile(r"(?:^|\.)([A-Za-z_]\w*)(?:\.(\d+))?$")
