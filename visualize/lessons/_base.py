@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visualize.outputs import OutputPathError, output_dir
 from visualize.plots import PlotDependencyError
 
 __all__ = [
@@ -194,20 +195,15 @@ def svg_body(path: Path) -> str:
 
 
 def make_out_dir(out: str | os.PathLike[str]) -> Path:
-    """Create the output folder with its parents.
+    """Create the output folder with its parents (the rule of :mod:`visualize.outputs`).
 
     Raises:
-        LessonError: if it cannot be created (one line: the folder and the reason).
+        LessonError: if it cannot be created or written (one line: the folder and the reason).
     """
-    path = Path(out)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise LessonError(f"cannot create the folder {str(path)!r}: "
-                          f"{e.strerror or e}") from None
-    if not path.is_dir():
-        raise LessonError(f"{str(path)!r} is not a folder")
-    return path
+        return output_dir(out, "-o")
+    except OutputPathError as e:
+        raise LessonError(str(e)) from None
 
 
 STYLE = """
