@@ -158,8 +158,37 @@ def test_learning_rate_descent_is_gradient_descent() -> None:
     assert (w1, b1) == pytest.approx((w0 - 0.1 * gw, b0 - 0.1 * gb), rel=1e-12)
 
 
-def test_learning_rate_page(lr: lessons.LessonResult, browser: Browser) -> None:
+def _check_player(browser: Browser, page: Path, steps: int, start: tuple[float, float],
+                  final: dict[str, float], value: str) -> None:
+    """The path player: starts at the start, steps, plays, ends at the measured values."""
+    browser.open(page)
+    assert browser.js("return window.player.steps") == steps
+    assert browser.text("#step") == f"step 0 of {steps}"
+    runs = browser.js("return Object.keys(DATA.runs)")
+    assert len(runs) == len(final)
+    assert browser.js("return window.player.position(arguments[0], 0)", runs[0]) == \
+        pytest.approx(list(start))
+    browser.press("ArrowRight", times=3)
+    assert browser.text("#step") == f"step 3 of {steps}"
+    browser.click("#play")
+    assert browser.js("return window.player.playing()")
+    browser.js("return new Promise((r) => setTimeout(r, 500))")
+    browser.click("#play")
+    assert browser.js("return window.player.current()") > 3
+    browser.press("End")
+    rows = browser.text("#legend").splitlines()
+    for row, (name, v) in zip(rows, final.items()):
+        assert row.startswith(name)
+        if math.isfinite(v) and v < 1e6:
+            shown = float(row.split(f"{value} ")[1].split()[0])
+            assert shown == pytest.approx(v, rel=1e-3)
+    browser.assert_no_errors()
+
+
+def test_learning_rate_pages(lr: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, lr)
+    _check_player(browser, lr.index.parent / "paths.html", lr.measured["steps"],
+                  learning_rate.START, lr.measured["final_loss"], "loss")
 
 
 # ---------------------------------------------------------------------------
@@ -252,8 +281,10 @@ def test_optimizers_claims(opts: lessons.LessonResult) -> None:
     _check_pages(opts)
 
 
-def test_optimizers_page(opts: lessons.LessonResult, browser: Browser) -> None:
+def test_optimizers_pages(opts: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, opts)
+    _check_player(browser, opts.index.parent / "paths.html", optimizers.STEPS,
+                  optimizers.START, opts.measured["rosenbrock_final"], "f")
 
 
 # ---------------------------------------------------------------------------
