@@ -81,6 +81,7 @@ slider.oninput = () => show(Number(slider.value));
 document.addEventListener("keydown", (e) => {
   if (e.target === slider && (e.key === "ArrowRight" || e.key === "ArrowLeft")) return;
   if (e.target.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
+  if (["ArrowRight", "ArrowLeft", "Home", "End"].includes(e.key)) e.preventDefault();
   if (e.key === "ArrowRight") show(current + 1);
   else if (e.key === "ArrowLeft") show(current - 1);
   else if (e.key === "Home") show(0);
