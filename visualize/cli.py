@@ -237,9 +237,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
-    _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
     _playground.demo_page(out_dir, model, X_train, y_train, X_test, y_test, history,
                           seed=args.seed)
+    _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
     return 0
 
 
