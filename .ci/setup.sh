@@ -24,6 +24,16 @@ ensure_graphviz() {
   fi
 }
 
+ensure_chromium() {
+  # headless Chromium + chromedriver for the browser tests (tests/browser.py);
+  # without them those tests skip with a reason, so a failure here is not fatal
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return 0; fi
+  echo "setup: chromium/chromedriver not found; installing them with apt-get" >&2
+  if ! _apt_install chromium chromium-driver; then
+    echo "setup: could not install chromium; browser tests will be skipped (Debian: sudo apt-get install chromium chromium-driver)" >&2
+  fi
+}
+
 ensure_venv() {
   local extras="$1"
   if [ ! -x .venv/bin/python ]; then

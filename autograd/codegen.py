@@ -50,7 +50,7 @@ BEGIN = "# --- BEGIN GENERATED: fast paths from the op table (python -m autograd
 END = "# --- END GENERATED ---\n"
 
 _TAIL = """    node.grad = 0.0
-    node._op = {ref}
+    node._entry = {ref}
     node._id = _count()
     if _special:
         _record_special(node)
@@ -69,9 +69,9 @@ def _templates(op: Op) -> Codegen:
 
 
 def _store(indent: str, fwd: str, locs: list[str]) -> str:
-    """Lines computing ``node.data`` and ``node._local`` (``out`` only if a partial uses it)."""
+    """Lines computing ``node._data`` and ``node._local`` (``out`` only if a partial uses it)."""
     uses_out = any("{out}" in t for t in locs)
-    lines = [f"node.data = out = {fwd}" if uses_out else f"node.data = {fwd}"]
+    lines = [f"node._data = out = {fwd}" if uses_out else f"node._data = {fwd}"]
     partials = [t.format(out="out") for t in locs]
     inline = f"node._local = ({', '.join(partials)})"
     if len(partials) == 1:
@@ -91,7 +91,7 @@ def _unary(name: str, op: Op) -> str:
     return (
         f"def _fast_{name}(self: Value) -> Value:\n"
         f'    """``{op.formula}``: op table entry ``{name}``."""\n'
-        f"    x = self.data\n"
+        f"    x = self._data\n"
         f"    node: Value = _new(Value)\n"
         + _store("    ", fwd, [loc])
         + "    node._p = self\n"
@@ -107,14 +107,14 @@ def _left(name: str, op: Op) -> str:
         f"def _fast_{name}(self: Value, other: Any) -> Value:\n"
         f'    """``self {op.symbol} other``: op table entry ``{name}``."""\n'
         "    if type(other) is float:\n"
-        "        x = self.data\n"
+        "        x = self._data\n"
         "        node: Value = _new(Value)\n"
         + _store("        ", fwd.format("x", "other"), [l0.format("x", "other", out="{out}")])
         + "        node._p = self\n"
         "        node._ctx = other\n"
         "    elif type(other) is Value:\n"
-        "        x = self.data\n"
-        "        y = other.data\n"
+        "        x = self._data\n"
+        "        y = other._data\n"
         "        node = _new(Value)\n"
         + _store("        ", fwd.format("x", "y"),
                  [t.format("x", "y", out="{out}") for t in (l0, l1)])
@@ -134,7 +134,7 @@ def _right(name: str, op: Op) -> str:
         f'    """``other {op.symbol} self``: op table entry ``{name}``."""\n'
         "    if type(other) is not float:\n"
         f"        return _binary({_ref(name)}, other, self)\n"
-        "    y = self.data\n"
+        "    y = self._data\n"
         "    node: Value = _new(Value)\n"
         + _store("    ", fwd.format("other", "y"), [l1.format("other", "y", out="{out}")])
         + "    node._p = self\n"

@@ -268,7 +268,7 @@ class _Program:
                 pinned.add(g[2])
         info = []
         for node in order:
-            op = node._op
+            op = node._entry
             operands = node.operands
             n = len(operands)
             shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
@@ -550,9 +550,9 @@ class Compiled:
         prog = self._cache.get(key)
         if prog is None:
             prog = self._trace(key, args, flat)
-        xs = [x.data if type(x) is not float and isinstance(x, Value) else x for x in flat]
+        xs = [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat]
         try:
-            outs, grads = prog.run(xs, [p.data for p in prog.captured], prog.initial_grads())
+            outs, grads = prog.run(xs, [p._data for p in prog.captured], prog.initial_grads())
         except _GuardFailed:
             if not self.retrace:
                 raise TraceError(
@@ -563,7 +563,7 @@ class Compiled:
                 ) from None
             self._cache.pop(key, None)
             prog = self._trace(key, args, flat)
-            outs, grads = prog.run(xs, [p.data for p in prog.captured], prog.initial_grads())
+            outs, grads = prog.run(xs, [p._data for p in prog.captured], prog.initial_grads())
         if backward:
             pre = []
             for v, g in zip(prog.grad_leaves, grads):

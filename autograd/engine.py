@@ -195,9 +195,9 @@ def _node(
     operands: tuple[Any, ...] | None,
 ) -> Value:
     node: Value = _new(Value)
-    node.data = data
+    node._data = data
     node.grad = 0.0
-    node._op = op
+    node._entry = op
     n = len(parents)
     if n == 1:  # one parent: it and its partial are stored bare (no tuples)
         node._p = parents[0]
@@ -221,7 +221,7 @@ def _record_special(node: Value) -> None:
     if state.no_grad:
         if hook is not None:  # sees the node before no_grad strips it
             hook(node)
-        node._op = None
+        node._entry = None
         node._p = None
         node._local = ()
         node._ctx = None
@@ -234,12 +234,12 @@ def _record_special(node: Value) -> None:
 
 
 def _unary(op: Op, x: Value) -> Value:
-    a = x.data
+    a = x._data
     out = op.forward(a)
     node: Value = _new(Value)  # the body of _node, inlined on this hot path
-    node.data = out
+    node._data = out
     node.grad = 0.0
-    node._op = op
+    node._entry = op
     node._p = x
     node._local = op.local(out, a)[0]
     node._ctx = None
@@ -253,28 +253,28 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
     """Apply a two-operand op; at least one of ``a``, ``b`` is a Value."""
     node: Value = _new(Value)  # the body of _node, inlined on this hot path
     if type(a) is Value or isinstance(a, Value):
-        x = a.data
+        x = a._data
         if type(b) is Value or isinstance(b, Value):
-            y = b.data
-            node.data = out = op.forward(x, y)
+            y = b._data
+            node._data = out = op.forward(x, y)
             node._p = (a, b)
             node._local = op.local(out, x, y)
             node._ctx = None
         else:
             y = b if type(b) is float else _to_float(b, op.name, "right operand")
-            node.data = out = op.forward(x, y)
+            node._data = out = op.forward(x, y)
             node._p = a
             node._local = op.local(out, x, y)[0]
             node._ctx = y  # a right-hand constant is stored bare (see Value.operands)
     else:
         x = a if type(a) is float else _to_float(a, op.name, "left operand")
-        y = b.data
-        node.data = out = op.forward(x, y)
+        y = b._data
+        node._data = out = op.forward(x, y)
         node._p = b
         node._local = op.local(out, x, y)[1]
         node._ctx = (x, b)
     node.grad = 0.0
-    node._op = op
+    node._entry = op
     node._id = _count()
     if _special:
         _record_special(node)
@@ -282,7 +282,7 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
 
 
 def _with_params(op: Op, x: Value, params: tuple[float, ...]) -> Value:
-    a = x.data
+    a = x._data
     out = op.forward(a, *params)
     return _node(out, op, (x,), op.local(out, a, *params), (x, *params))
 
@@ -293,7 +293,7 @@ def _nary(op: Op, operands: Sequence[Any]) -> Value:
     where: list[int] = []
     for i, o in enumerate(operands):
         if isinstance(o, Value):
-            floats.append(o.data)
+            floats.append(o._data)
             parents.append(o)
             where.append(i)
         else:
@@ -329,6 +329,8 @@ def apply(op: Op | str, *operands: Any) -> Value:
         TypeError: if the number of operands does not match the op's arity,
             or an operand is not a real number or a Value.
     """
+    if isinstance(op, _OpSymbol):  # a node's ``_op`` (see _OpSymbol)
+        op = op.entry
     entry = get_op(op) if isinstance(op, str) else op
     if not isinstance(entry, Op):
         raise TypeError(f"apply: expected an Op or an op name, got {type(op).__name__}")
@@ -417,24 +419,24 @@ _FAST_RELU = OPS["relu"]
 def _fast_add(self: Value, other: Any) -> Value:
     """``self + other``: op table entry ``add``."""
     if type(other) is float:
-        x = self.data
+        x = self._data
         node: Value = _new(Value)
-        node.data = x + other
+        node._data = x + other
         node._local = 1.0
         node._p = self
         node._ctx = other
     elif type(other) is Value:
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         node = _new(Value)
-        node.data = x + y
+        node._data = x + y
         node._local = (1.0, 1.0)
         node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_ADD, self, other)
     node.grad = 0.0
-    node._op = _FAST_ADD
+    node._entry = _FAST_ADD
     node._id = _count()
     if _special:
         _record_special(node)
@@ -445,14 +447,14 @@ def _fast_radd(self: Value, other: Any) -> Value:
     """``other + self``: op table entry ``add``."""
     if type(other) is not float:
         return _binary(_FAST_ADD, other, self)
-    y = self.data
+    y = self._data
     node: Value = _new(Value)
-    node.data = other + y
+    node._data = other + y
     node._local = 1.0
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
-    node._op = _FAST_ADD
+    node._entry = _FAST_ADD
     node._id = _count()
     if _special:
         _record_special(node)
@@ -462,24 +464,24 @@ def _fast_radd(self: Value, other: Any) -> Value:
 def _fast_sub(self: Value, other: Any) -> Value:
     """``self - other``: op table entry ``sub``."""
     if type(other) is float:
-        x = self.data
+        x = self._data
         node: Value = _new(Value)
-        node.data = x - other
+        node._data = x - other
         node._local = 1.0
         node._p = self
         node._ctx = other
     elif type(other) is Value:
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         node = _new(Value)
-        node.data = x - y
+        node._data = x - y
         node._local = (1.0, -1.0)
         node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_SUB, self, other)
     node.grad = 0.0
-    node._op = _FAST_SUB
+    node._entry = _FAST_SUB
     node._id = _count()
     if _special:
         _record_special(node)
@@ -490,14 +492,14 @@ def _fast_rsub(self: Value, other: Any) -> Value:
     """``other - self``: op table entry ``sub``."""
     if type(other) is not float:
         return _binary(_FAST_SUB, other, self)
-    y = self.data
+    y = self._data
     node: Value = _new(Value)
-    node.data = other - y
+    node._data = other - y
     node._local = -1.0
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
-    node._op = _FAST_SUB
+    node._entry = _FAST_SUB
     node._id = _count()
     if _special:
         _record_special(node)
@@ -507,24 +509,24 @@ def _fast_rsub(self: Value, other: Any) -> Value:
 def _fast_mul(self: Value, other: Any) -> Value:
     """``self * other``: op table entry ``mul``."""
     if type(other) is float:
-        x = self.data
+        x = self._data
         node: Value = _new(Value)
-        node.data = x * other
+        node._data = x * other
         node._local = other
         node._p = self
         node._ctx = other
     elif type(other) is Value:
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         node = _new(Value)
-        node.data = x * y
+        node._data = x * y
         node._local = (y, x)
         node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_MUL, self, other)
     node.grad = 0.0
-    node._op = _FAST_MUL
+    node._entry = _FAST_MUL
     node._id = _count()
     if _special:
         _record_special(node)
@@ -535,14 +537,14 @@ def _fast_rmul(self: Value, other: Any) -> Value:
     """``other * self``: op table entry ``mul``."""
     if type(other) is not float:
         return _binary(_FAST_MUL, other, self)
-    y = self.data
+    y = self._data
     node: Value = _new(Value)
-    node.data = other * y
+    node._data = other * y
     node._local = other
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
-    node._op = _FAST_MUL
+    node._entry = _FAST_MUL
     node._id = _count()
     if _special:
         _record_special(node)
@@ -552,24 +554,24 @@ def _fast_rmul(self: Value, other: Any) -> Value:
 def _fast_div(self: Value, other: Any) -> Value:
     """``self / other``: op table entry ``div``."""
     if type(other) is float:
-        x = self.data
+        x = self._data
         node: Value = _new(Value)
-        node.data = _div(x, other)
+        node._data = _div(x, other)
         node._local = _div(1.0, other)
         node._p = self
         node._ctx = other
     elif type(other) is Value:
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         node = _new(Value)
-        node.data = _div(x, y)
+        node._data = _div(x, y)
         node._local = (_div(1.0, y), -_div(x, y * y))
         node._p = (self, other)
         node._ctx = None
     else:
         return _binary(_FAST_DIV, self, other)
     node.grad = 0.0
-    node._op = _FAST_DIV
+    node._entry = _FAST_DIV
     node._id = _count()
     if _special:
         _record_special(node)
@@ -580,14 +582,14 @@ def _fast_rdiv(self: Value, other: Any) -> Value:
     """``other / self``: op table entry ``div``."""
     if type(other) is not float:
         return _binary(_FAST_DIV, other, self)
-    y = self.data
+    y = self._data
     node: Value = _new(Value)
-    node.data = _div(other, y)
+    node._data = _div(other, y)
     node._local = -_div(other, y * y)
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
-    node._op = _FAST_DIV
+    node._entry = _FAST_DIV
     node._id = _count()
     if _special:
         _record_special(node)
@@ -597,17 +599,17 @@ def _fast_rdiv(self: Value, other: Any) -> Value:
 def _fast_pow(self: Value, other: Any) -> Value:
     """``self ** other``: op table entry ``pow``."""
     if type(other) is float:
-        x = self.data
+        x = self._data
         node: Value = _new(Value)
-        node.data = _pow(x, other)
+        node._data = _pow(x, other)
         node._local = (0.0 if other == 0.0 else other * _pow(x, other - 1.0))
         node._p = self
         node._ctx = other
     elif type(other) is Value:
-        x = self.data
-        y = other.data
+        x = self._data
+        y = other._data
         node = _new(Value)
-        node.data = out = _pow(x, y)
+        node._data = out = _pow(x, y)
         d0 = (0.0 if y == 0.0 else y * _pow(x, y - 1.0))
         d1 = (0.0 if (x == 0.0 and y >= 0.0) else out * _log(x))
         node._local = (d0, d1)
@@ -616,7 +618,7 @@ def _fast_pow(self: Value, other: Any) -> Value:
     else:
         return _binary(_FAST_POW, self, other)
     node.grad = 0.0
-    node._op = _FAST_POW
+    node._entry = _FAST_POW
     node._id = _count()
     if _special:
         _record_special(node)
@@ -627,14 +629,14 @@ def _fast_rpow(self: Value, other: Any) -> Value:
     """``other ** self``: op table entry ``pow``."""
     if type(other) is not float:
         return _binary(_FAST_POW, other, self)
-    y = self.data
+    y = self._data
     node: Value = _new(Value)
-    node.data = out = _pow(other, y)
+    node._data = out = _pow(other, y)
     node._local = (0.0 if (other == 0.0 and y >= 0.0) else out * _log(other))
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
-    node._op = _FAST_POW
+    node._entry = _FAST_POW
     node._id = _count()
     if _special:
         _record_special(node)
@@ -643,14 +645,14 @@ def _fast_rpow(self: Value, other: Any) -> Value:
 
 def _fast_neg(self: Value) -> Value:
     """``-x``: op table entry ``neg``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = -x
+    node._data = -x
     node._local = -1.0
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_NEG
+    node._entry = _FAST_NEG
     node._id = _count()
     if _special:
         _record_special(node)
@@ -659,14 +661,14 @@ def _fast_neg(self: Value) -> Value:
 
 def _fast_exp(self: Value) -> Value:
     """``e^x``: op table entry ``exp``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = out = _exp(x)
+    node._data = out = _exp(x)
     node._local = out
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_EXP
+    node._entry = _FAST_EXP
     node._id = _count()
     if _special:
         _record_special(node)
@@ -675,14 +677,14 @@ def _fast_exp(self: Value) -> Value:
 
 def _fast_log(self: Value) -> Value:
     """``ln x``: op table entry ``log``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = _log(x)
+    node._data = _log(x)
     node._local = _div(1.0, x)
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_LOG
+    node._entry = _FAST_LOG
     node._id = _count()
     if _special:
         _record_special(node)
@@ -691,14 +693,14 @@ def _fast_log(self: Value) -> Value:
 
 def _fast_sqrt(self: Value) -> Value:
     """``sqrt(x)``: op table entry ``sqrt``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = out = _sqrt(x)
+    node._data = out = _sqrt(x)
     node._local = _div(0.5, out)
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_SQRT
+    node._entry = _FAST_SQRT
     node._id = _count()
     if _special:
         _record_special(node)
@@ -707,14 +709,14 @@ def _fast_sqrt(self: Value) -> Value:
 
 def _fast_tanh(self: Value) -> Value:
     """``tanh(x)``: op table entry ``tanh``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = out = _tanh(x)
+    node._data = out = _tanh(x)
     node._local = 1.0 - out * out
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_TANH
+    node._entry = _FAST_TANH
     node._id = _count()
     if _special:
         _record_special(node)
@@ -723,14 +725,14 @@ def _fast_tanh(self: Value) -> Value:
 
 def _fast_sigmoid(self: Value) -> Value:
     """``1 / (1 + e^-x)``: op table entry ``sigmoid``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = out = _sigmoid(x)
+    node._data = out = _sigmoid(x)
     node._local = out * (1.0 - out)
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_SIGMOID
+    node._entry = _FAST_SIGMOID
     node._id = _count()
     if _special:
         _record_special(node)
@@ -739,14 +741,14 @@ def _fast_sigmoid(self: Value) -> Value:
 
 def _fast_relu(self: Value) -> Value:
     """``max(x, 0)``: op table entry ``relu``."""
-    x = self.data
+    x = self._data
     node: Value = _new(Value)
-    node.data = out = (0.0 if x <= 0.0 else x)
+    node._data = out = (0.0 if x <= 0.0 else x)
     node._local = (1.0 if out > 0.0 else 0.0)
     node._p = self
     node._ctx = None
     node.grad = 0.0
-    node._op = _FAST_RELU
+    node._entry = _FAST_RELU
     node._id = _count()
     if _special:
         _record_special(node)
@@ -778,17 +780,19 @@ class Value:
     (the engine and the renderers rely on it); ``< <= > >=`` compare ``data``.
     """
 
-    __slots__ = ("_ctx", "_id", "_label", "_local", "_meta", "_op", "_p", "data", "grad")
+    # ``data`` is a property over the ``_data`` slot (its setter checks the
+    # type); the engine itself reads and writes ``_data`` directly.
+    __slots__ = ("_ctx", "_data", "_entry", "_id", "_label", "_local", "_meta", "_p", "grad")
 
     # NumPy scalars defer to our reflected operators instead of broadcasting.
     __array_ufunc__ = None
 
-    data: float
+    _data: float
     grad: float
     # The parents: None for a leaf, the Value itself for one parent, a tuple for
     # several (the commonest nodes then allocate no tuple); read ``parents``.
     _p: Any  # None | Value | tuple[Value, ...]: typed loosely for the hot loops
-    _op: Op | None
+    _entry: Op | None  # the op table entry (None for a leaf); read ``op``
     _local: Any  # float (one parent) | tuple[float, ...]
     _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
@@ -801,15 +805,41 @@ class Value:
                 "Value: data must be a real number, got a Value; use "
                 "value.detach() for a new leaf with the same data"
             )
-        self.data = _to_float(data, "Value")
+        self._data = _to_float(data, "Value")
         self.grad = 0.0
-        self._op = None
+        self._entry = None
         self._p = None
         self._local = ()
         self._ctx = None
         self._id = 0
         if label:
             self.label = label
+
+    # -- data ---------------------------------------------------------------
+
+    @property
+    def data(self) -> float:
+        """The value, a float."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if type(value) is float:
+            self._data = value
+            return
+        if isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, Value):
+            self._data = _to_float(value, "Value.data")
+            return
+        hint = (
+            "assign its number instead (v.data = other.data)"
+            if isinstance(value, Value)
+            else "a Value holds one scalar: convert it with float(...), or make one Value "
+            "per element"
+        )
+        raise TypeError(
+            f"Value.data: expected a real number (int, float, Fraction, Decimal, "
+            f"NumPy scalar), got {type(value).__name__} {_short(value)}; {hint}"
+        )
 
     # -- metadata -------------------------------------------------------
 
@@ -830,8 +860,39 @@ class Value:
     @property
     def op(self) -> str:
         """The name of the op that produced this node; "" for a leaf."""
-        op = self._op
+        op = self._entry
         return "" if op is None else op.name
+
+    # -- micrograd's names, for the lecture's code (the engine never reads them)
+
+    @property
+    def _op(self) -> Any:  # a str (typed loosely while autograd.gradcheck reads it)
+        """micrograd's ``_op``: the op's symbol ("+", "*", "**", "tanh"...); "" for a leaf."""
+        entry = self._entry
+        return "" if entry is None else _OpSymbol(entry)
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's ``_prev``: the set of parents (``parents`` keeps order and repeats)."""
+        return set(self.parents)
+
+    def _backward(self) -> None:
+        """micrograd's ``_backward``: apply this node's chain rule once.
+
+        Adds ``self.grad * partial`` to each parent's ``grad``, from the
+        partials stored at forward time; a leaf has nothing to do. Calling it
+        on every node newest first is what :meth:`backward` does (except that
+        ``backward`` also resets interior grads first).
+        """
+        p = self._p
+        if p is None:
+            return
+        g = self.grad
+        if type(p) is tuple:
+            for q, d in zip(p, self._local):
+                q.grad += g * d
+        else:
+            p.grad += g * self._local
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -883,23 +944,23 @@ class Value:
         """Return ``data`` (PyTorch's name for it)."""
         if _observer is not None:  # autograd.compile is tracing
             _observer(self, "float", None, None)
-        return self.data
+        return self._data
 
     def detach(self) -> Value:
         """Return a new leaf with the same data and no history."""
-        return Value(self.data)
+        return Value(self._data)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     def __float__(self) -> float:
         if _observer is not None:  # autograd.compile is tracing
             _observer(self, "float", None, None)
-        return self.data
+        return self._data
 
     def __bool__(self) -> bool:
-        r = self.data != 0.0
+        r = self._data != 0.0
         if _observer is not None:
             _observer(self, "!=", 0.0, r)
         return r
@@ -907,8 +968,15 @@ class Value:
     def __getattr__(self, name: str) -> Any:
         # Reached only when normal lookup fails: ops registered by users with
         # api="method" (autograd.custom_op) are called as ``x.name(*params)``.
-        if name[:1] == "_":  # unset slots (_label, _meta): fail fast, no message
-            raise AttributeError(name)
+        if name[:1] == "_":
+            if name in _UNSET_SLOTS:  # read by the label/scope properties: fail fast
+                raise AttributeError(name)
+            raise AttributeError(
+                f"'Value' object has no attribute {name!r}; the public attributes are "
+                "data, grad, label, op (the op's name), parents (the Value operands, in "
+                "order), partials (d self / d parent for each parent), operands and "
+                "scope (micrograd's _prev, _op and _backward() work too)"
+            )
         op = OPS.get(name)
         if op is None or op.builtin or op.api != "method":
             raise AttributeError(
@@ -920,25 +988,25 @@ class Value:
     # -- comparisons: by data; equality stays identity -------------------
 
     def __lt__(self, other: Any) -> bool:
-        r = self.data < _cmp(other, "<")
+        r = self._data < _cmp(other, "<")
         if _observer is not None:
             _observer(self, "<", other, r)
         return r
 
     def __le__(self, other: Any) -> bool:
-        r = self.data <= _cmp(other, "<=")
+        r = self._data <= _cmp(other, "<=")
         if _observer is not None:
             _observer(self, "<=", other, r)
         return r
 
     def __gt__(self, other: Any) -> bool:
-        r = self.data > _cmp(other, ">")
+        r = self._data > _cmp(other, ">")
         if _observer is not None:
             _observer(self, ">", other, r)
         return r
 
     def __ge__(self, other: Any) -> bool:
-        r = self.data >= _cmp(other, ">=")
+        r = self._data >= _cmp(other, ">=")
         if _observer is not None:
             _observer(self, ">=", other, r)
         return r
@@ -1067,6 +1135,29 @@ class Value:
                 p.grad += g * node._local
 
 
+_UNSET_SLOTS = frozenset({"_label", "_meta"})
+
+
+class _OpSymbol(str):
+    """An op's symbol as a ``str`` (what micrograd's ``_op`` holds).
+
+    Transitional: attribute reads it does not have as a str are forwarded to
+    the op table entry, so code that read the engine's former ``_op`` slot (an
+    :class:`~autograd.ops.Op`) keeps working; new code reads
+    ``autograd.ops.get_op(node.op)``.
+    """
+
+    entry: Op
+
+    def __new__(cls, entry: Op) -> _OpSymbol:
+        self = super().__new__(cls, entry.symbol)
+        self.entry = entry
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+
 class _BoundOp:
     """A registered op bound to a Value: ``x.swish`` (call it as ``x.swish()``)."""
 
@@ -1092,7 +1183,7 @@ _observer: Callable[[Value, str, Any, Any], None] | None = None
 
 def _cmp(other: Any, what: str) -> float:
     if isinstance(other, Value):
-        return other.data
+        return other._data
     return _to_float(other, f"comparison {what}: right operand")
 
 

@@ -6,7 +6,10 @@ text. The text is parsed with :mod:`ast` and checked against a whitelist; it is
 never given to ``eval``. Allowed:
 
 * variable names (any Python identifier that is not a dunder and not one of
-  the function names below);
+  the function names below). Names are read as Python reads identifiers:
+  NFKC-normalised, so look-alikes such as full-width ``ｘ`` and ``x``, or the
+  ligature ``ﬁ`` and ``fi``, are one variable, in the expression and in the
+  bindings alike (and are shown normalised);
 * ``int`` and ``float`` literals (finite, within float range);
 * the binary operators ``+ - * / **`` and the unary ``-`` and ``+``;
 * calls of the op table's built-in functions (every built-in op whose ``api``
@@ -30,6 +33,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +60,8 @@ MAX_SOURCE_LENGTH = 10_000
 MAX_DEPTH = 100
 #: Most syntax-tree nodes accepted in one expression.
 MAX_NODES = 3_000
+#: Longest label given to an interior node (its source text, shortened with "…").
+MAX_LABEL = 40
 #: Largest magnitude of a numeric literal (beyond it a float is inf).
 MAX_LITERAL = 1.7976931348623157e308
 
@@ -163,6 +169,16 @@ _FORBIDDEN: dict[type[ast.AST], str] = {
 }
 
 
+def _balanced(text: str) -> bool:
+    """True if the parentheses of ``text`` pair up without closing below level 0."""
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _is_dunder(name: str) -> bool:
     return name.startswith("__") or name.endswith("__")
 
@@ -212,10 +228,21 @@ class Expression:
     def __call__(self, **values: Value | float) -> Value:
         """Build the expression's graph from the given variable values.
 
+        The same as ``build(values)``; see :meth:`build`.
+        """
+        return self.build(values)
+
+    def build(self, values: Mapping[str, Value | float], *, label_nodes: bool = False) -> Value:
+        """Build the expression's graph from the given variable values.
+
         Args:
-            **values: one entry per variable: a ``Value`` (used as it is, so
+            values: one entry per variable: a ``Value`` (used as it is, so
                 that you can differentiate with respect to it) or a real
                 number (wrapped in a leaf ``Value`` labelled with its name).
+            label_nodes: label every interior node with the source text it
+                computes (``w*x``, ``w*x + b``; at most :data:`MAX_LABEL`
+                characters), as ``chainrule graph`` draws them. The root is
+                the whole expression and stays unlabelled.
 
         Returns:
             The root of the new graph (a constant leaf if the expression has
@@ -255,16 +282,23 @@ class Expression:
                     f"got {type(v).__name__}",
                     self.source,
                 ) from None
-        out = _Builder(self.source, env).build(self._tree)
-        return out if isinstance(out, Value) else Value(out)
+        builder = _Builder(self.source, env, label_nodes)
+        out = builder.build(self._tree)
+        if not isinstance(out, Value):
+            return Value(out)
+        if label_nodes and all(out is not v for v in env.values()) \
+                and out.label == builder.text(self._tree):
+            out.label = ""  # the root is the expression itself: only interior nodes get text
+        return out
 
 
 class _Builder:
     """Evaluates a validated tree into a graph (constants folded to floats)."""
 
-    def __init__(self, source: str, env: Mapping[str, Value]) -> None:
+    def __init__(self, source: str, env: Mapping[str, Value], label_nodes: bool = False) -> None:
         self.source = source
         self.env = env
+        self.label_nodes = label_nodes
         self.loc = _Locator(source)
         self.funcs = _functions()
 
@@ -297,7 +331,20 @@ class _Builder:
     def combine(self, op: Op, args: list[_Operand], node: ast.AST) -> _Operand:
         if all(isinstance(a, float) for a in args):
             return float(op.forward(*args))  # constant folding; never raises
-        return apply(op, *args)
+        out = apply(op, *args)
+        if self.label_nodes and not out.label:  # named by the text it computes: "w*x + b"
+            out.label = self.text(node)
+        return out
+
+    def text(self, node: ast.AST) -> str:
+        """The source text of ``node``, on one line and at most :data:`MAX_LABEL` characters."""
+        start, end = self.loc.span(node)
+        text = " ".join(self.source[start:end].split())
+        if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+            text = text[1:-1].strip()
+        if len(text) > MAX_LABEL:
+            text = text[: MAX_LABEL - 1] + "…"
+        return text
 
     def call(self, op: Op, args: list[_Operand], node: ast.Call) -> _Operand:
         return self.combine(op, args, node)
@@ -457,6 +504,35 @@ def _uses_variables(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Name) for n in ast.walk(node))
 
 
+def _check_nesting(source: str) -> None:
+    """Refuse runs of signs and parentheses deeper than :data:`MAX_DEPTH` before parsing."""
+    run = run_start = best = best_start = depth = deepest = deep_at = 0
+    for i, ch in enumerate(source):
+        if ch in "+-":
+            if run == 0:
+                run_start = i
+            run += 1
+            if run > best:
+                best, best_start = run, run_start
+        elif not ch.isspace():
+            run = 0
+        if ch == "(":
+            depth += 1
+            if depth > deepest:
+                deepest, deep_at = depth, i
+        elif ch == ")":
+            depth -= 1
+    if best > MAX_DEPTH:
+        raise ExpressionError(
+            f"expression: {best} signs in a row nest deeper than the limit of {MAX_DEPTH}",
+            source, best_start, best_start + best,
+            "work the sign out: an even number of minus signs is +, an odd number is -")
+    if deepest > MAX_DEPTH:
+        raise ExpressionError(
+            f"expression: parentheses nest {deepest} deep, more than the limit of {MAX_DEPTH}",
+            source, deep_at, deep_at + 1, "remove the parentheses that group nothing")
+
+
 def _op_text(op: ast.operator) -> str:
     return {
         ast.FloorDiv: "'//'", ast.Mod: "'%'", ast.MatMult: "'@'", ast.LShift: "'<<'",
@@ -488,6 +564,7 @@ def compile_expression(source: str) -> Expression:
         )
     if not source.strip():
         raise ExpressionError("expression: empty; write one such as tanh(w*x + b)", source)
+    _check_nesting(source)
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal" in 1if
             warnings.simplefilter("ignore", SyntaxWarning)
@@ -504,7 +581,9 @@ def compile_expression(source: str) -> Expression:
             f"expression: invalid syntax ({e.msg})", text, start, start + 1, _allowed()
         ) from None
     except (ValueError, RecursionError, MemoryError) as e:
-        raise ExpressionError(f"expression: cannot parse ({e})", source, hint=_allowed()) from None
+        why = str(e) or f"{type(e).__name__}: nested too deeply"
+        raise ExpressionError(f"expression: cannot parse ({why})", source,
+                              hint=_allowed()) from None
     text = source.strip()
     validator = _Validator(text)
     validator.check_size(tree)
@@ -512,12 +591,15 @@ def compile_expression(source: str) -> Expression:
     return Expression(text, tuple(validator.variables), tree.body)
 
 
-def evaluate(source: str, bindings: Mapping[str, float]) -> tuple[Value, dict[str, Value]]:
+def evaluate(source: str, bindings: Mapping[str, float], *,
+             label_nodes: bool = False) -> tuple[Value, dict[str, Value]]:
     """Compile an expression and build its graph at the given point.
 
     Args:
         source: the expression, e.g. ``"tanh(w*x + b)"``.
         bindings: one real number per variable, e.g. ``{"x": 0.5, "w": -3, "b": 2}``.
+        label_nodes: label interior nodes with their source text (see
+            :meth:`Expression.__call__`).
 
     Returns:
         ``(root, leaves)``: the root of the graph and, per variable name, the
@@ -543,7 +625,7 @@ def evaluate(source: str, bindings: Mapping[str, float]) -> tuple[Value, dict[st
     for name in bindings:
         if name not in leaves:
             values[name] = 0.0  # reported as an extra name by Expression.__call__
-    root = expr(**values)
+    root = expr.build(values, label_nodes=label_nodes)
     return root, leaves
 
 
@@ -588,7 +670,7 @@ def parse_bindings(text: str) -> dict[str, float]:
                 f"bindings: expected name=number, got {part.strip()!r}", text, start, end, hint
             )
         name_raw, _, num_raw = part.partition("=")
-        name = name_raw.strip()
+        name = unicodedata.normalize("NFKC", name_raw.strip())  # as Python reads identifiers
         name_at = start + (len(name_raw) - len(name_raw.lstrip()))
         num_at = start + len(name_raw) + 1
         if not _BINDING_NAME.match(name) or _is_dunder(name):

@@ -57,7 +57,7 @@ def grad(
     if create_graph:
         for node in backward_order(output):
             g = grads[node]
-            rule = (node._op or get_op(node.op)).local_value  # the node's own table entry
+            rule = (node._entry or get_op(node.op)).local_value  # the node's own table entry
             operands = node.operands
             for i, o in enumerate(operands):
                 if type(o) is not Value and not isinstance(o, Value):

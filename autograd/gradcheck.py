@@ -53,6 +53,7 @@ from autograd.functional import grad
 from autograd.ops import Op
 
 __all__ = [
+    "UNCERTAIN",
     "GradcheckEntry",
     "GradcheckError",
     "GradcheckResult",
@@ -249,7 +250,22 @@ def _check(
         if _consistent(coarse, fine, atol, rtol):
             chosen = coarse if coarse.error <= fine.error else fine
             break
-    return chosen, False, "FAIL"
+    return chosen, False, _judge(a, chosen, atol, rtol)[1]
+
+
+#: the verdict of an entry whose finite-difference error is too large to decide
+UNCERTAIN = "uncertain (FD error too large)"
+
+
+def _too_uncertain(error: float, a: float, n: float, atol: float, rtol: float) -> bool:
+    """True when the FD error could hide a wrong derivative of the size of the ones compared.
+
+    An error estimate above the larger of ``|autodiff|`` and
+    ``|finite diff|`` (plus the tolerance) cannot tell a right derivative
+    from one off by 100% (or from 0): a step too small (rounding dominates) or too
+    large (truncation dominates) for the function.
+    """
+    return not error <= max(abs(a), abs(n)) + _tol(atol, rtol, n)
 
 
 def _judge(a: float, est: _Estimate, atol: float, rtol: float) -> tuple[bool, str]:
@@ -264,6 +280,8 @@ def _judge(a: float, est: _Estimate, atol: float, rtol: float) -> tuple[bool, st
         diff = abs(a - n)
         if diff <= _tol(atol, rtol, n):
             return True, "ok"
+        if _too_uncertain(est.error, a, n, atol, rtol):
+            return False, UNCERTAIN
         if diff <= _tol(atol, rtol, n) + est.error:
             return True, "ok (within FD error)"  # a coarse check: see the FD error column
         return False, "FAIL"
@@ -271,6 +289,9 @@ def _judge(a: float, est: _Estimate, atol: float, rtol: float) -> tuple[bool, st
         lo = min(est.left.value, est.right.value)
         hi = max(est.left.value, est.right.value)
         err = max(est.left.error, est.right.error)
+        inside = lo - _tol(atol, rtol, lo) <= a <= hi + _tol(atol, rtol, hi)
+        if not inside and _too_uncertain(err, a, max(abs(lo), abs(hi)), atol, rtol):
+            return False, UNCERTAIN
         ok = lo - _tol(atol, rtol, lo) - err <= a <= hi + _tol(atol, rtol, hi) + err
         return ok, "ok (kink)" if ok else "FAIL"
     if shape == "jump":
@@ -408,8 +429,9 @@ class GradcheckEntry:
         error: the estimated error of ``numeric``.
         verdict: "ok", "ok (within FD error)" (passes only thanks to a large
             error estimate: the check was coarse), "ok (kink)", "ok (one-sided)",
-            "ok (kink convention)", "skipped (jump)" or "FAIL".
-        passed: False only for "FAIL".
+            "ok (kink convention)", "skipped (jump)", "uncertain (FD error too
+            large)" (the estimate cannot decide; see ``allow_uncertain``) or "FAIL".
+        passed: False for "FAIL" and, unless ``allow_uncertain``, "uncertain".
         shape: what finite differences saw: "smooth", "kink", "jump",
             "boundary" or "undefined".
         left: the left one-sided slope.
@@ -709,6 +731,16 @@ def _prepare(
         points.append(v)
     if eps is not None and not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise ValueError(f"{what}: eps must be a positive finite step or None, got {eps!r}")
+    if eps is not None:
+        for j, v in enumerate(points):
+            if (v + eps) - v <= 0.0:
+                raise ValueError(
+                    f"{what}: eps={eps!r} is below the spacing of floats at inputs[{j}] = {v!r} "
+                    f"(x + eps == x); use eps >= {4 * math.ulp(v):.3g}, or eps=None to scale "
+                    "the step to each input")
+            if not (math.isfinite(v + 4.0 * eps) and math.isfinite(v - 4.0 * eps)):
+                raise ValueError(f"{what}: eps={eps!r} steps beyond the float range from "
+                                 f"inputs[{j}] = {v!r}; use a smaller eps, or eps=None")
     for name, tol in (("atol", atol), ("rtol", rtol)):
         if not (isinstance(tol, (int, float)) and tol >= 0 and math.isfinite(tol)):
             raise ValueError(f"{what}: {name} must be a finite number >= 0, got {tol!r}")
@@ -792,7 +824,14 @@ def _finish(
                 f"{_short(est.right.value)} (right) here; autodiff "
                 f"{_short(entry.analytic)} lies between them"
             )
-        if not entry.passed and culprit is None:
+        if entry.verdict == UNCERTAIN:
+            notes.append(
+                f"the finite-difference error ({_short(entry.error)}) is as large as the "
+                "derivative: the step is too small (rounding) or too large (truncation) for "
+                "f here; use eps=None (a step scaled to each input) or pass "
+                "allow_uncertain=True to accept it"
+            )
+        elif not entry.passed and culprit is None:
             if mine:
                 entry = _replace(entry, verdict="ok (kink convention)", passed=True)
                 notes.append(
@@ -836,6 +875,7 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    allow_uncertain: bool = False,
 ) -> GradcheckResult:
     """Check autodiff's gradient of ``f`` against finite differences.
 
@@ -851,6 +891,10 @@ def gradcheck(
             |finite diff| + the estimated error of the finite difference``.
         raise_exception: raise :class:`GradcheckError` on failure (default,
             as in PyTorch); if False, return the result either way.
+        allow_uncertain: let entries pass whose finite-difference error is
+            too large to decide (verdict "uncertain (FD error too large)":
+            a step too small or too large for the function). By default they
+            fail: a check that cannot tell right from wrong is not a pass.
 
     Returns:
         A :class:`GradcheckResult` (truthy when the check passed).
@@ -881,6 +925,7 @@ def gradcheck(
                 return _call("gradcheck", f, vals).data
 
         est, ok, verdict = _check(a, g, x0, eps, atol, rtol)
+        ok = ok or (allow_uncertain and verdict == UNCERTAIN)
         entries.append(GradcheckEntry(names[j], x0, a, est.numeric, est.error, verdict, ok,
                                       est.shape, est.left.value, est.right.value))
         estimates.append((j, est))
@@ -897,6 +942,7 @@ def gradgradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    allow_uncertain: bool = False,
 ) -> GradcheckResult:
     """Check second derivatives of ``f`` (through ``create_graph``) against finite differences.
 
@@ -926,6 +972,7 @@ def gradgradcheck(
                     return grad(o, [vals[i]], allow_unused=True)[0].data
 
             est, ok, verdict = _check(seconds[j], g, x0, eps, atol, rtol)
+            ok = ok or (allow_uncertain and verdict == UNCERTAIN)
             name = f"d2/d{names[i]}2" if i == j else f"d2/d{names[i]} d{names[j]}"
             entries.append(GradcheckEntry(name, x0, seconds[j], est.numeric, est.error,
                                           verdict, ok, est.shape, est.left.value,

@@ -40,10 +40,20 @@ __all__ = [
 Dataset = tuple[list[list[float]], list[int]]
 
 
+#: the largest noise a generator accepts (beyond it points overflow to inf)
+MAX_NOISE = 1e6
+
+
 def _nonneg(x: Any, who: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not float(x) >= 0.0:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{who} must be a real number >= 0, got {x!r}")
-    return float(x)
+    try:
+        v = float(x)
+    except OverflowError:
+        v = math.inf
+    if not 0.0 <= v <= MAX_NOISE:
+        raise ValueError(f"{who} must be a real number in [0, {MAX_NOISE:g}], got {x!r}")
+    return v
 
 
 def _finish(points: list[list[float]], labels: list[int], noise: float,
@@ -275,9 +285,14 @@ class StandardScaler:
         """Learn each feature's mean and standard deviation; returns self.
 
         Raises:
-            ValueError: if ``X`` is empty or its rows differ in length.
+            ValueError: if ``X`` is empty, its rows differ in length, a value
+                is nan or inf (named by sample and feature), or a feature's
+                spread overflows a float.
         """
-        rows = [list(map(float, r)) for r in X]
+        try:
+            rows = [list(map(float, r)) for r in X]
+        except OverflowError:
+            raise ValueError("StandardScaler.fit: a value is too large for a float") from None
         if not rows or not rows[0]:
             raise ValueError("StandardScaler.fit: X is empty; pass a list of samples")
         d = len(rows[0])
@@ -285,10 +300,24 @@ class StandardScaler:
             if len(r) != d:
                 raise ValueError(f"StandardScaler.fit: sample {i} has {len(r)} features, "
                                  f"sample 0 has {d}")
+            for j, v in enumerate(r):
+                if not math.isfinite(v):
+                    raise ValueError(f"StandardScaler.fit: X[{i}][{j}] is {v!r}; every value "
+                                     "must be finite: drop or fill that sample")
         n = len(rows)
-        self.mean_ = [math.fsum(col) / n for col in zip(*rows)]
-        std = [math.sqrt(math.fsum((v - m) ** 2 for v in col) / n)
-               for col, m in zip(zip(*rows), self.mean_)]
+        mean = [math.fsum(col) / n for col in zip(*rows)]
+        std = []
+        for j, (col, m) in enumerate(zip(zip(*rows), mean)):
+            try:
+                s = math.sqrt(math.fsum((v - m) ** 2 for v in col) / n)
+            except OverflowError:  # squares of 1e200: scale by the largest deviation
+                big = max(abs(v - m) for v in col)
+                s = big * math.sqrt(math.fsum(((v - m) / big) ** 2 for v in col) / n)
+            if not (math.isfinite(m) and math.isfinite(s)):
+                raise ValueError(f"StandardScaler.fit: feature {j}'s mean or spread overflows "
+                                 "a float; rescale that feature first")
+            std.append(s)
+        self.mean_ = mean
         self.scale_ = [s if s > 0.0 else 1.0 for s in std]
         return self
 

@@ -35,14 +35,33 @@ __all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
 #: ``"uniform"``/``"micrograd"``: uniform in [-1, 1] (micrograd's). Biases start at 0.
 INITS: tuple[str, ...] = ("auto", "he", "kaiming", "xavier", "glorot", "uniform", "micrograd")
 
-#: A seed: an int, a ``random.Random`` to draw from, or None (fresh entropy).
+#: A seed: an int, a ``random.Random`` to draw from, or None (Python's global
+#: ``random`` generator, as micrograd does: ``random.seed(1337)`` reproduces a run).
 Seed = Union[int, random.Random, None]
 
 _data = operator.attrgetter("data")
 
 
+class _GlobalRandom(random.Random):
+    """A ``random.Random`` that draws from Python's global generator.
+
+    ``uniform``, ``shuffle``, ``choice``... give exactly the numbers the
+    module-level ``random.uniform``, ``random.shuffle``... would, so code
+    seeded with ``random.seed(n)`` (micrograd's demo) is reproduced.
+    """
+
+    def random(self) -> float:
+        return random.random()
+
+    def getrandbits(self, k: int) -> int:
+        return random.getrandbits(k)
+
+
 def make_rng(seed: Seed, who: str) -> random.Random:
     """Return a ``random.Random`` for ``seed`` (int, Random or None).
+
+    ``None`` draws from Python's global ``random`` generator (seed it with
+    ``random.seed``), as micrograd does and as PyTorch uses its global one.
 
     Raises:
         TypeError: naming ``who``, if ``seed`` is none of those.
@@ -50,7 +69,7 @@ def make_rng(seed: Seed, who: str) -> random.Random:
     if isinstance(seed, random.Random):
         return seed
     if seed is None:
-        return random.Random()
+        return _GlobalRandom()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(
             f"{who}: seed must be an int, a random.Random or None, got {type(seed).__name__}"
@@ -117,7 +136,7 @@ class Neuron(Module):
         activation: one of ``relu``, ``tanh``, ``sigmoid``, ``leaky_relu``,
             ``gelu``, ``linear``.
         init: a weight initialisation from :data:`INITS`.
-        seed: an int, a ``random.Random`` or None (fresh entropy).
+        seed: an int, a ``random.Random`` or None (Python's global ``random``).
         fused: record one node per call (default) or micrograd's elementwise graph.
         negative_slope: ``leaky_relu``'s slope for negative inputs.
         fan_out: the layer width, used by the Xavier initialisation.
@@ -406,7 +425,7 @@ class MLP(Module):
             (micrograd's last layer).
         init: a weight initialisation from :data:`INITS` (``"micrograd"`` for
             micrograd's uniform(-1, 1)).
-        seed: an int, a ``random.Random`` or None (fresh entropy).
+        seed: an int, a ``random.Random`` or None (Python's global ``random``).
         fused: one node per neuron (default) or the elementwise graph.
         negative_slope: ``leaky_relu``'s slope.
 

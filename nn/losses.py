@@ -8,6 +8,7 @@ adds one multiplication node).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -209,13 +210,24 @@ def l2_penalty(params: Sequence[Value], alpha: float = 1e-4) -> Value:
 
     Raises:
         TypeError: if ``alpha`` is not a real number or an element is not a Value.
-        ValueError: if ``params`` is empty.
+        ValueError: if ``params`` is empty, ``alpha`` is negative or not
+            finite, or the penalty overflows a float.
     """
     ps = _seq(params, "l2_penalty", "params")
     if not ps:
         raise ValueError("l2_penalty: params is empty; pass model.parameters()")
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"l2_penalty: alpha must be a real number, got {type(alpha).__name__}")
-    out = autograd.apply(SUM_SQUARES, *ps) * float(alpha)
+    try:
+        a = float(alpha)
+    except OverflowError:
+        a = math.inf
+    if not 0.0 <= a < math.inf:
+        raise ValueError(f"l2_penalty: alpha must be a finite number >= 0 (a penalty), got "
+                         f"{alpha!r}")
+    out = autograd.apply(SUM_SQUARES, *ps) * a
+    if not math.isfinite(out.data):
+        raise ValueError(f"l2_penalty: alpha * sum(p^2) = {alpha!r} * "
+                         f"{out.parents[0].data!r} overflows a float; use a smaller alpha")
     out.label = "l2 penalty"
     return out

@@ -34,10 +34,15 @@ __all__ = [
 
 
 def _real(value: Any, who: str, what: str, low: float = 0.0, high: float = math.inf,
-          low_open: bool = False, high_open: bool = False) -> float:
+          low_open: bool = False, high_open: bool = False, allow_inf: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{who}: {what} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"{who}: {what} must be a finite number, got {value!r}") from None
+    if math.isinf(v) and not allow_inf:
+        raise ValueError(f"{who}: {what} must be a finite number, got {value!r}")
     bad_low = v <= low if low_open else v < low
     bad_high = v >= high if high_open else v > high
     if v != v or bad_low or bad_high:
@@ -45,6 +50,13 @@ def _real(value: Any, who: str, what: str, low: float = 0.0, high: float = math.
         hi = ")" if high_open else "]"
         raise ValueError(f"{who}: {what} must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")
     return v
+
+
+def _finite(value: Any, who: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ValueError(f"{who}: {what} must hold finite numbers, got {value!r}")
+    return float(value)
 
 
 def _params(params: Iterable[Value], who: str) -> list[Value]:
@@ -77,9 +89,69 @@ class Optimizer:
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         who = type(self).__name__
         self.params = _params(params, who)
-        self.lr = _real(lr, who, "lr")
+        self.lr = lr
         self.initial_lr = self.lr
         self.steps = 0
+
+    @property
+    def lr(self) -> float:
+        """The learning rate: a finite number >= 0 (checked on every assignment)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _real(value, type(self).__name__, "lr")
+
+    #: the per-parameter buffers (attribute names) that state_dict() saves
+    _buffers: tuple[str, ...] = ()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the optimizer's state as a JSON-serialisable dict.
+
+        Holds the type, ``lr``, ``initial_lr``, the step count and every
+        per-parameter buffer (momentum, Adam's moments), so that a training
+        run continued with :meth:`load_state_dict` takes the same steps.
+        """
+        buffers = {}
+        for name in self._buffers:
+            buf = getattr(self, name)
+            buffers[name.lstrip("_")] = None if buf is None else list(buf)
+        return {"type": type(self).__name__, "lr": self.lr, "initial_lr": self.initial_lr,
+                "steps": self.steps, "buffers": buffers}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict` (checked whole before anything changes).
+
+        Raises:
+            ValueError: if ``state`` is for another optimizer type or another
+                number of parameters, or holds a value that is not a finite number.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or state.get("type") != type(self).__name__:
+            kind = state.get("type") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{who}: the state is for {kind!r}, not {type(self).__name__}; "
+                             "resume with the optimizer the run was started with")
+        lr = _real(state.get("lr"), who, "lr")
+        initial_lr = _real(state.get("initial_lr"), who, "initial_lr")
+        steps = state.get("steps")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"{who}: steps must be an integer >= 0, got {steps!r}")
+        raw = state.get("buffers")
+        if not isinstance(raw, dict) or set(raw) != {n.lstrip("_") for n in self._buffers}:
+            raise ValueError(f"{who}: the buffers do not match {type(self).__name__}'s")
+        loaded: dict[str, list[float] | None] = {}
+        for name in self._buffers:
+            buf = raw[name.lstrip("_")]
+            if buf is None and getattr(self, name) is None:
+                loaded[name] = None
+                continue
+            if not isinstance(buf, list) or len(buf) != len(self.params):
+                raise ValueError(f"{who}: buffer {name.lstrip('_')!r} must list one number per "
+                                 f"parameter ({len(self.params)})")
+            loaded[name] = [_finite(v, who, name.lstrip("_")) for v in buf]
+        self.lr, self.initial_lr, self.steps = lr, initial_lr, steps
+        for name, buf in loaded.items():
+            setattr(self, name, buf)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0.0."""
@@ -123,6 +195,8 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
         self._buf: list[float] | None = None
 
+    _buffers = ("_buf",)
+
     def step(self) -> None:
         """Update every parameter once (see the class docstring for the formula)."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
@@ -162,7 +236,7 @@ class Adam(Optimizer):
     Args:
         params, lr: as for every optimizer (default lr 1e-3).
         betas: ``(b1, b2)``, each in [0, 1).
-        eps: added to the denominator (> 0 recommended).
+        eps: added to the denominator (> 0, so that it never divides by zero).
         weight_decay: L2 penalty strength (>= 0).
 
     Raises:
@@ -180,11 +254,13 @@ class Adam(Optimizer):
             raise TypeError(f"{who}: betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (_real(betas[0], who, "betas[0]", 0.0, 1.0, high_open=True),
                       _real(betas[1], who, "betas[1]", 0.0, 1.0, high_open=True))
-        self.eps = _real(eps, who, "eps")
+        self.eps = _real(eps, who, "eps", low_open=True)
         self.weight_decay = _real(weight_decay, who, "weight_decay")
         n = len(self.params)
         self._m = [0.0] * n
         self._v = [0.0] * n
+
+    _buffers = ("_m", "_v")
 
     def step(self) -> None:
         """Update every parameter once (see the class docstring for the formula)."""
@@ -245,7 +321,7 @@ class RMSprop(Optimizer):
                  centered: bool = False) -> None:
         super().__init__(params, lr)
         self.alpha = _real(alpha, "RMSprop", "alpha", 0.0, 1.0)
-        self.eps = _real(eps, "RMSprop", "eps")
+        self.eps = _real(eps, "RMSprop", "eps", low_open=True)
         self.weight_decay = _real(weight_decay, "RMSprop", "weight_decay")
         self.momentum = _real(momentum, "RMSprop", "momentum")
         self.centered = bool(centered)
@@ -253,6 +329,8 @@ class RMSprop(Optimizer):
         self._v = [0.0] * n
         self._g = [0.0] * n
         self._buf = [0.0] * n
+
+    _buffers = ("_v", "_g", "_buf")
 
     def step(self) -> None:
         """Update every parameter once (see the class docstring for the formula)."""
@@ -303,6 +381,27 @@ class LRScheduler:
     def lr_at(self, epoch: int) -> float:
         """Return the learning rate after ``epoch`` steps."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{"type", "base_lr", "last_epoch"}``, the scheduler's state."""
+        return {"type": type(self).__name__, "base_lr": self.base_lr,
+                "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict`.
+
+        Raises:
+            ValueError: if ``state`` is for another scheduler type or malformed.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or state.get("type") != type(self).__name__:
+            raise ValueError(f"{who}: the state is not a {type(self).__name__}'s; resume with "
+                             "the scheduler the run was started with")
+        base_lr = _real(state.get("base_lr"), who, "base_lr")
+        last = state.get("last_epoch")
+        if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+            raise ValueError(f"{who}: last_epoch must be an integer >= 0, got {last!r}")
+        self.base_lr, self.last_epoch = base_lr, last
 
     def step(self) -> None:
         """Advance one step and set the optimizer's learning rate."""
@@ -423,7 +522,7 @@ def clip_grad_norm_(parameters: Iterable[Value], max_norm: float,
     """
     ps = _params(parameters, "clip_grad_norm_")
     max_norm = _real(max_norm, "clip_grad_norm_", "max_norm")
-    norm_type = _real(norm_type, "clip_grad_norm_", "norm_type", low_open=True)
+    norm_type = _real(norm_type, "clip_grad_norm_", "norm_type", low_open=True, allow_inf=True)
     if norm_type == math.inf:
         total = max(abs(p.grad) for p in ps)
     else:

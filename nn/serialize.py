@@ -8,18 +8,32 @@ A model file is one JSON object::
      "meta": {...},                 # optional: training epoch, history
      "checksum": "<sha256 of the canonical JSON of architecture, weights and meta>"}
 
-Writes go to a temporary file in the same folder, then ``os.replace`` it over
-the target, so a reader never sees a half-written file. :func:`load` rebuilds
-the model and fills it only after every check passed: a damaged, truncated or
-foreign file raises :class:`ModelFileError` and returns nothing.
+Writes go to a temporary file in the same folder (named ``.<name>.<random>.tmp``,
+so one left by a killed process is recognisable), then ``os.replace`` it over
+the target, so a reader never sees a half-written file; an existing file keeps
+its permission bits. Files are strict JSON (no ``NaN`` or ``Infinity``).
+
+:func:`load` checks everything before it builds anything: the size of the file
+(:data:`MAX_FILE_BYTES`), the JSON (no nan/inf tokens, no nesting deeper than a
+model file has, no integers too large for a float), the types of every entry,
+the architecture against :data:`MAX_PARAMETERS` and against the number of
+weights, and every weight being a finite number. A damaged, truncated, foreign
+or impossible file raises :class:`ModelFileError` and returns nothing.
+
+The checksum (SHA-256 of the content) catches accidents (a truncated copy, a
+flipped byte, an edit by hand); it is not a signature: anyone can write a
+file with a valid checksum, so load only files you trust to be what they say.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Union
@@ -27,10 +41,29 @@ from typing import Any, Union
 from nn.layers import MLP, Layer, Neuron
 from nn.module import Module
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "load", "load_meta", "save", "write_atomic"]
+__all__ = [
+    "FORMAT",
+    "MAX_FILE_BYTES",
+    "MAX_PARAMETERS",
+    "VERSION",
+    "ModelFileError",
+    "check_output_path",
+    "load",
+    "load_meta",
+    "read_model_file",
+    "save",
+    "write_atomic",
+]
 
 FORMAT = "chainrule.nn"
 VERSION = 1
+
+#: the largest model file :func:`load` reads (bytes)
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: the most parameters a loaded architecture may have (checked before it is built)
+MAX_PARAMETERS = 1_000_000
+#: the deepest JSON nesting a model file may have (a checkpoint's history is 4 deep)
+_MAX_DEPTH = 8
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -48,20 +81,62 @@ def _checksum(architecture: Any, weights: Any, meta: Any) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
+def check_output_path(path: PathLike, who: str) -> Path:
+    """Check that a file can be written at ``path`` before any work is done.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        OSError: (``FileNotFoundError``, ``IsADirectoryError``,
+            ``NotADirectoryError`` or ``PermissionError``) with one line naming
+            ``who``, the path and the reason: an empty name, a path that is a
+            folder, a folder that does not exist, a path running through a
+            file, or a folder that is not writable.
+    """
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise FileNotFoundError(f"{who}: the file name is empty; name a file such as model.json")
+    target = Path(text)
+    if target.is_dir():
+        raise IsADirectoryError(f"{who}: {text!r} is a folder; name a file inside it")
+    folder = target.parent
+    for up in (folder, *folder.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise NotADirectoryError(f"{who}: {text!r} runs through {str(up)!r}, which is "
+                                         "a file, not a folder")
+            break
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{who}: the folder {str(folder)!r} of {text!r} does not exist; "
+                                "create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{who}: the folder {str(folder)!r} of {text!r} is not writable")
+    return target
+
+
 def write_atomic(path: PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
 
-    The temporary file lives in the target's folder (so the rename is atomic)
-    and is removed if anything fails; an existing file at ``path`` is either
-    left as it was or replaced whole.
+    The temporary file (``.<name>.<random>.tmp``) lives in the target's
+    folder (so the rename is atomic) and is removed if anything fails; an
+    existing file at ``path`` is either left as it was or replaced whole, and
+    keeps its permission bits (a new file gets the usual ``0o666 & ~umask``).
 
     Raises:
         OSError: if the folder does not exist or is not writable.
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -84,7 +159,8 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
 
     Raises:
         TypeError: if the model has no ``config()`` (a custom Module), or
-            ``meta`` is not JSON-serialisable.
+            ``meta`` is not JSON-serialisable (or holds nan/inf).
+        ValueError: if a weight is nan or inf (files are strict JSON).
         OSError: if the file cannot be written (nothing is left behind).
     """
     config = getattr(model, "config", None)
@@ -100,20 +176,54 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
         doc = {"format": FORMAT, "version": VERSION, "architecture": architecture,
                "weights": weights, "meta": meta,
                "checksum": _checksum(architecture, weights, meta)}
-        text = json.dumps(doc, indent=1)
+        text = json.dumps(doc, indent=1, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"save: meta must be JSON-serialisable ({exc})") from exc
+        bad = [k for k, v in weights.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"save: weight {bad[0]!r} is {weights[bad[0]]!r}; a model file holds "
+                             "finite weights only (the training diverged?)") from exc
+        raise TypeError(f"save: meta must be JSON-serialisable with finite numbers "
+                        f"({exc})") from exc
     write_atomic(path, text)
 
 
 _BUILDERS = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}
 
 
-def _build(arch: Any) -> Module:
+def _width(v: Any, where: str, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_PARAMETERS:
+        raise ModelFileError(f"{where}: the architecture's {what} must be an integer in "
+                             f"1..{MAX_PARAMETERS}, got {v!r}")
+    return v
+
+
+def _parameter_count(arch: dict[str, Any], where: str) -> int:
+    """The number of weights ``arch`` describes, checked against :data:`MAX_PARAMETERS`."""
+    kind = arch["type"]
+    if kind == "MLP":
+        nouts = arch.get("nouts")
+        if not isinstance(nouts, list) or not 1 <= len(nouts) <= 1000:
+            raise ModelFileError(f"{where}: the architecture's nouts must be a list of 1..1000 "
+                                 f"layer widths, got {nouts!r}"[:300])
+        sizes = [_width(arch.get("nin"), where, "nin")]
+        sizes += [_width(v, where, f"nouts[{k}]") for k, v in enumerate(nouts)]
+        count = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    elif kind == "Layer":
+        count = (_width(arch.get("nin"), where, "nin") + 1) * _width(arch.get("nout"), where,
+                                                                      "nout")
+    else:
+        count = _width(arch.get("nin"), where, "nin") + 1
+    if count > MAX_PARAMETERS:
+        raise ModelFileError(f"{where}: the architecture has {count} parameters, more than "
+                             f"the limit of {MAX_PARAMETERS}")
+    return count
+
+
+def _build(arch: Any, where: str = "load") -> Module:
     if not isinstance(arch, dict) or arch.get("type") not in _BUILDERS:
         kind = arch.get("type") if isinstance(arch, dict) else arch
         raise ModelFileError(
-            f"load: unknown architecture type {kind!r}; this version knows "
+            f"{where}: unknown architecture type {str(kind)[:80]!r}; this version knows "
             f"{', '.join(sorted(_BUILDERS))}"
         )
     kwargs = {k: v for k, v in arch.items() if k != "type"}
@@ -124,44 +234,142 @@ def _build(arch: Any) -> Module:
             return Layer(kwargs.pop("nin"), kwargs.pop("nout"), seed=0, **kwargs)
         return Neuron(kwargs.pop("nin"), seed=0, **kwargs)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"load: the architecture {arch!r} is invalid ({exc})") from exc
+        raise ModelFileError(f"{where}: the architecture {str(arch)[:200]} is invalid "
+                             f"({exc})") from exc
 
 
-def _read(path: PathLike) -> dict[str, Any]:
+def _no_constant(token: str) -> float:
+    raise ValueError(f"the number {token} is not allowed: a model file holds finite numbers")
+
+
+def _finite_float(token: str) -> float:
+    v = float(token)
+    if not math.isfinite(v):
+        raise ValueError(f"the number {token[:40]} overflows a float")
+    return v
+
+
+def _depth(obj: Any, limit: int) -> bool:
+    """True if ``obj`` nests no deeper than ``limit`` (iteratively: no recursion)."""
+    stack = [(obj, 0)]
+    while stack:
+        item, d = stack.pop()
+        if isinstance(item, (dict, list)):
+            if d >= limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return True
+
+
+def _parse(raw: bytes, name: str, where: str) -> Any:
+    """Strict JSON with bounded nesting; any failure is a :class:`ModelFileError`."""
+    # a cheap pre-check: more opening brackets in a row than a model file has
+    if b"[" * (_MAX_DEPTH + 2) in raw.replace(b" ", b"").replace(b"\n", b"") or \
+            b"{" * (_MAX_DEPTH + 2) in raw.replace(b" ", b"").replace(b"\n", b""):
+        raise ModelFileError(f"{where}: {name} nests deeper than a model file does; "
+                             "it is damaged or not a model file")
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"load: cannot read {str(path)!r}: {exc.strerror or exc}") from exc
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant,
+                         parse_float=_finite_float)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
         raise ModelFileError(
-            f"load: {str(path)!r} is not a chainrule model file (not valid JSON: {exc}); "
+            f"{where}: {name} is not a chainrule model file (not valid JSON: {reason}); "
             "it may be truncated or damaged"
         ) from exc
+    if not _depth(doc, _MAX_DEPTH):
+        raise ModelFileError(f"{where}: {name} nests deeper than a model file does; "
+                             "it is damaged or not a model file")
+    return doc
+
+
+def read_model_file(path: PathLike, who: str = "load", *,
+                    check_weights: bool = True) -> dict[str, Any]:
+    """Read and check a model file whole; return its document (nothing is built).
+
+    Checks the size, the JSON, the format and version, the checksum, the
+    types of every entry, the architecture's parameter count (against
+    :data:`MAX_PARAMETERS` and the number of weights) and that every weight
+    is a finite number.
+
+    Raises:
+        ModelFileError: naming ``who``, the file and what is wrong.
+    """
+    name = repr(str(path))
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(f"{who}: {name} has {size} bytes, more than the limit of "
+                                 f"{MAX_FILE_BYTES} for a model file")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ModelFileError(f"{who}: cannot read {name}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ModelFileError(f"{who}: {name} is larger than the limit of {MAX_FILE_BYTES} bytes")
+    doc = _parse(raw, name, who)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(
-            f"load: {str(path)!r} is not a chainrule model file (no \"format\": {FORMAT!r}); "
+            f"{who}: {name} is not a chainrule model file (no \"format\": {FORMAT!r}); "
             "save models with model.save(path)"
         )
     if doc.get("version") != VERSION:
         raise ModelFileError(
-            f"load: {str(path)!r} has format version {doc.get('version')!r}; this version "
+            f"{who}: {name} has format version {str(doc.get('version'))[:40]}; this version "
             f"of chainrule reads version {VERSION}"
         )
     for key in ("architecture", "weights", "meta", "checksum"):
         if key not in doc:
-            raise ModelFileError(f"load: {str(path)!r} lacks the {key!r} entry; it is damaged")
-    if doc["checksum"] != _checksum(doc["architecture"], doc["weights"], doc["meta"]):
+            raise ModelFileError(f"{who}: {name} lacks the {key!r} entry; it is damaged")
+    if not isinstance(doc["checksum"], str) or \
+            doc["checksum"] != _checksum(doc["architecture"], doc["weights"], doc["meta"]):
         raise ModelFileError(
-            f"load: {str(path)!r} fails its checksum: its content was changed or damaged "
+            f"{who}: {name} fails its checksum: its content was changed or damaged "
             "after saving"
         )
+    _check_document(doc, f"{who}: {name}")
+    if check_weights:
+        _check_weights(doc["weights"], f"{who}: {name}")
     return doc
 
 
+def _check_document(doc: dict[str, Any], where: str) -> None:
+    """The types of a model document's entries, before anything is built from them."""
+    arch, weights, meta = doc["architecture"], doc["weights"], doc["meta"]
+    if not isinstance(arch, dict) or arch.get("type") not in _BUILDERS:
+        kind = arch.get("type") if isinstance(arch, dict) else type(arch).__name__
+        raise ModelFileError(f"{where}: unknown architecture type {str(kind)[:80]!r}; this "
+                             f"version knows {', '.join(sorted(_BUILDERS))}")
+    if not isinstance(weights, dict):
+        raise ModelFileError(f"{where}: the weights entry is a {type(weights).__name__}, not an "
+                             "object of parameter names to numbers")
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{where}: the meta entry is a {type(meta).__name__}, not an object")
+    count = _parameter_count(arch, where)
+    if abs(count - len(weights)) > max(16, count // 100):  # near misses: keys named on load
+        raise ModelFileError(f"{where}: the weights do not fit: the architecture has {count} "
+                             f"parameters but the file holds {len(weights)} weights; it is "
+                             "damaged")
+
+
+def _check_weights(weights: dict[str, Any], where: str) -> None:
+    """Every weight a finite number."""
+    for key, v in weights.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ModelFileError(f"{where}: the weights do not fit: weight {key[:80]!r} is a "
+                                 f"{type(v).__name__}, not a number")
+        try:
+            ok = math.isfinite(float(v))
+        except OverflowError:
+            ok = False
+        if not ok:
+            raise ModelFileError(f"{where}: weight {key[:80]!r} is not a finite float; the "
+                                 "file is damaged")
+
+
 def load(path: PathLike) -> Module:
-    """Rebuild a model saved with :func:`save` (or ``model.save``).
+    """Rebuild a model saved with :func:`save` (or ``model.save``), or a ``fit`` checkpoint.
 
     Args:
         path: the model file.
@@ -170,16 +378,19 @@ def load(path: PathLike) -> Module:
         A new model with the saved architecture and weights.
 
     Raises:
-        ModelFileError: (a ``ValueError``) if the file cannot be read, is not
-            JSON, is not a chainrule model file, has an unknown version, fails
-            its checksum, or its weights do not fit its architecture. No model
-            is returned half-loaded.
+        ModelFileError: (a ``ValueError``) if the file cannot be read, is over
+            :data:`MAX_FILE_BYTES`, is not strict JSON, is not a chainrule
+            model file, has an unknown version, fails its checksum, has an
+            entry of the wrong type, an architecture over
+            :data:`MAX_PARAMETERS`, or weights that are not finite or do not
+            fit its architecture. No model is returned half-loaded.
     """
-    doc = _read(path)
-    model = _build(doc["architecture"])
+    doc = read_model_file(path, "load", check_weights=False)
+    model = _build(doc["architecture"], f"load: {str(path)!r}")
+    _check_weights(doc["weights"], f"load: {str(path)!r}")
     try:
-        model.load_state_dict(doc["weights"], strict=True)
-    except (KeyError, TypeError) as exc:
+        model.load_state_dict({k: float(v) for k, v in doc["weights"].items()}, strict=True)
+    except (KeyError, TypeError, ValueError) as exc:
         msg = exc.args[0] if exc.args else exc
         raise ModelFileError(f"load: the weights in {str(path)!r} do not fit: {msg}") from exc
     return model
@@ -191,7 +402,5 @@ def load_meta(path: PathLike) -> dict[str, Any]:
     Raises:
         ModelFileError: as :func:`load`.
     """
-    meta = _read(path)["meta"]
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"load_meta: the meta entry of {str(path)!r} is not an object")
+    meta: dict[str, Any] = read_model_file(path, "load_meta")["meta"]
     return meta

@@ -12,9 +12,13 @@ epoch, and returns cleanly on Ctrl-C (``KeyboardInterrupt``) with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import hashlib
+import json
 import math
 import numbers
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +30,10 @@ from nn import losses as L
 from nn.data import train_test_split
 from nn.layers import MLP, Seed, check_int, make_rng
 from nn.module import Module
-from nn.optim import SGD, Adam, AdamW, LRScheduler, Optimizer, RMSprop, clip_grad_norm_
-from nn.serialize import PathLike, save
+from nn.optim import SGD, Adam, AdamW, LRScheduler, Optimizer, RMSprop, _real, clip_grad_norm_
+from nn.serialize import PathLike, check_output_path, save
 
-__all__ = ["LOSSES", "OPTIMIZERS", "History", "evaluate", "fit"]
+__all__ = ["LOSSES", "OPTIMIZERS", "History", "TrainingDivergedError", "evaluate", "fit"]
 
 #: Loss names ``fit`` understands (or pass a callable ``loss(outputs, targets) -> Value``).
 LOSSES: tuple[str, ...] = ("auto", "hinge", "bce", "cross_entropy", "mse", "l1")
@@ -67,6 +71,8 @@ class History:
         best_epoch: the epoch (1-based) with the best monitored loss, if early
             stopping was on.
         seconds: wall-clock training time.
+        checkpoint_epoch: the epoch the checkpoint file holds (the last one
+            written), or None without a checkpoint.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -80,6 +86,7 @@ class History:
     interrupted: bool = False
     best_epoch: int | None = None
     seconds: float = 0.0
+    checkpoint_epoch: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the history as a JSON-serialisable dict of plain lists and numbers."""
@@ -90,6 +97,7 @@ class History:
             "lr": list(self.lr), "epochs_run": self.epochs_run,
             "stopped_early": self.stopped_early, "interrupted": self.interrupted,
             "best_epoch": self.best_epoch, "seconds": self.seconds,
+            "checkpoint_epoch": self.checkpoint_epoch,
         }
 
 
@@ -131,8 +139,31 @@ def _flat(fn: Callable[..., Value]) -> LossFn:
     return loss
 
 
-def _task(y: Sequence[Any], nout: int, loss: str | LossFn) -> _Task:
-    """Decide the task from the labels and the output size, and convert targets."""
+#: integer labels with at most this many distinct values look like classes, not a regression
+_MAX_CLASS_LOOK = 10
+
+
+def _stray_label_message(labels: list[Any], who: str) -> str:
+    """The error for one-output integer labels that are neither 0/1 nor -1/+1."""
+    values = sorted(set(labels))
+    for enc in ({0, 1}, {-1, 1}):
+        stray = [(k, v) for k, v in enumerate(labels) if v not in enc]
+        if len(stray) <= max(1, len(labels) // 10):
+            k, v = stray[0]
+            a, b = sorted(enc)
+            return (f"{who}: the labels are {a}/{b} but sample {k} has label {v!r}; fix that "
+                    f"label, or pass loss='mse' to treat the labels as numbers to regress on")
+    return (f"{who}: the model has 1 output but the labels look like classes {values}; give the "
+            f"model {len(values)} outputs (class indices 0..k-1), or pass loss='mse' to "
+            "regress on them")
+
+
+def _task(y: Sequence[Any], nout: int, loss: str | LossFn, who: str = "fit") -> _Task:
+    """Decide the task from the labels and the output size, and convert targets.
+
+    ``who`` names the caller (and the label set: ``"fit: validation labels"``)
+    in every error.
+    """
     labels = [_label(v) if not isinstance(v, (list, tuple)) else None for v in y]
     ints = all(isinstance(v, int) for v in labels)
     if callable(loss):
@@ -142,23 +173,25 @@ def _task(y: Sequence[Any], nout: int, loss: str | LossFn) -> _Task:
             return _Task("multiclass", "custom", loss, list(y))
         return _Task("regression", "custom", loss, list(y))
     if loss not in LOSSES:
-        raise ValueError(f"fit: unknown loss {loss!r}; choose one of {', '.join(LOSSES)} "
+        raise ValueError(f"{who}: unknown loss {loss!r}; choose one of {', '.join(LOSSES)} "
                          "or pass a callable loss(outputs, targets) -> Value")
     if nout == 1:
         if any(isinstance(v, (list, tuple)) for v in y):
-            raise ValueError("fit: the model has one output, so each target must be a number")
+            raise ValueError(f"{who}: the model has one output, so each target must be a number")
         if any(v is None for v in labels):
-            raise TypeError("fit: every target must be a real number")
+            raise TypeError(f"{who}: every target must be a real number")
         binary = ints and set(labels) <= {-1, 0, 1} and not ({-1, 0} <= set(labels))
+        if loss == "auto" and ints and not binary and len(set(labels)) <= _MAX_CLASS_LOOK:
+            raise ValueError(_stray_label_message(labels, who))
         if loss == "auto":
             loss = "hinge" if binary and -1 in labels else "bce" if binary else "mse"
         if loss == "cross_entropy":
-            raise ValueError("fit: loss 'cross_entropy' needs one output per class, this model "
+            raise ValueError(f"{who}: loss 'cross_entropy' needs one output per class, this model "
                              "has 1: use 'bce' (0/1 labels) or 'hinge' (-1/+1 labels)")
         if loss in ("hinge", "bce"):
             if not binary:
                 raise ValueError(
-                    f"fit: loss {loss!r} needs binary labels (0/1 or -1/+1), got "
+                    f"{who}: loss {loss!r} needs binary labels (0/1 or -1/+1), got "
                     f"{sorted(set(map(str, labels)))[:6]}"
                 )
             pos = [v == 1 for v in labels]
@@ -170,7 +203,7 @@ def _task(y: Sequence[Any], nout: int, loss: str | LossFn) -> _Task:
         if loss == "auto":
             loss = "cross_entropy"
         if loss in ("hinge", "bce"):
-            raise ValueError(f"fit: loss {loss!r} needs a model with one output; "
+            raise ValueError(f"{who}: loss {loss!r} needs a model with one output; "
                              f"this one has {nout}: use 'cross_entropy'")
         if loss == "cross_entropy":
             return _Task("multiclass", loss, L.cross_entropy, list(labels))
@@ -180,11 +213,14 @@ def _task(y: Sequence[Any], nout: int, loss: str | LossFn) -> _Task:
         if loss == "auto":
             loss = "mse"
         if loss not in ("mse", "l1"):
-            raise ValueError(f"fit: vector targets need loss 'mse' or 'l1', got {loss!r}")
+            raise ValueError(f"{who}: vector targets need loss 'mse' or 'l1', got {loss!r}")
         return _Task("regression", loss, _loss_for(loss), [[float(t) for t in v] for v in y])
+    bad = next(k for k, v in enumerate(y) if not (isinstance(labels[k], int) and
+                                                  0 <= labels[k] < nout)  # type: ignore[operator]
+               and not (isinstance(v, (list, tuple)) and len(v) == nout))
     raise ValueError(
-        f"fit: the model has {nout} outputs, so each target must be a class index in "
-        f"0..{nout - 1} or a list of {nout} numbers"
+        f"{who}: the model has {nout} outputs, so each target must be a class index in "
+        f"0..{nout - 1} or a list of {nout} numbers; sample {bad} has {y[bad]!r}"
     )
 
 
@@ -235,7 +271,8 @@ def evaluate(model: Any, X: Sequence[Any], y: Sequence[Any],
     if not len(X) or len(X) != len(y):
         raise ValueError(f"evaluate: X has {len(X)} samples and y has {len(y)}; pass the "
                          "same non-zero number of each")
-    task = _task(y, _nout(model, X[0]), loss)
+    _check_finite(X, y, "evaluate")
+    task = _task(y, _nout(model, X[0]), loss, "evaluate")
     return _evaluate(model, X, task)
 
 
@@ -322,6 +359,402 @@ def _compiled_step(forward: Callable[[list[Any]], list[Any]], task: _Task,
     return autograd.compile(loss_and_outputs), targets
 
 
+class TrainingDivergedError(FloatingPointError):
+    """``fit`` stopped because the loss or the gradients became nan or inf.
+
+    The message names the epoch and the batch and suggests a fix. Attributes:
+        history: the :class:`History` of the epochs completed before.
+        epoch, batch: where it happened (1-based).
+    """
+
+    def __init__(self, message: str, history: History, epoch: int, batch: int) -> None:
+        super().__init__(message)
+        self.history = history
+        self.epoch = epoch
+        self.batch = batch
+
+
+def _check_finite(X: Sequence[Any], y: Sequence[Any], who: str) -> None:
+    """Refuse nan/inf (and numbers too large for a float) in ``X`` or ``y``, naming the place."""
+    def bad(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            return False  # not a number at all: the model or the task says so
+        try:
+            return not math.isfinite(v)
+        except OverflowError:
+            return True
+
+    for i, row in enumerate(X):
+        cells = row if isinstance(row, (list, tuple)) else [row]
+        for j, v in enumerate(cells):
+            if bad(v):
+                raise ValueError(f"{who}: X[{i}][{j}] is {v!r}; every feature must be a finite "
+                                 "number: drop or fill that sample")
+    for i, t in enumerate(y):
+        cells = t if isinstance(t, (list, tuple)) else [t]
+        for j, v in enumerate(cells):
+            if bad(v):
+                where = f"y[{i}][{j}]" if isinstance(t, (list, tuple)) else f"y[{i}]"
+                raise ValueError(f"{who}: {where} is {v!r}; every target must be a finite "
+                                 "number: drop or fix that sample")
+
+
+def _fingerprint(*parts: Any) -> str:
+    """A short hash of the training data, to refuse resuming on other data."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class _Run:
+    """Everything one ``fit`` call trains with and keeps track of between its steps."""
+
+    model: Module
+    Xt: list[Any]
+    Xv: list[Any]
+    Xv_task: _Task | None
+    task: _Task
+    nout: int
+    params: list[Value]
+    opt: Optimizer
+    sched: LRScheduler | None
+    groups: dict[str, list[Value]]
+    history: History
+    rng: Any
+    bs: int
+    steps: int
+    forward: Callable[[list[Any]], list[Any]]
+    step_fn: Any
+    ctargets: list[Any]
+    l2: float
+    clip_grad_norm: float | None
+    shuffle: bool
+    early_stopping: int | None
+    min_delta: float
+    restore_best: bool
+    checkpoint: PathLike | None
+    callbacks: list[Callback]
+    epochs: int
+    best: float = math.inf
+    best_state: dict[str, float] | None = None
+    waited: int = 0
+    first_epoch: int = 1
+    extra_meta: dict[str, Any] = field(default_factory=dict)
+    data_hash: str = ""
+
+    @property
+    def monitor(self) -> list[float]:
+        """The loss early stopping watches: ``val_loss`` with validation, else ``loss``."""
+        return self.history.val_loss if self.Xv else self.history.loss
+
+
+def _check_settings(lr: Any, min_delta: Any, scheduler: Any, callbacks: Iterable[Any],
+                    clip_grad_norm: Any, checkpoint: PathLike | None) -> list[Callback]:
+    """Step 1b: the settings used only after the first epoch, checked before it."""
+    if lr is not None:
+        _real(lr, "fit", "lr")
+    _real(min_delta, "fit", "min_delta")
+    if clip_grad_norm is not None:
+        _real(clip_grad_norm, "fit", "clip_grad_norm")
+    if scheduler is not None and not callable(scheduler) \
+            and not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"fit: scheduler must be an nn.optim scheduler or a function building one "
+                        f"from the optimizer, got {type(scheduler).__name__}")
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"fit: callbacks must be a list of functions cb(epoch, history), got "
+                        f"{type(callbacks).__name__}")
+    cbs = list(callbacks)
+    for k, cb in enumerate(cbs):
+        if not callable(cb):
+            raise TypeError(f"fit: callbacks[{k}] is a {type(cb).__name__}, not a function "
+                            "cb(epoch, history)")
+    if checkpoint is not None:
+        check_output_path(checkpoint, "fit: checkpoint")
+    return cbs
+
+
+def _check_args(model: Any, X: Sequence[Any], y: Sequence[Any], epochs: Any, batch_size: Any,
+                early_stopping: Any, l2: float,
+                checkpoint: Any) -> tuple[int, int | None, int | None]:
+    """Step 1: check ``fit``'s arguments; return epochs, batch_size and patience as ints."""
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(f"fit: model must be a callable nn.Module, got {type(model).__name__}")
+    if not len(X) or len(X) != len(y):
+        raise ValueError(f"fit: X has {len(X)} samples and y has {len(y)}; pass the same "
+                         "non-zero number of each")
+    epochs = check_int(epochs, "fit: epochs")
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "fit: batch_size")
+    if early_stopping is not None:
+        early_stopping = check_int(early_stopping, "fit: early_stopping")
+    if not isinstance(l2, numbers.Real) or not 0.0 <= l2 < math.inf:
+        raise ValueError(f"fit: l2 must be a finite number >= 0, got {l2!r}")
+    if checkpoint is not None and not callable(getattr(model, "config", None)):
+        raise TypeError(f"fit: cannot checkpoint a {type(model).__name__}: it has no config()")
+    _check_finite(X, y, "fit")
+    return epochs, batch_size, early_stopping
+
+
+def _prepare_data(X: Sequence[Any], y: Sequence[Any], validation_split: float,
+                  validation_data: tuple[Sequence[Any], Sequence[Any]] | None,
+                  rng: Any) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Step 2: the training and validation sets ``(Xt, yt, Xv, yv)``."""
+    Xt, yt = list(X), list(y)
+    Xv: list[Any] = []
+    yv: list[Any] = []
+    if validation_data is not None:
+        Xv, yv = list(validation_data[0]), list(validation_data[1])
+        if not Xv or len(Xv) != len(yv):
+            raise ValueError("fit: validation_data must be (X_val, y_val) of equal, "
+                             "non-zero length")
+        _check_finite(Xv, yv, "fit: validation_data")
+    elif validation_split:
+        if not isinstance(validation_split, numbers.Real) or not 0.0 < validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+        Xt, Xv, yt, yv = train_test_split(Xt, yt, test_size=float(validation_split), seed=rng)
+    return Xt, yt, Xv, yv
+
+
+def _forward_of(model: Any) -> Callable[[list[Any]], list[Any]]:
+    """The batch forward pass: ``forward_batch`` where the model has one."""
+    if isinstance(model, MLP):  # nodes nobody draws: skip the scope tags
+        return functools.partial(model.forward_batch, scopes=False)
+    if callable(getattr(model, "forward_batch", None)):
+        return model.forward_batch
+    return lambda rows: [model(r) for r in rows]
+
+
+def _build_run(model: Module, data: tuple[list[Any], list[Any], list[Any], list[Any]],
+               rng: Any, epochs: int, batch_size: int | None, optimizer: str | Optimizer,
+               lr: float | None, loss: str | LossFn, l2: float,
+               scheduler: Union[LRScheduler, Callable[[Optimizer], LRScheduler], None],
+               compile: bool, **settings: Any) -> _Run:  # noqa: A002
+    """Step 3: decide the task, build the optimizer, scheduler and step function."""
+    Xt, yt, Xv, yv = data
+    nout = _nout(model, Xt[0])
+    task = _task(yt, nout, loss)
+    vtask = _task(yv, nout, loss if callable(loss) else task.loss_name,
+                  "fit: validation labels") if Xv else None
+    if vtask is not None and vtask.kind != task.kind:
+        raise ValueError(f"fit: the validation labels make a {vtask.kind} task but the training "
+                         f"labels a {task.kind} one; label both sets the same way")
+    params = list(model.parameters())
+    opt = _make_optimizer(optimizer, params, lr)
+    sched = scheduler(opt) if callable(scheduler) and not isinstance(scheduler, LRScheduler) \
+        else scheduler
+    groups = _layer_params(model)
+    n = len(Xt)
+    bs = n if batch_size is None else min(batch_size, n)
+    forward = _forward_of(model)
+    step_fn, ctargets = (_compiled_step(forward, task, params, float(l2), nout) if compile
+                         else (None, task.targets))
+    return _Run(model=model, Xt=Xt, Xv=Xv, Xv_task=vtask, task=task, nout=nout, params=params,
+                opt=opt, sched=sched, groups=groups,
+                history=History(grad_flow={name: [] for name in groups}), rng=rng, bs=bs,
+                steps=math.ceil(n / bs), forward=forward, step_fn=step_fn, ctargets=ctargets,
+                l2=float(l2), epochs=epochs,
+                data_hash=_fingerprint(Xt, task.targets, Xv, vtask.targets if vtask else None),
+                **settings)
+
+
+def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
+    """One optimizer step on the samples ``idx``: returns the batch loss and outputs."""
+    task, opt = run.task, run.opt
+    if run.step_fn is not None:  # compiled: floats out, .grad accumulated
+        opt.zero_grad()
+        res = run.step_fn([run.Xt[i] for i in idx], [run.ctargets[i] for i in idx])
+        nout = run.nout
+        outs = list(res[1:]) if nout == 1 else [
+            list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
+        return res[0], outs
+    outs = run.forward([run.Xt[i] for i in idx])
+    batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
+    if run.l2:
+        batch_loss = batch_loss + L.l2_penalty(run.params, run.l2)
+        batch_loss.label = "loss"
+    opt.zero_grad()
+    batch_loss.backward()
+    return batch_loss.data, outs
+
+
+def _run_epoch(run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, float]]:
+    """Step 4: one pass over the training data; returns summed loss, hits and grad flow."""
+    n, bs, task, history = len(run.Xt), run.bs, run.task, run.history
+    order = list(range(n))
+    if run.shuffle:
+        run.rng.shuffle(order)
+    total = 0.0
+    hits = 0
+    flow = dict.fromkeys(run.groups, 0.0)
+    for s in range(run.steps):
+        idx = order[s * bs : (s + 1) * bs]
+        loss_value, outs = _step(run, idx)
+        step_flow = {name: math.fsum(abs(p.grad) for p in ps) / len(ps)
+                     for name, ps in run.groups.items()}
+        if not (math.isfinite(loss_value) and math.isfinite(sum(step_flow.values()))):
+            _diverged(run, epoch, s + 1, loss_value)
+        for name in run.groups:
+            flow[name] += step_flow[name]
+        if run.clip_grad_norm is not None:
+            clip_grad_norm_(run.params, run.clip_grad_norm)
+        run.opt.step()
+        total += loss_value * len(idx)
+        if task.kind != "regression":
+            hits += sum(_correct(task.kind, outs[k], task.targets[i])
+                        for k, i in enumerate(idx))
+        seen = s * bs + len(idx)
+        live = {"loss": total / seen}
+        if task.kind != "regression":
+            live["acc"] = hits / seen
+        if history.val_loss:
+            live["val_loss"] = history.val_loss[-1]
+        if history.val_accuracy:
+            live["val_acc"] = history.val_accuracy[-1]
+        bar.update(f"epoch {epoch}/{run.epochs}", **live)
+    return total, hits, flow
+
+
+def _diverged(run: _Run, epoch: int, batch: int, loss_value: float) -> None:
+    """Stop the run: the loss or a gradient is nan/inf (the weights are those before the step)."""
+    what = f"the loss became {loss_value!r}" if not math.isfinite(loss_value) \
+        else "the gradients became nan or inf"
+    raise TrainingDivergedError(
+        f"fit: training diverged: {what} in epoch {epoch}, batch {batch} (lr={run.opt.lr:g}); "
+        "lower the learning rate, or clip gradients with clip_grad_norm=1.0",
+        run.history, epoch, batch)
+
+
+def _record_epoch(run: _Run, epoch: int, result: tuple[float, int, dict[str, float]],
+                  lr: float, bar: _Bar, started: float) -> None:
+    """Step 5: record the epoch's figures and evaluate on the validation set."""
+    total, hits, flow = result
+    history, n = run.history, len(run.Xt)
+    history.loss.append(total / n)
+    if run.task.kind != "regression":
+        history.accuracy.append(hits / n)
+    for name in run.groups:
+        history.grad_flow[name].append(flow[name] / run.steps)
+    history.lr.append(lr)
+    if run.Xv_task is not None:
+        vl, va = _evaluate(run.model, run.Xv, run.Xv_task)
+        history.val_loss.append(vl)
+        if va is not None:
+            history.val_accuracy.append(va)
+    history.epochs_run = epoch
+    history.seconds = time.perf_counter() - started
+    shown = {"loss": history.loss[-1]}
+    if history.accuracy:
+        shown["acc"] = history.accuracy[-1]
+    if history.val_loss:
+        shown["val_loss"] = history.val_loss[-1]
+    if history.val_accuracy:
+        shown["val_acc"] = history.val_accuracy[-1]
+    bar.postfix(**shown)
+
+
+def _end_epoch(run: _Run, epoch: int) -> bool:
+    """Step 6: scheduler, checkpoint, early stopping and callbacks; True to stop."""
+    if run.sched is not None:
+        run.sched.step()
+    stop = False
+    if run.early_stopping is not None:
+        current = run.monitor[-1]
+        if current < run.best - run.min_delta:
+            run.best = current
+            run.history.best_epoch = epoch
+            run.waited = 0
+            if run.restore_best:
+                run.best_state = run.model.state_dict()
+        else:
+            run.waited += 1
+            stop = run.waited >= run.early_stopping
+    if run.checkpoint is not None:
+        _save_checkpoint(run, epoch)
+    for cb in run.callbacks:
+        if cb(epoch, run.history) is True:
+            stop = True
+    if stop:
+        run.history.stopped_early = True
+        if run.best_state is not None and run.early_stopping is not None \
+                and run.waited >= run.early_stopping:
+            run.model.load_state_dict(run.best_state)
+    return stop
+
+
+def _save_checkpoint(run: _Run, epoch: int) -> None:
+    """Write the checkpoint: the model, the history and everything ``resume`` needs."""
+    version, internal, gauss_next = run.rng.getstate()
+    state = {
+        "optimizer": run.opt.state_dict(),
+        "scheduler": run.sched.state_dict() if run.sched is not None else None,
+        "rng": [version, list(internal), gauss_next],
+        "best": run.best if math.isfinite(run.best) else None,
+        "waited": run.waited, "best_state": run.best_state, "data": run.data_hash,
+        "batch_size": run.bs, "loss": run.task.loss_name,
+    }
+    meta = {**run.extra_meta, "epoch": epoch, "history": run.history.as_dict(), "resume": state}
+    save(run.model, run.checkpoint, meta=meta)  # type: ignore[arg-type]
+    run.history.checkpoint_epoch = epoch
+
+
+def _resume(run: _Run, path: PathLike) -> None:
+    """Load a checkpoint written by ``fit`` into the run (checked whole before anything changes)."""
+    from nn.serialize import ModelFileError, read_model_file
+
+    doc = read_model_file(path, "fit: resume")
+    meta, arch = doc["meta"], doc["architecture"]
+    where = f"fit: resume: {str(path)!r}"
+    state = meta.get("resume") if isinstance(meta, dict) else None
+    if not isinstance(state, dict) or not isinstance(meta.get("epoch"), int):
+        raise ModelFileError(f"{where} is a saved model, not a checkpoint written by fit "
+                             "(checkpoint=...); resume from a checkpoint file")
+    config = getattr(run.model, "config", None)
+    if not callable(config) or config() != arch:
+        raise ValueError(f"{where} holds a model {arch!r}; build the same model to resume it")
+    if state.get("data") != run.data_hash:
+        raise ValueError(f"{where} was trained on other data (or another split or seed); "
+                         "resume with the same X, y, validation and seed")
+    if state.get("batch_size") != run.bs or state.get("loss") != run.task.loss_name:
+        raise ValueError(f"{where} used batch size {state.get('batch_size')} and loss "
+                         f"{state.get('loss')!r}; resume with the same settings")
+    if (state.get("scheduler") is None) != (run.sched is None):
+        raise ValueError(f"{where}: the run {'had' if run.sched is None else 'had no'} "
+                         "scheduler; resume with the same settings")
+    try:
+        history = _history_from(meta["history"])
+        rng = state["rng"]
+        rng_state = (int(rng[0]), tuple(int(v) for v in rng[1]),
+                     None if rng[2] is None else float(rng[2]))
+        best = math.inf if state["best"] is None else float(state["best"])
+        waited, best_state = int(state["waited"]), state["best_state"]
+        probe = random.Random()
+        probe.setstate(rng_state)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelFileError(f"{where}: its resume state is damaged ({exc})") from exc
+    run.model.load_state_dict(doc["weights"])
+    run.opt.load_state_dict(state["optimizer"])
+    if run.sched is not None:
+        run.sched.load_state_dict(state["scheduler"])
+    run.rng.setstate(rng_state)
+    history.interrupted = history.stopped_early = False
+    history.checkpoint_epoch = meta["epoch"]
+    run.history, run.best, run.waited = history, best, waited
+    run.best_state = best_state if isinstance(best_state, dict) else None
+    run.first_epoch = meta["epoch"] + 1
+
+
+def _history_from(d: Any) -> History:
+    """Rebuild a :class:`History` from its ``as_dict()``."""
+    if not isinstance(d, dict):
+        raise TypeError("the history is not an object")
+    known = {f.name for f in dataclasses.fields(History)}
+    h = History(**{k: v for k, v in d.items() if k in known})
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        if not isinstance(getattr(h, name), list):
+            raise TypeError(f"history {name} is not a list")
+    return h
+
+
 def fit(
     model: Module,
     X: Sequence[Sequence[float]],
@@ -347,6 +780,8 @@ def fit(
     progress: bool = True,
     pause_gc: bool = False,
     compile: bool = False,  # noqa: A002 - as torch.compile
+    resume: PathLike | None = None,
+    checkpoint_meta: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the :class:`History`.
 
@@ -388,165 +823,58 @@ def fit(
             forward and backward become straight-line float code, traced once
             per batch size; targets enter as data (class indices as one-hot
             rows). Same losses and gradients as the dynamic engine.
+        resume: a checkpoint written by an earlier ``fit(checkpoint=...)``:
+            the model's weights, the optimizer's and scheduler's state, the
+            random state, the early-stopping state and the history are loaded
+            and training continues with the epoch after the checkpoint's, up
+            to ``epochs`` in all. Call ``fit`` with the same model, data,
+            seed and settings; the run then ends with the same weights, bit
+            for bit, as one that was never interrupted.
+        checkpoint_meta: extra JSON entries stored in every checkpoint's
+            ``meta`` (the CLI stores its feature scaler there).
 
     Returns:
         The history. On Ctrl-C the history of the completed epochs is
         returned with ``interrupted=True``; the model keeps the weights of the
-        last step and the checkpoint file those of the last completed epoch.
+        last step, the checkpoint file those of the last completed epoch
+        (``history.checkpoint_epoch``).
 
     Raises:
-        ValueError: for empty or mismatched data, labels that do not fit the
-            model, or an out-of-range setting.
-        TypeError: for a model that is not callable or a checkpoint with a
-            model that cannot be saved.
+        ValueError: for empty or mismatched data, nan or inf in the data,
+            labels that do not fit the model, an out-of-range setting, or a
+            ``resume`` checkpoint of another model, data or settings.
+        TypeError: for a model that is not callable, a checkpoint with a
+            model that cannot be saved, or callbacks that are not functions.
+        OSError: if the checkpoint's folder is missing or not writable
+            (checked before the first epoch).
+        nn.ModelFileError: if the ``resume`` file is damaged.
+        TrainingDivergedError: (a ``FloatingPointError``) if the loss or the
+            gradients become nan or inf; the model keeps the weights before
+            that step and the error carries the history.
     """
-    if not callable(model) or not hasattr(model, "parameters"):
-        raise TypeError(f"fit: model must be a callable nn.Module, got {type(model).__name__}")
-    if not len(X) or len(X) != len(y):
-        raise ValueError(f"fit: X has {len(X)} samples and y has {len(y)}; pass the same "
-                         "non-zero number of each")
-    epochs = check_int(epochs, "fit: epochs")
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "fit: batch_size")
-    if early_stopping is not None:
-        early_stopping = check_int(early_stopping, "fit: early_stopping")
-    if not isinstance(l2, numbers.Real) or not l2 >= 0.0:
-        raise ValueError(f"fit: l2 must be a number >= 0, got {l2!r}")
-    if checkpoint is not None and not callable(getattr(model, "config", None)):
-        raise TypeError(f"fit: cannot checkpoint a {type(model).__name__}: it has no config()")
+    epochs, batch_size, early_stopping = _check_args(model, X, y, epochs, batch_size,
+                                                     early_stopping, l2, checkpoint)
+    cbs = _check_settings(lr, min_delta, scheduler, callbacks, clip_grad_norm, checkpoint)
     rng = make_rng(seed, "fit")
-    Xt, yt = list(X), list(y)
-    Xv: list[Any] = []
-    yv: list[Any] = []
-    if validation_data is not None:
-        Xv, yv = list(validation_data[0]), list(validation_data[1])
-        if not Xv or len(Xv) != len(yv):
-            raise ValueError("fit: validation_data must be (X_val, y_val) of equal, "
-                             "non-zero length")
-    elif validation_split:
-        if not isinstance(validation_split, numbers.Real) or not 0.0 < validation_split < 1.0:
-            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        Xt, Xv, yt, yv = train_test_split(Xt, yt, test_size=float(validation_split), seed=rng)
-
-    nout = _nout(model, Xt[0])
-    task = _task(yt, nout, loss)
-    vtask = _task(yv, nout, loss) if Xv else None
-    params = list(model.parameters())
-    opt = _make_optimizer(optimizer, params, lr)
-    sched = scheduler(opt) if callable(scheduler) and not isinstance(scheduler, LRScheduler) \
-        else scheduler
-    groups = _layer_params(model)
-    history = History(grad_flow={name: [] for name in groups})
-    n = len(Xt)
-    bs = n if batch_size is None else min(batch_size, n)
-    steps = math.ceil(n / bs)
-    monitor = history.val_loss if Xv else history.loss
-    best = math.inf
-    best_state: dict[str, float] | None = None
-    waited = 0
-    cbs = list(callbacks)
-    forward: Callable[[list[Any]], list[Any]]
-    if isinstance(model, MLP):  # nodes nobody draws: skip the scope tags
-        forward = functools.partial(model.forward_batch, scopes=False)
-    elif callable(getattr(model, "forward_batch", None)):
-        forward = model.forward_batch
-    else:
-        forward = lambda rows: [model(r) for r in rows]  # noqa: E731
-    step_fn, ctargets = (_compiled_step(forward, task, params, float(l2), nout) if compile
-                         else (None, task.targets))
-    bar = _Bar(progress, epochs * steps)
+    data = _prepare_data(X, y, validation_split, validation_data, rng)
+    run = _build_run(model, data, rng, epochs, batch_size, optimizer, lr, loss, l2, scheduler,
+                     compile, clip_grad_norm=clip_grad_norm, shuffle=shuffle,
+                     early_stopping=early_stopping, min_delta=min_delta,
+                     restore_best=restore_best, checkpoint=checkpoint, callbacks=cbs,
+                     extra_meta=dict(checkpoint_meta or {}))
+    if resume is not None:
+        _resume(run, resume)
+    history = run.history
+    bar = _Bar(progress, max(0, epochs - run.first_epoch + 1) * run.steps)
     gc_block = autograd.pause_gc() if pause_gc else contextlib.nullcontext()
-    started = time.perf_counter()
+    started = time.perf_counter() - history.seconds
     try:
         with gc_block:
-            for epoch in range(1, epochs + 1):
-                order = list(range(n))
-                if shuffle:
-                    rng.shuffle(order)
-                total = 0.0
-                hits = 0
-                flow = dict.fromkeys(groups, 0.0)
-                history_lr = opt.lr
-                for s in range(steps):
-                    idx = order[s * bs : (s + 1) * bs]
-                    if step_fn is not None:  # compiled: floats out, .grad accumulated
-                        opt.zero_grad()
-                        res = step_fn([Xt[i] for i in idx], [ctargets[i] for i in idx])
-                        loss_value = res[0]
-                        outs = list(res[1:]) if nout == 1 else [
-                            list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
-                    else:
-                        outs = forward([Xt[i] for i in idx])
-                        batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
-                        if l2:
-                            batch_loss = batch_loss + L.l2_penalty(params, float(l2))
-                            batch_loss.label = "loss"
-                        opt.zero_grad()
-                        batch_loss.backward()
-                        loss_value = batch_loss.data
-                    for name, ps in groups.items():
-                        flow[name] += math.fsum(abs(p.grad) for p in ps) / len(ps)
-                    if clip_grad_norm is not None:
-                        clip_grad_norm_(params, clip_grad_norm)
-                    opt.step()
-                    total += loss_value * len(idx)
-                    if task.kind != "regression":
-                        hits += sum(_correct(task.kind, outs[k], task.targets[i])
-                                    for k, i in enumerate(idx))
-                    seen = s * bs + len(idx)
-                    live = {"loss": total / seen}
-                    if task.kind != "regression":
-                        live["acc"] = hits / seen
-                    if history.val_loss:
-                        live["val_loss"] = history.val_loss[-1]
-                    if history.val_accuracy:
-                        live["val_acc"] = history.val_accuracy[-1]
-                    bar.update(f"epoch {epoch}/{epochs}", **live)
-                history.loss.append(total / n)
-                if task.kind != "regression":
-                    history.accuracy.append(hits / n)
-                for name in groups:
-                    history.grad_flow[name].append(flow[name] / steps)
-                history.lr.append(history_lr)
-                if vtask is not None:
-                    vl, va = _evaluate(model, Xv, vtask)
-                    history.val_loss.append(vl)
-                    if va is not None:
-                        history.val_accuracy.append(va)
-                history.epochs_run = epoch
-                history.seconds = time.perf_counter() - started
-                shown = {"loss": history.loss[-1]}
-                if history.accuracy:
-                    shown["acc"] = history.accuracy[-1]
-                if history.val_loss:
-                    shown["val_loss"] = history.val_loss[-1]
-                if history.val_accuracy:
-                    shown["val_acc"] = history.val_accuracy[-1]
-                bar.postfix(**shown)
-                if sched is not None:
-                    sched.step()
-                if checkpoint is not None:
-                    save(model, checkpoint, meta={"epoch": epoch, "history": history.as_dict()})
-                stop = False
-                if early_stopping is not None:
-                    current = monitor[-1]
-                    if current < best - min_delta:
-                        best = current
-                        history.best_epoch = epoch
-                        waited = 0
-                        if restore_best:
-                            best_state = model.state_dict()
-                    else:
-                        waited += 1
-                        stop = waited >= early_stopping
-                for cb in cbs:
-                    if cb(epoch, history) is True:
-                        stop = True
-                if stop:
-                    history.stopped_early = True
-                    if best_state is not None and early_stopping is not None \
-                            and waited >= early_stopping:
-                        model.load_state_dict(best_state)
+            for epoch in range(run.first_epoch, epochs + 1):
+                lr_used = run.opt.lr
+                result = _run_epoch(run, epoch, bar)
+                _record_epoch(run, epoch, result, lr_used, bar, started)
+                if _end_epoch(run, epoch):
                     break
     except KeyboardInterrupt:
         history.interrupted = True

@@ -58,7 +58,10 @@ def test_numeric_column_is_within_its_error_estimate_of_the_true_derivative(x: f
 
 @given(finite, st.floats(0.2, 3.0))
 def test_error_estimate_covers_the_error_even_with_a_coarse_fixed_step(x: float, y: float) -> None:
-    result = gradcheck(lambda a, b: (a * b).tanh() + b.log(), [x, y], eps=0.05)
+    # near y = 0.2 the step 0.05 is too coarse for log to decide: the entry is
+    # "uncertain" (allowed here), and its error estimate still covers the error
+    result = gradcheck(lambda a, b: (a * b).tanh() + b.log(), [x, y], eps=0.05,
+                       allow_uncertain=True)
     da = (1 - math.tanh(x * y) ** 2) * y
     db = (1 - math.tanh(x * y) ** 2) * x + 1 / y
     for entry, true in zip(result.entries, (da, db)):

@@ -58,13 +58,23 @@ def test_train_bad_arguments_get_argparse_messages(args, message, capsys):
     assert "Traceback" not in err
 
 
-def test_train_save_into_missing_folder_fails_before_training(tmp_path, capsys):
+def test_train_save_into_missing_folder_creates_it(tmp_path, capsys):
+    # the one output rule: missing folders on the way to an output are created
+    target = tmp_path / "missing" / "deeper" / "m.json"
+    status = main(["train", "--epochs", "1", "--no-progress", "--save", str(target)])
+    assert status == 0
+    assert nn.load(target).config()["nouts"] == [16, 16, 1]
+
+
+def test_train_save_through_a_file_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
     status = main(["train", "--epochs", "1", "--no-progress",
-                   "--save", str(tmp_path / "missing" / "m.json")])
+                   "--save", str(blocker / "m.json")])
     err = capsys.readouterr()
     assert status == 2
-    assert "chainrule train: error: --save: the folder of" in err.err
-    assert "trained" not in err.out
+    assert f"runs through {str(blocker)!r}, which is a file" in err.err
+    assert "trained" not in err.out and "data:" not in err.out
 
 
 def test_demo_trains_and_keeps_the_model(tmp_path, capsys):

@@ -19,7 +19,8 @@ AT = "x=0.5,w=-3,b=2"
 
 
 def _reference(**options: object) -> tuple[str, dict[str, float]]:
-    root, leaves = evaluate(EXPR, {"x": 0.5, "w": -3.0, "b": 2.0})
+    # chainrule graph labels interior nodes with their text (w*x, w*x + b)
+    root, leaves = evaluate(EXPR, {"x": 0.5, "w": -3.0, "b": 2.0}, label_nodes=True)
     root.backward()
     return to_dot(root, title=EXPR, **options), {n: v.grad for n, v in leaves.items()}  # type: ignore[arg-type]
 
@@ -105,8 +106,8 @@ def test_graph_svg_and_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert ET.parse(out).getroot().tag.endswith("svg")
     assert (steps / "backward.html").exists()
     assert sorted(p.name for p in steps.glob("step_*.svg")) == [
-        f"step_{k:03d}.svg" for k in range(4)]
-    assert "wrote 4 frames of the backward pass" in capsys.readouterr().out
+        f"step_{k:03d}.svg" for k in range(5)]  # seed, 3 steps, the summary
+    assert "wrote 5 frames of the backward pass" in capsys.readouterr().out
 
 
 def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -175,18 +175,36 @@ def test_backward_dots_one_frame_per_step() -> None:
     root, _ = evaluate("tanh(w*x + b)", {"x": 0.5, "w": -3.0, "b": 2.0})
     dots = backward_dots(root)
     steps = backward_steps(root)
-    assert len(dots) == len(steps) == 4
-    assert dots[0].count("grad ?") == 5  # only the root has a gradient at the seed
-    assert dots[-1].count("grad ?") == 0
-    for text, step in zip(dots, steps, strict=True):
+    assert len(dots) == len(steps) + 1 == 5  # one per step, then the summary
+    assert dots[0].count("grad ?") == 6  # the legend's line + the 5 nodes not reached yet
+    assert dots[-1].count("grad ?") == 0 and dots[-2].count("grad ?") == 0
+    assert dots.captions[:-1] == [s.caption for s in steps]
+    assert dots.captions[-1].startswith("done:")
+    for text, step in zip(dots, steps):
         assert text.startswith("digraph G {")
         assert step.caption.split(":")[0] in text
     # the node passing its gradient is blue, the receivers green, the edges say what they carry
     assert dots[1].count('fillcolor="#c6dbef"') == 2  # value node and its op
     assert dots[1].count('fillcolor="#c7e9c0"') == 1
     add = root.parents[0]
-    assert f'label="+= {fmt(steps[1].passes[0][1])}"' in dots[1]
+    g = steps[1].grads[root]
+    d = root.partials[0]
+    assert f'label="{fmt(g)} × {fmt(d)} = {fmt(g * d)}"' in dots[1]
     assert dots[2].count('fillcolor="#c7e9c0"') == len(add.parents)
+    # no future numbers: the seed frame labels no edge, later frames only traversed ones
+    assert "label=\"" not in "".join(line for line in dots[0].splitlines() if "->" in line)
+    assert f'label="passed {fmt(g * d)}"' in dots[2]
+
+
+def test_captions_show_the_arithmetic_and_running_sums() -> None:
+    x = Value(3.0, label="x")
+    y = x * x
+    y.label = "y"
+    steps = backward_steps(y)
+    assert steps[1].caption == ("step 1: y passes its grad 1 back, times each local "
+                                "derivative: 1 × 3 = 3 → x.grad; 1 × 3 = 3 → x.grad, "
+                                "now 3 + 3 = 6")
+    assert steps[1].grads[x] == 6.0
 
 
 def test_backward_dots_refuses_big_graphs() -> None:
@@ -196,7 +214,7 @@ def test_backward_dots_refuses_big_graphs() -> None:
         y = y.tanh()
     with pytest.raises(ValueError, match=r"70 interior nodes, more than max_steps=60"):
         backward_dots(y)
-    assert len(backward_dots(y, max_steps=70)) == 71
+    assert len(backward_dots(y, max_steps=70)) == 72
 
 
 def test_render_backward_without_dot_writes_nothing(tmp_path: Path,
@@ -212,14 +230,15 @@ def test_render_backward_without_dot_writes_nothing(tmp_path: Path,
 def test_render_backward_frames_and_page(tmp_path: Path) -> None:
     root, _ = evaluate("tanh(w*x + b)", {"x": 0.5, "w": -3.0, "b": 2.0})
     out = render_backward(root, tmp_path / "frames")
-    assert [p.name for p in out.frames] == [f"step_{k:03d}.svg" for k in range(4)]
+    assert [p.name for p in out.frames] == [f"step_{k:03d}.svg" for k in range(5)]
     for p in out.frames:
         assert ET.parse(p).getroot().tag.endswith("svg")
     page = out.html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == 4  # the frames are inlined: the page stands alone
+    assert page.count("<svg") == 5  # the frames are inlined: the page stands alone
     assert "<?xml" not in page and "<script src" not in page and "<link" not in page
     for s in backward_steps(root):
         assert s.caption.split(":")[0] in page
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [
-        "backward.html", "step_000.svg", "step_001.svg", "step_002.svg", "step_003.svg"]
+        "backward.html", "step_000.svg", "step_001.svg", "step_002.svg", "step_003.svg",
+        "step_004.svg"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import random
 import re
@@ -134,7 +135,8 @@ def test_rankdir_and_title() -> None:
     assert "rankdir=LR;" in to_dot(root)
     tb = to_dot(root, rankdir="TB", title='f "quoted"')
     assert "rankdir=TB;" in tb
-    assert 'label="f \\"quoted\\"' in tb
+    assert "<b>f &quot;quoted&quot;</b>" in tb  # the title heads the caption
+    assert '  graph [fontname="Helvetica"' in tb  # one font: the caption's too
 
 
 def test_bad_options_are_named() -> None:
@@ -164,10 +166,33 @@ def test_partials_label_edges_with_local_derivative_and_contribution() -> None:
     root.backward()
     text = to_dot(root, partials=True)
     mul = root.parents[0].parents[0]
-    for p, d in zip(mul.parents, mul.partials, strict=True):
-        assert f'label="∂ {fmt(d)}\\ngrad·∂ {fmt(mul.grad * d)}"' in text
-        assert p.label in ("w", "x")
+    assert mul.grad == pytest.approx(1 - math.tanh(0.5) ** 2)
+    g = fmt(mul.grad)
+    # each edge names its derivative, gives the op table's formula and the numbers
+    assert f'label="∂(w*x)/∂w = x = 0.5\\ngrad·∂ = {g} × 0.5 = {fmt(mul.grad * 0.5)}"' in text
+    assert f'label="∂(w*x)/∂x = w = -3\\ngrad·∂ = {g} × -3 = {fmt(mul.grad * -3)}"' in text
     assert "∂" not in to_dot(root)
+
+
+def test_partials_tell_the_operand_slots_of_a_reused_variable_apart() -> None:
+    x = Value(3.0, label="x")
+    y = x * x
+    y.label = "y"
+    y.backward()
+    text = to_dot(y, partials=True)
+    assert 'label="∂y/∂x (operand 1) = x = 3\\ngrad·∂ = 1 × 3 = 3"' in text
+    assert 'label="∂y/∂x (operand 2) = x = 3\\ngrad·∂ = 1 × 3 = 3"' in text
+
+
+def test_no_minus_zero_anywhere() -> None:
+    assert fmt(-0.0) == "0"
+    assert fmt(0.0) == "0"
+    assert fmt(-1e-300) == "-1e-300"
+    x = Value(-0.0, label="x")
+    y = x * -1.0
+    y.backward()
+    assert "-0 " not in to_dot(y, partials=True).replace("-0.", "")
+    assert "data 0<" in to_dot(y)
 
 
 # ---------------------------------------------------------------------------
@@ -192,8 +217,31 @@ def test_colour_darkens_with_grad_magnitude() -> None:
              for n in ("small", "big", "mid") if f"<b>{n}</b>" in _node_line(text, i)}
     darkness = {n: -sum(_fill(line)) for n, line in lines.items()}
     assert darkness["small"] < darkness["mid"] < darkness["big"]
-    assert "0.0001 pale to 10 dark" in text  # the legend states the scale
+    # the smallest gradient is still clearly tinted, not white
+    assert sum(_fill(lines["small"])) < 3 * 255 - 60
+    assert "|grad| from 0.0001 to 10 (log scale)" in text  # the legend states the scale
     assert 'bgcolor="' not in to_dot(y, color=False)
+
+
+def test_colour_is_sign_aware_and_the_legend_lists_what_is_present() -> None:
+    pos = Value(1.0, label="pos")
+    neg = Value(1.0, label="neg")
+    y = pos * 2.0 + neg * -2.0
+    y.label = "y"
+    y.backward()
+    text = to_dot(y)
+    lines = {n: _node_line(text, i) for i in _NODE.findall(text)
+             for n in ("pos", "neg") if f"<b>{n}</b>" in _node_line(text, i)}
+    r, _, b = _fill(lines["pos"])
+    assert r > b  # red for a positive gradient
+    r, _, b = _fill(lines["neg"])
+    assert b > r  # blue for a negative one
+    assert "grad &gt; 0" in text and "grad &lt; 0" in text
+    assert "nan" not in text and "inf" not in text  # absent kinds are not in the legend
+    only_pos = Value(2.0, label="p") * 3.0
+    only_pos.backward()
+    t2 = to_dot(only_pos)
+    assert "grad &gt; 0" in t2 and "grad &lt; 0" not in t2
 
 
 def test_nan_and_inf_are_marked() -> None:
@@ -204,12 +252,16 @@ def test_nan_and_inf_are_marked() -> None:
     xline = next(_node_line(text, i) for i in _NODE.findall(text)
                  if "<b>x</b>" in _node_line(text, i))
     assert "grad inf ⚠" in xline and 'color="#d7301f"' in xline and 'border="3"' in xline
+    assert 'bgcolor="#000000"' in xline  # inf stands out: a black box
+    assert "grad ±inf ⚠ (infinite)" in text and "not a number" not in text
     z = Value(-1.0, label="z")
     w = z.sqrt()  # nan
     w.backward()
     zline = next(_node_line(to_dot(w), i) for i in _NODE.findall(to_dot(w))
                  if "<b>z</b>" in _node_line(to_dot(w), i))
     assert "grad nan ⚠" in zline and 'color="#7b3294"' in zline
+    assert 'bgcolor="#ffe135"' in zline  # nan stands out: a yellow box
+    assert "grad nan ⚠ (not a number)" in to_dot(w)
 
 
 # ---------------------------------------------------------------------------
@@ -233,7 +285,8 @@ def test_clusters_follow_scopes_and_nest() -> None:
     block = "\n".join(inner)
     for j in (1, 2, 3):
         assert f'label="neuron {j}"' in block
-        assert f"<b>l1.n{j}.w0</b>" in block
+        assert f"l1.n{j}.w0" in block  # the full name stays in the tooltip
+    assert "<b>w0</b>" in block and "<b>b</b>" in block  # labels are short in their cluster
     assert "l2.n1.w0" not in block
     assert "<b>x0</b>" not in block  # shared inputs stay outside
     assert "subgraph" not in to_dot(loss, clusters=False)

@@ -15,12 +15,42 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
 
 import nn
 from autograd import Value
+from visualize.lessons import playground as _playground
+from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
+
+# ---------------------------------------------------------------------------
+# limits: every command refuses work it could not finish in a few seconds to
+# start, before doing any of it (stated in --help and the README)
+
+#: train: most samples of a generated data set
+MAX_SAMPLES = 100_000
+#: train: widest hidden layer, most hidden layers, most parameters of the model
+MAX_WIDTH = 1_000
+MAX_LAYERS = 10
+MAX_TRAIN_PARAMETERS = 100_000
+#: train and demo: most epochs
+MAX_EPOCHS = 100_000
+#: check: most variables; with --second; variables x graph nodes (first
+#: derivatives) and variables^2 x graph nodes (--second)
+MAX_CHECK_VARIABLES = 100
+MAX_SECOND_VARIABLES = 20
+MAX_CHECK_WORK = 50_000
+MAX_SECOND_WORK = 100_000
+#: graph: most nodes drawn (--max-nodes); most variables explained (--explain)
+MAX_DRAWN_NODES = 2_000
+MAX_EXPLAIN_VARIABLES = 50
 
 # ---------------------------------------------------------------------------
 # demo and train (nn issue)
@@ -30,10 +60,24 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text[:40]!r}") \
+            from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _bounded_int(limit: int) -> Any:
+    """An argparse type: a positive integer at most ``limit``."""
+
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"{value} is over the limit of {limit}")
+        return value
+
+    parse.__name__ = "positive integer"
+    return parse
 
 
 def _positive_float(text: str) -> float:
@@ -68,16 +112,63 @@ def _fraction(text: str) -> float:
 
 def _widths(text: str) -> list[int]:
     parts = [t.strip() for t in text.split(",")]
-    if not all(t.isdigit() and int(t) > 0 for t in parts):
+    if len(parts) > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(f"{len(parts)} hidden layers are over the limit of "
+                                         f"{MAX_LAYERS}")
+    if not all(t.isascii() and t.isdigit() and len(t) <= 9 and int(t) > 0 for t in parts):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive layer widths such as 16,16, got {text!r}"
+            f"expected comma-separated positive layer widths such as 16,16, got {text[:40]!r}"
         )
-    return [int(t) for t in parts]
+    widths = [int(t) for t in parts]
+    if max(widths) > MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"a layer of {max(widths)} is over the limit of "
+                                         f"{MAX_WIDTH} units")
+    return widths
+
+
+def _expression_limits() -> str:
+    from autograd.expr import MAX_DEPTH, MAX_NODES, MAX_SOURCE_LENGTH
+
+    return (f"expressions of at most {MAX_SOURCE_LENGTH} characters, {MAX_NODES} syntax "
+            f"nodes, nesting {MAX_DEPTH} deep")
+
+
+_EXPRESSION_LIMITS = _expression_limits()
 
 
 def _fail(command: str, message: str, status: int = 1) -> int:
     print(f"chainrule {command}: error: {message}", file=sys.stderr)
     return status
+
+
+def _usage(command: str, message: str) -> NoReturn:
+    """Refuse bad input as argparse does (exit status 2), with one message and no usage block."""
+    print(f"chainrule {command}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+@contextmanager
+def _ctrl_c() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt once; presses after it are ignored while we stop.
+
+    The first press interrupts the work where it is (``fit`` returns with
+    ``interrupted``, a write is abandoned whole); every later press, twice in
+    a row included, is ignored so that the clean-up and the message finish.
+    Only in the main thread (signals are delivered there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -90,16 +181,21 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="chainrule-out", metavar="DIR",
                    help="folder for the demo's files: the trained model (default: %(default)s)")
-    p.add_argument("--epochs", type=_positive_int, default=100,
-                   help="full-batch training steps (default: %(default)s)")
-    p.add_argument("--samples", type=_positive_int, default=200,
-                   help="moons points; 80%% train, 20%% test (default: %(default)s)")
+    p.add_argument("--epochs", type=_bounded_int(MAX_EPOCHS), default=100,
+                   help=f"full-batch training steps, at most {MAX_EPOCHS} (default: %(default)s)")
+    p.add_argument("--samples", type=_bounded_int(MAX_SAMPLES), default=200,
+                   help=f"moons points, at most {MAX_SAMPLES}; 80%% train, 20%% test "
+                        "(default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    try:  # the output folder is checked (or created) before any work
+        out_dir = output_dir(args.out, "--out")
+    except OutputPathError as exc:
+        return _fail("demo", str(exc), 2)
     # 1. The engine on one neuron, as in the first part of micrograd's lecture.
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
@@ -133,14 +229,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
               f"loss {history.loss[-1]:.4f}, train accuracy {100 * history.accuracy[-1]:.1f}%, "
               f"test accuracy {100 * history.val_accuracy[-1]:.1f}%")
-    out_dir = Path(args.out)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
         model.save(out_dir / "model.json")
     except OSError as exc:
-        return _fail("demo", f"cannot write to {str(out_dir)!r}: {exc.strerror or exc}")
+        return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
     _demo_pictures(out_dir, model, X_train + X_test, y_train + y_test, history)
+    _playground.demo_page(out_dir, model, X_train, y_train, X_test, y_test, history,
+                          seed=args.seed)
     return 0
 
 
@@ -148,86 +244,149 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train an MLP on a built-in data set",
-        description="Train an MLP on a built-in data set (80%% train, 20%% test, features "
-        "standardised on the training part) and print the accuracy.",
+        description="Train an MLP on a built-in data set (by default 80%% train, 20%% test, "
+        "features standardised on the training part) and print the accuracy. Ctrl-C stops "
+        "after the current step: --save is then not written, and --checkpoint holds the last "
+        "completed epoch; --resume continues from it, ending with the same weights as a run "
+        "never interrupted. Missing folders of output files are created. "
+        f"Limits: --samples <= {MAX_SAMPLES}, --epochs <= {MAX_EPOCHS}, at most {MAX_LAYERS} "
+        f"hidden layers of <= {MAX_WIDTH} units and {MAX_TRAIN_PARAMETERS} parameters.",
     )
     p.add_argument("--data", choices=nn.data.DATASETS, default="moons",
                    help="the data set (default: %(default)s)")
-    p.add_argument("--samples", type=_positive_int, default=300,
-                   help="points of a generated data set (default: %(default)s)")
+    p.add_argument("--samples", type=_bounded_int(MAX_SAMPLES), default=300,
+                   help=f"points of a generated data set, at most {MAX_SAMPLES} "
+                        "(default: %(default)s)")
     p.add_argument("--noise", type=_nonnegative_float, default=0.1,
                    help="noise of a generated data set (default: %(default)s)")
     p.add_argument("--hidden", type=_widths, default=[16, 16], metavar="W1,W2,...",
-                   help="hidden layer widths (default: 16,16)")
+                   help=f"hidden layer widths, at most {MAX_LAYERS} layers of {MAX_WIDTH} "
+                        "(default: 16,16)")
     p.add_argument("--activation", choices=nn.fused.ACTIVATIONS, default="relu",
                    help="hidden activation (default: %(default)s)")
     p.add_argument("--optimizer", choices=tuple(nn.training.OPTIMIZERS), default="adam",
                    help="optimizer (default: %(default)s)")
     p.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate (default: 0.1 for sgd, 0.01 otherwise)")
-    p.add_argument("--epochs", type=_positive_int, default=50,
-                   help="passes over the training data (default: %(default)s)")
+    p.add_argument("--epochs", type=_bounded_int(MAX_EPOCHS), default=50,
+                   help=f"passes over the training data, at most {MAX_EPOCHS}; with --resume, "
+                        "the total including the resumed ones (default: %(default)s)")
     p.add_argument("--batch-size", type=_positive_int, default=32,
                    help="samples per step (default: %(default)s)")
     p.add_argument("--l2", type=_nonnegative_float, default=0.0,
                    help="L2 penalty strength (default: %(default)s)")
     p.add_argument("--test-size", type=_fraction, default=0.2,
-                   help="held-out fraction (default: %(default)s)")
+                   help="held-out fraction (default: %(default)s, i.e. 80%% train)")
     p.add_argument("--early-stopping", type=_positive_int, default=None, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a better test loss")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--save", default=None, metavar="PATH", help="save the trained model here")
+    p.add_argument("--save", default=None, metavar="PATH",
+                   help="save the trained model here (only after a complete run)")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="save the model here after every epoch")
+                   help="save the model and the run's state here after every epoch "
+                        "(default with --resume: the resumed file)")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="continue the run saved in CHECKPOINT (same data, model and "
+                        "settings); the result equals an uninterrupted run")
     p.add_argument("--compile", action="store_true",
                    help="run each step as compiled straight-line code (same results, faster)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_train)
 
 
+def _train_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """Check --save, --checkpoint and --resume before any work (raises OutputPathError)."""
+    save = None if args.save is None else output_file(args.save, "--save")
+    if args.resume is not None:
+        if not str(args.resume).strip():
+            raise OutputPathError("--resume: the file name is empty; name a checkpoint file")
+        if not Path(args.resume).is_file():
+            raise OutputPathError(f"--resume {args.resume!r}: no such file; name the "
+                                  "--checkpoint file of the run to continue")
+    ckpt_arg = args.checkpoint if args.checkpoint is not None else args.resume
+    ckpt = None if ckpt_arg is None else output_file(ckpt_arg, "--checkpoint")
+    if save is not None and ckpt is not None and save.resolve() == ckpt.resolve():
+        raise OutputPathError(f"--save {args.save!r} is also the checkpoint; name two files")
+    return save, ckpt
+
+
+def _model_size(nin: int, widths: list[int]) -> int:
+    return sum((a + 1) * b for a, b in zip([nin, *widths], widths))
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    for flag, path in (("--save", args.save), ("--checkpoint", args.checkpoint)):
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            return _fail("train", f"{flag}: the folder of {path!r} does not exist", 2)
     try:
+        save_path, ckpt = _train_outputs(args)
         X, y = nn.data.load_dataset(args.data, args.samples, args.noise, seed=args.seed)
         X_train, X_test, y_train, y_test = nn.data.train_test_split(
             X, y, test_size=args.test_size, seed=args.seed)
+    except OutputPathError as exc:
+        return _fail("train", str(exc), 2)
     except (ValueError, RuntimeError) as exc:
         return _fail("train", str(exc), 2)
+    classes = max(y) + 1
+    widths = [*args.hidden, 1 if classes == 2 else classes]
+    if _model_size(len(X[0]), widths) > MAX_TRAIN_PARAMETERS:
+        return _fail("train", f"the model MLP({len(X[0])}, {widths}) has "
+                     f"{_model_size(len(X[0]), widths)} parameters, over the limit of "
+                     f"{MAX_TRAIN_PARAMETERS}; use narrower or fewer --hidden layers", 2)
     scaler = nn.data.StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    classes = max(y) + 1
-    model = nn.MLP(len(X[0]), [*args.hidden, 1 if classes == 2 else classes],
-                   activation=args.activation, seed=args.seed)
+    model = nn.MLP(len(X[0]), widths, activation=args.activation, seed=args.seed)
     print(f"data: {args.data}, {len(X_train)} train / {len(X_test)} test samples, "
           f"{classes} classes; model: {model.extra_repr()}")
+    meta = {"data": args.data, "scaler": {"mean": scaler.mean_, "scale": scaler.scale_}}
     try:
         history = nn.fit(model, X_train, y_train, epochs=args.epochs,
                          batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
                          l2=args.l2, validation_data=(X_test, y_test), seed=args.seed,
-                         early_stopping=args.early_stopping, checkpoint=args.checkpoint,
+                         early_stopping=args.early_stopping, checkpoint=ckpt,
+                         resume=args.resume, checkpoint_meta=meta,
                          progress=not args.no_progress, pause_gc=True, compile=args.compile)
+    except nn.ModelFileError as exc:
+        return _fail("train", f"--resume: {exc}", 2)
+    except nn.training.TrainingDivergedError as exc:
+        return _fail("train", f"{exc}; nothing was saved to --save", 1)
+    except ValueError as exc:  # a checkpoint of another run
+        return _fail("train", f"--resume: {exc}", 2)
     except OSError as exc:
-        return _fail("train", f"cannot write the checkpoint: {exc.strerror or exc}")
+        return _fail("train", f"cannot write the checkpoint {str(ckpt)!r}: "
+                     f"{describe_os_error(exc)}")
     if history.interrupted:
-        print(f"interrupted after {history.epochs_run} epochs")
-    elif history.stopped_early:
+        return _report_interrupt(history, ckpt, save_path)
+    if history.stopped_early:
         print(f"stopped early after {history.epochs_run} epochs (best: epoch "
               f"{history.best_epoch})")
-    if history.epochs_run:
+    if history.epochs_run and history.loss:
         _, test_acc = nn.evaluate(model, X_test, y_test)
         print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
               f"train loss {history.loss[-1]:.4f}, train accuracy "
               f"{100 * history.accuracy[-1]:.1f}%, test accuracy {100 * (test_acc or 0):.1f}%")
-    if args.save is not None:
-        meta = {"data": args.data, "scaler": {"mean": scaler.mean_, "scale": scaler.scale_}}
+    if save_path is not None:
         try:
-            nn.save(model, args.save, meta=meta)
+            nn.save(model, save_path, meta=meta)
         except OSError as exc:
-            return _fail("train", f"cannot save to {args.save!r}: {exc.strerror or exc}")
+            return _fail("train", f"cannot save to {args.save!r}: {describe_os_error(exc)}")
         print(f"saved the model to {args.save}")
     return 0
+
+
+def _report_interrupt(history: nn.History, ckpt: Path | None, save: Path | None) -> int:
+    """The message after Ctrl-C: what holds the last completed epoch and how to go on."""
+    done = history.checkpoint_epoch
+    n = history.epochs_run
+    parts = [f"interrupted after {n} completed epoch{'' if n == 1 else 's'}"]
+    if save is not None:
+        parts.append(f"{str(save)!r} was not written (a part-trained model is not saved)")
+    if ckpt is not None and done is not None:
+        parts.append(f"the checkpoint {str(ckpt)!r} holds epoch {done}: continue with "
+                     f"--resume {str(ckpt)!r}")
+    elif ckpt is not None:
+        parts.append("no epoch was completed, so there is no checkpoint to resume")
+    else:
+        parts.append("nothing was saved; pass --checkpoint PATH to be able to resume")
+    print("chainrule train: " + "; ".join(parts), file=sys.stderr)
+    return 130
 
 
 # ---------------------------------------------------------------------------
@@ -300,7 +459,10 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
             "Build an expression at a point, run backward and draw its graph: every "
             "value with its data and gradient, every op. The expression is parsed "
             "against a whitelist (names, numbers, + - * / **, the op table's functions), "
-            "never eval'd."
+            "never eval'd. Interior nodes are labelled with the text they compute (w*x, "
+            f"w*x + b). Limits: {_EXPRESSION_LIMITS}; --max-nodes <= {MAX_DRAWN_NODES}; "
+            f"--explain: {MAX_EXPLAIN_VARIABLES} variables. Missing folders of -o and --steps "
+            "are created."
         ),
     )
     p.add_argument("expression", help='the expression, e.g. "tanh(w*x + b)"')
@@ -310,15 +472,16 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
                    help="output file, format from the suffix: .svg .png .pdf or .dot "
                         "(.dot needs no Graphviz); default graph.svg")
     p.add_argument("--explain", action="store_true",
-                   help="print the chain rule for each variable: every path, its product "
-                        "of local derivatives, and their sum")
+                   help="print the chain rule for each variable (at most "
+                        f"{MAX_EXPLAIN_VARIABLES}): every path, its product of local "
+                        "derivatives, and their sum")
     p.add_argument("--partials", action="store_true",
                    help="label edges with the local derivative and the gradient passed back")
     p.add_argument("--rankdir", choices=("LR", "TB"), default="LR",
                    help="layout direction (default LR)")
     p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
-                   help=f"node budget; larger graphs collapse into summary nodes "
-                        f"(default {DEFAULT_MAX_NODES})")
+                   help=f"node budget, 3..{MAX_DRAWN_NODES}; larger graphs collapse into "
+                        f"summary nodes (default {DEFAULT_MAX_NODES})")
     p.add_argument("--no-color", action="store_true", help="do not colour nodes by |grad|")
     p.add_argument("--steps", metavar="DIR",
                    help="also write the backward pass step by step into DIR "
@@ -327,23 +490,28 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import visualize
     from autograd.expr import ExpressionError, evaluate, parse_bindings
     from visualize.graph import FORMATS
 
-    parser: argparse.ArgumentParser = args.graph_parser
     try:
-        root, leaves = evaluate(args.expression, parse_bindings(args.at))
+        root, leaves = evaluate(args.expression, parse_bindings(args.at), label_nodes=True)
     except ExpressionError as e:
-        parser.error(str(e))
-    out = Path(args.output)
-    if out.suffix.lower().lstrip(".") not in FORMATS:
-        parser.error(f"-o {args.output}: the suffix must be one of "
-                     + ", ".join("." + f for f in FORMATS))
-    if args.max_nodes < 3:
-        parser.error(f"--max-nodes {args.max_nodes}: must be at least 3")
+        _usage("graph", str(e))
+    if not 3 <= args.max_nodes <= MAX_DRAWN_NODES:
+        _usage("graph", f"--max-nodes {args.max_nodes}: must be at "
+               + ("least 3" if args.max_nodes < 3 else f"most {MAX_DRAWN_NODES}"))
+    if args.explain and len(leaves) > MAX_EXPLAIN_VARIABLES:
+        _usage("graph", f"--explain: the expression has {len(leaves)} variables, over the "
+               f"limit of {MAX_EXPLAIN_VARIABLES}; explain a smaller expression")
+    try:
+        out = output_file(args.output, "-o")
+        if out.suffix.lower().lstrip(".") not in FORMATS:
+            raise OutputPathError(f"-o {args.output!r}: the suffix must be one of "
+                                  + ", ".join("." + f for f in FORMATS))
+        steps = output_dir(args.steps, "--steps") if args.steps is not None else None
+    except OutputPathError as e:
+        _usage("graph", str(e))
     root.backward()
     at = ", ".join(f"{n}={visualize.fmt(v.data)}" for n, v in leaves.items())
     print(f"{args.expression} = {visualize.fmt(root.data)}" + (f"  at {at}" if at else ""))
@@ -356,23 +524,28 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     options = {"rankdir": args.rankdir, "partials": args.partials, "color": not args.no_color,
                "max_nodes": args.max_nodes, "title": args.expression}
     try:
-        written = visualize.render(root, out, **options)
-    except visualize.GraphvizNotFoundError as e:
-        written = visualize.render(root, out.with_suffix(".dot"), **options)
-        print(f"chainrule graph: {e}", file=sys.stderr)
-        print(f"chainrule graph: wrote the DOT text to {written} instead of {out}",
-              file=sys.stderr)
-    else:
-        print(f"wrote {written}")
-    if args.steps:
         try:
-            frames = visualize.render_backward(root, args.steps, rankdir=args.rankdir,
+            written = visualize.render(root, out, **options)
+        except visualize.GraphvizNotFoundError as e:
+            written = visualize.render(root, out.with_suffix(".dot"), **options)
+            print(f"chainrule graph: {e}", file=sys.stderr)
+            print(f"chainrule graph: wrote the DOT text to {written} instead of {out}",
+                  file=sys.stderr)
+        else:
+            print(f"wrote {written}")
+    except OSError as e:
+        return _fail("graph", f"cannot write {args.output!r}: {describe_os_error(e)}")
+    if steps is not None:
+        try:
+            frames = visualize.render_backward(root, steps, rankdir=args.rankdir,
                                                title=args.expression)
         except visualize.GraphvizNotFoundError as e:
-            print(f"chainrule graph: {e}", file=sys.stderr)
-            return 1
+            return _fail("graph", str(e))
         except ValueError as e:
-            parser.error(f"--steps: {e}")
+            _usage("graph", f"--steps: {e}")
+        except OSError as e:
+            return _fail("graph", f"--steps {args.steps!r}: cannot write: "
+                         f"{describe_os_error(e)}")
         print(f"wrote {len(frames.frames)} frames of the backward pass and {frames.html}")
     return 0
 
@@ -390,7 +563,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
             "differences (central differences refined by Richardson extrapolation, "
             "with an error estimate) at a point, and print the table. Kinks such as "
             "relu(0) pass when autodiff lies between the one-sided slopes. Exit "
-            "status 1 when a derivative disagrees; the report names the culprit node."
+            "status 1 when a derivative disagrees or the estimate is too uncertain to "
+            "decide (a step too small or too large); the report names the culprit node. "
+            f"Limits: {_EXPRESSION_LIMITS}; at most {MAX_CHECK_VARIABLES} variables and "
+            f"variables x graph nodes <= {MAX_CHECK_WORK}; with --second at most "
+            f"{MAX_SECOND_VARIABLES} variables and variables^2 x graph nodes <= "
+            f"{MAX_SECOND_WORK}."
         ),
     )
     p.add_argument("expression", help='the expression, e.g. "x*y + sin(x)"')
@@ -401,30 +579,53 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtol", type=_nonnegative_float, default=1e-3,
                    help="relative tolerance (default: %(default)s)")
     p.add_argument("--eps", type=_positive_float, default=None,
-                   help="a fixed finite-difference step (default: scaled to each input)")
+                   help="a fixed finite-difference step (default: scaled to each input); "
+                        "one below the spacing of floats at an input is refused")
     p.add_argument("--second", action="store_true",
-                   help="also check second derivatives (gradgradcheck)")
+                   help=f"also check second derivatives (gradgradcheck; at most "
+                        f"{MAX_SECOND_VARIABLES} variables)")
     p.set_defaults(func=_cmd_check, check_parser=p)
+
+
+def _check_budget(n_vars: int, n_nodes: int, second: bool) -> str | None:
+    """Why the check is refused as too much work, or None."""
+    if n_vars > MAX_CHECK_VARIABLES:
+        return (f"the expression has {n_vars} variables, over the limit of "
+                f"{MAX_CHECK_VARIABLES}; check a smaller expression")
+    if n_vars * n_nodes > MAX_CHECK_WORK:
+        return (f"{n_vars} variables x {n_nodes} graph nodes = {n_vars * n_nodes} is over the "
+                f"limit of {MAX_CHECK_WORK}; check a smaller expression")
+    if second and n_vars > MAX_SECOND_VARIABLES:
+        return (f"--second: the expression has {n_vars} variables, over the limit of "
+                f"{MAX_SECOND_VARIABLES} (the work grows with their cube); check fewer")
+    if second and n_vars * n_vars * n_nodes > MAX_SECOND_WORK:
+        return (f"--second: {n_vars}^2 variables x {n_nodes} graph nodes is over the limit "
+                f"of {MAX_SECOND_WORK}; check a smaller expression")
+    return None
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     import math
 
+    import autograd
     from autograd import gradcheck, gradgradcheck
     from autograd.expr import ExpressionError, compile_expression, parse_bindings
 
-    parser: argparse.ArgumentParser = args.check_parser
     try:
         expr = compile_expression(args.expression)
         point = parse_bindings(args.at)
-        expr(**point)  # reports missing and unknown variables
+        root = expr(**point)  # reports missing and unknown variables
     except ExpressionError as e:
-        parser.error(str(e))
+        _usage("check", str(e))
     if not expr.variables:
-        parser.error(f"{args.expression!r} has no variables: there is no gradient to check")
+        _usage("check", f"{args.expression!r} has no variables: there is no gradient to check")
     for name, v in point.items():
         if not math.isfinite(v):
-            parser.error(f"--at: {name}={v} is not finite; check at a finite point")
+            _usage("check", f"--at: {name}={v} is not finite; check at a finite point")
+    refused = _check_budget(len(expr.variables), len(autograd.backward_order(root)) + 1,
+                            args.second)
+    if refused is not None:
+        _usage("check", refused)
 
     class _Target:
         """The expression as a function of positional Values, printed as its source."""
@@ -440,8 +641,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     try:
         result = gradcheck(_Target(), inputs, **options)
         second = gradgradcheck(_Target(), inputs, **options) if args.second else None
-    except ValueError as e:  # e.g. f is nan at the point
-        parser.error(str(e))
+    except ValueError as e:  # e.g. f is nan at the point, or eps below the float spacing
+        _usage("check", str(e))
     print(result)
     ok = result.passed
     if second is not None:
@@ -449,6 +650,42 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(second)
         ok = ok and second.passed
     return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------
+# lesson (lessons issue)
+
+
+def _add_lesson(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lesson",
+        help="run a lesson: one idea of backpropagation, seen happening, with its numbers",
+        description="Run a lesson on chainrule's engine: it prints what it measured and "
+        "writes its pictures, README.md and index.html into DIR. `all` runs every lesson "
+        "and writes an index.html linking them; --list shows the lessons.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="a lesson name (see --list) or all")
+    p.add_argument("--list", action="store_true", help="list the lessons, one per line")
+    p.add_argument("-o", "--out", default=None, metavar="DIR",
+                   help="output folder (default: chainrule-out/lessons/NAME, or "
+                        "chainrule-out/lessons for all)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.set_defaults(func=_cmd_lesson, lesson_parser=p)
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    import visualize
+    from visualize import lessons
+
+    if not args.list and args.name is None:
+        args.lesson_parser.error("name a lesson (chainrule lesson --list shows them) or all")
+    if args.name not in (None, "all") and args.name not in lessons.LESSONS:
+        args.lesson_parser.error(f"unknown lesson {args.name!r}; choose one of "
+                                 f"{', '.join(lessons.LESSONS)} or all")
+    try:
+        return lessons.command(args.name, args.out, args.seed, args.list)
+    except (lessons.LessonError, visualize.PlotDependencyError) as e:
+        return _fail("lesson", str(e))
 
 
 # ---------------------------------------------------------------------------
@@ -466,14 +703,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_graph(sub)
     _add_check(sub)
+    _add_lesson(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``chainrule`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    """Run the ``chainrule`` command; returns the exit status.
+
+    Ctrl-C ends any command cleanly: a one-line message on stderr and exit
+    status 130, never a traceback; presses after the first are ignored while
+    it stops (see ``_ctrl_c``).
+    """
+    command = ""
+    with _ctrl_c():
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            command = f" {args.command}"
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            print(f"chainrule{command}: interrupted (Ctrl-C); nothing half-written was left",
+                  file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

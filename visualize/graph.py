@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -92,13 +93,15 @@ def find_dot() -> str | None:
 def fmt(x: float) -> str:
     """Format a number in ``%.4g`` style: ``0.0001234`` stays ``0.0001234``, never ``0.0001``.
 
-    NaN and infinities print as ``nan``, ``inf`` and ``-inf``.
+    NaN and infinities print as ``nan``, ``inf`` and ``-inf``; zero prints
+    as ``0``, never ``-0``.
     """
     if x != x:
         return "nan"
     if x in (math.inf, -math.inf):
         return "inf" if x > 0 else "-inf"
-    return f"{x:.4g}"
+    text = f"{x:.4g}"
+    return "0" if text in ("-0", "0") else text
 
 
 def _html(text: str) -> str:
@@ -194,32 +197,81 @@ def _cost(model: _Model, item_of: Sequence[Item]) -> int:
     return total
 
 
+def _distances(model: _Model) -> list[int]:
+    """Each node's number of edges from the root (the nodes are in breadth-first order)."""
+    dist = [0] * len(model.nodes)
+    for i, v in enumerate(model.nodes):
+        for p in v.parents:
+            j = model.index[p]
+            if j > i and dist[j] == 0:
+                dist[j] = dist[i] + 1
+    return dist
+
+
 def _plan(model: _Model, max_nodes: int) -> _Plan:
+    """Choose what is drawn: everything if it fits, else expand scopes greedily.
+
+    Every scope starts collapsed into one summary node (top-level scopes
+    first). Then the summary nodes nearest the root are opened one at a
+    time, each replaced by its sub-scopes and its own nodes, as long as the
+    drawing stays within ``max_nodes``; a group too big to open is skipped
+    and the next nearest tried. Only when the top-level summaries alone do
+    not fit do the nodes farthest from the root collapse (:func:`_truncate`).
+    """
+    import heapq
+
     n = len(model.nodes)
     plain: list[Item] = list(range(n))
     if _cost(model, plain) <= max_nodes:
         return _Plan(plain)
-    # 1. collapse scopes, deepest level first
-    depth = max((len(s) for s in model.scopes), default=0)
-    item_of: list[Item] = plain
-    groups: dict[str, _Group] = {}
-    for level in range(depth, 0, -1):
-        item_of = []
-        groups = {}
+    dist = _distances(model)
+    opened: set[tuple[str, ...]] = set()
+
+    def assign() -> tuple[list[Item], dict[str, _Group]]:
+        item_of: list[Item] = []
+        groups: dict[str, _Group] = {}
         for i, s in enumerate(model.scopes):
-            if i == 0 or len(s) < level:
+            k = 1
+            while k <= len(s) and s[:k] in opened:
+                k += 1
+            if i == 0 or k > len(s):
                 item_of.append(i)
                 continue
-            prefix = s[:level]
+            prefix = s[:k]
             key = "scope:" + "/".join(prefix)
             if key not in groups:
                 groups[key] = _Group(key, "/".join(prefix), [], prefix[:-1])
             groups[key].members.append(i)
             item_of.append(key)
-        if _cost(model, item_of) <= max_nodes:
-            return _Plan(item_of, groups)
-    # 2. keep the items nearest the root; the rest collapse by connected part
-    return _truncate(model, item_of, groups, max_nodes)
+        return item_of, groups
+
+    item_of, groups = assign()
+    if _cost(model, item_of) > max_nodes:
+        return _truncate(model, item_of, groups, max_nodes)
+
+    def push(gs: dict[str, _Group], heap: list[tuple[int, str, tuple[str, ...]]]) -> None:
+        for g in gs.values():
+            prefix = tuple(g.title.split("/"))
+            if prefix not in opened:
+                heapq.heappush(heap, (min(dist[i] for i in g.members), g.key, prefix))
+
+    heap: list[tuple[int, str, tuple[str, ...]]] = []
+    push(groups, heap)
+    tried: set[tuple[str, ...]] = set()
+    while heap:
+        _, _, prefix = heapq.heappop(heap)
+        if prefix in tried:
+            continue
+        tried.add(prefix)
+        opened.add(prefix)
+        new_item_of, new_groups = assign()
+        if _cost(model, new_item_of) <= max_nodes:
+            item_of, groups = new_item_of, new_groups
+            push({k: g for k, g in groups.items() if tuple(g.title.split("/")) not in tried},
+                 heap)
+        else:
+            opened.discard(prefix)
+    return _Plan(item_of, groups)
 
 
 def _truncate(
@@ -314,6 +366,7 @@ class _Overlay:
     sender: int = -1
     receivers: frozenset[int] = frozenset()
     caption: str = ""
+    traversed: frozenset[int] = frozenset()  # nodes that have passed their grad on
 
 
 def _op_text(v: Value) -> str:
@@ -338,51 +391,121 @@ def _op_text(v: Value) -> str:
     return f"{symbol}({n_values} values, {len(consts)} constants)"
 
 
-def _ramp(t: float) -> str:
-    """A colour from pale yellow (t=0) to dark red (t=1)."""
-    lo = (255, 247, 188)
-    hi = (204, 40, 20)
+_POS = ((254, 224, 210), (165, 15, 21))  # pale to dark red: grad > 0
+_NEG = ((222, 235, 247), (8, 69, 148))  # pale to dark blue: grad < 0
+_NAN_FILL, _NAN_BORDER = "#ffe135", "#7b3294"  # yellow box, thick purple border
+_INF_FILL, _INF_BORDER = "#000000", "#d7301f"  # black box, thick red border
+_FONT = "Helvetica"
+
+
+def _mix(ends: tuple[tuple[int, int, int], tuple[int, int, int]], t: float) -> str:
+    lo, hi = ends
     t = min(1.0, max(0.0, t))
     r, g, b = (round(a + (c - a) * t) for a, c in zip(lo, hi))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
 class _Colours:
-    def __init__(self, grads: Sequence[float]) -> None:
-        mags = [abs(g) for g in grads if _is_finite(g) and g != 0.0]
+    """A diverging colour scale for gradients: red > 0, blue < 0, white 0.
+
+    The shade follows ``log10 |grad|`` between the smallest and the largest
+    non-zero magnitude drawn, starting from a clearly tinted pale shade, so a
+    gradient of 1e-6 next to one of 10 is still coloured. NaN is a yellow box
+    with a thick purple border, ±inf a black box with a thick red border.
+    The legend lists only the kinds of gradient present.
+    """
+
+    def __init__(self, grads: Sequence[float | None]) -> None:
+        known = [g for g in grads if g is not None]
+        mags = [abs(g) for g in known if _is_finite(g) and g != 0.0]
         self.lo = math.log10(min(mags)) if mags else 0.0
         self.hi = math.log10(max(mags)) if mags else 0.0
-        self.any = bool(mags)
+        self.min_mag = min(mags) if mags else 0.0
+        self.max_mag = max(mags) if mags else 0.0
+        self.pos = any(_is_finite(g) and g > 0 for g in known)
+        self.neg = any(_is_finite(g) and g < 0 for g in known)
+        self.zero = any(g == 0.0 for g in known)
+        self.nan = any(g != g for g in known)
+        self.inf = any(g in (math.inf, -math.inf) for g in known)
+        self.unknown = len(known) < len(grads)
+
+    def shade(self, g: float) -> float:
+        """Where |g| sits on the scale: 0.15 (smallest drawn) to 1 (largest)."""
+        span = self.hi - self.lo
+        frac = 1.0 if span == 0 else (math.log10(abs(g)) - self.lo) / span
+        return 0.15 + 0.85 * frac
 
     def fill(self, g: float) -> tuple[str, str]:
         """Return (background, font colour) for a gradient."""
         if g != g:
-            return "#e7d4e8", "black"
+            return _NAN_FILL, "black"
         if g in (math.inf, -math.inf):
-            return "#fcbba1", "black"
+            return _INF_FILL, "white"
         if g == 0.0:
             return "white", "black"
-        span = self.hi - self.lo
-        t = 0.5 if span == 0 else (math.log10(abs(g)) - self.lo) / span
-        return _ramp(t), "white" if t > 0.65 else "black"
+        t = self.shade(g)
+        return _mix(_POS if g > 0 else _NEG, t), "white" if t > 0.6 else "black"
 
-    def legend(self) -> str:
-        if not self.any:
-            return "colour: |grad| (all zero here); purple border: NaN; red border: inf"
-        if self.lo == self.hi:
-            scale = f"|grad| on a log scale (all {fmt(10 ** self.lo)} here)"
-        else:
-            scale = (f"|grad| on a log scale, {fmt(10 ** self.lo)} pale to "
-                     f"{fmt(10 ** self.hi)} dark")
-        return f"colour: {scale}; white: 0; purple border: NaN; red border: inf"
+    def legend(self, unknown_text: str = "") -> str:
+        """An HTML-like table: a swatch per kind of gradient drawn, nothing else."""
+        rows: list[tuple[list[tuple[str, str]], str]] = []
+        one = self.min_mag == self.max_mag
+        for present, ends, sign in ((self.pos, _POS, "> 0"), (self.neg, _NEG, "< 0")):
+            if present:
+                shades = [_mix(ends, 1.0)] if one else [_mix(ends, 0.15), _mix(ends, 1.0)]
+                rows.append(([(c, "#888888") for c in shades], f"grad {sign}"))
+        if (self.pos or self.neg) and not one:
+            rows.append(([], f"pale to dark: |grad| from {fmt(self.min_mag)} to "
+                             f"{fmt(self.max_mag)} (log scale)"))
+        if self.zero:
+            rows.append(([("white", "#888888")], "grad 0"))
+        if self.nan:
+            rows.append(([(_NAN_FILL, _NAN_BORDER)], "grad nan ⚠ (not a number)"))
+        if self.inf:
+            rows.append(([(_INF_FILL, _INF_BORDER)], "grad ±inf ⚠ (infinite)"))
+        if self.unknown and unknown_text:
+            rows.append(([], unknown_text))
+        if not rows:
+            return ""
+        # one cell per row, swatches as coloured squares: Graphviz stretches the
+        # columns of a nested table to the caption's width, squares in text do not
+        out = []
+        for sw, text in rows:
+            marks = "".join('<font color="#888888">□</font>' if c == "white" else
+                            f'<font color="{c}">■</font>' for c, _ in sw)
+            if not sw:
+                marks = ""
+            sep = " " if marks else ""
+            out.append(f'<tr><td align="left">{marks}{sep}{_html(text)}</td></tr>')
+        return '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">' + \
+            "".join(out) + "</table>"
+
+
+_DOTTED = re.compile(r"(?:^|\.)([A-Za-z_]\w*)(?:\.(\d+))?$")
+
+
+def _short_label(label: str) -> str:
+    """A dotted parameter name shown inside its cluster: ``layers.0.neurons.3.w.1`` -> ``w2``.
+
+    The last name, with a trailing list index made 1-based like the cluster
+    titles (``neuron 4``); other labels are unchanged.
+    """
+    if "." not in label:
+        return label
+    m = _DOTTED.search(label)
+    if m is None:
+        return label
+    name, index = m.group(1), m.group(2)
+    return f"{name}{int(index) + 1}" if index is not None else name
 
 
 def _value_label(v: Value, grad: float | None, colours: _Colours | None,
-                 muted: bool) -> tuple[str, str]:
+                 muted: bool, name: str | None = None) -> tuple[str, str]:
     """Return (HTML label, extra node attributes) for a value node."""
     cells = []
-    if v.label:
-        cells.append(f"<td><b>{_html(v.label)}</b></td>")
+    shown_name = v.label if name is None else name
+    if shown_name:
+        cells.append(f"<td><b>{_html(shown_name)}</b></td>")
     data_mark = "" if _is_finite(v.data) else " ⚠"
     cells.append(f"<td>data {fmt(v.data)}{data_mark}</td>")
     if grad is None:
@@ -399,15 +522,35 @@ def _value_label(v: Value, grad: float | None, colours: _Colours | None,
     width = 1
     worst = [x for x in (v.data, grad) if x is not None]
     if any(x != x for x in worst):
-        border, width = "#7b3294", 3
+        border, width = _NAN_BORDER, 3
     elif any(x in (math.inf, -math.inf) for x in worst):
-        border, width = "#d7301f", 3
+        border, width = _INF_BORDER, 3
     table = (f'<<table border="{width}" cellborder="1" cellspacing="0" cellpadding="4" '
              f'color="{border}"><tr>{"".join(cells)}</tr></table>>')
-    return table, "shape=plaintext"
+    return table, "shape=plain"
 
 
-def _group_label(model: _Model, plan: _Plan, group: _Group) -> str:
+def _group_output(model: _Model, group: _Group) -> int | None:
+    member_set = set(group.members)
+    outputs = [i for i in group.members
+               if i == 0 or any(c not in member_set for c in model.consumers[i])]
+    return outputs[0] if len(outputs) == 1 else None
+
+
+def _group_grad(model: _Model, group: _Group, shown: Sequence[float | None]) -> float | None:
+    """The gradient a summary box is coloured by: its output's, else the largest in it."""
+    out = _group_output(model, group)
+    if out is not None:
+        return shown[out]
+    known = [g for g in (shown[i] for i in group.members) if g is not None]
+    if not known:
+        return None
+    bad = [g for g in known if not _is_finite(g)]
+    return bad[0] if bad else max(known, key=abs)
+
+
+def _group_label(model: _Model, plan: _Plan, group: _Group,
+                 shown: Sequence[float | None] | None = None) -> str:
     members = group.members
     ops = Counter(model.nodes[i].op for i in members if model.nodes[i].parents)
     leaves = sum(1 for i in members if not model.nodes[i].parents)
@@ -415,7 +558,7 @@ def _group_label(model: _Model, plan: _Plan, group: _Group) -> str:
              sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))]
     if leaves:
         names = [model.nodes[i].label for i in members if not model.nodes[i].parents]
-        joined = ", ".join(names)
+        joined = ", ".join(_short_label(n) for n in names)
         listed = f" ({joined})" if all(names) and len(joined) <= 40 else ""
         parts.append(f"{leaves} lea{'f' if leaves == 1 else 'ves'}{listed}")
     member_set = set(members)
@@ -426,8 +569,10 @@ def _group_label(model: _Model, plan: _Plan, group: _Group) -> str:
                    ", ".join(parts))]
     if len(outputs) == 1:
         o = model.nodes[outputs[0]]
-        name = f"{o.label}: " if o.label else "out: "
-        lines.append(_html(f"{name}data {fmt(o.data)}, grad {fmt(o.grad)}"))
+        g = o.grad if shown is None else shown[outputs[0]]
+        name = f"{_short_label(o.label)}: " if o.label else "out: "
+        gtext = "?" if g is None else fmt(g)
+        lines.append(_html(f"{name}data {fmt(o.data)}, grad {gtext}"))
     elif outputs:
         lines.append(_html(f"{len(outputs)} outputs"))
     return "<" + "<br/>".join(lines) + ">"
@@ -440,18 +585,123 @@ def _symbol(op: str) -> str:
         return op
 
 
+def _plain_name(text: str) -> bool:
+    return re.fullmatch(r"[A-Za-z_][\w.]*|-?[\d.]+(?:e[-+]?\d+)?", text) is not None
+
+
+def _node_name(v: Value, inside: bool) -> str:
+    """How edge labels and tooltips name a node: its label, or a short expression."""
+    if v.label:
+        return _short_label(v.label) if inside else v.label
+    if not v.parents:
+        return fmt(v.data)
+    text = _expression(v, 2)
+    return text if len(text) <= 24 else f"({_symbol(v.op)})"
+
+
+def _expression(v: Value, depth: int, top: bool = False) -> str:
+    """``v`` as a short expression of its operands' names (its own label unless ``top``)."""
+    if v.label and not top:
+        return _short_label(v.label)
+    if not v.parents:
+        return fmt(v.data)
+    if depth == 0:
+        return "…"
+    try:
+        entry = autograd.get_op(v.op)
+    except autograd.UnknownOpError:
+        return f"{v.op}(…)"
+    names = [_expression(o, depth - 1) if isinstance(o, Value) else fmt(float(o))
+             for o in v.operands]
+    if entry.api == "operator" and entry.arity == 2 and len(names) == 2:
+        a, b = (n if _plain_name(n) else f"({n})" for n in names)
+        return f"{a}{entry.symbol}{b}" if entry.symbol in ("*", "**", "/") else \
+            f"{a} {entry.symbol} {b}"
+    if entry.api == "operator" and entry.arity == 1 and names:
+        n = names[0]
+        return f"{entry.symbol}{n if _plain_name(n) else f'({n})'}"
+    if len(names) <= 3:
+        return f"{entry.symbol}({', '.join(names)})"
+    return f"{entry.symbol}(…)"
+
+
+def _slots(v: Value) -> list[int]:
+    """For each parent of ``v``, its position among ``v.operands``."""
+    pos = [k for k, o in enumerate(v.operands) if isinstance(o, Value)]
+    return pos if len(pos) == len(v.parents) else list(range(len(v.parents)))
+
+
+def _derivative_text(v: Value, slot: int) -> str:
+    """The op table's local derivative for operand ``slot``, in the operands' names."""
+    try:
+        entry = autograd.get_op(v.op)
+    except autograd.UnknownOpError:
+        return ""
+    ops = v.operands
+    if entry.arity == 1 and len(ops) == 1:
+        parts = [entry.derivative]
+        letters = ["x"]
+    elif entry.arity == 2 and len(ops) == 2 and entry.derivative.count(", ") == 1:
+        parts = entry.derivative.split(", ")
+        letters = ["a", "b"]
+    else:
+        return ""
+    if slot >= len(parts):
+        return ""
+    names = []
+    for o in ops:
+        n = _expression(o, 1) if isinstance(o, Value) else fmt(float(o))
+        names.append(n if _plain_name(n) else f"({n})")
+    mapping = dict(zip(letters, names))
+    pattern = re.compile(r"\b(" + "|".join(letters) + r")\b")
+    return pattern.sub(lambda m: mapping[m.group(1)], parts[slot])
+
+
+def _partial_label(v: Value, k: int, slot: int, d: float, g: float | None,
+                   inside: bool) -> str:
+    """Which derivative an edge carries: ``∂(w*x)/∂w = x = 0.5`` (and grad·∂)."""
+    child = _node_name(v, inside)
+    parent = v.parents[k]
+    pname = _node_name(parent, inside)
+    pname = pname if _plain_name(pname) else f"({pname})"
+    if sum(1 for p in v.parents if p is parent) > 1:
+        pname += f" (operand {slot + 1})"
+    child = child if _plain_name(child) else f"({child})"
+    formula = _derivative_text(v, slot)
+    value = fmt(d)
+    text = f"∂{child}/∂{pname}"
+    if formula and formula != value:
+        text += f" = {formula}"
+    text += f" = {value}"
+    if g is not None:
+        text += f"\ngrad·∂ = {fmt(g)} × {value} = {fmt(g * d)}"
+    return text
+
+
+@dataclass(frozen=True)
+class _Highlight:
+    """What ``--explain`` draws: the edges (child, operand slot) and nodes of some paths."""
+
+    edges: frozenset[tuple[int, int]]
+    nodes: frozenset[int]
+    caption: str = ""
+
+
+_HL = "#e6550d"
+
+
 def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
-               overlay: _Overlay | None = None) -> list[str]:
+               overlay: _Overlay | None = None,
+               highlight: _Highlight | None = None) -> list[str]:
     nodes = model.nodes
     item_of = plan.item_of
     if overlay is not None:
         shown = [overlay.grads.get(i) for i in range(len(nodes))]
     else:
         shown = [v.grad for v in nodes]
-    colours = None
-    if opts.color:
-        colours = _Colours([g for i, g in enumerate(shown)
-                            if g is not None and isinstance(item_of[i], int)])
+    drawn_grads = [g for i, g in enumerate(shown) if isinstance(item_of[i], int)]
+    drawn_grads += [_group_grad(model, g, shown) for g in plan.groups.values()]
+    colours = _Colours(drawn_grads) if opts.color else None
     # items per cluster path, in order of first appearance
     cluster_items: dict[tuple[str, ...], list[str]] = {}
 
@@ -462,6 +712,9 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             cluster_items.setdefault(path[:k], [])
         cluster_items[path].append(line)
 
+    def inside(i: int) -> bool:
+        return opts.clusters and bool(model.scopes[i])
+
     emitted_groups: set[str] = set()
     for i, v in enumerate(nodes):
         item = item_of[i]
@@ -470,41 +723,58 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
                 continue
             emitted_groups.add(item)
             group = plan.groups[item]
-            label = _group_label(model, plan, group)
+            label = _group_label(model, plan, group, shown)
+            fill = "#eeeeee"
+            gg = _group_grad(model, group, shown)
+            if colours is not None and gg is not None:
+                fill = colours.fill(gg)[0]
+            tip = f"{group.title}: {len(group.members)} nodes drawn as one box"
             put(group.cluster,
-                f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="#eeeeee" '
-                f"label={label}];")
+                f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="{fill}" '
+                f"tooltip={_quote(tip)} label={label}];")
             continue
         muted = overlay is not None and i not in overlay.grads
-        label, attrs = _value_label(v, shown[i], colours, muted)
+        name = _short_label(v.label) if inside(i) and v.label else v.label
+        label, attrs = _value_label(v, shown[i], colours, muted, name)
         extra = ""
         if overlay is not None and i == overlay.sender:
             extra = ' style=filled fillcolor="#c6dbef"'
         elif overlay is not None and i in overlay.receivers:
             extra = ' style=filled fillcolor="#c7e9c0"'
-        put(model.scopes[i], f"v{i} [{attrs} label={label}{extra}];")
+        tip = _tooltip(v, inside(i))
+        put(model.scopes[i], f"v{i} [{attrs} tooltip={_quote(tip)} label={label}{extra}];")
         if v.parents:
             op_attrs = "shape=ellipse"
             if overlay is not None and i == overlay.sender:
                 op_attrs += ' style=filled fillcolor="#c6dbef"'
-            put(model.scopes[i], f"o{i} [{op_attrs} label={_quote(_op_text(v))}];")
+            if highlight is not None and i in highlight.nodes:
+                op_attrs += f' color="{_HL}" penwidth=2'
+            op_tip = _op_tooltip(v)
+            put(model.scopes[i],
+                f"o{i} [{op_attrs} tooltip={_quote(op_tip)} label={_quote(_op_text(v))}];")
 
     # With clusters (layers, neurons), keep them in the order we emit them (neuron
     # 1, 2, 3...): no second crossing pass, and a short first one, so that Graphviz
     # does not rotate a layer's neurons to 13, 14, 15, 16, 1, 2...
     keep_order = " remincross=false; mclimit=0.01;" if len(cluster_items) > 1 else ""
     lines = ["digraph G {", f"  rankdir={opts.rankdir};{keep_order}",
-             '  node [fontname="Helvetica" fontsize=11];',
-             '  edge [fontname="Helvetica" fontsize=9];']
+             f'  graph [fontname="{_FONT}" fontsize=12];',
+             f'  node [fontname="{_FONT}" fontsize=11];',
+             f'  edge [fontname="{_FONT}" fontsize=9 arrowsize=0.7];']
     caption = []
     if opts.title:
-        caption.append(opts.title)
+        caption.append(f"<b>{_html(opts.title)}</b>")
     if overlay is not None and overlay.caption:
-        caption.append(overlay.caption)
-    if colours is not None:
-        caption.append(colours.legend())
-    if caption:
-        lines.append(f"  labelloc=t; label={_quote(chr(10).join(caption))};")
+        caption.append(_html(overlay.caption))
+    if highlight is not None and highlight.caption:
+        caption.append(f'<font color="{_HL}">{_html(highlight.caption)}</font>')
+    legend = colours.legend("grad ?: not reached yet") if colours is not None else ""
+    if caption or legend:
+        body = "".join(f'<tr><td align="left">{c}</td></tr>' for c in caption)
+        if legend:
+            body += f'<tr><td align="left">{legend}</td></tr>'
+        lines.append(f'  labelloc=t; labeljust=l; label=<<table border="0" cellpadding="1">'
+                     f"{body}</table>>;")
     counter = [0]
 
     def emit(path: tuple[str, ...], indent: str) -> None:
@@ -520,13 +790,18 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
     emit((), "  ")
     # edges, in the order of the consuming node and operand position
     seen_edges: set[tuple[str, str]] = set()
+    traversed = overlay.traversed if overlay is not None else frozenset()
     for i, v in enumerate(nodes):
         if not v.parents:
             continue
         dst_item = item_of[i]
         if isinstance(dst_item, int):
-            lines.append(f"  o{i} -> v{i};")
-        for p, d in zip(v.parents, v.partials, strict=True):
+            hl = highlight is not None and i in highlight.nodes
+            out_tip = _quote(f"{_symbol(v.op)} gives {_node_name(v, inside(i))}")
+            lines.append(f"  o{i} -> v{i} [tooltip={out_tip}"
+                         + (f' color="{_HL}" penwidth=2.5];' if hl else "];"))
+        slots = _slots(v)
+        for k, (p, d) in enumerate(zip(v.parents, v.partials, strict=True)):
             j = model.index[p]
             src_item = item_of[j]
             if src_item == dst_item:
@@ -539,14 +814,25 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             edge_attrs = []
             if isinstance(src_item, int) and isinstance(dst_item, int):
                 g = shown[i]
-                if overlay is not None and i == overlay.sender:
-                    edge_attrs.append('color="#2171b5" penwidth=2')
-                    edge_attrs.append(f"label={_quote(f'+= {fmt((g or 0.0) * d)}')}")
+                if overlay is not None:
+                    if i == overlay.sender:
+                        edge_attrs.append('color="#2171b5" penwidth=2.5 fontcolor="#2171b5"')
+                        text = f"{fmt(g or 0.0)} × {fmt(d)} = {fmt((g or 0.0) * d)}"
+                        edge_attrs.append(f"label={_quote(text)}")
+                    elif i in traversed:
+                        edge_attrs.append('color="#6a51a3" fontcolor="#6a51a3"')
+                        text = f"passed {fmt((g or 0.0) * d)}"
+                        edge_attrs.append(f"label={_quote(text)}")
+                    else:
+                        edge_attrs.append('color="#aaaaaa"')
                 elif opts.partials:
-                    text = f"∂ {fmt(d)}"
-                    if g is not None:
-                        text += f"\ngrad·∂ {fmt(g * d)}"
-                    edge_attrs.append(f"label={_quote(text)}")
+                    edge_attrs.append(
+                        f"label={_quote(_partial_label(v, k, slots[k], d, g, inside(i)))}")
+                if highlight is not None and (i, k) in highlight.edges:
+                    edge_attrs.append(f'color="{_HL}" penwidth=2.5 fontcolor="{_HL}"')
+                tip = (f"{_node_name(p, inside(i))} → {_node_name(v, inside(i))}: "
+                       f"local derivative {fmt(d)}")
+                edge_attrs.append(f"tooltip={_quote(tip)}")
                 tail = " [" + " ".join(edge_attrs) + "]" if edge_attrs else ""
                 lines.append(f"  {src} -> {dst}{tail};")
                 continue
@@ -556,6 +842,30 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             lines.append(f"  {src} -> {dst} [style=dashed];")
     lines.append("}")
     return lines
+
+
+def _tooltip(v: Value, inside: bool) -> str:
+    """A node's tooltip: its name, its formula and its numbers (never an internal id)."""
+    parts = []
+    if v.parents:
+        formula = _expression(v, 2, top=True)
+        parts.append(f"{v.label} = {formula}" if v.label else formula)
+    elif v.label:
+        parts.append(v.label)
+    else:
+        parts.append("a constant leaf")
+    if v.scope:
+        parts.append(f"in {v.scope}")
+    parts.append(f"data {fmt(v.data)}, grad {fmt(v.grad)}")
+    return "; ".join(parts)
+
+
+def _op_tooltip(v: Value) -> str:
+    try:
+        entry = autograd.get_op(v.op)
+        return f"{entry.name}: {entry.formula}; local derivative {entry.derivative}"
+    except autograd.UnknownOpError:
+        return v.op
 
 
 def _gid(key: str, plan: _Plan) -> str:
@@ -680,8 +990,25 @@ def render_dot(dot_text: str, path: str | os.PathLike[str], *, what: str = "the 
         data = dot_text.encode("utf-8")
     else:
         data = _run_dot(dot_text, suffix, f"{what} ({out.name})")
+        if suffix == "svg":
+            data = svg_titles(data.decode("utf-8")).encode("utf-8")
     _write_atomic(out, data)
     return out
+
+
+_TITLED = re.compile(r'<title>[^<]*</title>(\s*<g id="a_[^"]*"><a xlink:title="([^"]*)")')
+
+
+def svg_titles(svg: str, title: str = "") -> str:
+    """Make an SVG's hover texts the nodes' names and formulas, not Graphviz's ids.
+
+    Graphviz writes each node's id (``v3``) as its ``<title>``, which
+    browsers show on hover; the tooltip we gave the node replaces it.
+    ``title`` replaces the graph's own ``<title>G</title>``.
+    """
+    out = _TITLED.sub(lambda m: f"<title>{m.group(2)}</title>{m.group(1)}", svg)
+    return out.replace("<title>G</title>", f"<title>{_html(title)}</title>" if title else
+                       "<title>computation graph</title>", 1)
 
 
 def _run_dot(dot_text: str, fmt_name: str, what: str) -> bytes:

@@ -18,6 +18,7 @@ import html
 import json
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,14 @@ from visualize.graph import (
     _Plan,
     _run_dot,
     _write_atomic,
+    find_dot,
     fmt,
+    svg_titles,
 )
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
+    "BackwardDots",
     "BackwardFrames",
     "BackwardStep",
     "backward_dots",
@@ -89,8 +93,19 @@ def _name(v: Value) -> str:
     return v.label or (f"({v.op})" if v.op else f"(leaf {fmt(v.data)})")
 
 
+def _grad_of(v: Value) -> str:
+    if not v.label:
+        return f"the grad of {_name(v)}"
+    plain = re.fullmatch(r"[A-Za-z_][\w.]*", v.label) is not None
+    return f"{v.label}.grad" if plain else f"({v.label}).grad"
+
+
 def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardStep]:
     """Replay one backward pass from ``root`` without touching any ``.grad``.
+
+    Each caption shows the arithmetic of its step, one term per operand:
+    ``0.7864 × 0.5 = 0.3932 → w.grad``, and the running sum where a node
+    receives a second contribution (``→ x.grad, now 0.5 + 0.3932 = 0.8932``).
 
     Args:
         root: the output.
@@ -110,19 +125,68 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardStep]:
                         f"{type(gradient).__name__}")
     grads: dict[Value, float] = {root: float(gradient)}
     steps = [BackwardStep(0, root, (), dict(grads),
-                          f"step 0: {_name(root)} receives the seed gradient {fmt(gradient)}")]
+                          f"step 0: {_name(root)} receives the seed gradient {fmt(gradient)} "
+                          f"(d{_name(root)}/d{_name(root)} = 1)")]
     for k, node in enumerate(autograd.backward_order(root), 1):
         g = grads[node]
         passes = []
+        terms = []
         for p, d in zip(node.parents, node.partials, strict=True):
             c = g * d
-            grads[p] = grads.get(p, 0.0) + c
+            before = grads.get(p)
+            grads[p] = (before or 0.0) + c
             passes.append((p, c))
-        parts = "; ".join(f"{_name(p)} += {fmt(c)}" for p, c in passes)
-        caption = (f"step {k}: {_name(node)} passes its grad {fmt(g)} to its "
-                   f"parents (grad × local derivative): {parts}")
+            term = f"{fmt(g)} × {fmt(d)} = {fmt(c)} → {_grad_of(p)}"
+            if before is not None:
+                term += f", now {fmt(before)} + {fmt(c)} = {fmt(grads[p])}"
+            terms.append(term)
+        caption = (f"step {k}: {_name(node)} passes its grad {fmt(g)} back, times each local "
+                   f"derivative: " + "; ".join(terms))
         steps.append(BackwardStep(k, node, tuple(passes), dict(grads), caption))
     return steps
+
+
+def _summary_caption(root: Value, grads: Mapping[Value, float]) -> str:
+    leaves = [v for v in grads if not v.parents]
+    named = [v for v in leaves if v.label] or leaves
+    shown = ", ".join(f"{_name(v)}.grad = {fmt(grads[v])}" for v in named[:12])
+    more = f" and {len(named) - 12} more" if len(named) > 12 else ""
+    return (f"done: every gradient is computed; d{_name(root)}/d(each input): "
+            f"{shown}{more}")
+
+
+class BackwardDots(list[str]):
+    """The DOT frames of a backward pass: a list of DOT texts that Jupyter shows as a stepper.
+
+    ``frames[0]`` is the seed, then one frame per backward step, then a last
+    frame summing up the gradients. In Jupyter the object displays as the
+    interactive step-through page (:meth:`_repr_html_`, which needs
+    Graphviz's ``dot``); as a list it is plain DOT text.
+
+    Attributes:
+        captions: one caption per frame.
+        title: the title shown above the frames.
+    """
+
+    captions: list[str]
+    title: str
+
+    def __init__(self, frames: list[str], captions: list[str], title: str) -> None:
+        super().__init__(frames)
+        self.captions = captions
+        self.title = title
+
+    def _repr_html_(self) -> str:
+        """The stepper, inline: the frames as SVG with buttons, slider, keys, autoplay, zoom."""
+        if find_dot() is None:
+            return ("<p><b>visualize.backward_dots</b>: Graphviz's <code>dot</code> is not "
+                    "installed, so the frames cannot be drawn; the object is a list of "
+                    f"{len(self)} DOT texts.</p>")
+        svgs = [svg_titles(_run_dot(text, "svg", f"backward frame {k}").decode("utf-8"),
+                           self.title)
+                for k, text in enumerate(self)]
+        uid = "crstep-" + secrets.token_hex(4)
+        return _stepper(svgs, self.captions, self.title, uid, standalone=False)
 
 
 def backward_dots(
@@ -131,8 +195,15 @@ def backward_dots(
     rankdir: str = "LR",
     max_steps: int = DEFAULT_MAX_STEPS,
     title: str = "",
-) -> list[str]:
-    """Return one DOT frame per backward step (see :func:`backward_steps`).
+) -> BackwardDots:
+    """Return one DOT frame per backward step (see :func:`backward_steps`), then a summary.
+
+    Each frame shows only what has been computed by then: nodes not reached
+    yet say ``grad ?``, the node passing its gradient is blue with its edges
+    labelled by the arithmetic (``0.7864 × 0.5 = 0.3932``), the parents
+    receiving it are green, edges traversed earlier say what they passed,
+    and edges not traversed yet carry no number. The last frame shows every
+    gradient and sums them up in its caption.
 
     Args:
         root: the output.
@@ -141,14 +212,14 @@ def backward_dots(
         title: a caption above every frame.
 
     Returns:
-        The DOT texts, the seed frame first.
+        A :class:`BackwardDots` (a list of DOT texts; Jupyter shows it as a stepper).
 
     Raises:
         TypeError: if ``root`` is not a Value.
         ValueError: if the graph has more than ``max_steps`` interior nodes or
             more than the default node budget, or an option is bad.
     """
-    opts = _options(rankdir, True, False, True, title, DEFAULT_MAX_NODES, root,
+    opts = _options(rankdir, True, True, True, title, DEFAULT_MAX_NODES, root,
                     "backward_dots")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"backward_dots: max_steps must be an int >= 1, got {max_steps!r}")
@@ -166,16 +237,30 @@ def backward_dots(
             "step through a smaller graph"
         )
     frames = []
-    for step in backward_steps(root):
+    captions = []
+    traversed: set[int] = set()
+    steps = backward_steps(root)
+    for step in steps:
         grads = {model.index[v]: g for v, g in step.grads.items()}
+        sender = model.index[step.node]
         overlay = _Overlay(
             grads=grads,
-            sender=model.index[step.node],
+            sender=sender if step.index > 0 else -1,
             receivers=frozenset(model.index[p] for p, _ in step.passes),
             caption=step.caption,
+            traversed=frozenset(traversed),
         )
+        if step.index > 0:
+            traversed.add(sender)
         frames.append("\n".join(_dot_lines(model, plan, opts, overlay)) + "\n")
-    return frames
+        captions.append(step.caption)
+    final = steps[-1].grads
+    summary = _summary_caption(root, final)
+    overlay = _Overlay(grads={model.index[v]: g for v, g in final.items()},
+                       caption=summary, traversed=frozenset(traversed))
+    frames.append("\n".join(_dot_lines(model, plan, opts, overlay)) + "\n")
+    captions.append(summary)
+    return BackwardDots(frames, captions, title or "The backward pass, step by step")
 
 
 _PROLOG = re.compile(r"\A(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE[^>]*>\s*)?(?:<!--.*?-->\s*)*",
@@ -192,9 +277,13 @@ def render_backward(
 ) -> BackwardFrames:
     """Write the backward pass of ``root`` as SVG frames and an HTML page.
 
-    Files: ``step_000.svg``, ``step_001.svg``, ... and ``backward.html`` in
-    ``out_dir`` (created if missing). Everything is rendered before anything
-    is written, so a failure leaves no half-written set.
+    Files: ``step_000.svg``, ``step_001.svg``, ... (the last one sums up the
+    gradients) and ``backward.html`` in ``out_dir`` (created if missing).
+    The page stands alone (SVGs inlined, no downloads): buttons, a slider,
+    arrow keys (one step per press, whatever has focus), Home/End, space to
+    play/pause, autoplay, and zoom (+/−/0 keys, buttons, the mouse wheel) and
+    pan (drag) for big graphs. Everything is rendered before anything is
+    written, so a failure leaves no half-written set.
 
     Returns:
         The paths written.
@@ -206,78 +295,214 @@ def render_backward(
         RuntimeError: if ``dot`` fails.
     """
     dots = backward_dots(root, rankdir=rankdir, max_steps=max_steps, title=title)
-    steps = backward_steps(root)
     out = Path(out_dir)
-    svgs = [_run_dot(text, "svg", f"backward step {k}") for k, text in enumerate(dots)]
+    svgs = [svg_titles(_run_dot(text, "svg", f"backward step {k}").decode("utf-8"), dots.title)
+            for k, text in enumerate(dots)]
     frames = []
     for k, data in enumerate(svgs):
         path = out / f"step_{k:03d}.svg"
-        _write_atomic(path, data)
+        _write_atomic(path, data.encode("utf-8"))
         frames.append(path)
-    page = _page([s.decode("utf-8") for s in svgs], [s.caption for s in steps],
-                 title or "The backward pass, step by step")
+    page = _page(svgs, dots.captions, dots.title)
     html_path = out / "backward.html"
     _write_atomic(html_path, page.encode("utf-8"))
     return BackwardFrames(tuple(frames), html_path)
 
 
-def _page(svgs: list[str], captions: list[str], title: str) -> str:
+_CSS = """
+.crstep { font-family: Helvetica, Arial, sans-serif; }
+.crstep:focus { outline: 2px solid #9ecae1; }
+.crstep .cr-controls { margin: 0.4em 0; display: flex; flex-wrap: wrap; gap: 0.4em;
+  align-items: center; }
+.crstep button { font: inherit; font-size: 0.95em; padding: 0.2em 0.7em; cursor: pointer; }
+.crstep .cr-slider { width: 16em; }
+.crstep .cr-caption { font-size: 1.05em; margin: 0.5em 0; min-height: 2.6em;
+  font-variant-numeric: tabular-nums; }
+.crstep .cr-view { overflow: hidden; border: 1px solid #ccc; position: relative;
+  height: 70vh; cursor: grab; background: white; touch-action: none; }
+.crstep .cr-view.cr-drag { cursor: grabbing; }
+.crstep .cr-stage { transform-origin: 0 0; position: absolute; left: 0; top: 0; }
+.crstep .cr-frame svg { display: block; }
+.crstep .cr-help { color: #555; font-size: 0.9em; }
+"""
+
+_JS = r"""
+(function () {
+  const root = document.getElementById(UID);
+  const standalone = STANDALONE;
+  const captions = CAPTIONS;
+  const frames = root.querySelectorAll(".cr-frame");
+  const last = frames.length - 1;
+  const slider = root.querySelector(".cr-slider");
+  const caption = root.querySelector(".cr-caption");
+  const count = root.querySelector(".cr-count");
+  const playButton = root.querySelector(".cr-play");
+  const view = root.querySelector(".cr-view");
+  const stage = root.querySelector(".cr-stage");
+  let current = 0, timer = null, scale = 1, tx = 0, ty = 0;
+  function show(k) {
+    current = Math.max(0, Math.min(last, k));
+    frames.forEach((f, i) => { f.hidden = i !== current; });
+    slider.value = String(current);
+    caption.textContent = captions[current];
+    count.textContent = current === last ? `summary (frame ${current + 1} of ${last + 1})`
+                                         : `step ${current} of ${last - 1}`;
+    root.dataset.step = String(current);
+  }
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    playButton.textContent = "Play";
+    root.dataset.playing = "false";
+  }
+  function play() {
+    if (timer !== null) { stop(); return; }
+    if (current >= last) show(0);
+    timer = setInterval(() => { if (current >= last) { stop(); } else { show(current + 1); } },
+                        DELAY);
+    playButton.textContent = "Pause";
+    root.dataset.playing = "true";
+  }
+  function apply() {
+    stage.style.transform = `translate(${tx}px, ${ty}px) scale(${scale})`;
+    root.dataset.zoom = scale.toFixed(3);
+  }
+  function zoom(factor, cx, cy) {
+    const next = Math.max(0.1, Math.min(8, scale * factor));
+    if (cx === undefined) { cx = view.clientWidth / 2; cy = view.clientHeight / 2; }
+    tx = cx - (cx - tx) * (next / scale);
+    ty = cy - (cy - ty) * (next / scale);
+    scale = next;
+    apply();
+  }
+  function size(svg) {
+    const px = (a) => { const t = svg.getAttribute(a) || "0";
+      return parseFloat(t) * (t.endsWith("pt") ? 96 / 72 : 1); };
+    return [px("width"), px("height")];
+  }
+  function fit() {
+    // the widest and tallest frame fits the view (frames differ by their edge labels)
+    let w = 1, h = 1;
+    frames.forEach((f) => { const svg = f.querySelector("svg");
+      if (svg) { const [a, b] = size(svg); w = Math.max(w, a); h = Math.max(h, b); } });
+    if (!view.dataset.room) view.dataset.room = String(view.clientHeight);
+    const room = Number(view.dataset.room);
+    scale = Math.min(1.5, (view.clientWidth - 8) / w, (room - 8) / h);
+    tx = Math.max(0, (view.clientWidth - w * scale) / 2);
+    ty = 4;
+    if (!view.dataset.sized) {  // no tall empty box under a small graph
+      view.style.height = Math.min(room, h * scale + 12) + "px";
+      view.dataset.sized = "1";
+    }
+    apply();
+  }
+  const actions = {
+    "ArrowRight": () => { stop(); show(current + 1); },
+    "ArrowLeft": () => { stop(); show(current - 1); },
+    "Home": () => { stop(); show(0); },
+    "End": () => { stop(); show(last); },
+    " ": play,
+    "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8), "0": fit,
+  };
+  // one key press is one step whatever has focus: handled once, in the capture
+  // phase, and its default (the slider's own arrow-key step) prevented
+  (standalone ? document : root).addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const act = actions[e.key];
+    if (!act) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (!e.repeat || e.key.startsWith("Arrow")) act();
+  }, true);
+  (standalone ? document : root).addEventListener("keyup", (e) => {
+    if (e.key === " ") { e.preventDefault(); }
+  }, true);
+  root.querySelector(".cr-first").addEventListener("click", () => { stop(); show(0); });
+  root.querySelector(".cr-prev").addEventListener("click", () => { stop(); show(current - 1); });
+  root.querySelector(".cr-next").addEventListener("click", () => { stop(); show(current + 1); });
+  root.querySelector(".cr-last").addEventListener("click", () => { stop(); show(last); });
+  playButton.addEventListener("click", play);
+  root.querySelector(".cr-zin").addEventListener("click", () => zoom(1.25));
+  root.querySelector(".cr-zout").addEventListener("click", () => zoom(0.8));
+  root.querySelector(".cr-fit").addEventListener("click", fit);
+  slider.addEventListener("input", () => { stop(); show(Number(slider.value)); });
+  view.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = view.getBoundingClientRect();
+    zoom(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - r.left, e.clientY - r.top);
+  }, {passive: false});
+  let drag = null;
+  view.addEventListener("pointerdown", (e) => {
+    drag = {x: e.clientX - tx, y: e.clientY - ty};
+    view.classList.add("cr-drag");
+    view.setPointerCapture(e.pointerId);
+  });
+  view.addEventListener("pointermove", (e) => {
+    if (drag === null) return;
+    tx = e.clientX - drag.x; ty = e.clientY - drag.y; apply();
+  });
+  const end = () => { drag = null; view.classList.remove("cr-drag"); };
+  view.addEventListener("pointerup", end);
+  view.addEventListener("pointercancel", end);
+  show(0);
+  fit();
+})();
+"""
+
+
+def _stepper(svgs: list[str], captions: list[str], title: str, uid: str,
+             standalone: bool, delay_ms: int = 1200) -> str:
+    """The step-through widget: controls, caption and frames, with its script, in one div."""
     figures = []
     for k, svg in enumerate(svgs):
         body = _PROLOG.sub("", svg)
         hidden = "" if k == 0 else " hidden"
-        figures.append(f'<figure class="frame" id="f{k}"{hidden}>{body}</figure>')
-    caps = json.dumps(captions)
+        figures.append(f'<div class="cr-frame" data-frame="{k}"{hidden}>{body}</div>')
+    script = (_JS.replace("UID", json.dumps(uid))
+              .replace("STANDALONE", "true" if standalone else "false")
+              .replace("CAPTIONS", json.dumps(captions))
+              .replace("DELAY", str(int(delay_ms))))
+    heading = "" if standalone else f"<b>{html.escape(title)}</b>"
+    focus = "" if standalone else ' tabindex="0"'
+    keys_where = "" if standalone else " (click the stepper first)"
+    return f"""<div class="crstep" id="{uid}"{focus}>
+<style>{_CSS}</style>
+{heading}
+<p class="cr-help">Blue: the node passing its gradient back; green: its parents receiving
+grad × local derivative; <i>grad ?</i>: not reached yet. Keys{keys_where}: ← → one step,
+Home/End, space play/pause, + − zoom, 0 fit; drag to pan, wheel to zoom.</p>
+<div class="cr-controls">
+<button type="button" class="cr-first" title="first step (Home)">|&lt; First</button>
+<button type="button" class="cr-prev" title="one step back (←)">&lt; Back</button>
+<button type="button" class="cr-play" title="play / pause (space)">Play</button>
+<button type="button" class="cr-next" title="one step on (→)">Next &gt;</button>
+<button type="button" class="cr-last" title="the summary (End)">Last &gt;|</button>
+<input class="cr-slider" type="range" min="0" max="{len(svgs) - 1}" value="0"
+ aria-label="step">
+<span class="cr-count"></span>
+<button type="button" class="cr-zout" title="zoom out (-)">Zoom −</button>
+<button type="button" class="cr-zin" title="zoom in (+)">Zoom +</button>
+<button type="button" class="cr-fit" title="fit the graph (0)">Fit</button>
+</div>
+<div class="cr-caption" aria-live="polite"></div>
+<div class="cr-view"><div class="cr-stage">
+{chr(10).join(figures)}
+</div></div>
+<script>{script}</script>
+</div>"""
+
+
+def _page(svgs: list[str], captions: list[str], title: str) -> str:
+    widget = _stepper(svgs, captions, title, "crstep", standalone=True)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{html.escape(title)}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}
-#controls {{ margin: 0.5em 0 1em; }}
-#caption {{ font-size: 1.05em; margin: 0.5em 0; min-height: 2.5em; }}
-figure {{ margin: 0; overflow: auto; }}
-figure svg {{ max-width: 100%; height: auto; }}
-</style>
+<style>body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}</style>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p>Blue: the node passing its gradient on. Green: the parents receiving grad × local
-derivative. <code>grad ?</code>: not reached yet. Keys: ← → step, Home/End.</p>
-<div id="controls">
-<button id="first">⏮</button> <button id="prev">◀ back</button>
-<input id="slider" type="range" min="0" max="{len(svgs) - 1}" value="0">
-<button id="next">next ▶</button> <button id="last">⏭</button>
-<span id="count"></span>
-</div>
-<div id="caption"></div>
-{chr(10).join(figures)}
-<script>
-const captions = {caps};
-const frames = document.querySelectorAll(".frame");
-const slider = document.getElementById("slider");
-let current = 0;
-function show(k) {{
-  current = Math.max(0, Math.min(frames.length - 1, k));
-  frames.forEach((f, i) => {{ f.hidden = i !== current; }});
-  slider.value = current;
-  document.getElementById("caption").textContent = captions[current];
-  document.getElementById("count").textContent = `step ${{current}} of ${{frames.length - 1}}`;
-}}
-document.getElementById("first").onclick = () => show(0);
-document.getElementById("prev").onclick = () => show(current - 1);
-document.getElementById("next").onclick = () => show(current + 1);
-document.getElementById("last").onclick = () => show(frames.length - 1);
-slider.oninput = () => show(Number(slider.value));
-document.addEventListener("keydown", (e) => {{
-  if (e.key === "ArrowRight") show(current + 1);
-  if (e.key === "ArrowLeft") show(current - 1);
-  if (e.key === "Home") show(0);
-  if (e.key === "End") show(frames.length - 1);
-}});
-show(0);
-</script>
+{widget}
 </body>
 </html>
 """

@@ -1,0 +1,393 @@
+"""Every lesson's claims, checked against what its run measured and wrote.
+
+Each lesson runs once per module (a module-scoped fixture, seed 0, into a
+temporary folder); the tests read its measurements, recompute what can be
+recomputed independently, and open its pages in headless Chromium (skipped
+with a reason when Chromium is missing).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser import Browser, chromium_missing
+from visualize import lessons
+from visualize.lessons import learning_rate, local_minima, optimizers
+
+pytest.importorskip("matplotlib")
+
+needs_chromium = pytest.mark.skipif(chromium_missing() is not None,
+                                    reason=chromium_missing() or "")
+
+
+def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    out = tmp_path_factory.mktemp(name)
+    return lessons.run(name, out / "deeper" / name, seed=0, echo=lambda s: None)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if chromium_missing() is not None:
+        pytest.skip(chromium_missing() or "")
+    with Browser() as b:
+        yield b
+
+
+def _check_pages(result: lessons.LessonResult) -> None:
+    """README.md and index.html state every claim; every picture is a real SVG."""
+    readme = result.readme.read_text(encoding="utf-8")
+    index = result.index.read_text(encoding="utf-8")
+    assert result.claims
+    for claim in result.claims:
+        assert claim in readme
+        assert claim.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+            .replace("'", "&#x27;").replace('"', "&quot;") in index
+    for pic in result.pictures:
+        assert pic.path.is_file() and pic.path.stat().st_size > 0, pic.path
+        assert pic.path.name in readme
+        if pic.kind == "svg":
+            head = pic.path.read_text(encoding="utf-8")[:2000]
+            assert "<svg" in head
+    assert not _REMOTE.search(index), "the page must not load anything from the network"
+
+
+_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|"""
+                     r"@import", re.IGNORECASE)
+
+
+def _open_static(browser: Browser, result: lessons.LessonResult) -> None:
+    browser.open(result.index)
+    n_svg = sum(p.kind == "svg" for p in result.pictures)
+    assert browser.js("return document.querySelectorAll('figure svg').length") == n_svg
+    assert browser.js("return document.querySelectorAll('.claims li').length") == \
+        len(result.claims)
+    browser.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------
+# chain-rule
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("chain-rule", tmp_path_factory)
+
+
+def test_chain_rule_numbers_are_the_lectures(chain: lessons.LessonResult) -> None:
+    m = chain.measured
+    assert m["o"] == pytest.approx(math.sqrt(0.5), abs=1e-12)
+    assert m["dodn"] == pytest.approx(0.5, abs=1e-12)
+    expected = {"x1": -1.5, "x2": 0.5, "w1": 1.0, "w2": 0.0, "b": 0.5}  # the lecture's values
+    assert m["grads"] == pytest.approx(expected, abs=1e-12)
+    assert m["explain_vs_grad"] <= 1e-15
+    assert m["finite_diff_gap"] < 1e-6 and m["gradcheck_passed"]
+    assert "0.7071" in chain.claims[0] and "1.0000" in chain.claims[1]
+    text = (chain.index.parent / "explain.txt").read_text(encoding="utf-8")
+    assert "path 1" in text and "passed" in text
+    _check_pages(chain)
+
+
+def test_chain_rule_pages_step_through(chain: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, chain)
+    page = chain.index.parent / "backward" / "backward.html"
+    assert page.is_file() and chain.measured["backward_steps"] >= 5
+    browser.open(page)
+    first = browser.text("#caption")
+    browser.click("#next")
+    assert browser.text("#count").startswith("step 1 of")
+    assert browser.text("#caption") != first
+    browser.press("End")
+    assert browser.text("#count") == f"step {chain.measured['backward_steps'] - 1} of " \
+                                     f"{chain.measured['backward_steps'] - 1}"
+    browser.assert_no_errors()
+
+
+# ---------------------------------------------------------------------------
+# learning-rate
+
+
+@pytest.fixture(scope="module")
+def lr(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("learning-rate", tmp_path_factory)
+
+
+def test_learning_rate_curvature_is_the_data_s(lr: lessons.LessonResult) -> None:
+    # the mse Hessian of a line fit is 2 [[mean x², mean x], [mean x, 1]], whatever (w, b)
+    xs, _ = learning_rate.data(0)
+    n = len(xs)
+    a, b, d = 2 * sum(x * x for x in xs) / n, 2 * sum(xs) / n, 2.0
+    mid, rad = (a + d) / 2, math.sqrt(((a - d) / 2) ** 2 + b * b)
+    assert lr.measured["lambda_max"] == pytest.approx(mid + rad, rel=1e-9)
+    assert lr.measured["lambda_min"] == pytest.approx(mid - rad, rel=1e-9)
+    assert lr.measured["critical_rate"] == pytest.approx(2 / (mid + rad), rel=1e-9)
+
+
+def test_learning_rate_claims(lr: lessons.LessonResult) -> None:
+    m = lr.measured
+    final, start, floor = m["final_loss"], m["start_loss"], m["min_loss"]
+    assert m["rates"]["too small"] < m["rates"]["right"] < m["rates"]["large: oscillates"] \
+        < m["critical_rate"] < m["rates"]["too large: diverges"]
+    # too small: slow, most of the way still ahead... or at least a tenth
+    assert m["small_excess_left"] > 0.1 and final["too small"] > 5 * final["right"]
+    # right: within 1% of the way after a few dozen steps, falling every step
+    assert m["right_steps_to_1pct"] is not None and m["right_steps_to_1pct"] < m["steps"]
+    assert m["right_monotone"] and final["right"] < floor * 1.05
+    # just below the limit: it jumps across the valley on most steps and still converges
+    assert m["sign_flips"] >= 0.9 * m["steps"]
+    assert floor < final["large: oscillates"] < start
+    # just above: diverges
+    assert final["too large: diverges"] > 100 * start
+    assert f"{m['critical_rate']:.3f}" in lr.claims[0]
+    _check_pages(lr)
+
+
+def test_learning_rate_descent_is_gradient_descent() -> None:
+    xs, ys = learning_rate.data(0)
+    loss = learning_rate.loss_fn(xs, ys)
+    path, losses = learning_rate.descend(loss, 0.1, steps=1)
+    (w0, b0), (w1, b1) = path
+    n = len(xs)
+    gw = sum(2 * (w0 * x + b0 - y) * x for x, y in zip(xs, ys)) / n
+    gb = sum(2 * (w0 * x + b0 - y) for x, y in zip(xs, ys)) / n
+    assert (w1, b1) == pytest.approx((w0 - 0.1 * gw, b0 - 0.1 * gb), rel=1e-12)
+
+
+def test_learning_rate_page(lr: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, lr)
+
+
+# ---------------------------------------------------------------------------
+# local-minima
+
+
+@pytest.fixture(scope="module")
+def minima(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("local-minima", tmp_path_factory)
+
+
+def test_local_minima_claims(minima: lessons.LessonResult) -> None:
+    m = minima.measured
+    plain = m["final_plain"]
+    assert len(plain) == m["seeds"] == local_minima.SEEDS
+    stuck = [v for v in plain if v >= local_minima.SOLVED]
+    assert 0 < len(stuck) <= m["seeds"] // 2          # a spread: some seeds stick, most don't
+    assert m["solved_plain"] == m["seeds"] - len(stuck)
+    assert all(v > 0.1 for v in stuck)                # stuck means far from solved, not slow
+    # the slice between two solutions climbs a hill far above both ends
+    assert m["barrier"] > 0.1 and m["barrier"] > 1000 * max(m["endpoints"])
+    # what momentum and restarts change, as measured
+    assert m["solved_momentum"] >= m["solved_plain"]
+    assert m["solved_restarts"] / m["restart_groups"] >= m["solved_plain"] / m["seeds"]
+    _check_pages(minima)
+
+
+def test_local_minima_training_is_deterministic() -> None:
+    _, a = local_minima.train(3, 0.0, steps=50)
+    _, b = local_minima.train(3, 0.0, steps=50)
+    assert a == b and a[-1] < a[0]
+
+
+def test_local_minima_page(minima: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, minima)
+
+
+# ---------------------------------------------------------------------------
+# vanishing-gradients
+
+
+@pytest.fixture(scope="module")
+def vanishing(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("vanishing-gradients", tmp_path_factory)
+
+
+def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
+    m = vanishing.measured
+    sx, su, rh = "sigmoid, Xavier init", "sigmoid, uniform(-1, 1) init", "relu, He init"
+    assert m["ratio"][sx] > 100                    # sigmoid starves the first layer
+    assert m["ratio"][rh] < 10                     # relu keeps them within an order
+    assert m["accuracy"][rh] > m["accuracy"][sx] + 0.2
+    assert m["accuracy"][sx] < 0.6                 # chance level after the same epochs
+    assert m["first_layer"][su] > 10 * m["first_layer"][sx]   # the better init
+    assert m["ratio"][su] < m["ratio"][sx] / 10
+    _check_pages(vanishing)
+
+
+def test_vanishing_gradients_page(vanishing: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, vanishing)
+
+
+# ---------------------------------------------------------------------------
+# optimizers
+
+
+@pytest.fixture(scope="module")
+def opts(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("optimizers", tmp_path_factory)
+
+
+def test_rosenbrock_is_computed_by_the_engine() -> None:
+    path, values = optimizers.descend(optimizers.OPTIMIZERS["SGD"], 1e-3, steps=1)
+    x, y = optimizers.START
+    gx = -2 * (1 - x) - 400 * x * (y - x * x)
+    gy = 200 * (y - x * x)
+    assert values[0] == pytest.approx(optimizers.rosenbrock(x, y), rel=1e-12)
+    assert path[1] == pytest.approx((x - 1e-3 * gx, y - 1e-3 * gy), rel=1e-12)
+
+
+def test_optimizers_claims(opts: lessons.LessonResult) -> None:
+    m = opts.measured
+    f, reach = m["rosenbrock_final"], m["rosenbrock_steps_to_target"]
+    assert set(f) == {"SGD", "momentum 0.9", "RMSprop", "Adam"}
+    assert f["SGD"] > 100 * f["momentum 0.9"] and f["SGD"] > 100 * f["Adam"]  # slow convergence
+    assert reach["SGD"] is None and reach["momentum 0.9"] is not None \
+        and reach["Adam"] is not None
+    loss = m["moons_loss"]
+    assert all(loss[k] < loss["SGD"] for k in ("momentum 0.9", "RMSprop", "Adam"))
+    _check_pages(opts)
+
+
+def test_optimizers_page(opts: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, opts)
+
+
+# ---------------------------------------------------------------------------
+# overfitting
+
+
+@pytest.fixture(scope="module")
+def overfit(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("overfitting", tmp_path_factory)
+
+
+def test_overfitting_claims(overfit: lessons.LessonResult) -> None:
+    m = overfit.measured
+    runs = m["runs"]
+    plain, l2, early = runs["no fix"], runs["L2 0.01"], runs["early stopping"]
+    assert m["parameters"] > 10 * m["n_train"]
+    assert m["plain_final_train_loss"] < 0.05 < m["plain_first_train_loss"]   # memorised
+    assert m["plain_final_val_loss"] > 1.3 * m["plain_best_val_loss"]         # turned up
+    assert m["plain_best_val_epoch"] < 150 // 2
+    assert plain["gap"] > 2 * l2["gap"] and plain["gap"] > 2 * early["gap"]   # both fixes
+    assert l2["val_loss"] < plain["val_loss"] and early["val_loss"] < plain["val_loss"]
+    assert early["epochs"] < 150 and m["early_best_epoch"] == early["epochs"] - 20
+    _check_pages(overfit)
+
+
+def test_overfitting_page(overfit: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, overfit)
+
+
+# ---------------------------------------------------------------------------
+# autoencoder
+
+
+@pytest.fixture(scope="module")
+def ae(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("autoencoder", tmp_path_factory)
+
+
+def test_autoencoder_claims(ae: lessons.LessonResult) -> None:
+    m = ae.measured
+    err, before, ks = m["error"], m["error_before"], m["codes"]
+    assert all(err[k] < before[k] for k in ks)                 # training reconstructs
+    assert all(err[a] > err[b] for a, b in zip(ks, ks[1:]))    # a wider code keeps more
+    assert err[max(ks)] < m["mean_image_error"] / 2            # better than the average digit
+    assert m["code_separation"] > 1.5                          # digits cluster, unlabelled
+    _check_pages(ae)
+
+
+def test_autoencoder_page(ae: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, ae)
+
+
+# ---------------------------------------------------------------------------
+# digits
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("digits", tmp_path_factory)
+
+
+def test_digits_claims(digits: lessons.LessonResult) -> None:
+    m = digits.measured
+    acc, c = m["accuracy"], m["confusion"]
+    widths = sorted(acc)
+    assert acc[widths[-1]] > 0.9
+    assert all(acc[a] <= acc[b] for a, b in zip(widths, widths[1:]))
+    assert sum(map(sum, c)) == m["n_test"]
+    assert sum(c[i][i] for i in range(10)) == m["n_test"] - m["mistakes"]
+    assert m["mistakes"] == round((1 - acc[widths[-1]]) * m["n_test"])
+    count, t, p = m["top_confusion"]
+    assert c[t][p] == count == max(c[i][j] for i in range(10) for j in range(10) if i != j)
+    _check_pages(digits)
+
+
+def test_digits_page(digits: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, digits)
+
+
+# ---------------------------------------------------------------------------
+# playground
+
+
+@pytest.fixture(scope="module")
+def play(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("playground", tmp_path_factory)
+
+
+def test_playground_claims(play: lessons.LessonResult) -> None:
+    m = play.measured
+    assert m["replay_matches"] and m["frames"] == m["epochs"] + 1
+    assert m["loss_last"] < m["loss_first"] / 3
+    assert m["val_accuracy_last"] > m["val_accuracy_first"]
+    _check_pages(play)
+
+
+def test_playground_page_replays_the_run(play: lessons.LessonResult, browser: Browser) -> None:
+    page = play.index.parent / "training.html"
+    browser.open(page)
+    pg = "window.playground"
+    assert browser.js(f"return {pg}.frames") == play.measured["frames"]
+    assert browser.text("#epoch") == f"epoch 0 of {play.measured['epochs']}"
+    browser.press(" ")                               # space plays and pauses
+    assert browser.js(f"return {pg}.playing()")
+    browser.press(" ")
+    assert not browser.js(f"return {pg}.playing()")
+    browser.press("Home")
+    width0 = browser.js("return document.querySelector('#net line').getAttribute('stroke-width')")
+    browser.click("#next")
+    assert browser.js(f"return {pg}.current()") == 1
+    browser.press("ArrowRight", times=2)
+    assert browser.text("#epoch").startswith("epoch 3 of")
+    browser.press("End")
+    assert browser.js(f"return {pg}.current()") == play.measured["epochs"]
+    width_end = browser.js(
+        "return document.querySelector('#net line').getAttribute('stroke-width')")
+    assert width_end != width0                       # the edges move with the weights
+    # the page's forward pass of the last frame is the trained model's
+    score = browser.js(f"return {pg}.predict({pg}.frames - 1, 0.5, 0.25)")
+    assert score == pytest.approx(play.measured["grid_point_score"], abs=1e-9)
+    browser.press("Home")
+    assert browser.js(f"return {pg}.current()") == 0
+    browser.click("#play")
+    assert browser.js(f"return {pg}.playing()")
+    browser.js("return new Promise((r) => setTimeout(r, 1000))")
+    assert browser.js(f"return {pg}.current()") >= 1   # autoplay advanced
+    browser.click("#play")
+    assert not browser.js(f"return {pg}.playing()")
+    browser.assert_no_errors()
+    _open_static(browser, play)
+
+
+def test_lessons_are_deterministic(tmp_path: Path, play: lessons.LessonResult) -> None:
+    again = lessons.run("playground", tmp_path / "again", seed=0, echo=lambda s: None)
+    assert again.measured == play.measured and again.claims == play.claims
+    assert (tmp_path / "again" / "training.html").read_bytes() == \
+        (play.index.parent / "training.html").read_bytes()
+    other = lessons.run("playground", tmp_path / "other", seed=1, echo=lambda s: None)
+    assert other.measured["final_weights"] != play.measured["final_weights"]
