@@ -157,6 +157,26 @@ def _namespace() -> dict[str, Any]:
             return g.sum() * d
         return (g[:, None] * d[None, :]).sum(0)
 
+    def g_fsum(m: Any) -> Any:
+        return np.sum(m, axis=-1)
+
+    def g_sumprod(a: Any, b: Any) -> Any:
+        return np.sum(a * b, axis=-1)
+
+    def g_logsumexp(m: Any) -> Any:
+        mx = np.max(m, axis=-1)
+        fin = np.isfinite(mx)
+        base = np.where(fin, mx, 0.0)
+        r = base + np.log(np.sum(np.exp(m - base[..., None]), axis=-1))
+        return np.where(fin, r, np.where(np.isnan(m).any(axis=-1), np.nan, mx))
+
+    def g_tie_share(m: Any) -> Any:
+        tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
+        return tops / np.sum(tops, axis=-1, keepdims=True)
+
+    def cols(n_rows: int, n_cols: int, x: Any) -> Any:
+        return np.broadcast_to(x, (n_rows, n_cols))
+
     def logic_and(*xs: Any) -> Any:
         return reduce(np.logical_and, xs)
 
@@ -172,7 +192,9 @@ def _namespace() -> dict[str, Any]:
         "_nx_sqrt": np.sqrt, "_nx_tanh": np.tanh, "_nx_sigmoid": sigmoid,
         "_nx_softplus": softplus, "_nx_sin": np.sin, "_nx_cos": np.cos, "_nx_erf": erf,
         "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_max": pmax, "_nx_min": pmin,
-        "_nx_gelu": gelu, "_nx_gelu_grad": gelu_grad,
+        "_nx_gelu": gelu, "_nx_gelu_grad": gelu_grad, "_gx_fsum": g_fsum,
+        "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
+        "_cols": cols,
     })
     return _NS
 
@@ -274,17 +296,193 @@ class _Rendered:
     def np(self, template: str, args: Sequence[str], kw: dict[str, str]) -> str:
         return _to_numpy(template.format(*args, **kw), self.rename)
 
+    def emit(self, m: str, args: Sequence[str], out: str, need: bool,
+             emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
+        """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
+        kw: dict[str, str] = {}
+        for k, t in enumerate(self.temps):
+            emit(f"    t{m}_{k} = {self.np(t, args, kw)}")
+            kw[f"t{k}"] = f"t{m}_{k}"
+        emit(f"    {out} = {self.np(self.fwd, args, kw)}")
+        kw["out"] = out
+        if not need:
+            return []
+        for k, t in enumerate(self.after):
+            emit(f"    u{m}_{k} = {self.np(t, args, kw)}")
+            kw[f"u{k}"] = f"u{m}_{k}"
+        return [self.np(t, args, kw) for t in self.local[:self.npar]]
 
-_RENDER_CACHE: dict[tuple[int, int], _Rendered | None] = {}
+
+# -- from the op's formula (autograd.formula): the one written form of its
+# forward and partials, rendered here as NumPy.
+
+_HELPER_NP = {
+    "where": "_where", "div": "_nx_div", "pow": "_nx_pow", "exp": "_nx_exp",
+    "log": "_nx_log", "sqrt": "_nx_sqrt", "tanh": "_nx_tanh", "sigmoid": "_nx_sigmoid",
+    "softplus": "_nx_softplus", "sin": "_nx_sin", "cos": "_nx_cos", "erf": "_nx_erf",
+    "abs": "_nx_abs", "min": "_nx_min", "max": "_nx_max", "fsum": "_gx_fsum",
+    "sumprod": "_gx_sumprod", "logsumexp": "_gx_logsumexp", "tie_share": "_gx_tie_share",
+}
 
 
-def _render(op: Any, n: int) -> _Rendered | None:
+_INDEX_OPS: dict[type, Callable[[int, int], int]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+
+
+def _index(node: ast.AST, i: int, n: int) -> int:
+    """Evaluate a formula's index expression (integers, ``i``, ``n``, + - * // %)."""
+    if isinstance(node, ast.Name) and node.id in ("i", "n"):
+        return i if node.id == "i" else n
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _INDEX_OPS:
+        return _INDEX_OPS[type(node.op)](_index(node.left, i, n), _index(node.right, i, n))
+    raise _Unrenderable("index")
+
+
+class _FormulaToNumpy(_ToNumpy):
+    """A checked formula tree (``autograd.formula.parse``) to NumPy source.
+
+    ``subst`` maps operand (or group) names, ``out``, ``n`` and ``i`` to
+    source text; the constants become literals; the helpers their NumPy
+    forms; ``g[index]`` of a group whose index is ``i`` becomes the whole
+    group matrix (one column per element), another index a column selection.
+    """
+
+    def __init__(self, subst: dict[str, str], groups: dict[str, int],
+                 constants: dict[str, float], glob: dict[str, Any]) -> None:
+        super().__init__({})
+        self.subst = subst
+        self.groups = groups
+        self.constants = constants
+        self.glob = glob
+        self.uses_i = False
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id == "i":
+            self.uses_i = True
+        if node.id in self.subst:
+            return ast.parse(self.subst[node.id], mode="eval").body
+        if node.id in self.constants:
+            return ast.parse(_literal(self.constants[node.id]), mode="eval").body
+        raise _Unrenderable(node.id)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        if not isinstance(node.value, ast.Name) or node.value.id not in self.groups:
+            raise _Unrenderable("subscript")
+        self.uses_i = True
+        g = node.value.id
+        size = self.groups[g]
+        idx = [_index(node.slice, k, size) for k in range(size)]
+        base = ast.parse(self.subst[g], mode="eval").body
+        if idx == list(range(size)):
+            return base
+        key = f"_ix{len(self.glob)}"
+        self.glob[key] = idx
+        return ast.parse(f"({ast.unparse(base)})[..., {key}]", mode="eval").body
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if not isinstance(node.func, ast.Name) or node.func.id not in _HELPER_NP:
+            raise _Unrenderable("call")
+        name = node.func.id
+        if name == "tie_share":
+            self.uses_i = True
+            node.args = [self.visit(node.args[0])]  # the index is i: the whole matrix
+        else:
+            node.args = [self.visit(a) for a in node.args]
+        node.func = ast.Name(_HELPER_NP[name], ast.Load())
+        return node
+
+
+class _FormulaRendered:
+    """One op rendered for NumPy from its formula (``op.rule``), for one operand count."""
+
+    def __init__(self, op: Any, n: int) -> None:
+        from autograd import formula as F
+
+        rule = op.rule
+        self.op = op
+        self.rule = rule
+        self.parse = F.parse
+        self.constants = dict(F.CONSTANTS)
+        self.variadic = bool(rule.variadic)
+        names = rule.names
+        if self.variadic:
+            if n % len(names):
+                raise _Unrenderable(op.name)
+            self.size = n // len(names)
+        elif len(names) != n:
+            raise _Unrenderable(op.name)
+        self.npar = n - op.params
+        # render once with placeholder names, to refuse what cannot be rendered now
+        self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
+
+    def _np(self, src: str, subst: dict[str, str], glob: dict[str, Any],
+            partial: bool) -> tuple[str, bool]:
+        tree = self.parse(src, self.rule, partial=partial, what=self.op.name)
+        groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
+        tr = _FormulaToNumpy(subst, groups, self.constants, glob)
+        new = tr.visit(tree)
+        return _to_numpy(ast.unparse(new), {}), tr.uses_i
+
+    def emit(self, m: str, args: Sequence[str], out: str, need: bool,
+             emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
+        """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
+        rule = self.rule
+        if not self.variadic:
+            subst = dict(zip(rule.names, args))
+            fwd, _ = self._np(rule.forward, subst, glob, False)
+            emit(f"    {out} = {fwd}")
+            if not need:
+                return []
+            subst["out"] = out
+            return [self._np(p, subst, glob, True)[0] for p in rule.partials][:self.npar]
+        size = self.size
+        subst = {"n": repr(size)}
+        for k, g in enumerate(rule.names):
+            cols = args[k * size:(k + 1) * size]
+            emit(f"    M{m}_{k} = _stack(_B, {', '.join(cols)})")
+            subst[g] = f"M{m}_{k}"
+        fwd, _ = self._np(rule.forward, subst, glob, False)
+        emit(f"    {out} = {fwd}")
+        if not need:
+            return []
+        subst["out"] = f"{out}[:, None]"
+        subst["i"] = f"_ar{size}"
+        if glob:
+            glob[f"_ar{size}"] = glob["_np"].arange(size, dtype=float)
+        locs: list[str] = []
+        for k, p in enumerate(rule.partials):
+            src, by_i = self._np(p, subst, glob, True)
+            if by_i:
+                emit(f"    Q{m}_{k} = _cols(_B, {size}, {src})")
+                locs += [f"Q{m}_{k}[:, {j}]" for j in range(size)]
+            else:
+                sub2 = dict(subst, out=out)
+                src, _ = self._np(p, sub2, glob, True)
+                locs += [src] * size
+        return locs
+
+
+_RENDER_CACHE: dict[tuple[int, int], Any] = {}
+
+
+def _render(op: Any, n: int) -> Any:
+    """The op rendered for NumPy (from its formula, else its templates), or None."""
     key = (id(op), n)
     if key not in _RENDER_CACHE:
+        r: Any = None
         try:
-            _RENDER_CACHE[key] = _Rendered(op, n)
-        except (_Unrenderable, SyntaxError, KeyError, IndexError, ValueError):
-            _RENDER_CACHE[key] = None
+            if getattr(op, "rule", None) is not None:
+                r = _FormulaRendered(op, n)
+            else:
+                r = _Rendered(op, n)
+        except (_Unrenderable, SyntaxError, KeyError, IndexError, ValueError, TypeError,
+                ImportError, AttributeError):
+            r = None
+        _RENDER_CACHE[key] = r
     return _RENDER_CACHE[key]
 
 
@@ -589,37 +787,20 @@ class _Program:
                             grp.slope = f"S{g}"
                         continue
                     aargs = [f"Z{g}", *(_literal(p) for p in grp.params)]
-                    kw: dict[str, str] = {}
-                    for k, t in enumerate(r.temps):
-                        emit(f"    T{g}_{k} = {r.np(t, aargs, kw)}")
-                        kw[f"t{k}"] = f"T{g}_{k}"
-                    emit(f"    A{g} = {r.np(r.fwd, aargs, kw)}")
-                    kw["out"] = f"A{g}"
-                    if any(needs[mm] for mm in grp.members):
-                        for k, t in enumerate(r.after):
-                            emit(f"    U{g}_{k} = {r.np(t, aargs, kw)}")
-                            kw[f"u{k}"] = f"U{g}_{k}"
-                        emit(f"    S{g} = {r.np(r.local[0], aargs, kw)}")
+                    gneed = any(needs[mm] for mm in grp.members)
+                    locs = r.emit(f"G{g}", aargs, f"A{g}", gneed, emit, glob)
+                    if gneed:
+                        emit(f"    S{g} = {locs[0]}")
                         grp.slope = f"S{g}"
                 continue
             args = [ref(o) for o in operands]
             out = f"v{m}"
             rr = _render(op, len(operands))
             if rr is not None:
-                kw = {}
-                for k, t in enumerate(rr.temps):
-                    emit(f"    t{m}_{k} = {rr.np(t, args, kw)}")
-                    kw[f"t{k}"] = f"t{m}_{k}"
-                emit(f"    {out} = {rr.np(rr.fwd, args, kw)}")
-                kw["out"] = out
+                locs = rr.emit(str(m), args, out, needs[node], emit, glob)
                 if needs[node]:
-                    for k, t in enumerate(rr.after):
-                        emit(f"    u{m}_{k} = {rr.np(t, args, kw)}")
-                        kw[f"u{k}"] = f"u{m}_{k}"
-                    local_of[node] = [
-                        rr.np(t, args, kw) if isinstance(o, Value) else None
-                        for t, o in zip(rr.local, operands[:rr.npar])
-                    ]
+                    local_of[node] = [d if isinstance(o, Value) else None
+                                      for d, o in zip(locs, operands[:rr.npar])]
             else:  # the op's float functions, once per sample
                 nin = len(operands)
                 npar = nin - op.params
