@@ -424,8 +424,8 @@ class _FormulaRendered:
         tree = self.parse(src, self.rule, partial=partial, what=self.op.name)
         groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
         tr = _FormulaToNumpy(subst, groups, self.constants, glob)
-        new = tr.visit(tree)
-        return _to_numpy(ast.unparse(new), {}), tr.uses_i
+        new = ast.fix_missing_locations(tr.visit(tree))
+        return ast.unparse(new), tr.uses_i
 
     def emit(self, m: str, args: Sequence[str], out: str, need: bool,
              emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
