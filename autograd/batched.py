@@ -400,13 +400,14 @@ class _FormulaRendered:
     """One op rendered for NumPy from its formula (``op.rule``), for one operand count."""
 
     def __init__(self, op: Any, n: int) -> None:
-        from autograd import formula as F
+        from autograd.formula import CONSTANTS
+        from autograd.formula_render import parse
 
         rule = op.rule
         self.op = op
         self.rule = rule
-        self.parse = F.parse
-        self.constants = dict(F.CONSTANTS)
+        self.parse = parse
+        self.constants = dict(CONSTANTS)
         self.variadic = bool(rule.variadic)
         names = rule.names
         if self.variadic:

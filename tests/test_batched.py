@@ -400,3 +400,42 @@ def test_digits_trains_to_the_same_accuracy():
         guess = [max(range(10), key=[o.data for o in model(x)].__getitem__) for x in X]
         acc.append(sum(g == k for g, k in zip(guess, labels)) / len(X))
     assert acc[0] == acc[1] and acc[0] > 0.5
+
+
+# ---------------------------------------------------------------------------
+# Every op of the table, rendered from its formula, at its kinks and IEEE cases.
+
+
+def op_points(op):
+    pts = [k.at for k in op.kinks] + [s.at for s in op.specials]
+    rng = random.Random(op.name)
+    npar = op.params
+    for _ in range(4):
+        if op.arity == -1:
+            m = 4
+            pts.append(tuple(rng.uniform(*op.domain[0]) for _ in range(m)))
+        else:
+            pts.append(tuple(rng.uniform(*d) for d in op.domain))
+    if npar:  # parameters are constants of a trace: keep those of the first point
+        pts = [p[: len(p) - npar] + pts[0][len(p) - npar:] for p in pts]
+    return pts
+
+
+@pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.builtin])
+def test_each_op_renders_from_its_formula_and_matches_at_kinks(name):
+    from autograd.batched import _FormulaRendered, _render
+
+    op = OPS[name]
+    for pt in op_points(op):
+        n = len(pt)
+        assert isinstance(_render(op, n), _FormulaRendered), name
+        core = n - op.params
+        shift = [Value(0.0) for _ in range(core)]
+
+        def fn(x, y, shift=shift, pt=pt, core=core):
+            ops = [s + xi for s, xi in zip(shift, x)] + list(pt[core:])
+            return autograd.apply(op, *ops) * y
+
+        X, Y = [list(pt[:core])], [1.0]
+        step = check_batched(fn, shift, X, Y, reduction="sum")
+        assert "_E" not in step.source(X, Y)  # no per-sample fallback: NumPy code throughout
