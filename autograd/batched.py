@@ -467,6 +467,27 @@ class _FormulaRendered:
         return locs
 
 
+    def shared_vector(self, groups_src: Sequence[str], out: str, need: bool,
+                      emit: Callable[[str], None],
+                      glob: dict[str, Any]) -> list[tuple[str, bool]]:
+        """Emit a shared variadic node on vectors of parameters; return its partials.
+
+        Each group is one 1-D array (``_pa[index]``); the result is a float.
+        Returns, per group, the partial's source and whether it varies with ``i``
+        (a vector) or not (one number for the whole group).
+        """
+        size = self.size
+        subst = {"n": repr(size), **dict(zip(self.rule.names, groups_src))}
+        fwd, _ = self._np(self.rule.forward, subst, glob, False)
+        emit(f"    {out} = float({fwd})")
+        if not need:
+            return []
+        subst["out"] = out
+        subst["i"] = f"_ar{size}"
+        glob[f"_ar{size}"] = glob["_np"].arange(size, dtype=float)
+        return [self._np(p, subst, glob, True) for p in self.rule.partials]
+
+
 _RENDER_CACHE: dict[tuple[int, int], Any] = {}
 
 
@@ -718,12 +739,31 @@ class _Program:
 
         local_of: dict[Value, list[str | None]] = {}
         shared_local: dict[Value, str] = {}
+        shared_vec: dict[Value, tuple[int, list[tuple[str, bool]], list[Any]]] = {}
         for node in order:
             if batched[node]:
                 continue
             op: Any = node._entry
             m = -node._id
             operands = node.operands
+            rv = (_render(op, len(operands)) if len(operands) >= 8
+                  and all(isinstance(o, Value) and o in pidx for o in operands) else None)
+            if isinstance(rv, _FormulaRendered) and rv.variadic:
+                # many parameters through a formula (an L2 penalty as dot(ps, ps)): vectors
+                srcs = []
+                ixs = []
+                for k in range(len(rv.rule.names)):
+                    grp_ops = operands[k * rv.size:(k + 1) * rv.size]
+                    ix = np.array([pidx[o] for o in grp_ops], dtype=np.intp)  # type: ignore[index]
+                    glob[f"_V{m}_{k}"] = ix
+                    ixs.append(ix)
+                    srcs.append(f"_pa[_V{m}_{k}]")
+                out = f"v{m}"
+                vec = rv.shared_vector(srcs, out, needs[node], emit, glob)
+                name[node] = out
+                if needs[node]:
+                    shared_vec[node] = (rv.size, vec, ixs)
+                continue
             if len(operands) > 8 and all(isinstance(o, Value) and o in pidx for o in operands):
                 glob[f"_ig{m}"] = operator.itemgetter(
                     *[pidx[o] for o in operands])  # type: ignore[index]
@@ -945,6 +985,16 @@ class _Program:
             if batched[node] or node not in has:
                 continue
             m = -node._id
+            if node in shared_vec:
+                size, vec, ixs = shared_vec[node]
+                for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
+                    q = src if by_i else f"_full({size}, {src})"
+                    term = f"_outer_sum(g{m}, _np.broadcast_to({q}, ({size},)))"
+                    if len(set(ix.tolist())) != ix.size:
+                        bemit(f"    _add_at(_G, _V{m}_{k}, {term})")
+                    else:
+                        bemit(f"    _G[_V{m}_{k}] += {term}")
+                continue
             bemit(f"    d{m} = {shared_local[node]}")
             ops_ = node.operands
             npar = len(ops_) - op_of(node).params

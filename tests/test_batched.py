@@ -439,3 +439,18 @@ def test_each_op_renders_from_its_formula_and_matches_at_kinks(name):
         X, Y = [list(pt[:core])], [1.0]
         step = check_batched(fn, shift, X, Y, reduction="sum")
         assert "_E" not in step.source(X, Y)  # no per-sample fallback: NumPy code throughout
+
+
+def test_shared_penalties_over_many_parameters_run_as_vectors():
+    rng = random.Random(0)
+    ps = [Value(rng.uniform(-1, 1)) for _ in range(12)]
+
+    def fn(x, y):
+        s = autograd.dot(ps[:6], [x[0], x[1], x[0], x[1], x[0], 1.0]) + ps[6]
+        return (1.0 - y * s).relu() + 1e-2 * autograd.dot(ps, ps) + autograd.mean(ps) * 0.5
+
+    X = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(8)]
+    Y = [rng.choice([-1.0, 1.0]) for _ in range(8)]
+    step = check_batched(fn, ps, X, Y)
+    src = step.source(X, Y)
+    assert "_gx_sumprod(_pa[" in src and "_gx_fsum(_pa[" in src  # one vector op each
