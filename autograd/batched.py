@@ -16,15 +16,20 @@ What this module owns:
 * **The trace and its classification.** Values reached from the sample's
   inputs are *batched* (one array over the batch), the rest (parameters and
   what depends only on them, such as an L2 penalty) are *shared*: computed
-  once, as floats, with the op table's own float ``forward``/``local``.
+  once, with the op table's own float ``forward``/``local`` (or, for a
+  formula op over many parameters such as ``dot(ps, ps)``, on parameter
+  vectors). Their gradients stay per sample until they reach a parameter.
 * **Rendering ops as NumPy.** A batched node's forward and local derivative
-  are rendered from the op's single definition in :mod:`autograd.ops` (its
-  source templates, translated to array code: a Python conditional becomes
-  ``numpy.where``, ``and``/``or`` become elementwise logic, ``_tanh`` becomes
-  ``numpy.tanh``...). No derivative is written here. An op whose definition
-  cannot be rendered (one registered with plain functions, such as ``nn``'s
-  fused losses) runs its float ``forward``/``local`` once per sample through
-  ``numpy.frompyfunc``: correct, only slower.
+  are rendered from the op's one formula (``op.rule``, parsed by
+  :func:`autograd.formula_render.parse`): ``where(c, a, b)`` becomes
+  ``numpy.where`` (its condition elementwise logic), each helper its NumPy
+  form, an operand group (``*xs``) a matrix with one column per element, a
+  partial of ``i`` a matrix of partials. No derivative is written here. An
+  op without a formula but with :class:`~autograd.ops.Codegen` templates
+  (``nn``'s fused neurons) is rendered from those (a Python conditional
+  becomes ``numpy.where``); one with neither (``nn``'s fused losses, ops
+  registered with plain functions) runs its float ``forward``/``local``
+  once per sample through ``numpy.frompyfunc``: correct, only slower.
 * **Matrix products.** Fused neurons (the ``neuron_<activation>`` ops of
   ``nn``: operands ``x..., w..., b`` with ``act(w . x + b)``) and ``dot``
   nodes that read the same batched inputs and whose other half is parameters
