@@ -6,7 +6,9 @@ does, and run it through :func:`autograd.batched.compile_batched`:
 
 * ``chainrule nn batched``: ``nn.MLP`` (fused neurons, grouped into matrix
   products), the loss written per sample with autograd ops
-  (``relu(1 - y s) + l2_penalty`` / ``dot(d, d) / k``), ``nn.optim.SGD``;
+  (``relu(1 - y s) + alpha * dot(ps, ps)`` / ``dot(d, d) / k``; ``dot`` has a
+  formula, so the penalty is one vector op, where ``nn.l2_penalty``'s fused
+  node, built from functions, runs as floats), ``nn.optim.SGD``;
 * ``chainrule ops batched``: the ops-built MLP of the suite (``dot(w, x) + b``,
   ``relu``), manual SGD.
 
@@ -53,7 +55,6 @@ class ChainruleBatched:
         self.opt: Any = None
         if via == "nn":
             from nn import MLP
-            from nn.losses import l2_penalty
             from nn.optim import SGD
 
             model: Any = MLP(spec.nin, list(spec.sizes), activation="relu",
@@ -62,17 +63,13 @@ class ChainruleBatched:
             for p, v in zip(self.params, flat):
                 p.data = v
             self.opt = SGD(self.params, lr=W.LR)
-            ps = self.params
-
-            def penalty() -> Value:
-                return l2_penalty(ps, W.ALPHA)
         else:
             model = W._OpsMLP(spec, flat)
             self.params = model.params
-            ps = self.params
+        ps = self.params
 
-            def penalty() -> Value:
-                return W.ALPHA * autograd.dot(ps, ps)
+        def penalty() -> Value:  # a formula op over the parameters: one vector op per step
+            return W.ALPHA * autograd.dot(ps, ps)
 
         if spec.loss == "hinge_l2":
             def per_sample(x: Any, y: Any) -> Value:
