@@ -364,6 +364,7 @@ class _FormulaToNumpy(_ToNumpy):
         self.constants = constants
         self.glob = glob
         self.uses_i = False
+        self.reindexed = False  # a group indexed other than by i (xs[n - 1 - i])
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id == "i":
@@ -384,6 +385,7 @@ class _FormulaToNumpy(_ToNumpy):
         base = ast.parse(self.subst[g], mode="eval").body
         if idx == list(range(size)):
             return base
+        self.reindexed = True
         key = f"_ix{len(self.glob)}"
         self.glob[key] = idx
         return ast.parse(f"({ast.unparse(base)})[..., {key}]", mode="eval").body
@@ -422,6 +424,7 @@ class _FormulaRendered:
         elif len(names) != n:
             raise _Unrenderable(op.name)
         self.npar = n - op.params
+        self.reindexed = False
         # render once with placeholder names, to refuse what cannot be rendered now
         self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
 
@@ -431,6 +434,7 @@ class _FormulaRendered:
         groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
         tr = _FormulaToNumpy(subst, groups, self.constants, glob)
         new = ast.fix_missing_locations(tr.visit(tree))
+        self.reindexed = self.reindexed or tr.reindexed
         return ast.unparse(new), tr.uses_i
 
     def emit(self, m: str, args: Sequence[str], out: str, need: bool,
@@ -757,12 +761,19 @@ class _Program:
                 # many parameters through a formula (an L2 penalty as dot(ps, ps)): vectors
                 srcs = []
                 ixs = []
-                for k in range(len(rv.rule.names)):
-                    grp_ops = operands[k * rv.size:(k + 1) * rv.size]
-                    ix = np.array([pidx[o] for o in grp_ops], dtype=np.intp)  # type: ignore[index]
+                groups_ix = [[pidx[o] for o in operands[k * rv.size:(k + 1) * rv.size]]  # type: ignore[index]
+                             for k in range(len(rv.rule.names))]
+                lo = min(groups_ix[0])
+                whole = (not rv.reindexed and all(g == groups_ix[0] for g in groups_ix)
+                         and sorted(groups_ix[0]) == list(range(lo, lo + rv.size)))
+                for k, gi in enumerate(groups_ix):
+                    # every group the same parameters, each once, a contiguous block (all
+                    # parameters in an L2 penalty): read them in block order, a view; the
+                    # formula (elementwise in i, sums over groups) cannot tell the order
+                    ix = np.arange(lo, lo + rv.size) if whole else np.array(gi, dtype=np.intp)
                     glob[f"_V{m}_{k}"] = ix
                     ixs.append(ix)
-                    srcs.append(f"_pa[_V{m}_{k}]")
+                    srcs.append(f"_pa[{lo}:{lo + rv.size}]" if whole else f"_pa[_V{m}_{k}]")
                 out = f"v{m}"
                 vec = rv.shared_vector(srcs, out, needs[node], emit, glob)
                 name[node] = out
@@ -995,7 +1006,10 @@ class _Program:
                 for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
                     q = src if by_i else f"_full({size}, {src})"
                     term = f"_outer_sum(g{m}, _np.broadcast_to({q}, ({size},)))"
-                    if len(set(ix.tolist())) != ix.size:
+                    lo = int(ix[0])
+                    if ix.tolist() == list(range(lo, lo + size)):
+                        bemit(f"    _G[{lo}:{lo + size}] += {term}")
+                    elif len(set(ix.tolist())) != ix.size:
                         bemit(f"    _add_at(_G, _V{m}_{k}, {term})")
                     else:
                         bemit(f"    _G[_V{m}_{k}] += {term}")
