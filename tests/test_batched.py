@@ -454,3 +454,59 @@ def test_shared_penalties_over_many_parameters_run_as_vectors():
     step = check_batched(fn, ps, X, Y)
     src = step.source(X, Y)
     assert "_gx_sumprod(_pa[" in src and "_gx_fsum(_pa[" in src  # one vector op each
+
+
+def test_a_program_failing_its_self_check_runs_sample_by_sample(monkeypatch):
+    from autograd import batched
+
+    w = Value(0.4)
+
+    def fn(x, y):
+        s = (w * x[0]).tanh()
+        return (s - y) * (s - y), s
+
+    monkeypatch.setattr(batched.BatchedCompiled, "_self_check", lambda self, prog: False)
+    X, Y = [[1.0], [2.0], [-1.0]], [0.5, 0.0, 1.0]
+    step = compile_batched(fn)
+    loss, s = step(X, Y)
+    assert step.fallback_samples == 3 and step.programs(X, Y) == []
+    assert s.tolist() == [math.tanh(0.4 * x[0]) for x in X]
+    ref = autograd.mean([fn(x, y)[0] for x, y in zip(X, Y)])
+    w_grad = w.grad
+    w.grad = 0.0
+    ref.backward()
+    assert loss == pytest.approx(ref.data, rel=1e-15)
+    assert w_grad == pytest.approx(w.grad, rel=1e-14)
+
+
+def test_loss_that_is_a_parameter_or_shared():
+    w = Value(2.0)
+    step = compile_batched(lambda x, y: w)
+    assert step([[1.0], [2.0]], [0.0, 0.0]) == 2.0
+    assert w.grad == pytest.approx(1.0)  # mean over the batch of d w / d w
+    step2 = compile_batched(lambda x, y: w * w, reduction="sum")
+    w.grad = 0.0
+    assert step2([[1.0], [2.0], [3.0]], [0.0] * 3) == 12.0
+    assert w.grad == pytest.approx(12.0)
+
+
+def test_numpy_arrays_and_nested_samples():
+    w = [Value(0.5), Value(-0.25)]
+
+    def fn(x, y):  # x is a 2 x 2 matrix per sample
+        rows = [autograd.dot(w, r) for r in x]
+        return (rows[0] - y) * (rows[0] - y) + rows[1].abs()
+
+    rng = random.Random(1)
+    X = [[[rng.uniform(-1, 1) for _ in range(2)] for _ in range(2)] for _ in range(5)]
+    Y = [rng.uniform(-1, 1) for _ in range(5)]
+    check_batched(fn, w, X, Y)
+    step = compile_batched(fn)
+    for p in w:
+        p.grad = 0.0
+    a = step(np.array(X), np.array(Y))
+    ga = [p.grad for p in w]
+    for p in w:
+        p.grad = 0.0
+    b = step(X, Y)
+    assert a == b and ga == [p.grad for p in w]
