@@ -620,10 +620,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     print(f"{args.expression} = {visualize.fmt(root.data)}" + (f"  at {at}" if at else ""))
     for name, leaf in leaves.items():
         print(f"  d/d{name} = {visualize.fmt(leaf.grad)}")
+    explained = {}
     if args.explain:
-        for leaf in leaves.values():
+        for name, leaf in leaves.items():
+            explained[name] = visualize.explain(leaf, root)
             print()
-            print(visualize.explain(leaf, root))
+            print(explained[name])
     options = {"rankdir": args.rankdir, "partials": args.partials, "color": not args.no_color,
                "max_nodes": args.max_nodes, "title": args.expression}
     try:
@@ -636,6 +638,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         else:
             print(f"wrote {written}")
+            # --explain also draws: each variable's paths highlighted, one file each
+            for name, e in explained.items():
+                target = written.with_name(f"{written.stem}.explain-{name}{written.suffix}")
+                shown = visualize.render(root, target, highlight=e, **{
+                    **options, "title": f"{args.expression}: d/d{name}"})
+                print(f"wrote {shown} (the paths of d/d{name} highlighted)")
     except OSError as e:
         return _fail("graph", f"cannot write {args.output!r}: {describe_os_error(e)}")
     if steps is not None:
