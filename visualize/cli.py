@@ -639,9 +639,9 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         else:
             print(f"wrote {written}")
             # --explain also draws: each variable's paths highlighted, one file each
-            for name, e in explained.items():
+            for name, why in explained.items():
                 target = written.with_name(f"{written.stem}.explain-{name}{written.suffix}")
-                shown = visualize.render(root, target, highlight=e, **{
+                shown = visualize.render(root, target, highlight=why, **{
                     **options, "title": f"{args.expression}: d/d{name}"})
                 print(f"wrote {shown} (the paths of d/d{name} highlighted)")
     except OSError as e:
