@@ -160,15 +160,19 @@ def _ctrl_c() -> Iterator[None]:
         yield
         return
 
+    fired = []
+
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        fired.append(signum)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if not fired:  # after a Ctrl-C the process is ending: later presses stay ignored
+            signal.signal(signal.SIGINT, previous)
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -233,9 +237,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
-    _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
     _playground.demo_page(out_dir, model, X_train, y_train, X_test, y_test, history,
                           seed=args.seed)
+    _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
     return 0
 
 
@@ -316,11 +320,20 @@ def _model_size(nin: int, widths: list[int]) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     try:
         save_path, ckpt = _train_outputs(args)
+    except OutputPathError as exc:
+        return _fail("train", str(exc), 2)
+    try:
+        return _train(args, save_path, ckpt)
+    except KeyboardInterrupt:  # anywhere outside fit's loop: the checkpoint on disk tells
+        return _report_interrupt(None, ckpt, save_path)
+
+
+def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) -> int:
+    """The train command once its outputs are checked."""
+    try:
         X, y = nn.data.load_dataset(args.data, args.samples, args.noise, seed=args.seed)
         X_train, X_test, y_train, y_test = nn.data.train_test_split(
             X, y, test_size=args.test_size, seed=args.seed)
-    except OutputPathError as exc:
-        return _fail("train", str(exc), 2)
     except (ValueError, RuntimeError) as exc:
         return _fail("train", str(exc), 2)
     classes = max(y) + 1
@@ -370,10 +383,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_interrupt(history: nn.History, ckpt: Path | None, save: Path | None) -> int:
-    """The message after Ctrl-C: what holds the last completed epoch and how to go on."""
-    done = history.checkpoint_epoch
-    n = history.epochs_run
+def _report_interrupt(history: nn.History | None, ckpt: Path | None, save: Path | None) -> int:
+    """The message after Ctrl-C: what holds the last completed epoch and how to go on.
+
+    The checkpoint file on disk is the truth (it may hold a resumed run's epoch).
+    """
+    done = None
+    if ckpt is not None and ckpt.is_file():
+        with contextlib.suppress(nn.ModelFileError):
+            done = nn.load_meta(ckpt).get("epoch")
+    n = history.epochs_run if history is not None else (done or 0)
     parts = [f"interrupted after {n} completed epoch{'' if n == 1 else 's'}"]
     if save is not None:
         parts.append(f"{str(save)!r} was not written (a part-trained model is not saved)")
@@ -793,6 +812,13 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     if args.name not in (None, "all") and args.name not in lessons.LESSONS:
         args.lesson_parser.error(f"unknown lesson {args.name!r}; choose one of "
                                  f"{', '.join(lessons.LESSONS)} or all")
+    if not args.list:  # the output rule of every command (visualize/outputs.py), up front
+        folder = args.out if args.out is not None else (
+            "chainrule-out/lessons" if args.name == "all" else f"chainrule-out/lessons/{args.name}")
+        try:
+            output_dir(folder, "--out")
+        except OutputPathError as e:
+            return _fail("lesson", str(e), 2)
     try:
         return lessons.command(args.name, args.out, args.seed, args.list)
     except (lessons.LessonError, visualize.PlotDependencyError) as e:
@@ -802,9 +828,17 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what is wrong and where to read more, no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message`` and a pointer to ``--help``; exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``chainrule`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="Backpropagation made visible and checkable.",
     )

@@ -83,7 +83,7 @@ def _width_curve(acc: dict[int, float], train: dict[int, float]) -> Any:
     ax.plot(ws, [100 * train[w] for w in ws], "s--", color="grey",
             label="training (last epoch)")
     ax.axhline(10, color="grey", linestyle=":", linewidth=1)
-    ax.text(ws[-1], 12, "chance", fontsize=8, color="grey", ha="right")
+    ax.text(ws[0], 12, "chance (10%)", fontsize=8, color="grey", ha="left")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ws)
     ax.set_xticklabels([str(w) for w in ws])
