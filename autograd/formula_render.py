@@ -470,8 +470,9 @@ def templates(formula: Formula) -> tuple[Any, Any]:
 
 
 class _Doc(ast.NodeTransformer):
-    def __init__(self, out: str) -> None:
+    def __init__(self, out: str, squares: bool) -> None:
         self.out = out
+        self.squares = squares
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         v = node.value
@@ -482,6 +483,13 @@ class _Doc(ast.NodeTransformer):
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id == "out" and self.out:
             return ast.parse(self.out, mode="eval").body
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if (self.squares and isinstance(node.op, ast.Mult)
+                and ast.dump(node.left) == ast.dump(node.right)):
+            return ast.BinOp(node.left, ast.Pow(), ast.Constant(2))  # x * x reads x ** 2
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -496,7 +504,7 @@ class _Doc(ast.NodeTransformer):
         return node
 
 
-def doc_text(src: str, formula: Formula, *, out: str = "") -> str:
+def doc_text(src: str, formula: Formula, *, out: str = "", power: str = "**") -> str:
     """Return ``src`` as readable text: ``div(a, b)`` as ``a / b``, ``1.0`` as ``1``.
 
     Args:
@@ -504,9 +512,12 @@ def doc_text(src: str, formula: Formula, *, out: str = "") -> str:
         formula: the formula it belongs to.
         out: text substituted for ``out`` (the forward's own text), or ""
             to keep the name.
+        power: how powers are written: ``"**"`` (Python) or ``"^"``
+            (``a^b`` as in math, and ``x * x`` as ``x^2``).
     """
     tree = ast.parse(src, mode="eval").body
-    return ast.unparse(_Doc(out).visit(tree))
+    text = ast.unparse(_Doc(out, squares=power != "**").visit(tree))
+    return text.replace(" ** ", power) if power != "**" else text
 
 
 # ---------------------------------------------------------------------------
@@ -557,18 +568,19 @@ def helpers_used(formula: Formula) -> tuple[str, ...]:
 def docs(formula: Formula) -> tuple[str, str]:
     """The forward and derivative as readable text (the README's op table).
 
-    The derivative is the partial of a one-operand op, else one
-    ``d/da = ...`` per operand (``d/dxs[i] = ...`` per group); ``out`` reads as
-    the forward's text where that is a plain expression.
+    The forward reads as Python (it is also the call text of an operator);
+    the derivative writes powers as ``a^b`` and lists the partials in
+    operand order, separated by ``", "``
+    (``1, -1``; graph labels split it there), or one ``d/dxs[i] = ...`` per
+    group; ``out`` reads as the forward's text where that is a plain
+    expression.
     """
     fwd = doc_text(formula.forward, formula)
     out = "" if formula.variadic or " if " in fwd else fwd
-    parts = [doc_text(p, formula, out=out) for p in formula.partials]
+    parts = [doc_text(p, formula, out=out, power="^") for p in formula.partials]
     if formula.variadic:
         return fwd, "; ".join(f"d/d{g}[i] = {p}" for g, p in zip(formula.names, parts))
-    if len(parts) == 1:
-        return fwd, parts[0]
-    return fwd, "; ".join(f"d/d{g} = {p}" for g, p in zip(formula.names, parts))
+    return fwd, ", ".join(parts)  # one per operand, in order (visualize splits on ", ")
 
 
 def float_globals(formula: Formula) -> dict[str, Any]:
