@@ -90,6 +90,20 @@ def test_ctrl_c_before_the_first_epoch_ends_says_there_is_nothing_to_resume(
     assert not (tmp_path / "run.json").exists()
 
 
+def test_ctrl_c_in_the_demo_saves_nothing(tmp_path: Path) -> None:
+    p = _start(["demo", "--epochs", "100000", "--no-progress", "--out", "out"], tmp_path)
+    assert p.stdout is not None
+    while not p.stdout.readline().startswith("model:"):  # training starts after this line
+        pass
+    time.sleep(0.2)
+    _out, err = _interrupt(p, 2)
+    assert p.returncode == 130 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("chainrule demo: interrupted after ")
+    assert line.endswith("epochs; nothing was written to 'out'")
+    assert not (tmp_path / "out" / "model.json").exists()
+
+
 def test_ctrl_c_in_check_and_graph_ends_with_one_line(tmp_path: Path) -> None:
     n = 20  # --second on 20 variables: a couple of seconds of work to interrupt
     names = ",".join(f"v{i}" for i in range(n))
@@ -262,6 +276,7 @@ def test_help_states_the_limits_and_the_split(capsys: pytest.CaptureFixture[str]
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
+        assert "%%" not in text
         for needle in needles:
             assert needle in text, (command, needle)
 
