@@ -138,7 +138,7 @@ def test_weights_that_are_not_finite_numbers(tmp_path: Path, bad: Any) -> None:
     key = next(iter(doc["weights"]))
     doc["weights"][key] = bad
     text = json.dumps(_resign(doc))  # signed: the checksum holds, the weight does not
-    with pytest.raises(nn.ModelFileError, match="weight|not allowed|overflows"):
+    with pytest.raises(nn.ModelFileError, match=r"weight|not allowed|overflows"):
         nn.load(_write(tmp_path / "m.json", text))
 
 
