@@ -92,7 +92,7 @@ def _width_curve(acc: dict[int, float], train: dict[int, float]) -> Any:
     ax.set_ylabel("accuracy (%)")
     ax.set_title("a wider hidden layer reads digits better")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
     fig.tight_layout()
     return fig
 
