@@ -22,9 +22,6 @@ from visualize.lessons import learning_rate, local_minima, optimizers, overfitti
 
 pytest.importorskip("matplotlib")
 
-needs_chromium = pytest.mark.skipif(chromium_missing() is not None,
-                                    reason=chromium_missing() or "")
-
 
 def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     out = tmp_path_factory.mktemp(name)
