@@ -44,6 +44,7 @@ from autograd.ops import Op, iter_ops
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_LABEL",
     "MAX_NODES",
     "MAX_SOURCE_LENGTH",
     "Expression",
@@ -529,7 +530,8 @@ def _check_nesting(source: str) -> None:
             "work the sign out: an even number of minus signs is +, an odd number is -")
     if deepest > MAX_DEPTH:
         raise ExpressionError(
-            f"expression: parentheses nest {deepest} deep, more than the limit of {MAX_DEPTH}",
+            f"expression: nested too deeply (parentheses {deepest} deep, more than "
+            f"{MAX_DEPTH} levels)",
             source, deep_at, deep_at + 1, "remove the parentheses that group nothing")
 
 

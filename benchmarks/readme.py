@@ -85,10 +85,12 @@ def section(res: dict[str, Any]) -> str:
     """Return the Markdown of the speed section for a suite result."""
     m = res["machine"]
     parts = [INTRO, ""]
-    floor_ms = (res.get("user") or res.get("W-mlp") or {}).get("engines", {}).get(
-        "float floor", {}).get("ms_gc_default")
-    where = (f" (the float floor's W-mlp/W-user step takes {floor_ms:.1f} ms here, 1.3–2.5 ms on "
-             "the machine of `shared/benchmarks.md`)") if floor_ms else ""
+    key = "user" if "user" in res else "W-mlp"
+    floor_ms = res.get(key, {}).get("engines", {}).get("float floor", {}).get("ms_gc_default")
+    what = "W-user step takes {:.1f} ms of CPU time" if key == "user" else \
+        "W-mlp step takes {:.1f} ms"
+    where = (f" (the float floor's {what.format(floor_ms)} here, 1.3–2.5 ms on the machine of "
+             "`shared/benchmarks.md`)") if floor_ms else ""
     parts.append(
         f"Latest run: {m['date']}, CPython {m['python']} on a shared {m['cpus']}-core "
         f"{m['processor']} Linux machine{where}."
@@ -103,8 +105,8 @@ def section(res: dict[str, Any]) -> str:
         parts.append("")
         parts.append(fmt_table(userstep.HEADERS, userstep.rows(u)))
         parts.append("")
-        parts += userstep.notes(u)
-        parts.append("")
+        for note in userstep.notes(u):
+            parts += [note, ""]
         parts.append("The other workloads (W-mlp, W-wide: our own fastest paths, `forward_batch` "
                      "and fused losses):")
         parts.append("")

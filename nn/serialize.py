@@ -219,8 +219,22 @@ def _parameter_count(arch: dict[str, Any], where: str) -> int:
     return count
 
 
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: the types of the architecture's optional entries (the builders check their values)
+_ARCH_TYPES: tuple[tuple[str, Any, str], ...] = (
+    ("activation", lambda v: isinstance(v, str), "a name"),
+    ("output_activation", lambda v: v is None or isinstance(v, str), "a name or null"),
+    ("negative_slope", _is_real, "a finite number"),
+    ("fused", lambda v: isinstance(v, bool), "true or false"),
+)
+
+
 def _build(arch: Any, where: str = "load") -> Module:
-    if not isinstance(arch, dict) or arch.get("type") not in _BUILDERS:
+    if not isinstance(arch, dict) or not isinstance(arch.get("type"), str) \
+            or arch["type"] not in _BUILDERS:
         kind = arch.get("type") if isinstance(arch, dict) else arch
         raise ModelFileError(
             f"{where}: unknown architecture type {str(kind)[:80]!r}; this version knows "
@@ -337,7 +351,8 @@ def read_model_file(path: PathLike, who: str = "load", *,
 def _check_document(doc: dict[str, Any], where: str) -> None:
     """The types of a model document's entries, before anything is built from them."""
     arch, weights, meta = doc["architecture"], doc["weights"], doc["meta"]
-    if not isinstance(arch, dict) or arch.get("type") not in _BUILDERS:
+    if not isinstance(arch, dict) or not isinstance(arch.get("type"), str) \
+            or arch["type"] not in _BUILDERS:
         kind = arch.get("type") if isinstance(arch, dict) else type(arch).__name__
         raise ModelFileError(f"{where}: unknown architecture type {str(kind)[:80]!r}; this "
                              f"version knows {', '.join(sorted(_BUILDERS))}")
@@ -346,6 +361,10 @@ def _check_document(doc: dict[str, Any], where: str) -> None:
                              "object of parameter names to numbers")
     if not isinstance(meta, dict):
         raise ModelFileError(f"{where}: the meta entry is a {type(meta).__name__}, not an object")
+    for key, ok, want in _ARCH_TYPES:
+        if key in arch and not ok(arch[key]):
+            raise ModelFileError(f"{where}: the architecture's {key} must be {want}, got "
+                                 f"{str(arch[key])[:60]!r}")
     count = _parameter_count(arch, where)
     if abs(count - len(weights)) > max(16, count // 100):  # near misses: keys named on load
         raise ModelFileError(f"{where}: the weights do not fit: the architecture has {count} "

@@ -143,18 +143,19 @@ def _flat(fn: Callable[..., Value]) -> LossFn:
 _MAX_CLASS_LOOK = 10
 
 
-def _stray_label_message(labels: list[Any], who: str) -> str:
+def _stray_label_message(labels: list[Any], who: str, prefix: str = "") -> str:
     """The error for one-output integer labels that are neither 0/1 nor -1/+1."""
+    head = prefix or who
     values = sorted(set(labels))
     for enc in ({0, 1}, {-1, 1}):
         stray = [(k, v) for k, v in enumerate(labels) if v not in enc]
         if len(stray) <= max(1, len(labels) // 10):
             k, v = stray[0]
             a, b = sorted(enc)
-            return (f"{who}: the labels are {a}/{b} but sample {k} has label {v!r}; fix that "
+            return (f"{head}: the labels are {a}/{b} but sample {k} has label {v!r}; fix that "
                     f"label, or pass loss='mse' to treat the labels as numbers to regress on")
-    return (f"{who}: the model has 1 output but the labels look like classes {values}; give the "
-            f"model {len(values)} outputs (class indices 0..k-1), or pass loss='mse' to "
+    return (f"{head}: the model has 1 output but the labels look like classes {values}; give "
+            f"the model {len(values)} outputs (class indices 0..k-1), or pass loss='mse' to "
             "regress on them")
 
 
@@ -189,6 +190,9 @@ def _task(y: Sequence[Any], nout: int, loss: str | LossFn, who: str = "fit") -> 
             raise ValueError(f"{who}: loss 'cross_entropy' needs one output per class, this model "
                              "has 1: use 'bce' (0/1 labels) or 'hinge' (-1/+1 labels)")
         if loss in ("hinge", "bce"):
+            if not binary and ints:
+                raise ValueError(_stray_label_message(
+                    labels, who, f"{who}: loss {loss!r} needs binary labels (0/1 or -1/+1)"))
             if not binary:
                 raise ValueError(
                     f"{who}: loss {loss!r} needs binary labels (0/1 or -1/+1), got "
@@ -629,14 +633,16 @@ def _record_epoch(run: _Run, epoch: int, result: tuple[float, int, dict[str, flo
     """Step 5: record the epoch's figures and evaluate on the validation set."""
     total, hits, flow = result
     history, n = run.history, len(run.Xt)
+    # validation first: a Ctrl-C in it leaves no half-recorded epoch behind
+    val = _evaluate(run.model, run.Xv, run.Xv_task) if run.Xv_task is not None else None
     history.loss.append(total / n)
     if run.task.kind != "regression":
         history.accuracy.append(hits / n)
     for name in run.groups:
         history.grad_flow[name].append(flow[name] / run.steps)
     history.lr.append(lr)
-    if run.Xv_task is not None:
-        vl, va = _evaluate(run.model, run.Xv, run.Xv_task)
+    if val is not None:
+        vl, va = val
         history.val_loss.append(vl)
         if va is not None:
             history.val_accuracy.append(va)
@@ -731,10 +737,15 @@ def _resume(run: _Run, path: PathLike) -> None:
         probe.setstate(rng_state)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFileError(f"{where}: its resume state is damaged ({exc})") from exc
+    previous = run.opt.state_dict()
+    try:  # each load checks its state whole first; undo the optimizer's if the scheduler's fails
+        run.opt.load_state_dict(state["optimizer"])
+        if run.sched is not None:
+            run.sched.load_state_dict(state["scheduler"])
+    except ValueError as exc:
+        run.opt.load_state_dict(previous)
+        raise ValueError(f"{where}: {exc}") from exc
     run.model.load_state_dict(doc["weights"])
-    run.opt.load_state_dict(state["optimizer"])
-    if run.sched is not None:
-        run.sched.load_state_dict(state["scheduler"])
     run.rng.setstate(rng_state)
     history.interrupted = history.stopped_early = False
     history.checkpoint_epoch = meta["epoch"]

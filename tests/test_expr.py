@@ -13,6 +13,7 @@ import autograd
 from autograd import Value
 from autograd.expr import (
     MAX_DEPTH,
+    MAX_LABEL,
     MAX_NODES,
     MAX_SOURCE_LENGTH,
     Expression,
@@ -347,3 +348,50 @@ def test_bad_bindings(text: str, reason: str, part: str | None) -> None:
     assert "x=0.5,w=-3,b=2" in msg  # the example of what is allowed
     if part is not None:
         _caret_under(info.value, part)
+
+
+# ---------------------------------------------------------------------------
+# labels of interior nodes, look-alike names, runs of signs (hardening issue)
+
+
+def test_label_nodes_names_interior_nodes_with_their_text() -> None:
+    root, leaves = evaluate("tanh(w*x + b) * (x - 1)", {"w": -3.0, "x": 0.5, "b": 2.0},
+                            label_nodes=True)
+    labels = {n.label for n in autograd.backward_order(root)}
+    assert {"w*x", "w*x + b", "tanh(w*x + b)", "x - 1"} <= labels
+    assert root.label == ""  # the root is the whole expression
+    assert [v.label for v in leaves.values()] == ["w", "x", "b"]
+    # the default leaves interior nodes unlabelled, as before
+    plain, _ = evaluate("tanh(w*x + b)", {"w": -3.0, "x": 0.5, "b": 2.0})
+    assert all(n.label == "" for n in autograd.backward_order(plain))
+
+
+def test_long_sub_expressions_are_shortened_and_put_on_one_line() -> None:
+    src = "(tanh(" + " + ".join(f"v{i}*v{i}" for i in range(20)) + ")\n * 2)"
+    expr = compile_expression(src)
+    root = expr.build(dict.fromkeys(expr.variables, 0.1), label_nodes=True)
+    labels = [n.label for n in autograd.backward_order(root)]
+    assert all(len(t) <= MAX_LABEL and "\n" not in t for t in labels)
+    assert any(t.endswith("…") for t in labels)
+
+
+@given(st.integers(MAX_DEPTH + 1, 4_000), st.sampled_from(["-", "+", "- ", "+-"]))
+def test_runs_of_signs_get_a_message_not_a_parser_crash(n: int, sign: str) -> None:
+    with pytest.raises(ExpressionError, match=r"signs in a row nest deeper than the limit"):
+        compile_expression(sign * n + "x")
+
+
+def test_parentheses_nested_too_deep_get_a_message() -> None:
+    with pytest.raises(ExpressionError, match=r"nested too deeply \(parentheses 3000 deep"):
+        compile_expression("(" * 3000 + "x" + ")" * 3000)
+    assert compile_expression("-" * 50 + "x").variables == ("x",)
+
+
+@pytest.mark.parametrize(("typed", "normal"), [("ｘ", "x"), ("ﬁ", "fi"), ("ℌ", "H"),
+                                                ("ｗ１", "w1")])
+def test_look_alike_names_are_one_variable_in_expression_and_bindings(typed: str,
+                                                                      normal: str) -> None:
+    root, leaves = evaluate(f"{typed} * {normal}", parse_bindings(f"{typed}=3"))
+    assert list(leaves) == [normal] and root.data == 9.0
+    with pytest.raises(ExpressionError, match=f"{normal} is given twice"):
+        parse_bindings(f"{normal}=1,{typed}=2")
