@@ -179,6 +179,27 @@ def _namespace() -> dict[str, Any]:
         tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
         return tops / np.sum(tops, axis=-1, keepdims=True)
 
+    def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any) -> None:
+        # A matrix product sums in another order (and with FMA) than the op's own
+        # forward: where that can move a cancelling pre-activation across 0 (a
+        # kink), recompute those entries exactly as the op does, so the batch
+        # takes the same side of every kink as the dynamic engine.
+        n = X.shape[1]
+        if not Z.size:
+            return
+        # cheap test first: no entry near 0 by more than any reordering can move it
+        bound = (n + 2) * 2.3e-16 * (n * float(np.abs(X).max()) * float(np.abs(W).max())
+                                     + (0.0 if b is None else float(np.abs(b).max())))
+        if not float(np.abs(Z).min()) <= bound:
+            return
+        T = np.abs(X) @ np.abs(W)
+        tol = T if b is None else T + np.abs(b)
+        bad = (T > 0.0) & (np.abs(Z) <= (n + 2) * 2.3e-16 * tol)
+        if bad.any():
+            for r, c in zip(*np.nonzero(bad)):
+                Z[r, c] = exact(X[r].tolist(), W[:, c].tolist(),
+                                None if b is None else float(b[c]))
+
     def cols(n_rows: int, n_cols: int, x: Any) -> Any:
         return np.broadcast_to(x, (n_rows, n_cols))
 
@@ -199,7 +220,7 @@ def _namespace() -> dict[str, Any]:
         "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_max": pmax, "_nx_min": pmin,
         "_nx_gelu": gelu, "_nx_gelu_grad": gelu_grad, "_gx_fsum": g_fsum,
         "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
-        "_cols": cols,
+        "_cols": cols, "_fix_affine": fix_affine,
     })
     return _NS
 
@@ -555,6 +576,34 @@ def op_of(node: Value) -> Any:
     return node._entry
 
 
+def _exact_affine(op: Any, act: Any) -> Callable[..., float] | bool | None:
+    """How ``op`` itself computes one pre-activation ``x . w (+ b)``.
+
+    Returns a function ``exact(xs, ws, b)``; None when no kink follows (an
+    activation without kinks: nothing to protect); False when the op's sum
+    cannot be found (the node is then not grouped).
+    """
+    if op.name == "dot":
+        fwd = op.forward
+        return lambda xs, ws, b: fwd(*xs, *ws)  # symmetric: x . w = w . x exactly
+    if act is None or not act.kinks:
+        return None
+    cg = op.codegen
+    total = None
+    if cg is not None:
+        for key, val in cg.names.items():
+            if key.startswith("_total_"):
+                total = val
+    if total is None:
+        return False
+
+    def exact(xs: list[float], ws: list[float], b: float | None) -> float:
+        z = total(list(map(operator.mul, xs, ws)))
+        return z if b is None else z + b
+
+    return exact
+
+
 class _Group:
     """Affine nodes reading the same batched inputs: one ``X @ W (+ b)``."""
 
@@ -573,6 +622,9 @@ class _Group:
         self.bdup = False  # ... among the biases
         self.slope: str | None = None  # the name of act'(Z), None for the identity
         self.start: int | None = None  # where its weights start in the parameter vector
+        # exact(xs, ws, b): one pre-activation as the op computes it, to recompute
+        # entries a kink could tell apart (None: no kink to protect)
+        self.exact: Callable[..., float] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -677,9 +729,13 @@ class _Program:
                 key = (id(node._entry), len(xs), params,
                        tuple(id(x) if isinstance(x, Value) else ("c", x) for x in xs))
                 grp = groups.get(key)
+                exact = _exact_affine(op_of(node), act)
+                if exact is False:
+                    continue
                 if grp is None:
                     grp = groups[key] = _Group(len(groups), node._entry, xs, act, params,
                                                b is not None)
+                    grp.exact = exact if callable(exact) else None
                 member[node] = (grp, len(grp.members))
                 grp.members.append(node)
                 grp.ws.append(ws)
@@ -827,6 +883,10 @@ class _Program:
                     emit(f"    Z{g} = X{g} @ W{g} + {bias_src}")
                 else:
                     emit(f"    Z{g} = X{g} @ W{g}")
+                if grp.exact is not None:
+                    glob[f"_X{g}"] = grp.exact
+                    b_arg = bias_src if grp.bias else "None"
+                    emit(f"    _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g})")
                 act = grp.act
                 if act is None:
                     emit(f"    A{g} = Z{g}")
@@ -1044,7 +1104,7 @@ class _Program:
             if len(touch) >= 1 and bwd[touch[0]].startswith(f"    {gm} += "):
                 # its first gradient is a whole matrix: start from it (no zeros, no add)
                 bwd[touch[0]] = bwd[touch[0]].replace(f"{gm} += ", f"{gm} = ", 1)
-                if len(touch) > 1:
+                if any(bwd[k].startswith((f"    {gm} += ", f"    {gm}[")) for k in touch[1:]):
                     bwd[touch[0]] += ".copy()"  # later updates are in place
                 continue
             body.append(f"    {gm} = _zeros((_B, {len(grp.members)}))")

@@ -510,3 +510,33 @@ def test_numpy_arrays_and_nested_samples():
         p.grad = 0.0
     b = step(X, Y)
     assert a == b and ga == [p.grad for p in w]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_pre_activation_cancelling_to_zero_takes_the_dynamic_side_of_the_kink(sign):
+    from nn import Neuron
+
+    # 0.3 * 0.7 - 0.7 * 0.3 is 0.0 summed left to right, +-1.3e-17 in a matrix product
+    # with FMA: relu'(0) = 0 must hold for those samples as in the dynamic engine
+    n = Neuron(2, activation="relu", seed=0)
+    n.w[0].data, n.w[1].data, n.b.data = 0.7, 0.3, 0.0
+    X = [[0.3 * sign, -0.7 * sign], [1.0, 1.0], [-0.3 * sign, 0.7 * sign]]
+
+    def fn(x, y):
+        return n(x) * y
+
+    check_batched(fn, n.parameters(), X, [1.0, 1.0, 1.0], reduction="sum")
+    for p in n.parameters():
+        p.grad = 0.0
+    compile_batched(fn, reduction="sum")(X, [1.0, 1.0, 1.0])
+    assert [p.grad for p in n.parameters()] == [1.0, 1.0, 1.0]  # only the [1, 1] sample
+
+
+def test_dot_products_cancelling_to_zero_keep_the_kink_of_the_dynamic_engine():
+    w = [Value(0.7), Value(0.3)]
+
+    def fn(x, y):
+        return autograd.dot(w, x).relu() + autograd.dot(w, x).abs() * y
+
+    X = [[0.3, -0.7], [-0.3, 0.7], [0.5, 0.5]]
+    check_batched(fn, w, X, [1.0, -1.0, 1.0], reduction="sum")
