@@ -35,7 +35,11 @@ What this module owns:
   nodes that read the same batched inputs and whose other half is parameters
   are grouped, layer by layer, into one ``X @ W`` product; their backward is
   ``dZ = dA * act'(Z)``, ``dW = X.T @ dZ``, ``dX = dZ @ W.T``, with ``act'``
-  rendered from the activation's own entry.
+  rendered from the activation's own entry. A matrix product sums in another
+  order (and with FMA) than the op does, which can move a pre-activation
+  that cancels to 0 across a kink at 0: such entries (``|z|`` within the
+  reordering error of its terms) are recomputed with the op's own sum, so the
+  batch takes the dynamic engine's side of every kink at 0.
 * **Guards.** Python control flow on a sample's Value (``if v > 0``) is
   recorded as in :mod:`autograd.compile`; here each guard is evaluated for
   every sample, samples taking the traced branch run together, and the others
@@ -49,10 +53,13 @@ What this module owns:
 
 Summation order: the dynamic engine adds per-sample contributions one sample
 at a time; here a parameter's gradient is a NumPy sum (pairwise, or inside a
-matrix product) over the batch, and the loss is ``math.fsum`` of the
-per-sample losses. Results agree with the dynamic engine to within a few
-units in the last place of the summed terms (the tests hold them to 1e-12
-relative to the terms' magnitude), not bit for bit.
+matrix product) over the batch, group ops (``sum``, ``dot``...) sum a row with
+NumPy instead of ``math.fsum``, transcendental functions are NumPy's, and the
+loss is ``math.fsum`` of the per-sample losses. Results agree with the
+dynamic engine to within a few units in the last place of the summed terms
+(the tests hold them to 1e-12 relative to the terms' magnitude), not bit for
+bit; a kink other than at 0 that a value reaches only by cancellation could
+in principle be taken on the other side.
 
 NumPy is optional (``pip install 'chainrule[fast]'``); it is imported only
 when a batched function is built, so ``import autograd`` stays standard-
