@@ -92,6 +92,7 @@ from autograd.ops import OPS
 __all__ = ["BatchedCompiled", "compile_batched", "require_numpy"]
 
 REDUCTIONS = ("mean", "sum")
+_DATA = operator.attrgetter("_data")  # a parameter's float, read in one C-level pass
 _INF = float("inf")
 _REL = 1e-9  # self-check tolerance (relative to the terms' magnitude)
 
@@ -1121,6 +1122,7 @@ class _Program:
         body.append(f"    return _outs, _G, ({', '.join(pre_g)}{',' if pre_g else ''})")
         src = "\n".join(body) + "\n"
         self.source = src
+        self.uses_pl = "_pl" in "\n".join(body[1:])  # parameters read as floats too
         exec(builtins.compile(src, "<autograd.compile batch=True>", "exec"), glob)
         self.run: Callable[..., Any] = glob["_batched"]
         self.grouped = sum(len(g.members) for g in groups.values())
@@ -1328,8 +1330,8 @@ class BatchedCompiled:
                         rows = np.arange(n)
                     break
                 sub = D if rows is None else D[rows]
-                pl = [v._data for v in prog.captured]
-                pa = np.array(pl, dtype=np.float64)
+                pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
+                pl = pa.tolist() if prog.uses_pl else None
                 outs, G, pre = prog.run(sub, pl, pa, seed)
                 if outs is None:  # some samples take another branch
                     ok = G
