@@ -454,8 +454,27 @@ class _FormulaRendered:
             raise _Unrenderable(op.name)
         self.npar = n - op.params
         self.reindexed = False
-        # render once with placeholder names, to refuse what cannot be rendered now
-        self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
+        self.templates: tuple[str, list[str]] | None = None
+        if not self.variadic:
+            # render once with placeholder names into str.format templates, so that a
+            # node costs a format, not a parse: {0}, {1}... the operands, {out} the output
+            subst = {nm: f"__Q{k}__" for k, nm in enumerate(names)}
+            fwd, _ = self._np(rule.forward, subst, {}, False)
+            subst["out"] = "__OUT__"
+            locs = [self._np(p, subst, {}, True)[0] for p in rule.partials]
+
+            def fmt(t: str) -> str:
+                if "{" in t or "}" in t:
+                    raise _Unrenderable("braces")
+                t = t.replace("__OUT__", "{out}")
+                for k in range(n):
+                    t = t.replace(f"__Q{k}__", f"{{{k}}}")
+                return t
+
+            self.templates = (fmt(fwd), [fmt(t) for t in locs])
+        else:
+            # render once with placeholder names, to refuse what cannot be rendered now
+            self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
 
     def _np(self, src: str, subst: dict[str, str], glob: dict[str, Any],
             partial: bool) -> tuple[str, bool]:
@@ -470,14 +489,12 @@ class _FormulaRendered:
              emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
         """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
         rule = self.rule
-        if not self.variadic:
-            subst = dict(zip(rule.names, args))
-            fwd, _ = self._np(rule.forward, subst, glob, False)
-            emit(f"    {out} = {fwd}")
+        if self.templates is not None:
+            fwd_t, loc_t = self.templates
+            emit(f"    {out} = {fwd_t.format(*args, out=out)}")
             if not need:
                 return []
-            subst["out"] = out
-            return [self._np(p, subst, glob, True)[0] for p in rule.partials][:self.npar]
+            return [t.format(*args, out=out) for t in loc_t][:self.npar]
         size = self.size
         subst = {"n": repr(size)}
         for k, g in enumerate(rule.names):
