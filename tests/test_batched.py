@@ -540,3 +540,17 @@ def test_dot_products_cancelling_to_zero_keep_the_kink_of_the_dynamic_engine():
 
     X = [[0.3, -0.7], [-0.3, 0.7], [0.5, 0.5]]
     check_batched(fn, w, X, [1.0, -1.0, 1.0], reduction="sum")
+
+
+def test_micrograd_style_per_sample_code_matches_dynamic():
+    from nn.micrograd import MLP as MicroMLP
+
+    random.seed(4)
+    model = MicroMLP(2, [4, 4, 1])
+    ps = model.parameters()
+    X, Y = moons(12, 2)
+
+    def fn(x, y):  # the lecture's loss, for one sample: elementwise nodes throughout
+        return (1 + -y * model(x)).relu() + 1e-4 * sum(p * p for p in ps)
+
+    check_batched(fn, ps, X, Y)
