@@ -73,7 +73,7 @@ import builtins
 import math
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from autograd import engine as _engine
 from autograd import numerics as N
@@ -601,6 +601,15 @@ def op_of(node: Value) -> Any:
     return node._entry
 
 
+def _exact_chain(xs: list[float], ws: list[float], b: float | None) -> float:
+    """A chain's pre-activation as its scalar nodes compute it: left to right."""
+    z = b
+    for w, x in zip(ws, xs):
+        p = w * x
+        z = p if z is None else z + p
+    return 0.0 if z is None else z
+
+
 def _exact_affine(op: Any, act: Any) -> Callable[..., float] | bool | None:
     """How ``op`` itself computes one pre-activation ``x . w (+ b)``.
 
@@ -732,29 +741,37 @@ class _Program:
             batched[node] = any(batched[p] for p in ps)
             needs[node] = any(needs[p] for p in ps)
 
+        # -- chains of scalar ops that are a neuron's pre-activation, as micrograd
+        # writes it: sum((w_i * x_i for ...), b) is add(...add(add(b, w0*x0), w1*x1)...)
+        chains: dict[Value, tuple[list[Any], list[Any], Any]] = {}
+        absorbed: set[Value] = set()  # their inner nodes: computed by the matrix product
+        if group:
+            chains, absorbed = self._chains(order, outs, guards, interior, pidx, batched)
+
         # -- groups of affine nodes
         groups: dict[tuple[Any, ...], _Group] = {}
         member: dict[Value, tuple[_Group, int]] = {}
         if group:
             for node in order:
-                if not batched[node]:
+                if not batched[node] or node in absorbed:
                     continue
-                aff = _affine(node)
+                chain = chains.get(node)
+                aff = (*chain, None, ()) if chain is not None else _affine(node)
                 if aff is None:
                     continue
                 xs, ws, b, act, params = aff
-                if not any(isinstance(x, Value) and batched[x] for x in xs):
+                if chain is None and not any(isinstance(x, Value) and batched[x] for x in xs):
                     xs, ws = ws, xs
-                if op_of(node).name != "dot" and xs is not aff[0]:
+                if chain is None and op_of(node).name != "dot" and xs is not aff[0]:
                     continue  # a neuron whose weights are batched: elementwise
                 if not all(isinstance(w, Value) and w in pidx for w in ws):
                     continue
                 if b is not None and not (isinstance(b, Value) and b in pidx):
                     continue
-                key = (id(node._entry), len(xs), params,
+                key = ("chain" if chain is not None else id(node._entry), len(xs), params,
                        tuple(id(x) if isinstance(x, Value) else ("c", x) for x in xs))
                 grp = groups.get(key)
-                exact = _exact_affine(op_of(node), act)
+                exact = _exact_chain if chain is not None else _exact_affine(op_of(node), act)
                 if exact is False:
                     continue
                 if grp is None:
@@ -828,7 +845,7 @@ class _Program:
             return fnames[key]
 
         local_of: dict[Value, list[str | None]] = {}
-        shared_local: dict[Value, str] = {}
+        shared_local: dict[Value, str | list[str]] = {}  # a call, or one expression each
         shared_vec: dict[Value, tuple[int, list[tuple[str, bool]], list[Any]]] = {}
         for node in order:
             if batched[node]:
@@ -861,6 +878,28 @@ class _Program:
                 if needs[node]:
                     shared_vec[node] = (rv.size, vec, ixs)
                 continue
+            cg = op.codegen
+            if cg is not None and len(operands) <= 4 and all(
+                    glob.get(k, v) is v for k, v in cg.names.items()):
+                # a small op inline, from its float templates (as autograd.compile)
+                glob.update(cg.names)
+                n_ = len(operands)
+                args = [ref(o) for o in operands]
+                kw: dict[str, str] = {}
+                for k, t in enumerate(cg.temp_templates(n_)):
+                    emit(f"    ts{m}_{k} = {t.format(*args, **kw)}")
+                    kw[f"t{k}"] = f"ts{m}_{k}"
+                out = f"v{m}"
+                emit(f"    {out} = {cg.forward_template(n_).format(*args, **kw)}")
+                name[node] = out
+                if needs[node]:
+                    kw["out"] = out
+                    for k, t in enumerate(cg.after_templates(n_)):
+                        emit(f"    us{m}_{k} = {t.format(*args, **kw)}")
+                        kw[f"u{k}"] = f"us{m}_{k}"
+                    shared_local[node] = [f"({t.format(*args, **kw)})"
+                                          for t in cg.local_templates(n_)]
+                continue
             if len(operands) > 8 and all(isinstance(o, Value) and o in pidx for o in operands):
                 glob[f"_ig{m}"] = operator.itemgetter(
                     *[pidx[o] for o in operands])  # type: ignore[index]
@@ -876,7 +915,7 @@ class _Program:
         # -- forward: batched nodes, in creation order
         gsrc: dict[_Group, str] = {}
         for node in order:
-            if not batched[node]:
+            if not batched[node] or node in absorbed:
                 continue
             m = -node._id
             op = node._entry
@@ -985,6 +1024,7 @@ class _Program:
         gm_used: set[_Group] = set()
         assigned: set[Value] = set()
         shared_g: set[Value] = set()
+        boundary: set[Value] = set()  # shared nodes with gradient from batched ones
 
         def gref(o: Value) -> str:
             if o in member:
@@ -1005,6 +1045,8 @@ class _Program:
             has.add(o)
             if not batched[o]:
                 shared_g.add(o)
+                if from_batched:
+                    boundary.add(o)
                 bemit(f"    g{-o._id} = g{-o._id} + {term}")
             elif o in member:
                 bemit(f"    {gref(o)} += {term}")
@@ -1021,6 +1063,7 @@ class _Program:
             elif not batched[loss]:
                 has.add(loss)
                 shared_g.add(loss)
+                boundary.add(loss)
                 bemit(f"    g{-loss._id} = _full(_B, _seed)")
             else:
                 has.add(loss)
@@ -1030,7 +1073,7 @@ class _Program:
                     assigned.add(loss)
                     bemit(f"    g{-loss._id} = _full(_B, _seed)")
         for node in reversed(order):
-            if not batched[node]:
+            if not batched[node] or node in absorbed:
                 continue
             if node in member:
                 grp = first_of.get(node)
@@ -1082,6 +1125,7 @@ class _Program:
                 else:
                     term = f"{gn} * ({d})"
                 contribute(o, term, True)
+        split = len(bwd)
         for node in reversed(order):
             if batched[node] or node not in has:
                 continue
@@ -1099,12 +1143,14 @@ class _Program:
                     else:
                         bemit(f"    _G[_V{m}_{k}] += {term}")
                 continue
-            bemit(f"    d{m} = {shared_local[node]}")
+            loc = shared_local[node]
+            if isinstance(loc, str):
+                bemit(f"    d{m} = {loc}")
             ops_ = node.operands
             npar = len(ops_) - op_of(node).params
             leaf_pos = [i for i, o in enumerate(ops_[:npar])
                         if isinstance(o, Value) and o in pidx and needs[o]]
-            if len(leaf_pos) > 4:
+            if len(leaf_pos) > 4 and isinstance(loc, str):
                 ix = np.array([pidx[ops_[i]] for i in leaf_pos], dtype=np.intp)  # type: ignore[index]
                 glob[f"_K{m}"] = ix
                 glob[f"_P{m}"] = np.array(leaf_pos, dtype=np.intp)
@@ -1115,7 +1161,20 @@ class _Program:
             else:
                 rest = list(range(npar))
             for i in rest:
-                contribute(ops_[i], f"g{m} * d{m}[{i}]", False)
+                d_i = loc[i] if isinstance(loc, list) else f"d{m}[{i}]"
+                contribute(ops_[i], f"g{m} * {d_i}", False)
+        if len(bwd) > split:
+            # The shared part twice: with gradients summed over the batch first
+            # (floats: fast), and, only if that meets an inf or nan, per sample (as
+            # the dynamic engine adds them, so 0 * inf stays nan for that sample).
+            per_sample = bwd[split:]
+            del bwd[split:]
+            bwd.append("    _Gb = _G.copy()")
+            bwd += self._shared_scalar(order, batched, has, shared_vec, shared_local,
+                                       pidx, needs, glob, boundary)
+            bwd.append("    if not _np.isfinite(_G).all():")
+            bwd.append("        _G = _Gb")
+            bwd += ["    " + line for line in per_sample]
         pre_g = [f"_G[{j}]" for j, _ in self.pre]
 
         head = ["def _batched(_D, _pl, _pa, _seed):", "    _B = _D.shape[0]"]
@@ -1144,6 +1203,134 @@ class _Program:
         self.run: Callable[..., Any] = glob["_batched"]
         self.grouped = sum(len(g.members) for g in groups.values())
         self.groups = len(groups)
+
+    @staticmethod
+    def _shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value],
+                       shared_vec: dict[Value, tuple[int, list[tuple[str, bool]], list[Any]]],
+                       shared_local: dict[Value, str | list[str]], pidx: dict[Value, int],
+                       needs: dict[Value, bool], glob: dict[str, Any],
+                       boundary: set[Value]) -> list[str]:
+        """The shared nodes' backward with each gradient summed over the batch (``h``)."""
+        nodes = [node for node in reversed(order) if not batched[node] and node in has]
+        lines = [f"    h{-node._id} = float(_np.sum(g{-node._id}))" if node in boundary
+                 else f"    h{-node._id} = 0.0" for node in nodes]
+        for node in nodes:
+            m = -node._id
+            if node in shared_vec:
+                size, vec, ixs = shared_vec[node]
+                for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
+                    q = src if by_i else f"_full({size}, {src})"
+                    term = f"h{m} * _np.broadcast_to({q}, ({size},))"
+                    lo = int(ix[0])
+                    if ix.tolist() == list(range(lo, lo + size)):
+                        lines.append(f"    _G[{lo}:{lo + size}] += {term}")
+                    elif len(set(ix.tolist())) != ix.size:
+                        lines.append(f"    _add_at(_G, _V{m}_{k}, {term})")
+                    else:
+                        lines.append(f"    _G[_V{m}_{k}] += {term}")
+                continue
+            loc = shared_local[node]
+            if isinstance(loc, str):
+                lines.append(f"    d{m} = {loc}")
+            ops_ = node.operands
+            npar = len(ops_) - op_of(node).params
+            leaf_pos = [i for i, o in enumerate(ops_[:npar])
+                        if isinstance(o, Value) and o in pidx and needs[o]]
+            rest = list(range(npar))
+            if len(leaf_pos) > 4 and isinstance(loc, str):
+                dup = len(set(glob[f"_K{m}"].tolist())) != len(leaf_pos)
+                val = f"h{m} * _np.asarray(d{m})[_P{m}]"
+                lines.append(f"    _add_at(_G, _K{m}, {val})" if dup
+                             else f"    _G[_K{m}] += {val}")
+                rest = [i for i in range(npar) if i not in set(leaf_pos)]
+            for i in rest:
+                o = ops_[i]
+                if not isinstance(o, Value) or not needs.get(o, False):
+                    continue
+                d_i = loc[i] if isinstance(loc, list) else f"d{m}[{i}]"
+                if o in pidx:
+                    lines.append(f"    _G[{pidx[o]}] += h{m} * {d_i}")
+                elif not batched[o]:
+                    lines.append(f"    h{-o._id} += h{m} * {d_i}")
+        return lines
+
+    @staticmethod
+    def _chains(order: list[Value], outs: list[Value], guards: list[Any],
+                interior: dict[Value, None], pidx: dict[Value, int],
+                batched: dict[Value, bool],
+                ) -> tuple[dict[Value, tuple[list[Any], list[Any], Any]], set[Value]]:
+        """Find ``b + w0*x0 + w1*x1 + ...`` chains (parameters ``w``, ``b``), longest first.
+
+        Every inner node must feed only the chain (one use, not an output or a
+        guard's value). Returns ``{root: (xs, ws, b or None)}`` and the inner nodes.
+        """
+        uses: dict[Value, int] = {}
+        for node in order:
+            for o in node.operands:
+                if isinstance(o, Value):
+                    uses[o] = uses.get(o, 0) + 1
+        pinned = set(outs)
+        for g in guards:
+            pinned.add(g[0])
+            if isinstance(g[2], Value):
+                pinned.add(g[2])
+        chains: dict[Value, tuple[list[Any], list[Any], Any]] = {}
+        absorbed: set[Value] = set()
+
+        def single(v: Any) -> bool:
+            return (isinstance(v, Value) and v in interior and uses.get(v, 0) == 1
+                    and v not in pinned and v not in absorbed)
+
+        def term(v: Any) -> tuple[Value, Any] | None:  # w * x or x * w, w a parameter
+            if not single(v) or op_of(v).name != "mul":
+                return None
+            a, c = v.operands
+            a_par = isinstance(a, Value) and a in pidx
+            c_par = isinstance(c, Value) and c in pidx
+            if a_par and not c_par:
+                return a, c
+            if c_par and not a_par:
+                return c, a
+            return None
+
+        for node in reversed(order):
+            if node in absorbed or not batched[node] or op_of(node).name != "add":
+                continue
+            terms: list[tuple[Value, Any]] = []
+            inner: list[Value] = []
+            bias = None
+            cur = node
+            ok = False
+            while True:
+                a, c = cast("tuple[Any, Any]", cur.operands)
+                t = term(c)
+                if t is None:
+                    break
+                terms.append(t)
+                inner.append(c)
+                if isinstance(a, Value) and a in pidx:  # the bias starts the chain
+                    bias, ok = a, True
+                    break
+                t0 = term(a)
+                if t0 is not None:  # no bias: the first product starts it
+                    terms.append(t0)
+                    inner.append(a)
+                    ok = True
+                    break
+                if single(a) and op_of(a).name == "add":
+                    inner.append(a)
+                    cur = a
+                    continue
+                break
+            if not ok or len(terms) < 2:
+                continue
+            terms.reverse()
+            xs = [x for _, x in terms]
+            if not any(isinstance(x, Value) and batched[x] for x in xs):
+                continue
+            chains[node] = (xs, [w for w, _ in terms], bias)
+            absorbed.update(inner)
+        return chains, absorbed
 
     @staticmethod
     def _whole(grp: _Group, member: dict[Value, tuple[_Group, int]]) -> _Group | None:
