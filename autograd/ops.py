@@ -19,6 +19,12 @@ Everything else is derived from that formula, never restated:
 * ``Op.formula``/``Op.derivative`` and :func:`op_table_markdown`: the
   README's op table; ``Op.symbol`` labels graph nodes.
 
+An entry may also declare ``fused_backward`` (tanh, sigmoid): the
+derivatives of ``grad * partial``, from which ``create_graph`` makes one
+``<op>_backward`` node per gradient instead of a small graph (PyTorch's
+``tanh_backward``); that op is itself defined from a formula, so it can be
+differentiated again.
+
 For the built-in ops these forms are committed, generated, in
 :mod:`autograd._derived` (``python -m autograd.codegen`` rewrites it; a test
 fails when it drifts), so importing the table parses nothing; an op defined
@@ -45,7 +51,10 @@ How a renderer for another namespace (NumPy arrays for
   ``min``, ``max`` (two floats, Python's tie rule), and on whole groups
   ``fsum``, ``sumprod``, ``logsumexp``, ``tie_share(xs, i)``. Every helper is
   total (IEEE results, never an exception), so both branches of a ``where``
-  may be evaluated. ``HELPERS[name].doc`` says what each means.
+  may be evaluated. ``HELPERS[name].doc`` says what each means. ``a / b``
+  reaches a renderer as ``div(a, b)`` unless ``b`` is ``n`` or a nonzero
+  number. ``tests/test_formula.py`` has a minimal NumPy renderer of every
+  fixed-arity formula, checked against the float rules.
 
 An op's *operands* are its inputs in call order; an operand may be a
 constant float (``x * 2`` has operands ``(x, 2.0)`` but one parent).
