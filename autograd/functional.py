@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from autograd.engine import Value, _node, backward_order
+from autograd import engine as _engine
+from autograd.engine import Value, _count, _new, backward_order
 from autograd.ops import OPS, Op, define_op, register_op
 
 _uses_cache: dict[int, tuple[Op, Any, Any]] = {}
@@ -175,7 +176,16 @@ def _create_graph(output: Value, grads: dict[Value, Any]) -> None:
             else:
                 vals = (g, p, node)
                 parts = fop.local(0.0, g._data, p._data, node._data)
-            contrib: Any = _node(g._data * parts[0], fop, vals, parts, None)  # grad * partial
+            contrib: Any = _new(Value)  # the body of engine._node, inlined: grad * partial
+            contrib._data = g._data * parts[0]
+            contrib.grad = 0.0
+            contrib._entry = fop
+            contrib._p = vals
+            contrib._local = parts
+            contrib._ctx = None
+            contrib._id = _count()
+            if _engine._special:
+                _engine._record_special(contrib)
             prev = grads.get(p)
             grads[p] = contrib if prev is None else prev + contrib
             continue
