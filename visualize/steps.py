@@ -2,12 +2,15 @@
 
 Backward visits the nodes in :func:`autograd.backward_order`; at each step one
 node passes its gradient to its parents, each parent receiving
-``grad · local derivative``. :func:`backward_steps` records those steps,
-:func:`backward_dots` draws one DOT frame per step (the node passing its
-gradient in blue, the parents receiving it in green, the edges labelled with
-what they carry, nodes not reached yet with ``grad ?``), and
-:func:`render_backward` writes the frames as SVG files plus one self-contained
-HTML page that steps through them.
+``grad · local derivative``. :func:`backward_steps` records those steps with
+captions showing the arithmetic; :func:`backward_dots` draws one DOT frame per
+step showing only what has been computed by then (the node passing its
+gradient in blue, the parents receiving it in green, the edge being traversed
+labelled with its product, nodes not reached yet with ``grad ?``) and a last
+frame summing up the gradients; in Jupyter its result displays as the
+interactive stepper. :func:`render_backward` writes the frames as SVG files
+plus one self-contained HTML page that steps through them (keys, buttons,
+slider, autoplay, zoom and pan).
 
 Only the public API of :mod:`autograd` is used.
 """
