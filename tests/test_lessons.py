@@ -18,12 +18,9 @@ import pytest
 
 from tests.browser import Browser, chromium_missing
 from visualize import lessons
-from visualize.lessons import learning_rate, local_minima, optimizers
+from visualize.lessons import learning_rate, local_minima, optimizers, overfitting
 
 pytest.importorskip("matplotlib")
-
-needs_chromium = pytest.mark.skipif(chromium_missing() is not None,
-                                    reason=chromium_missing() or "")
 
 
 def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
@@ -303,10 +300,11 @@ def test_overfitting_claims(overfit: lessons.LessonResult) -> None:
     assert m["parameters"] > 10 * m["n_train"]
     assert m["plain_final_train_loss"] < 0.05 < m["plain_first_train_loss"]   # memorised
     assert m["plain_final_val_loss"] > 1.3 * m["plain_best_val_loss"]         # turned up
-    assert m["plain_best_val_epoch"] < 150 // 2
+    assert m["plain_best_val_epoch"] < overfitting.EPOCHS // 2
     assert plain["gap"] > 2 * l2["gap"] and plain["gap"] > 2 * early["gap"]   # both fixes
     assert l2["val_loss"] < plain["val_loss"] and early["val_loss"] < plain["val_loss"]
-    assert early["epochs"] < 150 and m["early_best_epoch"] == early["epochs"] - 20
+    assert early["epochs"] < overfitting.EPOCHS
+    assert m["early_best_epoch"] == early["epochs"] - overfitting.PATIENCE
     _check_pages(overfit)
 
 

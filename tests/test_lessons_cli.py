@@ -48,9 +48,9 @@ def test_unknown_or_missing_name_is_a_usage_error(capsys: pytest.CaptureFixture[
 def test_unwritable_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert main(["lesson", "chain-rule", "-o", str(blocker / "sub")]) == 1
+    assert main(["lesson", "chain-rule", "-o", str(blocker / "sub")]) == 2  # refused up front
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"chainrule lesson: error: -o {str(blocker / 'sub')!r}: ")
+    assert err.startswith(f"chainrule lesson: error: --out {str(blocker / 'sub')!r}: ")
     assert "is a file" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 

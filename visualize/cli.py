@@ -226,8 +226,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                      loss="hinge", l2=1e-4, scheduler=schedule,
                      validation_data=(X_test, y_test), seed=args.seed,
                      progress=not args.no_progress, pause_gc=True, callbacks=[curves])
-    if history.interrupted:
-        print(f"interrupted after {history.epochs_run} epochs")
+    if history.interrupted:  # as train: a part-trained model is never saved
+        print(f"chainrule demo: interrupted after {history.epochs_run} epochs; nothing was "
+              f"written to {args.out!r}", file=sys.stderr)
+        return 130
     if history.epochs_run:
         print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
               f"loss {history.loss[-1]:.4f}, train accuracy {100 * history.accuracy[-1]:.1f}%, "
@@ -247,7 +249,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train an MLP on a built-in data set",
-        description="Train an MLP on a built-in data set (by default 80%% train, 20%% test, "
+        description="Train an MLP on a built-in data set (by default 80% train, 20% test, "
         "features standardised on the training part) and print the accuracy. Ctrl-C stops "
         "after the current step: --save is then not written, and --checkpoint holds the last "
         "completed epoch; --resume continues from it, ending with the same weights as a run "
