@@ -770,6 +770,8 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             extra = ' style=filled fillcolor="#c6dbef"'
         elif overlay is not None and i in overlay.receivers:
             extra = ' style=filled fillcolor="#c7e9c0"'
+        if overlay is not None and i == (overlay.sender if overlay.sender >= 0 else 0):
+            extra += ' class="cr-focus"'  # the step page keeps this node in view
         tip = _tooltip(v, inside(i))
         put(model.scopes[i], f"v{i} [{attrs} tooltip={_quote(tip)} label={label}{extra}];")
         if v.parents:
