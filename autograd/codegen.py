@@ -1,17 +1,24 @@
-"""Source generation from the op table: the engine's fast paths.
+"""Source generation from the op table: the derived rules and the engine's fast paths.
 
-The common operators and methods of ``Value`` (``+ - * / **``, unary ``-``,
-``exp log sqrt tanh sigmoid relu``) are specialised for a float or a Value
-operand so that one node costs one Python call. Their bodies are generated
-from the op table's source templates (:class:`autograd.ops.Codegen`, the same
-templates :mod:`autograd.compile` emits), so the formulas live only in the
-table. The generated text is committed in ``autograd/engine.py`` between the
-``BEGIN GENERATED`` and ``END GENERATED`` markers, where it can be read,
-type-checked and stepped through like any other code; nothing is generated or
-attached at import. A test fails when the committed text drifts from what this
-module generates. Regenerate it with::
+Two committed, generated texts come from the op table's formulas
+(:mod:`autograd.ops`, :mod:`autograd.formula`); a test fails when either
+drifts from what this module generates. Regenerate both with::
 
     python -m autograd.codegen
+
+(which also rewrites the README's op table).
+
+* :mod:`autograd._derived`: for every built-in op, the float rules, the
+  Value rule for ``create_graph``, the compile templates and the README's
+  texts, rendered from its one formula (so importing the table parses
+  nothing).
+* The end of ``autograd/engine.py``, between the ``BEGIN GENERATED`` and
+  ``END GENERATED`` markers: the common operators and methods of ``Value``
+  (``+ - * / **``, unary ``-``, ``exp log sqrt tanh sigmoid relu``)
+  specialised for a float or a Value operand so that one node costs one
+  Python call, built from the op's templates (the same ones
+  :mod:`autograd.compile` emits) and installed on ``Value`` there. It can be
+  read, type-checked and stepped through like any other code.
 
 Anything the fast paths do not cover (ints, NumPy scalars, non-numbers, ops
 without templates) goes through the engine's general path, which also raises
@@ -23,9 +30,12 @@ from __future__ import annotations
 import pathlib
 import re
 
-from autograd.ops import OPS, Codegen, Op
+from autograd import formula as F
+from autograd import formula_render as R
+from autograd.ops import OPS, Codegen, Op, iter_ops
 
-__all__ = ["FAST_BINARY", "FAST_UNARY", "fast_paths_source", "write_engine"]
+__all__ = ["FAST_BINARY", "FAST_UNARY", "derived_source", "fast_paths_source", "write_all",
+           "write_derived", "write_engine"]
 
 #: op name -> (method for ``self op other``, method for ``other op self``)
 FAST_BINARY = {
@@ -47,6 +57,7 @@ FAST_UNARY = {
 }
 
 BEGIN = "# --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---\n"
+INSTALL = "_install_fast_paths()\n"
 END = "# --- END GENERATED ---\n"
 
 _TAIL = """    node.grad = 0.0
@@ -74,8 +85,10 @@ def _store(indent: str, fwd: str, locs: list[str]) -> str:
     lines = [f"node._data = out = {fwd}" if uses_out else f"node._data = {fwd}"]
     partials = [t.format(out="out") for t in locs]
     inline = f"node._local = ({', '.join(partials)})"
-    if len(partials) == 1:
+    if len(partials) == 1 and len(indent) + len(partials[0]) <= 86:
         lines.append(f"node._local = {partials[0]}")  # one parent: stored bare
+    elif len(partials) == 1:
+        lines += [f"d0 = {partials[0]}", "node._local = d0"]
     elif len(indent) + len(inline) <= 100:
         lines.append(inline)
     else:
@@ -150,6 +163,23 @@ def _usable(op: Op) -> bool:
     return not cg.temp_templates(n) and not cg.after_templates(n)
 
 
+def _import_lines(names: dict[str, object]) -> str:
+    """Import (or define) each template name: functions by module, floats as literals."""
+    stdlib: list[str] = []
+    ours: list[str] = []
+    consts: list[str] = []
+    for key, obj in sorted(names.items()):
+        if isinstance(obj, float):
+            consts.append(f"{key} = float({str(obj)!r})\n" if obj != obj or obj in (
+                float("inf"), -float("inf")) else f"{key} = {obj!r}\n")
+            continue
+        module = getattr(obj, "__module__", None) or "builtins"
+        line = f"from {module} import {obj.__name__} as {key}\n"  # type: ignore[attr-defined]
+        (ours if module.split(".")[0] == "autograd" else stdlib).append(line)
+    text = "".join(sorted(stdlib)) + ("\n" if stdlib and ours else "") + "".join(sorted(ours))
+    return text + ("\n" + "".join(consts) if consts else "")
+
+
 def fast_paths_source() -> str:
     """Return the generated block of ``autograd/engine.py``, markers included.
 
@@ -161,6 +191,7 @@ def fast_paths_source() -> str:
     names: dict[str, object] = {}
     parts: list[str] = []
     refs: list[str] = []
+    methods: list[str] = []
     for name in (*FAST_BINARY, *FAST_UNARY):
         op = OPS[name]
         if not _usable(op):
@@ -174,20 +205,25 @@ def fast_paths_source() -> str:
         refs.append(f'{_ref(name)} = OPS["{name}"]\n')
         if name in FAST_BINARY:
             parts += [_left(name, op), _right(name, op)]
+            left, right = FAST_BINARY[name]
+            methods += [f'        "{left}": _fast_{name},\n',
+                        f'        "{right}": _fast_r{name},\n']
         else:
             parts.append(_unary(name, op))
-    stdlib: list[str] = []
-    ours: list[str] = []
-    for key, obj in sorted(names.items()):
-        module = getattr(obj, "__module__", None) or "builtins"
-        line = f"from {module} import {obj.__name__} as {key}\n"  # type: ignore[attr-defined]
-        (ours if module.split(".")[0] == "autograd" else stdlib).append(line)
-    imports = "".join(sorted(stdlib)) + ("\n" if stdlib and ours else "") + "".join(sorted(ours))
-    body = imports + "\n" + "".join(refs) + "\n\n" + "\n\n".join(parts)
+            methods.append(f'        "{FAST_UNARY[name]}": _fast_{name},\n')
+    install = (
+        "def _install_fast_paths() -> None:\n"
+        '    """Make the functions above the operators and methods of Value."""\n'
+        "    for attr, fn in {\n" + "".join(methods) + "    }.items():\n"
+        "        setattr(Value, attr, fn)\n\n\n" + INSTALL
+    )
+    body = (_import_lines(names) + "\n" + "".join(refs) + "\n\n" + "\n\n".join(parts)
+            + "\n\n" + install)
     return BEGIN + body + END
 
 
 _ENGINE = pathlib.Path(__file__).with_name("engine.py")
+_DERIVED = pathlib.Path(__file__).with_name("_derived.py")
 _BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
 
 
@@ -206,5 +242,163 @@ def write_engine(path: pathlib.Path = _ENGINE) -> bool:
     return new != text
 
 
+# ---------------------------------------------------------------------------
+# autograd/_derived.py
+
+
+_DERIVED_DOC = '''"""The op table's derived forms, generated from its formulas: do not edit.
+
+Written by ``python -m autograd.codegen`` from the ``define_op`` entries of
+:mod:`autograd.ops` (a test fails when this file drifts from them). For each
+built-in op: the float rules ``_<op>_forward`` (unless the forward is a
+helper itself) and ``_<op>_local``, the Value rule ``_<op>_value`` used by
+``create_graph``, and in :data:`RULES` the formula they were rendered from,
+the compile templates (``None`` for variadic ops: rendered when compiled),
+the helper names the templates call and the README's texts.
+:func:`autograd.ops.define_op` uses an entry only while its formula is the
+one recorded here.
+"""
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+'''
+
+
+def derived_source() -> str:
+    """Return the text of ``autograd/_derived.py`` for the built-in ops of the table.
+
+    Raises:
+        ValueError: if a built-in op has no formula.
+    """
+    helpers: set[str] = set()
+    vhelpers: set[str] = set()
+    funcs: list[str] = []
+    rows: list[str] = []
+    uses_operator = False
+    for op in iter_ops():
+        if not op.builtin:
+            continue
+        rule = op.rule
+        if rule is None:
+            raise ValueError(f"codegen: built-in op {op.name!r} has no formula")
+        R.check(rule, op.name)
+        used = R.helpers_used(rule)
+        helpers.update(used)
+        fsrc, lsrc = R.float_source(op.name, rule)
+        vsrc = R.value_source(op.name, rule)
+        vhelpers.update(re.findall(r"\b(_v_\w+|_d)\(", vsrc))
+        direct = R.direct_forward(rule)
+        if direct.startswith("operator."):
+            uses_operator = True
+            fwd = direct
+        elif direct:
+            fwd = F.float_name(direct)
+        else:
+            funcs.append(fsrc)
+            fwd = f"_{op.name}_forward"
+        funcs += [lsrc, vsrc]
+        if rule.variadic:
+            ft: object = None
+            lt: object = None
+        else:
+            ft, lt = R.templates(rule)
+        ftext, dtext = R.docs(rule)
+        rows.append(
+            f"    {op.name!r}: (\n"
+            f"        {rule.sources!r},\n"
+            f"        {fwd}, _{op.name}_local, _{op.name}_value,\n"
+            f"        {ft!r}, {lt!r},\n"
+            f"        {used!r},\n"
+            f"        {ftext!r}, {dtext!r},\n"
+            "    ),\n"
+        )
+    names: dict[str, object] = {}
+    for h in sorted(helpers):
+        names[F.float_name(h)] = F.HELPERS[h].float_fn if h in F.HELPERS else F.CONSTANTS[h]
+    for c in F.CONSTANTS:  # the Value rules may read any constant
+        names.setdefault(F.float_name(c), F.CONSTANTS[c])
+    std = ["from typing import Any\n"] + (["import operator\n"] if uses_operator else [])
+    ours = ["from autograd.formula import (\n"
+            + "".join(f"    {v},\n" for v in sorted(vhelpers)) + ")\n"]
+    consts = []
+    for key, obj in sorted(names.items()):
+        if isinstance(obj, float):
+            lit = repr(obj) if obj == obj and abs(obj) != float("inf") else f"float({str(obj)!r})"
+            consts.append(f"{key} = {lit}\n")
+            continue
+        module = getattr(obj, "__module__", None) or "builtins"
+        line = f"from {module} import {obj.__name__} as {key}\n"  # type: ignore[attr-defined]
+        (ours if module.split(".")[0] == "autograd" else std).append(line)
+    std.sort(key=lambda line: (line.startswith("from "), line))
+    return (
+        _DERIVED_DOC + "".join(std) + "\n" + "".join(sorted(ours)) + "\n" + "".join(consts)
+        + "\n\n" + "\n\n".join(funcs)
+        + "\n\n#: op name -> (formula sources, forward, local, value, forward template,\n"
+        "#: local templates, helpers used, forward text, derivative text)\n"
+        "RULES: dict[str, tuple[Any, ...]] = {\n" + "".join(rows) + "}\n"
+    )
+
+
+def write_derived(path: pathlib.Path = _DERIVED) -> bool:
+    """Rewrite ``autograd/_derived.py``; return whether it changed."""
+    new = derived_source()
+    old = path.read_text() if path.exists() else ""
+    if new != old:
+        path.write_text(new)
+    return new != old
+
+
+_README = pathlib.Path(__file__).parent.parent / "README.md"
+_TABLE = re.compile(r"(<!-- op-table:start -->\n).*?(<!-- op-table:end -->)", re.S)
+
+
+def write_readme_table(path: pathlib.Path = _README) -> bool:
+    """Rewrite the README's op table from the op table; return whether it changed.
+
+    Raises:
+        ValueError: if the README has no ``op-table`` markers.
+    """
+    from autograd.ops import op_table_markdown
+
+    text = path.read_text()
+    if not _TABLE.search(text):
+        raise ValueError(f"codegen: {path} has no <!-- op-table:start/end --> markers")
+    new = _TABLE.sub(lambda m: m.group(1) + op_table_markdown() + m.group(2), text, count=1)
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+def write_all() -> list[str]:
+    """Regenerate every generated text; return the names of the files that changed.
+
+    The derived rules first; the engine's fast paths and the README's table
+    are rendered from the table, which reads them at import, so when the
+    derived rules changed they are rendered in a fresh interpreter.
+    """
+    changed = []
+    if write_derived():
+        changed.append("autograd/_derived.py")
+        import subprocess
+        import sys
+
+        code = "from autograd.codegen import _write_rest; print(','.join(_write_rest()))"
+        run = subprocess.run([sys.executable, "-c", code], check=True,
+                             capture_output=True, text=True)
+        return changed + [n for n in run.stdout.strip().split(",") if n]
+    return changed + _write_rest()
+
+
+def _write_rest() -> list[str]:
+    changed = []
+    if write_engine():
+        changed.append("autograd/engine.py")
+    if _README.exists() and write_readme_table():
+        changed.append("README.md")
+    return changed
+
+
 if __name__ == "__main__":
-    print("engine.py updated" if write_engine() else "engine.py already up to date")
+    done = write_all()
+    print("updated: " + ", ".join(done) if done else "already up to date")

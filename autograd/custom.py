@@ -1,33 +1,41 @@
 """Custom ops: add your own operation, with its forward and derivative, to the op table.
 
 This module owns the friendly public way to extend the engine:
-:func:`custom_op` builds one :class:`~autograd.ops.Op` entry from a float
-``forward`` and a ``derivative`` written with Value operations, registers it
+:func:`custom_op` builds one :class:`~autograd.ops.Op` entry, registers it
 (with ``builtin=False``, so the README's table stays the built-in ops), and
 returns a :class:`CustomOp` you call like a function. With ``method=True``
 (the default) it is also a Value method: ``x.swish()``.
 
-Because the derivative is written with Value operations, the one definition
-serves both paths of the engine: ``backward`` evaluates it on floats once per
-forward (the node's stored partials), and ``autograd.grad(...,
-create_graph=True)`` builds it as a graph, so second derivatives work.
+Two ways to write it:
+
+* **As a formula** (strings, like the built-in ops): ``forward`` and
+  ``derivative`` are expressions of the formula language
+  (:mod:`autograd.formula`) over the operand names. The entry is made by
+  :func:`autograd.ops.define_op`, the mechanism of every built-in op: the
+  float rule, the Value rule of ``create_graph``, the compiled code
+  (``autograd.compile`` emits it inline) and the docs all come from the one
+  formula, kinks included (``where(x > 0.0, 1.0, 0.0)``).
+* **As functions**: a float ``forward`` and a ``derivative`` written with
+  Value operations. The one definition serves both paths of the engine:
+  ``backward`` evaluates it on floats once per forward (the node's stored
+  partials), and ``autograd.grad(..., create_graph=True)`` builds it as a
+  graph. ``autograd.compile`` calls these functions.
 
 Example::
 
-    import math
     import autograd
     from autograd import Value
 
     swish = autograd.custom_op(
         "swish",
-        forward=lambda x: x / (1.0 + math.exp(-x)),
-        derivative=lambda x: x.sigmoid() * (1 + x * (1 - x.sigmoid())),
+        forward="x * sigmoid(x)",
+        derivative="sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x)))",
     )
     y = swish(Value(1.0))       # or Value(1.0).swish()
     autograd.gradcheck(swish, [0.3])
 
-For full control (a float derivative for speed, kinks, IEEE edge cases) build
-an :class:`~autograd.ops.Op` yourself and pass it to
+For full control (kinks and IEEE edge cases the tests check, a symbol, the
+call text) use :func:`autograd.ops.define_op` and
 :func:`~autograd.ops.register_op`.
 """
 
@@ -37,12 +45,13 @@ import inspect
 import keyword
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Union
 
 from autograd import ops as _ops
 from autograd.anomaly import suspend_anomaly
 from autograd.engine import Value, apply, no_grad
-from autograd.ops import Kink, Op, get_op, register_op
+from autograd.ops import Kink, Op, define_op, get_op, register_op
 
 __all__ = ["CustomOp", "custom_op", "remove_op"]
 
@@ -134,9 +143,10 @@ def _safe_forward(name: str, forward: Callable[..., Any]) -> Callable[..., float
 
 def custom_op(
     name: str,
-    forward: Callable[..., float],
-    derivative: Callable[..., Any],
+    forward: Callable[..., float] | str,
+    derivative: Callable[..., Any] | str | Sequence[str],
     *,
+    operands: Sequence[str] | None = None,
     arity: int | None = None,
     method: bool = True,
     symbol: str = "",
@@ -150,16 +160,22 @@ def custom_op(
 
     Args:
         name: a new op name, a Python identifier (it names the Value method).
-        forward: ``forward(*xs: float) -> float``, the op on floats. A
-            ``ValueError`` or ``ArithmeticError`` it raises becomes ``nan``.
-        derivative: ``derivative(*xs: Value) -> partial(s)``: d out / d x for
-            each operand, written with Value operations (methods, operators,
+        forward: a formula string over the operand names (``"x * sigmoid(x)"``,
+            see :mod:`autograd.formula`); or ``forward(*xs: float) -> float``,
+            the op on floats (a ``ValueError`` or ``ArithmeticError`` it
+            raises becomes ``nan``).
+        derivative: with a formula ``forward``: the partial's formula (may use
+            ``out``), or one per operand. With a function ``forward``:
+            ``derivative(*xs: Value) -> partial(s)``: d out / d x for each
+            operand, written with Value operations (methods, operators,
             ``autograd`` functions) so that ``create_graph`` can differentiate
             it again; one Value (or number) for a one-operand op, else a
             sequence of them, one per operand. Constants are passed as leaf
             Values.
-        arity: the number of operands; read from ``forward``'s signature by
-            default (``*args`` means any number).
+        operands: with a formula: the operands' names in call order (default
+            ``("x",)``; ``("*xs",)`` for any number of operands).
+        arity: with functions: the number of operands; read from
+            ``forward``'s signature by default (``*args`` means any number).
         method: also make it a Value method (``x.name(...)``).
         symbol: how graphs print it (default: the name).
         formula: the forward formula, for docs and graphs.
@@ -175,26 +191,22 @@ def custom_op(
     Raises:
         ValueError: if the name is not an identifier, is taken by another op,
             or (with ``method=True``) by an attribute of Value; or the arity
-            or domain is invalid.
-        TypeError: if ``forward`` or ``derivative`` is not callable.
+            or domain is invalid; or a formula is outside the language
+            (:class:`autograd.formula.FormulaError`, naming the construct).
+        TypeError: if ``forward`` or ``derivative`` is neither callable nor
+            a formula string.
     """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"custom_op: the name must be a Python identifier, got {name!r}")
+    if isinstance(forward, str):
+        return _formula_op(name, forward, derivative, operands, method, symbol, formula,
+                           derivative_text, domain, kinks, doc)
     if not callable(forward) or not callable(derivative):
         raise TypeError(
             f"custom_op({name!r}): forward and derivative must be callables, got "
             f"{type(forward).__name__} and {type(derivative).__name__}"
         )
-    if name in _ops.OPS:
-        raise ValueError(
-            f"custom_op({name!r}): an op named {name!r} is already in the table; choose "
-            "another name (or autograd.custom.remove_op it first)"
-        )
-    if method and hasattr(Value, name):
-        raise ValueError(
-            f"custom_op({name!r}): Value already has an attribute {name!r}; choose another "
-            "name or pass method=False"
-        )
+    _check_name(name, method)
     n = _arity(name, forward) if arity is None else arity
     if not isinstance(n, int) or n == 0 or n < -1:
         raise ValueError(
@@ -241,6 +253,67 @@ def custom_op(
         doc=doc,
         builtin=False,
     )
+    register_op(op)
+    return CustomOp(op)
+
+
+def _check_name(name: str, method: bool) -> None:
+    if name in _ops.OPS:
+        raise ValueError(
+            f"custom_op({name!r}): an op named {name!r} is already in the table; choose "
+            "another name (or autograd.custom.remove_op it first)"
+        )
+    if method and hasattr(Value, name):
+        raise ValueError(
+            f"custom_op({name!r}): Value already has an attribute {name!r}; choose another "
+            "name or pass method=False"
+        )
+
+
+def _formula_op(
+    name: str,
+    forward: str,
+    derivative: Any,
+    operands: Sequence[str] | None,
+    method: bool,
+    symbol: str,
+    formula: str,
+    derivative_text: str,
+    domain: Sequence[tuple[float, float]] | None,
+    kinks: Sequence[Kink],
+    doc: str,
+) -> CustomOp:
+    """custom_op with formula strings: one define_op entry, as the built-in ops."""
+    if isinstance(derivative, str):
+        partials: tuple[str, ...] = (derivative,)
+    elif (isinstance(derivative, Sequence) and derivative
+          and all(isinstance(d, str) for d in derivative)):
+        partials = tuple(derivative)
+    else:
+        raise TypeError(
+            f"custom_op({name!r}): with a formula forward, derivative must be a formula "
+            f"string or one per operand, got {type(derivative).__name__}"
+        )
+    names = ("x",) if operands is None else tuple(operands)
+    if not names or not all(isinstance(o, str) for o in names):
+        raise ValueError(f"custom_op({name!r}): operands must be names, got {operands!r}")
+    _check_name(name, method)
+    count = 1 if names[0].startswith("*") else len(names)
+    if domain is None:
+        dom: tuple[tuple[float, float], ...] = ((-3.0, 3.0),) * count
+    else:
+        dom = tuple((float(lo), float(hi)) for lo, hi in domain)
+        if len(dom) != count or any(not lo <= hi for lo, hi in dom):
+            raise ValueError(
+                f"custom_op({name!r}): domain needs one (lo, hi) interval with lo <= hi "
+                f"per operand ({count}), got {domain!r}"
+            )
+    op = define_op(name, symbol or name, names, forward, partials, domain=dom,
+                   kinks=kinks, api="method" if method else "function", doc=doc,
+                   builtin=False)
+    if formula or derivative_text:
+        op = replace(op, formula=formula or op.formula,
+                     derivative=derivative_text or op.derivative)
     register_op(op)
     return CustomOp(op)
 

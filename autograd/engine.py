@@ -19,13 +19,19 @@ Design (see shared/benchmarks.md for the measurements behind it):
   reverse topological order: ``backward`` collects the reachable nodes with
   a breadth-first sweep (no recursion), sorts them by that number (in C) and
   applies the chain rule in one pass.
-* The operators and the commonest methods are generated from the op table's
-  source templates by :mod:`autograd.codegen` and committed below, between the
-  ``BEGIN GENERATED``/``END GENERATED`` markers (one Python call per node); the
-  general path (``_unary``, ``_binary``, ``_nary``) serves everything else.
+* No derivative is written here: every op's forward and partials come from its
+  one formula in the op table. The general path (``_unary``, ``_binary``,
+  ``_nary``) calls the table's float rules; the operators and the commonest
+  methods are fast paths generated from the same formulas by
+  :mod:`autograd.codegen`, committed at the end of this module between the
+  ``BEGIN GENERATED``/``END GENERATED`` markers and installed on ``Value``
+  there (one Python call per node).
 
-Reading order: ``_node`` and ``_record_special`` (how a node is made), the
-class ``Value``, then ``Value.backward`` and ``_interior`` (the chain rule).
+Reading order: the class ``Value`` (with ``backward``), ``_interior`` (the
+chain rule's order), the recording state (``no_grad``, ``scope``), how a node
+is made (``_node``, ``_record_special``, the general path, ``apply``,
+``make_node``), the functions over several values; the generated fast paths
+last.
 
 Gradient semantics (as in PyTorch): leaves (nodes without parents) accumulate
 into ``.grad`` across backward calls until reset; every interior node's
@@ -41,7 +47,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from autograd import numerics as N
 from autograd.ops import OPS, Op, get_op
@@ -69,6 +75,486 @@ Number = Union[int, float]
 _new = object.__new__
 _count = itertools.count(-1, -1).__next__  # newer nodes get smaller keys
 
+
+# ---------------------------------------------------------------------------
+# The node: Value.
+
+
+class Value:
+    """A scalar node of a computation graph.
+
+    Args:
+        data: a real number (int, float, bool, ``Fraction``, ``Decimal``,
+            NumPy scalar...), stored as a Python float. ``bool`` counts as 0/1
+            as in Python's arithmetic.
+        label: an optional name, shown by graph renderers.
+
+    Raises:
+        TypeError: naming the received type, if ``data`` is not a real number.
+
+    Attributes:
+        data: the value (float).
+        grad: the gradient left by backward passes (float, 0.0 at creation).
+        label: a name for display ("" if none).
+        op: the op that produced the node ("" for a leaf).
+        parents: the Value operands in operand order (``a + a`` has ``(a, a)``).
+        partials: the local derivative d self / d parent for each parent.
+
+    ``==`` and ``hash`` are identity-based, so nodes can live in sets and dicts
+    (the engine and the renderers rely on it); ``< <= > >=`` compare ``data``.
+    """
+
+    # ``data`` is a property over the ``_data`` slot (its setter checks the
+    # type); the engine itself reads and writes ``_data`` directly.
+    __slots__ = ("_ctx", "_data", "_entry", "_id", "_label", "_local", "_meta", "_p", "grad")
+
+    # NumPy scalars defer to our reflected operators instead of broadcasting.
+    __array_ufunc__ = None
+
+    _data: float
+    grad: float
+    # The parents: None for a leaf, the Value itself for one parent, a tuple for
+    # several (the commonest nodes then allocate no tuple); read ``parents``.
+    _p: Any  # None | Value | tuple[Value, ...]: typed loosely for the hot loops
+    _entry: Op | None  # the op table entry (None for a leaf); read ``op``
+    _local: Any  # float (one parent) | tuple[float, ...]
+    _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
+    _id: int
+    _label: str
+    _meta: dict[str, Any]
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        if isinstance(data, Value):
+            raise TypeError(
+                "Value: data must be a real number, got a Value; use "
+                "value.detach() for a new leaf with the same data"
+            )
+        self._data = _to_float(data, "Value")
+        self.grad = 0.0
+        self._entry = None
+        self._p = None
+        self._local = ()
+        self._ctx = None
+        self._id = 0
+        if label:
+            self.label = label
+
+    # -- data ---------------------------------------------------------------
+
+    @property
+    def data(self) -> float:
+        """The value, a float."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if type(value) is float:
+            self._data = value
+            return
+        if isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, Value):
+            self._data = _to_float(value, "Value.data")
+            return
+        hint = (
+            "assign its number instead (v.data = other.data)"
+            if isinstance(value, Value)
+            else "a Value holds one scalar: convert it with float(...), or make one Value "
+            "per element"
+        )
+        raise TypeError(
+            f"Value.data: expected a real number (int, float, Fraction, Decimal, "
+            f"NumPy scalar), got {type(value).__name__} {_short(value)}; {hint}"
+        )
+
+    # -- metadata -------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """A name for display; "" if none was given."""
+        try:
+            return self._label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"Value.label: expected a str, got {type(name).__name__}")
+        self._label = name
+
+    @property
+    def op(self) -> str:
+        """The name of the op that produced this node; "" for a leaf."""
+        op = self._entry
+        return "" if op is None else op.name
+
+    # -- micrograd's names, for the lecture's code (the engine never reads them)
+
+    @property
+    def _op(self) -> Any:  # a str (typed loosely while autograd.gradcheck reads it)
+        """micrograd's ``_op``: the op's symbol ("+", "*", "**", "tanh"...); "" for a leaf."""
+        entry = self._entry
+        return "" if entry is None else _OpSymbol(entry)
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's ``_prev``: the set of parents (``parents`` keeps order and repeats)."""
+        return set(self.parents)
+
+    def _backward(self) -> None:
+        """micrograd's ``_backward``: apply this node's chain rule once.
+
+        Adds ``self.grad * partial`` to each parent's ``grad``, from the
+        partials stored at forward time; a leaf has nothing to do. Calling it
+        on every node newest first is what :meth:`backward` does (except that
+        ``backward`` also resets interior grads first).
+        """
+        p = self._p
+        if p is None:
+            return
+        g = self.grad
+        if type(p) is tuple:
+            for q, d in zip(p, self._local):
+                q.grad += g * d
+        else:
+            p.grad += g * self._local
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The Value operands in operand order (``a + a`` has ``(a, a)``); () for a leaf."""
+        p = self._p
+        if p is None:
+            return ()
+        return p if type(p) is tuple else (p,)
+
+    @property
+    def partials(self) -> tuple[float, ...]:
+        """d self / d parent for each parent, evaluated at forward time."""
+        local = self._local
+        return local if isinstance(local, tuple) else (local,)
+
+    @property
+    def operands(self) -> tuple[Value | float, ...]:
+        """All operands in call order, constants included (``x * 2`` -> ``(x, 2.0)``)."""
+        ctx = self._ctx
+        if ctx is None:
+            return self.parents
+        if isinstance(ctx, tuple):
+            return ctx
+        return (self._p, ctx)  # ``x op c``: the commonest constant, stored bare
+
+    @property
+    def scope(self) -> str:
+        """The scope path the node was created in (see :func:`scope`); "" if none."""
+        try:
+            return str(self._meta.get("scope", ""))
+        except AttributeError:
+            return ""
+
+    @scope.setter
+    def scope(self, path: str) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"Value.scope: expected a str, got {type(path).__name__}")
+        try:
+            self._meta["scope"] = path
+        except AttributeError:
+            self._meta = {"scope": path}
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node without parents (an input, a parameter, a constant)."""
+        return self._p is None
+
+    def item(self) -> float:
+        """Return ``data`` (PyTorch's name for it)."""
+        if _observer is not None:  # autograd.compile is tracing
+            _observer(self, "float", None, None)
+        return self._data
+
+    def detach(self) -> Value:
+        """Return a new leaf with the same data and no history."""
+        return Value(self._data)
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        if _observer is not None:  # autograd.compile is tracing
+            _observer(self, "float", None, None)
+        return self._data
+
+    def __bool__(self) -> bool:
+        r = self._data != 0.0
+        if _observer is not None:
+            _observer(self, "!=", 0.0, r)
+        return r
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when normal lookup fails: ops registered by users with
+        # api="method" (autograd.custom_op) are called as ``x.name(*params)``.
+        if name[:1] == "_":
+            if name in _UNSET_SLOTS:  # read by the label/scope properties: fail fast
+                raise AttributeError(name)
+            raise AttributeError(
+                f"'Value' object has no attribute {name!r}; the public attributes are "
+                "data, grad, label, op (the op's name), parents (the Value operands, in "
+                "order), partials (d self / d parent for each parent), operands and "
+                "scope (micrograd's _prev, _op and _backward() work too)"
+            )
+        op = OPS.get(name)
+        if op is None or op.builtin or op.api != "method":
+            raise AttributeError(
+                f"'Value' object has no attribute {name!r}; ops you register with "
+                "autograd.custom_op(..., method=True) are also available as methods"
+            )
+        return _BoundOp(op, self)
+
+    # -- comparisons: by data; equality stays identity -------------------
+
+    def __lt__(self, other: Any) -> bool:
+        r = self._data < _cmp(other, "<")
+        if _observer is not None:
+            _observer(self, "<", other, r)
+        return r
+
+    def __le__(self, other: Any) -> bool:
+        r = self._data <= _cmp(other, "<=")
+        if _observer is not None:
+            _observer(self, "<=", other, r)
+        return r
+
+    def __gt__(self, other: Any) -> bool:
+        r = self._data > _cmp(other, ">")
+        if _observer is not None:
+            _observer(self, ">", other, r)
+        return r
+
+    def __ge__(self, other: Any) -> bool:
+        r = self._data >= _cmp(other, ">=")
+        if _observer is not None:
+            _observer(self, ">=", other, r)
+        return r
+
+    __hash__ = object.__hash__
+
+    # -- arithmetic -------------------------------------------------------
+
+    # The operators and the commonest methods are generated from the op table's
+    # formulas and installed by the block at the end of this module (see
+    # autograd.codegen); these declarations are for type checkers.
+    if TYPE_CHECKING:
+        def __add__(self, other: Any) -> Value: ...
+        def __radd__(self, other: Any) -> Value: ...
+        def __sub__(self, other: Any) -> Value: ...
+        def __rsub__(self, other: Any) -> Value: ...
+        def __mul__(self, other: Any) -> Value: ...
+        def __rmul__(self, other: Any) -> Value: ...
+        def __truediv__(self, other: Any) -> Value: ...
+        def __rtruediv__(self, other: Any) -> Value: ...
+        def __pow__(self, other: Any) -> Value: ...
+        def __rpow__(self, other: Any) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _unary(_ABS, self)
+
+    # -- elementwise functions (see the op table for each rule) -------------
+
+    # exp, log, sqrt, tanh, sigmoid, relu: generated (see above).
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
+        """Return ``x if x > 0 else negative_slope * x``.
+
+        Args:
+            negative_slope: the slope for ``x <= 0``; also the derivative at 0.
+
+        Raises:
+            TypeError: if ``negative_slope`` is not a real number.
+        """
+        slope = _to_float(negative_slope, "leaky_relu: negative_slope")
+        return _with_params(_LEAKY_RELU, self, (slope,))
+
+    def gelu(self) -> Value:
+        """Return the exact GELU ``x * Phi(x)`` (erf form, PyTorch's default)."""
+        return _unary(_GELU, self)
+
+    def softplus(self) -> Value:
+        """Return ``log(1 + e**x)``, exact and finite for any finite x."""
+        return _unary(_SOFTPLUS, self)
+
+    def sin(self) -> Value:
+        """Return the sine."""
+        return _unary(_SIN, self)
+
+    def cos(self) -> Value:
+        """Return the cosine."""
+        return _unary(_COS, self)
+
+    def erf(self) -> Value:
+        """Return the Gauss error function."""
+        return _unary(_ERF, self)
+
+    def abs(self) -> Value:
+        """Return ``|x|``; the derivative at 0 is 0 (as in PyTorch)."""
+        return _unary(_ABS, self)
+
+    def clamp(self, min: Number | None = None, max: Number | None = None) -> Value:  # noqa: A002
+        """Clamp into ``[min, max]``; a bound left as None is unbounded.
+
+        The gradient is 1 inside the interval and at either bound, 0 outside
+        (as in PyTorch).
+
+        Raises:
+            TypeError: if a bound is neither None nor a real number.
+        """
+        lo = -N.INF if min is None else _to_float(min, "clamp: min")
+        hi = N.INF if max is None else _to_float(max, "clamp: max")
+        return _with_params(_CLAMP, self, (lo, hi))
+
+    # -- backward -----------------------------------------------------------
+
+    def backward(self, gradient: Number = 1.0) -> None:
+        """Accumulate d self / d leaf into every leaf's ``.grad``.
+
+        Applies the chain rule over the graph in reverse topological order,
+        iteratively (no recursion: a million-node chain is fine). Interior
+        nodes' ``.grad`` are overwritten with this pass's gradient; leaves
+        accumulate until you reset them.
+
+        Args:
+            gradient: d loss / d self, the seed (1.0 for a scalar loss).
+
+        Raises:
+            TypeError: if ``gradient`` is not a real number.
+        """
+        seed = _to_float(gradient, "backward: gradient")
+        if _special and _tls.checked_backward is not None:  # anomaly mode
+            _tls.checked_backward(self, seed)
+            return
+        if self._p is None:
+            self.grad += seed
+            return
+        order = _interior(self, reset=True)  # interior grads hold this pass's only
+        self.grad = seed
+        # Newest first: every consumer of a node is newer than the node, so a
+        # node's gradient is complete before it is passed on to its parents.
+        for node in order:
+            g = node.grad
+            p = node._p
+            if type(p) is tuple:
+                for q, d in zip(p, node._local):
+                    q.grad += g * d
+            else:  # one parent, stored bare with its partial (see _node)
+                p.grad += g * node._local
+
+
+_UNSET_SLOTS = frozenset({"_label", "_meta"})
+
+
+class _OpSymbol(str):
+    """An op's symbol as a ``str`` (what micrograd's ``_op`` holds).
+
+    Transitional: attribute reads it does not have as a str are forwarded to
+    the op table entry, so code that read the engine's former ``_op`` slot (an
+    :class:`~autograd.ops.Op`) keeps working; new code reads
+    ``autograd.ops.get_op(node.op)``.
+    """
+
+    entry: Op
+
+    def __new__(cls, entry: Op) -> _OpSymbol:
+        self = super().__new__(cls, entry.symbol)
+        self.entry = entry
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+
+class _BoundOp:
+    """A registered op bound to a Value: ``x.swish`` (call it as ``x.swish()``)."""
+
+    __slots__ = ("op", "value")
+
+    def __init__(self, op: Op, value: Value) -> None:
+        self.op = op
+        self.value = value
+
+    def __call__(self, *operands: Any) -> Value:
+        return apply(self.op, self.value, *operands)
+
+    def __repr__(self) -> str:
+        return f"<op {self.op.name} bound to {self.value!r}>"
+
+
+# Set by autograd.compile while a trace is open (None otherwise): called with
+# (value, comparison, other operand, result) when Python control flow reads a
+# Value's data through a comparison, bool() or float(), so that the compiled
+# code can guard on it (or refuse it).
+_observer: Callable[[Value, str, Any, Any], None] | None = None
+
+
+def _cmp(other: Any, what: str) -> float:
+    if isinstance(other, Value):
+        return other._data
+    return _to_float(other, f"comparison {what}: right operand")
+
+
+# ---------------------------------------------------------------------------
+# The chain rule's order.
+
+
+def backward_order(root: Value) -> list[Value]:
+    """Return the interior nodes reachable from ``root``, in the order backward visits them.
+
+    The order is newest first, a reverse topological order: every node comes
+    after all of its consumers (a node is always created after its parents).
+    Leaves are not included. Found without recursion: a breadth-first sweep
+    collects the nodes, then a sort by creation number orders them.
+    """
+    if root._p is None:
+        return []
+    return _interior(root, reset=False)
+
+
+def _interior(root: Value, reset: bool) -> list[Value]:
+    """The interior nodes reachable from ``root`` (included), newest first.
+
+    With ``reset``, every one but ``root`` gets ``grad = 0.0`` as it is found
+    (what ``backward`` needs, without a second pass).
+    """
+    order = [root]
+    seen = {root}
+    add = seen.add
+    append = order.append
+    for node in order:  # the loop also visits the nodes appended during it
+        p = node._p
+        if type(p) is tuple:
+            for q in p:
+                if q._p is not None and q not in seen:
+                    add(q)
+                    append(q)
+                    if reset:
+                        q.grad = 0.0
+        elif p._p is not None and p not in seen:
+            add(p)
+            append(p)
+            if reset:
+                p.grad = 0.0
+    order.sort(key=_creation)
+    return order
+
+
+_creation = operator.attrgetter("_id")
 
 
 # ---------------------------------------------------------------------------
@@ -391,7 +877,125 @@ def make_node(
     return node
 
 
+_LEAKY_RELU = OPS["leaky_relu"]
+_GELU = OPS["gelu"]
+_SOFTPLUS = OPS["softplus"]
+_SIN = OPS["sin"]
+_COS = OPS["cos"]
+_ERF = OPS["erf"]
+_ABS = OPS["abs"]
+_CLAMP = OPS["clamp"]
+_MAXIMUM = OPS["maximum"]
+_MINIMUM = OPS["minimum"]
+_SUM = OPS["sum"]
+_MEAN = OPS["mean"]
+_DOT = OPS["dot"]
+_LOGSUMEXP = OPS["logsumexp"]
+
+
 # ---------------------------------------------------------------------------
+# Functions over several values (each one node).
+
+
+def _values(values: Iterable[Any], what: str) -> list[Any]:
+    if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"{what}: expected an iterable of Values or numbers, got "
+            f"{type(values).__name__}; pass a list such as [a, b, c]"
+        )
+    return list(values)
+
+
+def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
+    """Sum values as one node with n parents (numbers are folded in).
+
+    Args:
+        values: Values or real numbers; an empty iterable sums to 0.
+
+    Returns:
+        The sum, a Value.
+
+    Raises:
+        TypeError: if ``values`` is not an iterable, or holds a non-number.
+    """
+    return apply(_SUM, *_values(values, "sum"))
+
+
+def mean(values: Iterable[Value | Number]) -> Value:
+    """Mean of values as one node with n parents.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if ``values`` is not an iterable, or holds a non-number.
+    """
+    vs = _values(values, "mean")
+    if not vs:
+        raise ValueError("mean: got an empty sequence; pass at least one value")
+    return apply(_MEAN, *vs)
+
+
+def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
+    """Dot product ``sum(x * y)`` as one node.
+
+    The node's parents are the Values of ``xs`` then those of ``ys``.
+
+    Raises:
+        ValueError: if the sequences differ in length.
+        TypeError: if an element is not a Value or a real number.
+    """
+    a = _values(xs, "dot: xs")
+    b = _values(ys, "dot: ys")
+    if len(a) != len(b):
+        raise ValueError(
+            f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
+            "of equal length"
+        )
+    return apply(_DOT, *a, *b)
+
+
+def maximum(a: Value | Number, b: Value | Number) -> Value:
+    """Larger of two operands; at a tie each gets half the gradient.
+
+    Raises:
+        TypeError: if an operand is not a Value or a real number.
+    """
+    return apply(_MAXIMUM, a, b)
+
+
+def minimum(a: Value | Number, b: Value | Number) -> Value:
+    """Smaller of two operands; at a tie each gets half the gradient.
+
+    Raises:
+        TypeError: if an operand is not a Value or a real number.
+    """
+    return apply(_MINIMUM, a, b)
+
+
+def logsumexp(values: Iterable[Value | Number]) -> Value:
+    """``log(sum(exp(x)))``, stable for large inputs, as one node.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if an element is not a Value or a real number.
+    """
+    vs = _values(values, "logsumexp")
+    if not vs:
+        raise ValueError("logsumexp: got an empty sequence; pass at least one value")
+    return apply(_LOGSUMEXP, *vs)
+
+
+def softmax(values: Iterable[Value | Number]) -> list[Value]:
+    """Softmax as a list of Values: ``exp(x_i - logsumexp(x))``.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if an element is not a Value or a real number.
+    """
+    vs = _values(values, "softmax")
+    lse = logsumexp(vs)
+    return [(v - lse).exp() for v in vs]
+
+
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
 from math import tanh as _tanh
 
@@ -602,7 +1206,8 @@ def _fast_pow(self: Value, other: Any) -> Value:
         x = self._data
         node: Value = _new(Value)
         node._data = _pow(x, other)
-        node._local = (0.0 if other == 0.0 else other * _pow(x, other - 1.0))
+        d0 = (0.0 if other == 0.0 and (x == 0.0 or x != x) else other * _pow(x, other - 1.0))
+        node._local = d0
         node._p = self
         node._ctx = other
     elif type(other) is Value:
@@ -610,8 +1215,8 @@ def _fast_pow(self: Value, other: Any) -> Value:
         y = other._data
         node = _new(Value)
         node._data = out = _pow(x, y)
-        d0 = (0.0 if y == 0.0 else y * _pow(x, y - 1.0))
-        d1 = (0.0 if (x == 0.0 and y >= 0.0) else out * _log(x))
+        d0 = (0.0 if y == 0.0 and (x == 0.0 or x != x) else y * _pow(x, y - 1.0))
+        d1 = (0.0 if x == 0.0 and y >= 0.0 else out * _log(x))
         node._local = (d0, d1)
         node._p = (self, other)
         node._ctx = None
@@ -632,7 +1237,7 @@ def _fast_rpow(self: Value, other: Any) -> Value:
     y = self._data
     node: Value = _new(Value)
     node._data = out = _pow(other, y)
-    node._local = (0.0 if (other == 0.0 and y >= 0.0) else out * _log(other))
+    node._local = (0.0 if other == 0.0 and y >= 0.0 else out * _log(other))
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
@@ -660,7 +1265,7 @@ def _fast_neg(self: Value) -> Value:
 
 
 def _fast_exp(self: Value) -> Value:
-    """``e^x``: op table entry ``exp``."""
+    """``exp(x)``: op table entry ``exp``."""
     x = self._data
     node: Value = _new(Value)
     node._data = out = _exp(x)
@@ -676,7 +1281,7 @@ def _fast_exp(self: Value) -> Value:
 
 
 def _fast_log(self: Value) -> Value:
-    """``ln x``: op table entry ``log``."""
+    """``log(x)``: op table entry ``log``."""
     x = self._data
     node: Value = _new(Value)
     node._data = _log(x)
@@ -724,7 +1329,7 @@ def _fast_tanh(self: Value) -> Value:
 
 
 def _fast_sigmoid(self: Value) -> Value:
-    """``1 / (1 + e^-x)``: op table entry ``sigmoid``."""
+    """``sigmoid(x)``: op table entry ``sigmoid``."""
     x = self._data
     node: Value = _new(Value)
     node._data = out = _sigmoid(x)
@@ -740,7 +1345,7 @@ def _fast_sigmoid(self: Value) -> Value:
 
 
 def _fast_relu(self: Value) -> Value:
-    """``max(x, 0)``: op table entry ``relu``."""
+    """``0 if x <= 0 else x``: op table entry ``relu``."""
     x = self._data
     node: Value = _new(Value)
     node._data = out = (0.0 if x <= 0.0 else x)
@@ -753,598 +1358,31 @@ def _fast_relu(self: Value) -> Value:
     if _special:
         _record_special(node)
     return node
+
+
+def _install_fast_paths() -> None:
+    """Make the functions above the operators and methods of Value."""
+    for attr, fn in {
+        "__add__": _fast_add,
+        "__radd__": _fast_radd,
+        "__sub__": _fast_sub,
+        "__rsub__": _fast_rsub,
+        "__mul__": _fast_mul,
+        "__rmul__": _fast_rmul,
+        "__truediv__": _fast_div,
+        "__rtruediv__": _fast_rdiv,
+        "__pow__": _fast_pow,
+        "__rpow__": _fast_rpow,
+        "__neg__": _fast_neg,
+        "exp": _fast_exp,
+        "log": _fast_log,
+        "sqrt": _fast_sqrt,
+        "tanh": _fast_tanh,
+        "sigmoid": _fast_sigmoid,
+        "relu": _fast_relu,
+    }.items():
+        setattr(Value, attr, fn)
+
+
+_install_fast_paths()
 # --- END GENERATED ---
-
-
-class Value:
-    """A scalar node of a computation graph.
-
-    Args:
-        data: a real number (int, float, bool, ``Fraction``, ``Decimal``,
-            NumPy scalar...), stored as a Python float. ``bool`` counts as 0/1
-            as in Python's arithmetic.
-        label: an optional name, shown by graph renderers.
-
-    Raises:
-        TypeError: naming the received type, if ``data`` is not a real number.
-
-    Attributes:
-        data: the value (float).
-        grad: the gradient left by backward passes (float, 0.0 at creation).
-        label: a name for display ("" if none).
-        op: the op that produced the node ("" for a leaf).
-        parents: the Value operands in operand order (``a + a`` has ``(a, a)``).
-        partials: the local derivative d self / d parent for each parent.
-
-    ``==`` and ``hash`` are identity-based, so nodes can live in sets and dicts
-    (the engine and the renderers rely on it); ``< <= > >=`` compare ``data``.
-    """
-
-    # ``data`` is a property over the ``_data`` slot (its setter checks the
-    # type); the engine itself reads and writes ``_data`` directly.
-    __slots__ = ("_ctx", "_data", "_entry", "_id", "_label", "_local", "_meta", "_p", "grad")
-
-    # NumPy scalars defer to our reflected operators instead of broadcasting.
-    __array_ufunc__ = None
-
-    _data: float
-    grad: float
-    # The parents: None for a leaf, the Value itself for one parent, a tuple for
-    # several (the commonest nodes then allocate no tuple); read ``parents``.
-    _p: Any  # None | Value | tuple[Value, ...]: typed loosely for the hot loops
-    _entry: Op | None  # the op table entry (None for a leaf); read ``op``
-    _local: Any  # float (one parent) | tuple[float, ...]
-    _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
-    _id: int
-    _label: str
-    _meta: dict[str, Any]
-
-    def __init__(self, data: Any, label: str = "") -> None:
-        if isinstance(data, Value):
-            raise TypeError(
-                "Value: data must be a real number, got a Value; use "
-                "value.detach() for a new leaf with the same data"
-            )
-        self._data = _to_float(data, "Value")
-        self.grad = 0.0
-        self._entry = None
-        self._p = None
-        self._local = ()
-        self._ctx = None
-        self._id = 0
-        if label:
-            self.label = label
-
-    # -- data ---------------------------------------------------------------
-
-    @property
-    def data(self) -> float:
-        """The value, a float."""
-        return self._data
-
-    @data.setter
-    def data(self, value: Any) -> None:
-        if type(value) is float:
-            self._data = value
-            return
-        if isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, Value):
-            self._data = _to_float(value, "Value.data")
-            return
-        hint = (
-            "assign its number instead (v.data = other.data)"
-            if isinstance(value, Value)
-            else "a Value holds one scalar: convert it with float(...), or make one Value "
-            "per element"
-        )
-        raise TypeError(
-            f"Value.data: expected a real number (int, float, Fraction, Decimal, "
-            f"NumPy scalar), got {type(value).__name__} {_short(value)}; {hint}"
-        )
-
-    # -- metadata -------------------------------------------------------
-
-    @property
-    def label(self) -> str:
-        """A name for display; "" if none was given."""
-        try:
-            return self._label
-        except AttributeError:
-            return ""
-
-    @label.setter
-    def label(self, name: str) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"Value.label: expected a str, got {type(name).__name__}")
-        self._label = name
-
-    @property
-    def op(self) -> str:
-        """The name of the op that produced this node; "" for a leaf."""
-        op = self._entry
-        return "" if op is None else op.name
-
-    # -- micrograd's names, for the lecture's code (the engine never reads them)
-
-    @property
-    def _op(self) -> Any:  # a str (typed loosely while autograd.gradcheck reads it)
-        """micrograd's ``_op``: the op's symbol ("+", "*", "**", "tanh"...); "" for a leaf."""
-        entry = self._entry
-        return "" if entry is None else _OpSymbol(entry)
-
-    @property
-    def _prev(self) -> set[Value]:
-        """micrograd's ``_prev``: the set of parents (``parents`` keeps order and repeats)."""
-        return set(self.parents)
-
-    def _backward(self) -> None:
-        """micrograd's ``_backward``: apply this node's chain rule once.
-
-        Adds ``self.grad * partial`` to each parent's ``grad``, from the
-        partials stored at forward time; a leaf has nothing to do. Calling it
-        on every node newest first is what :meth:`backward` does (except that
-        ``backward`` also resets interior grads first).
-        """
-        p = self._p
-        if p is None:
-            return
-        g = self.grad
-        if type(p) is tuple:
-            for q, d in zip(p, self._local):
-                q.grad += g * d
-        else:
-            p.grad += g * self._local
-
-    @property
-    def parents(self) -> tuple[Value, ...]:
-        """The Value operands in operand order (``a + a`` has ``(a, a)``); () for a leaf."""
-        p = self._p
-        if p is None:
-            return ()
-        return p if type(p) is tuple else (p,)
-
-    @property
-    def partials(self) -> tuple[float, ...]:
-        """d self / d parent for each parent, evaluated at forward time."""
-        local = self._local
-        return local if isinstance(local, tuple) else (local,)
-
-    @property
-    def operands(self) -> tuple[Value | float, ...]:
-        """All operands in call order, constants included (``x * 2`` -> ``(x, 2.0)``)."""
-        ctx = self._ctx
-        if ctx is None:
-            return self.parents
-        if isinstance(ctx, tuple):
-            return ctx
-        return (self._p, ctx)  # ``x op c``: the commonest constant, stored bare
-
-    @property
-    def scope(self) -> str:
-        """The scope path the node was created in (see :func:`scope`); "" if none."""
-        try:
-            return str(self._meta.get("scope", ""))
-        except AttributeError:
-            return ""
-
-    @scope.setter
-    def scope(self, path: str) -> None:
-        if not isinstance(path, str):
-            raise TypeError(f"Value.scope: expected a str, got {type(path).__name__}")
-        try:
-            self._meta["scope"] = path
-        except AttributeError:
-            self._meta = {"scope": path}
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for a node without parents (an input, a parameter, a constant)."""
-        return self._p is None
-
-    def item(self) -> float:
-        """Return ``data`` (PyTorch's name for it)."""
-        if _observer is not None:  # autograd.compile is tracing
-            _observer(self, "float", None, None)
-        return self._data
-
-    def detach(self) -> Value:
-        """Return a new leaf with the same data and no history."""
-        return Value(self._data)
-
-    def __repr__(self) -> str:
-        label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
-
-    def __float__(self) -> float:
-        if _observer is not None:  # autograd.compile is tracing
-            _observer(self, "float", None, None)
-        return self._data
-
-    def __bool__(self) -> bool:
-        r = self._data != 0.0
-        if _observer is not None:
-            _observer(self, "!=", 0.0, r)
-        return r
-
-    def __getattr__(self, name: str) -> Any:
-        # Reached only when normal lookup fails: ops registered by users with
-        # api="method" (autograd.custom_op) are called as ``x.name(*params)``.
-        if name[:1] == "_":
-            if name in _UNSET_SLOTS:  # read by the label/scope properties: fail fast
-                raise AttributeError(name)
-            raise AttributeError(
-                f"'Value' object has no attribute {name!r}; the public attributes are "
-                "data, grad, label, op (the op's name), parents (the Value operands, in "
-                "order), partials (d self / d parent for each parent), operands and "
-                "scope (micrograd's _prev, _op and _backward() work too)"
-            )
-        op = OPS.get(name)
-        if op is None or op.builtin or op.api != "method":
-            raise AttributeError(
-                f"'Value' object has no attribute {name!r}; ops you register with "
-                "autograd.custom_op(..., method=True) are also available as methods"
-            )
-        return _BoundOp(op, self)
-
-    # -- comparisons: by data; equality stays identity -------------------
-
-    def __lt__(self, other: Any) -> bool:
-        r = self._data < _cmp(other, "<")
-        if _observer is not None:
-            _observer(self, "<", other, r)
-        return r
-
-    def __le__(self, other: Any) -> bool:
-        r = self._data <= _cmp(other, "<=")
-        if _observer is not None:
-            _observer(self, "<=", other, r)
-        return r
-
-    def __gt__(self, other: Any) -> bool:
-        r = self._data > _cmp(other, ">")
-        if _observer is not None:
-            _observer(self, ">", other, r)
-        return r
-
-    def __ge__(self, other: Any) -> bool:
-        r = self._data >= _cmp(other, ">=")
-        if _observer is not None:
-            _observer(self, ">=", other, r)
-        return r
-
-    __hash__ = object.__hash__
-
-    # -- arithmetic -------------------------------------------------------
-
-    # The operators and the commonest methods are generated from the op table's
-    # templates (the block above; see autograd.codegen).
-    __add__ = _fast_add
-    __radd__ = _fast_radd
-    __sub__ = _fast_sub
-    __rsub__ = _fast_rsub
-    __mul__ = _fast_mul
-    __rmul__ = _fast_rmul
-    __truediv__ = _fast_div
-    __rtruediv__ = _fast_rdiv
-    __pow__ = _fast_pow
-    __rpow__ = _fast_rpow
-    __neg__ = _fast_neg
-
-    def __pos__(self) -> Value:
-        return self
-
-    def __abs__(self) -> Value:
-        return _unary(_ABS, self)
-
-    # -- elementwise functions (see the op table for each rule) -------------
-
-    exp = _fast_exp
-
-    log = _fast_log
-
-    sqrt = _fast_sqrt
-
-    tanh = _fast_tanh
-
-    sigmoid = _fast_sigmoid
-
-    relu = _fast_relu
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
-        """Return ``x if x > 0 else negative_slope * x``.
-
-        Args:
-            negative_slope: the slope for ``x <= 0``; also the derivative at 0.
-
-        Raises:
-            TypeError: if ``negative_slope`` is not a real number.
-        """
-        slope = _to_float(negative_slope, "leaky_relu: negative_slope")
-        return _with_params(_LEAKY_RELU, self, (slope,))
-
-    def gelu(self) -> Value:
-        """Return the exact GELU ``x * Phi(x)`` (erf form, PyTorch's default)."""
-        return _unary(_GELU, self)
-
-    def softplus(self) -> Value:
-        """Return ``log(1 + e**x)``, exact and finite for any finite x."""
-        return _unary(_SOFTPLUS, self)
-
-    def sin(self) -> Value:
-        """Return the sine."""
-        return _unary(_SIN, self)
-
-    def cos(self) -> Value:
-        """Return the cosine."""
-        return _unary(_COS, self)
-
-    def erf(self) -> Value:
-        """Return the Gauss error function."""
-        return _unary(_ERF, self)
-
-    def abs(self) -> Value:
-        """Return ``|x|``; the derivative at 0 is 0 (as in PyTorch)."""
-        return _unary(_ABS, self)
-
-    def clamp(self, min: Number | None = None, max: Number | None = None) -> Value:  # noqa: A002
-        """Clamp into ``[min, max]``; a bound left as None is unbounded.
-
-        The gradient is 1 inside the interval and at either bound, 0 outside
-        (as in PyTorch).
-
-        Raises:
-            TypeError: if a bound is neither None nor a real number.
-        """
-        lo = -N.INF if min is None else _to_float(min, "clamp: min")
-        hi = N.INF if max is None else _to_float(max, "clamp: max")
-        return _with_params(_CLAMP, self, (lo, hi))
-
-    # -- backward -----------------------------------------------------------
-
-    def backward(self, gradient: Number = 1.0) -> None:
-        """Accumulate d self / d leaf into every leaf's ``.grad``.
-
-        Applies the chain rule over the graph in reverse topological order,
-        iteratively (no recursion: a million-node chain is fine). Interior
-        nodes' ``.grad`` are overwritten with this pass's gradient; leaves
-        accumulate until you reset them.
-
-        Args:
-            gradient: d loss / d self, the seed (1.0 for a scalar loss).
-
-        Raises:
-            TypeError: if ``gradient`` is not a real number.
-        """
-        seed = _to_float(gradient, "backward: gradient")
-        if _special and _tls.checked_backward is not None:  # anomaly mode
-            _tls.checked_backward(self, seed)
-            return
-        if self._p is None:
-            self.grad += seed
-            return
-        order = _interior(self, reset=True)  # interior grads hold this pass's only
-        self.grad = seed
-        # Newest first: every consumer of a node is newer than the node, so a
-        # node's gradient is complete before it is passed on to its parents.
-        for node in order:
-            g = node.grad
-            p = node._p
-            if type(p) is tuple:
-                for q, d in zip(p, node._local):
-                    q.grad += g * d
-            else:  # one parent, stored bare with its partial (see _node)
-                p.grad += g * node._local
-
-
-_UNSET_SLOTS = frozenset({"_label", "_meta"})
-
-
-class _OpSymbol(str):
-    """An op's symbol as a ``str`` (what micrograd's ``_op`` holds).
-
-    Transitional: attribute reads it does not have as a str are forwarded to
-    the op table entry, so code that read the engine's former ``_op`` slot (an
-    :class:`~autograd.ops.Op`) keeps working; new code reads
-    ``autograd.ops.get_op(node.op)``.
-    """
-
-    entry: Op
-
-    def __new__(cls, entry: Op) -> _OpSymbol:
-        self = super().__new__(cls, entry.symbol)
-        self.entry = entry
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.entry, name)
-
-
-class _BoundOp:
-    """A registered op bound to a Value: ``x.swish`` (call it as ``x.swish()``)."""
-
-    __slots__ = ("op", "value")
-
-    def __init__(self, op: Op, value: Value) -> None:
-        self.op = op
-        self.value = value
-
-    def __call__(self, *operands: Any) -> Value:
-        return apply(self.op, self.value, *operands)
-
-    def __repr__(self) -> str:
-        return f"<op {self.op.name} bound to {self.value!r}>"
-
-
-# Set by autograd.compile while a trace is open (None otherwise): called with
-# (value, comparison, other operand, result) when Python control flow reads a
-# Value's data through a comparison, bool() or float(), so that the compiled
-# code can guard on it (or refuse it).
-_observer: Callable[[Value, str, Any, Any], None] | None = None
-
-
-def _cmp(other: Any, what: str) -> float:
-    if isinstance(other, Value):
-        return other._data
-    return _to_float(other, f"comparison {what}: right operand")
-
-
-_LEAKY_RELU = OPS["leaky_relu"]
-_GELU = OPS["gelu"]
-_SOFTPLUS = OPS["softplus"]
-_SIN = OPS["sin"]
-_COS = OPS["cos"]
-_ERF = OPS["erf"]
-_ABS = OPS["abs"]
-_CLAMP = OPS["clamp"]
-_MAXIMUM = OPS["maximum"]
-_MINIMUM = OPS["minimum"]
-_SUM = OPS["sum"]
-_MEAN = OPS["mean"]
-_DOT = OPS["dot"]
-_LOGSUMEXP = OPS["logsumexp"]
-
-
-def backward_order(root: Value) -> list[Value]:
-    """Return the interior nodes reachable from ``root``, in the order backward visits them.
-
-    The order is newest first, a reverse topological order: every node comes
-    after all of its consumers (a node is always created after its parents).
-    Leaves are not included. Found without recursion: a breadth-first sweep
-    collects the nodes, then a sort by creation number orders them.
-    """
-    if root._p is None:
-        return []
-    return _interior(root, reset=False)
-
-
-def _interior(root: Value, reset: bool) -> list[Value]:
-    """The interior nodes reachable from ``root`` (included), newest first.
-
-    With ``reset``, every one but ``root`` gets ``grad = 0.0`` as it is found
-    (what ``backward`` needs, without a second pass).
-    """
-    order = [root]
-    seen = {root}
-    add = seen.add
-    append = order.append
-    for node in order:  # the loop also visits the nodes appended during it
-        p = node._p
-        if type(p) is tuple:
-            for q in p:
-                if q._p is not None and q not in seen:
-                    add(q)
-                    append(q)
-                    if reset:
-                        q.grad = 0.0
-        elif p._p is not None and p not in seen:
-            add(p)
-            append(p)
-            if reset:
-                p.grad = 0.0
-    order.sort(key=_creation)
-    return order
-
-
-_creation = operator.attrgetter("_id")
-
-
-# ---------------------------------------------------------------------------
-# Functions over several values (each one node).
-
-
-def _values(values: Iterable[Any], what: str) -> list[Any]:
-    if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(
-            f"{what}: expected an iterable of Values or numbers, got "
-            f"{type(values).__name__}; pass a list such as [a, b, c]"
-        )
-    return list(values)
-
-
-def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
-    """Sum values as one node with n parents (numbers are folded in).
-
-    Args:
-        values: Values or real numbers; an empty iterable sums to 0.
-
-    Returns:
-        The sum, a Value.
-
-    Raises:
-        TypeError: if ``values`` is not an iterable, or holds a non-number.
-    """
-    return apply(_SUM, *_values(values, "sum"))
-
-
-def mean(values: Iterable[Value | Number]) -> Value:
-    """Mean of values as one node with n parents.
-
-    Raises:
-        ValueError: if ``values`` is empty.
-        TypeError: if ``values`` is not an iterable, or holds a non-number.
-    """
-    vs = _values(values, "mean")
-    if not vs:
-        raise ValueError("mean: got an empty sequence; pass at least one value")
-    return apply(_MEAN, *vs)
-
-
-def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
-    """Dot product ``sum(x * y)`` as one node.
-
-    The node's parents are the Values of ``xs`` then those of ``ys``.
-
-    Raises:
-        ValueError: if the sequences differ in length.
-        TypeError: if an element is not a Value or a real number.
-    """
-    a = _values(xs, "dot: xs")
-    b = _values(ys, "dot: ys")
-    if len(a) != len(b):
-        raise ValueError(
-            f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
-            "of equal length"
-        )
-    return apply(_DOT, *a, *b)
-
-
-def maximum(a: Value | Number, b: Value | Number) -> Value:
-    """Larger of two operands; at a tie each gets half the gradient.
-
-    Raises:
-        TypeError: if an operand is not a Value or a real number.
-    """
-    return apply(_MAXIMUM, a, b)
-
-
-def minimum(a: Value | Number, b: Value | Number) -> Value:
-    """Smaller of two operands; at a tie each gets half the gradient.
-
-    Raises:
-        TypeError: if an operand is not a Value or a real number.
-    """
-    return apply(_MINIMUM, a, b)
-
-
-def logsumexp(values: Iterable[Value | Number]) -> Value:
-    """``log(sum(exp(x)))``, stable for large inputs, as one node.
-
-    Raises:
-        ValueError: if ``values`` is empty.
-        TypeError: if an element is not a Value or a real number.
-    """
-    vs = _values(values, "logsumexp")
-    if not vs:
-        raise ValueError("logsumexp: got an empty sequence; pass at least one value")
-    return apply(_LOGSUMEXP, *vs)
-
-
-def softmax(values: Iterable[Value | Number]) -> list[Value]:
-    """Softmax as a list of Values: ``exp(x_i - logsumexp(x))``.
-
-    Raises:
-        ValueError: if ``values`` is empty.
-        TypeError: if an element is not a Value or a real number.
-    """
-    vs = _values(values, "softmax")
-    lse = logsumexp(vs)
-    return [(v - lse).exp() for v in vs]

@@ -12,7 +12,8 @@ This module owns only float arithmetic; it knows nothing of ``Value``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Sequence
 
 INF = math.inf
 NAN = math.nan
@@ -139,7 +140,7 @@ def gelu_grad(x: float) -> float:
     return cdf + x * _INV_SQRT_2PI * exp(-0.5 * x * x)
 
 
-def logsumexp(xs: list[float]) -> float:
+def logsumexp(xs: Sequence[float]) -> float:
     """Return ``log(sum(exp(x)))`` stably (shifted by the maximum)."""
     m = max(xs)
     if m == INF or m == -INF or m != m:
@@ -147,3 +148,18 @@ def logsumexp(xs: list[float]) -> float:
             return NAN
         return m
     return m + math.log(fsum([exp(x - m) for x in xs]))
+
+
+def sumprod(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Return the exactly rounded ``sum(x * y)`` of two equal-length sequences."""
+    return fsum(list(map(operator.mul, xs, ys)))
+
+
+def tie_share(xs: Sequence[float], i: int) -> float:
+    """Return ``1/k`` if ``xs[i]`` is one of the ``k`` entries equal to the maximum, else 0.
+
+    The gradient of ``max`` (and of ``logsumexp`` at infinity) split between ties.
+    """
+    m = max(xs)
+    tops = [1.0 if x == m else 0.0 for x in xs]
+    return tops[i] / sum(tops)

@@ -1,36 +1,72 @@
-"""The op table: every differentiable operation declared once.
+"""The op table: every differentiable operation declared once, as one formula.
 
-Each :class:`Op` entry holds, side by side, an operation's
+Each built-in op is one :func:`define_op` call below: its name and symbol,
+its operands' names, and a :class:`~autograd.formula.Formula`: the forward
+and one local derivative per operand, each written once as an expression of
+the formula language (:mod:`autograd.formula`), kinks and IEEE-754 behaviour
+included (``where(x > 0.0, 1.0, 0.0)``: relu'(0) = 0, as PyTorch). Next to
+it: where the op is smooth (``domain``, which the tests sample), its declared
+kinks (``Kink``: test points with the derivative the formula must give there)
+and IEEE edge cases of the forward (``Special``).
 
-* ``forward``: the float function (never raising, see :mod:`autograd.numerics`);
-* ``local``: its local derivative on floats, evaluated once at forward time and
-  stored in the node (the fast path of ``backward``);
-* ``local_value``: the same derivative written with ``Value`` operations, used by
-  ``autograd.grad(..., create_graph=True)`` so that gradients can be
-  differentiated again;
-* ``domain``: where the op is smooth, per operand (the tests sample from it);
-* ``kinks``: the derivative chosen where the op is not differentiable, which
-  matches PyTorch; and ``specials``: IEEE-754 edge cases of the forward value.
+Everything else is derived from that formula, never restated:
 
-``Value`` methods, the tests, the README's op table and the graph renderer all
-read this table instead of repeating it. An op's *operands* are its inputs in
-call order; an operand may be a constant float (``x * 2`` has operands
-``(x, 2.0)`` but only one parent). ``params`` counts trailing operands that are
-always constants (``leaky_relu``'s slope, ``clamp``'s bounds).
+* ``Op.forward`` and ``Op.local``: the float rules (``local(out, *operands)``
+  gives the partials, evaluated once at forward time and stored in the node);
+* ``Op.local_value``: the Value rule of ``autograd.grad(create_graph=True)``;
+* ``Op.codegen``: the source templates :mod:`autograd.compile` emits and
+  :mod:`autograd.codegen` turns into the engine's fast paths;
+* ``Op.formula``/``Op.derivative`` and :func:`op_table_markdown`: the
+  README's op table; ``Op.symbol`` labels graph nodes.
 
-This module imports nothing of the engine: ``local_value`` rules receive Values
-and use only their operators and methods.
+For the built-in ops these forms are committed, generated, in
+:mod:`autograd._derived` (``python -m autograd.codegen`` rewrites it; a test
+fails when it drifts), so importing the table parses nothing; an op defined
+at run time (:func:`define_op`, ``autograd.custom_op(..., forward="...")``)
+is rendered on the spot by :func:`autograd.formula_render.derive`, the same
+code.
+
+How a renderer for another namespace (NumPy arrays for
+``autograd.compile(..., batch=True)``, say) gets an op's formula:
+
+* ``op.rule`` is the :class:`~autograd.formula.Formula` (``None`` for ops
+  built from callables, such as ``nn``'s fused ops): ``op.rule.operands``
+  (names; a leading ``*`` marks a variadic group), ``op.rule.forward`` and
+  ``op.rule.partials`` (source strings; partials may use ``out``, and for
+  groups the index ``i`` and group length ``n``), ``op.rule.params``;
+* ``autograd.formula_render.parse(src, op.rule)`` returns the checked ``ast``
+  expression; the names it may contain are the operands, ``out``, ``i``,
+  ``n``, the constants of ``autograd.formula.CONSTANTS`` (``INF``, ``NAN``,
+  ``SQRT1_2``, ``INV_SQRT_2PI``, ``TWO_OVER_SQRT_PI``) and calls of
+  ``autograd.formula.HELPERS``: ``where(c, a, b)`` (a select: render it
+  branchless, e.g. ``numpy.where``; its condition may hold comparisons and
+  ``and``/``or``/``not``), ``div``, ``pow``, ``exp``, ``log``, ``sqrt``,
+  ``tanh``, ``sigmoid``, ``softplus``, ``sin``, ``cos``, ``erf``, ``abs``,
+  ``min``, ``max`` (two floats, Python's tie rule), and on whole groups
+  ``fsum``, ``sumprod``, ``logsumexp``, ``tie_share(xs, i)``. Every helper is
+  total (IEEE results, never an exception), so both branches of a ``where``
+  may be evaluated. ``HELPERS[name].doc`` says what each means.
+
+An op's *operands* are its inputs in call order; an operand may be a
+constant float (``x * 2`` has operands ``(x, 2.0)`` but one parent).
+``params`` counts trailing operands that are always constants
+(``leaky_relu``'s slope, ``clamp``'s bounds). Ops built from callables
+(:class:`Op` directly, as ``nn`` and :func:`autograd.custom_op` with
+functions do) are still accepted by :func:`register_op`.
+
+This module imports nothing of the engine.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Union, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
 
+from autograd import _derived
 from autograd import numerics as N
+from autograd.formula import CONSTANTS, HELPERS, Formula, float_name
 
 if TYPE_CHECKING:
     from autograd.engine import Value
@@ -47,13 +83,16 @@ LocalValue = Callable[["tuple[Operand, ...]", "Value", int], Operand]
 __all__ = [
     "OPS",
     "Codegen",
+    "Formula",
     "Kink",
     "Op",
     "Special",
     "UnknownOpError",
     "affine_codegen",
+    "define_op",
     "get_op",
     "iter_ops",
+    "op_table_markdown",
     "register_op",
 ]
 
@@ -85,16 +124,14 @@ Template = Union[str, Callable[[int], str]]
 Templates = Union[tuple[str, ...], Callable[[int], "tuple[str, ...]"]]
 
 
-@dataclass(frozen=True)
 class Codegen:
     """Python source templates of an op, for the compiled path (:mod:`autograd.compile`).
 
     The compiler emits straight-line code from these instead of calling
-    ``forward`` and ``local`` once per node. They restate the entry's own
-    ``forward``/``local`` in source form, next to them in this module, and a
-    test checks that both give bit-identical floats on the op's domain, kinks
-    and IEEE cases. An op without templates is compiled to calls of its
-    ``forward`` and ``local`` functions.
+    ``forward`` and ``local`` once per node. For an op defined by a formula
+    they are rendered from it (:func:`autograd.formula_render.templates`); an op
+    without templates is compiled to calls of its ``forward`` and ``local``
+    functions.
 
     Templates are ``str.format`` strings: ``{0}``, ``{1}``... are the operands
     (parameters included) as simple names or parenthesized literals, ``{out}``
@@ -115,11 +152,20 @@ class Codegen:
         names: the global names the templates call (``{"_tanh": math.tanh}``).
     """
 
-    forward: Template
-    local: Templates
-    temps: Templates = ()
-    names: Mapping[str, Any] = field(default_factory=dict)
-    after: Templates = ()
+    __slots__ = ("after", "forward", "local", "names", "temps")
+
+    def __init__(self, forward: Template, local: Templates, temps: Templates = (),
+                 names: Mapping[str, Any] | None = None, after: Templates = ()) -> None:
+        # a plain class, not a dataclass: creating one costs import time
+        self.forward = forward
+        self.local = local
+        self.temps = temps
+        self.names: Mapping[str, Any] = {} if names is None else names
+        self.after = after
+
+    def __repr__(self) -> str:
+        return (f"Codegen(forward={self.forward!r}, local={self.local!r}, temps={self.temps!r}, "
+                f"names={self.names!r}, after={self.after!r})")
 
     def forward_template(self, n: int) -> str:
         """Return the forward template for ``n`` operands."""
@@ -167,6 +213,8 @@ class Op:
         builtin: False for ops registered by users (kept out of the README).
         codegen: optional source templates for the compiled path (see
             :class:`Codegen`); ``None`` compiles to calls of ``forward``/``local``.
+        rule: the :class:`~autograd.formula.Formula` every other form was
+            derived from (``None`` for an op built from callables).
     """
 
     name: str
@@ -186,6 +234,7 @@ class Op:
     call: str = ""
     builtin: bool = field(default=True, compare=False)
     codegen: Codegen | None = field(default=None, compare=False)
+    rule: Formula | None = field(default=None, compare=False)
 
 
 class UnknownOpError(LookupError):
@@ -193,457 +242,213 @@ class UnknownOpError(LookupError):
 
 
 # ---------------------------------------------------------------------------
-# Helpers that work on floats and Values alike (used by local_value rules,
-# where an operand may be a folded constant).
+# One entry per op: define_op derives every form from the formula.
 
 
-def _div(a: Operand, b: Operand) -> Operand:
-    if isinstance(a, float) and isinstance(b, float):
-        return N.div(a, b)
-    return a / b
+def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int], tuple[str, ...]]]:
+    """Templates of a variadic op, rendered on first use (compile only)."""
+    cache: list[Any] = []
+
+    def get() -> Any:
+        if not cache:
+            from autograd.formula_render import templates
+
+            cache.append(templates(rule))
+        return cache[0]
+
+    def forward(n: int) -> str:
+        return str(get()[0](n))
+
+    def local(n: int) -> tuple[str, ...]:
+        return tuple(get()[1](n))
+
+    return forward, local
 
 
-def _log(x: Operand) -> Operand:
-    return N.log(x) if isinstance(x, float) else x.log()
+def define_op(
+    name: str,
+    symbol: str,
+    operands: Sequence[str],
+    forward: str,
+    partials: Sequence[str],
+    *,
+    domain: Sequence[tuple[float, float]],
+    params: int = 0,
+    kinks: Sequence[Kink] = (),
+    specials: Sequence[Special] = (),
+    api: str = "method",
+    doc: str = "",
+    call: str = "",
+    builtin: bool = True,
+) -> Op:
+    """Build a table entry from one formula: its forward and partials, written once.
 
+    Args:
+        name: the op's name (``Value.op``).
+        symbol: how graphs print it.
+        operands: the operands' names in call order (``("x",)``, ``("a", "b")``,
+            ``("x", "slope")``), or groups of a variadic op (``("*xs",)``).
+        forward: the forward expression (see :mod:`autograd.formula`).
+        partials: d out / d operand for each non-parameter operand (each
+            group), as expressions that may use ``out``.
+        domain: per operand, an interval where the op is smooth.
+        params: how many trailing operands are constant parameters.
+        kinks: points where the op is not differentiable, with the partials
+            the formula gives there (tests check it).
+        specials: IEEE-754 edge cases of the forward value.
+        api: "method", "operator" or "function".
+        doc: one line saying what the op computes.
+        call: how to call it, for docs.
+        builtin: False for ops registered by users.
 
-def _data(x: Operand) -> float:
-    return x if isinstance(x, float) else x.data
+    Returns:
+        The :class:`Op`, not yet registered (pass it to :func:`register_op`).
 
+    Raises:
+        autograd.formula.FormulaError: if the formula is outside the language.
+    """
+    rule = Formula(tuple(operands), forward, tuple(partials), params)
+    pre = _derived.RULES.get(name) if builtin else None
+    if pre is not None and pre[0] == rule.sources:  # committed, generated from this formula
+        _, fwd, loc, val, ft, lt, used, ftext, dtext = pre
+        names = {float_name(h): HELPERS[h].float_fn if h in HELPERS else CONSTANTS[h]
+                 for h in used}
+    else:  # defined at run time, or the generated module is stale: render now
+        from autograd.formula_render import derive
 
-def _value(x: Operand) -> Value:
-    """The operand of a unary op, which is always a Value (never a constant)."""
-    return cast("Value", x)
+        d = derive(name, rule)
+        fwd, loc, val, ft, lt = d.forward, d.local, d.value, d.forward_template, d.local_templates
+        names, ftext, dtext = d.names, d.formula_text, d.derivative_text
+    if rule.variadic:
+        ft, lt = _lazy_templates(rule)
+    return Op(
+        name, symbol, -1 if rule.variadic else len(rule.operands), fwd, loc, val,
+        ftext, dtext, tuple(domain), kinks=tuple(kinks), specials=tuple(specials),
+        params=params, api=api, doc=doc, call=call, builtin=builtin,
+        codegen=Codegen(ft, lt, names=names), rule=rule,
+    )
 
 
 # ---------------------------------------------------------------------------
-# Float rules. Each returns the partial for every non-parameter operand.
-
-
-def _add_local(out: float, a: float, b: float) -> tuple[float, float]:
-    return (1.0, 1.0)
-
-
-def _sub_local(out: float, a: float, b: float) -> tuple[float, float]:
-    return (1.0, -1.0)
-
-
-def _mul_local(out: float, a: float, b: float) -> tuple[float, float]:
-    return (b, a)
-
-
-def _div_local(out: float, a: float, b: float) -> tuple[float, float]:
-    return (N.div(1.0, b), -N.div(a, b * b))
-
-
-def _pow_local(out: float, x: float, y: float) -> tuple[float, float]:
-    dx = 0.0 if y == 0.0 else y * N.pow(x, y - 1.0)
-    dy = 0.0 if (x == 0.0 and y >= 0.0) else out * N.log(x)
-    return (dx, dy)
-
-
-def _neg_local(out: float, x: float) -> tuple[float]:
-    return (-1.0,)
-
-
-def _exp_local(out: float, x: float) -> tuple[float]:
-    return (out,)
-
-
-def _log_local(out: float, x: float) -> tuple[float]:
-    return (N.div(1.0, x),)
-
-
-def _sqrt_local(out: float, x: float) -> tuple[float]:
-    return (N.div(0.5, out),)
-
-
-def _tanh_local(out: float, x: float) -> tuple[float]:
-    return (1.0 - out * out,)
-
-
-def _sigmoid_local(out: float, x: float) -> tuple[float]:
-    return (out * (1.0 - out),)
-
-
-def _relu(x: float) -> float:
-    return 0.0 if x <= 0.0 else x  # nan stays nan, as in PyTorch
-
-
-def _relu_local(out: float, x: float) -> tuple[float]:
-    return (1.0 if out > 0.0 else 0.0,)
-
-
-def _leaky_relu(x: float, slope: float) -> float:
-    return x if x > 0.0 else x * slope
-
-
-def _leaky_relu_local(out: float, x: float, slope: float) -> tuple[float]:
-    return (1.0 if x > 0.0 else slope,)
-
-
-def _gelu_local(out: float, x: float) -> tuple[float]:
-    return (N.gelu_grad(x),)
-
-
-def _softplus_local(out: float, x: float) -> tuple[float]:
-    return (N.sigmoid(x),)
-
-
-def _sin_local(out: float, x: float) -> tuple[float]:
-    return (N.cos(x),)
-
-
-def _cos_local(out: float, x: float) -> tuple[float]:
-    return (-N.sin(x),)
-
-
-def _erf_local(out: float, x: float) -> tuple[float]:
-    return (_TWO_OVER_SQRT_PI * N.exp(-x * x),)
-
-
-def _sign(x: float) -> float:
-    if x > 0.0:
-        return 1.0
-    if x < 0.0:
-        return -1.0
-    return x if x != x else 0.0
-
-
-def _abs_local(out: float, x: float) -> tuple[float]:
-    return (_sign(x),)
-
-
-def _clamp(x: float, lo: float, hi: float) -> float:
-    if x != x:
-        return x
-    r = lo if x < lo else x
-    return hi if r > hi else r
-
-
-def _clamp_local(out: float, x: float, lo: float, hi: float) -> tuple[float]:
-    return (1.0 if lo <= x <= hi else 0.0,)
-
-
-def _maximum(a: float, b: float) -> float:
-    if a != a or b != b:
-        return NAN
-    return a if a >= b else b
-
-
-def _minimum(a: float, b: float) -> float:
-    if a != a or b != b:
-        return NAN
-    return a if a <= b else b
-
-
-def _maximum_local(out: float, a: float, b: float) -> tuple[float, float]:
-    if a == b:
-        return (0.5, 0.5)
-    return (0.0 if a < b else 1.0, 0.0 if a > b else 1.0)
-
-
-def _minimum_local(out: float, a: float, b: float) -> tuple[float, float]:
-    if a == b:
-        return (0.5, 0.5)
-    return (0.0 if a > b else 1.0, 0.0 if a < b else 1.0)
-
-
-def _sum(*xs: float) -> float:
-    return N.fsum(xs) if xs else 0.0
-
-
-def _sum_local(out: float, *xs: float) -> tuple[float, ...]:
-    return (1.0,) * len(xs)
-
-
-def _mean(*xs: float) -> float:
-    return N.fsum(xs) / len(xs)
-
-
-def _mean_local(out: float, *xs: float) -> tuple[float, ...]:
-    return (1.0 / len(xs),) * len(xs)
-
-
-def _dot(*xy: float) -> float:
-    n = len(xy) // 2
-    return N.fsum(list(map(operator.mul, xy[:n], xy[n:])))
-
-
-def _dot_local(out: float, *xy: float) -> tuple[float, ...]:
-    n = len(xy) // 2
-    return xy[n:] + xy[:n]
-
-
-def _logsumexp(*xs: float) -> float:
-    return N.logsumexp(list(xs))
-
-
-def _logsumexp_local(out: float, *xs: float) -> tuple[float, ...]:
-    if out == INF or out == -INF:
-        # all mass on the largest entries, shared equally between ties
-        m = max(xs)
-        tops = [1.0 if x == m else 0.0 for x in xs]
-        k = sum(tops)
-        return tuple(t / k for t in tops)
-    return tuple(N.exp(x - out) for x in xs)
-
-
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_SQRT1_2 = math.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-# ---------------------------------------------------------------------------
-# Value rules: the same derivatives as differentiable graphs.
-
-
-def _const_rule(local: LocalFloat) -> LocalValue:
-    """A Value rule for piecewise-constant derivatives: reuse the float rule."""
-
-    def rule(operands: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-        return local(out.data, *(_data(o) for o in operands))[wrt]
-
-    rule.__name__ = f"{local.__name__}_value"
-    return rule
-
-
-def _add_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 1.0
-
-
-def _sub_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 1.0 if wrt == 0 else -1.0
-
-
-def _neg_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return -1.0
-
-
-def _sum_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 1.0
-
-
-def _mean_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 1.0 / len(o)
-
-
-def _mul_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return o[1 - wrt]
-
-
-def _div_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    a, b = o
-    if wrt == 0:
-        return _div(1.0, b)
-    return -_div(a, b * b)
-
-
-def _pow_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    x, y = o
-    if wrt == 0:
-        if _data(y) == 0.0 and _data(x) == 0.0:
-            return 0.0  # PyTorch's mask against 0 * inf; elsewhere the formula is exact
-        return y * x ** (y - 1.0)
-    if _data(x) == 0.0 and _data(y) >= 0.0:
-        return 0.0
-    return out * _log(x)
-
-
-def _exp_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return out
-
-
-def _log_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 1.0 / o[0]
-
-
-def _sqrt_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 0.5 / out
-
-
-def _tanh_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return 1.0 - out * out
-
-
-def _sigmoid_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return out * (1.0 - out)
-
-
-def _gelu_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    x = _value(o[0])
-    cdf = 0.5 * (1.0 + (x * _SQRT1_2).erf())
-    return cdf + x * _INV_SQRT_2PI * (-0.5 * x * x).exp()
-
-
-def _softplus_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return _value(o[0]).sigmoid()
-
-
-def _sin_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return _value(o[0]).cos()
-
-
-def _cos_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    return -_value(o[0]).sin()
-
-
-def _erf_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    x = _value(o[0])
-    return _TWO_OVER_SQRT_PI * (-(x * x)).exp()
-
-
-def _dot_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    n = len(o) // 2
-    return o[wrt + n] if wrt < n else o[wrt - n]
-
-
-def _logsumexp_value(o: tuple[Operand, ...], out: Value, wrt: int) -> Operand:
-    if out.data in (INF, -INF):
-        return _logsumexp_local(out.data, *(_data(x) for x in o))[wrt]
-    return (o[wrt] - out).exp()  # a Value: out is one
-
-
-# ---------------------------------------------------------------------------
-# The table.
+# The table. Each entry's formula is the only place its derivative is written.
 
 _R = (-3.0, 3.0)
 _POS = (0.05, 5.0)
+_op = define_op
 
 _TABLE: tuple[Op, ...] = (
-    Op("add", "+", 2, operator.add, _add_local, _add_value,
-       "a + b", "1, 1", (_R, _R), api="operator", doc="Addition."),
-    Op("sub", "-", 2, operator.sub, _sub_local, _sub_value,
-       "a - b", "1, -1", (_R, _R), api="operator", doc="Subtraction."),
-    Op("mul", "*", 2, operator.mul, _mul_local, _mul_value,
-       "a * b", "b, a", (_R, _R), api="operator", doc="Multiplication."),
-    Op("div", "/", 2, N.div, _div_local, _div_value,
-       "a / b", "1/b, -a/b^2", (_R, (0.2, 3.0)), api="operator",
-       specials=(Special((1.0, 0.0), INF), Special((-1.0, 0.0), -INF),
-                 Special((0.0, 0.0), NAN)),
-       doc="True division, IEEE-754 at zero."),
-    Op("pow", "**", 2, N.pow, _pow_local, _pow_value,
-       "a ** b", "b*a^(b-1), a^b*ln(a)", (_POS, _R), api="operator",
-       kinks=(Kink((0.0, 2.0), (0.0, 0.0),
-                   "at a = 0 with b >= 0 the exponent gets 0 (PyTorch's mask)"),
-              Kink((0.0, 0.0), (0.0, 0.0),
-                   "b = 0: d/da is 0 everywhere, as in PyTorch")),
-       specials=(Special((0.0, -1.0), INF), Special((-8.0, 1.0 / 3.0), NAN),
-                 Special((10.0, 400.0), INF), Special((-0.0, -1.0), -INF)),
-       doc="Power; real results only (a negative base with a fractional "
-           "exponent gives nan)."),
-    Op("neg", "-", 1, operator.neg, _neg_local, _neg_value,
-       "-x", "-1", (_R,), api="operator", doc="Negation."),
-    Op("exp", "exp", 1, N.exp, _exp_local, _exp_value,
-       "e^x", "e^x", (_R,), specials=(Special((1000.0,), INF),),
-       doc="Exponential; inf on overflow."),
-    Op("log", "log", 1, N.log, _log_local, _log_value,
-       "ln x", "1/x", (_POS,),
-       kinks=(Kink((0.0,), (INF,), "log'(0) = 1/0 = inf"),),
-       specials=(Special((0.0,), -INF), Special((-1.0,), NAN)),
-       doc="Natural logarithm; -inf at 0, nan below."),
-    Op("sqrt", "sqrt", 1, N.sqrt, _sqrt_local, _sqrt_value,
-       "sqrt(x)", "1 / (2 sqrt(x))", (_POS,),
-       kinks=(Kink((0.0,), (INF,), "sqrt'(0) = inf, as in PyTorch"),),
-       specials=(Special((-1.0,), NAN),),
-       doc="Square root; nan below 0."),
-    Op("tanh", "tanh", 1, math.tanh, _tanh_local, _tanh_value,
-       "tanh(x)", "1 - tanh(x)^2", (_R,),
-       specials=(Special((1000.0,), 1.0), Special((-1000.0,), -1.0)),
-       doc="Hyperbolic tangent."),
-    Op("sigmoid", "sigmoid", 1, N.sigmoid, _sigmoid_local, _sigmoid_value,
-       "1 / (1 + e^-x)", "s(x) (1 - s(x))", (_R,),
-       specials=(Special((1000.0,), 1.0), Special((-1000.0,), 0.0)),
-       doc="Logistic sigmoid, stable for any x."),
-    Op("relu", "relu", 1, _relu, _relu_local, _const_rule(_relu_local),
-       "max(x, 0)", "1 if x > 0 else 0", (_R,),
-       kinks=(Kink((0.0,), (0.0,), "relu'(0) = 0, as in PyTorch"),),
-       doc="Rectified linear unit."),
-    Op("leaky_relu", "leaky_relu", 2, _leaky_relu, _leaky_relu_local,
-       _const_rule(_leaky_relu_local),
-       "x if x > 0 else slope * x", "1 if x > 0 else slope", (_R, (0.01, 0.01)),
-       kinks=(Kink((0.0, 0.01), (0.01,),
-                   "leaky_relu'(0) = negative_slope, as in PyTorch"),),
-       params=1, call="`x.leaky_relu(negative_slope=0.01)`",
-       doc="Leaky ReLU with a negative slope (default 0.01)."),
-    Op("gelu", "gelu", 1, N.gelu, _gelu_local, _gelu_value,
-       "x Phi(x)", "Phi(x) + x phi(x)", (_R,),
-       doc="Gaussian error linear unit, exact erf form (PyTorch's default)."),
-    Op("softplus", "softplus", 1, N.softplus, _softplus_local, _softplus_value,
-       "ln(1 + e^x)", "sigmoid(x)", (_R,),
-       specials=(Special((1000.0,), 1000.0), Special((-1000.0,), 0.0)),
-       doc="Softplus, exact and without overflow."),
-    Op("sin", "sin", 1, N.sin, _sin_local, _sin_value,
-       "sin(x)", "cos(x)", (_R,), specials=(Special((INF,), NAN),),
-       doc="Sine."),
-    Op("cos", "cos", 1, N.cos, _cos_local, _cos_value,
-       "cos(x)", "-sin(x)", (_R,), specials=(Special((INF,), NAN),),
-       doc="Cosine."),
-    Op("erf", "erf", 1, math.erf, _erf_local, _erf_value,
-       "erf(x)", "2/sqrt(pi) e^(-x^2)", (_R,), doc="Gauss error function."),
-    Op("abs", "abs", 1, abs, _abs_local, _const_rule(_abs_local),
-       "|x|", "sign(x)", (_R,), call="`abs(x)`, `x.abs()`",
-       kinks=(Kink((0.0,), (0.0,), "abs'(0) = sign(0) = 0, as in PyTorch"),),
-       doc="Absolute value."),
-    Op("clamp", "clamp", 3, _clamp, _clamp_local, _const_rule(_clamp_local),
-       "min(max(x, lo), hi)", "1 if lo <= x <= hi else 0",
-       (_R, (-1.0, -1.0), (1.0, 1.0)),
-       kinks=(Kink((-1.0, -1.0, 1.0), (1.0,), "at the lower bound: 1, as in PyTorch"),
-              Kink((1.0, -1.0, 1.0), (1.0,), "at the upper bound: 1, as in PyTorch")),
-       params=2, call="`x.clamp(min, max)`",
-       doc="Clamp into [lo, hi]; a missing bound is infinite."),
-    Op("maximum", "max", 2, _maximum, _maximum_local, _const_rule(_maximum_local),
-       "max(a, b)", "1 to the larger, 0.5 each at a tie", (_R, _R),
-       kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
-       api="function", call="`autograd.maximum(a, b)`",
-       doc="Elementwise maximum of two operands; nan propagates."),
-    Op("minimum", "min", 2, _minimum, _minimum_local, _const_rule(_minimum_local),
-       "min(a, b)", "1 to the smaller, 0.5 each at a tie", (_R, _R),
-       kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
-       api="function", call="`autograd.minimum(a, b)`",
-       doc="Elementwise minimum of two operands; nan propagates."),
-    Op("sum", "sum", -1, _sum, _sum_local, _sum_value,
-       "x1 + ... + xn", "1 each", (_R,), api="function",
-       doc="Sum of n values as one node."),
-    Op("mean", "mean", -1, _mean, _mean_local, _mean_value,
-       "(x1 + ... + xn) / n", "1/n each", (_R,), api="function",
-       doc="Mean of n values as one node."),
-    Op("dot", "dot", -1, _dot, _dot_local, _dot_value,
-       "x1 y1 + ... + xn yn", "d/dxi = yi, d/dyi = xi", (_R,), api="function",
-       call="`autograd.dot(xs, ys)`",
-       doc="Dot product of two equal-length sequences as one node."),
-    Op("logsumexp", "logsumexp", -1, _logsumexp, _logsumexp_local, _logsumexp_value,
-       "ln(e^x1 + ... + e^xn)", "softmax(x)i", (_R,), api="function",
-       specials=(Special((1000.0, 1000.0), 1000.0 + math.log(2.0)),),
-       doc="Stable log-sum-exp as one node."),
+    _op("add", "+", ("a", "b"), "a + b", ("1.0", "1.0"),
+        domain=(_R, _R), api="operator", doc="Addition."),
+    _op("sub", "-", ("a", "b"), "a - b", ("1.0", "-1.0"),
+        domain=(_R, _R), api="operator", doc="Subtraction."),
+    _op("mul", "*", ("a", "b"), "a * b", ("b", "a"),
+        domain=(_R, _R), api="operator", doc="Multiplication."),
+    _op("div", "/", ("a", "b"), "div(a, b)", ("div(1.0, b)", "-div(a, b * b)"),
+        domain=(_R, (0.2, 3.0)), api="operator",
+        specials=(Special((1.0, 0.0), INF), Special((-1.0, 0.0), -INF),
+                  Special((0.0, 0.0), NAN)),
+        doc="True division, IEEE-754 at zero."),
+    _op("pow", "**", ("a", "b"), "pow(a, b)",
+        # PyTorch's masks against 0 * inf and 0 * nan; elsewhere the formulas
+        # are exact (so that create_graph keeps d/db of the first at b = 0).
+        ("where(b == 0.0 and (a == 0.0 or a != a), 0.0, b * pow(a, b - 1.0))",
+         "where(a == 0.0 and b >= 0.0, 0.0, out * log(a))"),
+        domain=(_POS, _R), api="operator",
+        kinks=(Kink((0.0, 2.0), (0.0, 0.0),
+                    "at a = 0 with b >= 0 the exponent gets 0 (PyTorch's mask)"),
+               Kink((0.0, 0.0), (0.0, 0.0),
+                    "b = 0: d/da is 0 (its sign aside), as in PyTorch")),
+        specials=(Special((0.0, -1.0), INF), Special((-8.0, 1.0 / 3.0), NAN),
+                  Special((10.0, 400.0), INF), Special((-0.0, -1.0), -INF)),
+        doc="Power; real results only (a negative base with a fractional "
+            "exponent gives nan)."),
+    _op("neg", "-", ("x",), "-x", ("-1.0",),
+        domain=(_R,), api="operator", doc="Negation."),
+    _op("exp", "exp", ("x",), "exp(x)", ("out",),
+        domain=(_R,), specials=(Special((1000.0,), INF),),
+        doc="Exponential; inf on overflow."),
+    _op("log", "log", ("x",), "log(x)", ("div(1.0, x)",),
+        domain=(_POS,), kinks=(Kink((0.0,), (INF,), "log'(0) = 1/0 = inf"),),
+        specials=(Special((0.0,), -INF), Special((-1.0,), NAN)),
+        doc="Natural logarithm; -inf at 0, nan below."),
+    _op("sqrt", "sqrt", ("x",), "sqrt(x)", ("div(0.5, out)",),
+        domain=(_POS,), kinks=(Kink((0.0,), (INF,), "sqrt'(0) = inf, as in PyTorch"),),
+        specials=(Special((-1.0,), NAN),),
+        doc="Square root; nan below 0."),
+    _op("tanh", "tanh", ("x",), "tanh(x)", ("1.0 - out * out",),
+        domain=(_R,), specials=(Special((1000.0,), 1.0), Special((-1000.0,), -1.0)),
+        doc="Hyperbolic tangent."),
+    _op("sigmoid", "sigmoid", ("x",), "sigmoid(x)", ("out * (1.0 - out)",),
+        domain=(_R,), specials=(Special((1000.0,), 1.0), Special((-1000.0,), 0.0)),
+        doc="Logistic sigmoid, stable for any x."),
+    _op("relu", "relu", ("x",), "where(x <= 0.0, 0.0, x)",  # nan stays nan, as in PyTorch
+        ("where(out > 0.0, 1.0, 0.0)",),
+        domain=(_R,), kinks=(Kink((0.0,), (0.0,), "relu'(0) = 0, as in PyTorch"),),
+        doc="Rectified linear unit."),
+    _op("leaky_relu", "leaky_relu", ("x", "slope"), "where(x > 0.0, x, x * slope)",
+        ("where(x > 0.0, 1.0, slope)",),
+        domain=(_R, (0.01, 0.01)), params=1,
+        kinks=(Kink((0.0, 0.01), (0.01,), "leaky_relu'(0) = negative_slope, as in PyTorch"),),
+        call="`x.leaky_relu(negative_slope=0.01)`",
+        doc="Leaky ReLU with a negative slope (default 0.01)."),
+    _op("gelu", "gelu", ("x",), "0.5 * x * (1.0 + erf(x * SQRT1_2))",
+        ("0.5 * (1.0 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * exp(-0.5 * x * x)",),
+        domain=(_R,),
+        doc="Gaussian error linear unit, exact erf form (PyTorch's default)."),
+    _op("softplus", "softplus", ("x",), "softplus(x)", ("sigmoid(x)",),
+        domain=(_R,), specials=(Special((1000.0,), 1000.0), Special((-1000.0,), 0.0)),
+        doc="Softplus, exact and without overflow."),
+    _op("sin", "sin", ("x",), "sin(x)", ("cos(x)",),
+        domain=(_R,), specials=(Special((INF,), NAN),), doc="Sine."),
+    _op("cos", "cos", ("x",), "cos(x)", ("-sin(x)",),
+        domain=(_R,), specials=(Special((INF,), NAN),), doc="Cosine."),
+    _op("erf", "erf", ("x",), "erf(x)", ("TWO_OVER_SQRT_PI * exp(-x * x)",),
+        domain=(_R,), doc="Gauss error function."),
+    _op("abs", "abs", ("x",), "abs(x)",
+        ("where(x > 0.0, 1.0, where(x < 0.0, -1.0, where(x != x, NAN, 0.0)))",),  # sign(x)
+        domain=(_R,), call="`abs(x)`, `x.abs()`",
+        kinks=(Kink((0.0,), (0.0,), "abs'(0) = sign(0) = 0, as in PyTorch"),),
+        doc="Absolute value."),
+    _op("clamp", "clamp", ("x", "lo", "hi"), "where(x != x, x, min(max(x, lo), hi))",
+        ("where(lo <= x and x <= hi, 1.0, 0.0)",),
+        domain=(_R, (-1.0, -1.0), (1.0, 1.0)), params=2,
+        kinks=(Kink((-1.0, -1.0, 1.0), (1.0,), "at the lower bound: 1, as in PyTorch"),
+               Kink((1.0, -1.0, 1.0), (1.0,), "at the upper bound: 1, as in PyTorch")),
+        call="`x.clamp(min, max)`",
+        doc="Clamp into [lo, hi]; a missing bound is infinite."),
+    _op("maximum", "max", ("a", "b"), "where(a != a or b != b, NAN, where(a >= b, a, b))",
+        ("where(a == b, 0.5, where(a < b, 0.0, 1.0))",
+         "where(a == b, 0.5, where(a > b, 0.0, 1.0))"),
+        domain=(_R, _R),
+        kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
+        api="function", call="`autograd.maximum(a, b)`",
+        doc="Elementwise maximum of two operands; nan propagates."),
+    _op("minimum", "min", ("a", "b"), "where(a != a or b != b, NAN, where(a <= b, a, b))",
+        ("where(a == b, 0.5, where(a > b, 0.0, 1.0))",
+         "where(a == b, 0.5, where(a < b, 0.0, 1.0))"),
+        domain=(_R, _R),
+        kinks=(Kink((1.0, 1.0), (0.5, 0.5), "a tie splits the gradient, as in PyTorch"),),
+        api="function", call="`autograd.minimum(a, b)`",
+        doc="Elementwise minimum of two operands; nan propagates."),
+    _op("sum", "sum", ("*xs",), "fsum(xs)", ("1.0",),
+        domain=(_R,), api="function", doc="Sum of n values as one node."),
+    _op("mean", "mean", ("*xs",), "fsum(xs) / n", ("1.0 / n",),
+        domain=(_R,), api="function", doc="Mean of n values as one node."),
+    _op("dot", "dot", ("*xs", "*ys"), "sumprod(xs, ys)", ("ys[i]", "xs[i]"),
+        domain=(_R,), api="function", call="`autograd.dot(xs, ys)`",
+        doc="Dot product of two equal-length sequences as one node."),
+    _op("logsumexp", "logsumexp", ("*xs",), "logsumexp(xs)",
+        # at +-inf all the mass is on the largest entries, shared between ties
+        ("where(out == INF or out == -INF, tie_share(xs, i), exp(xs[i] - out))",),
+        domain=(_R,), api="function",
+        specials=(Special((1000.0, 1000.0), 1000.0 + math.log(2.0)),),
+        doc="Stable log-sum-exp as one node."),
 )
+del _op
+
 
 # ---------------------------------------------------------------------------
-# Source templates for the compiled path (autograd.compile): the rules above in
-# source form, attached to their entries below. tests/test_compile.py checks
-# that each template gives the same floats as the entry's functions.
-
-
-def _args(n: int, start: int = 0) -> str:
-    return ", ".join(f"{{{i}}}" for i in range(start, start + n))
-
-
-def _sum_code(n: int) -> str:
-    return f"_fsum(({_args(n)},))" if n else "0.0"
-
-
-def _mean_code(n: int) -> str:
-    return f"_fsum(({_args(n)},)) / {n}"
-
-
-def _dot_code(n: int) -> str:
-    h = n // 2
-    return "_fsum((" + ", ".join(f"{{{i}}} * {{{i + h}}}" for i in range(h)) + ",))"
-
-
-def _dot_local_code(n: int) -> tuple[str, ...]:
-    h = n // 2
-    return tuple(f"{{{i + h}}}" for i in range(h)) + tuple(f"{{{i}}}" for i in range(h))
+# Composed templates (nn's fused neurons reuse an activation's own).
 
 
 def affine_codegen(
@@ -711,35 +516,6 @@ def affine_codegen(
     return Codegen(forward, local, temps=temps, names=names, after=after)
 
 
-_CODEGEN: dict[str, Codegen] = {
-    "add": Codegen("{0} + {1}", ("1.0", "1.0")),
-    "sub": Codegen("{0} - {1}", ("1.0", "-1.0")),
-    "mul": Codegen("{0} * {1}", ("{1}", "{0}")),
-    "div": Codegen("_div({0}, {1})", ("_div(1.0, {1})", "-_div({0}, {1} * {1})"),
-                   names={"_div": N.div}),
-    "pow": Codegen("_pow({0}, {1})",
-                   ("(0.0 if {1} == 0.0 else {1} * _pow({0}, {1} - 1.0))",
-                    "(0.0 if ({0} == 0.0 and {1} >= 0.0) else {out} * _log({0}))"),
-                   names={"_pow": N.pow, "_log": N.log}),
-    "neg": Codegen("-{0}", ("-1.0",)),
-    "exp": Codegen("_exp({0})", ("{out}",), names={"_exp": N.exp}),
-    "log": Codegen("_log({0})", ("_div(1.0, {0})",), names={"_log": N.log, "_div": N.div}),
-    "sqrt": Codegen("_sqrt({0})", ("_div(0.5, {out})",),
-                    names={"_sqrt": N.sqrt, "_div": N.div}),
-    "tanh": Codegen("_tanh({0})", ("1.0 - {out} * {out}",), names={"_tanh": math.tanh}),
-    "sigmoid": Codegen("_sigmoid({0})", ("{out} * (1.0 - {out})",),
-                       names={"_sigmoid": N.sigmoid}),
-    "relu": Codegen("(0.0 if {0} <= 0.0 else {0})", ("(1.0 if {out} > 0.0 else 0.0)",)),
-    "leaky_relu": Codegen("({0} if {0} > 0.0 else {0} * {1})", ("(1.0 if {0} > 0.0 else {1})",)),
-    "sum": Codegen(_sum_code, lambda n: ("1.0",) * n, names={"_fsum": N.fsum}),
-    "mean": Codegen(_mean_code, lambda n: (repr(1.0 / n),) * n, names={"_fsum": N.fsum}),
-    "dot": Codegen(_dot_code, _dot_local_code, names={"_fsum": N.fsum}),
-}
-
-_TABLE = tuple(
-    replace(op, codegen=_CODEGEN[op.name]) if op.name in _CODEGEN else op for op in _TABLE
-)
-
 _REGISTRY: dict[str, Op] = {}
 
 
@@ -767,8 +543,8 @@ def register_op(op: Op) -> Op:
     return op
 
 
-for _op in _TABLE:
-    register_op(_op)
+for _entry in _TABLE:
+    register_op(_entry)
 
 #: Read-only view of the table, by name.
 OPS: Mapping[str, Op] = _REGISTRY
@@ -804,20 +580,22 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def op_table_markdown() -> str:
+def op_table_markdown(ops: Iterable[Op] | None = None) -> str:
     """Return the op table as a Markdown table (the README embeds this text).
 
-    Regenerate the README's copy with ``python -m autograd.ops``; a test fails
-    when the two drift apart.
+    Args:
+        ops: the entries to list; by default every built-in op of the table.
+
+    The forward and derivative columns are the entries' formulas as readable
+    text (:func:`autograd.formula_render.docs`). Regenerate the README's copy with
+    ``python -m autograd.codegen``; a test fails when the two drift apart.
     """
     lines = [
         "| op | how to call | forward | local derivative | smooth on (tested) | at kinks "
         "| IEEE edge cases |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for op in iter_ops():
-        if not op.builtin:
-            continue
+    for op in ops if ops is not None else (o for o in iter_ops() if o.builtin):
         call = op.call or {
             "operator": f"`{op.formula}`",
             "method": f"`x.{op.name}()`",
@@ -832,7 +610,7 @@ def op_table_markdown() -> str:
         specials = "; ".join(
             f"({', '.join(_fmt(a) for a in s.at)}) -> {_fmt(s.result)}" for s in op.specials
         )
-        cells = [f"`{op.name}`", call, op.formula, op.derivative, dom,
+        cells = [f"`{op.name}`", call, f"`{op.formula}`", f"`{op.derivative}`", dom,
                  kinks or "-", specials or "-"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -353,10 +353,16 @@ def notes(res: dict[str, Any]) -> list[str]:
         if mg:
             mgs = (f", {mg['ms_gc_default'] / dyn['ms_gc_default']:.0f}x and "
                    f"{mg['ms_gc_default'] / comp['ms_gc_default']:.0f}x faster than micrograd")
+        med = ""
+        if mg:
+            m = "median_ms_gc_default"
+            med = (f" Medians, which keep the steps a full collection falls on: "
+                   f"{dyn[m] / fl[m]:.2f}x and {comp[m] / fl[m]:.2f}x the floor, "
+                   f"{mg[m] / dyn[m]:.0f}x and {mg[m] / comp[m]:.0f}x faster than micrograd.")
         out.append(
             f"The step users write runs at {dyn['ms_gc_default'] / fl['ms_gc_default']:.2f}x "
             f"the float floor dynamic and {comp['ms_gc_default'] / fl['ms_gc_default']:.2f}x "
-            f"compiled{mgs} (default GC, best steps in CPU time)."
+            f"compiled{mgs} (default GC, best steps in CPU time).{med}"
         )
     if comp:
         same = comp.get("bit_identical_to_dynamic")

@@ -8,6 +8,8 @@ with a reason when Chromium is missing).
 
 from __future__ import annotations
 
+import html
+import itertools
 import math
 import re
 from pathlib import Path
@@ -16,12 +18,9 @@ import pytest
 
 from tests.browser import Browser, chromium_missing
 from visualize import lessons
-from visualize.lessons import learning_rate, local_minima, optimizers
+from visualize.lessons import learning_rate, local_minima, optimizers, overfitting
 
 pytest.importorskip("matplotlib")
-
-needs_chromium = pytest.mark.skipif(chromium_missing() is not None,
-                                    reason=chromium_missing() or "")
 
 
 def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
@@ -44,8 +43,7 @@ def _check_pages(result: lessons.LessonResult) -> None:
     assert result.claims
     for claim in result.claims:
         assert claim in readme
-        assert claim.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
-            .replace("'", "&#x27;").replace('"', "&quot;") in index
+        assert html.escape(claim) in index
     for pic in result.pictures:
         assert pic.path.is_file() and pic.path.stat().st_size > 0, pic.path
         assert pic.path.name in readme
@@ -96,13 +94,14 @@ def test_chain_rule_pages_step_through(chain: lessons.LessonResult, browser: Bro
     page = chain.index.parent / "backward" / "backward.html"
     assert page.is_file() and chain.measured["backward_steps"] >= 5
     browser.open(page)
-    first = browser.text("#caption")
-    browser.click("#next")
-    assert browser.text("#count").startswith("step 1 of")
-    assert browser.text("#caption") != first
+    step = "return Number(document.querySelector('[data-step]').dataset.step)"
+    first = browser.text(".cr-caption")
+    assert browser.js(step) == 0
+    browser.click(".cr-next")
+    assert browser.js(step) == 1 and browser.text(".cr-caption") != first
     browser.press("End")
-    assert browser.text("#count") == f"step {chain.measured['backward_steps'] - 1} of " \
-                                     f"{chain.measured['backward_steps'] - 1}"
+    last = browser.count(".cr-frame") - 1
+    assert browser.js(step) == last >= chain.measured["backward_steps"] - 1
     browser.assert_no_errors()
 
 
@@ -148,7 +147,7 @@ def test_learning_rate_claims(lr: lessons.LessonResult) -> None:
 def test_learning_rate_descent_is_gradient_descent() -> None:
     xs, ys = learning_rate.data(0)
     loss = learning_rate.loss_fn(xs, ys)
-    path, losses = learning_rate.descend(loss, 0.1, steps=1)
+    path, _losses = learning_rate.descend(loss, 0.1, steps=1)
     (w0, b0), (w1, b1) = path
     n = len(xs)
     gw = sum(2 * (w0 * x + b0 - y) * x for x, y in zip(xs, ys)) / n
@@ -156,8 +155,37 @@ def test_learning_rate_descent_is_gradient_descent() -> None:
     assert (w1, b1) == pytest.approx((w0 - 0.1 * gw, b0 - 0.1 * gb), rel=1e-12)
 
 
-def test_learning_rate_page(lr: lessons.LessonResult, browser: Browser) -> None:
+def _check_player(browser: Browser, page: Path, steps: int, start: tuple[float, float],
+                  final: dict[str, float], value: str) -> None:
+    """The path player: starts at the start, steps, plays, ends at the measured values."""
+    browser.open(page)
+    assert browser.js("return window.player.steps") == steps
+    assert browser.text("#step") == f"step 0 of {steps}"
+    runs = browser.js("return Object.keys(DATA.runs)")
+    assert len(runs) == len(final)
+    assert browser.js("return window.player.position(arguments[0], 0)", runs[0]) == \
+        pytest.approx(list(start))
+    browser.press("ArrowRight", times=3)
+    assert browser.text("#step") == f"step 3 of {steps}"
+    browser.click("#play")
+    assert browser.js("return window.player.playing()")
+    browser.js("return new Promise((r) => setTimeout(r, 500))")
+    browser.click("#play")
+    assert browser.js("return window.player.current()") > 3
+    browser.press("End")
+    rows = browser.text("#legend").splitlines()
+    for row, (name, v) in zip(rows, final.items()):
+        assert row.startswith(name)
+        if math.isfinite(v) and v < 1e6:
+            shown = float(row.split(f"{value} ")[1].split()[0])
+            assert shown == pytest.approx(v, rel=1e-3)
+    browser.assert_no_errors()
+
+
+def test_learning_rate_pages(lr: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, lr)
+    _check_player(browser, lr.index.parent / "paths.html", lr.measured["steps"],
+                  learning_rate.START, lr.measured["final_loss"], "loss")
 
 
 # ---------------------------------------------------------------------------
@@ -206,13 +234,13 @@ def vanishing(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
 
 def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
     m = vanishing.measured
-    sx, su, rh = "sigmoid, Xavier init", "sigmoid, uniform(-1, 1) init", "relu, He init"
+    sx, su, rh = "sigmoid, Xavier init", "sigmoid, 4 × Xavier init", "relu, He init"
     assert m["ratio"][sx] > 100                    # sigmoid starves the first layer
     assert m["ratio"][rh] < 10                     # relu keeps them within an order
     assert m["accuracy"][rh] > m["accuracy"][sx] + 0.2
     assert m["accuracy"][sx] < 0.6                 # chance level after the same epochs
-    assert m["first_layer"][su] > 10 * m["first_layer"][sx]   # the better init
-    assert m["ratio"][su] < m["ratio"][sx] / 10
+    assert m["first_layer"][su] > 100 * m["first_layer"][sx]  # the better init
+    assert m["ratio"][su] < 20 and m["accuracy"][su] > m["accuracy"][sx] + 0.1
     _check_pages(vanishing)
 
 
@@ -250,8 +278,10 @@ def test_optimizers_claims(opts: lessons.LessonResult) -> None:
     _check_pages(opts)
 
 
-def test_optimizers_page(opts: lessons.LessonResult, browser: Browser) -> None:
+def test_optimizers_pages(opts: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, opts)
+    _check_player(browser, opts.index.parent / "paths.html", optimizers.STEPS,
+                  optimizers.START, opts.measured["rosenbrock_final"], "f")
 
 
 # ---------------------------------------------------------------------------
@@ -270,10 +300,11 @@ def test_overfitting_claims(overfit: lessons.LessonResult) -> None:
     assert m["parameters"] > 10 * m["n_train"]
     assert m["plain_final_train_loss"] < 0.05 < m["plain_first_train_loss"]   # memorised
     assert m["plain_final_val_loss"] > 1.3 * m["plain_best_val_loss"]         # turned up
-    assert m["plain_best_val_epoch"] < 150 // 2
+    assert m["plain_best_val_epoch"] < overfitting.EPOCHS // 2
     assert plain["gap"] > 2 * l2["gap"] and plain["gap"] > 2 * early["gap"]   # both fixes
     assert l2["val_loss"] < plain["val_loss"] and early["val_loss"] < plain["val_loss"]
-    assert early["epochs"] < 150 and m["early_best_epoch"] == early["epochs"] - 20
+    assert early["epochs"] < overfitting.EPOCHS
+    assert m["early_best_epoch"] == early["epochs"] - overfitting.PATIENCE
     _check_pages(overfit)
 
 
@@ -294,7 +325,7 @@ def test_autoencoder_claims(ae: lessons.LessonResult) -> None:
     m = ae.measured
     err, before, ks = m["error"], m["error_before"], m["codes"]
     assert all(err[k] < before[k] for k in ks)                 # training reconstructs
-    assert all(err[a] > err[b] for a, b in zip(ks, ks[1:]))    # a wider code keeps more
+    assert all(err[a] > err[b] for a, b in itertools.pairwise(ks))    # a wider code keeps more
     assert err[max(ks)] < m["mean_image_error"] / 2            # better than the average digit
     assert m["code_separation"] > 1.5                          # digits cluster, unlabelled
     _check_pages(ae)
@@ -318,7 +349,7 @@ def test_digits_claims(digits: lessons.LessonResult) -> None:
     acc, c = m["accuracy"], m["confusion"]
     widths = sorted(acc)
     assert acc[widths[-1]] > 0.9
-    assert all(acc[a] <= acc[b] for a, b in zip(widths, widths[1:]))
+    assert all(acc[a] <= acc[b] for a, b in itertools.pairwise(widths))
     assert sum(map(sum, c)) == m["n_test"]
     assert sum(c[i][i] for i in range(10)) == m["n_test"] - m["mistakes"]
     assert m["mistakes"] == round((1 - acc[widths[-1]]) * m["n_test"])

@@ -142,7 +142,7 @@ def test_readme_op_table_is_generated_from_the_table() -> None:
     assert m, "README has no op-table markers"
     assert m.group(1) == op_table_markdown(), (
         "README's op table drifted from autograd/ops.py; regenerate it with "
-        "python -c \"import autograd.ops as o; print(o.op_table_markdown())\""
+        "python -m autograd.codegen"
     )
 
 

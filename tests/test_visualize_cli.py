@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def test_graph_svg_and_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib", reason="the plot extra (matplotlib) is not installed")
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--epochs", "2", "--samples", "20",
+    assert main(["demo", "--out", str(out), "--epochs", "3", "--samples", "40",
                  "--no-progress"]) == 0
     graph = "sample_graph.svg" if find_dot() else "sample_graph.dot"
     names = ["decision_boundary.svg", "training_curves.svg", "gradient_flow.svg", graph]
@@ -122,5 +123,61 @@ def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert (out / graph).exists()
     text = (out / graph).read_text(encoding="utf-8")
     assert "layer 1" in text and "layer 2" in text  # clustered by layer
+    # the sample drawn has a non-zero loss, so its graph shows non-zero gradients
+    assert "its hinge loss is not zero" in text
+    grads = re.findall(r"grad (&#45;)?([0-9][0-9.]*(?:e(?:&#45;|\+)?[0-9]+)?)", text)
+    assert len([g for _, g in grads if float(g.replace("&#45;", "-")) not in (0.0, 1.0)]) >= 5
+    lines = capsys.readouterr().out.splitlines()
+    assert f"pictures in {out}: " + ", ".join(names) in lines
+    if find_dot():
+        assert "the neuron's pictures: neuron.svg, neuron_steps/backward.html" in lines
+        neuron = (out / "neuron.svg").read_text(encoding="utf-8")
+        # data, grad and the local derivative of each edge, named
+        assert "data 0.7071" in neuron and "grad &#45;1.5" in neuron
+        import autograd
+
+        dtanh = autograd.get_op("tanh").derivative.replace("x", "n").replace("-", "&#45;")
+        assert f"∂o/∂n = {dtanh} = 0.5" in neuron  # the op table's formula, in n
+        assert "∂(x1*w1)/∂w1 = x1 = 2" in neuron
+        assert len(list((out / "neuron_steps").glob("step_*.svg"))) == 7
+    curves = (out / "training_curves.svg").read_text(encoding="utf-8")
+    assert "hinge + L2" in curves
+
+
+def test_demo_curves_are_comparable_and_the_sample_has_a_loss() -> None:
+    import nn
+    from visualize.cli import _ComparableCurves, _pick_sample
+
+    X, y = nn.data.make_moons(30, noise=0.1, seed=1)
+    y = [2 * t - 1 for t in y]
+    Xtr, Xte, ytr, yte = X[:24], X[24:], y[:24], y[24:]
+    model = nn.MLP(2, [4, 1], init="micrograd", seed=2)
+    curves = _ComparableCurves(model, Xtr, ytr, Xte, yte, l2=1e-3)
+    nn.fit(model, Xtr, ytr, epochs=2, optimizer="sgd", lr=0.5, loss="hinge", l2=1e-3,
+           callbacks=[curves], progress=False, seed=0)
+    assert len(curves.train) == len(curves.test) == 2
+    # both are hinge + L2 with the weights after the last epoch
+    penalty = 1e-3 * sum(p.data ** 2 for p in model.parameters())
+    for Xs, ys, got in ((Xtr, ytr, curves.train[-1]), (Xte, yte, curves.test[-1])):
+        scores = model.predict(Xs)
+        hinge = sum(max(0.0, 1 - t * s) for s, t in zip(scores, ys)) / len(ys)
+        assert got == pytest.approx(hinge + penalty)
+    k, loss = _pick_sample(model, Xtr, ytr)
+    losses = [max(0.0, 1 - t * s) for s, t in zip(model.predict(Xtr), ytr)]
+    assert loss == max(losses) > 0 and losses[k] == loss
+
+
+@needs_dot
+def test_graph_explain_draws_each_variables_paths(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "g.svg"
+    assert main(["graph", "x*x*w + sin(x)", "--at", "x=3,w=0.5", "--explain",
+                 "-o", str(out)]) == 0
     stdout = capsys.readouterr().out
-    assert stdout.rstrip().splitlines()[-1] == f"pictures in {out}: " + ", ".join(names)
+    assert "path 2: " in stdout and "(operand 2)" in stdout  # x*x's slots told apart
+    for name, n_paths in (("x", 3), ("w", 1)):
+        drawn = tmp_path / f"g.explain-{name}.svg"
+        assert f"wrote {drawn} (the paths of d/d{name} highlighted)" in stdout
+        svg = drawn.read_text(encoding="utf-8")
+        assert f"orange: the {n_paths} path" in svg
+        assert svg.count('stroke="#e6550d"') >= n_paths + 1  # its edges are drawn orange

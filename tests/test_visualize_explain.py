@@ -242,3 +242,59 @@ def test_render_backward_frames_and_page(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [
         "backward.html", "step_000.svg", "step_001.svg", "step_002.svg", "step_003.svg",
         "step_004.svg"]
+
+
+# ---------------------------------------------------------------------------
+# Jupyter displays and highlighted paths
+
+
+def test_explanation_displays_as_a_table_and_str_is_unchanged() -> None:
+    x = Value(3.0, label="x")
+    y = x * x + x.sin()
+    y.label = "y"
+    y.backward()
+    e = explain(x, y)
+    text = str(e)
+    assert text.startswith("d y / d x: the sum over 3 paths of the product of local "
+                           "derivatives along each")
+    # the two operand slots of x * x are told apart
+    assert "path 1: y <- (mul) <- x (operand 1)" in text
+    assert "path 2: y <- (mul) <- x (operand 2)" in text
+    assert "path 3: y <- (sin) <- x\n" in text
+    assert [p.slots for p in e.paths] == [(0, 0), (0, 1), (1, 0)]
+    html = e._repr_html_()
+    assert html.startswith("<table>") and html.count("<tr>") == 1 + 3 + 1
+    assert "<td>1 × 3</td>" not in html  # cells are left-aligned text cells
+    assert "y ← (mul) ← x (operand 2)" in html and f"sum = {fmt(e.total)}" in html
+    md = e._repr_markdown_()
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| path | nodes (root first) | local derivatives | product |"
+    assert rows[1] == "| ---: | :--- | :--- | ---: |"
+    assert rows[2:] == ["| 1 | y ← (mul) ← x (operand 1) | 1 × 3 | 3 |",
+                        "| 2 | y ← (mul) ← x (operand 2) | 1 × 3 | 3 |",
+                        f"| 3 | y ← (sin) ← x | 1 × {fmt(math.cos(3.0))} | "
+                        f"{fmt(math.cos(3.0))} |"]
+
+
+def test_highlight_draws_the_explained_paths_slot_by_slot() -> None:
+    from visualize import to_dot
+
+    x = Value(3.0, label="x")
+    w = Value(0.5, label="w")
+    y = x * x * w + x.sin()
+    y.label = "y"
+    y.backward()
+    text = to_dot(y, highlight=explain(x, y))
+    orange = [line for line in text.splitlines() if "->" in line and "#e6550d" in line]
+    # x -> (*) twice (both slots), x -> sin, and on up to y, each edge once
+    x_edges = [line for line in orange if line.strip().startswith("v") and "tooltip=\"x →" in line]
+    assert len(x_edges) == 3
+    assert "orange: the 3 paths along which d(root)/dx flows" in text
+    assert "sum to 2.01" in text
+    w_edges = [line for line in text.splitlines() if "tooltip=\"w →" in line]
+    assert w_edges and "#e6550d" not in w_edges[0]  # w's edge is not on x's paths
+    with pytest.raises(TypeError, match=r"highlight must be the result of visualize\.explain"):
+        to_dot(y, highlight=[1, 2])
+    other = Value(1.0, label="o") * 2.0
+    with pytest.raises(ValueError, match="highlight explains another graph"):
+        to_dot(y, highlight=explain(other, other))

@@ -468,3 +468,33 @@ def test_layering_public_autograd_only_and_no_nn() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                          capture_output=True, text=True).stdout
     assert out.strip() == "False"
+
+
+def test_budget_is_spent_greedily_nearest_the_output_first() -> None:
+    loss, _ = _scoped_mlp([2, 4, 4, 1], seed=0)
+    full = len(_NODE.findall(to_dot(loss, max_nodes=10_000)))
+    text = to_dot(loss, max_nodes=full - 1)  # one node short of everything
+    # not all-or-nothing: only part of the graph collapses, the output side stays open
+    titles = re.findall(r"<b>(layer [^<]+)</b>", text)
+    assert titles, "something must collapse"
+    assert all(t.startswith("layer 1") for t in titles)  # farthest from the output
+    assert len(_NODE.findall(text)) <= full - 1
+    assert len(_NODE.findall(text)) >= full - 12  # most of the budget is used
+    assert "<b>l3.n1.w0</b>" not in text and "<b>w0</b>" in text  # layer 3 drawn in full
+    # summary boxes are coloured by their gradient
+    boxes = [line for line in text.splitlines() if "shape=note" in line]
+    assert boxes and all('fillcolor="#eeeeee"' not in line for line in boxes)
+
+
+def test_draw_dot_takes_micrographs_trace_graph_signature() -> None:
+    pytest.importorskip("graphviz")
+    x = Value(1.0)
+    y = (x * 2 + 1).relu()
+    y.backward()
+    dot = draw_dot(y, format="png", rankdir="TB")
+    assert dot.format == "png" and "rankdir=TB;" in dot.source
+    assert draw_dot(y, "svg", "LR").format == "svg"
+    with pytest.raises(ValueError, match="rankdir must be 'LR' or 'TB'"):
+        draw_dot(y, "svg", "RL")
+    with pytest.raises(ValueError, match="format must be a Graphviz output format"):
+        draw_dot(y, format="")

@@ -192,3 +192,34 @@ def test_grad_flow_bad_input(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"layer 1\[0\] must be a real number"):
         plot_grad_flow({"layer 1": [None]}, tmp_path / "f.svg")  # type: ignore[list-item]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_history_names_the_loss_and_dashes_test_series(tmp_path: Path) -> None:
+    h = {"train": [1.0, 0.5, 0.4], "test": [1.1, 0.6, 0.5],
+         "train accuracy": [0.5, 0.7, 0.8], "test accuracy": [0.4, 0.6, 0.7]}
+    out = plot_history(h, tmp_path / "h.svg", loss_label="loss: hinge + L2")
+    texts = _texts(out)
+    assert texts.count("loss: hinge + L2") == 2  # panel title and axis label
+    assert {"train", "test", "train accuracy", "test accuracy"} <= set(texts)
+    svg = out.read_text(encoding="utf-8")
+    assert svg.count("stroke-dasharray") >= 2  # both test series are dashed
+
+
+def test_decision_boundary_shades_confidence_draws_margins_and_test_points(
+        tmp_path: Path) -> None:
+    pts, labels = _moons(0)
+    test_pts = [(0.1, 0.9), (1.5, -0.3)]
+    out = plot_decision_boundary(lambda x, y: 3 * (y - 0.25), pts, labels,
+                                 tmp_path / "b.svg", resolution=20, score_margin=1.0,
+                                 test_points=test_pts, test_labels=[-1, 1])
+    texts = _texts(out)
+    assert {"train, label -1", "train, label 1", "test, label -1", "test, label 1"} <= set(texts)
+    assert "margin: score = 0 ± 1" in texts and "decision boundary" in texts
+    assert any("the model's confidence" in t for t in texts)  # the shading's colour bar
+    with pytest.raises(ValueError, match="2 test points but 1 test labels"):
+        plot_decision_boundary(lambda x, y: y, pts, labels, tmp_path / "c.svg",
+                               test_points=test_pts, test_labels=[1])
+    with pytest.raises(ValueError, match="score_margin must be a positive number"):
+        plot_decision_boundary(lambda x, y: y, pts, labels, tmp_path / "c.svg",
+                               score_margin=-1.0)
+    assert not (tmp_path / "c.svg").exists()

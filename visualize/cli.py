@@ -201,16 +201,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OutputPathError as exc:
         return _fail("demo", str(exc), 2)
     # 1. The engine on one neuron, as in the first part of micrograd's lecture.
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
+    o = _lecture_neuron()
     o.backward()
+    x1, w1, x2, w2 = (_leaf(o, n) for n in ("x1", "w1", "x2", "w2"))
     print(f"engine: o = tanh(x1*w1 + x2*w2 + b) = {o.data:.4f}; do/dx1 = {x1.grad:.4f}, "
           f"do/dw1 = {w1.grad:.4f}, do/dx2 = {x2.grad:.4f}, do/dw2 = {w2.grad:.4f}")
     if args.samples < 10:
         return _fail("demo", f"--samples must be at least 10, got {args.samples}", 2)
+    _neuron_pictures(out_dir, o)
 
     # 2. micrograd's demo: max-margin loss + 1e-4 L2, SGD with lr 1.0 -> 0.1.
     X, y = nn.data.make_moons(args.samples, noise=0.1, seed=args.seed)
@@ -223,10 +221,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     optimizer = nn.optim.SGD(model.parameters(), lr=1.0)
     schedule = nn.optim.LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
                                  total_iters=args.epochs)
+    curves = _ComparableCurves(model, X_train, y_train, X_test, y_test, l2=1e-4)
     history = nn.fit(model, X_train, y_train, epochs=args.epochs, optimizer=optimizer,
                      loss="hinge", l2=1e-4, scheduler=schedule,
                      validation_data=(X_test, y_test), seed=args.seed,
-                     progress=not args.no_progress, pause_gc=True)
+                     progress=not args.no_progress, pause_gc=True, callbacks=[curves])
     if history.interrupted:  # as train: a part-trained model is never saved
         print(f"chainrule demo: interrupted after {history.epochs_run} epochs; nothing was "
               f"written to {args.out!r}", file=sys.stderr)
@@ -240,9 +239,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
-    _demo_pictures(out_dir, model, X_train + X_test, y_train + y_test, history)
     _playground.demo_page(out_dir, model, X_train, y_train, X_test, y_test, history,
                           seed=args.seed)
+    _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
     return 0
 
 
@@ -414,50 +413,154 @@ def _report_interrupt(history: nn.History | None, ckpt: Path | None, save: Path 
 # the demo's pictures (visualize issue)
 
 
-def _demo_pictures(out_dir: Path, model: nn.MLP, X: Sequence[Sequence[float]],
-                   y: Sequence[float], history: nn.History) -> list[Path]:
+def _lecture_neuron() -> Value:
+    """The lecture's neuron, labelled as in the lecture: o = tanh(x1*w1 + x2*w2 + b)."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    s = x1w1 + x2w2
+    s.label = "x1*w1 + x2*w2"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def _leaf(root: Value, label: str) -> Value:
+    stack, seen = [root], {root}
+    while stack:
+        v = stack.pop()
+        if v.label == label:
+            return v
+        for p in v.parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    raise LookupError(label)  # pragma: no cover - the neuron has every label
+
+
+def _neuron_pictures(out_dir: Path, o: Value) -> list[Path]:
+    """The lecture's neuron with data, grad and each edge's local derivative, and its stepper."""
+    import visualize
+
+    title = "the lecture's neuron: o = tanh(x1*w1 + x2*w2 + b), after o.backward()"
+    written: list[Path] = []
+    try:
+        written.append(visualize.render(o, out_dir / "neuron.svg", partials=True, title=title))
+        frames = visualize.render_backward(o, out_dir / "neuron_steps",
+                                           title="the lecture's neuron, backward step by step")
+        written.append(frames.html)
+    except visualize.GraphvizNotFoundError as e:
+        written.append(visualize.render(o, out_dir / "neuron.dot", partials=True, title=title))
+        print(f"chainrule demo: note: {e} (wrote the DOT text instead)", file=sys.stderr)
+    print("the neuron's pictures: " + ", ".join(str(p.relative_to(out_dir)) for p in written))
+    return written
+
+
+class _ComparableCurves:
+    """A ``fit`` callback: after each epoch, train and test loss measured the same way.
+
+    fit's own ``loss`` is the training objective with the L2 term, averaged
+    over the epoch's steps, while ``val_loss`` is the test data loss after the
+    epoch: not comparable. Here both are ``hinge + L2`` with the weights at
+    the end of the epoch.
+    """
+
+    def __init__(self, model: nn.MLP, X_train: Sequence[Sequence[float]],
+                 y_train: Sequence[int], X_test: Sequence[Sequence[float]],
+                 y_test: Sequence[int], l2: float) -> None:
+        self.model = model
+        self.data = ((X_train, y_train), (X_test, y_test))
+        self.l2 = l2
+        self.train: list[float] = []
+        self.test: list[float] = []
+        self.train_acc: list[float] = []
+        self.test_acc: list[float] = []
+
+    def __call__(self, epoch: int, history: nn.History) -> None:
+        penalty = self.l2 * sum(p.data * p.data for p in self.model.parameters())
+        for (X, y), losses, accs in zip(self.data, (self.train, self.test),
+                                        (self.train_acc, self.test_acc)):
+            scores = [float(s) for s in self.model.predict(X)]
+            hinge = sum(max(0.0, 1.0 - t * s) for s, t in zip(scores, y)) / len(y)
+            losses.append(hinge + penalty)
+            accs.append(sum((s > 0) == (t > 0) for s, t in zip(scores, y)) / len(y))
+
+
+def _pick_sample(model: nn.MLP, X: Sequence[Sequence[float]],
+                 y: Sequence[int]) -> tuple[int, float]:
+    """The training sample whose hinge loss is largest (non-zero when any is), and its loss."""
+    scores = [float(s) for s in model.predict(X)]
+    losses = [max(0.0, 1.0 - t * s) for s, t in zip(scores, y)]
+    k = max(range(len(losses)), key=lambda i: (losses[i], -i))
+    return k, losses[k]
+
+
+#: The sample graph's node budget: the output side in full, layer 1's neurons as boxes.
+SAMPLE_GRAPH_NODES = 60
+
+
+def _demo_pictures(out_dir: Path, model: nn.MLP,
+                   train: tuple[Sequence[Sequence[float]], Sequence[int]],
+                   test: tuple[Sequence[Sequence[float]], Sequence[int]],
+                   history: nn.History, curves: _ComparableCurves) -> list[Path]:
     """Write the demo's pictures into ``out_dir`` and print what was written.
 
-    The decision boundary, the loss/accuracy curves, the gradient flow (the
-    plots need the ``plot`` extra) and the graph of one sample through the
-    trained network, clustered by layer (SVG with Graphviz, else DOT text).
-    Labels are -1/+1 (the max-margin loss). Returns the files written.
+    The decision boundary (confidence shading, the margin lines, train and
+    test points apart), the loss/accuracy curves (train and test measured the
+    same way: hinge + L2), the gradient flow (the plots need the ``plot``
+    extra) and the graph of one training sample whose loss is not zero
+    through the trained network (SVG with Graphviz, else DOT text). Labels
+    are -1/+1 (the max-margin loss). Returns the files written.
     """
     import autograd
     import visualize
 
+    (X_train, y_train), (X_test, y_test) = train, test
     written: list[Path] = []
     notes: list[str] = []
     try:
         written.append(visualize.plot_decision_boundary(
-            lambda a, b: float(model.predict([[a, b]])[0]), X, y,
-            out_dir / "decision_boundary.svg", resolution=50,
-            title="decision boundary of the trained MLP"))
-        curves = {"loss": history.loss, "accuracy": history.accuracy,
-                  "val_loss": history.val_loss, "val_accuracy": history.val_accuracy}
-        if any(curves.values()):
-            written.append(visualize.plot_history(curves, out_dir / "training_curves.svg",
-                                                  title="training (dashed: test set)"))
+            lambda a, b: float(model.predict([[a, b]])[0]), X_train, y_train,
+            out_dir / "decision_boundary.svg", resolution=60, score_margin=1.0,
+            test_points=X_test, test_labels=y_test,
+            title="the trained MLP's decision boundary and margins"))
+        comparable = {"train": curves.train, "test": curves.test,
+                      "train accuracy": curves.train_acc, "test accuracy": curves.test_acc}
+        if any(comparable.values()):
+            written.append(visualize.plot_history(
+                comparable, out_dir / "training_curves.svg", loss_label="loss: hinge + L2",
+                title="train and test, measured the same way after each epoch (dashed: test)"))
         if history.grad_flow and any(history.grad_flow.values()):
             written.append(visualize.plot_grad_flow(history.grad_flow,
                                                     out_dir / "gradient_flow.svg"))
     except visualize.PlotDependencyError as e:
         notes.append(str(e))
-    # one sample through the trained network, and its loss, as a graph
-    x0, y0 = list(X[0]), float(y[0])
+    # one training sample that still has a loss, through the trained network
+    k, sample_loss = _pick_sample(model, X_train, y_train)
+    x0, y0 = list(X_train[k]), float(y_train[k])
     score = model(x0)
     if isinstance(score, autograd.Value):
         with autograd.scope("loss"):
             loss = (1.0 - y0 * score).relu()
         loss.label = "loss"
         loss.backward()
-        title = (f"one sample through the trained MLP: x = ({x0[0]:.3g}, {x0[1]:.3g}), "
-                 f"label {y0:+g}")
+        why = ("its hinge loss is not zero, so gradients flow" if sample_loss > 0 else
+               "every sample is beyond the margin: loss 0, so every gradient is 0")
+        title = (f"training sample {k}: x = ({x0[0]:.3g}, {x0[1]:.3g}), label {y0:+g}, score "
+                 f"{score.data:.3g}; loss = relu(1 - label·score) = {loss.data:.3g} ({why})")
         graph = out_dir / "sample_graph.svg"
         try:
-            written.append(visualize.render(loss, graph, title=title))
+            written.append(visualize.render(loss, graph, title=title,
+                                            max_nodes=SAMPLE_GRAPH_NODES))
         except visualize.GraphvizNotFoundError as e:
-            written.append(visualize.render(loss, graph.with_suffix(".dot"), title=title))
+            written.append(visualize.render(loss, graph.with_suffix(".dot"), title=title,
+                                            max_nodes=SAMPLE_GRAPH_NODES))
             notes.append(f"{e} (wrote the DOT text instead)")
         model.zero_grad()
     for note in notes:
@@ -538,10 +641,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     print(f"{args.expression} = {visualize.fmt(root.data)}" + (f"  at {at}" if at else ""))
     for name, leaf in leaves.items():
         print(f"  d/d{name} = {visualize.fmt(leaf.grad)}")
+    explained = {}
     if args.explain:
-        for leaf in leaves.values():
+        for name, leaf in leaves.items():
+            explained[name] = visualize.explain(leaf, root)
             print()
-            print(visualize.explain(leaf, root))
+            print(explained[name])
     options = {"rankdir": args.rankdir, "partials": args.partials, "color": not args.no_color,
                "max_nodes": args.max_nodes, "title": args.expression}
     try:
@@ -554,6 +659,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         else:
             print(f"wrote {written}")
+            # --explain also draws: each variable's paths highlighted, one file each
+            for name, why in explained.items():
+                target = written.with_name(f"{written.stem}.explain-{name}{written.suffix}")
+                shown = visualize.render(root, target, highlight=why, **{
+                    **options, "title": f"{args.expression}: d/d{name}"})
+                print(f"wrote {shown} (the paths of d/d{name} highlighted)")
     except OSError as e:
         return _fail("graph", f"cannot write {args.output!r}: {describe_os_error(e)}")
     if steps is not None:

@@ -10,6 +10,7 @@ Only the public API of :mod:`autograd` is used.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,11 +34,25 @@ class GradPath:
             (one fewer than ``nodes``).
         product: the product of ``partials`` (1.0 for the empty path, when
             ``x`` is the root).
+        slots: at each hop, which parent of the node it goes through (an index
+            into ``Value.parents``): tells ``x * x``'s two operand slots apart.
     """
 
     nodes: tuple[Value, ...]
     partials: tuple[float, ...]
     product: float
+    slots: tuple[int, ...] = ()
+
+    def chain(self, root: Value) -> str:
+        """The path's nodes as text, root first; a reused operand names its slot."""
+        parts = [_name(self.nodes[0], root)]
+        for hop, v in enumerate(self.nodes[1:]):
+            name = _name(v, root)
+            above = self.nodes[hop]
+            if hop < len(self.slots) and sum(1 for p in above.parents if p is v) > 1:
+                name += f" (operand {self.slots[hop] + 1})"
+            parts.append(name)
+        return " <- ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,59 @@ class Explanation:
     def __iter__(self) -> Iterator[GradPath]:
         return iter(self.paths)
 
+    def table_rows(self) -> list[tuple[str, str, str, str]]:
+        """One row per listed path: number, nodes, local derivatives, product."""
+        rows = []
+        for k, p in enumerate(self.paths, 1):
+            chain = p.chain(self.root).replace(" <- ", " ← ")
+            factors = " × ".join(fmt(d) for d in p.partials) if p.partials else "1 (x is the root)"
+            rows.append((str(k), chain, factors, fmt(p.product)))
+        return rows
+
+    def heading(self) -> str:
+        """What the table shows: d root / d x as a sum over paths."""
+        n = self.n_paths
+        return (f"d {_name(self.root, self.root)} / d {_name(self.x, self.root)}: the sum over "
+                f"{n} path{'s' if n != 1 else ''} of the product of local derivatives")
+
+    def footer(self) -> list[str]:
+        """The closing lines: paths left out, the sum and x.grad."""
+        lines = []
+        if self.truncated:
+            lines.append(f"... and {self.n_paths - len(self.paths)} more paths "
+                         "(raise max_paths to list them)")
+        xs = _name(self.x, self.root)
+        lines.append(f"sum = {fmt(self.total)}   ({xs}.grad = {fmt(self.grad)})")
+        return lines
+
+    def _repr_html_(self) -> str:
+        """A table for Jupyter: one row per path, its local derivatives and product."""
+        def esc(t: str) -> str:
+            return html.escape(t, quote=True)
+
+        body = "".join(
+            f"<tr><td>{esc(k)}</td><td style='text-align:left'>{esc(c)}</td>"
+            f"<td style='text-align:left'>{esc(f)}</td><td>{esc(p)}</td></tr>"
+            for k, c, f, p in self.table_rows())
+        foot = "".join(f"<tr><td colspan='4' style='text-align:left'><b>{esc(t)}</b></td></tr>"
+                       for t in self.footer())
+        return (f"<table><caption style='text-align:left'>{esc(self.heading())}</caption>"
+                "<thead><tr><th>path</th><th style='text-align:left'>nodes (root first)</th>"
+                "<th style='text-align:left'>local derivatives</th><th>product</th></tr></thead>"
+                f"<tbody>{body}{foot}</tbody></table>")
+
+    def _repr_markdown_(self) -> str:
+        """The same table in Markdown."""
+        def cell(t: str) -> str:
+            return t.replace("|", "\\|")
+
+        lines = [f"**{cell(self.heading())}**", "",
+                 "| path | nodes (root first) | local derivatives | product |",
+                 "| ---: | :--- | :--- | ---: |"]
+        lines += [f"| {k} | {cell(c)} | {cell(f)} | {p} |" for k, c, f, p in self.table_rows()]
+        lines += [""] + [f"**{cell(t)}**" for t in self.footer()]
+        return "\n".join(lines)
+
     def __str__(self) -> str:
         xs = _name(self.x, self.root)
         rs = _name(self.root, self.root)
@@ -75,8 +143,7 @@ class Explanation:
         lines = [f"d {rs} / d {xs}: the sum over {n} path{'s' if n != 1 else ''} "
                  "of the product of local derivatives along each"]
         for k, p in enumerate(self.paths, 1):
-            chain = " <- ".join(_name(v, self.root) for v in p.nodes)
-            lines.append(f"  path {k}: {chain}")
+            lines.append(f"  path {k}: {p.chain(self.root)}")
             if p.partials:
                 factors = " × ".join(fmt(d) for d in p.partials)
                 lines.append(f"          = {factors} = {fmt(p.product)}")
@@ -186,6 +253,7 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
     # each frame: node, next operand position
     nodes: list[Value] = [root]
     partials: list[float] = []
+    slots: list[int] = []
     positions: list[int] = [0]
     if root is x:
         yield GradPath((root,), (), 1.0)
@@ -198,6 +266,7 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
             positions.pop()
             if partials:
                 partials.pop()
+                slots.pop()
             continue
         positions[-1] = k + 1
         p = v.parents[k]
@@ -206,7 +275,7 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
         d = v.partials[k]
         if p is x:
             ds = (*partials, d)
-            yield GradPath((*nodes, x), ds, math.prod(ds))
+            yield GradPath((*nodes, x), ds, math.prod(ds), (*slots, k))
             found += 1
             if found >= limit:
                 return
@@ -214,3 +283,4 @@ def _paths(x: Value, root: Value, reaches: set[Value], limit: int) -> Iterator[G
         nodes.append(p)
         positions.append(0)
         partials.append(d)
+        slots.append(k)

@@ -249,17 +249,25 @@ def _plan(model: _Model, max_nodes: int) -> _Plan:
     if _cost(model, item_of) > max_nodes:
         return _truncate(model, item_of, groups, max_nodes)
 
-    def push(gs: dict[str, _Group], heap: list[tuple[int, str, tuple[str, ...]]]) -> None:
+    def strength(g: _Group) -> float:
+        grads = [abs(model.nodes[i].grad) for i in g.members]
+        finite = [a for a in grads if a == a]
+        return -max(finite, default=0.0)
+
+    def push(gs: dict[str, _Group], heap: list[tuple[int, float, str, tuple[str, ...]]]
+             ) -> None:
+        # nearest the root first; among equals, the group carrying the largest gradient
         for g in gs.values():
             prefix = tuple(g.title.split("/"))
             if prefix not in opened:
-                heapq.heappush(heap, (min(dist[i] for i in g.members), g.key, prefix))
+                heapq.heappush(heap, (min(dist[i] for i in g.members), strength(g), g.key,
+                                      prefix))
 
-    heap: list[tuple[int, str, tuple[str, ...]]] = []
+    heap: list[tuple[int, float, str, tuple[str, ...]]] = []
     push(groups, heap)
     tried: set[tuple[str, ...]] = set()
     while heap:
-        _, _, prefix = heapq.heappop(heap)
+        _, _, _, prefix = heapq.heappop(heap)
         if prefix in tried:
             continue
         tried.add(prefix)
@@ -632,21 +640,35 @@ def _slots(v: Value) -> list[int]:
 
 
 def _derivative_text(v: Value, slot: int) -> str:
-    """The op table's local derivative for operand ``slot``, in the operands' names."""
+    """The op table's local derivative for operand ``slot``, in the operands' names.
+
+    Reads the table's ``derivative`` text: one expression for a unary op
+    (``1 - tanh(x) * tanh(x)``), ``d/da = b; d/db = a`` for a binary one.
+    Returns "" when there is no short formula to show.
+    """
     try:
         entry = autograd.get_op(v.op)
     except autograd.UnknownOpError:
         return ""
     ops = v.operands
-    if entry.arity == 1 and len(ops) == 1:
-        parts = [entry.derivative]
-        letters = ["x"]
-    elif entry.arity == 2 and len(ops) == 2 and entry.derivative.count(", ") == 1:
-        parts = entry.derivative.split(", ")
+    text = entry.derivative
+    if entry.arity == 1 and len(ops) == 1 and "d/d" not in text:
+        letters, part = ["x"], text
+    elif entry.arity == 2 and len(ops) == 2:
         letters = ["a", "b"]
+        parts = {}
+        for seg in text.split("; "):
+            m = re.fullmatch(r"d/d([a-z])\s*=\s*(.+)", seg.strip())
+            if m:
+                parts[m.group(1)] = m.group(2)
+        if len(parts) != 2 and text.count(", ") == 1:  # the older "b, a" form
+            parts = dict(zip(letters, text.split(", ")))
+        if set(parts) != set(letters) or slot >= 2:
+            return ""
+        part = parts[letters[slot]]
     else:
         return ""
-    if slot >= len(parts):
+    if len(part) > 32:
         return ""
     names = []
     for o in ops:
@@ -654,7 +676,7 @@ def _derivative_text(v: Value, slot: int) -> str:
         names.append(n if _plain_name(n) else f"({n})")
     mapping = dict(zip(letters, names))
     pattern = re.compile(r"\b(" + "|".join(letters) + r")\b")
-    return pattern.sub(lambda m: mapping[m.group(1)], parts[slot])
+    return pattern.sub(lambda m: mapping[m.group(1)], part)
 
 
 def _partial_label(v: Value, k: int, slot: int, d: float, g: float | None,
@@ -724,18 +746,21 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             emitted_groups.add(item)
             group = plan.groups[item]
             label = _group_label(model, plan, group, shown)
-            fill = "#eeeeee"
+            fill, font = "#eeeeee", "black"
             gg = _group_grad(model, group, shown)
             if colours is not None and gg is not None:
-                fill = colours.fill(gg)[0]
+                fill, font = colours.fill(gg)
             tip = f"{group.title}: {len(group.members)} nodes drawn as one box"
             put(group.cluster,
                 f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="{fill}" '
-                f"tooltip={_quote(tip)} label={label}];")
+                f'fontcolor="{font}" tooltip={_quote(tip)} label={label}];')
             continue
         muted = overlay is not None and i not in overlay.grads
         name = _short_label(v.label) if inside(i) and v.label else v.label
         label, attrs = _value_label(v, shown[i], colours, muted, name)
+        if highlight is not None and i in highlight.nodes:
+            label = label.replace('border="1" cellborder', 'border="3" cellborder', 1)
+            label = label.replace('color="black"', f'color="{_HL}"', 1)
         extra = ""
         if overlay is not None and i == overlay.sender:
             extra = ' style=filled fillcolor="#c6dbef"'
@@ -780,6 +805,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
     def emit(path: tuple[str, ...], indent: str) -> None:
         lines.extend(indent + line for line in cluster_items.get(path, []))
         children = [p for p in cluster_items if len(p) == len(path) + 1 and p[:-1] == path]
+        children.sort(key=lambda p: _natural(p[-1]))  # neuron 1, 2, ..., 10 top to bottom
         for child in children:
             counter[0] += 1
             lines.append(f"{indent}subgraph cluster_{counter[0]} {{")
@@ -868,6 +894,11 @@ def _op_tooltip(v: Value) -> str:
         return v.op
 
 
+def _natural(name: str) -> tuple[tuple[int, Union[int, str]], ...]:
+    """A sort key reading the numbers in a name as numbers: neuron 2 before neuron 10."""
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in re.findall(r"\d+|\D+", name))
+
+
 def _gid(key: str, plan: _Plan) -> str:
     return "s" + str(list(plan.groups).index(key))
 
@@ -895,6 +926,7 @@ def to_dot(
     clusters: bool = True,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str = "",
+    highlight: Any = None,
 ) -> str:
     """Return the DOT text of the graph that computes ``root``.
 
@@ -913,6 +945,9 @@ def to_dot(
             summary nodes together). Larger graphs collapse scopes (deepest
             first) into summary nodes, then the nodes farthest from ``root``.
         title: a caption at the top.
+        highlight: an :class:`visualize.Explanation` (from ``explain(x, root)``):
+            its paths from ``root`` down to ``x`` are drawn in orange, each
+            operand slot of a reused variable (``x * x``) on its own edge.
 
     Returns:
         The DOT source, ending with a newline.
@@ -923,31 +958,67 @@ def to_dot(
     """
     opts = _options(rankdir, partials, color, clusters, title, max_nodes, root, "to_dot")
     model = _collect(root)
-    return "\n".join(_dot_lines(model, _plan(model, max_nodes), opts)) + "\n"
+    marks = _highlight(model, highlight) if highlight is not None else None
+    return "\n".join(_dot_lines(model, _plan(model, max_nodes), opts, highlight=marks)) + "\n"
+
+
+def _highlight(model: _Model, explanation: Any) -> _Highlight:
+    """The edges and nodes on an explanation's paths (``.paths``: nodes and slots)."""
+    paths = getattr(explanation, "paths", None)
+    if paths is None:
+        raise TypeError("to_dot: highlight must be the result of visualize.explain(x, root), "
+                        f"got {type(explanation).__name__}")
+    edges: set[tuple[int, int]] = set()
+    nodes: set[int] = set()
+    for path in paths:
+        for hop, v in enumerate(path.nodes):
+            if v not in model.index:
+                raise ValueError("to_dot: highlight explains another graph; pass "
+                                 "explain(x, root) for this root")
+            nodes.add(model.index[v])
+            if hop < len(path.slots):
+                edges.add((model.index[v], path.slots[hop]))
+    n = len(paths)
+    x = getattr(explanation, "x", None)
+    name = x.label if isinstance(x, Value) and x.label else "x"
+    total = getattr(explanation, "total", None)
+    caption = (f"orange: the {n} path{'s' if n != 1 else ''} along which d(root)/d{name} "
+               "flows")
+    if isinstance(total, float):
+        caption += f"; the products along them sum to {fmt(total)}"
+    return _Highlight(frozenset(edges), frozenset(nodes), caption)
 
 
 def draw_dot(
     root: Value,
-    *,
+    format: str = "svg",  # noqa: A002 - micrograd's trace_graph signature
     rankdir: str = "LR",
+    *,
     partials: bool = False,
     color: bool = True,
     clusters: bool = True,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str = "",
+    highlight: Any = None,
 ) -> graphviz.Digraph:
     """Return the graph as a ``graphviz.Digraph`` (Jupyter shows it inline).
 
-    Takes the same options as :func:`to_dot`; ``.source`` holds the DOT text.
-    Showing or rendering the object needs Graphviz's ``dot`` program.
+    ``draw_dot(root, format="svg", rankdir="LR")`` is micrograd's
+    ``trace_graph`` signature: ``format`` is what ``.render()`` and Jupyter
+    produce (svg, png, pdf...). The other options are :func:`to_dot`'s;
+    ``.source`` holds the DOT text. Showing or rendering the object needs
+    Graphviz's ``dot`` program.
 
     Raises:
         TypeError: if ``root`` is not a Value.
-        ValueError: for a bad option (see :func:`to_dot`).
+        ValueError: for a bad option (see :func:`to_dot`) or an empty ``format``.
         ImportError: if the ``graphviz`` Python package is missing.
     """
+    if not isinstance(format, str) or not re.fullmatch(r"[a-z0-9:_]+", format):
+        raise ValueError(f"draw_dot: format must be a Graphviz output format such as 'svg' "
+                         f"or 'png', got {format!r}")
     text = to_dot(root, rankdir=rankdir, partials=partials, color=color, clusters=clusters,
-                  max_nodes=max_nodes, title=title)
+                  max_nodes=max_nodes, title=title, highlight=highlight)
     try:
         import graphviz
     except ImportError as e:  # pragma: no cover - a declared dependency
@@ -956,7 +1027,7 @@ def draw_dot(
             "(to_dot works without it)"
         ) from e
     body = [line + "\n" for line in text.splitlines()[1:-1]]
-    return graphviz.Digraph(name="G", body=body, format="svg")
+    return graphviz.Digraph(name="G", body=body, format=format)
 
 
 def render_dot(dot_text: str, path: str | os.PathLike[str], *, what: str = "the graph") -> Path:
@@ -1060,6 +1131,7 @@ def render(
     clusters: bool = True,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str = "",
+    highlight: Any = None,
 ) -> Path:
     """Draw the graph of ``root`` into a file: SVG, PNG or PDF (by suffix), or DOT text.
 
@@ -1075,5 +1147,5 @@ def render(
         RuntimeError: if ``dot`` fails.
     """
     text = to_dot(root, rankdir=rankdir, partials=partials, color=color, clusters=clusters,
-                  max_nodes=max_nodes, title=title)
+                  max_nodes=max_nodes, title=title, highlight=highlight)
     return render_dot(text, path)

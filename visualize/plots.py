@@ -120,18 +120,24 @@ def plot_history(
     path: str | os.PathLike[str],
     *,
     title: str = "",
+    loss_label: str = "loss",
 ) -> Path:
     """Draw loss and accuracy curves per epoch.
 
     Series whose name contains ``acc`` (``accuracy``, ``val_accuracy``) go to
     an accuracy panel; the others (``loss``, ``val_loss``) to a loss panel
-    (log scale when positive and spanning more than two decades). Empty series
-    are skipped; NaN values leave gaps.
+    (log scale when positive and spanning more than two decades). Series whose
+    name starts with ``val`` or ``test`` are dashed. Empty series are skipped;
+    NaN values leave gaps. Plot comparable quantities: a training loss that
+    includes an L2 penalty next to a test loss without it makes training look
+    worse than testing.
 
     Args:
         history: series name -> one number per epoch.
         path: the output file (.svg, .png or .pdf).
         title: a title above the figure.
+        loss_label: the loss panel's title and axis label, naming the loss
+            (``"hinge + L2"``).
 
     Returns:
         The path written.
@@ -158,7 +164,7 @@ def plot_history(
         ax = fig.add_subplot(1, len(panels), k + 1)
         for label, ys in group.items():
             xs = list(range(1, len(ys) + 1))
-            style = "--" if label.startswith("val") else "-"
+            style = "--" if label.startswith(("val", "test")) else "-"
             ax.plot(xs, ys, style, marker="o" if len(ys) <= 30 else None, markersize=3,
                     label=label)
         finite = [y for ys in group.values() for y in ys if math.isfinite(y)]
@@ -168,8 +174,9 @@ def plot_history(
             ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(name)
-        ax.set_title(name)
+        shown = loss_label if name == "loss" else name
+        ax.set_ylabel(shown)
+        ax.set_title(shown)
         ax.grid(True, alpha=0.3)
         ax.legend()
     if title:
@@ -187,13 +194,21 @@ def plot_decision_boundary(
     resolution: int = 60,
     margin: float = 0.5,
     title: str = "",
+    test_points: Sequence[Sequence[float]] = (),
+    test_labels: Sequence[float] = (),
+    score_margin: float | None = None,
 ) -> Path:
     """Draw the regions a 2-D classifier assigns, with the data points on top.
 
     Binary labels (two distinct values, such as ±1 or 0/1): the regions are
     ``predict(x, y) > threshold`` and the boundary is the ``threshold`` level
-    line of the score. More classes: ``predict`` returns the class label and
-    each class gets a region.
+    line of the score, and the shading shows the confidence: the deeper the
+    colour, the farther the score from ``threshold`` (light near the
+    boundary). ``score_margin`` draws the margin lines ``threshold ±
+    score_margin`` dashed (1 for the hinge loss: points between them still
+    have a loss). More classes: ``predict`` returns the class label and each
+    class gets a region. Training points are filled circles, test points
+    (``test_points``) hollow squares.
 
     Args:
         predict: ``(x, y) -> score`` (binary) or class label (multi-class);
@@ -206,6 +221,10 @@ def plot_decision_boundary(
         resolution: grid points per axis (5 to 400).
         margin: how far the grid extends beyond the data.
         title: the figure's title.
+        test_points, test_labels: held-out points, drawn apart from the
+            training ``points``.
+        score_margin: if given (> 0), the dashed margin lines at
+            ``threshold ± score_margin`` (binary labels only).
 
     Returns:
         The path written.
@@ -231,15 +250,30 @@ def plot_decision_boundary(
         raise ValueError(
             f"{what}: {len(pts)} points but {len(ys)} labels; pass one label per point"
         )
+    tpts = [_series(p, what, f"test_points[{i}]") for i, p in enumerate(test_points)]
+    for i, p in enumerate(tpts):
+        if len(p) != 2:
+            raise ValueError(f"{what}: test_points[{i}] has {len(p)} coordinates; pass 2-D "
+                             "points")
+    tys = _series(test_labels, what, "test_labels")
+    if len(tys) != len(tpts):
+        raise ValueError(f"{what}: {len(tpts)} test points but {len(tys)} test labels; pass "
+                         "one label per test point")
+    if score_margin is not None and (isinstance(score_margin, bool) or not isinstance(
+            score_margin, (int, float)) or not 0 < score_margin < math.inf):
+        raise ValueError(f"{what}: score_margin must be a positive number, got "
+                         f"{score_margin!r}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or not (
             5 <= resolution <= 400):
         raise ValueError(f"{what}: resolution must be an int from 5 to 400, got {resolution!r}")
     out, suffix = _out_path(path, what)
-    classes = sorted(set(ys))
+    classes = sorted(set(ys) | set(tys))
     xs0 = [p[0] for p in pts]
     xs1 = [p[1] for p in pts]
-    lo0, hi0 = min(xs0) - margin, max(xs0) + margin
-    lo1, hi1 = min(xs1) - margin, max(xs1) + margin
+    all0 = xs0 + [p[0] for p in tpts]
+    all1 = xs1 + [p[1] for p in tpts]
+    lo0, hi0 = min(all0) - margin, max(all0) + margin
+    lo1, hi1 = min(all1) - margin, max(all1) + margin
     gx = [lo0 + (hi0 - lo0) * i / (resolution - 1) for i in range(resolution)]
     gy = [lo1 + (hi1 - lo1) * j / (resolution - 1) for j in range(resolution)]
     grid: list[list[float]] = []
@@ -255,35 +289,71 @@ def plot_decision_boundary(
                     "return a real number (a score or a class label)"
                 ) from None
         grid.append(row)
-    fig = _figure(what, figsize=(5.5, 5.0))
+    fig = _figure(what, figsize=(6.5, 5.2))
     ax = fig.add_subplot(1, 1, 1)
     from matplotlib.colors import ListedColormap
 
     palette = ["#4575b4", "#d73027", "#1a9850", "#984ea3", "#ff7f00", "#a65628"]
     if len(classes) <= 2:
-        region = [[1.0 if s > threshold else 0.0 for s in row] for row in grid]
-        ax.contourf(gx, gy, region, levels=[-0.5, 0.5, 1.5],
-                    cmap=ListedColormap(["#c6dbef", "#fcbba1"]), alpha=0.8)
-        finite = [s for row in grid for s in row if math.isfinite(s)]
-        if finite and min(finite) < threshold < max(finite):
-            ax.contour(gx, gy, grid, levels=[threshold], colors="black", linewidths=1.5)
-        colours = {c: palette[k] for k, c in enumerate(classes)}
+        finite = [s - threshold for row in grid for s in row if math.isfinite(s)]
+        # confidence: shade by the score's distance from the threshold, clipped at
+        # twice the margin (or the largest distance seen), light at the boundary
+        reach = 2.0 * score_margin if score_margin else max((abs(v) for v in finite),
+                                                            default=1.0)
+        reach = reach or 1.0
+        clipped = [[min(reach, max(-reach, s - threshold)) if math.isfinite(s) else 0.0
+                    for s in row] for row in grid]
+        levels = [-reach + 2 * reach * k / 16 for k in range(17)]
+        shade = ax.contourf(gx, gy, clipped, levels=levels, cmap="RdBu_r", alpha=0.55)
+        bar = fig.colorbar(shade, ax=ax, fraction=0.046, pad=0.04)
+        what_score = "score" if threshold == 0 else f"score − {threshold:g}"
+        bar.set_label(f"{what_score} (clipped at ±{reach:g}): the model's confidence",
+                      fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+        if finite and min(finite) < 0 < max(finite):
+            ax.contour(gx, gy, grid, levels=[threshold], colors="black", linewidths=1.6)
+        if score_margin and finite:
+            lv = [lvl for lvl in (threshold - score_margin, threshold + score_margin)
+                  if min(finite) < lvl - threshold < max(finite)]
+            if lv:
+                ax.contour(gx, gy, grid, levels=lv, colors="black", linewidths=0.9,
+                           linestyles="dashed")
+        colours = {c: ("#2166ac", "#b2182b")[k] if len(classes) == 2 else "#b2182b"
+                   for k, c in enumerate(classes)}
     else:
         mids = [(a + b) / 2 for a, b in itertools.pairwise(classes)]
         levels = [classes[0] - 0.5, *mids, classes[-1] + 0.5]
         cmap = ListedColormap([palette[k % len(palette)] for k in range(len(classes))])
         ax.contourf(gx, gy, grid, levels=levels, cmap=cmap, alpha=0.25)
         colours = {c: palette[k % len(palette)] for k, c in enumerate(classes)}
+    split = bool(tpts)
     for c in classes:
         sel = [i for i, y in enumerate(ys) if y == c]
-        ax.scatter([xs0[i] for i in sel], [xs1[i] for i in sel], s=18, c=colours[c],
-                   edgecolors="black", linewidths=0.5, label=f"label {c:g}")
+        if sel:
+            ax.scatter([xs0[i] for i in sel], [xs1[i] for i in sel], s=20, c=colours[c],
+                       edgecolors="black", linewidths=0.5,
+                       label=f"train, label {c:g}" if split else f"label {c:g}")
+        tsel = [i for i, y in enumerate(tys) if y == c]
+        if tsel:
+            ax.scatter([tpts[i][0] for i in tsel], [tpts[i][1] for i in tsel], s=34,
+                       marker="s", facecolors="white", edgecolors=colours[c], linewidths=1.6,
+                       label=f"test, label {c:g}")
+    if len(classes) <= 2:
+        from matplotlib.lines import Line2D
+
+        extra = [Line2D([], [], color="black", linewidth=1.6, label="decision boundary")]
+        if score_margin:
+            extra.append(Line2D([], [], color="black", linewidth=0.9, linestyle="dashed",
+                                label=f"margin: score = {threshold:g} ± {score_margin:g}"))
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + extra, loc="best", fontsize=7, framealpha=0.85)
+    else:
+        ax.legend(loc="best", fontsize=8)
     ax.set_xlim(lo0, hi0)
     ax.set_ylim(lo1, hi1)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title(title or "decision boundary")
-    ax.legend(loc="best", fontsize=8)
     return _save(fig, out, suffix)
 
 

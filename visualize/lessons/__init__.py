@@ -149,8 +149,8 @@ def command(name: str | None, out: str | None, seed: int, list_only: bool) -> in
         print(listing())
         return 0
     if name == "all":
-        run_all(out or "chainrule-out/lessons", seed)
+        run_all("chainrule-out/lessons" if out is None else out, seed)
         return 0
     lesson = get_lesson(name)
-    run_lesson(lesson, out or f"chainrule-out/lessons/{lesson.name}", seed)
+    run_lesson(lesson, f"chainrule-out/lessons/{lesson.name}" if out is None else out, seed)
     return 0

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visualize.outputs import OutputPathError, output_dir
 from visualize.plots import PlotDependencyError
 
 __all__ = [
@@ -194,20 +195,15 @@ def svg_body(path: Path) -> str:
 
 
 def make_out_dir(out: str | os.PathLike[str]) -> Path:
-    """Create the output folder with its parents.
+    """Create the output folder with its parents (the rule of :mod:`visualize.outputs`).
 
     Raises:
-        LessonError: if it cannot be created (one line: the folder and the reason).
+        LessonError: if it cannot be created or written (one line: the folder and the reason).
     """
-    path = Path(out)
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise LessonError(f"cannot create the folder {str(path)!r}: "
-                          f"{e.strerror or e}") from None
-    if not path.is_dir():
-        raise LessonError(f"{str(path)!r} is not a folder")
-    return path
+        return output_dir(out, "-o")
+    except OutputPathError as e:
+        raise LessonError(str(e)) from None
 
 
 STYLE = """
@@ -224,6 +220,10 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 """
 
 
+def _rel(path: Path, out: Path) -> str:
+    return Path(os.path.relpath(path, out)).as_posix()
+
+
 def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
     lines = [f"# {lesson.title}", "", lesson.idea, "",
              f"`chainrule lesson {lesson.name} --seed {ctx.seed}` measured, in this run:", ""]
@@ -232,7 +232,7 @@ def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
         lines += ["", *ctx.notes]
     lines.append("")
     for pic in ctx.pictures:
-        rel = pic.path.name
+        rel = _rel(pic.path, ctx.out)
         if pic.kind == "svg":
             lines += [f"![{pic.caption}]({rel})", "", f"*{pic.caption}*", ""]
         else:
@@ -249,7 +249,7 @@ def _html_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
              '<ul class="claims">' + "".join(f"<li>{e(c)}</li>" for c in ctx.claims) + "</ul>"]
     parts += [f"<p>{e(n)}</p>" for n in ctx.notes]
     for pic in ctx.pictures:
-        name = e(pic.path.name)
+        name = e(_rel(pic.path, ctx.out))
         if pic.kind == "svg":
             parts.append(f'<figure id="{e(pic.path.stem)}">{svg_body(pic.path)}'
                          f"<figcaption>{e(pic.caption)}</figcaption></figure>")

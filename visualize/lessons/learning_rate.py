@@ -20,6 +20,7 @@ from typing import Any
 import nn
 from autograd import Value, func
 from visualize.lessons._base import Context, Lesson, new_figure
+from visualize.lessons._player import write_player
 
 NAME = "learning-rate"
 STEPS = 40
@@ -114,6 +115,15 @@ def run(ctx: Context) -> None:
     ctx.claim(f"rate {rates[osc_key]:.3f} (just below 2/λmax) oscillates: (w, b) jumps across "
               f"the valley on {osc} of {STEPS} steps, loss {final[osc_key]:.3f}; rate "
               f"{rates[div_key]:.3f} (just above) diverges to loss {final[div_key]:.3g}")
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    player = write_player(
+        ctx.out / "paths.html", title="the learning rate: four descents, step by step",
+        intro=f"The same line fit from the same start at four learning rates ({STEPS} steps).",
+        axes=("w", "b"), surface=lambda w, b: loss(Value(w), Value(b)).data,
+        bounds=(-2.5, 5.0, -2.5, 5.5), minimum=(w_opt, b_opt),
+        runs={f"{k} ({rates[k]:.3f})": (c, runs[k][0], runs[k][1])
+              for k, c in zip(runs, colours)})
+    ctx.add_file(player, "the four descents animated step by step (slider, play)", "page")
     ctx.save(_surface(loss, runs, rates, (w_opt, b_opt)), "trajectories.svg",
              "the loss surface over (w, b) as contours, and the path of (w, b) under each "
              "rate from the same start (black dot); the star is the minimum")

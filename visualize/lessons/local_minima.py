@@ -152,7 +152,7 @@ def _curves(runs: list[tuple[Any, list[float]]]) -> Any:
     ax.plot([], [], color="#d73027", label="stuck in a local minimum")
     ax.set_yscale("log")
     ax.set_xlabel("gradient-descent step")
-    ax.set_ylabel("loss (mean squared error, log)")
+    ax.set_ylabel("loss (mean squared error, log; < 1e-6 drawn at 1e-6)")
     ax.set_title("every seed's loss during training")
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="center right")

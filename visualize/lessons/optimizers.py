@@ -21,6 +21,7 @@ import autograd
 import nn
 from autograd import Value
 from visualize.lessons._base import Context, Lesson, new_figure
+from visualize.lessons._player import write_player
 
 NAME = "optimizers"
 START = (-1.2, 1.0)
@@ -92,6 +93,13 @@ def run(ctx: Context) -> None:
     ml, ma, me = moons["loss"], moons["accuracy"], moons["epochs"]
     ctx.claim(f"moons, MLP(2, [16, 16, 1]), same initial weights, {me} epochs: final training "
               f"loss " + ", ".join(f"{k} {ml[k]:.3f} ({100 * ma[k]:.0f}%)" for k in ml))
+    player = write_player(
+        ctx.out / "paths.html", title="Rosenbrock's valley: four optimizers, step by step",
+        intro=f"SGD, momentum, RMSprop and Adam from {START}, {STEPS} steps each at its best "
+              "rate.", axes=("x", "y"), surface=rosenbrock, bounds=(-2.0, 2.0, -1.0, 3.0),
+        value_name="f", minimum=(1.0, 1.0),
+        runs={f"{k} ({v[0]:g})": (COLOURS[k], v[1], v[2]) for k, v in best.items()})
+    ctx.add_file(player, "the four paths animated step by step (slider, play)", "page")
     ctx.save(_paths(best), "rosenbrock_paths.svg",
              "Rosenbrock's valley (log-spaced contours) and each optimizer's path from the "
              "black dot to the star at (1, 1)")

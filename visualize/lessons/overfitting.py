@@ -1,7 +1,7 @@
 """Lesson ``overfitting``: little noisy data, a large network, and two fixes.
 
 30 noisy moons points train an ``MLP(2, [16, 16, 1])`` (337 parameters, eleven
-per point) with Adam for 150 epochs; 100 more points from the same
+per point) with Adam for 120 epochs; 100 more points from the same
 distribution are held out for validation. The training loss falls towards 0
 while the validation loss turns up after a few dozen epochs: the network
 memorises the noise. An L2 penalty (``fit(l2=...)``) and early stopping
@@ -17,7 +17,7 @@ import nn
 from visualize.lessons._base import Context, Lesson, new_figure
 
 NAME = "overfitting"
-EPOCHS = 150
+EPOCHS = 120
 L2 = 1e-2
 PATIENCE = 20
 

@@ -138,6 +138,8 @@ const bars = layerNames.map((name, k) => {
   return [r, t];
 });
 el("text", {x: 227, y: 234, "text-anchor": "middle", "font-size": 10}, flow, "input side → output side");
+const noStep = el("text", {x: 227, y: 110, "text-anchor": "middle", "font-size": 12, fill: "#666"}, flow,
+  "epoch 0: the initial weights, no backward pass yet");
 // ---- the frame
 const slider = document.getElementById("slider");
 slider.max = E;
@@ -169,6 +171,7 @@ function show(k) {
     r.setAttribute("y", 200 - h); r.setAttribute("height", h);
     t.setAttribute("y", 196 - h); t.textContent = v.toExponential(1);
   });
+  noStep.setAttribute("visibility", current ? "hidden" : "visible");
   document.getElementById("epoch").textContent = `epoch ${current} of ${E}`;
   const i = current - 1;
   document.getElementById("stats").textContent = current ?
@@ -189,6 +192,7 @@ slider.oninput = () => show(Number(slider.value));
 document.addEventListener("keydown", (e) => {
   if (e.target === slider && (e.key === "ArrowRight" || e.key === "ArrowLeft")) return;
   if (e.target.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
+  if (["ArrowRight", "ArrowLeft", "Home", "End"].includes(e.key)) e.preventDefault();
   if (e.key === "ArrowRight") show(current + 1);
   else if (e.key === "ArrowLeft") show(current - 1);
   else if (e.key === "Home") show(0);

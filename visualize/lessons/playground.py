@@ -207,11 +207,11 @@ Edges are weights: <span style="color:#2166ac">blue positive</span>,
 <span style="color:#b2182b">red negative</span>, thicker = larger. The boundary is computed in
 this page from that epoch's weights. Keys: ← → one epoch, Home/End, space play/pause.</p>
 <div id="controls">
-<button id="first" title="first epoch">⏮</button>
+<button id="first" title="first epoch">« first</button>
 <button id="prev" title="previous epoch">◀</button>
 <button id="play">▶ play</button>
 <button id="next" title="next epoch">▶</button>
-<button id="last" title="last epoch">⏭</button>
+<button id="last" title="last epoch">last »</button>
 <input id="slider" type="range" min="0" value="0" aria-label="epoch">
 <span id="epoch"></span>
 <span id="stats"></span>

@@ -1,0 +1,661 @@
+"""Renderers of the formula language: every form of an op, derived from its one formula.
+
+The language itself (names, helpers, constants) is :mod:`autograd.formula`.
+From a :class:`~autograd.formula.Formula` this module renders:
+
+* :func:`float_source`: Python source of the float rules (``forward`` and
+  ``local``, evaluated at forward time and stored in the node);
+* :func:`value_source`: Python source of the Value rule used by
+  ``autograd.grad(..., create_graph=True)`` (the same expression on Values:
+  helpers dispatch on float/Value, conditions read ``.data``);
+* :func:`templates`: :class:`~autograd.ops.Codegen` ``str.format`` templates,
+  from which :mod:`autograd.compile` emits straight-line code and
+  :mod:`autograd.codegen` the engine's fast paths;
+* :func:`docs`: the human-readable forms in the README's op table;
+* :func:`derive`: all of them at run time, as callables (ops defined by
+  users); the built-in ops get the same forms from the committed, generated
+  :mod:`autograd._derived` (``python -m autograd.codegen``).
+
+A renderer for another namespace (NumPy arrays, say) walks the same tree:
+:func:`parse` returns the checked ``ast`` expression of one formula string
+(with ``a / b`` already read as ``div(a, b)`` where ``b`` may be zero); map
+each :data:`~autograd.formula.HELPERS` name to the namespace's function,
+:data:`~autograd.formula.CONSTANTS` to numbers, and render ``where(c, a, b)``
+as a select (both branches are total) and ``and``/``or``/``not`` in its
+condition as elementwise logic.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from autograd.formula import (
+    CONSTANTS,
+    HELPERS,
+    VALUE_HELPERS,
+    Formula,
+    FormulaError,
+    _d,
+    float_name,
+)
+
+__all__ = [
+    "Derived",
+    "check",
+    "derive",
+    "direct_forward",
+    "doc_text",
+    "docs",
+    "float_globals",
+    "float_source",
+    "helpers_used",
+    "parse",
+    "templates",
+    "value_globals",
+    "value_source",
+]
+
+
+_PLAIN = frozenset({*CONSTANTS, "i", "n"})  # never Values: no .data read in conditions
+_ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+_INDEX = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+
+
+# ---------------------------------------------------------------------------
+# Parsing and checking.
+
+
+def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") -> ast.expr:
+    """Parse and check one expression of ``formula``; return its ``ast`` tree.
+
+    Args:
+        src: the expression (``formula.forward`` or one of ``formula.partials``).
+        formula: the formula it belongs to (for the operand names).
+        partial: whether it is a partial (``out`` and, for groups, ``i`` allowed).
+        what: names the op in error messages.
+
+    Raises:
+        FormulaError: for a syntax error or a construct outside the language.
+    """
+    try:
+        tree = ast.parse(src, mode="eval").body
+    except SyntaxError as e:
+        raise FormulaError(f"{what}: cannot parse {src!r}: {e.msg}") from None
+    names = set(formula.names)
+    if partial:
+        names.add("out")
+    if formula.variadic:
+        names.add("n")
+        if partial:
+            names.add("i")
+
+    def bad(node: ast.AST, why: str) -> FormulaError:
+        return FormulaError(f"{what}: {why} in {src!r} ({ast.unparse(node)})")
+
+    def check(node: ast.AST, cond: bool = False) -> None:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise bad(node, "only numbers may be literals")
+        elif isinstance(node, ast.Name):
+            if node.id not in names and node.id not in CONSTANTS:
+                raise bad(node, f"unknown name {node.id!r}; use the operands "
+                                f"({', '.join(formula.names)}), out, or "
+                                f"{', '.join(CONSTANTS)}")
+            if node.id in formula.names and formula.variadic:
+                raise bad(node, f"a group ({node.id}) is used whole only as a helper's "
+                                f"argument; index it as {node.id}[i]")
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _ARITH):
+                raise bad(node, "only + - * / are allowed (pow(a, b) for powers)")
+            check(node.left, cond)
+            check(node.right, cond)
+        elif isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                if not cond:
+                    raise bad(node, "'not' is allowed only in where's condition")
+            elif not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise bad(node, "only unary - is allowed")
+            check(node.operand, cond)
+        elif isinstance(node, (ast.Compare, ast.BoolOp)):
+            if not cond:
+                raise bad(node, "comparisons and and/or are allowed only in where's "
+                                "condition: where(c, a, b)")
+            for sub in ([node.left, *node.comparators] if isinstance(node, ast.Compare)
+                        else node.values):
+                check(sub, cond)
+        elif isinstance(node, ast.Subscript):
+            if not (isinstance(node.value, ast.Name) and formula.variadic
+                    and node.value.id in formula.names):
+                raise bad(node, "only an operand group may be indexed")
+            _check_index(node.slice, lambda n, w: bad(n, w))
+        elif isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
+                raise bad(node, f"unknown helper; the helpers are {', '.join(HELPERS)}")
+            if node.keywords:
+                raise bad(node, "helpers take positional arguments only")
+            h = HELPERS[node.func.id]
+            if node.func.id == "where":
+                if len(node.args) != 3:
+                    raise bad(node, "where takes (condition, a, b)")
+                check(node.args[0], True)
+                check(node.args[1], cond)
+                check(node.args[2], cond)
+                return
+            args = node.args
+            if h.group:
+                for a in args:
+                    if isinstance(a, ast.Name) and a.id in formula.names and formula.variadic:
+                        continue
+                    if node.func.id == "tie_share" and a is args[-1]:
+                        _check_index(a, lambda n, w: bad(n, w))
+                        continue
+                    raise bad(node, f"{node.func.id} takes whole operand groups")
+                return
+            for a in args:
+                check(a, cond)
+        else:
+            raise bad(node, f"{type(node).__name__} is not part of the formula language")
+
+    check(tree)
+    return _SafeDivision().visit(tree)
+
+
+class _SafeDivision(ast.NodeTransformer):
+    """``a / b`` becomes ``div(a, b)`` unless ``b`` is ``n`` or a nonzero number.
+
+    So every rendered float rule is total (``1/0 = inf``, never
+    ``ZeroDivisionError``); where ``b`` is nonzero the values are the same.
+    """
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Div):
+            return node
+        r = node.right
+        if (isinstance(r, ast.Name) and r.id == "n") or (
+                isinstance(r, ast.Constant) and r.value != 0):
+            return node
+        return ast.Call(func=ast.Name("div"), args=[node.left, node.right], keywords=[])
+
+
+def _check_index(node: ast.AST, bad: Callable[[ast.AST, str], FormulaError]) -> None:
+    if isinstance(node, ast.Name) and node.id in ("i", "n"):
+        return
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _INDEX):
+        _check_index(node.left, bad)
+        _check_index(node.right, bad)
+        return
+    raise bad(node, "an index is an integer expression of i and n")
+
+
+def check(formula: Formula, what: str) -> None:
+    """Check every expression of ``formula`` and the operand list.
+
+    Raises:
+        FormulaError: naming the op and the problem.
+    """
+    ops = formula.operands
+    if formula.variadic:
+        if not all(o.startswith("*") for o in ops) or formula.params:
+            raise FormulaError(f"{what}: a variadic op has only groups (*xs, *ys), no params")
+    elif any(o.startswith("*") for o in ops):
+        raise FormulaError(f"{what}: groups (*xs) cannot follow single operands")
+    bare = formula.names
+    if len(set(bare)) != len(bare) or not all(b.isidentifier() for b in bare):
+        raise FormulaError(f"{what}: operand names must be distinct identifiers, got {ops}")
+    for b in bare:
+        if b in ("out", "i", "n") or b in HELPERS or b in CONSTANTS:
+            raise FormulaError(f"{what}: the operand name {b!r} is reserved")
+    want = len(ops) - formula.params
+    if len(formula.partials) != want:
+        raise FormulaError(
+            f"{what}: {len(formula.partials)} partial(s) for {want} "
+            f"{'group' if formula.variadic else 'non-parameter operand'}(s); give one each"
+        )
+    parse(formula.forward, formula, what=what)
+    for p in formula.partials:
+        parse(p, formula, partial=True, what=what)
+
+
+# ---------------------------------------------------------------------------
+# Rendering: a transform of the tree, then ast.unparse.
+
+
+class _Rename(ast.NodeTransformer):
+    """Rename names and calls; render ``where`` as a conditional expression."""
+
+    def __init__(self, names: Mapping[str, str], calls: Mapping[str, str],
+                 cond_name: Callable[[str], str] | None = None) -> None:
+        self.names = names
+        self.calls = calls
+        self.cond_name = cond_name
+        self.in_cond = 0
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        new = self.names.get(node.id, node.id)
+        if self.in_cond and self.cond_name is not None and node.id not in _PLAIN:
+            new = self.cond_name(new)
+        return ast.copy_location(ast.parse(new, mode="eval").body, node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        if self.in_cond and self.cond_name is not None:
+            return ast.parse(self.cond_name(ast.unparse(node)), mode="eval").body
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        fname = node.func.id  # type: ignore[attr-defined]
+        if fname == "where":
+            self.in_cond += 1
+            c = self.visit(node.args[0])
+            self.in_cond -= 1
+            a, b = self.visit(node.args[1]), self.visit(node.args[2])
+            return ast.IfExp(test=c, body=a, orelse=b)
+        args = [self.visit(a) for a in node.args]
+        return ast.Call(func=ast.Name(self.calls.get(fname, fname)), args=args, keywords=[])
+
+
+def _render(tree: ast.expr, names: Mapping[str, str], calls: Mapping[str, str],
+            cond_name: Callable[[str], str] | None = None) -> str:
+    new = _Rename(names, calls, cond_name).visit(_copy(tree))
+    text = ast.unparse(new)
+    if isinstance(new, ast.IfExp):
+        text = f"({text})"
+    return text
+
+
+def _copy(tree: ast.expr) -> ast.expr:
+    return ast.parse(ast.unparse(tree), mode="eval").body
+
+
+def _float_calls() -> dict[str, str]:
+    return {h: float_name(h) for h in HELPERS}
+
+
+def _float_consts() -> dict[str, str]:
+    return {c: float_name(c) for c in CONSTANTS}
+
+
+def float_source(name: str, formula: Formula) -> tuple[str, str]:
+    """Return the source of ``def _<name>_forward`` and ``def _<name>_local`` on floats.
+
+    ``_<name>_local(out, *operands)`` returns the tuple of partials, one per
+    non-parameter operand. The sources use the globals of :func:`float_globals`.
+    """
+    calls = _float_calls()
+    consts = _float_consts()
+    if formula.variadic:
+        groups = formula.names
+        fwd_tree = parse(formula.forward, formula)
+        fwd = _render(fwd_tree, consts, calls)
+        forward = (f"def _{name}_forward(*ops: float) -> float:\n"
+                   f"{_group_split(groups, 'ops', _names_in(fwd_tree))}    return {fwd}\n")
+        trees = [parse(src, formula, partial=True) for src in formula.partials]
+        parts = [_group_partials(t, consts, calls) for t in trees]
+        used = _names_in(*trees) | {"n"}  # (x,) * n needs n
+        local = (f"def _{name}_local(out: float, *ops: float) -> tuple[float, ...]:\n"
+                 f"{_group_split(groups, 'ops', used)}    return {' + '.join(parts)}\n")
+        return forward, local
+    args = ", ".join(f"{o}: float" for o in formula.names)
+    fwd = _render(parse(formula.forward, formula), consts, calls)
+    forward = f"def _{name}_forward({args}) -> float:\n    return {fwd}\n"
+    parts = [_render(parse(p, formula, partial=True), consts, calls) for p in formula.partials]
+    k = len(parts)
+    tup = f"({parts[0]},)" if k == 1 else f"({', '.join(parts)})"
+    ret = f"tuple[{', '.join(['float'] * k)}]"
+    local = f"def _{name}_local(out: float, {args}) -> {ret}:\n    return {tup}\n"
+    return forward, local
+
+
+def _group_split(groups: tuple[str, ...], src: str, used: set[str]) -> str:
+    """Lines binding each used group (and ``n``) from the flat operand tuple ``src``."""
+    if len(groups) == 1:
+        lines = [f"    {groups[0]} = {src}\n"] if groups[0] in used else []
+        return "".join(lines) + (f"    n = len({src})\n" if "n" in used else "")
+    k = len(groups)
+    lines = [f"    n = len({src}) // {k}\n"]
+    for j, g in enumerate(groups):
+        if g not in used:
+            continue
+        lo = "" if j == 0 else f"{j} * n" if j > 1 else "n"
+        hi = "" if j == k - 1 else f"{j + 1} * n" if j + 1 > 1 else "n"
+        lines.append(f"    {g} = {src}[{lo}:{hi}]\n")
+    return "".join(lines)
+
+
+def _names_in(*trees: ast.AST) -> set[str]:
+    return {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _uses(tree: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tree))
+
+
+def _group_partials(tree: ast.expr, consts: Mapping[str, str], calls: Mapping[str, str]) -> str:
+    """The float expression of a group's partials as a tuple of length n."""
+    if not _uses(tree, "i"):
+        return f"({_render(tree, consts, calls)},) * n"
+    if (isinstance(tree, ast.Subscript) and isinstance(tree.value, ast.Name)
+            and isinstance(tree.slice, ast.Name) and tree.slice.id == "i"):
+        return tree.value.id  # the partials are another group, element by element
+    if (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)
+            and tree.func.id == "where" and not _uses(tree.args[0], "i")):
+        cond = _render(tree.args[0], consts, calls)
+        a = _group_partials(tree.args[1], consts, calls)
+        b = _group_partials(tree.args[2], consts, calls)
+        return f"({a} if {cond} else {b})"
+    return f"tuple([{_render(tree, consts, calls)} for i in range(n)])"
+
+
+#: The Value-rule helpers: float/Value dispatch (see _derived.py's header).
+def value_calls() -> dict[str, str]:
+    """Helper name -> the name a Value rule calls (``_v_tanh``...)."""
+    return {h: f"_v_{h}" for h in HELPERS}
+
+
+def value_source(name: str, formula: Formula) -> str:
+    """Return the source of ``def _<name>_value(o, out, wrt)``: partial ``wrt`` as a graph.
+
+    Operands ``o`` are Values or constant floats; helpers dispatch on that
+    (``_v_tanh(x)`` is ``x.tanh()`` on a Value, the float function on a
+    float); conditions of ``where`` read the data (``_d(x)``).
+    """
+    calls = value_calls()
+    consts = _float_consts()
+    cond = "_d({})".format
+    head = f"def _{name}_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:\n"
+    if formula.variadic:
+        groups = formula.names
+        trees = [parse(src, formula, partial=True) for src in formula.partials]
+        used = _names_in(*trees)
+        if len(groups) > 1:
+            used.add("n")
+        body = _group_split(groups, "o", used)
+        for j, tree in enumerate(trees):
+            expr = _render(tree, consts, calls, cond)
+            index = f"        i = wrt - {j} * n\n" if "i" in _names_in(tree) else ""
+            if j < len(groups) - 1:
+                body += f"    if wrt < {j + 1} * n:\n{index}        return {expr}\n"
+            else:
+                body += f"{index[4:]}    return {expr}\n"
+        return head + body.replace("wrt - 0 * n", "wrt").replace("1 * n", "n")
+    names = formula.names
+    core = len(names) - formula.params
+    body = ""
+    if names:
+        body = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = o\n"
+    exprs = [_render(parse(p, formula, partial=True), consts, calls, cond)
+             for p in formula.partials]
+    for j, e in enumerate(exprs):
+        if j < core - 1:
+            body += f"    if wrt == {j}:\n        return {e}\n"
+        else:
+            body += f"    return {e}\n"
+    if not any(_uses(ast.parse(p, mode="eval"), n) for p in formula.partials for n in names):
+        body = body.split("\n", 1)[1] if names else body  # no operand read: no unpacking
+    return head + body
+
+
+# ---------------------------------------------------------------------------
+# Templates for the compiled path and the engine's fast paths.
+
+
+def templates(formula: Formula) -> tuple[Any, Any]:
+    """Return ``(forward, local)`` ``str.format`` templates for :class:`~autograd.ops.Codegen`.
+
+    For a fixed-arity op: a string and a tuple of strings, with ``{0}``,
+    ``{1}``... for the operands and ``{out}`` for the output. For a variadic
+    op: functions of the operand count returning them.
+    """
+    calls = _float_calls()
+    consts = _float_consts()
+    if not formula.variadic:
+        slots = {o: f"__op{k}__" for k, o in enumerate(formula.names)}
+        slots["out"] = "__out__"
+
+        def fix(text: str) -> str:
+            for k in range(len(formula.names)):
+                text = text.replace(f"__op{k}__", f"{{{k}}}")
+            return text.replace("__out__", "{out}")
+
+        fwd = fix(_render(parse(formula.forward, formula), {**consts, **slots}, calls))
+        loc = tuple(fix(_render(parse(p, formula, partial=True), {**consts, **slots}, calls))
+                    for p in formula.partials)
+        return fwd, loc
+    groups = formula.names
+    fwd_tree = parse(formula.forward, formula)
+    part_trees = [parse(p, formula, partial=True) for p in formula.partials]
+
+    def expand(tree: ast.expr, n: int, i: int | None) -> str:
+        k = len(groups)
+        size = n // k
+        group_of = {g: [f"__op{j * size + m}__" for m in range(size)]
+                    for j, g in enumerate(groups)}
+        env = {"i": i if i is not None else 0, "n": size}
+
+        class Sub(ast.NodeTransformer):
+            def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+                idx = eval(compile(ast.Expression(node.slice), "<index>", "eval"), {}, env)
+                return ast.Name(group_of[node.value.id][idx])  # type: ignore[attr-defined]
+
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                if node.id in group_of:
+                    elts = group_of[node.id]
+                    return ast.parse(f"({', '.join(elts)},)" if elts else "()",
+                                     mode="eval").body
+                if node.id in env:
+                    return ast.Constant(env[node.id])
+                return node
+
+        text = _render(Sub().visit(_copy(tree)), {**consts, "out": "__out__"}, calls)
+        for m in range(n - 1, -1, -1):
+            text = text.replace(f"__op{m}__", f"{{{m}}}")
+        return text.replace("__out__", "{out}")
+
+    def forward(n: int) -> str:
+        return expand(fwd_tree, n, None)
+
+    def local(n: int) -> tuple[str, ...]:
+        size = n // len(groups)
+        return tuple(expand(t, n, m) for t in part_trees for m in range(size))
+
+    return forward, local
+
+
+# ---------------------------------------------------------------------------
+# Human-readable text (the README's op table).
+
+
+class _Doc(ast.NodeTransformer):
+    def __init__(self, out: str, squares: bool) -> None:
+        self.out = out
+        self.squares = squares
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        v = node.value
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e6:
+            return ast.Constant(int(v))
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id == "out" and self.out:
+            return ast.parse(self.out, mode="eval").body
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if (self.squares and isinstance(node.op, ast.Mult)
+                and ast.dump(node.left) == ast.dump(node.right)):
+            return ast.BinOp(node.left, ast.Pow(), ast.Constant(2))  # x * x reads x ** 2
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        fid = node.func.id  # type: ignore[attr-defined]
+        if fid == "where":
+            return ast.IfExp(test=node.args[0], body=node.args[1], orelse=node.args[2])
+        if fid == "div":
+            return ast.BinOp(node.args[0], ast.Div(), node.args[1])
+        if fid == "pow":
+            return ast.BinOp(node.args[0], ast.Pow(), node.args[1])
+        return node
+
+
+def doc_text(src: str, formula: Formula, *, out: str = "", power: str = "**") -> str:
+    """Return ``src`` as readable text: ``div(a, b)`` as ``a / b``, ``1.0`` as ``1``.
+
+    Args:
+        src: an expression of ``formula``.
+        formula: the formula it belongs to.
+        out: text substituted for ``out`` (the forward's own text), or ""
+            to keep the name.
+        power: how powers are written: ``"**"`` (Python) or ``"^"``
+            (``a^b`` as in math, and ``x * x`` as ``x^2``).
+    """
+    tree = ast.parse(src, mode="eval").body
+    text = ast.unparse(_Doc(out, squares=power != "**").visit(tree))
+    return text.replace(" ** ", power) if power != "**" else text
+
+
+# ---------------------------------------------------------------------------
+# Everything derived from one formula.
+
+_OPERATORS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul"}
+
+
+def direct_forward(formula: Formula) -> str:
+    """The name of an existing function the forward *is*, or "" (then it is generated).
+
+    ``tanh(x)`` is the helper ``tanh``; ``a + b`` is ``operator.add``
+    (``"operator.add"``); ``-x`` is ``operator.neg``. Using the function
+    itself saves a Python call per node.
+    """
+    if formula.variadic:
+        return ""
+    tree = ast.parse(formula.forward, mode="eval").body
+    names = list(formula.names)
+    if (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)
+            and tree.func.id in HELPERS and tree.func.id != "where"
+            and [getattr(a, "id", None) for a in tree.args] == names):
+        return tree.func.id
+    if (isinstance(tree, ast.BinOp) and type(tree.op) in _OPERATORS
+            and [getattr(tree.left, "id", None), getattr(tree.right, "id", None)] == names):
+        return "operator." + _OPERATORS[type(tree.op)]
+    if (isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub)
+            and [getattr(tree.operand, "id", None)] == names):
+        return "operator.neg"
+    return ""
+
+
+def helpers_used(formula: Formula) -> tuple[str, ...]:
+    """The helper and constant names the formula uses, sorted."""
+    used = set()
+    trees = [parse(formula.forward, formula),
+             *(parse(p, formula, partial=True) for p in formula.partials)]
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id != "where":
+                    used.add(node.func.id)
+            elif isinstance(node, ast.Name) and node.id in CONSTANTS:
+                used.add(node.id)
+    return tuple(sorted(used))
+
+
+def docs(formula: Formula) -> tuple[str, str]:
+    """The forward and derivative as readable text (the README's op table).
+
+    The forward reads as Python (it is also the call text of an operator);
+    the derivative writes powers as ``a^b`` and lists the partials in
+    operand order, separated by ``", "``
+    (``1, -1``; graph labels split it there), or one ``d/dxs[i] = ...`` per
+    group; ``out`` reads as the forward's text where that is a plain
+    expression.
+    """
+    fwd = doc_text(formula.forward, formula)
+    out = "" if formula.variadic or " if " in fwd else fwd
+    parts = [doc_text(p, formula, out=out, power="^") for p in formula.partials]
+    if formula.variadic:
+        return fwd, "; ".join(f"d/d{g}[i] = {p}" for g, p in zip(formula.names, parts))
+    return fwd, ", ".join(parts)  # one per operand, in order (visualize splits on ", ")
+
+
+def float_globals(formula: Formula) -> dict[str, Any]:
+    """The globals rendered float code of ``formula`` reads (``_tanh`` -> math.tanh...)."""
+    out: dict[str, Any] = {}
+    for h in helpers_used(formula):
+        out[float_name(h)] = HELPERS[h].float_fn if h in HELPERS else CONSTANTS[h]
+    return out
+
+
+def value_globals() -> dict[str, Any]:
+    """The globals rendered Value rules read."""
+    g: dict[str, Any] = {"Any": Any, "_d": _d}
+    g.update({f"_v_{h}": fn for h, fn in VALUE_HELPERS.items()})
+    g.update({float_name(c): v for c, v in CONSTANTS.items()})
+    return g
+
+
+class Derived:
+    """The callables and texts derived from one formula (see :func:`derive`).
+
+    Attributes:
+        forward: the float forward.
+        local: the float rule ``local(out, *operands) -> partials``.
+        value: the Value rule ``value(operands, out, wrt) -> partial``.
+        forward_template: the compile template of the forward (or a function
+            of the operand count, for a variadic op).
+        local_templates: the partials' templates (or a function of the count).
+        names: the globals the templates call.
+        formula_text: the forward as readable text.
+        derivative_text: the partials as readable text.
+    """
+
+    __slots__ = ("derivative_text", "formula_text", "forward", "forward_template", "local",
+                 "local_templates", "names", "value")
+
+    def __init__(self, forward: Callable[..., float], local: Callable[..., tuple[float, ...]],
+                 value: Callable[[tuple[Any, ...], Any, int], Any], forward_template: Any,
+                 local_templates: Any, names: dict[str, Any], formula_text: str,
+                 derivative_text: str) -> None:
+        self.forward = forward
+        self.local = local
+        self.value = value
+        self.forward_template = forward_template
+        self.local_templates = local_templates
+        self.names = names
+        self.formula_text = formula_text
+        self.derivative_text = derivative_text
+
+
+def derive(name: str, formula: Formula) -> Derived:
+    """Check ``formula`` and build every form of it at run time (for ops defined by users).
+
+    The built-in ops get the same forms from the committed module
+    :mod:`autograd._derived` (no parsing at import).
+
+    Raises:
+        FormulaError: if the formula is outside the language.
+    """
+    check(formula, name)
+    fsrc, lsrc = float_source(name, formula)
+    glob: dict[str, Any] = {"Any": Any, **float_globals(formula)}
+    exec(compile(fsrc + "\n" + lsrc, f"<formula {name}>", "exec"), glob)
+    vglob = value_globals()
+    exec(compile(value_source(name, formula), f"<formula {name}>", "exec"), vglob)
+    direct = direct_forward(formula)
+    if direct.startswith("operator."):
+        import operator
+
+        fwd = getattr(operator, direct.split(".", 1)[1])
+    elif direct:
+        fwd = HELPERS[direct].float_fn
+    else:
+        fwd = glob[f"_{name}_forward"]
+    ft, lt = templates(formula)
+    ftext, dtext = docs(formula)
+    return Derived(fwd, glob[f"_{name}_local"], vglob[f"_{name}_value"], ft, lt,
+                   float_globals(formula), ftext, dtext)
