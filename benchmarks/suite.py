@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks import chain, readme, torch_engines, userstep
+from benchmarks import batched, chain, readme, torch_engines, userstep
 from benchmarks import workloads as W
 from benchmarks.timing import fmt_table, gc_mode, machine
 
@@ -83,7 +83,7 @@ def run_step_workload(spec: W.Spec, *, repeat: int, warmup: int, slow_repeat: in
     flat = spec.init_weights(0)
     floor = W.Floor(spec, flat)
     res: dict[str, Any] = {"engines": {}}
-    for name, make in [*W.engines(), *torch_engines.engines()]:
+    for name, make in [*W.engines(), *batched.engines(), *torch_engines.engines()]:
         if name in skip:
             continue
         entry: dict[str, Any] = {}
@@ -109,7 +109,7 @@ def run_digits(*, repeat: int, full: bool, skip: Sequence[str] = (),
     floor = W.Floor(spec, flat)
     res: dict[str, Any] = {"batches": len(bs), "samples": sum(len(b[0]) for b in bs),
                            "engines": {}}
-    for name, make in [*W.engines(), *torch_engines.engines()]:
+    for name, make in [*W.engines(), *batched.engines(), *torch_engines.engines()]:
         if name in skip:
             continue
         slow = name.startswith(("micrograd", "pytorch scalar"))

@@ -85,14 +85,19 @@ _FLAGS = (
 )
 
 
+def _program(env: str, name: str) -> str | None:
+    given = os.environ.get(env)
+    if given:  # an explicit choice: used only if it is really there
+        return given if os.path.isfile(given) and os.access(given, os.X_OK) else None
+    found = shutil.which(name)
+    if found:
+        return found
+    default = f"/usr/bin/{name}"
+    return default if os.path.exists(default) else None
+
+
 def _programs() -> tuple[str | None, str | None]:
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or (
-        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
-    )
-    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or (
-        "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None
-    )
-    return chromium, driver
+    return _program("CHROMIUM", "chromium"), _program("CHROMEDRIVER", "chromedriver")
 
 
 def chromium_missing() -> str | None:

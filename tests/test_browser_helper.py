@@ -81,6 +81,10 @@ def test_unknown_key_and_missing_element_say_so(browser: Browser, tmp_path: Path
 
 
 def test_missing_programs_give_a_visible_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHROMEDRIVER", "/nonexistent/chromedriver")
+    assert chromium_missing() is not None
+    assert "chromedriver not found" in (chromium_missing() or "")
+    monkeypatch.delenv("CHROMEDRIVER")
     monkeypatch.setenv("CHROMIUM", "")
     monkeypatch.setattr("shutil.which", lambda name: None)
     monkeypatch.setattr("os.path.exists", lambda p: False)

@@ -90,6 +90,41 @@ def test_ctrl_c_before_the_first_epoch_ends_says_there_is_nothing_to_resume(
     assert not (tmp_path / "run.json").exists()
 
 
+def test_ctrl_c_at_any_moment_of_a_short_run_never_shows_a_traceback(tmp_path: Path) -> None:
+    # a run that ends within about a second: the signal lands in set-up, in an epoch, in a
+    # checkpoint write, in the final save or after; twice in a row each time
+    for delay in (0.0, 0.2, 0.6):
+        p = _start([*TRAIN, "--epochs", "4", "--checkpoint", "c.json", "--save", "m.json"],
+                   tmp_path)
+        assert p.stdout is not None and p.stdout.readline().startswith("data:")
+        time.sleep(delay)
+        _out, err = _interrupt(p, 2)
+        assert p.returncode in (0, 130), (delay, err)
+        assert "Traceback" not in err, (delay, err)
+        if p.returncode == 130:
+            assert len(err.strip().splitlines()) == 1, (delay, err)
+        for name in ("c.json", "m.json"):  # whatever exists is a whole, valid file
+            if (tmp_path / name).exists():
+                nn.load(tmp_path / name)
+        assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+        for name in ("c.json", "m.json"):
+            (tmp_path / name).unlink(missing_ok=True)
+
+
+def test_ctrl_c_in_the_demo_saves_nothing(tmp_path: Path) -> None:
+    p = _start(["demo", "--epochs", "100000", "--no-progress", "--out", "out"], tmp_path)
+    assert p.stdout is not None
+    while not p.stdout.readline().startswith("model:"):  # training starts after this line
+        pass
+    time.sleep(0.2)
+    _out, err = _interrupt(p, 2)
+    assert p.returncode == 130 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("chainrule demo: interrupted after ")
+    assert line.endswith("epochs; nothing was written to 'out'")
+    assert not (tmp_path / "out" / "model.json").exists()
+
+
 def test_ctrl_c_in_check_and_graph_ends_with_one_line(tmp_path: Path) -> None:
     n = 20  # --second on 20 variables: a couple of seconds of work to interrupt
     names = ",".join(f"v{i}" for i in range(n))
@@ -262,6 +297,7 @@ def test_help_states_the_limits_and_the_split(capsys: pytest.CaptureFixture[str]
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
+        assert "%%" not in text
         for needle in needles:
             assert needle in text, (command, needle)
 

@@ -47,7 +47,7 @@ def _demo_run(value: Callable[[float], Any], model: Any, X: Sequence[Sequence[fl
 
 @pytest.fixture(scope="module")
 def moons() -> tuple[list[list[float]], list[int]]:
-    X, y = nn.data.make_moons(24, noise=0.1, seed=3)
+    X, y = nn.data.make_moons(16, noise=0.1, seed=3)
     return X, [2 * t - 1 for t in y]
 
 
@@ -93,11 +93,11 @@ def test_init_micrograd_reproduces_the_demo_losses_step_for_step(
 ) -> None:
     X, y = moons
     random.seed(1337)
-    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 8)
+    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 5)
     random.seed(1337)
     model = nn.MLP(2, [16, 16, 1], init="micrograd", fused=fused)
-    ours = _demo_run(Value, model, X, y, 8)
-    assert len(ours) == len(theirs) == 8
+    ours = _demo_run(Value, model, X, y, 5)
+    assert len(ours) == len(theirs) == 5
     for k, ((lo, ao), (lt, at)) in enumerate(zip(ours, theirs)):
         assert ao == at, f"step {k}: accuracy {ao} != micrograd's {at}"
         assert lo == pytest.approx(lt, rel=1e-12, abs=1e-14), f"step {k}: loss {lo} != {lt}"
@@ -129,12 +129,12 @@ def test_nn_micrograd_has_micrographs_defaults_and_numbers(
 
     X, y = moons
     random.seed(1337)
-    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 4)
+    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 3)
     random.seed(1337)
     model = mg.MLP(2, [16, 16, 1])
     assert not model.layers[0].neurons[0].fused  # micrograd's elementwise graph
     assert model.layers[-1].activation == "linear" and model.layers[0].activation == "relu"
-    ours = _demo_run(Value, model, X, y, 4)
+    ours = _demo_run(Value, model, X, y, 3)
     # the same forward operations; gradients summed in another (equally valid) order,
     # as micrograd's own order follows its set of parents: equal to the last bits
     for (lo, ao), (lt, at) in zip(ours, theirs):

@@ -10,6 +10,7 @@ recognisable temporary files.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
@@ -131,16 +132,13 @@ def test_impossible_architectures_are_refused_before_building(tmp_path: Path,
         nn.load(path)
 
 
-@pytest.mark.parametrize("bad", [1e308 * 10, "NaN", 10**400, True, [1.0], None])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 10**400, True, [1.0], None])
 def test_weights_that_are_not_finite_numbers(tmp_path: Path, bad: Any) -> None:
     doc = _doc()
     key = next(iter(doc["weights"]))
-    if bad == "NaN":
-        text = json.dumps(_resign(doc)).replace(json.dumps(doc["weights"][key]), "NaN", 1)
-    else:
-        doc["weights"][key] = bad
-        text = json.dumps(_resign(doc))
-    with pytest.raises(nn.ModelFileError):
+    doc["weights"][key] = bad
+    text = json.dumps(_resign(doc))  # signed: the checksum holds, the weight does not
+    with pytest.raises(nn.ModelFileError, match=r"weight|not allowed|overflows"):
         nn.load(_write(tmp_path / "m.json", text))
 
 
@@ -153,16 +151,6 @@ def test_files_over_the_size_limit_are_refused_unread(tmp_path: Path,
         nn.load(path)
     with pytest.raises(nn.ModelFileError, match="more than the limit"):
         nn.load_meta(path)
-
-
-def test_a_file_refused_leaves_load_state_dict_targets_untouched(tmp_path: Path) -> None:
-    doc = _doc()
-    key = sorted(doc["weights"])[-1]
-    doc["weights"][key] = "x"
-    path = tmp_path / "m.json"
-    path.write_text(json.dumps(_resign(doc)))
-    with pytest.raises(nn.ModelFileError):
-        nn.load(path)
 
 
 def test_the_docs_say_the_checksum_is_no_signature() -> None:

@@ -134,7 +134,10 @@ def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[
         neuron = (out / "neuron.svg").read_text(encoding="utf-8")
         # data, grad and the local derivative of each edge, named
         assert "data 0.7071" in neuron and "grad &#45;1.5" in neuron
-        assert "∂o/∂n = 1 &#45; tanh(n)^2 = 0.5" in neuron
+        import autograd
+
+        dtanh = autograd.get_op("tanh").derivative.replace("x", "n").replace("-", "&#45;")
+        assert f"∂o/∂n = {dtanh} = 0.5" in neuron  # the op table's formula, in n
         assert "∂(x1*w1)/∂w1 = x1 = 2" in neuron
         assert len(list((out / "neuron_steps").glob("step_*.svg"))) == 7
     curves = (out / "training_curves.svg").read_text(encoding="utf-8")
@@ -162,3 +165,19 @@ def test_demo_curves_are_comparable_and_the_sample_has_a_loss() -> None:
     k, loss = _pick_sample(model, Xtr, ytr)
     losses = [max(0.0, 1 - t * s) for s, t in zip(model.predict(Xtr), ytr)]
     assert loss == max(losses) > 0 and losses[k] == loss
+
+
+@needs_dot
+def test_graph_explain_draws_each_variables_paths(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "g.svg"
+    assert main(["graph", "x*x*w + sin(x)", "--at", "x=3,w=0.5", "--explain",
+                 "-o", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "path 2: " in stdout and "(operand 2)" in stdout  # x*x's slots told apart
+    for name, n_paths in (("x", 3), ("w", 1)):
+        drawn = tmp_path / f"g.explain-{name}.svg"
+        assert f"wrote {drawn} (the paths of d/d{name} highlighted)" in stdout
+        svg = drawn.read_text(encoding="utf-8")
+        assert f"orange: the {n_paths} path" in svg
+        assert svg.count('stroke="#e6550d"') >= n_paths + 1  # its edges are drawn orange

@@ -3,8 +3,10 @@
 Graphs (:mod:`visualize.graph`): :func:`to_dot` (DOT text, no Graphviz
 needed), :func:`draw_dot` (a ``graphviz.Digraph`` for Jupyter), :func:`render`
 (SVG/PNG/PDF by suffix). The chain rule for one gradient: :func:`explain`
-(:mod:`visualize.explain`). The backward pass step by step:
-:func:`backward_steps`, :func:`backward_dots`, :func:`render_backward`
+(:mod:`visualize.explain`; in Jupyter its result shows as a table, and
+``to_dot(..., highlight=explanation)`` draws its paths). The backward pass
+step by step: :func:`backward_steps`, :func:`backward_dots` (in Jupyter, the
+interactive stepper inline), :func:`render_backward` (SVG frames and a page)
 (:mod:`visualize.steps`). Training pictures with matplotlib (the ``plot``
 extra, imported only when used): :func:`plot_history`,
 :func:`plot_decision_boundary`, :func:`plot_grad_flow`
@@ -23,6 +25,7 @@ from visualize.graph import (
     fmt,
     render,
     render_dot,
+    svg_titles,
     to_dot,
 )
 from visualize.plots import (
@@ -32,6 +35,7 @@ from visualize.plots import (
     plot_history,
 )
 from visualize.steps import (
+    BackwardDots,
     BackwardFrames,
     BackwardStep,
     backward_dots,
@@ -41,6 +45,7 @@ from visualize.steps import (
 
 __all__ = [
     "DEFAULT_MAX_NODES",
+    "BackwardDots",
     "BackwardFrames",
     "BackwardStep",
     "Explanation",
@@ -59,5 +64,6 @@ __all__ = [
     "render",
     "render_backward",
     "render_dot",
+    "svg_titles",
     "to_dot",
 ]

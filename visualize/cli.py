@@ -226,8 +226,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                      loss="hinge", l2=1e-4, scheduler=schedule,
                      validation_data=(X_test, y_test), seed=args.seed,
                      progress=not args.no_progress, pause_gc=True, callbacks=[curves])
-    if history.interrupted:
-        print(f"interrupted after {history.epochs_run} epochs")
+    if history.interrupted:  # as train: a part-trained model is never saved
+        print(f"chainrule demo: interrupted after {history.epochs_run} epochs; nothing was "
+              f"written to {args.out!r}", file=sys.stderr)
+        return 130
     if history.epochs_run:
         print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
               f"loss {history.loss[-1]:.4f}, train accuracy {100 * history.accuracy[-1]:.1f}%, "
@@ -247,7 +249,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train an MLP on a built-in data set",
-        description="Train an MLP on a built-in data set (by default 80%% train, 20%% test, "
+        description="Train an MLP on a built-in data set (by default 80% train, 20% test, "
         "features standardised on the training part) and print the accuracy. Ctrl-C stops "
         "after the current step: --save is then not written, and --checkpoint holds the last "
         "completed epoch; --resume continues from it, ending with the same weights as a run "
@@ -639,10 +641,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     print(f"{args.expression} = {visualize.fmt(root.data)}" + (f"  at {at}" if at else ""))
     for name, leaf in leaves.items():
         print(f"  d/d{name} = {visualize.fmt(leaf.grad)}")
+    explained = {}
     if args.explain:
-        for leaf in leaves.values():
+        for name, leaf in leaves.items():
+            explained[name] = visualize.explain(leaf, root)
             print()
-            print(visualize.explain(leaf, root))
+            print(explained[name])
     options = {"rankdir": args.rankdir, "partials": args.partials, "color": not args.no_color,
                "max_nodes": args.max_nodes, "title": args.expression}
     try:
@@ -655,6 +659,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         else:
             print(f"wrote {written}")
+            # --explain also draws: each variable's paths highlighted, one file each
+            for name, why in explained.items():
+                target = written.with_name(f"{written.stem}.explain-{name}{written.suffix}")
+                shown = visualize.render(root, target, highlight=why, **{
+                    **options, "title": f"{args.expression}: d/d{name}"})
+                print(f"wrote {shown} (the paths of d/d{name} highlighted)")
     except OSError as e:
         return _fail("graph", f"cannot write {args.output!r}: {describe_os_error(e)}")
     if steps is not None:

@@ -146,8 +146,24 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[BackwardStep]:
     return steps
 
 
+def _leaves_in_order(root: Value) -> list[Value]:
+    """The leaves under ``root`` in reading order: depth first, operands left to right."""
+    out: list[Value] = []
+    seen = {root}
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        if not v.parents:
+            out.append(v)
+        for p in reversed(v.parents):
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return out
+
+
 def _summary_caption(root: Value, grads: Mapping[Value, float]) -> str:
-    leaves = [v for v in grads if not v.parents]
+    leaves = [v for v in _leaves_in_order(root) if v in grads]
     named = [v for v in leaves if v.label] or leaves
     shown = ", ".join(f"{_name(v)}.grad = {fmt(grads[v])}" for v in named[:12])
     more = f" and {len(named) - 12} more" if len(named) > 12 else ""

@@ -1,0 +1,45 @@
+"""Smoke tests of benchmarks.batched: the batched engines compute the float floor's loss and
+gradients on the same weights, a step moves the weights the same way, and the report prints
+every row. No timing is asserted."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import batched, suite
+from benchmarks import workloads as W
+
+pytest.importorskip("numpy")
+
+
+def _small(spec: W.Spec, n: int) -> W.Spec:
+    return W.Spec(spec.name + "-small", spec.nin, spec.sizes, spec.loss, spec.X[:n], spec.Y[:n])
+
+
+@pytest.mark.parametrize("make_spec", [lambda: _small(W.w_mlp(), 16),
+                                       lambda: _small(W.w_wide(), 4)], ids=["mlp", "wide"])
+@pytest.mark.parametrize("name", [n for n, _ in batched.engines()])
+def test_batched_engine_matches_the_floor(make_spec, name):
+    spec = make_spec()
+    flat = spec.init_weights(3)
+    engine = dict(batched.engines())[name](spec, flat)
+    floor = W.Floor(spec, flat)
+    assert suite.check_engine(engine, floor, spec.X, spec.Y) < 1e-12
+    engine.step(spec.X, spec.Y)
+    floor.step(spec.X, spec.Y)
+    loss, _ = engine.loss_grads(spec.X, spec.Y)
+    floss, _ = floor.loss_grads(spec.X, spec.Y)
+    assert loss == pytest.approx(floss, rel=1e-12)
+
+
+def test_report_has_every_row_and_ratio():
+    names = ["float floor", "numpy batched", "micrograd", "chainrule nn batched"]
+    steps = {n: {"ms": ms, "max_rel_diff_vs_floor": 1e-16} for n, ms in zip(names, [2.0, 0.05,
+                                                                                  60.0, 0.1])}
+    steps["chainrule nn batched"]["call_ms"] = 0.08
+    res = {"machine": suite.machine(), "W-mlp": steps,
+           "digits": {"batches": 57, "samples": 1797, "chainrule nn": {"s": 4.0},
+                      "chainrule nn batched": {"s": 0.2}}}
+    text = batched.report(res)
+    assert "| chainrule nn batched | 0.100 | 0.050x | 2.00x | 600x | 0.080 | 1e-16 |" in text
+    assert "| chainrule nn batched | 0.200 | 20.0x |" in text
