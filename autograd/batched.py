@@ -141,13 +141,6 @@ def _namespace() -> dict[str, Any]:
     def erf(x: Any) -> Any:
         return np.asarray(erf_u(x), dtype=np.float64)
 
-    def gelu(x: Any) -> Any:
-        return 0.5 * x * (1.0 + erf(x * math.sqrt(0.5)))
-
-    def gelu_grad(x: Any) -> Any:
-        cdf = 0.5 * (1.0 + erf(x * math.sqrt(0.5)))
-        return cdf + x * (1.0 / math.sqrt(2.0 * math.pi)) * np.exp(-0.5 * x * x)
-
     def nsum(xs: Any) -> Any:
         xs = list(xs)
         return reduce(operator.add, xs) if xs else 0.0
@@ -226,7 +219,7 @@ def _namespace() -> dict[str, Any]:
         "_nx_sqrt": np.sqrt, "_nx_tanh": np.tanh, "_nx_sigmoid": sigmoid,
         "_nx_softplus": softplus, "_nx_sin": np.sin, "_nx_cos": np.cos, "_nx_erf": erf,
         "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_max": pmax, "_nx_min": pmin,
-        "_nx_gelu": gelu, "_nx_gelu_grad": gelu_grad, "_gx_fsum": g_fsum,
+        "_gx_fsum": g_fsum,
         "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
         "_cols": cols, "_fix_affine": fix_affine,
     })
@@ -239,8 +232,8 @@ _FLOAT_TO_NUMPY: dict[int, str] = {
     id(N.sqrt): "_nx_sqrt", id(math.tanh): "_nx_tanh", id(N.sigmoid): "_nx_sigmoid",
     id(N.softplus): "_nx_softplus", id(N.sin): "_nx_sin", id(N.cos): "_nx_cos",
     id(math.erf): "_nx_erf", id(abs): "_nx_abs", id(N.fsum): "_nx_sum",
-    id(math.fsum): "_nx_sum", id(builtins.sum): "_nx_sum", id(N.gelu): "_nx_gelu",
-    id(N.gelu_grad): "_nx_gelu_grad", id(builtins.max): "_nx_max", id(builtins.min): "_nx_min",
+    id(math.fsum): "_nx_sum", id(builtins.sum): "_nx_sum",
+    id(builtins.max): "_nx_max", id(builtins.min): "_nx_min",
 }
 
 

@@ -183,6 +183,69 @@ def run_digits(repeat: int = 1, max_batches: int | None = None) -> dict[str, Any
     return res
 
 
+def run_lecture_step(repeat: int = 30) -> dict[str, Any]:
+    """The lecture's code, per sample: ``nn.micrograd.MLP`` (an elementwise graph).
+
+    The W-mlp step written as micrograd's demo writes it, for one sample
+    (``(1 + -y * model(x)).relu() + 1e-4 * sum(p * p for p in ps)``), through
+    the batched path, against the same code on the dynamic engine (the batch
+    as a Python sum), the float floor and hand-written NumPy; best CPU time
+    of the process per step.
+    """
+    import random
+
+    from autograd.batched import compile_batched
+    from nn.micrograd import MLP as MicroMLP
+
+    spec = W.w_mlp()
+    flat = spec.init_weights(0)
+    X, Y = spec.X, spec.Y
+    random.seed(0)
+    model = MicroMLP(2, [16, 16, 1])
+    ps = model.parameters()
+    for p, v in zip(ps, flat):
+        p.data = v
+
+    def per_sample(x: Any, y: Any) -> Value:
+        return (1 + -y * model(x)).relu() + 1e-4 * sum(p * p for p in ps)
+
+    step = compile_batched(per_sample)
+    c0 = time.process_time()
+    step(X, Y)
+    compile_ms = (time.process_time() - c0) * 1e3
+
+    def batched_step() -> None:
+        for p in ps:
+            p.grad = 0.0
+        step(X, Y)
+        for p in ps:
+            p.data -= W.LR * p.grad
+
+    def dynamic_step() -> None:
+        for p in ps:
+            p.grad = 0.0
+        total = sum(per_sample(x, y) for x, y in zip(X, Y)) * (1.0 / len(X))
+        total.backward()
+        for p in ps:
+            p.data -= W.LR * p.grad
+
+    floor, npb = W.Floor(spec, flat), W.NumpyBatched(spec, flat)
+
+    def cpu_ms(fn: Callable[[], Any], k: int) -> float:
+        fn()
+        best = float("inf")
+        for _ in range(k):
+            c = time.process_time()
+            fn()
+            best = min(best, time.process_time() - c)
+        return best * 1e3
+
+    return {"batched": cpu_ms(batched_step, repeat), "dynamic": cpu_ms(dynamic_step, 3),
+            "float floor": cpu_ms(lambda: floor.step(X, Y), 10),
+            "numpy batched": cpu_ms(lambda: npb.step(X, Y), repeat), "compile_ms": compile_ms,
+            "trace_nodes": step.programs(X, Y)[0].trace_nodes}
+
+
 def report(res: dict[str, Any]) -> str:
     """Format :func:`run`'s results as Markdown."""
     m = res["machine"]
@@ -209,6 +272,17 @@ def report(res: dict[str, Any]) -> str:
                                 "micrograd / this", "batched call alone (ms)",
                                 "max rel diff vs floor"], rows))
         lines.append("")
+    if "lecture" in res:
+        u = res["lecture"]
+        fl = u["float floor"]
+        rows = [[name, f"{u[name]:.3f}", f"{u[name] / fl:.3f}x",
+                 f"{u[name] / u['numpy batched']:.2f}x"]
+                for name in ("batched", "dynamic", "float floor", "numpy batched")]
+        lines.append("The lecture's code per sample (nn.micrograd MLP, an elementwise graph of "
+                     f"{u['trace_nodes']} nodes per sample): ms per W-mlp step, best CPU time; "
+                     f"the batched path compiles in {u['compile_ms']:.0f} ms")
+        lines.append(fmt_table(["engine", "ms/step (CPU)", "x floor", "x numpy batched"], rows))
+        lines.append("")
     if "digits" in res:
         d = res["digits"]
         eng = {k: v for k, v in d.items() if isinstance(v, dict)}
@@ -233,6 +307,7 @@ def run(repeat: int = 50, quick: bool = False) -> dict[str, Any]:
     res: dict[str, Any] = {"machine": machine()}
     res["W-mlp"] = run_steps(W.w_mlp(), 10 if quick else repeat)
     res["W-wide"] = run_steps(W.w_wide(), 10 if quick else repeat)
+    res["lecture"] = run_lecture_step(5 if quick else 30)
     res["digits"] = run_digits(1, max_batches=4 if quick else None)
     return res
 

@@ -43,3 +43,10 @@ def test_report_has_every_row_and_ratio():
     text = batched.report(res)
     assert "| chainrule nn batched | 0.100 | 0.050x | 2.00x | 600x | 0.080 | 1e-16 |" in text
     assert "| chainrule nn batched | 0.200 | 0.100 | 20.0x | 30.0x |" in text
+
+
+def test_lecture_step_is_timed_and_reported():
+    res = batched.run_lecture_step(1)
+    assert res["trace_nodes"] > 1000 and res["batched"] > 0
+    text = batched.report({"machine": suite.machine(), "lecture": res})
+    assert "| batched |" in text and "| dynamic |" in text
