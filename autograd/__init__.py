@@ -19,7 +19,12 @@ and ``codegen`` (generates the engine's fast paths from the op table).
 """
 
 from autograd.anomaly import AnomalyError, detect_anomaly
-from autograd.compile import Compiled, TraceError, compile  # noqa: A004 - as torch.compile
+from autograd.compile import (
+    Compiled,
+    CompileWarning,
+    TraceError,
+    compile,  # noqa: A004 - as torch.compile
+)
 from autograd.custom import CustomOp, custom_op
 from autograd.engine import (
     Value,
@@ -47,6 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     "OPS",
     "AnomalyError",
+    "CompileWarning",
     "Compiled",
     "CustomOp",
     "GradcheckError",

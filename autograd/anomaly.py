@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from autograd import engine as _engine
-from autograd.engine import Value, backward_order
+from autograd.engine import Value, _get_meta, _set_meta, backward_order
 
 __all__ = ["AnomalyError", "detect_anomaly", "suspend_anomaly"]
 
@@ -68,10 +68,7 @@ def _user_site() -> tuple[str, int, str]:
 
 
 def _site_of(node: Value) -> tuple[str, int, str]:
-    try:
-        site = node._meta.get("site")
-    except AttributeError:
-        site = None
+    site = _get_meta(node, "site")
     return site if site is not None else ("", 0, "")
 
 
@@ -94,10 +91,7 @@ def _describe(node: Value, op: str, operands: tuple[float, ...],
 
 def _on_node(node: Value) -> None:
     site = _user_site()
-    try:
-        node._meta["site"] = site
-    except AttributeError:
-        node._meta = {"site": site}
+    _set_meta(node, "site", site)
     data = node.data
     if data - data != 0.0:  # nan or +-inf
         _fail(node, "forward", site, data, "",

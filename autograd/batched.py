@@ -35,7 +35,11 @@ What this module owns:
   nodes that read the same batched inputs and whose other half is parameters
   are grouped, layer by layer, into one ``X @ W`` product; their backward is
   ``dZ = dA * act'(Z)``, ``dW = X.T @ dZ``, ``dX = dZ @ W.T``, with ``act'``
-  rendered from the activation's own entry.
+  rendered from the activation's own entry. A matrix product sums in another
+  order (and with FMA) than the op does, which can move a pre-activation
+  that cancels to 0 across a kink at 0: such entries (``|z|`` within the
+  reordering error of its terms) are recomputed with the op's own sum, so the
+  batch takes the dynamic engine's side of every kink at 0.
 * **Guards.** Python control flow on a sample's Value (``if v > 0``) is
   recorded as in :mod:`autograd.compile`; here each guard is evaluated for
   every sample, samples taking the traced branch run together, and the others
@@ -49,10 +53,13 @@ What this module owns:
 
 Summation order: the dynamic engine adds per-sample contributions one sample
 at a time; here a parameter's gradient is a NumPy sum (pairwise, or inside a
-matrix product) over the batch, and the loss is ``math.fsum`` of the
-per-sample losses. Results agree with the dynamic engine to within a few
-units in the last place of the summed terms (the tests hold them to 1e-12
-relative to the terms' magnitude), not bit for bit.
+matrix product) over the batch, group ops (``sum``, ``dot``...) sum a row with
+NumPy instead of ``math.fsum``, transcendental functions are NumPy's, and the
+loss is ``math.fsum`` of the per-sample losses. Results agree with the
+dynamic engine to within a few units in the last place of the summed terms
+(the tests hold them to 1e-12 relative to the terms' magnitude), not bit for
+bit; a kink other than at 0 that a value reaches only by cancellation could
+in principle be taken on the other side.
 
 NumPy is optional (``pip install 'chainrule[fast]'``); it is imported only
 when a batched function is built, so ``import autograd`` stays standard-
@@ -85,6 +92,7 @@ from autograd.ops import OPS
 __all__ = ["BatchedCompiled", "compile_batched", "require_numpy"]
 
 REDUCTIONS = ("mean", "sum")
+_DATA = operator.attrgetter("_data")  # a parameter's float, read in one C-level pass
 _INF = float("inf")
 _REL = 1e-9  # self-check tolerance (relative to the terms' magnitude)
 
@@ -179,6 +187,27 @@ def _namespace() -> dict[str, Any]:
         tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
         return tops / np.sum(tops, axis=-1, keepdims=True)
 
+    def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any) -> None:
+        # A matrix product sums in another order (and with FMA) than the op's own
+        # forward: where that can move a cancelling pre-activation across 0 (a
+        # kink), recompute those entries exactly as the op does, so the batch
+        # takes the same side of every kink as the dynamic engine.
+        n = X.shape[1]
+        if not Z.size:
+            return
+        # cheap test first: no entry near 0 by more than any reordering can move it
+        bound = (n + 2) * 2.3e-16 * (n * float(np.abs(X).max()) * float(np.abs(W).max())
+                                     + (0.0 if b is None else float(np.abs(b).max())))
+        if not float(np.abs(Z).min()) <= bound:
+            return
+        T = np.abs(X) @ np.abs(W)
+        tol = T if b is None else T + np.abs(b)
+        bad = (T > 0.0) & (np.abs(Z) <= (n + 2) * 2.3e-16 * tol)
+        if bad.any():
+            for r, c in zip(*np.nonzero(bad)):
+                Z[r, c] = exact(X[r].tolist(), W[:, c].tolist(),
+                                None if b is None else float(b[c]))
+
     def cols(n_rows: int, n_cols: int, x: Any) -> Any:
         return np.broadcast_to(x, (n_rows, n_cols))
 
@@ -199,7 +228,7 @@ def _namespace() -> dict[str, Any]:
         "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_max": pmax, "_nx_min": pmin,
         "_nx_gelu": gelu, "_nx_gelu_grad": gelu_grad, "_gx_fsum": g_fsum,
         "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
-        "_cols": cols,
+        "_cols": cols, "_fix_affine": fix_affine,
     })
     return _NS
 
@@ -364,6 +393,7 @@ class _FormulaToNumpy(_ToNumpy):
         self.constants = constants
         self.glob = glob
         self.uses_i = False
+        self.reindexed = False  # a group indexed other than by i (xs[n - 1 - i])
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id == "i":
@@ -384,6 +414,7 @@ class _FormulaToNumpy(_ToNumpy):
         base = ast.parse(self.subst[g], mode="eval").body
         if idx == list(range(size)):
             return base
+        self.reindexed = True
         key = f"_ix{len(self.glob)}"
         self.glob[key] = idx
         return ast.parse(f"({ast.unparse(base)})[..., {key}]", mode="eval").body
@@ -422,8 +453,28 @@ class _FormulaRendered:
         elif len(names) != n:
             raise _Unrenderable(op.name)
         self.npar = n - op.params
-        # render once with placeholder names, to refuse what cannot be rendered now
-        self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
+        self.reindexed = False
+        self.templates: tuple[str, list[str]] | None = None
+        if not self.variadic:
+            # render once with placeholder names into str.format templates, so that a
+            # node costs a format, not a parse: {0}, {1}... the operands, {out} the output
+            subst = {nm: f"__Q{k}__" for k, nm in enumerate(names)}
+            fwd, _ = self._np(rule.forward, subst, {}, False)
+            subst["out"] = "__OUT__"
+            locs = [self._np(p, subst, {}, True)[0] for p in rule.partials]
+
+            def fmt(t: str) -> str:
+                if "{" in t or "}" in t:
+                    raise _Unrenderable("braces")
+                t = t.replace("__OUT__", "{out}")
+                for k in range(n):
+                    t = t.replace(f"__Q{k}__", f"{{{k}}}")
+                return t
+
+            self.templates = (fmt(fwd), [fmt(t) for t in locs])
+        else:
+            # render once with placeholder names, to refuse what cannot be rendered now
+            self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
 
     def _np(self, src: str, subst: dict[str, str], glob: dict[str, Any],
             partial: bool) -> tuple[str, bool]:
@@ -431,20 +482,19 @@ class _FormulaRendered:
         groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
         tr = _FormulaToNumpy(subst, groups, self.constants, glob)
         new = ast.fix_missing_locations(tr.visit(tree))
+        self.reindexed = self.reindexed or tr.reindexed
         return ast.unparse(new), tr.uses_i
 
     def emit(self, m: str, args: Sequence[str], out: str, need: bool,
              emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
         """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
         rule = self.rule
-        if not self.variadic:
-            subst = dict(zip(rule.names, args))
-            fwd, _ = self._np(rule.forward, subst, glob, False)
-            emit(f"    {out} = {fwd}")
+        if self.templates is not None:
+            fwd_t, loc_t = self.templates
+            emit(f"    {out} = {fwd_t.format(*args, out=out)}")
             if not need:
                 return []
-            subst["out"] = out
-            return [self._np(p, subst, glob, True)[0] for p in rule.partials][:self.npar]
+            return [t.format(*args, out=out) for t in loc_t][:self.npar]
         size = self.size
         subst = {"n": repr(size)}
         for k, g in enumerate(rule.names):
@@ -551,6 +601,34 @@ def op_of(node: Value) -> Any:
     return node._entry
 
 
+def _exact_affine(op: Any, act: Any) -> Callable[..., float] | bool | None:
+    """How ``op`` itself computes one pre-activation ``x . w (+ b)``.
+
+    Returns a function ``exact(xs, ws, b)``; None when no kink follows (an
+    activation without kinks: nothing to protect); False when the op's sum
+    cannot be found (the node is then not grouped).
+    """
+    if op.name == "dot":
+        fwd = op.forward
+        return lambda xs, ws, b: fwd(*xs, *ws)  # symmetric: x . w = w . x exactly
+    if act is None or not act.kinks:
+        return None
+    cg = op.codegen
+    total = None
+    if cg is not None:
+        for key, val in cg.names.items():
+            if key.startswith("_total_"):
+                total = val
+    if total is None:
+        return False
+
+    def exact(xs: list[float], ws: list[float], b: float | None) -> float:
+        z = total(list(map(operator.mul, xs, ws)))
+        return z if b is None else z + b
+
+    return exact
+
+
 class _Group:
     """Affine nodes reading the same batched inputs: one ``X @ W (+ b)``."""
 
@@ -569,6 +647,9 @@ class _Group:
         self.bdup = False  # ... among the biases
         self.slope: str | None = None  # the name of act'(Z), None for the identity
         self.start: int | None = None  # where its weights start in the parameter vector
+        # exact(xs, ws, b): one pre-activation as the op computes it, to recompute
+        # entries a kink could tell apart (None: no kink to protect)
+        self.exact: Callable[..., float] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -673,9 +754,13 @@ class _Program:
                 key = (id(node._entry), len(xs), params,
                        tuple(id(x) if isinstance(x, Value) else ("c", x) for x in xs))
                 grp = groups.get(key)
+                exact = _exact_affine(op_of(node), act)
+                if exact is False:
+                    continue
                 if grp is None:
                     grp = groups[key] = _Group(len(groups), node._entry, xs, act, params,
                                                b is not None)
+                    grp.exact = exact if callable(exact) else None
                 member[node] = (grp, len(grp.members))
                 grp.members.append(node)
                 grp.ws.append(ws)
@@ -757,12 +842,19 @@ class _Program:
                 # many parameters through a formula (an L2 penalty as dot(ps, ps)): vectors
                 srcs = []
                 ixs = []
-                for k in range(len(rv.rule.names)):
-                    grp_ops = operands[k * rv.size:(k + 1) * rv.size]
-                    ix = np.array([pidx[o] for o in grp_ops], dtype=np.intp)  # type: ignore[index]
+                groups_ix = [[pidx[o] for o in operands[k * rv.size:(k + 1) * rv.size]]  # type: ignore[index]
+                             for k in range(len(rv.rule.names))]
+                lo = min(groups_ix[0])
+                whole = (not rv.reindexed and all(g == groups_ix[0] for g in groups_ix)
+                         and sorted(groups_ix[0]) == list(range(lo, lo + rv.size)))
+                for k, gi in enumerate(groups_ix):
+                    # every group the same parameters, each once, a contiguous block (all
+                    # parameters in an L2 penalty): read them in block order, a view; the
+                    # formula (elementwise in i, sums over groups) cannot tell the order
+                    ix = np.arange(lo, lo + rv.size) if whole else np.array(gi, dtype=np.intp)
                     glob[f"_V{m}_{k}"] = ix
                     ixs.append(ix)
-                    srcs.append(f"_pa[_V{m}_{k}]")
+                    srcs.append(f"_pa[{lo}:{lo + rv.size}]" if whole else f"_pa[_V{m}_{k}]")
                 out = f"v{m}"
                 vec = rv.shared_vector(srcs, out, needs[node], emit, glob)
                 name[node] = out
@@ -816,6 +908,10 @@ class _Program:
                     emit(f"    Z{g} = X{g} @ W{g} + {bias_src}")
                 else:
                     emit(f"    Z{g} = X{g} @ W{g}")
+                if grp.exact is not None:
+                    glob[f"_X{g}"] = grp.exact
+                    b_arg = bias_src if grp.bias else "None"
+                    emit(f"    _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g})")
                 act = grp.act
                 if act is None:
                     emit(f"    A{g} = Z{g}")
@@ -995,7 +1091,10 @@ class _Program:
                 for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
                     q = src if by_i else f"_full({size}, {src})"
                     term = f"_outer_sum(g{m}, _np.broadcast_to({q}, ({size},)))"
-                    if len(set(ix.tolist())) != ix.size:
+                    lo = int(ix[0])
+                    if ix.tolist() == list(range(lo, lo + size)):
+                        bemit(f"    _G[{lo}:{lo + size}] += {term}")
+                    elif len(set(ix.tolist())) != ix.size:
                         bemit(f"    _add_at(_G, _V{m}_{k}, {term})")
                     else:
                         bemit(f"    _G[_V{m}_{k}] += {term}")
@@ -1030,7 +1129,7 @@ class _Program:
             if len(touch) >= 1 and bwd[touch[0]].startswith(f"    {gm} += "):
                 # its first gradient is a whole matrix: start from it (no zeros, no add)
                 bwd[touch[0]] = bwd[touch[0]].replace(f"{gm} += ", f"{gm} = ", 1)
-                if len(touch) > 1:
+                if any(bwd[k].startswith((f"    {gm} += ", f"    {gm}[")) for k in touch[1:]):
                     bwd[touch[0]] += ".copy()"  # later updates are in place
                 continue
             body.append(f"    {gm} = _zeros((_B, {len(grp.members)}))")
@@ -1040,6 +1139,7 @@ class _Program:
         body.append(f"    return _outs, _G, ({', '.join(pre_g)}{',' if pre_g else ''})")
         src = "\n".join(body) + "\n"
         self.source = src
+        self.uses_pl = "_pl" in "\n".join(body[1:])  # parameters read as floats too
         exec(builtins.compile(src, "<autograd.compile batch=True>", "exec"), glob)
         self.run: Callable[..., Any] = glob["_batched"]
         self.grouped = sum(len(g.members) for g in groups.values())
@@ -1247,8 +1347,8 @@ class BatchedCompiled:
                         rows = np.arange(n)
                     break
                 sub = D if rows is None else D[rows]
-                pl = [v._data for v in prog.captured]
-                pa = np.array(pl, dtype=np.float64)
+                pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
+                pl = pa.tolist() if prog.uses_pl else None
                 outs, G, pre = prog.run(sub, pl, pa, seed)
                 if outs is None:  # some samples take another branch
                     ok = G

@@ -23,9 +23,13 @@ and, when the data takes the other branch, re-traces (or, with
 ``retrace=False``, raises :class:`TraceError`). ``float(v)``/``v.item()``
 inside a trace are refused, since their result would be baked in as a
 constant. A change in the arguments' structure (list lengths, a Value where a
-number was) selects or makes another trace. What no check can see: a read of
-``v.data`` inside the function, a ``no_grad()`` block or a ``Value(...)`` made
-from data inside it (each becomes a constant of the trace), and state the
+number was) selects or makes another trace. A ``Value(...)`` made inside the
+function (from a batch it closes over, say) becomes a constant of the trace:
+later calls reuse its number. The trace warns about it once per source line
+(:class:`CompileWarning`, naming the file and line); the pattern that works is
+to pass the data as arguments (``step(xs, ys)`` with lists of numbers: each
+call may bring a new batch of the same shape). What no check can see: a read
+of ``v.data`` inside the function, a ``no_grad()`` block, and state the
 function reads from elsewhere; :meth:`Compiled.verify` compares a compiled
 call against the dynamic engine when in doubt.
 
@@ -37,14 +41,17 @@ the ``.grad`` of leaf Values only.
 from __future__ import annotations
 
 import builtins
+import os
+import sys
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from autograd import engine as _engine
 from autograd.engine import Value
 
-__all__ = ["Compiled", "TraceError", "compile"]
+__all__ = ["CompileWarning", "Compiled", "TraceError", "compile"]
 
 _INF = float("inf")
 _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
@@ -74,8 +81,13 @@ def _observe(value: Value, what: str, other: Any, result: Any) -> None:
 class _Recorder:
     def __init__(self) -> None:
         self.guards: list[tuple[Value, str, Any, bool]] = []
+        # leaves made while tracing, with where the user's code made them
+        self.made: dict[Value, tuple[str, int]] = {}
 
     def record(self, value: Value, what: str, other: Any, result: Any) -> None:
+        if what == "new":
+            self.made[value] = _user_site()
+            return
         if what == "float":
             raise TraceError(
                 "compile: float(v) or v.item() on a Value inside a compiled function "
@@ -86,6 +98,50 @@ class _Recorder:
             self.guards.append((value, what, other, bool(result)))
         else:
             self.guards.append((value, what, float(other), bool(result)))
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_site() -> tuple[str, int]:
+    """File and line of the innermost caller outside the autograd package."""
+    frame = sys._getframe(2)
+    while frame is not None and os.path.dirname(
+            os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:  # pragma: no cover - autograd calls itself at the top
+        return ("<unknown>", 0)
+    return (frame.f_code.co_filename, frame.f_lineno)
+
+
+class CompileWarning(UserWarning):
+    """Warns that a traced function turned data into a constant of the compiled code."""
+
+
+_warned: set[tuple[str, int]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_constants(fn: Callable[..., Any], made: dict[Value, tuple[str, int]],
+                    captured: list[Value]) -> None:
+    """Warn once per source line for each leaf the trace made and the code now reads."""
+    name = getattr(fn, "__name__", "function")
+    for v in captured:
+        site = made.get(v)
+        if site is None:
+            continue
+        with _warned_lock:
+            if site in _warned:
+                continue
+            _warned.add(site)
+        warnings.warn_explicit(
+            f"compile: a Value made inside the traced function {name}() at "
+            f"{site[0]}:{site[1]} (data {v.data!r}) is a constant of the compiled code: "
+            "later calls reuse this number. If it should change between calls (a batch, "
+            "a target), pass it as an argument of the compiled function instead "
+            "(step(xs, ys), with numbers or leaf Values)",
+            CompileWarning, site[0], site[1],
+        )
 
 
 def _start_recording() -> _Recorder:
@@ -246,6 +302,8 @@ class _Program:
         wants = set(grad_leaves)
         self.captured = captured
         self.grad_leaves = grad_leaves
+        if rec.made:
+            _warn_constants(fn, rec.made, captured)
 
         # 4. Emit the forward, from each op's templates (or calls of its functions).
         glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": _GuardFailed}

@@ -121,7 +121,9 @@ class Value:
     _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
     _label: str
-    _meta: dict[str, Any]
+    # What open modes recorded: the scope path alone as a str (one shared
+    # string per scope block, no dict per node), or a dict ("scope", "site").
+    _meta: str | dict[str, Any]
 
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
@@ -138,6 +140,8 @@ class Value:
         self._id = 0
         if label:
             self.label = label
+        if _observer is not None:  # autograd.compile is tracing: this leaf is a constant
+            _observer(self, "new", None, None)
 
     # -- data ---------------------------------------------------------------
 
@@ -245,19 +249,13 @@ class Value:
     @property
     def scope(self) -> str:
         """The scope path the node was created in (see :func:`scope`); "" if none."""
-        try:
-            return str(self._meta.get("scope", ""))
-        except AttributeError:
-            return ""
+        return str(_get_meta(self, "scope") or "")
 
     @scope.setter
     def scope(self, path: str) -> None:
         if not isinstance(path, str):
             raise TypeError(f"Value.scope: expected a str, got {type(path).__name__}")
-        try:
-            self._meta["scope"] = path
-        except AttributeError:
-            self._meta = {"scope": path}
+        _set_meta(self, "scope", path)
 
     @property
     def is_leaf(self) -> bool:
@@ -460,6 +458,32 @@ class Value:
 _UNSET_SLOTS = frozenset({"_label", "_meta"})
 
 
+def _get_meta(node: Value, key: str) -> Any:
+    """What an open mode recorded on ``node`` under ``key`` (None if nothing)."""
+    try:
+        meta = node._meta
+    except AttributeError:
+        return None
+    if type(meta) is str:
+        return meta if key == "scope" else None
+    return meta.get(key)  # type: ignore[union-attr]
+
+
+def _set_meta(node: Value, key: str, value: Any) -> None:
+    """Record ``value`` under ``key`` on ``node`` (keeping what is there)."""
+    try:
+        meta = node._meta
+    except AttributeError:
+        node._meta = value if key == "scope" else {key: value}
+        return
+    if type(meta) is str:
+        if key == "scope":
+            node._meta = value
+            return
+        node._meta = meta = {"scope": meta}
+    meta[key] = value  # type: ignore[index]
+
+
 class _OpSymbol(str):
     """An op's symbol as a ``str`` (what micrograd's ``_op`` holds).
 
@@ -566,6 +590,7 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.no_grad = 0
         self.scopes: list[str] = []
+        self.path = ""  # "/".join(scopes), kept as scopes open and close
         # Set by autograd.anomaly.detect_anomaly (None outside it): a hook
         # called on every new node, and a checked replacement for backward.
         self.on_node: Callable[[Value], None] | None = None
@@ -634,11 +659,14 @@ def scope(name: str) -> Iterator[None]:
             f"scope: the name must be a non-empty string without '/', got {name!r}"
         )
     _enter_special()
-    _tls.scopes.append(name)
+    state = _tls
+    state.scopes.append(name)
+    outer, state.path = state.path, "/".join(state.scopes)
     try:
         yield
     finally:
-        _tls.scopes.pop()
+        state.scopes.pop()
+        state.path = outer
         _exit_special()
 
 
@@ -713,8 +741,8 @@ def _record_special(node: Value) -> None:
         node._ctx = None
         node._id = 0
     else:
-        if state.scopes:
-            node._meta = {"scope": "/".join(state.scopes)}
+        if state.path:
+            node._meta = state.path  # one string per scope block, shared by its nodes
         if hook is not None:
             hook(node)
 
@@ -873,7 +901,7 @@ def make_node(
         if _special:  # keep what the open modes recorded (anomaly mode's call site)
             node.scope = scope
         else:
-            node._meta = {"scope": scope}
+            node._meta = scope
     return node
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "parse",
     "templates",
     "value_globals",
+    "value_names",
     "value_source",
 ]
 
@@ -659,3 +660,29 @@ def derive(name: str, formula: Formula) -> Derived:
     ftext, dtext = docs(formula)
     return Derived(fwd, glob[f"_{name}_local"], vglob[f"_{name}_value"], ft, lt,
                    float_globals(formula), ftext, dtext)
+
+
+def value_names(src: str, formula: Formula) -> frozenset[str]:
+    """The operand names and ``out`` that ``src`` reads as values, not in a condition.
+
+    A partial whose value-names are all constants in a node evaluates to a
+    float (``b`` in ``a * b`` with a constant ``b``; ``where(out > 0.0, 1.0,
+    0.0)``, whose ``out`` is only tested).
+    """
+    tree = parse(src, formula, partial=True)
+    names = {*formula.names, "out"}
+    found: set[str] = set()
+
+    def walk(node: ast.AST) -> None:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "where":
+            walk(node.args[1])
+            walk(node.args[2])
+            return
+        if isinstance(node, ast.Name) and node.id in names:
+            found.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            walk(child)
+
+    walk(tree)
+    return frozenset(found)

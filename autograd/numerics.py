@@ -125,21 +125,6 @@ def softplus(x: float) -> float:
     return (x if x > 0.0 else 0.0) + math.log1p(exp(-abs(x)))
 
 
-_SQRT1_2 = math.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def gelu(x: float) -> float:
-    """Return the exact GELU ``x * Phi(x)`` with the error function."""
-    return 0.5 * x * (1.0 + math.erf(x * _SQRT1_2))
-
-
-def gelu_grad(x: float) -> float:
-    """Return ``d gelu / dx = Phi(x) + x * phi(x)``."""
-    cdf = 0.5 * (1.0 + math.erf(x * _SQRT1_2))
-    return cdf + x * _INV_SQRT_2PI * exp(-0.5 * x * x)
-
-
 def logsumexp(xs: Sequence[float]) -> float:
     """Return ``log(sum(exp(x)))`` stably (shifted by the maximum)."""
     m = max(xs)

@@ -19,6 +19,12 @@ Everything else is derived from that formula, never restated:
 * ``Op.formula``/``Op.derivative`` and :func:`op_table_markdown`: the
   README's op table; ``Op.symbol`` labels graph nodes.
 
+An entry may also declare ``fused_backward`` (tanh, sigmoid): the
+derivatives of ``grad * partial``, from which ``create_graph`` makes one
+``<op>_backward`` node per gradient instead of a small graph (PyTorch's
+``tanh_backward``); that op is itself defined from a formula, so it can be
+differentiated again.
+
 For the built-in ops these forms are committed, generated, in
 :mod:`autograd._derived` (``python -m autograd.codegen`` rewrites it; a test
 fails when it drifts), so importing the table parses nothing; an op defined
@@ -45,7 +51,10 @@ How a renderer for another namespace (NumPy arrays for
   ``min``, ``max`` (two floats, Python's tie rule), and on whole groups
   ``fsum``, ``sumprod``, ``logsumexp``, ``tie_share(xs, i)``. Every helper is
   total (IEEE results, never an exception), so both branches of a ``where``
-  may be evaluated. ``HELPERS[name].doc`` says what each means.
+  may be evaluated. ``HELPERS[name].doc`` says what each means. ``a / b``
+  reaches a renderer as ``div(a, b)`` unless ``b`` is ``n`` or a nonzero
+  number. ``tests/test_formula.py`` has a minimal NumPy renderer of every
+  fixed-arity formula, checked against the float rules.
 
 An op's *operands* are its inputs in call order; an operand may be a
 constant float (``x * 2`` has operands ``(x, 2.0)`` but one parent).
@@ -215,6 +224,12 @@ class Op:
             :class:`Codegen`); ``None`` compiles to calls of ``forward``/``local``.
         rule: the :class:`~autograd.formula.Formula` every other form was
             derived from (``None`` for an op built from callables).
+        fused_backward: for a one-operand op, how ``create_graph`` builds
+            ``grad * partial`` as one node (PyTorch's ``tanh_backward``):
+            ``(name, formula)`` pairs giving the derivative of
+            ``grad * partial`` with respect to each value the partial reads
+            (``out`` or the operand), over ``grad``, the operand and ``out``.
+            Empty: the partial is built from Value operations.
     """
 
     name: str
@@ -235,6 +250,7 @@ class Op:
     builtin: bool = field(default=True, compare=False)
     codegen: Codegen | None = field(default=None, compare=False)
     rule: Formula | None = field(default=None, compare=False)
+    fused_backward: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 class UnknownOpError(LookupError):
@@ -280,6 +296,7 @@ def define_op(
     doc: str = "",
     call: str = "",
     builtin: bool = True,
+    fused_backward: Mapping[str, str] | None = None,
 ) -> Op:
     """Build a table entry from one formula: its forward and partials, written once.
 
@@ -300,6 +317,10 @@ def define_op(
         doc: one line saying what the op computes.
         call: how to call it, for docs.
         builtin: False for ops registered by users.
+        fused_backward: for a one-operand op, the derivative of ``grad *
+            partial`` with respect to each value the partial reads (``{"out":
+            "-2.0 * grad * out"}`` for tanh), so that ``create_graph`` builds
+            the gradient as one node (see :attr:`Op.fused_backward`).
 
     Returns:
         The :class:`Op`, not yet registered (pass it to :func:`register_op`).
@@ -326,6 +347,7 @@ def define_op(
         ftext, dtext, tuple(domain), kinks=tuple(kinks), specials=tuple(specials),
         params=params, api=api, doc=doc, call=call, builtin=builtin,
         codegen=Codegen(ft, lt, names=names), rule=rule,
+        fused_backward=tuple((fused_backward or {}).items()),
     )
 
 
@@ -377,9 +399,11 @@ _TABLE: tuple[Op, ...] = (
         doc="Square root; nan below 0."),
     _op("tanh", "tanh", ("x",), "tanh(x)", ("1.0 - out * out",),
         domain=(_R,), specials=(Special((1000.0,), 1.0), Special((-1000.0,), -1.0)),
+        fused_backward={"out": "-2.0 * grad * out"},  # d(grad * (1 - out^2)) / d out
         doc="Hyperbolic tangent."),
     _op("sigmoid", "sigmoid", ("x",), "sigmoid(x)", ("out * (1.0 - out)",),
         domain=(_R,), specials=(Special((1000.0,), 1.0), Special((-1000.0,), 0.0)),
+        fused_backward={"out": "grad * (1.0 - out) - grad * out"},
         doc="Logistic sigmoid, stable for any x."),
     _op("relu", "relu", ("x",), "where(x <= 0.0, 0.0, x)",  # nan stays nan, as in PyTorch
         ("where(out > 0.0, 1.0, 0.0)",),

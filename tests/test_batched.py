@@ -454,3 +454,103 @@ def test_shared_penalties_over_many_parameters_run_as_vectors():
     step = check_batched(fn, ps, X, Y)
     src = step.source(X, Y)
     assert "_gx_sumprod(_pa[" in src and "_gx_fsum(_pa[" in src  # one vector op each
+
+
+def test_a_program_failing_its_self_check_runs_sample_by_sample(monkeypatch):
+    from autograd import batched
+
+    w = Value(0.4)
+
+    def fn(x, y):
+        s = (w * x[0]).tanh()
+        return (s - y) * (s - y), s
+
+    monkeypatch.setattr(batched.BatchedCompiled, "_self_check", lambda self, prog: False)
+    X, Y = [[1.0], [2.0], [-1.0]], [0.5, 0.0, 1.0]
+    step = compile_batched(fn)
+    loss, s = step(X, Y)
+    assert step.fallback_samples == 3 and step.programs(X, Y) == []
+    assert s.tolist() == [math.tanh(0.4 * x[0]) for x in X]
+    ref = autograd.mean([fn(x, y)[0] for x, y in zip(X, Y)])
+    w_grad = w.grad
+    w.grad = 0.0
+    ref.backward()
+    assert loss == pytest.approx(ref.data, rel=1e-15)
+    assert w_grad == pytest.approx(w.grad, rel=1e-14)
+
+
+def test_loss_that_is_a_parameter_or_shared():
+    w = Value(2.0)
+    step = compile_batched(lambda x, y: w)
+    assert step([[1.0], [2.0]], [0.0, 0.0]) == 2.0
+    assert w.grad == pytest.approx(1.0)  # mean over the batch of d w / d w
+    step2 = compile_batched(lambda x, y: w * w, reduction="sum")
+    w.grad = 0.0
+    assert step2([[1.0], [2.0], [3.0]], [0.0] * 3) == 12.0
+    assert w.grad == pytest.approx(12.0)
+
+
+def test_numpy_arrays_and_nested_samples():
+    w = [Value(0.5), Value(-0.25)]
+
+    def fn(x, y):  # x is a 2 x 2 matrix per sample
+        rows = [autograd.dot(w, r) for r in x]
+        return (rows[0] - y) * (rows[0] - y) + rows[1].abs()
+
+    rng = random.Random(1)
+    X = [[[rng.uniform(-1, 1) for _ in range(2)] for _ in range(2)] for _ in range(5)]
+    Y = [rng.uniform(-1, 1) for _ in range(5)]
+    check_batched(fn, w, X, Y)
+    step = compile_batched(fn)
+    for p in w:
+        p.grad = 0.0
+    a = step(np.array(X), np.array(Y))
+    ga = [p.grad for p in w]
+    for p in w:
+        p.grad = 0.0
+    b = step(X, Y)
+    assert a == b and ga == [p.grad for p in w]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_pre_activation_cancelling_to_zero_takes_the_dynamic_side_of_the_kink(sign):
+    from nn import Neuron
+
+    # 0.3 * 0.7 - 0.7 * 0.3 is 0.0 summed left to right, +-1.3e-17 in a matrix product
+    # with FMA: relu'(0) = 0 must hold for those samples as in the dynamic engine
+    n = Neuron(2, activation="relu", seed=0)
+    n.w[0].data, n.w[1].data, n.b.data = 0.7, 0.3, 0.0
+    X = [[0.3 * sign, -0.7 * sign], [1.0, 1.0], [-0.3 * sign, 0.7 * sign]]
+
+    def fn(x, y):
+        return n(x) * y
+
+    check_batched(fn, n.parameters(), X, [1.0, 1.0, 1.0], reduction="sum")
+    for p in n.parameters():
+        p.grad = 0.0
+    compile_batched(fn, reduction="sum")(X, [1.0, 1.0, 1.0])
+    assert [p.grad for p in n.parameters()] == [1.0, 1.0, 1.0]  # only the [1, 1] sample
+
+
+def test_dot_products_cancelling_to_zero_keep_the_kink_of_the_dynamic_engine():
+    w = [Value(0.7), Value(0.3)]
+
+    def fn(x, y):
+        return autograd.dot(w, x).relu() + autograd.dot(w, x).abs() * y
+
+    X = [[0.3, -0.7], [-0.3, 0.7], [0.5, 0.5]]
+    check_batched(fn, w, X, [1.0, -1.0, 1.0], reduction="sum")
+
+
+def test_micrograd_style_per_sample_code_matches_dynamic():
+    from nn.micrograd import MLP as MicroMLP
+
+    random.seed(4)
+    model = MicroMLP(2, [4, 4, 1])
+    ps = model.parameters()
+    X, Y = moons(12, 2)
+
+    def fn(x, y):  # the lecture's loss, for one sample: elementwise nodes throughout
+        return (1 + -y * model(x)).relu() + 1e-4 * sum(p * p for p in ps)
+
+    check_batched(fn, ps, X, Y)

@@ -38,8 +38,8 @@ def test_report_has_every_row_and_ratio():
                                                                                   60.0, 0.1])}
     steps["chainrule nn batched"]["call_ms"] = 0.08
     res = {"machine": suite.machine(), "W-mlp": steps,
-           "digits": {"batches": 57, "samples": 1797, "chainrule nn": {"s": 4.0},
-                      "chainrule nn batched": {"s": 0.2}}}
+           "digits": {"batches": 57, "samples": 1797, "chainrule nn": {"s": 4.0, "cpu_s": 3.0},
+                      "chainrule nn batched": {"s": 0.2, "cpu_s": 0.1}}}
     text = batched.report(res)
     assert "| chainrule nn batched | 0.100 | 0.050x | 2.00x | 600x | 0.080 | 1e-16 |" in text
-    assert "| chainrule nn batched | 0.200 | 20.0x |" in text
+    assert "| chainrule nn batched | 0.200 | 0.100 | 20.0x | 30.0x |" in text

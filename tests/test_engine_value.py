@@ -337,3 +337,16 @@ class TestNary:
         x = Value(1.0)
         with pytest.raises(ValueError, match="1 parents but 2 partials"):
             autograd.make_node(2.0, autograd.get_op("mul"), [x], [2.0, 1.0])
+
+
+def test_nodes_of_one_scope_block_share_its_path() -> None:
+    x = Value(1.0)
+    with autograd.scope("layer 1"), autograd.scope("neuron 2"):
+        a = x * 2.0
+        b = a.tanh()
+    with autograd.scope("layer 1"):
+        c = b + 1.0
+    assert (a.scope, b.scope, c.scope, x.scope) == ("layer 1/neuron 2",) * 2 + ("layer 1", "")
+    assert a.scope is b.scope  # one string per block, not one per node
+    c.scope = "other"
+    assert c.scope == "other" and b.scope == "layer 1/neuron 2"

@@ -400,6 +400,11 @@ def test_playground_page_replays_the_run(play: lessons.LessonResult, browser: Br
     width_end = browser.js(
         "return document.querySelector('#net line').getAttribute('stroke-width')")
     assert width_end != width0                       # the edges move with the weights
+    title = browser.js("return document.querySelector('#net line title').textContent")
+    assert title.startswith("layer 1, neuron 1 ← input x1: w = ")
+    assert "d loss/d w = " in title and "no step" not in title
+    assert title.split("w = ")[1].split(",")[0] == browser.js(
+        "return DATA.weights[DATA.weights.length - 1][0][0][0].toPrecision(4)")
     # the page's forward pass of the last frame is the trained model's
     score = browser.js(f"return {pg}.predict({pg}.frames - 1, 0.5, 0.25)")
     assert score == pytest.approx(play.measured["grid_point_score"], abs=1e-9)

@@ -171,3 +171,24 @@ def test_readme_lessons_section_lists_every_lesson() -> None:
     assert rows == list(lessons.LESSONS)
     picture = section.split("](", 1)[1].split(")", 1)[0]
     assert (Path(__file__).parent.parent / picture).is_file()
+
+
+def test_playground_records_weights_and_the_gradients_backward_gave() -> None:
+    import autograd
+    from visualize.lessons import playground
+
+    X, y = nn.data.make_moons(12, noise=0.1, seed=5)
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=5)
+    rec, _ = playground.record(model, X, y, title="t", epochs=2, optimizer="sgd", lr=0.1,
+                               seed=5)
+    assert len(rec.weights) == len(rec.grads) == 3
+    # epoch 1's gradient is d loss / d parameter at the initial weights (one full-batch step)
+    fresh = nn.MLP(2, [3, 1], activation="tanh", seed=5)
+    assert playground.snapshot(fresh) == rec.weights[0]
+    params = fresh.parameters()
+    loss = nn.binary_cross_entropy_with_logits(fresh.forward_batch(X), y)
+    expected = [float(g) for g in autograd.grad(loss, params)]
+    got = [g for layer in rec.grads[1] for n in layer for g in n]
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError, match="2 inputs to 1 output"):
+        playground.record(nn.MLP(3, [1], seed=0), [[0, 0, 0]], [1], title="t", epochs=1)

@@ -204,3 +204,32 @@ def test_inline_stepper_for_jupyter(browser: Browser, tmp_path: Path) -> None:
     browser.click(f"{second} .cr-next")
     assert _step(browser, second) == 1 and _step(browser, first) == 1
     browser.assert_no_errors()
+
+
+def test_a_big_graph_stays_readable_and_follows_the_steps(browser: Browser,
+                                                          tmp_path: Path) -> None:
+    from autograd.expr import evaluate
+
+    root, _ = evaluate("tanh(w1*x1 + w2*x2 + w3*x3 + b) * sigmoid(x1 - x2) + exp(-x3*x3)",
+                       {"x1": 0.5, "x2": -1.0, "x3": 2.0, "w1": 0.3, "w2": -0.7, "w3": 0.1,
+                        "b": 0.2})
+    page = visualize.render_backward(root, tmp_path / "big").html
+    browser.open(page)
+    assert float(browser.js("return document.querySelector('#crstep').dataset.zoom;")) >= 0.6
+
+    def focus_in_view() -> bool:
+        return bool(browser.js(
+            "const k = document.querySelector('#crstep').dataset.step;"
+            "const el = document.querySelector(`.cr-frame[data-frame=\"${k}\"] .cr-focus`);"
+            "const r = el.getBoundingClientRect();"
+            "const v = document.querySelector('.cr-view').getBoundingClientRect();"
+            "return r.left >= v.left && r.right <= v.right && r.top >= v.top && "
+            "r.bottom <= v.bottom;"))
+
+    last = browser.count(".cr-frame") - 1
+    for _ in range(last):
+        assert focus_in_view(), f"step {_step(browser)}: the node passing its grad is off view"
+        browser.press("ArrowRight")
+    browser.click(".cr-fit")  # Fit shows the whole graph, smaller
+    assert float(browser.js("return document.querySelector('#crstep').dataset.zoom;")) < 0.6
+    browser.assert_no_errors()

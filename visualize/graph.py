@@ -10,13 +10,17 @@ This module owns how a graph of :class:`autograd.Value` nodes is drawn:
   installation help when the program is missing.
 
 Every value node shows its label, data and gradient in ``%.4g`` style (small
-numbers are never rounded away); every op is a node of its own showing the op
-table's ``symbol`` and any folded constants (``* 2``). Options: edge labels
-with the local derivative and the gradient it passes back, colouring by
-``|grad|`` on a log scale with NaN and inf marked, clusters by ``Value.scope``
-(``"layer 1/neuron 3"``, nested), and a node budget (``max_nodes``) past which
-scopes, then the nodes farthest from the root, collapse into summary nodes
-that say what they hold.
+numbers are never rounded away, zero is never ``-0``); every op is a node of
+its own showing the op table's ``symbol`` and any folded constants (``* 2``).
+Options: edge labels naming the local derivative with the op table's formula
+and the gradient it passes back (``∂(w*x)/∂w = x = 0.5``), a sign-aware
+diverging colour scale (red > 0, blue < 0, shade by ``log10 |grad|``, NaN and
+inf standing out) whose legend lists only what is drawn, clusters by
+``Value.scope`` (``"layer 1/neuron 3"``, nested, in numeric order, parameter
+labels short and 1-based inside them), an explanation's paths highlighted,
+and a node budget (``max_nodes``) spent greedily: scopes start collapsed into
+summary nodes coloured by their gradient and the ones nearest the root open
+first. Hover texts (SVG titles) name nodes and formulas, never internal ids.
 
 Only the public API of :mod:`autograd` is used.
 """
@@ -766,6 +770,8 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             extra = ' style=filled fillcolor="#c6dbef"'
         elif overlay is not None and i in overlay.receivers:
             extra = ' style=filled fillcolor="#c7e9c0"'
+        if overlay is not None and i == (overlay.sender if overlay.sender >= 0 else 0):
+            extra += ' class="cr-focus"'  # the step page keeps this node in view
         tip = _tooltip(v, inside(i))
         put(model.scopes[i], f"v{i} [{attrs} tooltip={_quote(tip)} label={label}{extra}];")
         if v.parents:

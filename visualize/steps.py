@@ -2,12 +2,15 @@
 
 Backward visits the nodes in :func:`autograd.backward_order`; at each step one
 node passes its gradient to its parents, each parent receiving
-``grad · local derivative``. :func:`backward_steps` records those steps,
-:func:`backward_dots` draws one DOT frame per step (the node passing its
-gradient in blue, the parents receiving it in green, the edges labelled with
-what they carry, nodes not reached yet with ``grad ?``), and
-:func:`render_backward` writes the frames as SVG files plus one self-contained
-HTML page that steps through them.
+``grad · local derivative``. :func:`backward_steps` records those steps with
+captions showing the arithmetic; :func:`backward_dots` draws one DOT frame per
+step showing only what has been computed by then (the node passing its
+gradient in blue, the parents receiving it in green, the edge being traversed
+labelled with its product, nodes not reached yet with ``grad ?``) and a last
+frame summing up the gradients; in Jupyter its result displays as the
+interactive stepper. :func:`render_backward` writes the frames as SVG files
+plus one self-contained HTML page that steps through them (keys, buttons,
+slider, autoplay, zoom and pan).
 
 Only the public API of :mod:`autograd` is used.
 """
@@ -364,6 +367,19 @@ _JS = r"""
     count.textContent = current === last ? `summary (frame ${current + 1} of ${last + 1})`
                                          : `step ${current} of ${last - 1}`;
     root.dataset.step = String(current);
+    follow();
+  }
+  function follow() {
+    // keep the node passing its gradient in view (big graphs are zoomed in)
+    const el = frames[current].querySelector(".cr-focus");
+    if (!el || !view.clientWidth) return;
+    const r = el.getBoundingClientRect(), v = view.getBoundingClientRect();
+    const pad = 24;
+    if (r.left >= v.left + pad && r.right <= v.right - pad &&
+        r.top >= v.top + pad && r.bottom <= v.bottom - pad) return;
+    tx += (v.left + v.width / 2) - (r.left + r.width / 2);
+    ty += (v.top + v.height / 2) - (r.top + r.height / 2);
+    apply();
   }
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
@@ -395,14 +411,16 @@ _JS = r"""
       return parseFloat(t) * (t.endsWith("pt") ? 96 / 72 : 1); };
     return [px("width"), px("height")];
   }
-  function fit() {
-    // the widest and tallest frame fits the view (frames differ by their edge labels)
+  function fit(readable) {
+    // the widest and tallest frame fits the view (frames differ by their edge labels);
+    // at the start a big graph is not shrunk below a readable size: it follows the steps
     let w = 1, h = 1;
     frames.forEach((f) => { const svg = f.querySelector("svg");
       if (svg) { const [a, b] = size(svg); w = Math.max(w, a); h = Math.max(h, b); } });
     if (!view.dataset.room) view.dataset.room = String(view.clientHeight);
     const room = Number(view.dataset.room);
     scale = Math.min(1.5, (view.clientWidth - 8) / w, (room - 8) / h);
+    if (readable) scale = Math.max(scale, READABLE);
     tx = Math.max(0, (view.clientWidth - w * scale) / 2);
     ty = 4;
     if (!view.dataset.sized) {  // no tall empty box under a small graph
@@ -410,6 +428,7 @@ _JS = r"""
       view.dataset.sized = "1";
     }
     apply();
+    if (readable) follow();
   }
   const actions = {
     "ArrowRight": () => { stop(); show(current + 1); },
@@ -417,7 +436,7 @@ _JS = r"""
     "Home": () => { stop(); show(0); },
     "End": () => { stop(); show(last); },
     " ": play,
-    "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8), "0": fit,
+    "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8), "0": () => fit(false),
   };
   // one key press is one step whatever has focus: handled once, in the capture
   // phase, and its default (the slider's own arrow-key step) prevented
@@ -439,7 +458,7 @@ _JS = r"""
   playButton.addEventListener("click", play);
   root.querySelector(".cr-zin").addEventListener("click", () => zoom(1.25));
   root.querySelector(".cr-zout").addEventListener("click", () => zoom(0.8));
-  root.querySelector(".cr-fit").addEventListener("click", fit);
+  root.querySelector(".cr-fit").addEventListener("click", () => fit(false));
   slider.addEventListener("input", () => { stop(); show(Number(slider.value)); });
   view.addEventListener("wheel", (e) => {
     e.preventDefault();
@@ -460,7 +479,7 @@ _JS = r"""
   view.addEventListener("pointerup", end);
   view.addEventListener("pointercancel", end);
   show(0);
-  fit();
+  fit(true);
 })();
 """
 
@@ -476,7 +495,8 @@ def _stepper(svgs: list[str], captions: list[str], title: str, uid: str,
     script = (_JS.replace("UID", json.dumps(uid))
               .replace("STANDALONE", "true" if standalone else "false")
               .replace("CAPTIONS", json.dumps(captions))
-              .replace("DELAY", str(int(delay_ms))))
+              .replace("DELAY", str(int(delay_ms)))
+              .replace("READABLE", "0.6"))
     heading = "" if standalone else f"<b>{html.escape(title)}</b>"
     focus = "" if standalone else ' tabindex="0"'
     keys_where = "" if standalone else " (click the stepper first)"

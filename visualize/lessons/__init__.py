@@ -8,8 +8,11 @@ linking them. Every lesson is deterministic for a seed and states its claims
 with the numbers of the run (:class:`LessonResult`), which the tests check.
 
 One module per lesson; :mod:`visualize.lessons._base` holds the shared
-context and page writing, :mod:`visualize.lessons.playground` the training
-replay page (also written by ``chainrule demo``). Lessons use only the public
+context and page writing, :mod:`visualize.lessons._draw` the digit and
+confusion-matrix drawings, :mod:`visualize.lessons._player` the page that
+animates optimisation paths (``player.js``), and
+:mod:`visualize.lessons.playground` the training replay page
+(``playground.js``; also written by ``chainrule demo``). Lessons use only the public
 APIs of :mod:`autograd`, :mod:`nn` and :mod:`visualize`; this package is
 imported by the CLI only, never by :mod:`visualize` itself.
 """

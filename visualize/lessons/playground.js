@@ -53,12 +53,14 @@ const edges = [];
 for (let li = 1; li < sizes.length; li++) {
   for (let j = 0; j < sizes[li]; j++) for (let i = 0; i < sizes[li - 1]; i++) {
     const [x1, y1] = pos[li - 1][i], [x2, y2] = pos[li][j];
-    edges.push({li: li - 1, j, i, line: el("line", {x1, y1, x2, y2, class: "edge"}, net)});
+    const line = el("line", {x1, y1, x2, y2, class: "edge"}, net);
+    edges.push({li: li - 1, j, i, line, title: el("title", {}, line)});
   }
 }
 const nodes = [];
 sizes.forEach((k, li) => pos[li].forEach(([x, y], j) => {
-  nodes.push({li, j, c: el("circle", {cx: x, cy: y, r: 8, stroke: "#333", fill: "#eee"}, net)});
+  const c = el("circle", {cx: x, cy: y, r: 8, stroke: "#333", fill: "#eee"}, net);
+  nodes.push({li, j, c, title: el("title", {}, c, li ? "" : `input x${j + 1}`)});
 }));
 el("text", {x: 30, y: 292, "text-anchor": "middle", "font-size": 11}, net, "inputs");
 el("text", {x: 390, y: 292, "text-anchor": "middle", "font-size": 11}, net, "output");
@@ -154,11 +156,17 @@ function show(k) {
     e.line.setAttribute("stroke", w >= 0 ? "#2166ac" : "#b2182b");
     e.line.setAttribute("stroke-width", (0.3 + 5 * Math.abs(w) / maxW).toFixed(2));
     e.line.setAttribute("stroke-opacity", (0.25 + 0.75 * Math.abs(w) / maxW).toFixed(2));
+    const g = DATA.grads[current][e.li][e.j][e.i];
+    e.title.textContent = `layer ${e.li + 1}, neuron ${e.j + 1} ← ${e.li ? "neuron" : "input x"}${e.i + 1}: ` +
+      `w = ${w.toPrecision(4)}, d loss/d w = ${current ? g.toPrecision(3) : "(no step yet)"}`;
   });
   nodes.forEach((nd) => {
     if (nd.li === 0) return;
     const b = ws[nd.li - 1][nd.j].slice(-1)[0];
     nd.c.setAttribute("fill", b >= 0 ? "#d1e5f0" : "#fddbc7");
+    const gb = DATA.grads[current][nd.li - 1][nd.j].slice(-1)[0];
+    nd.title.textContent = `layer ${nd.li}, neuron ${nd.j + 1}: bias b = ${b.toPrecision(4)}, ` +
+      `d loss/d b = ${current ? gb.toPrecision(3) : "(no step yet)"}`;
   });
   drawBoundary(current);
   marker.setAttribute("x1", current ? cx(current) : CX0);

@@ -35,6 +35,8 @@ class Recording:
         sizes: layer sizes, inputs first (``[2, 8, 8, 1]``).
         activation, output_activation: the model's; ``negative_slope`` for leaky_relu.
         weights: per epoch, per layer, per neuron ``[w1, ..., wn, b]``.
+        grads: the same shape: each parameter's gradient in the epoch's last
+            step (d loss / d parameter, from backward); epoch 0 has zeros.
         loss, val_loss, accuracy, val_accuracy: per epoch (from epoch 1).
         grad_flow: layer name -> mean ``|grad|`` per epoch.
         points: the training points ``[x1, x2, label]``; ``val_points`` likewise.
@@ -47,6 +49,7 @@ class Recording:
     output_activation: str
     negative_slope: float
     weights: list[list[list[list[float]]]] = field(default_factory=list)
+    grads: list[list[list[list[float]]]] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
@@ -57,8 +60,11 @@ class Recording:
     threshold: float = 0.0
 
 
-def snapshot(model: nn.MLP) -> list[list[list[float]]]:
-    """Return the model's weights: per layer, per neuron ``[w1, ..., wn, b]``."""
+def snapshot(model: nn.MLP, grads: bool = False) -> list[list[list[float]]]:
+    """Return the model's weights (or their ``.grad``): per layer, per neuron ``[w1, ..., b]``."""
+    if grads:
+        return [[[w.grad for w in n.w] + [n.b.grad] for n in layer.neurons]
+                for layer in model.layers]
     return [[[w.data for w in n.w] + [n.b.data] for n in layer.neurons]
             for layer in model.layers]
 
@@ -87,10 +93,12 @@ def record(model: nn.MLP, X: Sequence[Sequence[float]], y: Sequence[Any], *, tit
     first = model.layers[0].neurons[0]
     rec = Recording(title=title, sizes=[model.nin, *model.nouts], activation=model.activation,
                     output_activation=model.output_activation or "linear",
-                    negative_slope=first.negative_slope, weights=[snapshot(model)])
+                    negative_slope=first.negative_slope, weights=[snapshot(model)],
+                    grads=[[[[0.0] * len(n) for n in layer] for layer in snapshot(model)]])
 
     def keep(epoch: int, history: nn.History) -> None:
         rec.weights.append(snapshot(model))
+        rec.grads.append(snapshot(model, grads=True))  # the epoch's last backward pass
 
     fit_kwargs.setdefault("progress", False)
     history = nn.fit(model, X, y, validation_data=validation_data,
@@ -110,7 +118,7 @@ def write_page(rec: Recording, path: str | os.PathLike[str]) -> Path:
     data = {
         "title": rec.title, "sizes": rec.sizes, "activation": rec.activation,
         "outputActivation": rec.output_activation, "slope": rec.negative_slope,
-        "weights": rec.weights, "loss": rec.loss, "valLoss": rec.val_loss,
+        "weights": rec.weights, "grads": rec.grads, "loss": rec.loss, "valLoss": rec.val_loss,
         "accuracy": rec.accuracy, "valAccuracy": rec.val_accuracy,
         "gradFlow": rec.grad_flow, "points": rec.points, "valPoints": rec.val_points,
         "threshold": rec.threshold,
@@ -204,8 +212,10 @@ _BODY = """
 <h1>__TITLE__</h1>
 <p>Each frame is the network after one epoch of training (epoch 0: the initial weights).
 Edges are weights: <span style="color:#2166ac">blue positive</span>,
-<span style="color:#b2182b">red negative</span>, thicker = larger. The boundary is computed in
-this page from that epoch's weights. Keys: ← → one epoch, Home/End, space play/pause.</p>
+<span style="color:#b2182b">red negative</span>, thicker = larger; hover over an edge or a
+neuron for its weight and the gradient backward gave it in the epoch's last step (the chain
+rule's answer to "which way should this weight move?"). The boundary is computed in this page
+from that epoch's weights. Keys: ← → one epoch, Home/End, space play/pause.</p>
 <div id="controls">
 <button id="first" title="first epoch">« first</button>
 <button id="prev" title="previous epoch">◀</button>
