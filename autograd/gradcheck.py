@@ -56,7 +56,7 @@ from typing import Any, Union
 from autograd.anomaly import suspend_anomaly
 from autograd.engine import Value, apply, backward_order
 from autograd.functional import grad
-from autograd.ops import Op
+from autograd.ops import Op, get_op
 
 __all__ = [
     "UNCERTAIN",
@@ -583,10 +583,9 @@ class _Graph:
 
 
 def _op_of(node: Value) -> Op:
-    op = node._op
-    if op is None:  # pragma: no cover - interior nodes always carry their op
+    if not node.op:  # pragma: no cover - interior nodes always carry their op
         raise RuntimeError(f"gradcheck: node {node!r} has parents but no op")
-    return op
+    return get_op(node.op)
 
 
 def _operand_floats(node: Value) -> list[float]:
