@@ -187,7 +187,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "MLP(2, [16, 16, 1]) trained on 2-D moons with the max-margin loss, an L2 penalty "
         "and SGD with a linearly decaying learning rate; prints the accuracy.",
     )
-    p.add_argument("--out", default="chainrule-out", metavar="DIR",
+    p.add_argument("-o", "--out", default="chainrule-out", metavar="DIR",
                    help="folder for the demo's files: the trained model (default: %(default)s)")
     p.add_argument("--epochs", type=_bounded_int(MAX_EPOCHS), default=100,
                    help=f"full-batch training steps, at most {MAX_EPOCHS} (default: %(default)s)")
