@@ -188,7 +188,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "and SGD with a linearly decaying learning rate; prints the accuracy.",
     )
     p.add_argument("-o", "--out", default="chainrule-out", metavar="DIR",
-                   help="folder for the demo's files: the trained model (default: %(default)s)")
+                   help="folder for the demo's files: model, pictures, pages "
+                        "(default: %(default)s)")
     p.add_argument("--epochs", type=_bounded_int(MAX_EPOCHS), default=100,
                    help=f"full-batch training steps, at most {MAX_EPOCHS} (default: %(default)s)")
     p.add_argument("--samples", type=_bounded_int(MAX_SAMPLES), default=200,
