@@ -222,10 +222,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     schedule = nn.optim.LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
                                  total_iters=args.epochs)
     curves = _ComparableCurves(model, X_train, y_train, X_test, y_test, l2=1e-4)
+    replay = _playground.Recorder(
+        model, X_train, y_train, validation_data=(X_test, y_test),
+        title=f"chainrule demo, replayed: MLP(2, {model.nouts}) on moons, max-margin loss, SGD")
     history = nn.fit(model, X_train, y_train, epochs=args.epochs, optimizer=optimizer,
                      loss="hinge", l2=1e-4, scheduler=schedule,
                      validation_data=(X_test, y_test), seed=args.seed,
-                     progress=not args.no_progress, pause_gc=True, callbacks=[curves])
+                     progress=not args.no_progress, pause_gc=True, callbacks=[curves, replay])
     if history.interrupted:  # as train: a part-trained model is never saved
         print(f"chainrule demo: interrupted after {history.epochs_run} epochs; nothing was "
               f"written to {args.out!r}", file=sys.stderr)
@@ -239,8 +242,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
-    _playground.demo_page(out_dir, model, X_train, y_train, X_test, y_test, history,
-                          seed=args.seed)
+    _playground.demo_page(out_dir, replay, history)
     _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
     return 0
 

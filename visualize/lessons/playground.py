@@ -1,14 +1,16 @@
 """Lesson ``playground``: a self-contained page replaying a training run, epoch by epoch.
 
-:func:`record` trains a 2-input MLP with :func:`nn.fit` and keeps, after
-every epoch, every weight and bias (a ``fit`` callback), the losses,
+:class:`Recorder` is a :func:`nn.fit` callback that keeps, after every
+epoch of a 2-input MLP's training, every weight and bias and the gradients of
+the epoch's last backward pass; with ``fit``'s history it gives the losses,
 accuracies and per-layer gradient flow. :func:`write_page` turns a
 :class:`Recording` into one HTML file with no network access: the network
 drawn with each weight as an edge (blue positive, red negative, width by
 size), the decision boundary (computed in the page from that epoch's weights),
 the loss and accuracy curves, and each layer's mean ``|grad|``, all moved by a
-slider, buttons, the arrow keys and autoplay. ``chainrule demo`` writes one
-for its run (:func:`demo_page`).
+slider, buttons, the arrow keys and autoplay. ``chainrule demo`` records its
+own training run this way and writes its page (:func:`demo_page`);
+:func:`record` trains and records in one call.
 """
 
 from __future__ import annotations
@@ -69,10 +71,59 @@ def snapshot(model: nn.MLP, grads: bool = False) -> list[list[list[float]]]:
             for layer in model.layers]
 
 
+class Recorder:
+    """A ``fit`` callback that keeps every epoch of a 2-input MLP's training.
+
+    Pass it in ``fit``'s ``callbacks``; after ``fit`` returns, :meth:`finish`
+    gives the :class:`Recording` for :func:`write_page`. Epoch 0 (the weights
+    before training) is taken when the recorder is made.
+
+    Args:
+        model: a 2-input MLP with one output.
+        X, y: the training data (labels 0/1 or -1/+1).
+        title: the page's title.
+        validation_data: the validation data ``fit`` is given, if any.
+
+    Raises:
+        ValueError: if the model does not take 2 inputs and give 1 output.
+    """
+
+    def __init__(self, model: nn.MLP, X: Sequence[Sequence[float]], y: Sequence[Any], *,
+                 title: str,
+                 validation_data: tuple[Sequence[Any], Sequence[Any]] | None = None) -> None:
+        if model.nin != 2 or model.nouts[-1] != 1:
+            raise ValueError(f"playground: the model must map 2 inputs to 1 output, got "
+                             f"MLP({model.nin}, {model.nouts})")
+        first = model.layers[0].neurons[0]
+        self.model = model
+        self.recording = Recording(
+            title=title, sizes=[model.nin, *model.nouts], activation=model.activation,
+            output_activation=model.output_activation or "linear",
+            negative_slope=first.negative_slope, weights=[snapshot(model)],
+            grads=[[[[0.0] * len(n) for n in layer] for layer in snapshot(model)]])
+        self.recording.points = [[float(a), float(b), float(t)] for (a, b), t in zip(X, y)]
+        if validation_data is not None:
+            self.recording.val_points = [[float(a), float(b), float(t)]
+                                         for (a, b), t in zip(*validation_data)]
+
+    def __call__(self, epoch: int, history: nn.History) -> None:
+        """Keep the weights after ``epoch`` and the gradients of its last backward pass."""
+        self.recording.weights.append(snapshot(self.model))
+        self.recording.grads.append(snapshot(self.model, grads=True))
+
+    def finish(self, history: nn.History) -> Recording:
+        """Return the recording, with the curves of ``fit``'s ``history``."""
+        rec = self.recording
+        rec.loss, rec.val_loss = list(history.loss), list(history.val_loss)
+        rec.accuracy, rec.val_accuracy = list(history.accuracy), list(history.val_accuracy)
+        rec.grad_flow = {k: list(v) for k, v in history.grad_flow.items()}
+        return rec
+
+
 def record(model: nn.MLP, X: Sequence[Sequence[float]], y: Sequence[Any], *, title: str,
            validation_data: tuple[Sequence[Any], Sequence[Any]] | None = None,
            **fit_kwargs: Any) -> tuple[Recording, nn.History]:
-    """Train ``model`` with :func:`nn.fit` and record every epoch.
+    """Train ``model`` with :func:`nn.fit` and record every epoch (a :class:`Recorder`).
 
     Args:
         model: a 2-input MLP with one output.
@@ -87,30 +138,11 @@ def record(model: nn.MLP, X: Sequence[Sequence[float]], y: Sequence[Any], *, tit
     Raises:
         ValueError: if the model does not take 2 inputs and give 1 output.
     """
-    if model.nin != 2 or model.nouts[-1] != 1:
-        raise ValueError(f"playground.record: the model must map 2 inputs to 1 output, got "
-                         f"MLP({model.nin}, {model.nouts})")
-    first = model.layers[0].neurons[0]
-    rec = Recording(title=title, sizes=[model.nin, *model.nouts], activation=model.activation,
-                    output_activation=model.output_activation or "linear",
-                    negative_slope=first.negative_slope, weights=[snapshot(model)],
-                    grads=[[[[0.0] * len(n) for n in layer] for layer in snapshot(model)]])
-
-    def keep(epoch: int, history: nn.History) -> None:
-        rec.weights.append(snapshot(model))
-        rec.grads.append(snapshot(model, grads=True))  # the epoch's last backward pass
-
+    recorder = Recorder(model, X, y, title=title, validation_data=validation_data)
     fit_kwargs.setdefault("progress", False)
     history = nn.fit(model, X, y, validation_data=validation_data,
-                     callbacks=[keep, *fit_kwargs.pop("callbacks", ())], **fit_kwargs)
-    rec.loss, rec.val_loss = list(history.loss), list(history.val_loss)
-    rec.accuracy, rec.val_accuracy = list(history.accuracy), list(history.val_accuracy)
-    rec.grad_flow = {k: list(v) for k, v in history.grad_flow.items()}
-    rec.points = [[float(a), float(b), float(t)] for (a, b), t in zip(X, y)]
-    if validation_data is not None:
-        rec.val_points = [[float(a), float(b), float(t)]
-                          for (a, b), t in zip(*validation_data)]
-    return rec, history
+                     callbacks=[recorder, *fit_kwargs.pop("callbacks", ())], **fit_kwargs)
+    return recorder.finish(history), history
 
 
 def write_page(rec: Recording, path: str | os.PathLike[str]) -> Path:
@@ -163,36 +195,22 @@ def run(ctx: Context) -> None:
                  "at each epoch", "page")
 
 
-def demo_page(out_dir: str | os.PathLike[str], model: nn.MLP, X_train: Sequence[Any],
-              y_train: Sequence[Any], X_test: Sequence[Any], y_test: Sequence[Any],
-              history: nn.History, *, seed: int,
+def demo_page(out_dir: str | os.PathLike[str], recorder: Recorder, history: nn.History, *,
               echo: Callable[[str], None] = print) -> Path | None:
     """Write ``out_dir/training.html`` for ``chainrule demo``: its run, replayed.
 
-    Retrains the demo's recipe for ``history.epochs_run`` epochs (micrograd's
-    init with ``seed``, max-margin loss, L2 1e-4, SGD with the rate falling
-    linearly from 1.0 to 0.1 over the run, full batch) while recording every
-    epoch; the page's title says if the replay's final weights differ from
-    ``model``'s. Prints the path written (through ``echo``).
+    Args:
+        out_dir: the demo's folder.
+        recorder: the :class:`Recorder` the demo's ``fit`` was given.
+        history: that ``fit``'s history.
+        echo: prints the path written.
 
     Returns:
         The page's path, or None when the demo trained no epoch.
     """
-    epochs = history.epochs_run
-    if epochs < 1:
+    if history.epochs_run < 1:
         return None
-    replay = nn.MLP(model.nin, model.nouts, activation=model.activation, init="micrograd",
-                    seed=seed)
-    optimizer = nn.optim.SGD(replay.parameters(), lr=1.0)
-    schedule = nn.optim.LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
-                                 total_iters=len(history.lr) if history.interrupted else epochs)
-    rec, _ = record(replay, X_train, y_train, validation_data=(X_test, y_test),
-                    title=f"chainrule demo, replayed: MLP(2, {model.nouts}) on moons, "
-                          "max-margin loss, SGD", epochs=epochs, optimizer=optimizer,
-                    loss="hinge", l2=1e-4, scheduler=schedule, seed=seed, pause_gc=True)
-    if [p.data for p in replay.parameters()] != [p.data for p in model.parameters()]:
-        rec.title += " (the replay's weights differ from the demo model's)"
-    path = write_page(rec, Path(out_dir) / "training.html")
+    path = write_page(recorder.finish(history), Path(out_dir) / "training.html")
     echo(f"wrote the training replay page {path}")
     return path
 
