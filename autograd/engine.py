@@ -194,10 +194,10 @@ class Value:
     # -- micrograd's names, for the lecture's code (the engine never reads them)
 
     @property
-    def _op(self) -> Any:  # a str (typed loosely while autograd.gradcheck reads it)
+    def _op(self) -> str:
         """micrograd's ``_op``: the op's symbol ("+", "*", "**", "tanh"...); "" for a leaf."""
         entry = self._entry
-        return "" if entry is None else _OpSymbol(entry)
+        return "" if entry is None else entry.symbol
 
     @property
     def _prev(self) -> set[Value]:
@@ -482,26 +482,6 @@ def _set_meta(node: Value, key: str, value: Any) -> None:
             return
         node._meta = meta = {"scope": meta}
     meta[key] = value  # type: ignore[index]
-
-
-class _OpSymbol(str):
-    """An op's symbol as a ``str`` (what micrograd's ``_op`` holds).
-
-    Transitional: attribute reads it does not have as a str are forwarded to
-    the op table entry, so code that read the engine's former ``_op`` slot (an
-    :class:`~autograd.ops.Op`) keeps working; new code reads
-    ``autograd.ops.get_op(node.op)``.
-    """
-
-    entry: Op
-
-    def __new__(cls, entry: Op) -> _OpSymbol:
-        self = super().__new__(cls, entry.symbol)
-        self.entry = entry
-        return self
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.entry, name)
 
 
 class _BoundOp:
@@ -843,8 +823,6 @@ def apply(op: Op | str, *operands: Any) -> Value:
         TypeError: if the number of operands does not match the op's arity,
             or an operand is not a real number or a Value.
     """
-    if isinstance(op, _OpSymbol):  # a node's ``_op`` (see _OpSymbol)
-        op = op.entry
     entry = get_op(op) if isinstance(op, str) else op
     if not isinstance(entry, Op):
         raise TypeError(f"apply: expected an Op or an op name, got {type(op).__name__}")

@@ -18,6 +18,12 @@ How a derivative is estimated (for every input separately):
   estimate* reported with the number. When an entry fails at that step, it
   is retried at 1/16 and 1/256 of it before the verdict is FAIL (a step that
   grows with ``|x|`` can be too coarse for the function: ``sin`` at ``1e6``).
+* A fixed ``eps`` below the spacing of floats at an input, or stepping beyond
+  the float range, is refused. An entry outside the tolerance passes "within
+  FD error" only while the error estimate is at most a tenth of the
+  derivatives compared; beyond that it is ``uncertain (FD error too large)``
+  and fails unless ``allow_uncertain=True``: a step too small or too large
+  cannot tell a right derivative from a wrong one.
 * One-sided slopes (left and right, each refined the same way) tell the shape
   of the function at the point: where they agree within their errors it is
   smooth; where they disagree it is a **kink** (``relu(0)``, ``abs(0)``, a
@@ -50,7 +56,7 @@ from typing import Any, Union
 from autograd.anomaly import suspend_anomaly
 from autograd.engine import Value, apply, backward_order
 from autograd.functional import grad
-from autograd.ops import Op
+from autograd.ops import Op, get_op
 
 __all__ = [
     "UNCERTAIN",
@@ -577,10 +583,9 @@ class _Graph:
 
 
 def _op_of(node: Value) -> Op:
-    op = node._op
-    if op is None:  # pragma: no cover - interior nodes always carry their op
+    if not node.op:  # pragma: no cover - interior nodes always carry their op
         raise RuntimeError(f"gradcheck: node {node!r} has parents but no op")
-    return op
+    return get_op(node.op)
 
 
 def _operand_floats(node: Value) -> list[float]:

@@ -8,6 +8,7 @@ in PyTorch's ``named_parameters``.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,18 @@ from typing import Any
 from autograd import Value
 
 __all__ = ["Module"]
+
+
+class ModelFileError(ValueError):
+    """A model file or state is damaged, truncated, foreign or of an unknown version."""
+
+
+class StateTypeError(ModelFileError, TypeError):
+    """A state entry of the wrong type (also a ``TypeError``, as it was before)."""
+
+
+class StateKeyError(ModelFileError, KeyError):
+    """A state with missing or unexpected keys (also a ``KeyError``, as it was before)."""
 
 
 class Module:
@@ -112,14 +125,18 @@ class Module:
                 allowed; if False, missing and extra keys are skipped.
 
         Raises:
-            TypeError: if ``state`` is not a mapping, or an entry is not a real
-                number (a list or a string is a wrongly sized entry).
-            KeyError: if ``strict`` and keys are missing or unexpected (all are
-                named).
+            ModelFileError: for every malformed state, as one of:
+            StateTypeError (also a ``TypeError``): if ``state`` is not a mapping,
+                or an entry is not a real number (a list or a string is a
+                wrongly sized entry).
+            StateKeyError (also a ``KeyError``): if ``strict`` and keys are
+                missing or unexpected (all are named).
+            ModelFileError: if an entry is not finite (nan, inf) or too large
+                for a float.
             Nothing is changed when an error is raised.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(
+            raise StateTypeError(
                 f"load_state_dict: expected a mapping of parameter names to numbers, "
                 f"got {type(state).__name__}"
             )
@@ -133,7 +150,7 @@ class Module:
                     parts.append(f"missing keys {_names(missing)}")
                 if extra:
                     parts.append(f"unexpected keys {_names(extra)}")
-                raise KeyError(
+                raise StateKeyError(
                     f"load_state_dict: {' and '.join(parts)}; the state belongs to a "
                     "different architecture (or pass strict=False to load the matching keys)"
                 )
@@ -143,11 +160,21 @@ class Module:
                 continue
             v = state[name]
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or isinstance(v, Value):
-                raise TypeError(
+                raise StateTypeError(
                     f"load_state_dict: entry {name!r} must be one real number (each "
                     f"parameter is a scalar), got {type(v).__name__} {_short(v)}"
                 )
-            updates.append((p, float(v)))
+            try:
+                f = float(v)
+            except OverflowError:
+                f = math.inf
+            if not math.isfinite(f):
+                raise ModelFileError(
+                    f"load_state_dict: entry {name!r} is {_short(v)}, not a finite weight "
+                    "(the state is damaged: load a saved model or checkpoint that holds "
+                    "finite weights)"
+                )
+            updates.append((p, f))
         for p, v in updates:
             p.data = v
 

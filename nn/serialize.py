@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from nn.layers import MLP, Layer, Neuron
-from nn.module import Module
+from nn.module import ModelFileError, Module
 
 __all__ = [
     "FORMAT",
@@ -66,10 +66,6 @@ MAX_PARAMETERS = 1_000_000
 _MAX_DEPTH = 8
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class ModelFileError(ValueError):
-    """A model file is damaged, truncated, foreign or of an unknown version."""
 
 
 def _canonical(obj: Any) -> bytes:

@@ -216,3 +216,31 @@ def test_truncated_or_flipped_bytes_never_load_silently(
         return
     # a flip that leaves the same document (e.g. in white space) loads the same model
     assert model.state_dict() == nn.MLP(2, [3, 1], seed=0).state_dict()
+
+
+# load_state_dict refuses every malformed state with ModelFileError (the old
+# TypeError/KeyError types still match), and changes nothing when it refuses.
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), 10**400])
+def test_load_state_dict_refuses_non_finite_and_overflowing_weights(bad: object) -> None:
+    m = nn.MLP(2, [2, 1], seed=0)
+    before = m.state_dict()
+    state = dict(before, **{"layers.0.neurons.1.w.0": bad})
+    with pytest.raises(nn.ModelFileError, match=r"layers\.0\.neurons\.1\.w\.0.*not a finite"):
+        m.load_state_dict(state)
+    assert m.state_dict() == before
+
+
+def test_load_state_dict_errors_are_model_file_errors_of_the_old_types() -> None:
+    m = nn.MLP(2, [2, 1], seed=0)
+    before = m.state_dict()
+    with pytest.raises(nn.ModelFileError) as info:
+        m.load_state_dict([1.0])  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(nn.ModelFileError) as info:
+        m.load_state_dict({"x": 1.0})
+    assert isinstance(info.value, KeyError) and "unexpected keys" in str(info.value)
+    with pytest.raises(nn.ModelFileError) as info:
+        m.load_state_dict(dict(before, **{"layers.1.neurons.0.b": "1.0"}))
+    assert isinstance(info.value, TypeError)
+    assert m.state_dict() == before

@@ -148,13 +148,15 @@ def _usage(command: str, message: str) -> NoReturn:
 
 
 @contextmanager
-def _ctrl_c() -> Iterator[None]:
+def _ctrl_c(exiting: bool = False) -> Iterator[None]:
     """Ctrl-C raises KeyboardInterrupt once; presses after it are ignored while we stop.
 
     The first press interrupts the work where it is (``fit`` returns with
     ``interrupted``, a write is abandoned whole); every later press, twice in
     a row included, is ignored so that the clean-up and the message finish.
-    Only in the main thread (signals are delivered there).
+    Only in the main thread (signals are delivered there). With ``exiting``
+    (the program's own run, which ends the process), SIGINT stays ignored
+    after the command so that a late press cannot kill the exit.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -171,7 +173,9 @@ def _ctrl_c() -> Iterator[None]:
     try:
         yield
     finally:
-        if not fired:  # after a Ctrl-C the process is ending: later presses stay ignored
+        if fired or exiting:  # the process is ending: later presses stay ignored
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
             signal.signal(signal.SIGINT, previous)
 
 
@@ -183,7 +187,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "MLP(2, [16, 16, 1]) trained on 2-D moons with the max-margin loss, an L2 penalty "
         "and SGD with a linearly decaying learning rate; prints the accuracy.",
     )
-    p.add_argument("--out", default="chainrule-out", metavar="DIR",
+    p.add_argument("-o", "--out", default="chainrule-out", metavar="DIR",
                    help="folder for the demo's files: the trained model (default: %(default)s)")
     p.add_argument("--epochs", type=_bounded_int(MAX_EPOCHS), default=100,
                    help=f"full-batch training steps, at most {MAX_EPOCHS} (default: %(default)s)")
@@ -861,10 +865,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Ctrl-C ends any command cleanly: a one-line message on stderr and exit
     status 130, never a traceback; presses after the first are ignored while
-    it stops (see ``_ctrl_c``).
+    it stops (see ``_ctrl_c``). Run as the program (``argv`` None), SIGINT
+    stays ignored once the command is done, so a late press cannot turn a
+    finished run into a killed one.
     """
     command = ""
-    with _ctrl_c():
+    with _ctrl_c(exiting=argv is None):  # argv None: the chainrule program itself
         try:
             parser = build_parser()
             args = parser.parse_args(argv)
