@@ -19,6 +19,7 @@ and ``codegen`` (generates the engine's fast paths from the op table).
 """
 
 from autograd.anomaly import AnomalyError, detect_anomaly
+from autograd.batched import BatchedCompiled  # NumPy is imported only when one is built
 from autograd.compile import (
     Compiled,
     CompileWarning,
@@ -52,6 +53,7 @@ __version__ = "0.1.0"
 __all__ = [
     "OPS",
     "AnomalyError",
+    "BatchedCompiled",
     "CompileWarning",
     "Compiled",
     "CustomOp",

@@ -699,7 +699,8 @@ class Compiled:
 
 
 def compile(  # noqa: A001 - as torch.compile
-    fn: Callable[..., Any] | None = None, *, retrace: bool = True, max_traces: int = 8
+    fn: Callable[..., Any] | None = None, *, retrace: bool = True, max_traces: int = 8,
+    batch: bool = False, reduction: str = "mean",
 ) -> Any:
     """Compile a function that builds a loss into straight-line Python.
 
@@ -711,19 +712,41 @@ def compile(  # noqa: A001 - as torch.compile
     function pure: its side effects (printing, updating ``.data``) happen
     once, while it is traced; do the optimizer step outside it.
 
+    With ``batch=True``, ``fn`` is a *per-sample* loss ``fn(x, y)`` and the
+    result (an :class:`autograd.batched.BatchedCompiled`) runs it over whole
+    batches as NumPy arrays: ``step(X, Y)`` returns ``reduction`` (``"mean"``
+    or ``"sum"``) of the per-sample losses and accumulates its gradient into
+    ``.grad`` (see :mod:`autograd.batched`; needs NumPy,
+    ``pip install 'chainrule[fast]'``).
+
     Args:
         fn: the function to compile.
         retrace: when the data takes another branch of a Python comparison
             than at the trace, trace again (True) or raise :class:`TraceError`.
-        max_traces: how many traces (argument structures) to keep.
+            (With ``batch=True`` samples on another branch always get their
+            own trace, up to ``max_traces``, then run one by one.)
+        max_traces: how many traces (argument structures, or branches) to keep.
+        batch: compile a per-sample loss to run over whole batches.
+        reduction: with ``batch=True``, how per-sample losses combine.
 
     Returns:
-        A :class:`Compiled` (or a decorator making one, if ``fn`` is None).
+        A :class:`Compiled` or ``BatchedCompiled`` (or a decorator making one,
+        if ``fn`` is None).
 
     Raises:
         TypeError: if ``fn`` is not callable.
-        ValueError: if ``max_traces`` is not a positive int.
+        ValueError: if ``max_traces`` is not a positive int, or for
+            ``reduction`` without ``batch=True`` or an unknown one.
+        ImportError: with ``batch=True`` when NumPy is not installed.
     """
+    if batch:
+        from autograd.batched import compile_batched  # NumPy is imported there, lazily
+
+        return compile_batched(fn, reduction=reduction, max_traces=max_traces)
+    if reduction != "mean":
+        raise ValueError(
+            f"compile: reduction={reduction!r} applies to a per-sample loss; pass batch=True"
+        )
     if fn is None:
         return lambda f: Compiled(f, retrace=retrace, max_traces=max_traces)
     return Compiled(fn, retrace=retrace, max_traces=max_traces)

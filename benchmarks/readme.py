@@ -78,9 +78,10 @@ table's single formula (kinks as `numpy.where` selects); fused neurons and `dot`
 read the same inputs become one matrix product per layer. `step(X, Y)` returns the mean loss
 and fills `.grad` as `autograd.mean([per_sample_loss(x, y) ...]).backward()` would, to
 rounding (the batch is summed in another order; property-tested to 1e-12 of the terms). A
-Python `if` on a Value splits the batch by branch. The `batched` rows run it; the steps
-still zero and update the parameters one `Value` at a time (`nn.optim.SGD`), which is most
-of their time. `python -m benchmarks.batched` prints these workloads alone, with the
+Python `if` on a Value splits the batch by branch. `nn.fit(..., compile=True)` and
+`chainrule train --compile` take this path when NumPy is installed. The `batched` rows run
+it; the steps still zero and update the parameters one `Value` at a time (`nn.optim.SGD`),
+which is most of their time. `python -m benchmarks.batched` prints these workloads alone, with the
 hand-written NumPy step beside them.
 
 **The garbage collector.** chainrule's graphs have no reference cycles (a node refers only to

@@ -337,16 +337,59 @@ class _Bar:
             self.bar.close()
 
 
+def _per_sample_loss(forward: Callable[[list[Any]], list[Any]], task: _Task,
+                     params: list[Value], l2: float) -> Callable[..., tuple[Value, ...]] | None:
+    """fit's loss for one sample, written with formula ops (for the batched path).
+
+    Returns ``per_sample(x, t) -> (loss, *outputs)``, whose mean over a batch
+    is the batch loss of ``task`` (the mean of the per-sample losses), or
+    None for a custom loss, which sees the whole batch.
+    """
+    name = task.loss_name
+    if name not in ("hinge", "bce", "cross_entropy", "mse", "l1"):
+        return None
+
+    def per_sample(x: Any, t: Any) -> tuple[Value, ...]:
+        out = forward([x])[0]
+        outs = out if isinstance(out, list) else [out]
+        if name == "hinge":
+            loss = (1.0 - t * outs[0]).relu()
+        elif name == "bce":
+            loss = outs[0].softplus() - t * outs[0]
+        elif name == "cross_entropy":  # one-hot t: sum(t) * logsumexp(z) - t . z
+            loss = autograd.logsumexp(outs) - autograd.dot(t, outs)
+        else:
+            ts = t if isinstance(t, (list, tuple)) else [t]
+            d = [o - ti for o, ti in zip(outs, ts)]
+            loss = autograd.mean([v * v for v in d] if name == "mse" else [abs(v) for v in d])
+        if l2:
+            loss = loss + l2 * autograd.dot(params, params)
+        return (loss, *outs)
+
+    return per_sample
+
+
 def _compiled_step(forward: Callable[[list[Any]], list[Any]], task: _Task,
                    params: list[Value], l2: float, nout: int) -> tuple[Any, list[Any]]:
     """Build fit's compiled step: ``step(xs, ts) -> (loss, *outputs)`` and its targets.
 
+    With NumPy installed and a built-in loss, the step is the batched path
+    (``autograd.compile(per_sample_loss, batch=True)``: the whole batch as
+    arrays); otherwise straight-line code over the batch (``autograd.compile``).
     Class-index targets become one-hot rows (soft-target cross-entropy, the
     same node the dynamic loss builds), so that they enter the trace as data.
     """
     from nn.fused import CROSS_ENTROPY
 
     onehot = task.loss_name == "cross_entropy"
+    targets = ([[1.0 if j == t else 0.0 for j in range(nout)] for t in task.targets] if onehot
+               else task.targets)
+    per_sample = _per_sample_loss(forward, task, params, l2)
+    if per_sample is not None:
+        try:
+            return autograd.compile(per_sample, batch=True, reduction="mean"), targets
+        except ImportError:  # no NumPy: the straight-line path below
+            pass
 
     def loss_and_outputs(xs: list[Any], ts: list[Any]) -> tuple[Value, ...]:
         outs = forward(xs)
@@ -358,8 +401,6 @@ def _compiled_step(forward: Callable[[list[Any]], list[Any]], task: _Task,
             loss = loss + L.l2_penalty(params, l2)
         return (loss, *[v for o in outs for v in (o if isinstance(o, list) else [o])])
 
-    targets = ([[1.0 if j == t else 0.0 for j in range(nout)] for t in task.targets] if onehot
-               else task.targets)
     return autograd.compile(loss_and_outputs), targets
 
 
@@ -568,6 +609,9 @@ def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
         opt.zero_grad()
         res = run.step_fn([run.Xt[i] for i in idx], [run.ctargets[i] for i in idx])
         nout = run.nout
+        if isinstance(run.step_fn, autograd.BatchedCompiled):  # one array per output
+            cols = [c.tolist() for c in res[1:]]
+            return res[0], cols[0] if nout == 1 else [list(r) for r in zip(*cols)]
         outs = list(res[1:]) if nout == 1 else [
             list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
         return res[0], outs
@@ -830,10 +874,14 @@ def fit(
         progress: show the tqdm bar with live loss and accuracy.
         pause_gc: pause CPython's cyclic garbage collector while training
             (``autograd.pause_gc()``; chainrule's graphs have no cycles).
-        compile: run each step through ``autograd.compile``: the batch's
-            forward and backward become straight-line float code, traced once
-            per batch size; targets enter as data (class indices as one-hot
-            rows). Same losses and gradients as the dynamic engine.
+        compile: run each step compiled. With NumPy installed and a built-in
+            loss, through ``autograd.compile(per_sample_loss, batch=True)``:
+            the sample's loss is traced once and each step runs it over the
+            whole batch as arrays (same losses and gradients as the dynamic
+            engine up to rounding: the batch is summed in another order);
+            otherwise through ``autograd.compile``: the batch's forward and
+            backward become straight-line float code, traced once per batch
+            size. Targets enter as data (class indices as one-hot rows).
         resume: a checkpoint written by an earlier ``fit(checkpoint=...)``:
             the model's weights, the optimizer's and scheduler's state, the
             random state, the early-stopping state and the history are loaded

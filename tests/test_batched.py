@@ -554,3 +554,22 @@ def test_micrograd_style_per_sample_code_matches_dynamic():
         return (1 + -y * model(x)).relu() + 1e-4 * sum(p * p for p in ps)
 
     check_batched(fn, ps, X, Y)
+
+
+def test_autograd_compile_batch_true_is_the_batched_path():
+    w = Value(0.5)
+
+    def fn(x, y):
+        return (w * x[0] - y) * (w * x[0] - y)
+
+    step = autograd.compile(fn, batch=True, reduction="sum")
+    assert isinstance(step, autograd.BatchedCompiled) and step.reduction == "sum"
+    assert step([[1.0], [2.0]], [0.0, 0.0]) == pytest.approx(0.25 + 1.0)
+
+    @autograd.compile(batch=True)
+    def deco(x, y):
+        return (w * x[0]).abs()
+
+    assert isinstance(deco, autograd.BatchedCompiled)
+    with pytest.raises(ValueError, match="batch=True"):
+        autograd.compile(fn, reduction="sum")
