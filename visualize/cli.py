@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 import nn
 from autograd import Value
+from visualize.lessons import chain_rule as _chain_rule
 from visualize.lessons import playground as _playground
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
@@ -206,9 +207,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OutputPathError as exc:
         return _fail("demo", str(exc), 2)
     # 1. The engine on one neuron, as in the first part of micrograd's lecture.
-    o = _lecture_neuron()
+    o, named = _chain_rule.neuron()
     o.backward()
-    x1, w1, x2, w2 = (_leaf(o, n) for n in ("x1", "w1", "x2", "w2"))
+    x1, w1, x2, w2 = (named[n] for n in ("x1", "w1", "x2", "w2"))
     print(f"engine: o = tanh(x1*w1 + x2*w2 + b) = {o.data:.4f}; do/dx1 = {x1.grad:.4f}, "
           f"do/dw1 = {w1.grad:.4f}, do/dx2 = {x2.grad:.4f}, do/dw2 = {w2.grad:.4f}")
     if args.samples < 10:
@@ -418,37 +419,6 @@ def _report_interrupt(history: nn.History | None, ckpt: Path | None, save: Path 
 
 # ---------------------------------------------------------------------------
 # the demo's pictures (visualize issue)
-
-
-def _lecture_neuron() -> Value:
-    """The lecture's neuron, labelled as in the lecture: o = tanh(x1*w1 + x2*w2 + b)."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
-
-
-def _leaf(root: Value, label: str) -> Value:
-    stack, seen = [root], {root}
-    while stack:
-        v = stack.pop()
-        if v.label == label:
-            return v
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    raise LookupError(label)  # pragma: no cover - the neuron has every label
 
 
 def _neuron_pictures(out_dir: Path, o: Value) -> list[Path]:

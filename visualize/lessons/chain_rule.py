@@ -22,7 +22,11 @@ B = 6.8813735870195432
 
 
 def neuron() -> tuple[Value, dict[str, Value]]:
-    """Build the lecture's neuron; return its output ``o`` and the labelled leaves."""
+    """Build the lecture's neuron, labelled as in the lecture (``chainrule demo`` draws it too).
+
+    Returns:
+        Its output ``o`` and the labelled leaves (and ``n``) by name.
+    """
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(B, label="b")
@@ -30,7 +34,9 @@ def neuron() -> tuple[Value, dict[str, Value]]:
     x1w1.label = "x1*w1"
     x2w2 = x2 * w2
     x2w2.label = "x2*w2"
-    n = x1w1 + x2w2 + b
+    s = x1w1 + x2w2
+    s.label = "x1*w1 + x2*w2"
+    n = s + b
     n.label = "n"
     o = n.tanh()
     o.label = "o"
