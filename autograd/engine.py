@@ -128,8 +128,10 @@ class Value:
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
             raise TypeError(
-                "Value: data must be a real number, got a Value; use "
-                "value.detach() for a new leaf with the same data"
+                "Value: data must be a real number, got a Value; a Value is a node "
+                "already: use it as it is (inside autograd.compile the function's "
+                "arguments arrive as Values), or value.detach() for a new leaf with the "
+                "same data"
             )
         self._data = _to_float(data, "Value")
         self.grad = 0.0

@@ -350,3 +350,15 @@ def test_nodes_of_one_scope_block_share_its_path() -> None:
     assert a.scope is b.scope  # one string per block, not one per node
     c.scope = "other"
     assert c.scope == "other" and b.scope == "layer 1/neuron 2"
+
+
+def test_a_value_wrapped_in_a_value_says_it_is_a_node_already() -> None:
+    # the mistake of wrapping a compiled function's arguments (Values already) in Value()
+    import autograd
+
+    def loss(xs: list[Value]) -> Value:
+        return sum(Value(x) * 2.0 for x in xs)  # type: ignore[return-value]
+
+    with pytest.raises(TypeError, match=r"got a Value; a Value is a node already: use it as "
+                                        r"it is \(inside autograd.compile"):
+        autograd.compile(loss)([1.0, 2.0])
