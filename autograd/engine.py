@@ -147,13 +147,7 @@ class Value:
 
     # -- data ---------------------------------------------------------------
 
-    @property
-    def data(self) -> float:
-        """The value, a float."""
-        return self._data
-
-    @data.setter
-    def data(self, value: Any) -> None:
+    def _set_data(self, value: Any) -> None:
         if type(value) is float:
             self._data = value
             return
@@ -169,6 +163,22 @@ class Value:
         raise TypeError(
             f"Value.data: expected a real number (int, float, Fraction, Decimal, "
             f"NumPy scalar), got {type(value).__name__} {_short(value)}; {hint}"
+        )
+
+    # Read through a C-level getter (no Python frame per read: nn and users'
+    # loops read ``.data`` of every weight for every sample); assignments are
+    # checked by ``_set_data``.
+    if TYPE_CHECKING:
+        @property
+        def data(self) -> float:
+            """The value, a float."""
+
+        @data.setter
+        def data(self, value: Any) -> None: ...
+    else:
+        data = property(
+            operator.attrgetter("_data"), _set_data,
+            doc="The value, a float; assigning anything but a real number raises TypeError.",
         )
 
     # -- metadata -------------------------------------------------------
