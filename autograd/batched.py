@@ -75,16 +75,13 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from autograd import engine as _engine
 from autograd import numerics as N
 from autograd.compile import (
     Compiled,
     TraceError,
     _flatten,
     _literal,
-    _rebuild,
-    _start_recording,
-    _stop_recording,
+    _trace,
 )
 from autograd.engine import Value
 from autograd.ops import OPS
@@ -674,44 +671,15 @@ class _Program:
                 "capture Values (parameters) in the function instead of passing them"
             )
         targs = [Value(x) for x in flat]
-        start = _engine._count()
-        rec = _start_recording()
-        try:
-            result = fn(*_rebuild(sample, iter(targs)))
-        finally:
-            _stop_recording()
-        single = isinstance(result, Value)
-        outs = [result] if single else list(result) if isinstance(result, (list, tuple)) else []
-        if not outs or not all(isinstance(o, Value) for o in outs):
-            raise TraceError(
-                "compile(batch=True): the per-sample function must return a Value (the "
-                "sample's loss), or a tuple of Values (the loss first); got "
-                f"{type(result).__name__}"
-            )
+        rec, outs, single, interior, order, leaves = _trace(
+            fn, sample, targs,
+            "compile(batch=True): the per-sample function must return a Value (the "
+            "sample's loss), or a tuple of Values (the loss first)")
         self.single = single
         self.nout = len(outs)
         self.sample = sample
         self.outs_trace = outs
         guards = rec.guards
-
-        roots: list[Value] = list(outs)
-        for guard in guards:
-            roots.append(guard[0])
-            if isinstance(guard[2], Value):
-                roots.append(guard[2])
-        interior: dict[Value, None] = {}
-        leaves: dict[Value, None] = {}
-        stack = list(roots)
-        while stack:
-            node = stack.pop()
-            if node in interior or node in leaves:
-                continue
-            if node.parents and node._id < start:
-                interior[node] = None
-                stack.extend(node.parents)
-            else:
-                leaves[node] = None
-        order = sorted(interior, key=lambda v: v._id, reverse=True)  # creation order
         self.trace_nodes = len(order)
 
         argi = {v: i for i, v in enumerate(targs)}

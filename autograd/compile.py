@@ -225,6 +225,54 @@ def _creation(node: Value) -> int:
     return node._id
 
 
+def _trace(
+    fn: Callable[..., Any], args: tuple[Any, ...], targs: list[Value], expected: str
+) -> tuple[_Recorder, list[Value], bool, dict[Value, None], list[Value], dict[Value, None]]:
+    """Run ``fn`` once on the dynamic engine, recording, and classify what it built.
+
+    ``args`` is the call's structure, ``targs`` the Values standing in for its
+    numbers and Values, in order. ``expected`` starts the error raised when
+    ``fn`` returns neither a Value nor a tuple of Values.
+
+    Returns:
+        The recorder (guards, leaves made while tracing), the outputs, whether
+        ``fn`` returned one Value, the interior nodes the outputs and guards
+        reach (as a dict, and in creation order), and the leaves they reach
+        (arguments, captured parameters and nodes made before the trace).
+    """
+    start = _engine._count()  # nodes made from here on have smaller ids
+    rec = _start_recording()
+    try:
+        result = fn(*_rebuild(args, iter(targs)))
+    finally:
+        _stop_recording()
+    single = isinstance(result, Value)
+    outs = [result] if single else list(result) if isinstance(result, (list, tuple)) else []
+    if not outs or not all(isinstance(o, Value) for o in outs):
+        raise TraceError(f"{expected}; got {type(result).__name__}")
+    # What the outputs and guards reach. Dicts are keyed by the nodes themselves
+    # (identity hashing, see Value).
+    roots: list[Value] = list(outs)
+    for g in rec.guards:
+        roots.append(g[0])
+        if isinstance(g[2], Value):
+            roots.append(g[2])
+    interior: dict[Value, None] = {}
+    leaves: dict[Value, None] = {}  # captured leaves and pre-trace nodes: read .data
+    stack = list(roots)
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if node in interior or node in leaves:
+            continue
+        if node.parents and node._id < start:
+            interior[node] = None
+            extend(node.parents)
+        else:
+            leaves[node] = None
+    return rec, outs, single, interior, sorted(interior, key=_creation, reverse=True), leaves
+
+
 class _Program:
     """The generated code for one trace, and how to feed it."""
 
@@ -244,43 +292,11 @@ class _Program:
                 v = Value(x)
                 traced.append(v)
                 targs.append(v)
-        start = _engine._count()  # nodes made from here on have smaller ids
-        rec = _start_recording()
-        try:
-            result = fn(*_rebuild(args, iter(targs)))
-        finally:
-            _stop_recording()
-        single = isinstance(result, Value)
-        outs = [result] if single else list(result) if isinstance(result, (list, tuple)) else []
-        if not outs or not all(isinstance(o, Value) for o in outs):
-            raise TraceError(
-                "compile: the function must return a Value (the loss), or a tuple whose "
-                f"items are Values (the loss first); got {type(result).__name__}"
-            )
+        rec, outs, single, interior, order, leaves = _trace(
+            fn, args, targs,
+            "compile: the function must return a Value (the loss), or a tuple whose "
+            "items are Values (the loss first)")
         self.single = single
-        self.trace_nodes = 0
-
-        # 2. Classify what the outputs and guards reach. Dicts are keyed by the
-        # nodes themselves (identity hashing, see Value).
-        roots: list[Value] = list(outs)
-        for g in rec.guards:
-            roots.append(g[0])
-            if isinstance(g[2], Value):
-                roots.append(g[2])
-        interior: dict[Value, None] = {}
-        leaves: dict[Value, None] = {}  # captured leaves and pre-trace nodes: read .data
-        stack = list(roots)
-        pop, extend = stack.pop, stack.extend
-        while stack:
-            node = pop()
-            if node in interior or node in leaves:
-                continue
-            if node.parents and node._id < start:
-                interior[node] = None
-                extend(node.parents)
-            else:
-                leaves[node] = None
-        order = sorted(interior, key=_creation, reverse=True)  # creation order
         self.trace_nodes = len(order)
 
         # 3. Names.
