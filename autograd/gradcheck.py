@@ -713,7 +713,8 @@ def _function_name(f: Callable[..., Any]) -> str:
     own_str = type(f).__str__ is not object.__str__ and not inspect.isroutine(f)
     if own_str:
         text = str(f)
-        return text if "\n" not in text and len(text) <= 80 else f"an {type(f).__name__}"
+        text = " ".join(text.split())  # one line
+        return text if len(text) <= 80 else text[:77] + "..."
     name = getattr(f, "__name__", type(f).__name__)
     return "a lambda" if name == "<lambda>" else f"{name}()"
 

@@ -125,13 +125,43 @@ def test_ctrl_c_in_the_demo_saves_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "model.json").exists()
 
 
-def test_ctrl_c_in_check_and_graph_ends_with_one_line(tmp_path: Path) -> None:
-    n = 20  # --second on 20 variables: a couple of seconds of work to interrupt
+def _long_check() -> list[str]:
+    """``check --second`` on 20 variables and 40 more terms: seconds of work to interrupt."""
+    n = 20
     names = ",".join(f"v{i}" for i in range(n))
+    terms = [f"tanh(v{i}*v{(i + 1) % n} + v{(i + 3) % n})" for i in range(n)]
+    terms += [f"sin(v{i}*v{(i + 7) % n})" for i in range(n)]
+    source = f"logsumexp({names}) * tanh(sum({names})) + " + " + ".join(terms)
     at = ",".join(f"v{i}=0.{i + 1}" for i in range(n))
-    argv = ["check", f"logsumexp({names}) * tanh(sum({names}))", "--at", at, "--second"]
+    return ["check", source, "--at", at, "--second"]
+
+
+def test_a_reader_that_goes_away_ends_check_quietly(tmp_path: Path) -> None:
+    # `chainrule check ... | head -1` where head has gone: exit 141, never a traceback
+    p = subprocess.Popen([sys.executable, "-m", "visualize.cli", *_long_check()[:-1]],
+                         cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()  # before the command prints anything
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert p.returncode == 141 and err == ""
+
+
+def test_a_long_expression_is_shortened_in_the_report(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_long_check()[:-1]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("gradcheck of logsumexp(v0,v1,") and "..." in first
+    assert "_Target" not in first
+
+
+def test_ctrl_c_in_check_and_graph_ends_with_one_line(tmp_path: Path) -> None:
+    argv = _long_check()
+    # as the chainrule program runs it (argv from sys.argv): a press after the work is
+    # done is ignored, as it is for users, so a fast machine cannot turn it into a kill
     code = ("import sys, visualize.cli as c; print('ready', flush=True); "
-            f"sys.exit(c.main({argv!r}))")
+            f"sys.argv = ['chainrule', *{argv!r}]; sys.exit(c.main())")
     p = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)))

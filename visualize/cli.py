@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -853,6 +854,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"chainrule{command}: interrupted (Ctrl-C); nothing half-written was left",
                   file=sys.stderr)
             return 130
+        except BrokenPipeError:  # the reader went away (`chainrule check ... | head`)
+            with contextlib.suppress(OSError, ValueError):
+                # nothing more can reach it: silence the flush at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141  # as a shell reports a command ended by SIGPIPE
 
 
 if __name__ == "__main__":
