@@ -20,7 +20,8 @@ from visualize.lessons._base import page, write_text
 
 __all__ = ["write_player"]
 
-_SCRIPT = Path(__file__).with_name("player.js").read_text(encoding="utf-8")
+_SCRIPT = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
+                  for name in ("controls.js", "player.js"))
 
 _BODY = """
 <h1>__TITLE__</h1>

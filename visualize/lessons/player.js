@@ -72,21 +72,6 @@ function play() {
   const stride = Math.max(1, Math.round(S / 150));
   timer = setInterval(() => { if (current >= S) play(); else show(current + stride); }, 40);
 }
-document.getElementById("first").onclick = () => show(0);
-document.getElementById("prev").onclick = () => show(current - 1);
-document.getElementById("next").onclick = () => show(current + 1);
-document.getElementById("last").onclick = () => show(S);
-document.getElementById("play").onclick = play;
-slider.oninput = () => show(Number(slider.value));
-document.addEventListener("keydown", (e) => {
-  if (e.target === slider && (e.key === "ArrowRight" || e.key === "ArrowLeft")) return;
-  if (e.target.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
-  if (["ArrowRight", "ArrowLeft", "Home", "End"].includes(e.key)) e.preventDefault();
-  if (e.key === "ArrowRight") show(current + 1);
-  else if (e.key === "ArrowLeft") show(current - 1);
-  else if (e.key === "Home") show(0);
-  else if (e.key === "End") show(S);
-  else if (e.key === " ") { e.preventDefault(); play(); }
-});
+wireControls(show, play, slider, S);
 window.player = {show, position, current: () => current, steps: S, playing: () => timer !== null};
 show(0);

@@ -191,21 +191,6 @@ function play() {
   document.getElementById("play").textContent = "⏸ pause";
   timer = setInterval(() => { if (current >= E) { play(); } else show(current + 1); }, 300);
 }
-document.getElementById("first").onclick = () => show(0);
-document.getElementById("prev").onclick = () => show(current - 1);
-document.getElementById("next").onclick = () => show(current + 1);
-document.getElementById("last").onclick = () => show(E);
-document.getElementById("play").onclick = play;
-slider.oninput = () => show(Number(slider.value));
-document.addEventListener("keydown", (e) => {
-  if (e.target === slider && (e.key === "ArrowRight" || e.key === "ArrowLeft")) return;
-  if (e.target.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
-  if (["ArrowRight", "ArrowLeft", "Home", "End"].includes(e.key)) e.preventDefault();
-  if (e.key === "ArrowRight") show(current + 1);
-  else if (e.key === "ArrowLeft") show(current - 1);
-  else if (e.key === "Home") show(0);
-  else if (e.key === "End") show(E);
-  else if (e.key === " ") { e.preventDefault(); play(); }
-});
+wireControls(show, play, slider, E);
 window.playground = {show, predict, current: () => current, frames: E + 1, playing: () => timer !== null};
 show(0);

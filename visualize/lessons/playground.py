@@ -256,7 +256,8 @@ from that epoch's weights. Keys: ← → one epoch, Home/End, space play/pause.<
 </div>
 """
 
-_SCRIPT = (Path(__file__).with_name("playground.js")).read_text(encoding="utf-8")
+_SCRIPT = "".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
+                  for name in ("controls.js", "playground.js"))
 
 
 
