@@ -7,13 +7,21 @@ centered). Schedulers change ``optimizer.lr`` once per ``scheduler.step()``:
 :class:`StepLR`, :class:`ExponentialLR`, :class:`CosineAnnealingLR` and
 :class:`LinearLR` (micrograd's demo decay ``1.0 - 0.9 * k / 100`` is
 ``LinearLR(opt, 1.0, 0.1, 100)``). :func:`clip_grad_norm_` rescales gradients.
+
+Each update formula is written once, as a function of plain numbers
+(``_sgd_update``, ``_adam_update``, ``_rmsprop_update``) that uses only
+arithmetic and the ``sqrt``/``maximum`` it is given. ``step()`` applies it to
+every parameter's floats; ``step_array(data, grad)`` applies the same function
+once to NumPy arrays holding all parameters (``fit``'s batched path keeps the
+parameters in one array while it trains). Elementwise float64 arithmetic and
+square roots round the same way in both, so the two give the same numbers.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from autograd import Value
@@ -30,6 +38,7 @@ __all__ = [
     "RMSprop",
     "StepLR",
     "clip_grad_norm_",
+    "clip_grad_norm_array",
 ]
 
 
@@ -74,6 +83,91 @@ def _params(params: Iterable[Value], who: str) -> list[Value]:
     return ps
 
 
+# ---------------------------------------------------------------------------
+# The update formulas, once: each works on floats (one parameter) and on NumPy
+# arrays (all parameters); ``sqrt`` and ``maximum`` are math's or NumPy's.
+
+
+def _sgd_update(p: Any, g: Any, lr: float, wd: float) -> Any:
+    """SGD without momentum: return the new parameter."""
+    return p - lr * g if wd == 0.0 else p - lr * (g + wd * p)
+
+
+def _sgd_momentum_update(p: Any, g: Any, buf: Any, first: bool, lr: float, mu: float,
+                         damp: float, wd: float, nesterov: bool) -> tuple[Any, Any]:
+    """SGD with momentum: return the new parameter and buffer (``damp = 1 - dampening``)."""
+    g = g + wd * p
+    buf = g if first else mu * buf + damp * g
+    return (p - lr * (g + mu * buf) if nesterov else p - lr * buf), buf
+
+
+def _adam_update(p: Any, g: Any, m: Any, v: Any, lr: float, b1: float, b2: float, eps: float,
+                 wd: float, decoupled: bool, step_size: float, bc2: float,
+                 sqrt: Callable[[Any], Any]) -> tuple[Any, Any, Any]:
+    """Adam/AdamW: return the new parameter and first and second moments."""
+    if decoupled:
+        p = p * (1.0 - lr * wd)
+    elif wd:
+        g = g + wd * p
+    m = b1 * m + (1.0 - b1) * g
+    v = b2 * v + (1.0 - b2) * g * g
+    return p - step_size * m / (sqrt(v) / bc2 + eps), m, v
+
+
+def _rmsprop_update(p: Any, g: Any, v: Any, ga: Any, buf: Any, a: float, lr: float, eps: float,
+                    wd: float, mu: float, centered: bool, sqrt: Callable[[Any], Any],
+                    maximum: Callable[[Any, float], Any]) -> tuple[Any, Any, Any, Any]:
+    """RMSprop: return the new parameter, square average, gradient average and buffer."""
+    if wd:
+        g = g + wd * p
+    v = a * v + (1.0 - a) * g * g
+    if centered:
+        ga = a * ga + (1.0 - a) * g
+        avg = sqrt(maximum(v - ga * ga, 0.0)) + eps
+    else:
+        avg = sqrt(v) + eps
+    if mu > 0.0:
+        buf = mu * buf + g / avg
+        return p - lr * buf, v, ga, buf
+    return p - lr * g / avg, v, ga, buf
+
+
+def _numpy(who: str) -> Any:
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError(f"{who}: step_array works on NumPy arrays and NumPy is not "
+                          "installed: pip install 'chainrule[fast]', or use step()") from None
+    return numpy
+
+
+def _check_arrays(opt: Optimizer, data: Any, grad: Any) -> Any:
+    who = f"{type(opt).__name__}.step_array"
+    np = _numpy(who)
+    n = len(opt.params)
+    for what, a in (("data", data), ("grad", grad)):
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.shape != (n,):
+            shape = getattr(a, "shape", None)
+            raise TypeError(f"{who}: {what} must be a float64 NumPy array of shape ({n},), one "
+                            f"entry per parameter in optimizer order, got "
+                            f"{type(a).__name__}{'' if shape is None else f' {shape}'}")
+    if not data.flags.writeable:
+        raise ValueError(f"{who}: data is read-only; pass a writable array (it is updated "
+                         "in place)")
+    return np
+
+
+def _array(buf: Any, np: Any) -> Any:
+    return buf if isinstance(buf, np.ndarray) else np.array(buf, dtype=np.float64)
+
+
+def _as_list(buf: Any) -> Any:
+    """A buffer that step_array left as an array, back as a list of floats."""
+    tolist = getattr(buf, "tolist", None)
+    return tolist() if callable(tolist) else buf
+
+
+
 class Optimizer:
     """Base class: holds the parameters and the learning rate ``lr``.
 
@@ -114,7 +208,7 @@ class Optimizer:
         """
         buffers = {}
         for name in self._buffers:
-            buf = getattr(self, name)
+            buf = _as_list(getattr(self, name))
             buffers[name.lstrip("_")] = None if buf is None else list(buf)
         return {"type": type(self).__name__, "lr": self.lr, "initial_lr": self.initial_lr,
                 "steps": self.steps, "buffers": buffers}
@@ -162,6 +256,32 @@ class Optimizer:
         """Update every parameter once from its ``.grad``."""
         raise NotImplementedError
 
+    def step_array(self, data: Any, grad: Any) -> None:
+        """Update parameters held in an array: ``data`` in place from ``grad``.
+
+        The array form of :meth:`step` (the same formula, applied once to
+        whole arrays): ``data[i]`` and ``grad[i]`` are ``self.params[i]``'s
+        value and gradient. The Values themselves are not read or written;
+        the optimizer's buffers and step count advance as in :meth:`step`, so
+        the two can be mixed (write ``data`` back to the Values first).
+
+        Args:
+            data: a writable float64 NumPy array with one entry per parameter.
+            grad: a float64 NumPy array of the same shape.
+
+        Raises:
+            TypeError: if ``data`` or ``grad`` is not such an array.
+            ImportError: if NumPy is not installed.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no step_array; use step()")
+
+    def _lists(self) -> None:
+        """Buffers left as arrays by step_array, back as lists (for step())."""
+        for name in self._buffers:
+            buf = getattr(self, name)
+            if buf is not None and not isinstance(buf, list):
+                setattr(self, name, _as_list(buf))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters)"
 
@@ -199,31 +319,36 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter once (see the class docstring for the formula)."""
+        self._lists()
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
         ps = self.params
         if mu == 0.0:
-            if wd == 0.0:
-                for p in ps:
-                    p.data -= lr * p.grad
-            else:
-                for p in ps:
-                    p.data -= lr * (p.grad + wd * p.data)
+            for p in ps:
+                p.data = _sgd_update(p.data, p.grad, lr, wd)
         else:
-            grads = [p.grad + wd * p.data for p in ps]
             buf = self._buf
-            if buf is None:
-                buf = list(grads)
-            else:
-                damp = 1.0 - self.dampening
-                buf = [mu * b + damp * g for b, g in zip(buf, grads)]
-            self._buf = buf
-            if self.nesterov:
-                for p, g, b in zip(ps, grads, buf):
-                    p.data -= lr * (g + mu * b)
-            else:
-                for p, b in zip(ps, buf):
-                    p.data -= lr * b
+            first = buf is None
+            damp, nesterov = 1.0 - self.dampening, self.nesterov
+            new = [0.0] * len(ps)
+            for i, p in enumerate(ps):
+                p.data, new[i] = _sgd_momentum_update(p.data, p.grad,
+                                                      0.0 if buf is None else buf[i], first,
+                                                      lr, mu, damp, wd, nesterov)
+            self._buf = new
         self.steps += 1
+
+    def step_array(self, data: Any, grad: Any) -> None:
+        np = _check_arrays(self, data, grad)
+        if self.momentum == 0.0:
+            data[:] = _sgd_update(data, grad, self.lr, self.weight_decay)
+        else:
+            buf = None if self._buf is None else _array(self._buf, np)
+            data[:], self._buf = _sgd_momentum_update(
+                data, grad, buf, buf is None, self.lr, self.momentum, 1.0 - self.dampening,
+                self.weight_decay, self.nesterov)
+        self.steps += 1
+
+    step_array.__doc__ = Optimizer.step_array.__doc__
 
 
 class Adam(Optimizer):
@@ -262,26 +387,33 @@ class Adam(Optimizer):
 
     _buffers = ("_m", "_v")
 
-    def step(self) -> None:
-        """Update every parameter once (see the class docstring for the formula)."""
+    def _constants(self) -> tuple[float, ...]:
         self.steps += 1
         t = self.steps
         b1, b2 = self.betas
-        lr, eps, wd = self.lr, self.eps, self.weight_decay
         bc1 = 1.0 - b1 ** t
         bc2 = math.sqrt(1.0 - b2 ** t)
-        step_size = lr / bc1
+        return self.lr, b1, b2, self.eps, self.weight_decay, self.lr / bc1, bc2
+
+    def step(self) -> None:
+        """Update every parameter once (see the class docstring for the formula)."""
+        self._lists()
+        lr, b1, b2, eps, wd, step_size, bc2 = self._constants()
         m, v = self._m, self._v
-        decoupled = self._decoupled
+        decoupled, sqrt = self._decoupled, math.sqrt
         for i, p in enumerate(self.params):
-            g = p.grad
-            if decoupled:
-                p.data *= 1.0 - lr * wd
-            elif wd:
-                g = g + wd * p.data
-            m[i] = mi = b1 * m[i] + (1.0 - b1) * g
-            v[i] = vi = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= step_size * mi / (math.sqrt(vi) / bc2 + eps)
+            p.data, m[i], v[i] = _adam_update(p.data, p.grad, m[i], v[i], lr, b1, b2, eps, wd,
+                                              decoupled, step_size, bc2, sqrt)
+
+    def step_array(self, data: Any, grad: Any) -> None:
+        np = _check_arrays(self, data, grad)
+        m, v = _array(self._m, np), _array(self._v, np)
+        lr, b1, b2, eps, wd, step_size, bc2 = self._constants()
+        p, self._m, self._v = _adam_update(data, grad, m, v, lr, b1, b2, eps, wd,
+                                           self._decoupled, step_size, bc2, np.sqrt)
+        data[:] = p
+
+    step_array.__doc__ = Optimizer.step_array.__doc__
 
 
 class AdamW(Adam):
@@ -332,26 +464,29 @@ class RMSprop(Optimizer):
 
     _buffers = ("_v", "_g", "_buf")
 
+    def _hyper(self) -> tuple[Any, ...]:
+        self.steps += 1
+        return (self.alpha, self.lr, self.eps, self.weight_decay, self.momentum,
+                self.centered)
+
     def step(self) -> None:
         """Update every parameter once (see the class docstring for the formula)."""
-        self.steps += 1
-        a, lr, eps, wd, mu = self.alpha, self.lr, self.eps, self.weight_decay, self.momentum
+        self._lists()
+        hyper = self._hyper()
         v, ga, buf = self._v, self._g, self._buf
+        sqrt = math.sqrt
         for i, p in enumerate(self.params):
-            g = p.grad
-            if wd:
-                g = g + wd * p.data
-            v[i] = vi = a * v[i] + (1.0 - a) * g * g
-            if self.centered:
-                ga[i] = gi = a * ga[i] + (1.0 - a) * g
-                avg = math.sqrt(max(vi - gi * gi, 0.0)) + eps
-            else:
-                avg = math.sqrt(vi) + eps
-            if mu > 0.0:
-                buf[i] = bi = mu * buf[i] + g / avg
-                p.data -= lr * bi
-            else:
-                p.data -= lr * g / avg
+            p.data, v[i], ga[i], buf[i] = _rmsprop_update(p.data, p.grad, v[i], ga[i], buf[i],
+                                                          *hyper, sqrt, max)
+
+    def step_array(self, data: Any, grad: Any) -> None:
+        np = _check_arrays(self, data, grad)
+        v, ga, buf = (_array(b, np) for b in (self._v, self._g, self._buf))
+        p, self._v, self._g, self._buf = _rmsprop_update(data, grad, v, ga, buf,
+                                                         *self._hyper(), np.sqrt, np.maximum)
+        data[:] = p
+
+    step_array.__doc__ = Optimizer.step_array.__doc__
 
 
 # ---------------------------------------------------------------------------
@@ -521,14 +656,37 @@ def clip_grad_norm_(parameters: Iterable[Value], max_norm: float,
         ValueError: if ``max_norm`` is negative or ``norm_type`` not positive.
     """
     ps = _params(parameters, "clip_grad_norm_")
-    max_norm = _real(max_norm, "clip_grad_norm_", "max_norm")
-    norm_type = _real(norm_type, "clip_grad_norm_", "norm_type", low_open=True, allow_inf=True)
-    if norm_type == math.inf:
-        total = max(abs(p.grad) for p in ps)
-    else:
-        total = math.fsum(abs(p.grad) ** norm_type for p in ps) ** (1.0 / norm_type)
-    coef = max_norm / (total + 1e-6)
+    total, coef = _clip_coef([p.grad for p in ps], max_norm, norm_type)
     if coef < 1.0:
         for p in ps:
             p.grad *= coef
+    return total
+
+
+def _clip_coef(grads: list[float], max_norm: float, norm_type: float) -> tuple[float, float]:
+    """The total norm of ``grads`` and the factor clipping applies (when below 1)."""
+    max_norm = _real(max_norm, "clip_grad_norm_", "max_norm")
+    norm_type = _real(norm_type, "clip_grad_norm_", "norm_type", low_open=True, allow_inf=True)
+    if norm_type == math.inf:
+        total = max(abs(g) for g in grads)
+    else:
+        total = math.fsum(abs(g) ** norm_type for g in grads) ** (1.0 / norm_type)
+    return total, max_norm / (total + 1e-6)
+
+
+def clip_grad_norm_array(grad: Any, max_norm: float, norm_type: float = 2.0) -> float:
+    """:func:`clip_grad_norm_` for gradients held in a NumPy array (rescaled in place).
+
+    The same formula: the norm over all entries; if it exceeds ``max_norm``
+    every entry is multiplied by ``max_norm / (norm + 1e-6)``.
+
+    Returns:
+        The total norm before clipping.
+
+    Raises:
+        ValueError: if ``max_norm`` is negative or ``norm_type`` not positive.
+    """
+    total, coef = _clip_coef(grad.tolist(), max_norm, norm_type)
+    if coef < 1.0:
+        grad *= coef
     return total
