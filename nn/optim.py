@@ -464,7 +464,7 @@ class RMSprop(Optimizer):
 
     _buffers = ("_v", "_g", "_buf")
 
-    def _hyper(self) -> tuple[Any, ...]:
+    def _hyper(self) -> tuple[float, float, float, float, float, bool]:
         self.steps += 1
         return (self.alpha, self.lr, self.eps, self.weight_decay, self.momentum,
                 self.centered)
