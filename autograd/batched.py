@@ -61,6 +61,15 @@ dynamic engine to within a few units in the last place of the summed terms
 bit; a kink other than at 0 that a value reaches only by cancellation could
 in principle be taken on the other side.
 
+Parameters in an array: ``step.array_step(params)`` returns an
+:class:`ArrayStep`, the same compiled step with the parameters' values passed
+in as one float64 array (``theta[i]`` is ``params[i]``'s value) and their
+gradient returned as one array, so that a training loop can keep the
+parameters in an array and update them with array arithmetic (``nn.optim``'s
+``step_array``) instead of reading and writing thousands of Values per step.
+The Values are written only when a new program is traced (the trace reads
+them) and when samples go through the per-sample fallback.
+
 NumPy is optional (``pip install 'chainrule[fast]'``); it is imported only
 when a batched function is built, so ``import autograd`` stays standard-
 library only.
@@ -86,7 +95,7 @@ from autograd.compile import (
 from autograd.engine import Value
 from autograd.ops import OPS
 
-__all__ = ["BatchedCompiled", "compile_batched", "require_numpy"]
+__all__ = ["ArrayStep", "BatchedCompiled", "compile_batched", "require_numpy"]
 
 REDUCTIONS = ("mean", "sum")
 _DATA = operator.attrgetter("_data")  # a parameter's float, read in one C-level pass
@@ -1471,7 +1480,8 @@ class BatchedCompiled:
         return self._fallback
 
     # -- running
-    def _execute(self, args: tuple[Any, ...], backward: bool) -> Any:
+    def _execute(self, args: tuple[Any, ...], backward: bool,
+                 arr: ArrayStep | None = None, theta: Any = None) -> Any:
         np = self._np
         D, key, n = self._columns(args)
         seed = 1.0 / n if self.reduction == "mean" else 1.0
@@ -1487,6 +1497,8 @@ class BatchedCompiled:
                     if len(progs) >= self.max_traces:
                         break
                     first = 0 if rows is None else int(rows[0])
+                    if arr is not None:  # the trace reads the parameters' Values
+                        arr._write(theta)
                     progs.append(self._new_program(args, first))
                 prog = progs[k]
                 k += 1
@@ -1495,7 +1507,11 @@ class BatchedCompiled:
                         rows = np.arange(n)
                     break
                 sub = D if rows is None else D[rows]
-                pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
+                if arr is None:
+                    pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
+                else:
+                    perm = arr._perm(prog)
+                    pa = theta if perm is None else theta[perm]
                 pl = pa.tolist() if prog.uses_pl else None
                 outs, G, pre = prog.run(sub, pl, pa, seed)
                 if outs is None:  # some samples take another branch
@@ -1512,7 +1528,7 @@ class BatchedCompiled:
                             )
                         parts.append((take, outs))
                         if backward:
-                            self._accumulate(prog, G, pre)
+                            self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
                     rows = rest
                     if not rows.size:
                         rows = np.arange(0)
@@ -1520,11 +1536,14 @@ class BatchedCompiled:
                     continue
                 parts.append((rows, outs))
                 if backward:
-                    self._accumulate(prog, G, pre)
+                    self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
                 rows = np.arange(0)
                 break
         if rows is not None and rows.size:
-            parts.append((rows, self._run_per_sample(args, rows, seed, backward)))
+            if arr is None:
+                parts.append((rows, self._run_per_sample(args, rows, seed, backward)))
+            else:
+                parts.append((rows, arr._per_sample(theta, args, rows, seed, backward)))
         return self._assemble(parts, n)
 
     @staticmethod
@@ -1611,6 +1630,150 @@ class BatchedCompiled:
         if not progs:
             raise TraceError("compile(batch=True): no batched program (per-sample path only)")
         return progs[0].source
+
+    def array_step(self, params: Sequence[Value]) -> ArrayStep:
+        """Return this step with the parameters passed and returned as arrays.
+
+        Args:
+            params: the Values the function captures (every one of them, e.g.
+                ``model.parameters()``), in the order of the arrays.
+
+        Returns:
+            An :class:`ArrayStep`: ``loss, grad, outputs = arr(theta, X, Y)``.
+
+        Raises:
+            TypeError: if ``params`` holds something other than Values.
+            ValueError: if ``params`` is empty or holds a Value twice.
+        """
+        return ArrayStep(self, params)
+
+
+class ArrayStep:
+    """A :class:`BatchedCompiled` step over parameters held in one float64 array.
+
+    ``loss, grad, outputs = arr(theta, *batch)`` runs forward and backward over
+    the batch with ``theta[i]`` as the value of ``params[i]`` and returns the
+    reduced loss (a float), its gradient with respect to ``theta`` (a new
+    float64 array, ``grad[i]`` for ``params[i]``) and the function's further
+    outputs (a tuple of per-sample arrays; empty when it returns only the
+    loss). The gradient is what the Value call would accumulate into
+    ``params[i].grad``; neither ``.data`` nor ``.grad`` of the Values is used,
+    except that tracing a new program (the first call, a new branch) first
+    writes ``theta`` into ``.data`` (the trace reads the parameters), and
+    samples sent to the per-sample fallback run on the Values (their
+    ``.data`` set to ``theta``, their ``.grad`` restored afterwards).
+
+    Attributes:
+        compiled: the :class:`BatchedCompiled` step.
+        params: the parameters, in array order.
+    """
+
+    def __init__(self, compiled: BatchedCompiled, params: Sequence[Value]) -> None:
+        ps = list(params)
+        who = "compile(batch=True).array_step"
+        if not ps:
+            raise ValueError(f"{who}: params is empty; pass the Values the function captures "
+                             "(e.g. model.parameters())")
+        for i, p in enumerate(ps):
+            if not isinstance(p, Value):
+                raise TypeError(f"{who}: params[{i}] must be a Value, got {type(p).__name__}")
+        index = {p: i for i, p in enumerate(ps)}
+        if len(index) != len(ps):
+            raise ValueError(f"{who}: params holds a Value twice; list each parameter once")
+        self.compiled = compiled
+        self.params = ps
+        self._index = index
+        self._perms: dict[int, Any] = {}
+        self._grad: Any = None
+
+    def _perm(self, prog: _Program) -> Any:
+        """Where each of ``prog``'s captured Values is in ``params`` (None: the same order)."""
+        key = id(prog)
+        if key not in self._perms:
+            who = "compile(batch=True).array_step"
+            if prog.pre:
+                v = prog.pre[0][1]
+                raise ValueError(
+                    f"{who}: the function reads {v!r}, a Value computed outside it (it has "
+                    "parents), which an array of parameters cannot stand for; compute it "
+                    "inside the function or use the Value call")
+            missing = [v for v in prog.captured if v not in self._index]
+            if missing:
+                raise ValueError(
+                    f"{who}: the function reads {len(missing)} Value(s) not in params (the "
+                    f"first: {missing[0]!r}); pass every Value it captures, e.g. "
+                    "model.parameters()")
+            perm = [self._index[v] for v in prog.captured]
+            same = perm == list(range(len(self.params)))
+            self._perms[key] = (prog, None if same else self.compiled._np.array(perm,
+                                                                              dtype="intp"))
+        return self._perms[key][1]
+
+    def _write(self, theta: Any) -> None:
+        for p, v in zip(self.params, theta.tolist()):
+            p.data = v
+
+    def _add(self, prog: _Program, G: Any) -> None:
+        perm = self._perm(prog)
+        if perm is None:
+            self._grad += G
+        else:
+            self._grad[perm] += G
+
+    def _per_sample(self, theta: Any, args: tuple[Any, ...], rows: Any, seed: float,
+                    backward: bool) -> tuple[Any, ...]:
+        ps = self.params
+        self._write(theta)
+        saved = [p.grad for p in ps]
+        for p in ps:
+            p.grad = 0.0
+        try:
+            res = self.compiled._run_per_sample(args, rows, seed, backward)
+            self._grad += self.compiled._np.array([p.grad for p in ps], dtype="float64")
+        finally:
+            for p, g in zip(ps, saved):
+                p.grad = g
+        return res
+
+    def __call__(self, theta: Any, *args: Any) -> tuple[float, Any, tuple[Any, ...]]:
+        """Run forward and backward over the batch with the parameters ``theta``.
+
+        Args:
+            theta: a float64 array (or sequence of floats), one value per parameter.
+            *args: one batch per argument of the per-sample function.
+
+        Returns:
+            ``(loss, grad, outputs)``: the reduced loss, its gradient (a new
+            float64 array shaped as ``theta``) and the per-sample outputs.
+
+        Raises:
+            TypeError: if ``theta`` does not hold one number per parameter, or
+                for a batch that is not numbers.
+            ValueError: for empty or unequal batches, or a function that
+                reads a Value not in ``params``.
+        """
+        np = self.compiled._np
+        theta = self._theta(theta)
+        self._grad = np.zeros(len(self.params))
+        try:
+            loss, outs = self.compiled._execute(args, True, self, theta)
+            grad = self._grad
+        finally:
+            self._grad = None
+        return loss, grad, tuple(outs[1:])
+
+    def _theta(self, theta: Any) -> Any:
+        np = self.compiled._np
+        try:
+            arr = np.asarray(theta, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.shape != (len(self.params),):
+            raise TypeError(
+                f"compile(batch=True).array_step: theta must hold one number per parameter "
+                f"({len(self.params)}), got {type(theta).__name__}"
+                f"{'' if arr is None else f' of shape {arr.shape}'}")
+        return arr
 
 
 def compile_batched(fn: Callable[..., Any] | None = None, *, reduction: str = "mean",

@@ -489,6 +489,11 @@ class RMSprop(Optimizer):
     step_array.__doc__ = Optimizer.step_array.__doc__
 
 
+#: the step() methods whose step_array applies the same formula (fit's batched path
+#: keeps the parameters in an array only for these)
+_ARRAY_STEPS = (SGD.step, Adam.step, RMSprop.step)
+
+
 # ---------------------------------------------------------------------------
 # Schedulers
 
