@@ -1,0 +1,188 @@
+"""fit(compile=True) on the batched path with the parameters in one array.
+
+The array path (ArrayStep + the optimizer's step_array) runs the same NumPy program and
+the same update formula as the batched path over Values, so the two agree bit for bit;
+every place where anything can look at the weights (epoch end, validation, callbacks,
+checkpoints, early stopping's best weights, Ctrl-C, divergence) sees the array's numbers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import nn
+from nn import MLP, fit, training
+
+pytest.importorskip("numpy")
+
+
+def _data(n=60, classes=False):
+    X, y = nn.data.make_moons(n, noise=0.15, seed=4)
+    if classes:
+        return X, y
+    return X, [2 * v - 1 for v in y]
+
+
+@pytest.fixture
+def value_path():
+    """Make fit's batched path keep its parameters as Values (the reference)."""
+    mp = pytest.MonkeyPatch()
+
+    def use(on: bool) -> None:
+        if on:
+            mp.setattr(training._Arrays, "build", classmethod(lambda cls, run: None))
+        else:
+            mp.undo()
+    yield use
+    mp.undo()
+
+
+def _run(value_path, arrays: bool, sizes=(6, 1), classes=False, **kw):
+    value_path(not arrays)
+    X, y = _data(classes=classes)
+    model = MLP(2, list(sizes), seed=1)
+    seen = []
+
+    def cb(epoch, history):
+        seen.append((epoch, [p.data for p in model.parameters()],
+                     [p.grad for p in model.parameters()]))
+
+    kw.setdefault("callbacks", [cb])
+    opts = {"epochs": 3, "batch_size": 16, "compile": True, "seed": 0, "progress": False}
+    opts.update(kw)
+    h = fit(model, X, y, **opts)
+    value_path(False)
+    assert h.path == "batched" and ("stay Values" in h.path_reason) != arrays
+    return model, h, seen
+
+
+@pytest.mark.parametrize("optimizer", [
+    "sgd", "adam", "adamw", "rmsprop",
+    lambda ps: nn.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda ps: nn.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+], ids=["sgd", "adam", "adamw", "rmsprop", "sgd-nesterov", "rmsprop-centered"])
+def test_array_path_equals_value_path_bit_for_bit(value_path, optimizer):
+    def run(arrays):
+        model = MLP(2, [6, 1], seed=1)
+        opt = optimizer(model.parameters()) if callable(optimizer) else optimizer
+        value_path(not arrays)
+        X, y = _data()
+        seen = []
+        h = fit(model, X, y, epochs=3, batch_size=16, optimizer=opt, compile=True, seed=0,
+                progress=False, validation_split=0.25, l2=1e-3, clip_grad_norm=0.5,
+                callbacks=[lambda e, hist: seen.append([p.data for p in model.parameters()])])
+        value_path(False)
+        return model, h, seen
+
+    m0, h0, s0 = run(False)
+    m1, h1, s1 = run(True)
+    assert h1.path == h0.path == "batched"
+    assert "parameters stay Values" in h0.path_reason and "stay" not in h1.path_reason
+    assert m1.state_dict() == m0.state_dict()
+    assert [p.grad for p in m1.parameters()] == [p.grad for p in m0.parameters()]
+    d0, d1 = h0.as_dict(), h1.as_dict()
+    for d in (d0, d1):
+        d.pop("seconds")
+        d.pop("path_reason")
+    assert d1 == d0  # loss, accuracy, validation (read from the Values), grad flow
+    assert s1 == s0 and len(s1) == 3  # callbacks see the weights of each epoch's end
+
+
+def test_multiclass_accuracy_and_regression(value_path):
+    for kw in ({"sizes": (5, 3), "classes": True}, {"loss": "mse"}, {"loss": "l1"}):
+        _, h0, s0 = _run(value_path, False, **kw)
+        _, h1, s1 = _run(value_path, True, **kw)
+        assert (h1.loss, h1.accuracy, h1.grad_flow) == (h0.loss, h0.accuracy, h0.grad_flow)
+        assert s1 == s0
+
+
+def test_checkpoint_and_early_stopping_see_the_array(value_path, tmp_path):
+    runs = []
+    for arrays in (False, True):
+        path = tmp_path / f"ck{arrays}.json"
+        model, h, seen = _run(value_path, arrays, epochs=8, validation_split=0.3,
+                              early_stopping=2, checkpoint=path, optimizer="sgd", lr=2.0)
+        runs.append((model.state_dict(), h, nn.load(path).state_dict(), seen))
+    (w0, h0, c0, s0), (w1, h1, c1, s1) = runs
+    assert s1 == s0
+    assert h1.stopped_early and h0.stopped_early and h1.best_epoch == h0.best_epoch
+    assert w1 == w0  # the restored best weights
+    assert c1 == c0  # the last checkpoint's weights
+    # the checkpoint holds the weights of its epoch, as a callback saw them
+    epoch_of = {e: ws for e, ws, _ in s1}
+    assert list(c1.values()) == epoch_of[h1.checkpoint_epoch]
+
+
+def test_ctrl_c_mid_epoch_leaves_the_last_steps_weights(value_path, monkeypatch):
+    calls = {"n": 0}
+    real_step, real_array = nn.optim.Adam.step, nn.optim.Adam.step_array
+
+    def counting(real):
+        def step(self, *a):
+            calls["n"] += 1
+            if calls["n"] == 6:  # the second step of the second epoch (4 per epoch)
+                raise KeyboardInterrupt
+            return real(self, *a)
+        return step
+
+    monkeypatch.setattr(nn.optim.Adam, "step", counting(real_step))
+    monkeypatch.setattr(nn.optim.Adam, "step_array", counting(real_array))
+    monkeypatch.setattr(nn.optim, "_ARRAY_STEPS", (nn.optim.Adam.step,))
+    results = []
+    for arrays in (False, True):
+        calls["n"] = 0
+        model, h, _ = _run(value_path, arrays, callbacks=[])
+        results.append((model.state_dict(), [p.grad for p in model.parameters()], h))
+    (w0, g0, h0), (w1, g1, h1) = results
+    assert h0.interrupted and h1.interrupted and h1.epochs_run == 1
+    assert w1 == w0 and g1 == g0
+
+
+def test_divergence_keeps_the_weights_before_the_step(value_path):
+    results = []
+    for arrays in (False, True):
+        model, _, _ = None, None, None
+        value_path(not arrays)
+        X, y = _data()
+        model = MLP(2, [6, 1], seed=1)
+        with pytest.raises(training.TrainingDivergedError) as info:
+            fit(model, X, [v * 1e300 for v in y], loss="mse", epochs=3, batch_size=16,
+                optimizer="sgd", lr=1e10, compile=True, seed=0, progress=False)
+        value_path(False)
+        results.append((model.state_dict(), info.value.epoch, info.value.batch,
+                        str(info.value)))
+    assert results[1] == results[0]
+
+
+def test_weights_changed_between_epochs_are_read_back(value_path):
+    """A callback that edits the weights: the next epoch trains from the edited ones."""
+    def shrink(model):
+        def cb(epoch, history):
+            for p in model.parameters():
+                p.data = p.data * 0.5
+        return cb
+
+    out = []
+    for arrays in (False, True):
+        value_path(not arrays)
+        X, y = _data()
+        model = MLP(2, [6, 1], seed=1)
+        fit(model, X, y, epochs=3, batch_size=16, compile=True, seed=0, progress=False,
+            callbacks=[shrink(model)])
+        value_path(False)
+        out.append(model.state_dict())
+    assert out[1] == out[0]
+
+
+def test_custom_optimizer_subclass_keeps_values(value_path):
+    class Halving(nn.optim.SGD):
+        def step(self):
+            super().step()
+            for p in self.params:
+                p.data = p.data * 0.999
+
+    X, y = _data()
+    model = MLP(2, [4, 1], seed=1)
+    h = fit(model, X, y, epochs=2, batch_size=16, optimizer=Halving(model.parameters()),
+            compile=True, seed=0, progress=False)
+    assert h.path == "batched" and "Halving has its own step()" in h.path_reason
