@@ -155,3 +155,34 @@ def test_forced_paths_are_recorded(numpy_or_not):
     else:
         assert (h.path, h.path_reason) == ("compiled", "compile=True, no NumPy")
     assert h.as_dict()["path"] == h.path
+
+
+@pytest.mark.parametrize("flag,want", [([], "auto"), (["--compile"], True),
+                                       (["--compile", "on"], True),
+                                       (["--compile", "off"], False),
+                                       (["--compile", "auto"], "auto")])
+def test_cli_train_compile_follows_fit(monkeypatch, capsys, flag, want):
+    from visualize.cli import main
+
+    seen = []
+    real = nn.fit
+
+    def spy(*a, **kw):
+        seen.append(kw["compile"])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(nn, "fit", spy)
+    args = ["train", "--data", "moons", "--samples", "40", "--epochs", "2", "--hidden", "4",
+            "--batch-size", "16", "--no-progress", *flag]
+    assert main(args) == 0
+    assert seen == [want]
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_cli_train_refuses_an_unknown_compile_choice(capsys):
+    from visualize.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--compile", "maybe"])
+    assert info.value.code != 0
+    assert "invalid choice: 'maybe'" in capsys.readouterr().err

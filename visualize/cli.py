@@ -302,8 +302,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", default=None, metavar="CHECKPOINT",
                    help="continue the run saved in CHECKPOINT (same data, model and "
                         "settings); the result equals an uninterrupted run")
-    p.add_argument("--compile", action="store_true",
-                   help="run each step as compiled straight-line code (same results, faster)")
+    p.add_argument("--compile", nargs="?", choices=("auto", "on", "off"), default="auto",
+                   const="on",
+                   help="auto (default): compile each step when the run is long enough to "
+                        "pay for the trace (the same results bit for bit); on (or plain "
+                        "--compile): always (with NumPy: the batch as arrays, equal within "
+                        "rounding); off: never")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_train)
 
@@ -365,7 +369,8 @@ def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) 
                          l2=args.l2, validation_data=(X_test, y_test), seed=args.seed,
                          early_stopping=args.early_stopping, checkpoint=ckpt,
                          resume=args.resume, checkpoint_meta=meta,
-                         progress=not args.no_progress, pause_gc=True, compile=args.compile)
+                         progress=not args.no_progress, pause_gc=True,
+                         compile={"auto": "auto", "on": True, "off": False}[args.compile])
     except nn.ModelFileError as exc:
         return _fail("train", f"--resume: {exc}", 2)
     except nn.training.TrainingDivergedError as exc:
