@@ -8,7 +8,11 @@ does, and run it through :func:`autograd.batched.compile_batched`:
   products), the loss written per sample with autograd ops
   (``relu(1 - y s) + alpha * dot(ps, ps)`` / ``dot(d, d) / k``; ``dot`` has a
   formula, so the penalty is one vector op, where ``nn.l2_penalty``'s fused
-  node, built from functions, runs as floats), ``nn.optim.SGD``;
+  node, built from functions, runs as floats), the parameters in one array
+  (``step.array_step(params)``: parameters in, gradient out) updated by
+  ``nn.optim.SGD.step_array``, as ``nn.fit(compile=True)`` trains;
+* ``chainrule nn batched (Values)``: the same, the parameters as Values
+  (``.grad`` accumulated, ``nn.optim.SGD.step()`` over 2,410 Values);
 * ``chainrule ops batched``: the ops-built MLP of the suite (``dot(w, x) + b``,
   ``relu``), manual SGD.
 
@@ -17,8 +21,12 @@ ms per step for the float floor, hand-written NumPy (the suite's ``numpy
 batched``), micrograd, the dynamic and compiled ``nn`` engines and the batched
 ones (the whole step: zero grads, forward and backward, SGD; and the batched
 call alone), with ratios; then a digits epoch, dynamic against batched with
-the trace and compile time included. The suite (``python -m benchmarks``)
-times the batched engines beside the others (:func:`engines`).
+the trace and compile time included; then a digits epoch as users run it,
+``nn.fit(model, X, y, epochs=1, batch_size=32, compile=...)`` with
+``compile=False``, ``True`` and ``"auto"`` (same seed, a fresh model each, CPU
+time of the process, everything fit does included: checks, trace, compile).
+The suite (``python -m benchmarks``) times the batched engines beside the
+others (:func:`engines`) and runs the fit epoch (:func:`run_fit_digits`).
 """
 
 from __future__ import annotations
@@ -47,11 +55,12 @@ def have_batched() -> bool:
 class ChainruleBatched:
     """chainrule through ``autograd.compile(per_sample_loss, batch=True)``."""
 
-    def __init__(self, spec: W.Spec, flat: Sequence[float], *, via: str = "nn") -> None:
+    def __init__(self, spec: W.Spec, flat: Sequence[float], *, via: str = "nn",
+                 arrays: bool = False) -> None:
         from autograd.batched import compile_batched
 
         self.spec = spec
-        self.name = f"chainrule {via} batched"
+        self.name = f"chainrule {via} batched" + ("" if arrays or via != "nn" else " (Values)")
         self.opt: Any = None
         if via == "nn":
             from nn import MLP
@@ -85,9 +94,18 @@ class ChainruleBatched:
 
         self.per_sample = per_sample
         self.run = compile_batched(per_sample, reduction="mean")
+        self.arrays: Any = None
+        if arrays:
+            import numpy as np
+
+            self.arrays = self.run.array_step(self.params)
+            self.theta = np.array([p.data for p in self.params], dtype=np.float64)
 
     def loss_grads(self, X: Any, Y: Any) -> tuple[float, list[float]]:
         """Loss and flat gradients, no update."""
+        if self.arrays is not None:
+            loss, grad, _ = self.arrays(self.theta, X, Y)
+            return loss, grad.tolist()
         for p in self.params:
             p.grad = 0.0
         loss = self.run(X, Y)
@@ -95,6 +113,10 @@ class ChainruleBatched:
 
     def step(self, X: Any, Y: Any) -> float:
         """One SGD step; returns the loss."""
+        if self.arrays is not None:
+            loss, grad, _ = self.arrays(self.theta, X, Y)
+            self.opt.step_array(self.theta, grad)
+            return float(loss)
         if self.opt is not None:
             self.opt.zero_grad()
             loss: float = self.run(X, Y)
@@ -115,7 +137,10 @@ def engines() -> list[tuple[str, Callable[[W.Spec, Sequence[float]], Any]]]:
         return []
     out: list[tuple[str, Callable[[W.Spec, Sequence[float]], Any]]] = []
     if W.have_nn():
-        out.append(("chainrule nn batched", lambda s, f: ChainruleBatched(s, f, via="nn")))
+        out.append(("chainrule nn batched",
+                    lambda s, f: ChainruleBatched(s, f, via="nn", arrays=True)))
+        out.append(("chainrule nn batched (Values)",
+                    lambda s, f: ChainruleBatched(s, f, via="nn")))
     out.append(("chainrule ops batched", lambda s, f: ChainruleBatched(s, f, via="ops")))
     return out
 
@@ -151,8 +176,10 @@ def run_steps(spec: W.Spec, repeat: int) -> dict[str, Any]:
         with gc_mode("default"):
             entry["ms"] = _best_ms(lambda e=engine: e.step(spec.X, spec.Y),
                                    3 if slow else repeat, 1 if slow else 3)
-            if name.endswith(" batched") and name.startswith("chainrule"):
-                entry["call_ms"] = _best_ms(lambda e=engine: e.run(spec.X, spec.Y), repeat)
+            if name.startswith("chainrule") and "batched" in name:
+                call = (engine.run if engine.arrays is None else
+                        lambda X, Y, e=engine: e.arrays(e.theta, X, Y))
+                entry["call_ms"] = _best_ms(lambda c=call: c(spec.X, spec.Y), repeat)
         res[name] = entry
     return res
 
@@ -167,7 +194,7 @@ def run_digits(repeat: int = 1, max_batches: int | None = None) -> dict[str, Any
     res: dict[str, Any] = {"batches": len(bs), "samples": sum(len(b[0]) for b in bs)}
     makers = [(n, m) for n, m in W.engines() if n in ("chainrule nn", "chainrule nn compiled",
                                                        "numpy batched")]
-    makers += engines()[:1]
+    makers += engines()[:2]
     for name, make in makers:
         best = cpu = float("inf")
         for _ in range(repeat):
@@ -180,6 +207,47 @@ def run_digits(repeat: int = 1, max_batches: int | None = None) -> dict[str, Any
                 best = min(best, time.perf_counter() - t0)
                 cpu = min(cpu, time.process_time() - c0)
         res[name] = {"s": best, "cpu_s": cpu}
+    return res
+
+
+def run_fit_digits(repeat: int = 1, samples: int | None = None) -> dict[str, Any]:
+    """One digits epoch as users run it: ``nn.fit(..., compile=False / True / "auto")``.
+
+    ``MLP(64, [32, 10])`` on the 1,797 digits (pixels / 16), ``epochs=1,
+    batch_size=32``, fit's defaults otherwise (Adam, cross-entropy), the same
+    seed; a fresh model each time; the best CPU time (and wall time) of
+    ``repeat`` runs in this process, everything inside ``fit`` included (data
+    checks, the trace and compile of the compiled paths). ``samples`` cuts the
+    data (for smoke tests).
+    """
+    from nn import MLP, fit
+    from nn.data import load_digits
+
+    X, y = load_digits()
+    X = [[v / 16.0 for v in r] for r in X]
+    y = list(y)
+    if samples is not None:
+        X, y = X[:samples], y[:samples]
+    res: dict[str, Any] = {"samples": len(X), "batches": -(-len(X) // 32), "runs": {}}
+    for mode in (True, False, "auto"):  # the batched path first: its one-time costs count
+        best = cpu = float("inf")
+        first = None
+        for _ in range(repeat):
+            model = MLP(64, [32, 10], seed=0)
+            gc.collect()
+            with gc_mode("default"):
+                t0, c0 = time.perf_counter(), time.process_time()
+                h = fit(model, X, y, epochs=1, batch_size=32, compile=mode, seed=0,
+                        progress=False)
+                dt = time.process_time() - c0
+                first = dt if first is None else first
+                cpu = min(cpu, dt)
+                best = min(best, time.perf_counter() - t0)
+        res["runs"][f"compile={mode!r}"] = {
+            "s": best, "cpu_s": cpu, "first_cpu_s": first, "path": h.path,
+            "loss": h.loss[-1], "accuracy": h.accuracy[-1]}
+    res["runs"] = {k: res["runs"][k] for k in ("compile=False", "compile=True",
+                                               "compile='auto'")}
     return res
 
 
@@ -246,6 +314,24 @@ def run_lecture_step(repeat: int = 30) -> dict[str, Any]:
             "trace_nodes": step.programs(X, Y)[0].trace_nodes}
 
 
+def fit_report(f: dict[str, Any]) -> str:
+    """Format :func:`run_fit_digits`'s results as Markdown."""
+    runs = f["runs"]
+    dyn = runs["compile=False"]
+    rows = [[name, e["path"], f"{e['first_cpu_s']:.3f}", f"{e['cpu_s']:.3f}", f"{e['s']:.3f}",
+             f"{dyn['first_cpu_s'] / e['first_cpu_s']:.1f}x",
+             f"{dyn['cpu_s'] / e['cpu_s']:.1f}x", f"{e['loss']:.6f}", f"{e['accuracy']:.4f}"]
+            for name, e in runs.items()]
+    return "\n".join([
+        f"digits with nn.fit: one epoch ({f['samples']} samples, {f['batches']} batches of 32; "
+        "MLP(64, [32, 10]), Adam, cross-entropy, seed 0), a fresh model each, everything "
+        "fit does included (trace and compile too); CPU time of the process (NumPy already "
+        "imported): the first call of each kind in the process, and the best",
+        fmt_table(["fit(...)", "path", "s (CPU, first)", "s (CPU, best)", "s (wall, best)",
+                   "compile=False / this (first)", "compile=False / this (best)",
+                   "loss", "accuracy"], rows)])
+
+
 def report(res: dict[str, Any]) -> str:
     """Format :func:`run`'s results as Markdown."""
     m = res["machine"]
@@ -299,6 +385,9 @@ def report(res: dict[str, Any]) -> str:
                      "of a shared machine inflate wall time)")
         lines.append(fmt_table(["engine", "s/epoch (wall)", "s/epoch (CPU)",
                                 "dynamic / this (wall)", "dynamic / this (CPU)"], rows))
+        lines.append("")
+    if "fit" in res:
+        lines.append(fit_report(res["fit"]))
     return "\n".join(lines)
 
 
@@ -309,6 +398,7 @@ def run(repeat: int = 50, quick: bool = False) -> dict[str, Any]:
     res["W-wide"] = run_steps(W.w_wide(), 10 if quick else repeat)
     res["lecture"] = run_lecture_step(5 if quick else 30)
     res["digits"] = run_digits(1, max_batches=4 if quick else None)
+    res["fit"] = run_fit_digits(1 if quick else 3, samples=256 if quick else None)
     return res
 
 

@@ -1,4 +1,4 @@
-"""The whole benchmark suite: W-user, W-chain, W-mlp, W-wide and a digits epoch, one process.
+"""The whole benchmark suite: W-user, W-chain, W-mlp, W-wide, digits epochs, one process.
 
 ``python -m benchmarks`` runs it (``--help`` for options). It leads with
 W-user (:mod:`benchmarks.userstep`): the step users write, micrograd's demo
@@ -13,7 +13,8 @@ setting and with it off: after a warm-up, N consecutive steps are timed one by
 one and the best is kept. Before timing, every engine's loss and gradients are
 checked against the float floor's on the same weights (the maximum relative
 difference is recorded). Compile times of the compiled path are reported per
-traced node.
+traced node. Last, a digits epoch as users run it: ``nn.fit(...,
+compile=False / True / "auto")`` (:func:`benchmarks.batched.run_fit_digits`).
 """
 
 from __future__ import annotations
@@ -198,6 +199,8 @@ def report(res: dict[str, Any]) -> str:
             ["engine", "default GC", "GC off", "x floor (default)", "x floor (off)"], rows))
         lines.append("(est.): extrapolated from the first batches (run with --full for all).")
         lines.append("")
+    if "fit" in res:
+        lines += [batched.fit_report(res["fit"]), ""]
     skipped = torch_engines.skipped_reason()
     if skipped:
         lines.append(f"PyTorch: {skipped}")
@@ -208,7 +211,7 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
         only: Sequence[str] = ()) -> dict[str, Any]:
     """Run the suite; return the JSON-ready results."""
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "full": full}
-    want = set(only) or {"user", "chain", "W-mlp", "W-wide", "digits"}
+    want = set(only) or {"user", "chain", "W-mlp", "W-wide", "digits", "fit"}
     if quick:
         repeat = 2
     slow_repeat = 1 if quick else 3
@@ -225,6 +228,8 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
     if "digits" in want:
         res["digits"] = run_digits(repeat=1 if quick else 2, full=full,
                                    max_batches=4 if quick else None)
+    if "fit" in want and batched.have_batched() and W.have_nn():
+        res["fit"] = batched.run_fit_digits(1 if quick else 3, samples=256 if quick else None)
     return res
 
 
@@ -237,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="scale W-chain to 1e6 nodes and run micrograd's digits epoch in full")
     ap.add_argument("--repeat", type=int, default=7, help="best of this many steps")
     ap.add_argument("--only", action="append", default=[],
-                    choices=["user", "chain", "W-mlp", "W-wide", "digits"],
+                    choices=["user", "chain", "W-mlp", "W-wide", "digits", "fit"],
                     help="run only this workload (repeatable)")
     ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
     ap.add_argument("--readme", action="store_true",

@@ -50,3 +50,27 @@ def test_lecture_step_is_timed_and_reported():
     assert res["trace_nodes"] > 1000 and res["batched"] > 0
     text = batched.report({"machine": suite.machine(), "lecture": res})
     assert "| batched |" in text and "| dynamic |" in text
+
+
+def test_array_engine_steps_as_the_value_engine():
+    """The array path (ArrayStep + SGD.step_array) and the Value path take the same steps."""
+    spec = _small(W.w_mlp(), 16)
+    flat = spec.init_weights(5)
+    eng = dict(batched.engines())
+    arrays, values = eng["chainrule nn batched"](spec, flat), eng["chainrule nn batched (Values)"](
+        spec, flat)
+    for _ in range(3):
+        assert arrays.step(spec.X, spec.Y) == values.step(spec.X, spec.Y)
+    assert arrays.theta.tolist() == [p.data for p in values.params]
+
+
+def test_fit_digits_epoch_is_timed_and_reported():
+    res = batched.run_fit_digits(1, samples=64)
+    runs = res["runs"]
+    assert list(runs) == ["compile=False", "compile=True", "compile='auto'"]
+    assert [r["path"] for r in runs.values()] == ["dynamic", "batched", "dynamic"]
+    assert runs["compile='auto'"]["loss"] == runs["compile=False"]["loss"]  # bit for bit
+    assert abs(runs["compile=True"]["loss"] - runs["compile=False"]["loss"]) <= 1e-12
+    text = batched.fit_report(res)
+    assert "| compile=True | batched |" in text and "compile=False / this (first)" in text
+    assert "digits with nn.fit" in suite.report({"machine": suite.machine(), "fit": res})
