@@ -1725,11 +1725,11 @@ class ArrayStep:
         ps = self.params
         self._write(theta)
         saved = [p.grad for p in ps]
-        for p in ps:
-            p.grad = 0.0
+        for p, g in zip(ps, self._grad.tolist()):  # they add on, as the Value call's do
+            p.grad = g
         try:
             res = self.compiled._run_per_sample(args, rows, seed, backward)
-            self._grad += self.compiled._np.array([p.grad for p in ps], dtype="float64")
+            self._grad = self.compiled._np.array([p.grad for p in ps], dtype="float64")
         finally:
             for p, g in zip(ps, saved):
                 p.grad = g

@@ -1,0 +1,138 @@
+"""ArrayStep (``compile(batch=True).array_step(params)``): parameters in, gradient out.
+
+It runs the same NumPy programs as the Value call, so its loss, gradient and outputs equal
+what the Value call returns and accumulates into ``.grad`` exactly; the Values are read
+only by a trace and used by the per-sample fallback, which leaves their ``.grad`` as it was.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd
+from autograd import Value
+from autograd.batched import ArrayStep, compile_batched
+from tests.test_batched import programs, run_program
+
+np = pytest.importorskip("numpy")
+
+
+def _value_call(step, params, X, Y):
+    for p in params:
+        p.grad = 0.0
+    res = step(X, Y)
+    loss, outs = (res, ()) if not isinstance(res, tuple) else (res[0], res[1:])
+    return loss, [p.grad for p in params], outs
+
+
+@settings(max_examples=60)
+@given(programs(), st.data())
+def test_array_step_equals_the_value_call(prog, data):
+    n_in, n_par, steps = prog
+    params = [Value(data.draw(st.floats(-2, 2))) for _ in range(n_par)]
+    n = data.draw(st.integers(1, 5))
+    X = [[data.draw(st.sampled_from([-1.0, 0.0, 1.0]) | st.floats(-2, 2)) for _ in range(n_in)]
+         for _ in range(n)]
+    Y = [data.draw(st.floats(-2, 2)) for _ in range(n)]
+
+    def fn(x, y):
+        return run_program(steps, x, y, params)
+
+    step = compile_batched(fn)
+    try:
+        want_loss, want_grad, _ = _value_call(step, params, X, Y)
+    except autograd.TraceError:
+        return
+    for p in params:
+        p.grad = 7.0  # the array call neither reads nor writes .grad
+    arr = step.array_step(params)
+    theta = np.array([p.data for p in params])
+    loss, grad, outs = arr(theta, X, Y)
+    assert outs == ()
+    same = (loss == want_loss) or (loss != loss and want_loss != want_loss)
+    assert same, (loss, want_loss)
+    assert [a == b or (a != a and b != b) for a, b in zip(grad.tolist(), want_grad)] == \
+        [True] * n_par
+    assert [p.grad for p in params] == [7.0] * n_par
+
+
+def test_outputs_guards_and_the_per_sample_fallback():
+    w, b = Value(0.3), Value(-0.1)
+
+    def fn(x, y):
+        s = w * x[0] + b
+        if s > 0.5:
+            return s * s, s
+        if s > 0:
+            return s * 2.0, s
+        return -s, s
+
+    X = [[v] for v in (-1.0, 1.0, 2.0, 3.0, 4.0, 0.5)]
+    Y = [0.0] * 6
+    for max_traces in (1, 8):
+        ref = compile_batched(fn, max_traces=max_traces)
+        want_loss, want_grad, want_outs = _value_call(ref, [w, b], X, Y)
+        step = compile_batched(fn, max_traces=max_traces)
+        w.grad, b.grad = 1.5, -2.5
+        loss, grad, outs = step.array_step([w, b])(np.array([w.data, b.data]), X, Y)
+        assert (w.grad, b.grad) == (1.5, -2.5)  # restored after the fallback samples
+        assert loss == want_loss and grad.tolist() == want_grad
+        assert [o.tolist() for o in outs] == [o.tolist() for o in want_outs]
+        assert step.fallback_samples == (5 if max_traces == 1 else 0)  # all but s <= 0
+
+
+def test_the_trace_reads_theta_and_params_may_be_in_any_order():
+    from nn import MLP
+
+    model = MLP(3, [4, 2], seed=1)
+    ps = model.parameters()
+
+    def fn(x, t):
+        out = model(x)
+        d = [o - ti for o, ti in zip(out, t)]
+        return autograd.dot(d, d) + 1e-3 * autograd.dot(ps, ps), *out
+
+    rng = np.random.default_rng(0)
+    X, T = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    theta = rng.normal(size=len(ps))
+    order = list(reversed(ps))
+    arr = compile_batched(fn).array_step(order)
+    loss, grad, outs = arr(theta[::-1].copy(), X, T)
+    assert [p.data for p in order] == theta[::-1].tolist()  # written for the trace
+    for p, v in zip(ps, theta.tolist()):
+        p.data = v
+    want_loss, want_grad, want_outs = _value_call(compile_batched(fn), ps, X, T)
+    assert loss == want_loss
+    assert grad[::-1].tolist() == want_grad
+    assert all((a == b).all() for a, b in zip(outs, want_outs))
+    # later calls use theta only: the Values keep what they hold
+    for p in ps:
+        p.data = 0.0
+    loss2, grad2, _ = arr(theta[::-1].copy(), X, T)
+    assert (loss2, grad2.tolist()) == (loss, grad.tolist())
+    assert [p.data for p in ps] == [0.0] * len(ps)
+
+
+def test_array_step_refuses_what_an_array_cannot_stand_for():
+    w, c = Value(0.5), Value(2.0)
+    step = compile_batched(lambda x, y: (w * x[0] - y) * c)
+    with pytest.raises(ValueError, match=r"reads 1 Value\(s\) not in params .*pass every Value "
+                                         r"it captures"):
+        step.array_step([w])(np.array([0.5]), [[1.0]], [0.0])
+    w2 = w * 2.0  # a node made before the trace (it has parents)
+    step = compile_batched(lambda x, y: w2 * x[0])
+    with pytest.raises(ValueError, match="a Value computed outside it"):
+        step.array_step([w])(np.array([0.5]), [[1.0]], [0.0])
+    arr = compile_batched(lambda x, y: w * x[0]).array_step([w])
+    with pytest.raises(TypeError, match=r"theta must hold one number per parameter \(1\), "
+                                        r"got list of shape \(2,\)"):
+        arr([1.0, 2.0], [[1.0]], [0.0])
+    with pytest.raises(ValueError, match="params holds a Value twice"):
+        step.array_step([w, w])
+    with pytest.raises(TypeError, match=r"params\[1\] must be a Value, got float"):
+        step.array_step([w, 1.0])
+    with pytest.raises(ValueError, match="params is empty"):
+        step.array_step([])
+    assert isinstance(arr, ArrayStep) and arr.params == [w]
