@@ -186,3 +186,33 @@ def test_custom_optimizer_subclass_keeps_values(value_path):
     h = fit(model, X, y, epochs=2, batch_size=16, optimizer=Halving(model.parameters()),
             compile=True, seed=0, progress=False)
     assert h.path == "batched" and "Halving has its own step()" in h.path_reason
+
+
+def test_interrupted_and_resumed_equals_uninterrupted_on_the_array_path(tmp_path, monkeypatch):
+    X, y = _data()
+
+    def train(resume=None, stop_at=None):
+        model = MLP(2, [6, 1], seed=1)
+        calls = {"n": 0}
+        real = nn.optim.Adam.step_array
+
+        def step_array(self, data, grad):
+            calls["n"] += 1
+            if calls["n"] == stop_at:
+                raise KeyboardInterrupt
+            return real(self, data, grad)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(nn.optim.Adam, "step_array", step_array)
+            h = fit(model, X, y, epochs=4, batch_size=16, compile=True, seed=0, progress=False,
+                    checkpoint=tmp_path / "ck.json", resume=resume)
+        return model, h
+
+    full_model, full = train()
+    (tmp_path / "ck.json").unlink()
+    _, cut = train(stop_at=10)  # 4 steps an epoch: in epoch 3
+    assert cut.interrupted and cut.checkpoint_epoch == 2
+    assert (cut.path, cut.path_reason) == ("batched", "compile=True, NumPy arrays")
+    model, resumed = train(resume=tmp_path / "ck.json")
+    assert model.state_dict() == full_model.state_dict()
+    assert resumed.loss == full.loss and resumed.grad_flow == full.grad_flow
