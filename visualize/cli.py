@@ -332,6 +332,10 @@ def _model_size(nin: int, widths: list[int]) -> int:
     return sum((a + 1) * b for a, b in zip([nin, *widths], widths))
 
 
+#: ``train --compile``'s choices, as fit's ``compile=``
+_COMPILE_CHOICES: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     try:
         save_path, ckpt = _train_outputs(args)
@@ -370,7 +374,7 @@ def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) 
                          early_stopping=args.early_stopping, checkpoint=ckpt,
                          resume=args.resume, checkpoint_meta=meta,
                          progress=not args.no_progress, pause_gc=True,
-                         compile={"auto": "auto", "on": True, "off": False}[args.compile])
+                         compile=_COMPILE_CHOICES[args.compile])
     except nn.ModelFileError as exc:
         return _fail("train", f"--resume: {exc}", 2)
     except nn.training.TrainingDivergedError as exc:
