@@ -251,6 +251,76 @@ def run_fit_digits(repeat: int = 1, samples: int | None = None) -> dict[str, Any
     return res
 
 
+def run_auto_breakeven(epochs: tuple[int, int] = (1, 3)) -> list[dict[str, Any]]:
+    """What a trace costs in fit: the measurements behind ``nn.training.AUTO_STEPS_PER_TRACE``.
+
+    For several models, data sets and batch sizes (each batch size dividing the
+    data, so one trace), ``fit`` runs dynamic and compiled through
+    ``autograd.compile`` (the path ``compile="auto"`` picks) for ``epochs[0]``
+    and ``epochs[1]`` epochs; the difference gives a step's CPU time on each
+    path, the rest the trace and compile. ``breakeven`` is how many steps pay
+    for one trace: ``compile / (dynamic step - compiled step)``.
+    """
+    import nn.training as T
+    from nn import MLP, fit
+    from nn.data import load_digits, make_blobs, make_moons
+
+    Xd, yd = load_digits()
+    Xd = [[v / 16.0 for v in r] for r in Xd[:1792]]
+    yd = list(yd[:1792])
+    Xm, ym = make_moons(512, noise=0.1, seed=0)
+    Xb, yb = make_blobs(512, centers=4, n_features=8, seed=0)
+    cases = [("digits MLP(64, [32, 10]), batch 32", Xd, yd, [32, 10], 32, {}),
+             ("digits MLP(64, [32, 10]), batch 128", Xd, yd, [32, 10], 128, {}),
+             ("moons MLP(2, [16, 16, 1]), batch 32", Xm, ym, [16, 16, 1], 32, {}),
+             ("moons MLP(2, [16, 16, 1]), batch 128, l2", Xm, ym, [16, 16, 1], 128,
+              {"l2": 1e-4}),
+             ("blobs MLP(8, [32, 4]), batch 64, sgd", Xb, yb, [32, 4], 64,
+              {"optimizer": "sgd"}),
+             ("moons MLP(2, [64, 64, 1]), batch 16", Xm, ym, [64, 64, 1], 16, {})]
+
+    def cpu(X: Any, y: Any, sizes: list[int], mode: Any, bs: int, ep: int, kw: Any) -> float:
+        model = MLP(len(X[0]), sizes, seed=0)
+        gc.collect()
+        c0 = time.process_time()
+        fit(model, X, y, epochs=ep, batch_size=bs, compile=mode, seed=0, progress=False, **kw)
+        return time.process_time() - c0
+
+    saved = T.AUTO_STEPS_PER_TRACE
+    T.AUTO_STEPS_PER_TRACE = 0  # "auto" always compiles: its path, without NumPy arrays
+    out = []
+    try:
+        e0, e1 = epochs
+        for name, X, y, sizes, bs, kw in cases:
+            steps = len(X) // bs
+            d0, d1 = (cpu(X, y, sizes, False, bs, e, kw) for e in (e0, e1))
+            c0, c1 = (cpu(X, y, sizes, "auto", bs, e, kw) for e in (e0, e1))
+            td, tc = (d1 - d0) / ((e1 - e0) * steps), (c1 - c0) / ((e1 - e0) * steps)
+            comp = (c0 - e0 * steps * tc) - (d0 - e0 * steps * td)
+            out.append({"case": name, "steps_per_epoch": steps, "dynamic_ms": td * 1e3,
+                        "compiled_ms": tc * 1e3, "compile_s": comp,
+                        "breakeven": comp / (td - tc) if td > tc else float("inf")})
+    finally:
+        T.AUTO_STEPS_PER_TRACE = saved
+    return out
+
+
+def breakeven_report(rows: list[dict[str, Any]]) -> str:
+    """Format :func:`run_auto_breakeven`'s results as Markdown."""
+    import nn.training as T
+
+    body = [[r["case"], str(r["steps_per_epoch"]), f"{r['dynamic_ms']:.2f}",
+             f"{r['compiled_ms']:.2f}", f"{r['compiled_ms'] / r['dynamic_ms']:.2f}",
+             f"{r['compile_s']:.3f}", f"{r['compile_s'] * 1e3 / r['dynamic_ms']:.0f}",
+             f"{r['breakeven']:.0f}"] for r in rows]
+    return "\n".join([
+        "fit(compile='auto'): what a trace costs (CPU time; autograd.compile, the path auto "
+        f"picks when a run has >= {T.AUTO_STEPS_PER_TRACE} steps per trace)",
+        fmt_table(["case", "steps/epoch", "dynamic step (ms)", "compiled step (ms)",
+                   "compiled / dynamic", "trace + compile (s)", "= dynamic steps",
+                   "steps to pay for it"], body)])
+
+
 def run_lecture_step(repeat: int = 30) -> dict[str, Any]:
     """The lecture's code, per sample: ``nn.micrograd.MLP`` (an elementwise graph).
 
@@ -408,7 +478,12 @@ def main(argv: list[str] | None = None) -> None:
                                  description="the batched compiled path against the others")
     ap.add_argument("--quick", action="store_true", help="few repeats, 4 digits batches")
     ap.add_argument("--repeat", type=int, default=50, help="best of this many steps")
+    ap.add_argument("--breakeven", action="store_true",
+                    help="only measure what a trace costs in fit (behind compile='auto')")
     args = ap.parse_args(argv)
+    if args.breakeven:
+        print(breakeven_report(run_auto_breakeven()))
+        return
     if not have_batched():
         raise SystemExit("benchmarks.batched: NumPy is not installed: pip install "
                          "'chainrule[fast]'")

@@ -74,3 +74,13 @@ def test_fit_digits_epoch_is_timed_and_reported():
     text = batched.fit_report(res)
     assert "| compile=True | batched |" in text and "compile=False / this (first)" in text
     assert "digits with nn.fit" in suite.report({"machine": suite.machine(), "fit": res})
+
+
+def test_breakeven_report_states_the_threshold_and_ratios():
+    rows = [{"case": "moons", "steps_per_epoch": 16, "dynamic_ms": 6.0, "compiled_ms": 1.5,
+             "compile_s": 0.3, "breakeven": 0.3e3 / 4.5}]
+    from nn.training import AUTO_STEPS_PER_TRACE
+
+    text = batched.breakeven_report(rows)
+    assert f">= {AUTO_STEPS_PER_TRACE} steps per trace" in text
+    assert "| moons | 16 | 6.00 | 1.50 | 0.25 | 0.300 | 50 | 67 |" in text
