@@ -695,11 +695,10 @@ def _choose_path(run: _Run, epochs: int) -> None:
     run.step_fn, run.ctargets = _compiled_step(run.forward, run.task, run.params, run.l2,
                                                run.nout)
     if isinstance(run.step_fn, autograd.BatchedCompiled):
-        run.arrays = _Arrays.build(run)
+        run.arrays, why = _Arrays.build(run)
         history.path = "batched"
-        history.path_reason = ("compile=True, NumPy arrays"
-                               + ("" if run.arrays is not None else
-                                  "; the parameters stay Values (" + _Arrays.why + ")"))
+        history.path_reason = "compile=True, NumPy arrays" + (
+            "" if run.arrays is not None else f"; the parameters stay Values ({why})")
     else:
         history.path = "compiled"
         history.path_reason = "compile=True, " + (
@@ -717,8 +716,6 @@ class _Arrays:
     ``groups``: each layer's parameters as indices into ``theta``;
     ``want``: per sample what accuracy compares with.
     """
-
-    why = ""
 
     def __init__(self, run: _Run, arr: Any, np: Any) -> None:
         self.np = np
@@ -740,20 +737,21 @@ class _Arrays:
             self.want = None
 
     @classmethod
-    def build(cls, run: _Run) -> _Arrays | None:
-        """The array form of the run's batched step, or None (why in ``_Arrays.why``)."""
+    def build(cls, run: _Run) -> tuple[_Arrays | None, str]:
+        """The array form of the run's batched step, or None and why not."""
         from nn.optim import _ARRAY_STEPS
 
         np = autograd.batched.require_numpy("fit(compile=True)")
         opt = run.opt
         if type(opt).step not in _ARRAY_STEPS:
-            cls.why = f"{type(opt).__name__} has its own step()"
-            return None
+            return None, f"{type(opt).__name__} has its own step()"
         if len(opt.params) != len(run.params) or set(opt.params) != set(run.params):
-            cls.why = "the optimizer does not hold exactly the model's parameters"
-            return None
+            return None, "the optimizer does not hold exactly the model's parameters"
         arr = run.step_fn.array_step(opt.params)
-        self = cls(run, arr, np)
+        try:
+            self = cls(run, arr, np)
+        except (TypeError, ValueError) as exc:  # ragged samples: the batched call says why
+            return None, f"the data is not one array ({exc})"
         # trace now, on the first sample, to check that the loss reads only parameters
         # (the program is reused by every step: its key is the sample's shape)
         X1, T1 = self.X[:1], self.T[:1]
@@ -762,9 +760,8 @@ class _Arrays:
             for prog in run.step_fn.programs(X1, T1):
                 arr._perm(prog)
         except ValueError as exc:
-            cls.why = str(exc)
-            return None
-        return self
+            return None, str(exc)
+        return self, ""
 
     def epoch(self, run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, float]]:
         """Step 4 on the batched path: one pass over the data with ``theta`` an array."""

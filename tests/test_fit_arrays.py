@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+import autograd
 import nn
 from nn import MLP, fit, training
 
@@ -30,7 +31,7 @@ def value_path():
 
     def use(on: bool) -> None:
         if on:
-            mp.setattr(training._Arrays, "build", classmethod(lambda cls, run: None))
+            mp.setattr(training._Arrays, "build", classmethod(lambda cls, run: (None, "test")))
         else:
             mp.undo()
     yield use
@@ -77,7 +78,8 @@ def test_array_path_equals_value_path_bit_for_bit(value_path, optimizer):
     m0, h0, s0 = run(False)
     m1, h1, s1 = run(True)
     assert h1.path == h0.path == "batched"
-    assert "parameters stay Values" in h0.path_reason and "stay" not in h1.path_reason
+    assert h0.path_reason == "compile=True, NumPy arrays; the parameters stay Values (test)"
+    assert h1.path_reason == "compile=True, NumPy arrays"
     assert m1.state_dict() == m0.state_dict()
     assert [p.grad for p in m1.parameters()] == [p.grad for p in m0.parameters()]
     d0, d1 = h0.as_dict(), h1.as_dict()
@@ -216,3 +218,39 @@ def test_interrupted_and_resumed_equals_uninterrupted_on_the_array_path(tmp_path
     model, resumed = train(resume=tmp_path / "ck.json")
     assert model.state_dict() == full_model.state_dict()
     assert resumed.loss == full.loss and resumed.grad_flow == full.grad_flow
+
+
+class _Scaled(nn.Module):
+    """An MLP times a Value that is not among its parameters()."""
+
+    def __init__(self):
+        self.mlp = MLP(2, [4, 1], seed=1)
+        self.scale = autograd.Value(0.5)
+
+    def parameters(self):
+        return self.mlp.parameters()
+
+    def __call__(self, x):
+        return self.mlp(x) * self.scale
+
+
+def test_values_outside_the_optimizer_keep_the_value_path():
+    X, y = _data()
+    model = _Scaled()
+    h = fit(model, X, y, epochs=2, batch_size=16, compile=True, seed=0, progress=False)
+    assert h.path == "batched"
+    assert "the parameters stay Values (compile(batch=True).array_step: the function reads 1 " \
+           "Value(s) not in params" in h.path_reason
+    model = MLP(2, [4, 1], seed=1)
+    half = nn.optim.SGD(model.parameters()[:5], lr=0.1)
+    h = fit(model, X, y, epochs=1, batch_size=16, optimizer=half, compile=True, seed=0,
+            progress=False)
+    assert h.path_reason.endswith("(the optimizer does not hold exactly the model's parameters)")
+
+
+def test_ragged_samples_keep_the_batched_error():
+    X, y = _data(8)
+    X[3] = X[3][:1]
+    with pytest.raises(TypeError, match=r"compile\(batch=True\): argument 0 is not a batch of "
+                                        "numbers with one shape per sample"):
+        fit(MLP(2, [3, 1]), X, y, epochs=1, compile=True, progress=False)
