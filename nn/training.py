@@ -658,9 +658,9 @@ def _build_run(model: Module, data: tuple[list[Any], list[Any], list[Any], list[
 
 #: compile="auto" compiles when the run has at least this many steps per batch size
 #: traced. Measured (``python -m benchmarks.batched --breakeven``: fit on moons, blobs
-#: and digits, MLPs of 2..64 inputs and 16..64 hidden units, batches of 16..128): a
-#: trace and its compile cost 36-67 dynamic steps, a compiled step 0.17-0.36 of a
-#: dynamic one, so compiling pays after 48-100 steps per trace; 120 keeps a margin.
+#: and digits, MLPs of 2..64 inputs and 16..64 hidden units, batches of 16..128; two
+#: runs): a trace and its compile cost 35-67 dynamic steps, a compiled step 0.11-0.57
+#: of a dynamic one, so compiling pays after 48-100 steps per trace; 120 keeps a margin.
 AUTO_STEPS_PER_TRACE = 120
 
 
