@@ -535,14 +535,16 @@ class _Run:
     waited: int = 0
     first_epoch: int = 1
     extra_meta: dict[str, Any] = field(default_factory=dict)
+    compile: bool | str = False
+    arrays: _Arrays | None = None
+    auto_traces: int = 1  # compile="auto": the traces the batch sizes need
+    auto_steps: int = 0  # compile="auto": the steps run compiled
 
     @functools.cached_property
     def data_hash(self) -> str:
         """A hash of the training and validation data (only checkpoints and resume need it)."""
         vt = self.Xv_task
         return _fingerprint(self.Xt, self.task.targets, self.Xv, vt.targets if vt else None)
-    compile: bool | str = False
-    arrays: _Arrays | None = None
 
     @property
     def monitor(self) -> list[float]:
@@ -688,6 +690,7 @@ def _choose_path(run: _Run, epochs: int) -> None:
             return
         run.step_fn, run.ctargets = _compiled_step(run.forward, run.task, run.params, run.l2,
                                                    run.nout, batched=False)
+        run.auto_traces = traces
         history.path = "compiled"
         history.path_reason = (f"auto: {steps_left} steps pay for {traces} trace(s) "
                                f"(>= {AUTO_STEPS_PER_TRACE} steps each)")
@@ -825,18 +828,20 @@ def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
     if run.step_fn is not None:  # compiled: floats out, .grad accumulated
         opt.zero_grad()
         xs, ts = [run.Xt[i] for i in idx], [run.ctargets[i] for i in idx]
+        switch = None
         if run.compile == "auto":
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", autograd.CompileWarning)
                     res = run.step_fn(xs, ts)
-            except Exception as exc:  # any failure to trace: run dynamic
-                run.step_fn, run.ctargets = None, task.targets
-                run.history.path = "dynamic"
-                run.history.path_reason = (f"auto: the model could not be compiled "
-                                           f"({type(exc).__name__}: {exc})")
+            except Exception as exc:  # any failure to trace: this step and the rest dynamic
+                _auto_to_dynamic(run, f"the model could not be compiled "
+                                      f"({type(exc).__name__}: {exc})")
                 return _step(run, idx)
-            run.compile = True  # traced: later steps need no guard
+            run.auto_steps += 1
+            if run.step_fn.traces > run.auto_traces:  # a branch on the data: traces cost
+                switch = (f"the model needed {run.step_fn.traces} traces for "
+                          f"{run.auto_traces} batch size(s) (its branches depend on the data)")
         else:
             res = run.step_fn(xs, ts)
         nout = run.nout
@@ -845,6 +850,8 @@ def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
             return res[0], cols[0] if nout == 1 else [list(r) for r in zip(*cols)]
         outs = list(res[1:]) if nout == 1 else [
             list(res[1 + k * nout : 1 + (k + 1) * nout]) for k in range(len(idx))]
+        if switch is not None:
+            _auto_to_dynamic(run, switch)
         return res[0], outs
     outs = run.forward([run.Xt[i] for i in idx])
     batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
@@ -854,6 +861,15 @@ def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
     opt.zero_grad()
     batch_loss.backward()
     return batch_loss.data, outs
+
+
+def _auto_to_dynamic(run: _Run, why: str) -> None:
+    """compile="auto": run the remaining steps dynamic (the same numbers), and say why."""
+    done = run.auto_steps
+    run.step_fn, run.ctargets = None, run.task.targets
+    run.history.path = "dynamic"
+    run.history.path_reason = f"auto: {why}; " + (
+        f"compiled for {done} step(s), then dynamic" if done else "dynamic")
 
 
 def _run_epoch(run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, float]]:

@@ -132,6 +132,7 @@ def test_auto_falls_back_on_a_model_that_cannot_compile(always_pays):
     (w0, h0), (w1, h1) = runs
     assert h1.path == "dynamic"
     assert h1.path_reason.startswith("auto: the model could not be compiled (TraceError: ")
+    assert h1.path_reason.endswith("; dynamic")
     assert w1 == w0 and h1.loss == h0.loss
     with pytest.raises(autograd.TraceError):  # forced, it says why
         fit(_Untraceable(), X, y, epochs=1, batch_size=16, progress=False, compile=True)
@@ -186,3 +187,31 @@ def test_cli_train_refuses_an_unknown_compile_choice(capsys):
         main(["train", "--compile", "maybe"])
     assert info.value.code != 0
     assert "invalid choice: 'maybe'" in capsys.readouterr().err
+
+
+class _Branchy(nn.Module):
+    """A model with a Python branch on a Value: every other batch takes another trace."""
+
+    def __init__(self):
+        self.mlp = MLP(2, [4, 1], seed=5)
+
+    def parameters(self):
+        return self.mlp.parameters()
+
+    def __call__(self, x):
+        out = self.mlp(x)
+        return out * 2.0 if out > 0 else out
+
+
+def test_auto_stops_compiling_a_model_that_keeps_retracing(always_pays):
+    X, y = _moons()
+    runs = []
+    for mode in (False, "auto"):
+        model = _Branchy()
+        h = fit(model, X, y, epochs=3, batch_size=16, seed=0, progress=False, compile=mode)
+        runs.append((model.mlp.state_dict(), h))
+    (w0, h0), (w1, h1) = runs
+    assert h1.path == "dynamic"
+    assert "traces for 1 batch size(s) (its branches depend on the data); compiled for" \
+        in h1.path_reason, h1.path_reason
+    assert w1 == w0 and h1.loss == h0.loss and h1.accuracy == h0.accuracy
