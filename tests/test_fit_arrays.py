@@ -254,3 +254,36 @@ def test_ragged_samples_keep_the_batched_error():
     with pytest.raises(TypeError, match=r"compile\(batch=True\): argument 0 is not a batch of "
                                         "numbers with one shape per sample"):
         fit(MLP(2, [3, 1]), X, y, epochs=1, compile=True, progress=False)
+
+
+@pytest.mark.parametrize("classes,loss", [(False, "hinge"), (True, "cross_entropy"),
+                                          (False, "mse")])
+def test_batched_validation_equals_evaluate(classes, loss, monkeypatch):
+    """The batched path validates as one NumPy pass: evaluate()'s numbers within rounding."""
+    X, y = _data(80, classes=classes)
+    model = MLP(2, [6, 2 if classes else 1], seed=1)
+    calls = []
+    inside = [False]
+    real = training._evaluate
+
+    def spy(*a):
+        if not inside[0]:
+            calls.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(training, "_evaluate", spy)
+    seen = []
+
+    def cb(epoch, history):  # the reference: evaluate() on the epoch's weights
+        inside[0] = True
+        seen.append(nn.evaluate(model, X[60:], y[60:], loss=loss))
+        inside[0] = False
+
+    h = fit(model, X[:60], y[:60], validation_data=(X[60:], y[60:]), loss=loss, epochs=3,
+            batch_size=16, compile=True, seed=0, progress=False, l2=1e-2, callbacks=[cb])
+    assert calls == []  # never the per-sample evaluation
+    assert h.val_loss == pytest.approx([v for v, _ in seen], rel=1e-12)  # data loss, no l2
+    if loss != "mse":
+        assert h.val_accuracy == [a for _, a in seen]
+    else:
+        assert h.val_accuracy == []
