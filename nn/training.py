@@ -16,7 +16,8 @@ NumPy arrays (``autograd.compile(..., batch=True)``) with the parameters held
 in one array and updated by the optimizer's ``step_array`` (the Values are
 written back at the end of every epoch and whenever training stops, so
 validation, callbacks, checkpoints, early stopping, Ctrl-C and divergence
-errors see them); its numbers equal the dynamic engine's within rounding.
+errors see them), and validates the same way, as one NumPy pass; its numbers
+equal the dynamic engine's within rounding.
 ``compile="auto"`` (the default) compiles (``"compiled"``) when the run is
 long enough for the trace to pay for itself, and never picks ``"batched"``.
 """
@@ -1185,8 +1186,9 @@ def fit(
             the batched path with an ``nn.optim`` optimizer over the model's
             parameters, the parameters live in one array during each epoch
             (updated by ``step_array``) and are written back to the Values at
-            its end and whenever training stops. ``History.path`` says which
-            path ran.
+            its end and whenever training stops; the validation set is
+            evaluated as one NumPy pass too. ``History.path`` says which path
+            ran and ``History.path_reason`` why.
         resume: a checkpoint written by an earlier ``fit(checkpoint=...)``:
             the model's weights, the optimizer's and scheduler's state, the
             random state, the early-stopping state and the history are loaded
