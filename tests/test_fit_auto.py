@@ -108,6 +108,20 @@ def test_auto_decides_by_the_runs_length():
     assert h.path == "dynamic" and "240 that pay for 2 trace(s)" in h.path_reason
 
 
+def test_auto_does_not_compile_a_trace_too_large_for_memory(monkeypatch):
+    X, y = _moons(48)
+    model = MLP(2, [4, 1], seed=0)  # 17 parameters
+    monkeypatch.setattr(training, "AUTO_MAX_WEIGHT_USES", 16 * 17 - 1)
+    h = fit(model, X, y, epochs=60, batch_size=16, seed=0, progress=False)
+    assert h.path == "dynamic"
+    assert h.path_reason == ("auto: a step uses the weights 272 times (batch 16 x 17 "
+                             "parameters), more than the 271 a trace compiles in reasonable "
+                             "memory")
+    monkeypatch.setattr(training, "AUTO_MAX_WEIGHT_USES", 16 * 17)
+    h = fit(MLP(2, [4, 1], seed=0), X, y, epochs=60, batch_size=16, seed=0, progress=False)
+    assert h.path == "compiled"
+
+
 class _Untraceable(nn.Module):
     """A model whose forward reads a Value's number (float(v)): it cannot be traced."""
 
