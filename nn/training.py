@@ -703,14 +703,14 @@ def _choose_path(run: _Run, epochs: int) -> None:
             history.path = "dynamic"
             history.path_reason = (f"auto: {steps_left} steps, fewer than the "
                                    f"{AUTO_STEPS_PER_TRACE * traces} that pay for "
-                                   f"{traces} trace(s)")
+                                   f"{_traces(traces)}")
             return
         run.step_fn, run.ctargets = _compiled_step(run.forward, run.task, run.params, run.l2,
                                                    run.nout, batched=False)
         run.auto_traces = traces
         history.path = "compiled"
-        history.path_reason = (f"auto: {steps_left} steps pay for {traces} trace(s) "
-                               f"(>= {AUTO_STEPS_PER_TRACE} steps each)")
+        history.path_reason = (f"auto: {steps_left} steps pay for {_traces(traces)} "
+                               f"({AUTO_STEPS_PER_TRACE} steps or more each)")
         return
     run.step_fn, run.ctargets = _compiled_step(run.forward, run.task, run.params, run.l2,
                                                run.nout)
@@ -725,6 +725,11 @@ def _choose_path(run: _Run, epochs: int) -> None:
         history.path_reason = "compile=True, " + (
             "a custom loss" if _per_sample_loss(run.forward, run.task, run.params, run.l2)
             is None else "no NumPy")
+
+
+def _traces(k: int) -> str:
+    """``"1 trace"`` or ``"2 traces"`` (one per batch size: a shorter last batch is its own)."""
+    return "1 trace" if k == 1 else f"{k} traces"
 
 
 def _batched_validation(run: _Run) -> Callable[[], tuple[float, float | None]] | None:

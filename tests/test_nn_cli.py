@@ -105,3 +105,9 @@ def test_train_compile_flag_gives_the_same_result(capsys):
     pick = re.compile(r"train loss \S+ train accuracy \S+ test accuracy \S+")
     strip = lambda text: pick.findall(text.replace(",", ""))  # noqa: E731
     assert strip(plain) == strip(compiled) != []
+    # the last line says which path ran the steps, and why
+    assert plain.splitlines()[-1] == (
+        "steps: dynamic (auto: 24 steps, fewer than the 120 that pay for 1 trace)")
+    assert compiled.splitlines()[-1].startswith("steps: ")
+    assert main([*args, "--compile", "off"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "steps: dynamic (compile=False)"

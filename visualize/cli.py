@@ -394,6 +394,7 @@ def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) 
         print(f"trained {history.epochs_run} epochs in {history.seconds:.1f} s: "
               f"train loss {history.loss[-1]:.4f}, train accuracy "
               f"{100 * history.accuracy[-1]:.1f}%, test accuracy {100 * (test_acc or 0):.1f}%")
+        print(f"steps: {history.path} ({history.path_reason})")
     if save_path is not None:
         try:
             nn.save(model, save_path, meta=meta)
