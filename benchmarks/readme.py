@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from benchmarks import userstep
+from benchmarks import batched, userstep
 from benchmarks.timing import fmt_table
 
 START = "<!-- benchmarks:start -->"
@@ -69,7 +69,8 @@ into the parameters, exactly as `loss_fn(X, Y).backward()` would (bit-identical,
 `relu`, `abs`, `clamp`, `maximum` branch inside the generated code, so one trace is valid for
 any data; a Python `if` on a Value is guarded and re-traced when the data takes the other
 branch; `float(v)` inside a trace is refused; `step.verify(X, Y)` compares with the dynamic
-engine. `nn.fit(..., compile=True)` trains this way.
+engine. `nn.fit(...)` trains this way by default when the run is long enough to pay for the
+trace (`compile="auto"`), and always without NumPy under `compile=True`.
 
 **The batched path.** `step = autograd.compile(per_sample_loss, batch=True, reduction="mean")`
 (NumPy needed: `pip install 'chainrule[fast]'`) traces the loss of *one* sample and runs every
@@ -79,10 +80,13 @@ read the same inputs become one matrix product per layer. `step(X, Y)` returns t
 and fills `.grad` as `autograd.mean([per_sample_loss(x, y) ...]).backward()` would, to
 rounding (the batch is summed in another order; property-tested to 1e-12 of the terms). A
 Python `if` on a Value splits the batch by branch. `nn.fit(..., compile=True)` and
-`chainrule train --compile` take this path when NumPy is installed. The `batched` rows run
-it; the steps still zero and update the parameters one `Value` at a time (`nn.optim.SGD`),
-which is most of their time. `python -m benchmarks.batched` prints these workloads alone, with the
-hand-written NumPy step beside them.
+`chainrule train --compile` take this path when NumPy is installed, with the parameters in one
+array for an epoch: `step.array_step(params)` gives the same program as an `ArrayStep`
+(parameters in as one float64 array, loss and gradient out), and the optimizer updates them
+with `step_array` (the same update formula as its per-Value `step`). The `chainrule nn batched`
+rows run that way (`nn.optim.SGD.step_array`); `chainrule ops batched` zeroes and updates one
+`Value` at a time. `python -m benchmarks.batched` prints these workloads alone, with the
+hand-written NumPy step beside them (`--breakeven`: what a trace costs `fit`).
 
 **The garbage collector.** chainrule's graphs have no reference cycles (a node refers only to
 its parents), so reference counting frees them and CPython's cyclic collector finds nothing:
@@ -130,16 +134,19 @@ def section(res: dict[str, Any]) -> str:
         eng = res[key]["engines"]
         fl = eng["float floor"]
         mg = eng.get("micrograd")
+        npb = eng.get("numpy batched")
         for name, e in eng.items():
             rows.append([
                 key, name, f"{e['ms_gc_default']:.2f}", f"{e['ms_gc_off']:.2f}",
                 _r(e["ms_gc_default"], fl["ms_gc_default"]),
+                _r(e["ms_gc_default"], npb["ms_gc_default"]) if npb else "-",
                 _r(mg["ms_gc_default"], e["ms_gc_default"]) if mg else "-",
             ])
     if rows:
         parts.append(fmt_table(
             ["workload", "engine", "ms/step, default GC", "ms/step, GC off",
-             "x float floor (default GC)", "micrograd / this (default GC)"], rows))
+             "x float floor (default GC)", "x numpy batched (default GC)",
+             "micrograd / this (default GC)"], rows))
         parts.append("")
     if "digits" in res:
         d = res["digits"]
@@ -153,6 +160,8 @@ def section(res: dict[str, Any]) -> str:
         parts.append("")
         parts.append(fmt_table(["engine", "default GC", "GC off", "x float floor"], rows))
         parts.append("")
+    if "fit" in res:
+        parts += [batched.fit_report(res["fit"]), ""]
     if "chain" in res:
         c = res["chain"]
         eng = c["engines"]
