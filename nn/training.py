@@ -863,15 +863,8 @@ class _Arrays:
                 total += loss_value * len(idx)
                 if self.want is not None:
                     hits += _hits(task.kind, outs, self.want[ix], np)
-                seen = s * bs + len(idx)
-                live = {"loss": total / seen}
-                if task.kind != "regression":
-                    live["acc"] = hits / seen
-                if history.val_loss:
-                    live["val_loss"] = history.val_loss[-1]
-                if history.val_accuracy:
-                    live["val_acc"] = history.val_accuracy[-1]
-                bar.update(f"epoch {epoch}/{run.epochs}", **live)
+                bar.update(f"epoch {epoch}/{run.epochs}",
+                           **_live(history, task, total, hits, s * bs + len(idx)))
         finally:  # whatever ends the epoch, the Values hold the weights (and gradients)
             self.write_back(theta, grad)
             opt._lists()
@@ -963,16 +956,22 @@ def _run_epoch(run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, 
         if task.kind != "regression":
             hits += sum(_correct(task.kind, outs[k], task.targets[i])
                         for k, i in enumerate(idx))
-        seen = s * bs + len(idx)
-        live = {"loss": total / seen}
-        if task.kind != "regression":
-            live["acc"] = hits / seen
-        if history.val_loss:
-            live["val_loss"] = history.val_loss[-1]
-        if history.val_accuracy:
-            live["val_acc"] = history.val_accuracy[-1]
-        bar.update(f"epoch {epoch}/{run.epochs}", **live)
+        bar.update(f"epoch {epoch}/{run.epochs}",
+                   **_live(history, task, total, hits, s * bs + len(idx)))
     return total, hits, flow
+
+
+def _live(history: History, task: _Task, total: float, hits: float,
+          seen: int) -> dict[str, float]:
+    """The progress bar's figures so far in an epoch: mean loss, accuracy, last validation."""
+    live = {"loss": total / seen}
+    if task.kind != "regression":
+        live["acc"] = hits / seen
+    if history.val_loss:
+        live["val_loss"] = history.val_loss[-1]
+    if history.val_accuracy:
+        live["val_acc"] = history.val_accuracy[-1]
+    return live
 
 
 def _diverged(run: _Run, epoch: int, batch: int, loss_value: float) -> None:
