@@ -57,6 +57,7 @@ __all__ = [
     "Value",
     "apply",
     "backward_order",
+    "data_version",
     "dot",
     "is_grad_enabled",
     "logsumexp",
@@ -74,6 +75,26 @@ Number = Union[int, float]
 
 _new = object.__new__
 _count = itertools.count(-1, -1).__next__  # newer nodes get smaller keys
+
+# Moved to a new value after every assignment of an existing Value's data (see data_version).
+_data_version = 0
+_next_version = itertools.count(1).__next__
+
+
+def data_version() -> int:
+    """Return a number that changes whenever any Value's ``data`` is assigned.
+
+    Every assignment ``v.data = ...`` (``p.data -= lr * p.grad``, an
+    optimizer's step, ``Module.load_state_dict``) moves it to a value it never
+    had before; creating Values does not. Code that keeps floats read from
+    Values (``nn``'s layers keep their weights' floats between calls) compares
+    it with the number it read *before* reading them: equal means no data
+    changed since. (Writing a Value's private ``_data`` bypasses it.)
+
+    Returns:
+        An int; compare for equality only.
+    """
+    return _data_version
 
 
 # ---------------------------------------------------------------------------
@@ -148,11 +169,14 @@ class Value:
     # -- data ---------------------------------------------------------------
 
     def _set_data(self, value: Any) -> None:
+        global _data_version
         if type(value) is float:
             self._data = value
+            _data_version = _next_version()  # after the write (see data_version)
             return
         if isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, Value):
             self._data = _to_float(value, "Value.data")
+            _data_version = _next_version()
             return
         hint = (
             "assign its number instead (v.data = other.data)"
