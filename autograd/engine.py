@@ -36,6 +36,11 @@ last.
 Gradient semantics (as in PyTorch): leaves (nodes without parents) accumulate
 into ``.grad`` across backward calls until reset; every interior node's
 ``.grad`` holds the gradient of the latest backward pass through it.
+``backward`` skips a node whose partials are all zero (a relu neuron that is
+off) when its gradient is finite: it would add only zeros. The results are
+the same bits as adding them, except for the sign of a zero: a leaf whose
+``.grad`` was set to ``-0.0`` by hand keeps it (interior gradients start at
+``+0.0`` and can never become ``-0.0``).
 """
 
 from __future__ import annotations
@@ -485,7 +490,12 @@ class Value:
             g = node.grad
             p = node._p
             if type(p) is tuple:
-                for q, d in zip(p, node._local):
+                local = node._local
+                # A node whose partials are all zero (a dead relu neuron) passes
+                # on zeros only, when g is finite: skip it (see the module notes).
+                if local[0] == 0.0 and g - g == 0.0 and local.count(0.0) == len(local):
+                    continue
+                for q, d in zip(p, local):
                     q.grad += g * d
             else:  # one parent, stored bare with its partial (see _node)
                 p.grad += g * node._local
@@ -573,23 +583,28 @@ def _interior(root: Value, reset: bool) -> list[Value]:
     (what ``backward`` needs, without a second pass).
     """
     order = [root]
-    seen = {root}
+    seen = {root}  # every node met, leaves included (a set lookup is cheaper than ._p)
     add = seen.add
+    met = seen.issuperset
     append = order.append
     for node in order:  # the loop also visits the nodes appended during it
         p = node._p
         if type(p) is tuple:
+            if met(p):  # commonly so: the neurons of a layer share inputs and weights
+                continue
             for q in p:
-                if q._p is not None and q not in seen:
+                if q not in seen:
                     add(q)
-                    append(q)
-                    if reset:
-                        q.grad = 0.0
-        elif p._p is not None and p not in seen:
+                    if q._p is not None:
+                        append(q)
+                        if reset:
+                            q.grad = 0.0
+        elif p not in seen:
             add(p)
-            append(p)
-            if reset:
-                p.grad = 0.0
+            if p._p is not None:
+                append(p)
+                if reset:
+                    p.grad = 0.0
     order.sort(key=_creation)
     return order
 
