@@ -918,19 +918,35 @@ def make_node(
     Raises:
         ValueError: if ``parents`` and ``partials`` differ in length.
     """
-    ps = tuple(parents)
-    ds = tuple(partials)
-    if len(ps) != len(ds):
+    ps = parents if type(parents) is tuple else tuple(parents)
+    ds = partials if type(partials) is tuple else tuple(partials)
+    n = len(ps)
+    if n != len(ds):
         raise ValueError(
-            f"make_node({op.name}): {len(ps)} parents but {len(ds)} partials; "
+            f"make_node({op.name}): {n} parents but {len(ds)} partials; "
             "give one partial per parent"
         )
-    node = _node(data, op, ps, ds, None if operands is None else tuple(operands))
-    if scope:
-        if _special:  # keep what the open modes recorded (anomaly mode's call site)
+    node: Value = _new(Value)  # the body of _node, inlined: nn makes one per neuron call
+    node._data = data
+    node.grad = 0.0
+    node._entry = op
+    if n == 1:  # one parent: it and its partial are stored bare (no tuples)
+        node._p = ps[0]
+        node._local = ds[0]
+    elif n:
+        node._p = ps
+        node._local = ds
+    else:  # no Value operand: a constant, i.e. a leaf
+        node._p = None
+        node._local = ()
+    node._ctx = None if operands is None else tuple(operands)
+    node._id = _count()
+    if _special:
+        _record_special(node)
+        if scope:  # keep what the open modes recorded (anomaly mode's call site)
             node.scope = scope
-        else:
-            node._meta = scope
+    elif scope:
+        node._meta = scope
     return node
 
 

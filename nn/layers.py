@@ -19,13 +19,13 @@ import math
 import numbers
 import operator
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
 import autograd
 from autograd import Op, Value
 from autograd.engine import data_version
-from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op, neuron_eval
+from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op, activation_source, neuron_eval
 from nn.module import Module
 
 __all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
@@ -241,8 +241,8 @@ class Neuron(Module):
         xs = _inputs(x, len(self.w), self)
         if not self.fused:
             return _unfused(self, xs)
-        entries = _prepared(self, [self]).entries
-        return _apply(entries, _row(xs, self), autograd.is_grad_enabled())[1][0]
+        prep = _prepared(self, [self])
+        return _apply(prep, _row(xs, self), autograd.is_grad_enabled())[1][0]
 
     def config(self) -> dict[str, Any]:
         """Return the constructor arguments that rebuild this architecture."""
@@ -282,10 +282,59 @@ _Entry = tuple[list[float], tuple[float, ...], float, tuple[Value, ...], Op, Uni
                tuple[float, ...], str, tuple[float, ...]]
 
 
+_KERNEL_SOURCE = """
+def kernel(entries, xdt, xvals, record, make):
+    outs = []
+    floats = []
+    xone = xdt + _ONE
+    for wd, wt, bd, params, op, _, ex, scope, zeros in entries:
+        z = _sum(_map(_mul, xdt, wd)) + bd
+        out = {out}
+        a = {slope}
+        if a == 1.0:
+            partials = wt + xone
+        elif a == 0.0:
+            partials = zeros
+        else:
+            partials = (*[a * w for w in wd], *[a * x for x in xdt], a)
+        outs.append(make(out, op, xvals + params, partials, {operands},
+                         scope if record else ""))
+        floats.append(out)
+    return (tuple(floats), tuple(outs), None), outs
+"""
+
+_Kernel = Callable[[list[Any], tuple[float, ...], tuple[Value, ...], bool, Callable[..., Value]],
+                   tuple[_RowT, list[Value]]]
+_kernels: dict[tuple[Op | None, int], _Kernel | None] = {}
+
+
+def _kernel(act: Op | None, nparams: int) -> _Kernel | None:
+    """A layer's forward on one row of Values, with the activation's templates inlined.
+
+    The same floats and nodes as :func:`_apply` (from the activation's own
+    formula, see :func:`nn.fused.activation_source`), without two Python calls
+    per neuron. ``None`` for an activation without templates.
+    """
+    key = (act, nparams)
+    if key in _kernels:
+        return _kernels[key]
+    src = activation_source(act, "z", "out", [f"ex[{i}]" for i in range(nparams)])
+    fn: _Kernel | None = None
+    if src is not None:
+        out, slope, names = src
+        code = _KERNEL_SOURCE.format(out=out, slope=slope,
+                                     operands="(*xvals, *params, *ex)" if nparams else "None")
+        env: dict[str, Any] = {"_ONE": _ONE, "_sum": sum, "_map": map, "_mul": _mul, **names}
+        exec(compile(code, f"<nn kernel: {act.name if act else 'linear'}>", "exec"), env)
+        fn = env["kernel"]
+    _kernels[key] = fn
+    return fn
+
+
 class _Prep:
     """The floats and parameters of some neurons, read once (see above)."""
 
-    __slots__ = ("biases", "entries", "neurons", "version", "weights")
+    __slots__ = ("biases", "entries", "kernel", "neurons", "version", "weights")
 
     def __init__(self, neurons: Sequence[Neuron]) -> None:
         self.version = data_version()  # read first: a later assignment invalidates
@@ -299,6 +348,8 @@ class _Prep:
             entries.append((wd, tuple(wd), n.b.data, params, n._op, n._act, n._extra,
                             n._scope, (0.0,) * (2 * len(wd) + 1)))
         self.entries = entries
+        acts = {(n._act, len(n._extra)) for n in neurons}
+        self.kernel = _kernel(*acts.pop()) if len(acts) == 1 else None
 
 
 def _prepared(owner: Any, neurons: list[Neuron]) -> _Prep:
@@ -340,13 +391,16 @@ def _row(xs: list[Any], who: Any) -> _RowT:
     return tuple(floats), tuple(values), xs
 
 
-def _apply(entries: list[_Entry], row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
+def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
     """Apply prepared neurons to one row; return the output row and the output nodes.
 
     ``record``: tag the nodes with their neuron's scope.
     """
     xdt, xvals, items = row
     make = autograd.make_node
+    if items is None and prep.kernel is not None:
+        return prep.kernel(prep.entries, xdt, xvals, record, make)
+    entries = prep.entries
     outs: list[Value] = []
     floats: list[float] = []
     for wd, wt, bd, params, op, act, extra, scope, zeros in entries:
@@ -392,9 +446,9 @@ def _forward(owner: Any, neurons: list[Neuron], rows: list[list[Any]], who: Any,
     """
     if not neurons[0].fused:
         return [[_unfused(n, xs) for n in neurons] for xs in rows]
-    entries = _prepared(owner, neurons).entries
+    prep = _prepared(owner, neurons)
     record = scopes and autograd.is_grad_enabled()
-    return [_apply(entries, _row(xs, who), record)[1] for xs in rows]
+    return [_apply(prep, _row(xs, who), record)[1] for xs in rows]
 
 
 @contextlib.contextmanager
@@ -608,7 +662,7 @@ class MLP(Module):
         out: list[Value] = []
         for layer in layers:
             neurons = layer.neurons
-            row, out = _apply(_prepared(layer, neurons).entries, row, record)
+            row, out = _apply(_prepared(layer, neurons), row, record)
         return out[0] if len(out) == 1 else out
 
     def forward_batch(self, xs: Sequence[Any], *, scopes: bool = True) -> list[Any]:
@@ -641,8 +695,8 @@ class MLP(Module):
         prepped = [_row(x, "MLP") for x in rows]
         outs: list[list[Value]] = [[] for _ in rows]
         for layer in self.layers:
-            entries = _prepared(layer, layer.neurons).entries
-            stepped = [_apply(entries, r, record) for r in prepped]
+            prep = _prepared(layer, layer.neurons)
+            stepped = [_apply(prep, r, record) for r in prepped]
             prepped = [r for r, _ in stepped]
             outs = [o for _, o in stepped]
         return [r[0] if len(r) == 1 else r for r in outs]
