@@ -181,3 +181,24 @@ def test_graph_explain_draws_each_variables_paths(tmp_path: Path,
         svg = drawn.read_text(encoding="utf-8")
         assert f"orange: the {n_paths} path" in svg
         assert svg.count('stroke="#e6550d"') >= n_paths + 1  # its edges are drawn orange
+
+
+def test_demo_sample_graph_shows_that_samples_gradients_alone() -> None:
+    # fit leaves its last step's gradients in .grad; the drawn sample must not add to them
+    import nn
+    from autograd import Value
+    from visualize.cli import _sample_loss
+
+    model = nn.MLP(2, [4, 1], seed=3)
+    x, y = [0.5, -1.25], -1.0
+    fresh = nn.MLP(2, [4, 1], seed=3)
+    expect_loss = (1.0 - y * fresh(x)).relu()
+    expect_loss.backward()
+    for p in model.parameters():
+        p.grad = 0.75  # stale gradients, as after training
+    drawn = _sample_loss(model, x, y)
+    assert drawn is not None
+    score, loss = drawn
+    assert isinstance(score, Value) and loss.label == "loss"
+    assert loss.data == expect_loss.data > 0.0
+    assert [p.grad for p in model.parameters()] == [p.grad for p in fresh.parameters()]

@@ -479,6 +479,28 @@ def _pick_sample(model: nn.MLP, X: Sequence[Sequence[float]],
     return k, losses[k]
 
 
+def _sample_loss(model: nn.MLP, x: list[float],
+                 y: float) -> tuple[Value, Value] | None:
+    """One sample's hinge loss through ``model`` after its own backward: ``(score, loss)``.
+
+    The parameters' gradients are zeroed first, so the graph shows this
+    sample's gradients alone (``fit`` leaves its last step's in ``.grad``);
+    the caller zeroes them again after drawing. None if the model's output
+    is not a single Value.
+    """
+    import autograd
+
+    score = model(x)
+    if not isinstance(score, Value):
+        return None
+    with autograd.scope("loss"):
+        loss = (1.0 - y * score).relu()
+    loss.label = "loss"
+    model.zero_grad()
+    loss.backward()
+    return score, loss
+
+
 #: The sample graph's node budget: the output side in full, layer 1's neurons as boxes.
 SAMPLE_GRAPH_NODES = 60
 
@@ -496,7 +518,6 @@ def _demo_pictures(out_dir: Path, model: nn.MLP,
     through the trained network (SVG with Graphviz, else DOT text). Labels
     are -1/+1 (the max-margin loss). Returns the files written.
     """
-    import autograd
     import visualize
 
     (X_train, y_train), (X_test, y_test) = train, test
@@ -522,12 +543,9 @@ def _demo_pictures(out_dir: Path, model: nn.MLP,
     # one training sample that still has a loss, through the trained network
     k, sample_loss = _pick_sample(model, X_train, y_train)
     x0, y0 = list(X_train[k]), float(y_train[k])
-    score = model(x0)
-    if isinstance(score, autograd.Value):
-        with autograd.scope("loss"):
-            loss = (1.0 - y0 * score).relu()
-        loss.label = "loss"
-        loss.backward()
+    drawn = _sample_loss(model, x0, y0)
+    if drawn is not None:
+        score, loss = drawn
         why = ("its hinge loss is not zero, so gradients flow" if sample_loss > 0 else
                "every sample is beyond the margin: loss 0, so every gradient is 0")
         title = (f"training sample {k}: x = ({x0[0]:.3g}, {x0[1]:.3g}), label {y0:+g}, score "

@@ -113,7 +113,10 @@ def _mistakes(X: list[list[float]], y: list[int], pred: list[int], wrong: list[i
     for k, i in enumerate(shown):
         ax = fig.add_subplot(rows, cols, k + 1)
         draw_digit(ax, X[i], f"true {y[i]}\nread {pred[i]}", colour="#b2182b")
-    fig.suptitle(f"{len(shown)} of the {len(wrong)} misread test digits", fontsize=10)
+    what = (f"all {len(wrong)}" if len(shown) == len(wrong)
+            else f"{len(shown)} of the {len(wrong)}")
+    fig.suptitle(f"{what} misread test digits: the true digit and what the network read",
+                 fontsize=10)
     return fig
 
 
