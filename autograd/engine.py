@@ -153,10 +153,17 @@ class Value:
 
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
+            if _observer is not None:  # autograd.compile is tracing
+                raise TypeError(
+                    "Value: data must be a real number, got a Value; a Value is a node "
+                    "already: use it as it is (inside autograd.compile the function's "
+                    "number arguments arrive as Values: write x, not Value(x), in the "
+                    "compiled function, or wrap the batch in Values before calling it). "
+                    "value.detach() would make the batch a constant of the compiled code"
+                )
             raise TypeError(
                 "Value: data must be a real number, got a Value; a Value is a node "
-                "already: use it as it is (inside autograd.compile the function's "
-                "arguments arrive as Values), or value.detach() for a new leaf with the "
+                "already: use it as it is, or value.detach() for a new leaf with the "
                 "same data"
             )
         self._data = _to_float(data, "Value")

@@ -1,0 +1,75 @@
+"""compile on micrograd's demo step: ``Value(x)`` of an argument inside the traced function.
+
+Inside a trace the function's number arguments arrive as Values, so
+``Value(x)`` on one is a mistake; the error names the fix (write ``x``, or
+wrap the batch before the call) and warns off ``detach()``, which would make
+the batch a constant of the compiled code. Both fixes compile micrograd's demo
+step and train it bit for bit as the dynamic engine on changing batches.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+import autograd
+from autograd import Value
+
+nn = pytest.importorskip("nn")
+
+
+def _demo_loss(model: nn.MLP, inputs: Sequence[Sequence[Any]], Y: list[Any]) -> Value:
+    scores = [model(x) for x in inputs]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(Y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    return data_loss + reg_loss  # type: ignore[no-any-return]
+
+
+def _batch(rng: random.Random, n: int) -> tuple[list[list[float]], list[float]]:
+    X = [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(n)]
+    return X, [1.0 if a * b > 0 else -1.0 for a, b in X]
+
+
+def test_value_of_an_argument_names_the_fix_and_not_detach() -> None:
+    model = nn.MLP(2, [4, 1], seed=1)
+    step = autograd.compile(
+        lambda X, Y: _demo_loss(model, [list(map(Value, r)) for r in X], Y))
+    with pytest.raises(TypeError, match=r"write x, not Value\(x\), in the compiled function, "
+                                        r"or wrap the batch in Values before calling it\)\. "
+                                        r"value.detach\(\) would make the batch a constant"):
+        step([[0.5, 1.0]], [1.0])
+    with pytest.raises(TypeError, match=r"^Value: data must be a real number, got a Value; a "
+                                        r"Value is a node already: use it as it is, or "
+                                        r"value.detach\(\) for a new leaf"):
+        Value(Value(1.0))  # outside a trace
+
+
+@pytest.mark.parametrize("wrap", ["inside: x as it is", "outside: Values before the call"])
+def test_both_fixes_train_as_the_dynamic_step_on_changing_batches(wrap: str) -> None:
+    dyn = nn.MLP(2, [6, 6, 1], seed=4)
+    comp = nn.MLP(2, [6, 6, 1], seed=4)
+    call: Callable[[list[list[float]], list[float]], float]
+    if wrap.startswith("inside"):
+        f = autograd.compile(lambda X, Y: _demo_loss(comp, X, Y))
+        call = f
+    else:
+        g = autograd.compile(lambda inputs, Y: _demo_loss(comp, inputs, Y))
+
+        def call(X: list[list[float]], Y: list[float]) -> float:
+            return g([list(map(Value, r)) for r in X], Y)  # type: ignore[no-any-return]
+    rng = random.Random(0)
+    for _ in range(5):
+        X, Y = _batch(rng, 8)  # a new batch every call
+        total = _demo_loss(dyn, [list(map(Value, r)) for r in X], Y)
+        dyn.zero_grad()
+        total.backward()
+        comp.zero_grad()
+        assert call(X, Y) == total.data
+        assert [p.grad for p in comp.parameters()] == [p.grad for p in dyn.parameters()]
+        for model in (dyn, comp):
+            for p in model.parameters():
+                p.data -= 0.1 * p.grad
