@@ -281,13 +281,24 @@ class _Program:
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         flat: list[Any],
+        keep: frozenset[int] = frozenset(),
     ) -> None:
-        # 1. Trace with the dynamic engine.
+        # 1. Trace with the dynamic engine, on stand-ins: a new leaf for every
+        # number, and one for every distinct Value argument (so that the code
+        # serves any Values of later calls), except the Value arguments at
+        # ``keep``, which the function also captures (traced as themselves).
         traced: list[Value] = []
         targs = []
-        for x in flat:
+        stand: dict[Value, Value] = {}
+        for i, x in enumerate(flat):
             if isinstance(x, Value):
-                targs.append(x)
+                if i in keep:
+                    targs.append(x)
+                    continue
+                s = stand.get(x)
+                if s is None:
+                    s = stand[x] = Value(x._data)
+                targs.append(s)
             else:
                 v = Value(x)
                 traced.append(v)
@@ -317,7 +328,15 @@ class _Program:
                 grad_leaves.append(v)
         wants = set(grad_leaves)
         self.captured = captured
+        self.captured_set = frozenset(captured)
         self.grad_leaves = grad_leaves
+        # where a call's own leaves are: the position in the call's flat
+        # arguments of each argument leaf, then the captured ones
+        first: dict[Value, int] = {}
+        for i, v in enumerate(targs):
+            first.setdefault(v, i)
+        self.arg_slots = [first[v] for v in grad_leaves if v in first]
+        self.captured_leaves = [v for v in grad_leaves if v not in first]
         if rec.made:
             _warn_constants(fn, rec.made, captured)
 
@@ -549,10 +568,14 @@ class _Program:
         bwd_refs = frozenset(i for i in range(n) if f"{{{i}}}" in bwd_text)
         return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text)
 
-    def initial_grads(self) -> list[float]:
+    def leaves(self, flat: list[Any]) -> list[Value]:
+        """The leaves a call with flat arguments ``flat`` returns gradients for, in order."""
+        return [flat[i] for i in self.arg_slots] + self.captured_leaves
+
+    def initial_grads(self, leaves: list[Value]) -> list[float]:
         """The gradients the generated code starts from: leaves accumulate into
         their ``.grad``; nodes made before the trace start from 0."""
-        return [0.0 if v.parents else v.grad for v in self.grad_leaves]
+        return [0.0 if v._p is not None else v.grad for v in leaves]
 
 
 class Compiled:
@@ -583,28 +606,62 @@ class Compiled:
         self._cache: dict[tuple[Any, ...], _Program] = {}
         self.__doc__ = getattr(fn, "__doc__", None)
 
-    def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], flat: list[Any]) -> _Program:
+    def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], flat: list[Any],
+               keep: frozenset[int] = frozenset()) -> _Program:
         if self.traces >= self.max_traces and not self.retrace:
             raise TraceError(
                 f"compile: {getattr(self.fn, '__name__', 'function')} needed more than "
                 f"{self.max_traces} traces; its structure changes from call to call, so "
                 "call it without compile"
             )
-        prog = _Program(self.fn, args, flat)
+        prog = _Program(self.fn, args, flat, keep)
         self.traces += 1
         if len(self._cache) >= self.max_traces:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = prog
         return prog
 
-    def program(self, *args: Any) -> _Program:
-        """Return the trace used for these arguments (tracing now if there is none)."""
+    def _lookup(self, args: tuple[Any, ...]
+                ) -> tuple[_Program, list[Any], tuple[Any, ...], frozenset[int]]:
+        """The trace for these arguments (tracing now if there is none), the flat
+        arguments, the trace's key and the Value arguments it keeps as themselves.
+
+        The key is the arguments' structure, plus which Value arguments are the
+        same Value (``f(a, a)`` is another trace than ``f(a, b)``), plus which
+        ones are Values the function captures (traced as themselves).
+        """
         flat: list[Any] = []
         sig: list[Any] = []
         _flatten(args, flat, sig, "args")
         key = tuple(sig)
+        nv = sig.count("v")
+        vals: list[Any] = []
+        if nv:
+            vals = [x for x in flat if type(x) is not float and type(x) is not int]
+            if nv > 1 and len(set(vals)) != nv:  # some Value passed twice
+                first: dict[Value, int] = {}
+                same = []
+                for i, x in enumerate(flat):
+                    if type(x) is not float and type(x) is not int:
+                        j = first.setdefault(x, i)
+                        if j != i:
+                            same.append((i, j))
+                key += (("same", tuple(same)),)
         prog = self._cache.get(key)
-        return prog if prog is not None else self._trace(key, args, flat)
+        if prog is None:
+            prog = self._trace(key, args, flat)
+        keep: frozenset[int] = frozenset()
+        if vals and not prog.captured_set.isdisjoint(vals):  # an argument is captured too
+            caps = prog.captured_set
+            shared = tuple((i, x) for i, x in enumerate(flat) if x in caps)
+            keep = frozenset(i for i, _ in shared)
+            key += (("captured", shared),)
+            prog = self._cache.get(key) or self._trace(key, args, flat, keep)
+        return prog, flat, key, keep
+
+    def program(self, *args: Any) -> _Program:
+        """Return the trace used for these arguments (tracing now if there is none)."""
+        return self._lookup(args)[0]
 
     def source(self, *args: Any) -> str:
         """Return the generated Python source for these arguments' trace."""
@@ -617,16 +674,12 @@ class Compiled:
                 "its float results would become constants of the outer trace: call the "
                 "uncompiled function there (compiled.fn), or compile only the outer one"
             )
-        flat: list[Any] = []
-        sig: list[Any] = []
-        _flatten(args, flat, sig, "args")
-        key = tuple(sig)
-        prog = self._cache.get(key)
-        if prog is None:
-            prog = self._trace(key, args, flat)
+        prog, flat, key, keep = self._lookup(args)
         xs = [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat]
+        leaves = prog.leaves(flat)
         try:
-            outs, grads = prog.run(xs, [p._data for p in prog.captured], prog.initial_grads())
+            outs, grads = prog.run(xs, [p._data for p in prog.captured],
+                                   prog.initial_grads(leaves))
         except _GuardFailed:
             if not self.retrace:
                 raise TraceError(
@@ -636,12 +689,14 @@ class Compiled:
                     "ops such as relu, maximum or clamp"
                 ) from None
             self._cache.pop(key, None)
-            prog = self._trace(key, args, flat)
-            outs, grads = prog.run(xs, [p._data for p in prog.captured], prog.initial_grads())
+            prog = self._trace(key, args, flat, keep)
+            leaves = prog.leaves(flat)
+            outs, grads = prog.run(xs, [p._data for p in prog.captured],
+                                   prog.initial_grads(leaves))
         if backward:
             pre = []
-            for v, g in zip(prog.grad_leaves, grads):
-                if v.parents:  # a node made before the trace: continue through its graph
+            for v, g in zip(leaves, grads):
+                if v._p is not None:  # a node made before the trace: continue through its graph
                     pre.append((v, g))
                 else:
                     v.grad = g
@@ -684,8 +739,8 @@ class Compiled:
                 both values: the function's structure depends on something
                 the trace cannot see (a ``.data`` read, outside state).
         """
-        prog = self.program(*args)
-        leaves = list(prog.grad_leaves)
+        prog, flat, _, _ = self._lookup(args)
+        leaves = prog.leaves(flat)
         saved = [v.grad for v in leaves]
         outs, _ = self._execute(args, True)
         got = [v.grad for v in leaves]

@@ -73,3 +73,53 @@ def test_both_fixes_train_as_the_dynamic_step_on_changing_batches(wrap: str) -> 
         for model in (dyn, comp):
             for p in model.parameters():
                 p.data -= 0.1 * p.grad
+
+
+def test_value_arguments_get_their_own_gradients_on_every_call() -> None:
+    f = autograd.compile(lambda a, b: a * b + a.tanh())
+    first = [Value(2.0), Value(3.0)]
+    f(*first)
+    later = [Value(-0.5), Value(7.0)]
+    loss = f(*later)
+    ref = [Value(-0.5), Value(7.0)]
+    want = ref[0] * ref[1] + ref[0].tanh()
+    want.backward()
+    assert loss == want.data
+    assert [v.grad for v in later] == [v.grad for v in ref]  # not left in the first call's
+    once = [Value(2.0), Value(3.0)]
+    (once[0] * once[1] + once[0].tanh()).backward()
+    assert [v.grad for v in first] == [v.grad for v in once]  # the first call's only
+
+
+def test_the_same_value_twice_is_another_trace_than_two_values() -> None:
+    f = autograd.compile(lambda a, b: a * b)
+    a = Value(2.0)
+    assert f(a, a) == 4.0 and a.grad == 4.0
+    c, d = Value(5.0), Value(7.0)
+    assert f(c, d) == 35.0 and (c.grad, d.grad) == (7.0, 5.0)
+    assert f(a, a) == 4.0 and a.grad == 8.0
+    assert f.traces == 2
+
+
+def test_an_argument_the_function_also_captures_is_traced_as_itself() -> None:
+    w = Value(4.0)
+    g = autograd.compile(lambda x: x * w + x)
+    assert g(w) == 20.0 and w.grad == 9.0  # d(w*w + w)/dw
+    w.grad = 0.0
+    v = Value(1.5)
+    assert g(v) == 7.5 and (v.grad, w.grad) == (5.0, 1.5)
+    assert g(w) == 20.0 and w.grad == 10.5
+
+
+def test_user_step_with_value_inputs_gives_the_dynamic_input_gradients() -> None:
+    dyn = nn.MLP(2, [5, 1], seed=2)
+    comp = nn.MLP(2, [5, 1], seed=2)
+    step = autograd.compile(lambda inputs, Y: _demo_loss(comp, inputs, Y))
+    rng = random.Random(1)
+    for _ in range(3):
+        X, Y = _batch(rng, 6)
+        d_in = [list(map(Value, r)) for r in X]
+        c_in = [list(map(Value, r)) for r in X]
+        _demo_loss(dyn, d_in, Y).backward()
+        step(c_in, Y)
+        assert [v.grad for r in c_in for v in r] == [v.grad for r in d_in for v in r]
