@@ -176,6 +176,19 @@ def _flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
         sig.append("n")
     elif t is list or t is tuple:
         sig.append(len(obj) if t is list else -1 - len(obj))
+        kinds = set(map(type, obj))
+        if kinds <= _NUMBERS:  # a row of numbers (the commonest): no call per item
+            flat.extend(obj)
+            sig.extend(["n"] * len(obj))
+            return
+        if kinds == _VALUES:  # a row of Values: all leaves?
+            for o in obj:
+                if o._p is not None:
+                    break  # an interior Value: the general path names it
+            else:
+                flat.extend(obj)
+                sig.extend(["v"] * len(obj))
+                return
         for i, o in enumerate(obj):
             _flatten(o, flat, sig, f"{where}[{i}]")
     elif t is Value or isinstance(obj, Value):
@@ -195,6 +208,10 @@ def _flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
                 "function takes numbers, leaf Values, and lists or tuples of them"
             ) from None
         sig.append("n")
+
+
+_NUMBERS = frozenset({float, int})
+_VALUES = frozenset({Value})
 
 
 def _rebuild(obj: Any, it: Any) -> Any:
