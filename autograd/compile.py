@@ -242,6 +242,25 @@ def _creation(node: Value) -> int:
     return node._id
 
 
+def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
+    """If every partial template is ``{u0}`` or ``{u0} * {i}``, the operands i they read.
+
+    ``None`` otherwise (or when the op computes other than one value after
+    its output).
+    """
+    if n_after != 1:
+        return None
+    refs: list[int] = []
+    for t in local:
+        if t == "{u0}":
+            continue
+        head, _, tail = t.partition(" * ")
+        if head != "{u0}" or not (tail[:1] == "{" and tail[-1:] == "}" and tail[1:-1].isdigit()):
+            return None
+        refs.append(int(tail[1:-1]))
+    return refs
+
+
 def _trace(
     fn: Callable[..., Any], args: tuple[Any, ...], targs: list[Value], expected: str
 ) -> tuple[_Recorder, list[Value], bool, dict[Value, None], list[Value], dict[Value, None]]:
@@ -403,6 +422,12 @@ class _Program:
         depth: dict[Value, int] = {}
         lits: dict[float, str] = {}
         local_expr: dict[Value, list[str | None]] = {}
+        # Nodes whose every partial is one value u times an operand (or u
+        # itself: a fused neuron's act'(z) * w_i, act'(z) * x_i, act'(z)): when
+        # u is 0 and the gradient and those operands are finite, the node
+        # passes on zeros only, and its backward lines are skipped (as
+        # Value.backward skips a node whose partials are all zero).
+        gate: dict[Value, tuple[str, list[str]]] = {}
         for m, node in enumerate(order):
             operands, shape, need = info[m]
             kind, t_temps, t_fwd, t_after, t_local, npar = shape[:6]
@@ -451,6 +476,9 @@ class _Program:
                         t.format(*args_s, **kw) if isinstance(o, Value) else None
                         for t, o in zip(t_local, operands[:npar])
                     ]
+                    gated = _gated(t_local, len(t_after))
+                    if gated is not None:
+                        gate[node] = (kw["u0"], [args_s[i] for i in gated])
             else:  # calls of the op's forward and local functions
                 joined = ", ".join(args_s)
                 if can_inline:
@@ -520,6 +548,24 @@ class _Program:
                         continue
                 g_s = f"({gn})" if depth_g else gn
                 kept = False  # a pending expression reads gn: keep its name out of the pool
+                ind = "    "
+                fresh_names: set[str] = set()
+                gating = gate.get(node) if len(pairs) > 1 and not depth_g else None
+                if gating is not None:
+                    # names first given here start at 0.0 (what they hold if skipped)
+                    for o, _ in pairs:
+                        if o not in gname:
+                            if free:
+                                new = free.pop()
+                            else:
+                                new = f"g{fresh}"
+                                fresh += 1
+                            gname[o] = new
+                            fresh_names.add(new)
+                            emit(f"    {new} = 0.0")
+                    u_name, refs = gating
+                    emit(f"    if {u_name} != 0.0 or ({' + '.join([gn, *refs])}) * 0.0 != 0.0:")
+                    ind = "        "
                 for o, d in pairs:
                     if d == "1.0":
                         term = g_s
@@ -531,7 +577,11 @@ class _Program:
                         term = f"{g_s} * ({d})"
                     go = gname.get(o)
                     if go is not None:
-                        emit(f"    {go} += {term}")
+                        if go in fresh_names:
+                            fresh_names.discard(go)
+                            emit(f"{ind}{go} = {term}")
+                        else:
+                            emit(f"{ind}{go} += {term}")
                     elif incoming.get(o) == 1 and o not in wants:
                         gexpr[o] = (term, depth_g + 1)
                         kept = True

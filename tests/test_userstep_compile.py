@@ -123,3 +123,36 @@ def test_user_step_with_value_inputs_gives_the_dynamic_input_gradients() -> None
         _demo_loss(dyn, d_in, Y).backward()
         step(c_in, Y)
         assert [v.grad for r in c_in for v in r] == [v.grad for r in d_in for v in r]
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
+
+
+@pytest.mark.parametrize("case", ["finite", "inf gradient"])
+def test_skipped_dead_neurons_match_the_dynamic_engine(case: str) -> None:
+    # a relu neuron that is off passes on zeros only while its gradient is
+    # finite; compiled and dynamic code skip exactly the same nodes
+    def build() -> tuple[nn.Layer, Value]:
+        layer = nn.Layer(2, 3, "relu", seed=3)
+        for n in layer.neurons:
+            n.b.data = -5.0  # every neuron off for small inputs
+        return layer, Value(0.25)
+
+    scale = 1e308 if case == "inf gradient" else 1.0
+
+    def loss(layer: nn.Layer, x0: Any, x1: Any) -> Value:
+        return sum(layer([x0, x1])) * scale * 10.0  # type: ignore[no-any-return]
+
+    dyn, a = build()
+    out = loss(dyn, a, 0.5)
+    out.backward()
+    comp, b = build()
+    step = autograd.compile(lambda x0, x1: loss(comp, x0, x1))
+    assert _same(step(b, 0.5), out.data)
+    for p, q in zip([*comp.parameters(), b], [*dyn.parameters(), a]):
+        assert _same(p.grad, q.grad)
+    if case == "finite":
+        assert all(p.grad == 0.0 for p in [*comp.parameters(), b])
+    else:  # 10 * 1e308 is inf, and inf * 0 is nan: it flows, it is not skipped
+        assert all(p.grad != p.grad for p in [*comp.parameters(), b])
