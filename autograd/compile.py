@@ -41,6 +41,7 @@ the ``.grad`` of leaf Values only.
 from __future__ import annotations
 
 import builtins
+import operator
 import os
 import sys
 import threading
@@ -211,6 +212,8 @@ def _flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
 
 
 _NUMBERS = frozenset({float, int})
+_GRAD = operator.attrgetter("grad")
+_DATA = operator.attrgetter("_data")
 _VALUES = frozenset({Value})
 
 
@@ -373,6 +376,11 @@ class _Program:
             first.setdefault(v, i)
         self.arg_slots = [first[v] for v in grad_leaves if v in first]
         self.captured_leaves = [v for v in grad_leaves if v not in first]
+        # positions (in leaves()) of nodes made before the trace: they have
+        # parents (arguments never do) and keep them
+        self.pre_slots = frozenset(len(self.arg_slots) + j
+                                   for j, v in enumerate(self.captured_leaves)
+                                   if v._p is not None)
         if rec.made:
             _warn_constants(fn, rec.made, captured)
 
@@ -642,7 +650,26 @@ class _Program:
     def initial_grads(self, leaves: list[Value]) -> list[float]:
         """The gradients the generated code starts from: leaves accumulate into
         their ``.grad``; nodes made before the trace start from 0."""
-        return [0.0 if v._p is not None else v.grad for v in leaves]
+        grads = list(map(_GRAD, leaves))
+        for i in self.pre_slots:
+            grads[i] = 0.0
+        return grads
+
+    def store(self, leaves: list[Value], grads: tuple[float, ...]) -> None:
+        """Write a call's gradients into its leaves (``leaves(flat)``); a node made
+        before the trace continues backward through its own graph instead."""
+        if not self.pre_slots:
+            for v, g in zip(leaves, grads):
+                v.grad = g
+            return
+        pre = []
+        for i, (v, g) in enumerate(zip(leaves, grads)):
+            if i in self.pre_slots:
+                pre.append((v, g))
+            else:
+                v.grad = g
+        for v, g in pre:
+            v.backward(g)
 
 
 class Compiled:
@@ -745,7 +772,7 @@ class Compiled:
         xs = [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat]
         leaves = prog.leaves(flat)
         try:
-            outs, grads = prog.run(xs, [p._data for p in prog.captured],
+            outs, grads = prog.run(xs, list(map(_DATA, prog.captured)),
                                    prog.initial_grads(leaves))
         except _GuardFailed:
             if not self.retrace:
@@ -761,14 +788,7 @@ class Compiled:
             outs, grads = prog.run(xs, [p._data for p in prog.captured],
                                    prog.initial_grads(leaves))
         if backward:
-            pre = []
-            for v, g in zip(leaves, grads):
-                if v._p is not None:  # a node made before the trace: continue through its graph
-                    pre.append((v, g))
-                else:
-                    v.grad = g
-            for v, g in pre:
-                v.backward(g)
+            prog.store(leaves, grads)
         return outs, prog.single
 
     def __call__(self, *args: Any) -> Any:
