@@ -28,7 +28,10 @@ function (from a batch it closes over, say) becomes a constant of the trace:
 later calls reuse its number. The trace warns about it once per source line
 (:class:`CompileWarning`, naming the file and line); the pattern that works is
 to pass the data as arguments (``step(xs, ys)`` with lists of numbers: each
-call may bring a new batch of the same shape). What no check can see: a read
+call may bring a new batch of the same shape). The function may wrap such an
+argument itself, as micrograd's demo does (``[list(map(Value, row)) for row in
+xs]``): ``Value(x)`` of a number argument ``x`` is that argument, read afresh
+on every call. What no check can see: a read
 of ``v.data`` inside the function, a ``no_grad()`` block, and state the
 function reads from elsewhere; :meth:`Compiled.verify` compares a compiled
 call against the dynamic engine when in doubt.
@@ -46,7 +49,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from autograd import engine as _engine
@@ -73,22 +76,45 @@ _tracers: dict[int, _Recorder] = {}
 _tracers_lock = threading.Lock()
 
 
-def _observe(value: Value, what: str, other: Any, result: Any) -> None:
+def _observe(value: Value, what: str, other: Any, result: Any) -> bool:
     rec = _tracers.get(threading.get_ident())
     if rec is not None:
-        rec.record(value, what, other, result)
+        return rec.record(value, what, other, result)
+    return False
 
 
 class _Recorder:
-    def __init__(self) -> None:
+    def __init__(self, numbers: Collection[Value] | None = None) -> None:
         self.guards: list[tuple[Value, str, Any, bool]] = []
         # leaves made while tracing, with where the user's code made them
         self.made: dict[Value, tuple[str, int]] = {}
+        # the Values standing for the function's number arguments (None: this
+        # trace takes no Value(x) of them), and the leaves made from them with
+        # Value(x) (each one is its argument)
+        self.numbers = None if numbers is None else set(numbers)
+        self.copies: dict[Value, Value] = {}
 
-    def record(self, value: Value, what: str, other: Any, result: Any) -> None:
+    def record(self, value: Value, what: str, other: Any, result: Any) -> bool:
         if what == "new":
             self.made[value] = _user_site()
-            return
+            return False
+        if what == "copy":  # Value(x): accepted when x stands for a number argument
+            if self.numbers is None:
+                raise TypeError(
+                    "Value: data must be a real number, got a Value; inside "
+                    "compile(batch=True) the function's arguments arrive as Values "
+                    "already: use them as they are (drop the Value(...) around them)"
+                )
+            if other not in self.numbers:
+                raise TypeError(
+                    "Value: data must be a real number, got a Value that is not one of "
+                    "the compiled function's number arguments (a Value argument, a "
+                    "captured Value or one the function built): use it as it is, or "
+                    "value.detach() for a new leaf with the same data. Value(x) of a "
+                    "number argument x works (x arrives as a Value while tracing)"
+                )
+            self.copies[value] = other
+            return True
         if what == "float":
             raise TraceError(
                 "compile: float(v) or v.item() on a Value inside a compiled function "
@@ -99,6 +125,7 @@ class _Recorder:
             self.guards.append((value, what, other, bool(result)))
         else:
             self.guards.append((value, what, float(other), bool(result)))
+        return False
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -145,8 +172,8 @@ def _warn_constants(fn: Callable[..., Any], made: dict[Value, tuple[str, int]],
         )
 
 
-def _start_recording() -> _Recorder:
-    rec = _Recorder()
+def _start_recording(numbers: Collection[Value] | None = None) -> _Recorder:
+    rec = _Recorder(numbers)
     with _tracers_lock:
         ident = threading.get_ident()
         if ident in _tracers:
@@ -265,13 +292,17 @@ def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
 
 
 def _trace(
-    fn: Callable[..., Any], args: tuple[Any, ...], targs: list[Value], expected: str
+    fn: Callable[..., Any], args: tuple[Any, ...], targs: list[Value], expected: str,
+    numbers: Collection[Value] | None = None,
 ) -> tuple[_Recorder, list[Value], bool, dict[Value, None], list[Value], dict[Value, None]]:
     """Run ``fn`` once on the dynamic engine, recording, and classify what it built.
 
     ``args`` is the call's structure, ``targs`` the Values standing in for its
-    numbers and Values, in order. ``expected`` starts the error raised when
-    ``fn`` returns neither a Value nor a tuple of Values.
+    numbers and Values, in order; ``numbers`` those of ``targs`` that stand for
+    numbers (``Value(x)`` of one of them is that argument: see
+    ``_Recorder.copies``; with None, ``Value(x)`` of a Value is refused).
+    ``expected`` starts the error raised when ``fn`` returns neither a Value
+    nor a tuple of Values.
 
     Returns:
         The recorder (guards, leaves made while tracing), the outputs, whether
@@ -280,7 +311,7 @@ def _trace(
         (arguments, captured parameters and nodes made before the trace).
     """
     start = _engine._count()  # nodes made from here on have smaller ids
-    rec = _start_recording()
+    rec = _start_recording(numbers)
     try:
         result = fn(*_rebuild(args, iter(targs)))
     finally:
@@ -345,7 +376,7 @@ class _Program:
         rec, outs, single, interior, order, leaves = _trace(
             fn, args, targs,
             "compile: the function must return a Value (the loss), or a tuple whose "
-            "items are Values (the loss first)")
+            "items are Values (the loss first)", traced)
         self.single = single
         self.trace_nodes = len(order)
 
@@ -353,6 +384,8 @@ class _Program:
         name: dict[Value, str] = {}
         for i, v in enumerate(targs):
             name.setdefault(v, f"a{i}")
+        for copy, source in rec.copies.items():  # Value(x) of a number argument x is x
+            name[copy] = name[source]
         captured = [v for v in leaves if v not in name]
         for j, v in enumerate(captured):
             name[v] = f"p{j}"

@@ -153,14 +153,20 @@ class Value:
 
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
-            if _observer is not None:  # autograd.compile is tracing
-                raise TypeError(
-                    "Value: data must be a real number, got a Value; a Value is a node "
-                    "already: use it as it is (inside autograd.compile the function's "
-                    "number arguments arrive as Values: write x, not Value(x), in the "
-                    "compiled function, or wrap the batch in Values before calling it). "
-                    "value.detach() would make the batch a constant of the compiled code"
-                )
+            self._data = data._data
+            self.grad = 0.0
+            self._entry = None
+            self._p = None
+            self._local = ()
+            self._ctx = None
+            self._id = 0
+            # autograd.compile is tracing and ``data`` stands for one of the
+            # function's number arguments: ``Value(x)`` is that argument (the
+            # trace raises its own error for any other Value)
+            if _observer is not None and _observer(self, "copy", data, None):
+                if label:
+                    self.label = label
+                return
             raise TypeError(
                 "Value: data must be a real number, got a Value; a Value is a node "
                 "already: use it as it is, or value.detach() for a new leaf with the "
@@ -556,8 +562,10 @@ class _BoundOp:
 # Set by autograd.compile while a trace is open (None otherwise): called with
 # (value, comparison, other operand, result) when Python control flow reads a
 # Value's data through a comparison, bool() or float(), so that the compiled
-# code can guard on it (or refuse it).
-_observer: Callable[[Value, str, Any, Any], None] | None = None
+# code can guard on it (or refuse it); with (new leaf, "new", None, None) for a
+# leaf made from a number; and with (new leaf, "copy", source, None) for
+# ``Value(source)``, returning True if the trace accepts it as a copy.
+_observer: Callable[[Value, str, Any, Any], Any] | None = None
 
 
 def _cmp(other: Any, what: str) -> float:

@@ -1,10 +1,11 @@
 """compile on micrograd's demo step: ``Value(x)`` of an argument inside the traced function.
 
-Inside a trace the function's number arguments arrive as Values, so
-``Value(x)`` on one is a mistake; the error names the fix (write ``x``, or
-wrap the batch before the call) and warns off ``detach()``, which would make
-the batch a constant of the compiled code. Both fixes compile micrograd's demo
-step and train it bit for bit as the dynamic engine on changing batches.
+micrograd's demo wraps the batch itself (``[list(map(Value, row)) for row in
+X]``). Compiled with the batch as an argument, ``Value(x)`` of a number
+argument ``x`` is that argument: the step compiles, and trains bit for bit as
+the dynamic one when the batch changes between calls; so do the other
+patterns (``x`` as it is, the batch wrapped before the call). ``Value(v)`` of
+any other Value is an error naming the fix.
 """
 
 from __future__ import annotations
@@ -34,18 +35,37 @@ def _batch(rng: random.Random, n: int) -> tuple[list[list[float]], list[float]]:
     return X, [1.0 if a * b > 0 else -1.0 for a, b in X]
 
 
-def test_value_of_an_argument_names_the_fix_and_not_detach() -> None:
-    model = nn.MLP(2, [4, 1], seed=1)
+def test_value_of_a_number_argument_is_that_argument_and_trains_as_dynamic() -> None:
+    dyn = nn.MLP(2, [6, 6, 1], seed=4)
+    comp = nn.MLP(2, [6, 6, 1], seed=4)
     step = autograd.compile(
-        lambda X, Y: _demo_loss(model, [list(map(Value, r)) for r in X], Y))
-    with pytest.raises(TypeError, match=r"write x, not Value\(x\), in the compiled function, "
-                                        r"or wrap the batch in Values before calling it\)\. "
-                                        r"value.detach\(\) would make the batch a constant"):
-        step([[0.5, 1.0]], [1.0])
+        lambda X, Y: _demo_loss(comp, [list(map(Value, r)) for r in X], Y))  # the demo's own
+    rng = random.Random(0)
+    for _ in range(6):
+        X, Y = _batch(rng, 8)  # a new batch every call
+        total = _demo_loss(dyn, [list(map(Value, r)) for r in X], Y)
+        dyn.zero_grad()
+        total.backward()
+        comp.zero_grad()
+        assert step(X, Y) == total.data
+        assert [p.grad for p in comp.parameters()] == [p.grad for p in dyn.parameters()]
+        for model in (dyn, comp):
+            for p in model.parameters():
+                p.data -= 0.1 * p.grad
+    assert step.traces == 1  # one trace served every batch
+
+
+def test_value_of_a_value_argument_or_a_built_value_names_the_fix() -> None:
+    f = autograd.compile(lambda a: Value(a) * 2.0)
+    with pytest.raises(TypeError, match=r"not one of the compiled function's number arguments"):
+        f(Value(3.0))
+    g = autograd.compile(lambda a: Value(a * 2.0) + a)
+    with pytest.raises(TypeError, match=r"use it as it is, or value.detach\(\)"):
+        g(1.5)
     with pytest.raises(TypeError, match=r"^Value: data must be a real number, got a Value; a "
                                         r"Value is a node already: use it as it is, or "
                                         r"value.detach\(\) for a new leaf"):
-        Value(Value(1.0))  # outside a trace
+        Value(Value(1.0))  # outside a trace, as before
 
 
 @pytest.mark.parametrize("wrap", ["inside: x as it is", "outside: Values before the call"])
