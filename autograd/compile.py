@@ -28,7 +28,10 @@ function (from a batch it closes over, say) becomes a constant of the trace:
 later calls reuse its number. The trace warns about it once per source line
 (:class:`CompileWarning`, naming the file and line); the pattern that works is
 to pass the data as arguments (``step(xs, ys)`` with lists of numbers: each
-call may bring a new batch of the same shape). What no check can see: a read
+call may bring a new batch of the same shape). The function may wrap such an
+argument itself, as micrograd's demo does (``[list(map(Value, row)) for row in
+xs]``): ``Value(x)`` of a number argument ``x`` is that argument, read afresh
+on every call. What no check can see: a read
 of ``v.data`` inside the function, a ``no_grad()`` block, and state the
 function reads from elsewhere; :meth:`Compiled.verify` compares a compiled
 call against the dynamic engine when in doubt.
@@ -41,11 +44,12 @@ the ``.grad`` of leaf Values only.
 from __future__ import annotations
 
 import builtins
+import operator
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from autograd import engine as _engine
@@ -72,22 +76,45 @@ _tracers: dict[int, _Recorder] = {}
 _tracers_lock = threading.Lock()
 
 
-def _observe(value: Value, what: str, other: Any, result: Any) -> None:
+def _observe(value: Value, what: str, other: Any, result: Any) -> bool:
     rec = _tracers.get(threading.get_ident())
     if rec is not None:
-        rec.record(value, what, other, result)
+        return rec.record(value, what, other, result)
+    return False
 
 
 class _Recorder:
-    def __init__(self) -> None:
+    def __init__(self, numbers: Collection[Value] | None = None) -> None:
         self.guards: list[tuple[Value, str, Any, bool]] = []
         # leaves made while tracing, with where the user's code made them
         self.made: dict[Value, tuple[str, int]] = {}
+        # the Values standing for the function's number arguments (None: this
+        # trace takes no Value(x) of them), and the leaves made from them with
+        # Value(x) (each one is its argument)
+        self.numbers = None if numbers is None else set(numbers)
+        self.copies: dict[Value, Value] = {}
 
-    def record(self, value: Value, what: str, other: Any, result: Any) -> None:
+    def record(self, value: Value, what: str, other: Any, result: Any) -> bool:
         if what == "new":
             self.made[value] = _user_site()
-            return
+            return False
+        if what == "copy":  # Value(x): accepted when x stands for a number argument
+            if self.numbers is None:
+                raise TypeError(
+                    "Value: data must be a real number, got a Value; inside "
+                    "compile(batch=True) the function's arguments arrive as Values "
+                    "already: use them as they are (drop the Value(...) around them)"
+                )
+            if other not in self.numbers:
+                raise TypeError(
+                    "Value: data must be a real number, got a Value that is not one of "
+                    "the compiled function's number arguments (a Value argument, a "
+                    "captured Value or one the function built): use it as it is, or "
+                    "value.detach() for a new leaf with the same data. Value(x) of a "
+                    "number argument x works (x arrives as a Value while tracing)"
+                )
+            self.copies[value] = other
+            return True
         if what == "float":
             raise TraceError(
                 "compile: float(v) or v.item() on a Value inside a compiled function "
@@ -98,6 +125,7 @@ class _Recorder:
             self.guards.append((value, what, other, bool(result)))
         else:
             self.guards.append((value, what, float(other), bool(result)))
+        return False
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -144,8 +172,8 @@ def _warn_constants(fn: Callable[..., Any], made: dict[Value, tuple[str, int]],
         )
 
 
-def _start_recording() -> _Recorder:
-    rec = _Recorder()
+def _start_recording(numbers: Collection[Value] | None = None) -> _Recorder:
+    rec = _Recorder(numbers)
     with _tracers_lock:
         ident = threading.get_ident()
         if ident in _tracers:
@@ -176,6 +204,19 @@ def _flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
         sig.append("n")
     elif t is list or t is tuple:
         sig.append(len(obj) if t is list else -1 - len(obj))
+        kinds = set(map(type, obj))
+        if kinds <= _NUMBERS:  # a row of numbers (the commonest): no call per item
+            flat.extend(obj)
+            sig.extend(["n"] * len(obj))
+            return
+        if kinds == _VALUES:  # a row of Values: all leaves?
+            for o in obj:
+                if o._p is not None:
+                    break  # an interior Value: the general path names it
+            else:
+                flat.extend(obj)
+                sig.extend(["v"] * len(obj))
+                return
         for i, o in enumerate(obj):
             _flatten(o, flat, sig, f"{where}[{i}]")
     elif t is Value or isinstance(obj, Value):
@@ -195,6 +236,12 @@ def _flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
                 "function takes numbers, leaf Values, and lists or tuples of them"
             ) from None
         sig.append("n")
+
+
+_NUMBERS = frozenset({float, int})
+_GRAD = operator.attrgetter("grad")
+_DATA = operator.attrgetter("_data")
+_VALUES = frozenset({Value})
 
 
 def _rebuild(obj: Any, it: Any) -> Any:
@@ -225,14 +272,37 @@ def _creation(node: Value) -> int:
     return node._id
 
 
+def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
+    """If every partial template is ``{u0}`` or ``{u0} * {i}``, the operands i they read.
+
+    ``None`` otherwise (or when the op computes other than one value after
+    its output).
+    """
+    if n_after != 1:
+        return None
+    refs: list[int] = []
+    for t in local:
+        if t == "{u0}":
+            continue
+        head, _, tail = t.partition(" * ")
+        if head != "{u0}" or not (tail[:1] == "{" and tail[-1:] == "}" and tail[1:-1].isdigit()):
+            return None
+        refs.append(int(tail[1:-1]))
+    return refs
+
+
 def _trace(
-    fn: Callable[..., Any], args: tuple[Any, ...], targs: list[Value], expected: str
+    fn: Callable[..., Any], args: tuple[Any, ...], targs: list[Value], expected: str,
+    numbers: Collection[Value] | None = None,
 ) -> tuple[_Recorder, list[Value], bool, dict[Value, None], list[Value], dict[Value, None]]:
     """Run ``fn`` once on the dynamic engine, recording, and classify what it built.
 
     ``args`` is the call's structure, ``targs`` the Values standing in for its
-    numbers and Values, in order. ``expected`` starts the error raised when
-    ``fn`` returns neither a Value nor a tuple of Values.
+    numbers and Values, in order; ``numbers`` those of ``targs`` that stand for
+    numbers (``Value(x)`` of one of them is that argument: see
+    ``_Recorder.copies``; with None, ``Value(x)`` of a Value is refused).
+    ``expected`` starts the error raised when ``fn`` returns neither a Value
+    nor a tuple of Values.
 
     Returns:
         The recorder (guards, leaves made while tracing), the outputs, whether
@@ -241,7 +311,7 @@ def _trace(
         (arguments, captured parameters and nodes made before the trace).
     """
     start = _engine._count()  # nodes made from here on have smaller ids
-    rec = _start_recording()
+    rec = _start_recording(numbers)
     try:
         result = fn(*_rebuild(args, iter(targs)))
     finally:
@@ -281,13 +351,24 @@ class _Program:
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         flat: list[Any],
+        keep: frozenset[int] = frozenset(),
     ) -> None:
-        # 1. Trace with the dynamic engine.
+        # 1. Trace with the dynamic engine, on stand-ins: a new leaf for every
+        # number, and one for every distinct Value argument (so that the code
+        # serves any Values of later calls), except the Value arguments at
+        # ``keep``, which the function also captures (traced as themselves).
         traced: list[Value] = []
         targs = []
-        for x in flat:
+        stand: dict[Value, Value] = {}
+        for i, x in enumerate(flat):
             if isinstance(x, Value):
-                targs.append(x)
+                if i in keep:
+                    targs.append(x)
+                    continue
+                s = stand.get(x)
+                if s is None:
+                    s = stand[x] = Value(x._data)
+                targs.append(s)
             else:
                 v = Value(x)
                 traced.append(v)
@@ -295,7 +376,7 @@ class _Program:
         rec, outs, single, interior, order, leaves = _trace(
             fn, args, targs,
             "compile: the function must return a Value (the loss), or a tuple whose "
-            "items are Values (the loss first)")
+            "items are Values (the loss first)", traced)
         self.single = single
         self.trace_nodes = len(order)
 
@@ -303,6 +384,8 @@ class _Program:
         name: dict[Value, str] = {}
         for i, v in enumerate(targs):
             name.setdefault(v, f"a{i}")
+        for copy, source in rec.copies.items():  # Value(x) of a number argument x is x
+            name[copy] = name[source]
         captured = [v for v in leaves if v not in name]
         for j, v in enumerate(captured):
             name[v] = f"p{j}"
@@ -317,7 +400,20 @@ class _Program:
                 grad_leaves.append(v)
         wants = set(grad_leaves)
         self.captured = captured
+        self.captured_set = frozenset(captured)
         self.grad_leaves = grad_leaves
+        # where a call's own leaves are: the position in the call's flat
+        # arguments of each argument leaf, then the captured ones
+        first: dict[Value, int] = {}
+        for i, v in enumerate(targs):
+            first.setdefault(v, i)
+        self.arg_slots = [first[v] for v in grad_leaves if v in first]
+        self.captured_leaves = [v for v in grad_leaves if v not in first]
+        # positions (in leaves()) of nodes made before the trace: they have
+        # parents (arguments never do) and keep them
+        self.pre_slots = frozenset(len(self.arg_slots) + j
+                                   for j, v in enumerate(self.captured_leaves)
+                                   if v._p is not None)
         if rec.made:
             _warn_constants(fn, rec.made, captured)
 
@@ -367,6 +463,12 @@ class _Program:
         depth: dict[Value, int] = {}
         lits: dict[float, str] = {}
         local_expr: dict[Value, list[str | None]] = {}
+        # Nodes whose every partial is one value u times an operand (or u
+        # itself: a fused neuron's act'(z) * w_i, act'(z) * x_i, act'(z)): when
+        # u is 0 and the gradient and those operands are finite, the node
+        # passes on zeros only, and its backward lines are skipped (as
+        # Value.backward skips a node whose partials are all zero).
+        gate: dict[Value, tuple[str, list[str]]] = {}
         for m, node in enumerate(order):
             operands, shape, need = info[m]
             kind, t_temps, t_fwd, t_after, t_local, npar = shape[:6]
@@ -415,6 +517,9 @@ class _Program:
                         t.format(*args_s, **kw) if isinstance(o, Value) else None
                         for t, o in zip(t_local, operands[:npar])
                     ]
+                    gated = _gated(t_local, len(t_after))
+                    if gated is not None:
+                        gate[node] = (kw["u0"], [args_s[i] for i in gated])
             else:  # calls of the op's forward and local functions
                 joined = ", ".join(args_s)
                 if can_inline:
@@ -484,6 +589,24 @@ class _Program:
                         continue
                 g_s = f"({gn})" if depth_g else gn
                 kept = False  # a pending expression reads gn: keep its name out of the pool
+                ind = "    "
+                fresh_names: set[str] = set()
+                gating = gate.get(node) if len(pairs) > 1 and not depth_g else None
+                if gating is not None:
+                    # names first given here start at 0.0 (what they hold if skipped)
+                    for o, _ in pairs:
+                        if o not in gname:
+                            if free:
+                                new = free.pop()
+                            else:
+                                new = f"g{fresh}"
+                                fresh += 1
+                            gname[o] = new
+                            fresh_names.add(new)
+                            emit(f"    {new} = 0.0")
+                    u_name, refs = gating
+                    emit(f"    if {u_name} != 0.0 or ({' + '.join([gn, *refs])}) * 0.0 != 0.0:")
+                    ind = "        "
                 for o, d in pairs:
                     if d == "1.0":
                         term = g_s
@@ -495,7 +618,11 @@ class _Program:
                         term = f"{g_s} * ({d})"
                     go = gname.get(o)
                     if go is not None:
-                        emit(f"    {go} += {term}")
+                        if go in fresh_names:
+                            fresh_names.discard(go)
+                            emit(f"{ind}{go} = {term}")
+                        else:
+                            emit(f"{ind}{go} += {term}")
                     elif incoming.get(o) == 1 and o not in wants:
                         gexpr[o] = (term, depth_g + 1)
                         kept = True
@@ -549,10 +676,33 @@ class _Program:
         bwd_refs = frozenset(i for i in range(n) if f"{{{i}}}" in bwd_text)
         return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text)
 
-    def initial_grads(self) -> list[float]:
+    def leaves(self, flat: list[Any]) -> list[Value]:
+        """The leaves a call with flat arguments ``flat`` returns gradients for, in order."""
+        return [flat[i] for i in self.arg_slots] + self.captured_leaves
+
+    def initial_grads(self, leaves: list[Value]) -> list[float]:
         """The gradients the generated code starts from: leaves accumulate into
         their ``.grad``; nodes made before the trace start from 0."""
-        return [0.0 if v.parents else v.grad for v in self.grad_leaves]
+        grads = list(map(_GRAD, leaves))
+        for i in self.pre_slots:
+            grads[i] = 0.0
+        return grads
+
+    def store(self, leaves: list[Value], grads: tuple[float, ...]) -> None:
+        """Write a call's gradients into its leaves (``leaves(flat)``); a node made
+        before the trace continues backward through its own graph instead."""
+        if not self.pre_slots:
+            for v, g in zip(leaves, grads):
+                v.grad = g
+            return
+        pre = []
+        for i, (v, g) in enumerate(zip(leaves, grads)):
+            if i in self.pre_slots:
+                pre.append((v, g))
+            else:
+                v.grad = g
+        for v, g in pre:
+            v.backward(g)
 
 
 class Compiled:
@@ -583,28 +733,62 @@ class Compiled:
         self._cache: dict[tuple[Any, ...], _Program] = {}
         self.__doc__ = getattr(fn, "__doc__", None)
 
-    def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], flat: list[Any]) -> _Program:
+    def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], flat: list[Any],
+               keep: frozenset[int] = frozenset()) -> _Program:
         if self.traces >= self.max_traces and not self.retrace:
             raise TraceError(
                 f"compile: {getattr(self.fn, '__name__', 'function')} needed more than "
                 f"{self.max_traces} traces; its structure changes from call to call, so "
                 "call it without compile"
             )
-        prog = _Program(self.fn, args, flat)
+        prog = _Program(self.fn, args, flat, keep)
         self.traces += 1
         if len(self._cache) >= self.max_traces:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = prog
         return prog
 
-    def program(self, *args: Any) -> _Program:
-        """Return the trace used for these arguments (tracing now if there is none)."""
+    def _lookup(self, args: tuple[Any, ...]
+                ) -> tuple[_Program, list[Any], tuple[Any, ...], frozenset[int]]:
+        """The trace for these arguments (tracing now if there is none), the flat
+        arguments, the trace's key and the Value arguments it keeps as themselves.
+
+        The key is the arguments' structure, plus which Value arguments are the
+        same Value (``f(a, a)`` is another trace than ``f(a, b)``), plus which
+        ones are Values the function captures (traced as themselves).
+        """
         flat: list[Any] = []
         sig: list[Any] = []
         _flatten(args, flat, sig, "args")
         key = tuple(sig)
+        nv = sig.count("v")
+        vals: list[Any] = []
+        if nv:
+            vals = [x for x in flat if type(x) is not float and type(x) is not int]
+            if nv > 1 and len(set(vals)) != nv:  # some Value passed twice
+                first: dict[Value, int] = {}
+                same = []
+                for i, x in enumerate(flat):
+                    if type(x) is not float and type(x) is not int:
+                        j = first.setdefault(x, i)
+                        if j != i:
+                            same.append((i, j))
+                key += (("same", tuple(same)),)
         prog = self._cache.get(key)
-        return prog if prog is not None else self._trace(key, args, flat)
+        if prog is None:
+            prog = self._trace(key, args, flat)
+        keep: frozenset[int] = frozenset()
+        if vals and not prog.captured_set.isdisjoint(vals):  # an argument is captured too
+            caps = prog.captured_set
+            shared = tuple((i, x) for i, x in enumerate(flat) if x in caps)
+            keep = frozenset(i for i, _ in shared)
+            key += (("captured", shared),)
+            prog = self._cache.get(key) or self._trace(key, args, flat, keep)
+        return prog, flat, key, keep
+
+    def program(self, *args: Any) -> _Program:
+        """Return the trace used for these arguments (tracing now if there is none)."""
+        return self._lookup(args)[0]
 
     def source(self, *args: Any) -> str:
         """Return the generated Python source for these arguments' trace."""
@@ -617,16 +801,12 @@ class Compiled:
                 "its float results would become constants of the outer trace: call the "
                 "uncompiled function there (compiled.fn), or compile only the outer one"
             )
-        flat: list[Any] = []
-        sig: list[Any] = []
-        _flatten(args, flat, sig, "args")
-        key = tuple(sig)
-        prog = self._cache.get(key)
-        if prog is None:
-            prog = self._trace(key, args, flat)
+        prog, flat, key, keep = self._lookup(args)
         xs = [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat]
+        leaves = prog.leaves(flat)
         try:
-            outs, grads = prog.run(xs, [p._data for p in prog.captured], prog.initial_grads())
+            outs, grads = prog.run(xs, list(map(_DATA, prog.captured)),
+                                   prog.initial_grads(leaves))
         except _GuardFailed:
             if not self.retrace:
                 raise TraceError(
@@ -636,17 +816,12 @@ class Compiled:
                     "ops such as relu, maximum or clamp"
                 ) from None
             self._cache.pop(key, None)
-            prog = self._trace(key, args, flat)
-            outs, grads = prog.run(xs, [p._data for p in prog.captured], prog.initial_grads())
+            prog = self._trace(key, args, flat, keep)
+            leaves = prog.leaves(flat)
+            outs, grads = prog.run(xs, [p._data for p in prog.captured],
+                                   prog.initial_grads(leaves))
         if backward:
-            pre = []
-            for v, g in zip(prog.grad_leaves, grads):
-                if v.parents:  # a node made before the trace: continue through its graph
-                    pre.append((v, g))
-                else:
-                    v.grad = g
-            for v, g in pre:
-                v.backward(g)
+            prog.store(leaves, grads)
         return outs, prog.single
 
     def __call__(self, *args: Any) -> Any:
@@ -684,8 +859,8 @@ class Compiled:
                 both values: the function's structure depends on something
                 the trace cannot see (a ``.data`` read, outside state).
         """
-        prog = self.program(*args)
-        leaves = list(prog.grad_leaves)
+        prog, flat, _, _ = self._lookup(args)
+        leaves = prog.leaves(flat)
         saved = [v.grad for v in leaves]
         outs, _ = self._execute(args, True)
         got = [v.grad for v in leaves]

@@ -36,6 +36,11 @@ last.
 Gradient semantics (as in PyTorch): leaves (nodes without parents) accumulate
 into ``.grad`` across backward calls until reset; every interior node's
 ``.grad`` holds the gradient of the latest backward pass through it.
+``backward`` skips a node whose partials are all zero (a relu neuron that is
+off) when its gradient is finite: it would add only zeros. The results are
+the same bits as adding them, except for the sign of a zero: a leaf whose
+``.grad`` was set to ``-0.0`` by hand keeps it (interior gradients start at
+``+0.0`` and can never become ``-0.0``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ __all__ = [
     "Value",
     "apply",
     "backward_order",
+    "data_version",
     "dot",
     "is_grad_enabled",
     "logsumexp",
@@ -74,6 +80,26 @@ Number = Union[int, float]
 
 _new = object.__new__
 _count = itertools.count(-1, -1).__next__  # newer nodes get smaller keys
+
+# Moved to a new value after every assignment of an existing Value's data (see data_version).
+_data_version = 0
+_next_version = itertools.count(1).__next__
+
+
+def data_version() -> int:
+    """Return a number that changes whenever any Value's ``data`` is assigned.
+
+    Every assignment ``v.data = ...`` (``p.data -= lr * p.grad``, an
+    optimizer's step, ``Module.load_state_dict``) moves it to a value it never
+    had before; creating Values does not. Code that keeps floats read from
+    Values (``nn``'s layers keep their weights' floats between calls) compares
+    it with the number it read *before* reading them: equal means no data
+    changed since. (Writing a Value's private ``_data`` bypasses it.)
+
+    Returns:
+        An int; compare for equality only.
+    """
+    return _data_version
 
 
 # ---------------------------------------------------------------------------
@@ -127,10 +153,23 @@ class Value:
 
     def __init__(self, data: Any, label: str = "") -> None:
         if isinstance(data, Value):
+            self._data = data._data
+            self.grad = 0.0
+            self._entry = None
+            self._p = None
+            self._local = ()
+            self._ctx = None
+            self._id = 0
+            # autograd.compile is tracing and ``data`` stands for one of the
+            # function's number arguments: ``Value(x)`` is that argument (the
+            # trace raises its own error for any other Value)
+            if _observer is not None and _observer(self, "copy", data, None):
+                if label:
+                    self.label = label
+                return
             raise TypeError(
                 "Value: data must be a real number, got a Value; a Value is a node "
-                "already: use it as it is (inside autograd.compile the function's "
-                "arguments arrive as Values), or value.detach() for a new leaf with the "
+                "already: use it as it is, or value.detach() for a new leaf with the "
                 "same data"
             )
         self._data = _to_float(data, "Value")
@@ -148,11 +187,14 @@ class Value:
     # -- data ---------------------------------------------------------------
 
     def _set_data(self, value: Any) -> None:
+        global _data_version
         if type(value) is float:
             self._data = value
+            _data_version = _next_version()  # after the write (see data_version)
             return
         if isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, Value):
             self._data = _to_float(value, "Value.data")
+            _data_version = _next_version()
             return
         hint = (
             "assign its number instead (v.data = other.data)"
@@ -461,7 +503,12 @@ class Value:
             g = node.grad
             p = node._p
             if type(p) is tuple:
-                for q, d in zip(p, node._local):
+                local = node._local
+                # A node whose partials are all zero (a dead relu neuron) passes
+                # on zeros only, when g is finite: skip it (see the module notes).
+                if local[0] == 0.0 and g - g == 0.0 and local.count(0.0) == len(local):
+                    continue
+                for q, d in zip(p, local):
                     q.grad += g * d
             else:  # one parent, stored bare with its partial (see _node)
                 p.grad += g * node._local
@@ -515,8 +562,10 @@ class _BoundOp:
 # Set by autograd.compile while a trace is open (None otherwise): called with
 # (value, comparison, other operand, result) when Python control flow reads a
 # Value's data through a comparison, bool() or float(), so that the compiled
-# code can guard on it (or refuse it).
-_observer: Callable[[Value, str, Any, Any], None] | None = None
+# code can guard on it (or refuse it); with (new leaf, "new", None, None) for a
+# leaf made from a number; and with (new leaf, "copy", source, None) for
+# ``Value(source)``, returning True if the trace accepts it as a copy.
+_observer: Callable[[Value, str, Any, Any], Any] | None = None
 
 
 def _cmp(other: Any, what: str) -> float:
@@ -549,23 +598,28 @@ def _interior(root: Value, reset: bool) -> list[Value]:
     (what ``backward`` needs, without a second pass).
     """
     order = [root]
-    seen = {root}
+    seen = {root}  # every node met, leaves included (a set lookup is cheaper than ._p)
     add = seen.add
+    met = seen.issuperset
     append = order.append
     for node in order:  # the loop also visits the nodes appended during it
         p = node._p
         if type(p) is tuple:
+            if met(p):  # commonly so: the neurons of a layer share inputs and weights
+                continue
             for q in p:
-                if q._p is not None and q not in seen:
+                if q not in seen:
                     add(q)
-                    append(q)
-                    if reset:
-                        q.grad = 0.0
-        elif p._p is not None and p not in seen:
+                    if q._p is not None:
+                        append(q)
+                        if reset:
+                            q.grad = 0.0
+        elif p not in seen:
             add(p)
-            append(p)
-            if reset:
-                p.grad = 0.0
+            if p._p is not None:
+                append(p)
+                if reset:
+                    p.grad = 0.0
     order.sort(key=_creation)
     return order
 
@@ -879,19 +933,35 @@ def make_node(
     Raises:
         ValueError: if ``parents`` and ``partials`` differ in length.
     """
-    ps = tuple(parents)
-    ds = tuple(partials)
-    if len(ps) != len(ds):
+    ps = parents if type(parents) is tuple else tuple(parents)
+    ds = partials if type(partials) is tuple else tuple(partials)
+    n = len(ps)
+    if n != len(ds):
         raise ValueError(
-            f"make_node({op.name}): {len(ps)} parents but {len(ds)} partials; "
+            f"make_node({op.name}): {n} parents but {len(ds)} partials; "
             "give one partial per parent"
         )
-    node = _node(data, op, ps, ds, None if operands is None else tuple(operands))
-    if scope:
-        if _special:  # keep what the open modes recorded (anomaly mode's call site)
+    node: Value = _new(Value)  # the body of _node, inlined: nn makes one per neuron call
+    node._data = data
+    node.grad = 0.0
+    node._entry = op
+    if n == 1:  # one parent: it and its partial are stored bare (no tuples)
+        node._p = ps[0]
+        node._local = ds[0]
+    elif n:
+        node._p = ps
+        node._local = ds
+    else:  # no Value operand: a constant, i.e. a leaf
+        node._p = None
+        node._local = ()
+    node._ctx = None if operands is None else tuple(operands)
+    node._id = _count()
+    if _special:
+        _record_special(node)
+        if scope:  # keep what the open modes recorded (anomaly mode's call site)
             node.scope = scope
-        else:
-            node._meta = scope
+    elif scope:
+        node._meta = scope
     return node
 
 

@@ -426,9 +426,9 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
     Parts: making the input Values; the model called per sample, split into
     what ``forward_batch`` would do anyway without scope tags, the scope tags
     (``forward_batch(scopes=True)`` minus ``scopes=False``) and the per-sample
-    overhead (``[model(x) ...]`` minus ``forward_batch``: the weights read again
-    and the rows re-prepared for every sample); the loss on the scores (hinge,
-    builtin sums, penalty); ``zero_grad``; backward split into collecting and
+    overhead (``[model(x) ...]`` minus ``forward_batch``: each call validates its
+    sample, splits it into a row and checks the layers' cached weights); the loss
+    on the scores (hinge, builtin sums, penalty); ``zero_grad``; backward split into collecting and
     sorting the nodes (``autograd.backward_order``) and the chain-rule loop (the
     rest); freeing the graph; the SGD loop. The collector's share is the mean
     default-GC step minus the mean GC-off step (steps alternate between the modes).

@@ -46,6 +46,7 @@ __all__ = [
     "NEURON_OPS",
     "SUM_SQUARES",
     "activation_op",
+    "activation_source",
     "neuron_eval",
     "neuron_partials",
 ]
@@ -111,6 +112,38 @@ def neuron_partials(a: float, xs: Sequence[float], ws: Sequence[float]) -> tuple
             zeros = _ZEROS[n] = (0.0,) * n
         return zeros
     return (*[a * w for w in ws], *[a * x for x in xs], a)
+
+
+def activation_source(act: Op | None, z: str, out: str,
+                      params: Sequence[str] = ()) -> tuple[str, str, dict[str, Any]] | None:
+    """Python expressions for ``act(z)`` and ``act'(z)``, from the activation's own templates.
+
+    What :func:`neuron_eval` computes, as source (for code that inlines it,
+    such as :mod:`nn.layers`' per-layer kernels): the expressions compute the
+    same floats as ``act.forward`` and ``act.local`` (they are rendered from
+    the same formula), so inlined code gives the same bits.
+
+    Args:
+        act: the activation's table entry; ``None`` is the identity.
+        z: the name holding ``w . x + b``.
+        out: the name the first expression's value will be stored in (the
+            derivative may read it).
+        params: source for the activation's parameters (``leaky_relu``'s slope).
+
+    Returns:
+        ``(output expression, derivative expression, names they use)``, or
+        ``None`` if the activation has no templates (``gelu``: call
+        :func:`neuron_eval` instead).
+    """
+    if act is None:
+        return z, "1.0", {}
+    cg = act.codegen
+    if cg is None or cg.temp_templates(1 + len(params)) or cg.after_templates(1 + len(params)):
+        return None
+    n = 1 + len(params)
+    fwd = cg.forward_template(n).format(z, *params)
+    (loc,) = cg.local_templates(n)
+    return fwd, loc.format(z, *params, out=out), dict(cg.names)
 
 
 def _make_neuron_op(act: str) -> Op:

@@ -19,12 +19,13 @@ import math
 import numbers
 import operator
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
 import autograd
 from autograd import Op, Value
-from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op, neuron_eval, neuron_partials
+from autograd.engine import data_version
+from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op, activation_source, neuron_eval
 from nn.module import Module
 
 __all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
@@ -103,27 +104,39 @@ def _init_weights(init: str, activation: str, nin: int, fan_out: int,
     return [rng.uniform(-1.0, 1.0) for _ in range(nin)]
 
 
-def _as_float(x: Any, who: str, i: int) -> float:
+def _who(who: Any) -> str:
+    """The name an error message starts with: ``who`` itself, or the repr of a module.
+
+    Callers pass the module rather than its repr, so the (long) repr is only
+    built when an error is raised.
+    """
+    return who if isinstance(who, str) else repr(who)
+
+
+def _as_float(x: Any, who: Any, i: int) -> float:
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real):
         return float(x)
     raise TypeError(
-        f"{who}: input {i} must be a real number or a Value, got {type(x).__name__}; "
+        f"{_who(who)}: input {i} must be a real number or a Value, got {type(x).__name__}; "
         "pass a list with one number or Value per input"
     )
 
 
-def _inputs(x: Any, nin: int, who: str) -> list[Any]:
+def _inputs(x: Any, nin: int, who: Any) -> list[Any]:
+    if type(x) is list and len(x) == nin:  # the common case, checked first
+        return x
     if isinstance(x, (Value, numbers.Real)) and nin == 1:
         return [x]
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         raise TypeError(
-            f"{who}: expected a list of {nin} numbers or Values, got {type(x).__name__}"
+            f"{_who(who)}: expected a list of {nin} numbers or Values, got {type(x).__name__}"
         )
     if len(x) != nin:
         raise ValueError(
-            f"{who}: expected {nin} inputs, got {len(x)}; pass one number or Value per input"
+            f"{_who(who)}: expected {nin} inputs, got {len(x)}; pass one number or Value "
+            "per input"
         )
     return list(x)
 
@@ -159,8 +172,8 @@ class Neuron(Module):
     _act: Op | None
     _op: Op
     _extra: tuple[float, ...]
-    _params: tuple[Value, ...]
     _scope: str
+    _prep: _Prep | None = None
 
     def __init__(
         self,
@@ -192,12 +205,12 @@ class Neuron(Module):
         self.negative_slope = float(negative_slope)
         self._op = NEURON_OPS[activation]
         self._extra = (self.negative_slope,) if activation == "leaky_relu" else ()
-        self._params = (*self.w, self.b)
         self._scope = "neuron 1"
         self._mark("", "neuron 1")
 
     def _mark(self, prefix: str, scope: str) -> None:
         self._scope = scope
+        self._prep = None  # the scope is part of what a call prepares
         for name, p in self.named_parameters(prefix):
             p.label = name
             p.scope = scope
@@ -225,8 +238,11 @@ class Neuron(Module):
             ValueError: if ``x`` has the wrong length.
             TypeError: if an input is not a number or a Value.
         """
-        xs = _inputs(x, self.nin, repr(self))
-        return _forward([self], [xs], repr(self))[0][0]
+        xs = _inputs(x, len(self.w), self)
+        if not self.fused:
+            return _unfused(self, xs)
+        prep = _prepared(self, [self])
+        return _apply(prep, _row(xs, self), autograd.is_grad_enabled())[1][0]
 
     def config(self) -> dict[str, Any]:
         """Return the constructor arguments that rebuild this architecture."""
@@ -237,68 +253,202 @@ class Neuron(Module):
         fused = "" if self.fused else ", fused=False"
         return f"{self.nin}, activation={self.activation!r}{fused}"
 
-
-class _Row:
-    """One sample's inputs, split once for every neuron of a layer."""
-
-    __slots__ = ("floats", "items", "plain", "values")
-
-    def __init__(self, xs: list[Any], who: str) -> None:
-        floats: list[float] = []
-        values: list[Value] = []
-        for i, x in enumerate(xs):
-            if isinstance(x, Value):
-                floats.append(x.data)
-                values.append(x)
-            else:
-                floats.append(_as_float(x, who, i))
-        self.items = xs
-        self.floats = tuple(floats)
-        self.values = tuple(values)
-        self.plain = len(values) == len(xs)  # every input is a Value
+    def __getstate__(self) -> dict[str, Any]:
+        return _without_cache(self)
 
 
-def _forward(neurons: Sequence[Neuron], rows: list[list[Any]], who: str,
+# ---------------------------------------------------------------------------
+# The fused forward pass.
+#
+# A layer's weights are read once into a ``_Prep`` and reused by every call
+# until something they hold may have changed: any Value's data being assigned
+# (``autograd.engine.data_version()`` moves: optimizers, ``load_state_dict``,
+# ``p.data -= ...``), or a neuron, weight or bias being replaced (checked by
+# identity on every call: ``layer.neurons[j] = ...``, ``n.w[i] = Value(...)``,
+# ``n.b = ...``). Inputs travel between layers as rows ``(floats, values,
+# items)``: their floats are read once, and a layer's outputs hand theirs on.
+
+
+_W = operator.attrgetter("w")
+_B = operator.attrgetter("b")
+_ONE = (1.0,)
+_mul = operator.mul
+
+# One sample's inputs: (floats, the Value inputs, the items if some are plain numbers, else None).
+_RowT = tuple[tuple[float, ...], tuple[Value, ...], Union[list[Any], None]]
+# What a neuron needs per call: weights as a list and a tuple, bias, parameters
+# (w..., b), op, activation, its parameters, scope, all-zero partials.
+_Entry = tuple[list[float], tuple[float, ...], float, tuple[Value, ...], Op, Union[Op, None],
+               tuple[float, ...], str, tuple[float, ...]]
+
+
+_KERNEL_SOURCE = """
+def kernel(entries, xdt, xvals, record, make):
+    outs = []
+    floats = []
+    xone = xdt + _ONE
+    for wd, wt, bd, params, op, _, ex, scope, zeros in entries:
+        z = _sum(_map(_mul, xdt, wd)) + bd
+        out = {out}
+        a = {slope}
+        if a == 1.0:
+            partials = wt + xone
+        elif a == 0.0:
+            partials = zeros
+        else:
+            partials = (*[a * w for w in wd], *[a * x for x in xdt], a)
+        outs.append(make(out, op, xvals + params, partials, {operands},
+                         scope if record else ""))
+        floats.append(out)
+    return (tuple(floats), tuple(outs), None), outs
+"""
+
+_Kernel = Callable[[list[Any], tuple[float, ...], tuple[Value, ...], bool, Callable[..., Value]],
+                   tuple[_RowT, list[Value]]]
+_kernels: dict[tuple[Op | None, int], _Kernel | None] = {}
+
+
+def _kernel(act: Op | None, nparams: int) -> _Kernel | None:
+    """A layer's forward on one row of Values, with the activation's templates inlined.
+
+    The same floats and nodes as :func:`_apply` (from the activation's own
+    formula, see :func:`nn.fused.activation_source`), without two Python calls
+    per neuron. ``None`` for an activation without templates.
+    """
+    key = (act, nparams)
+    if key in _kernels:
+        return _kernels[key]
+    src = activation_source(act, "z", "out", [f"ex[{i}]" for i in range(nparams)])
+    fn: _Kernel | None = None
+    if src is not None:
+        out, slope, names = src
+        code = _KERNEL_SOURCE.format(out=out, slope=slope,
+                                     operands="(*xvals, *params, *ex)" if nparams else "None")
+        env: dict[str, Any] = {"_ONE": _ONE, "_sum": sum, "_map": map, "_mul": _mul, **names}
+        exec(compile(code, f"<nn kernel: {act.name if act else 'linear'}>", "exec"), env)
+        fn = env["kernel"]
+    _kernels[key] = fn
+    return fn
+
+
+class _Prep:
+    """The floats and parameters of some neurons, read once (see above)."""
+
+    __slots__ = ("biases", "entries", "kernel", "neurons", "version", "weights")
+
+    def __init__(self, neurons: Sequence[Neuron]) -> None:
+        self.version = data_version()  # read first: a later assignment invalidates
+        self.neurons = list(neurons)
+        self.weights = [list(n.w) for n in neurons]
+        self.biases = [n.b for n in neurons]
+        entries: list[_Entry] = []
+        for n, ws in zip(neurons, self.weights):
+            wd = list(map(_data, ws))
+            params = (*ws, n.b)
+            entries.append((wd, tuple(wd), n.b.data, params, n._op, n._act, n._extra,
+                            n._scope, (0.0,) * (2 * len(wd) + 1)))
+        self.entries = entries
+        acts = {(n._act, len(n._extra)) for n in neurons}
+        self.kernel = _kernel(*acts.pop()) if len(acts) == 1 else None
+
+
+def _prepared(owner: Any, neurons: list[Neuron]) -> _Prep:
+    """``owner``'s prepared neurons, rebuilt if a parameter's data or identity may have changed."""
+    p: _Prep | None = owner.__dict__.get("_prep")
+    if (p is not None and p.version == data_version() and p.neurons == neurons
+            and list(map(_W, neurons)) == p.weights and list(map(_B, neurons)) == p.biases):
+        return p
+    p = _Prep(neurons)
+    owner._prep = p
+    return p
+
+
+def _without_cache(module: Module) -> dict[str, Any]:
+    """``module``'s state for pickle and copy: everything but the prepared floats."""
+    state = dict(vars(module))
+    state.pop("_prep", None)
+    return state
+
+
+def _row(xs: list[Any], who: Any) -> _RowT:
+    """Split one sample's inputs (validated length) into floats and Values."""
+    for x in xs:
+        if type(x) is not Value:
+            break
+    else:  # every input a Value (the common case)
+        vals = tuple(xs)
+        return tuple(map(_data, vals)), vals, None
+    floats: list[float] = []
+    values: list[Value] = []
+    for i, x in enumerate(xs):
+        if isinstance(x, Value):
+            floats.append(x.data)
+            values.append(x)
+        else:
+            floats.append(_as_float(x, who, i))
+    if len(values) == len(xs):
+        return tuple(floats), tuple(values), None
+    return tuple(floats), tuple(values), xs
+
+
+def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
+    """Apply prepared neurons to one row; return the output row and the output nodes.
+
+    ``record``: tag the nodes with their neuron's scope.
+    """
+    xdt, xvals, items = row
+    make = autograd.make_node
+    if items is None and prep.kernel is not None:
+        return prep.kernel(prep.entries, xdt, xvals, record, make)
+    entries = prep.entries
+    outs: list[Value] = []
+    floats: list[float] = []
+    for wd, wt, bd, params, op, act, extra, scope, zeros in entries:
+        # act(w . x + b) and act'(z), as nn.fused.neuron_eval computes them
+        z = sum(map(_mul, xdt, wd)) + bd
+        if act is None:
+            out = z
+            a = 1.0
+        else:
+            out = act.forward(z, *extra)
+            a = act.local(out, z, *extra)[0]
+        # the partials, as nn.fused.neuron_partials gives them
+        if a == 1.0:
+            partials = wt + xdt + _ONE
+        elif a == 0.0:
+            partials = zeros
+        else:
+            partials = (*[a * w for w in wd], *[a * x for x in xdt], a)
+        if items is None:
+            operands = (*xvals, *params, *extra) if extra else None
+            node = make(out, op, xvals + params, partials, operands, scope if record else "")
+        elif not xvals:  # plain numbers in: only the parameters are parents
+            node = make(out, op, params, partials[len(xdt):], (*xdt, *params, *extra),
+                        scope if record else "")
+        else:
+            keep = [d for x, d in zip(items, partials) if isinstance(x, Value)]
+            operands = (*[x if isinstance(x, Value) else f for x, f in zip(items, xdt)],
+                        *params, *extra)
+            node = make(out, op, xvals + params, (*keep, *partials[len(xdt):]), operands,
+                        scope if record else "")
+        outs.append(node)
+        floats.append(out)
+    vals = tuple(outs)
+    return (tuple(floats), vals, None), outs
+
+
+def _forward(owner: Any, neurons: list[Neuron], rows: list[list[Any]], who: Any,
              scopes: bool = True) -> list[list[Value]]:
     """Apply neurons (same nin and mode) to validated input rows; one output list per row.
 
-    Works neuron by neuron: each neuron's weights are read once for all rows,
-    and (if ``scopes``) its nodes are tagged with its scope.
+    ``owner`` keeps the prepared weights; with ``scopes``, every node is
+    tagged with its neuron's scope.
     """
     if not neurons[0].fused:
         return [[_unfused(n, xs) for n in neurons] for xs in rows]
-    prepared = [_Row(xs, who) for xs in rows]
-    outs: list[list[Value]] = [[] for _ in rows]
+    prep = _prepared(owner, neurons)
     record = scopes and autograd.is_grad_enabled()
-    make = autograd.make_node
-    for n in neurons:
-        wd = list(map(_data, n.w))
-        bd = n.b.data
-        act = n._act
-        extra = n._extra
-        params = n._params
-        op = n._op
-        scope = n._scope if record else ""
-        for row, out_row in zip(prepared, outs):
-            xdt = row.floats
-            out, a = neuron_eval(act, extra, xdt, wd, bd)
-            partials = neuron_partials(a, xdt, wd)
-            if row.plain:
-                parents = row.values + params
-                operands = (*row.values, *params, *extra) if extra else None
-            elif not row.values:  # plain numbers in: only the parameters are parents
-                parents = params
-                partials = partials[len(xdt):]
-                operands = (*xdt, *params, *extra)
-            else:
-                xs = row.items
-                parents = row.values + params
-                keep = [d for x, d in zip(xs, partials) if isinstance(x, Value)]
-                partials = (*keep, *partials[len(xdt):])
-                operands = (*[x if isinstance(x, Value) else f for x, f in zip(xs, xdt)],
-                            *params, *extra)
-            out_row.append(make(out, op, parents, partials, operands, scope))
-    return outs
+    return [_apply(prep, _row(xs, who), record)[1] for xs in rows]
 
 
 @contextlib.contextmanager
@@ -320,9 +470,9 @@ def _unfused(n: Neuron, xs: list[Any]) -> Value:
         return getattr(z, act)()
 
 
-def _float_forward(neurons: Sequence[Neuron], xd: Sequence[float]) -> list[float]:
-    return [neuron_eval(n._act, n._extra, xd, list(map(_data, n.w)), n.b.data)[0]
-            for n in neurons]
+def _float_forward(owner: Any, neurons: list[Neuron], xd: Sequence[float]) -> list[float]:
+    return [neuron_eval(act, extra, xd, wd, bd)[0]
+            for wd, _, bd, _, _, act, extra, _, _ in _prepared(owner, neurons).entries]
 
 
 class Layer(Module):
@@ -366,8 +516,11 @@ class Layer(Module):
         self._index = 1
         self._mark("", 1)
 
+    _prep: _Prep | None = None
+
     def _mark(self, prefix: str, index: int) -> None:
         self._index = index
+        self._prep = None  # the neurons' scopes are part of what a call prepares
         pre = f"{prefix}." if prefix else ""
         for j, n in enumerate(self.neurons):
             n._mark(f"{pre}neurons.{j}", f"layer {index}/neuron {j + 1}")
@@ -382,8 +535,8 @@ class Layer(Module):
         """The number of neurons."""
         return len(self.neurons)
 
-    def _call(self, x: Any, who: str) -> list[Value]:
-        return _forward(self.neurons, [_inputs(x, self.nin, who)], who)[0]
+    def _call(self, x: Any, who: Any) -> list[Value]:
+        return _forward(self, self.neurons, [_inputs(x, self.nin, who)], who)[0]
 
     def __call__(self, x: Any) -> Value | list[Value]:
         """Apply every neuron to ``x``; a Value if ``nout == 1`` else a list.
@@ -392,12 +545,12 @@ class Layer(Module):
             ValueError: if ``x`` has the wrong length.
             TypeError: if an input is not a number or a Value.
         """
-        out = self._call(x, repr(self))
+        out = self._call(x, self)
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         """Return every neuron's weights and bias, neuron by neuron."""
-        return [p for n in self.neurons for p in n._params]
+        return [p for n in self.neurons for p in (*n.w, n.b)]
 
     def config(self) -> dict[str, Any]:
         """Return the constructor arguments that rebuild this architecture."""
@@ -412,6 +565,9 @@ class Layer(Module):
 
     def __repr__(self) -> str:
         return f"Layer({self.extra_repr()})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _without_cache(self)
 
 
 class MLP(Module):
@@ -497,20 +653,29 @@ class MLP(Module):
             ValueError: if ``x`` has the wrong length.
             TypeError: if an input is not a number or a Value.
         """
-        return self.forward_batch([x])[0]
+        layers = self.layers
+        xs = _inputs(x, self.layers[0].nin, "MLP")
+        if not layers[0].neurons[0].fused:
+            return self.forward_batch([xs])[0]
+        record = autograd.is_grad_enabled()
+        row = _row(xs, "MLP")
+        out: list[Value] = []
+        for layer in layers:
+            neurons = layer.neurons
+            row, out = _apply(_prepared(layer, neurons), row, record)
+        return out[0] if len(out) == 1 else out
 
     def forward_batch(self, xs: Sequence[Any], *, scopes: bool = True) -> list[Any]:
         """Apply the model to a batch of samples, recording the graph.
 
-        The same nodes, values and gradients as ``[model(x) for x in xs]``,
-        built layer by layer and neuron by neuron, so each weight is read once
-        per batch instead of once per sample (faster for batches).
+        The same nodes, values and gradients as ``[model(x) for x in xs]``
+        (created in the same order), built layer by layer.
 
         Args:
             xs: samples, each a list of ``nin`` numbers or Values.
             scopes: tag every node with its ``"layer i/neuron j"`` scope (for
-                graph pictures). ``fit`` passes False: tagging costs about a
-                third of the forward pass and nobody draws a training step.
+                graph pictures). ``fit`` passes False: nobody draws a
+                training step (tagging costs little: one string per node).
 
         Returns:
             One output per sample: a Value when the last layer has one output,
@@ -522,9 +687,19 @@ class MLP(Module):
         """
         rows = [_inputs(x, self.nin, f"MLP: sample {k}" if len(xs) > 1 else "MLP")
                 for k, x in enumerate(xs)]
+        if not self.layers[0].neurons[0].fused:
+            for layer in self.layers:
+                rows = _forward(layer, layer.neurons, rows, "MLP", scopes)
+            return [r[0] if len(r) == 1 else r for r in rows]
+        record = scopes and autograd.is_grad_enabled()
+        prepped = [_row(x, "MLP") for x in rows]
+        outs: list[list[Value]] = [[] for _ in rows]
         for layer in self.layers:
-            rows = _forward(layer.neurons, rows, "MLP", scopes)
-        return [r[0] if len(r) == 1 else r for r in rows]
+            prep = _prepared(layer, layer.neurons)
+            stepped = [_apply(prep, r, record) for r in prepped]
+            prepped = [r for r, _ in stepped]
+            outs = [o for _, o in stepped]
+        return [r[0] if len(r) == 1 else r for r in outs]
 
     def predict(self, xs: Sequence[Sequence[float]]) -> list[Any]:
         """Return the model's outputs for a batch as floats, recording no graph.
@@ -547,13 +722,13 @@ class MLP(Module):
             h = [_as_float(v.data if isinstance(v, Value) else v, "MLP.predict", i)
                  for i, v in enumerate(row)]
             for layer in self.layers:
-                h = _float_forward(layer.neurons, h)
+                h = _float_forward(layer, layer.neurons, h)
             res.append(h[0] if single else h)
         return res
 
     def parameters(self) -> list[Value]:
         """Return every parameter, layer by layer, neuron by neuron (weights, then bias)."""
-        return [p for layer in self.layers for n in layer.neurons for p in n._params]
+        return [p for layer in self.layers for n in layer.neurons for p in (*n.w, n.b)]
 
     def config(self) -> dict[str, Any]:
         """Return the constructor arguments that rebuild this architecture."""

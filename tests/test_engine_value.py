@@ -353,12 +353,13 @@ def test_nodes_of_one_scope_block_share_its_path() -> None:
 
 
 def test_a_value_wrapped_in_a_value_says_it_is_a_node_already() -> None:
-    # the mistake of wrapping a compiled function's arguments (Values already) in Value()
+    with pytest.raises(TypeError, match=r"got a Value; a Value is a node already: use it as "
+                                        r"it is, or value.detach\(\)"):
+        Value(Value(1.0))
+    # inside autograd.compile, Value(x) of a number argument x is x (tests/test_userstep_compile.py)
     import autograd
 
     def loss(xs: list[Value]) -> Value:
         return sum(Value(x) * 2.0 for x in xs)  # type: ignore[return-value]
 
-    with pytest.raises(TypeError, match=r"got a Value; a Value is a node already: use it as "
-                                        r"it is \(inside autograd.compile"):
-        autograd.compile(loss)([1.0, 2.0])
+    assert autograd.compile(loss)([1.0, 2.0]) == 6.0
