@@ -414,7 +414,11 @@ class _Program:
         self.pre_slots = frozenset(len(self.arg_slots) + j
                                    for j, v in enumerate(self.captured_leaves)
                                    if v._p is not None)
-        if rec.made:
+        #: where the trace turned a Value it made into a constant of the code
+        #: (file, line), whether or not that line was warned about before
+        self.constants: tuple[tuple[str, int], ...] = tuple(dict.fromkeys(
+            rec.made[v] for v in captured if v in rec.made))
+        if self.constants:
             _warn_constants(fn, rec.made, captured)
 
         # 4. Emit the forward, from each op's templates (or calls of its functions).
@@ -717,6 +721,10 @@ class Compiled:
     Attributes:
         fn: the original function.
         traces: how many times it has been traced so far.
+        constants: the source lines (file, line) where a trace so far turned a
+            Value made inside the function into a constant of the compiled
+            code (:class:`CompileWarning` says so once per line; this keeps
+            every one, for code that must know, such as ``fit(compile="auto")``).
     """
 
     def __init__(
@@ -730,6 +738,7 @@ class Compiled:
         self.retrace = retrace
         self.max_traces = max_traces
         self.traces = 0
+        self._constants: dict[tuple[str, int], None] = {}
         self._cache: dict[tuple[Any, ...], _Program] = {}
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -743,6 +752,7 @@ class Compiled:
             )
         prog = _Program(self.fn, args, flat, keep)
         self.traces += 1
+        self._constants.update(dict.fromkeys(prog.constants))
         if len(self._cache) >= self.max_traces:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = prog
@@ -785,6 +795,11 @@ class Compiled:
             key += (("captured", shared),)
             prog = self._cache.get(key) or self._trace(key, args, flat, keep)
         return prog, flat, key, keep
+
+    @property
+    def constants(self) -> tuple[tuple[str, int], ...]:
+        """Every (file, line) where a trace so far baked a Value it made into the code."""
+        return tuple(self._constants)
 
     def program(self, *args: Any) -> _Program:
         """Return the trace used for these arguments (tracing now if there is none)."""

@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import numbers
+import os
 import random
 import time
 import warnings
@@ -888,15 +889,20 @@ def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
         switch = None
         if run.compile == "auto":
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", autograd.CompileWarning)
+                with warnings.catch_warnings():  # auto was not asked to compile: no warning
+                    warnings.simplefilter("ignore", autograd.CompileWarning)
                     res = run.step_fn(xs, ts)
             except Exception as exc:  # any failure to trace: this step and the rest dynamic
                 _auto_to_dynamic(run, f"the model could not be compiled "
                                       f"({type(exc).__name__}: {exc})")
                 return _step(run, idx)
             run.auto_steps += 1
-            if run.step_fn.traces > run.auto_traces:  # a branch on the data: traces cost
+            baked = run.step_fn.constants
+            if baked:  # right for this batch (traced on it), not for later ones
+                where = ", ".join(f"{os.path.basename(f)}:{line}" for f, line in baked[:3])
+                switch = (f"the model makes Values inside its forward pass ({where}), which "
+                          "compiled code would keep as constants")
+            elif run.step_fn.traces > run.auto_traces:  # a branch on the data: traces cost
                 switch = (f"the model needed {run.step_fn.traces} traces for "
                           f"{run.auto_traces} batch size(s) (its branches depend on the data)")
         else:

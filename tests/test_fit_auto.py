@@ -229,3 +229,35 @@ def test_auto_stops_compiling_a_model_that_keeps_retracing(always_pays):
     assert "traces for 1 batch size(s) (its branches depend on the data); compiled for" \
         in h1.path_reason, h1.path_reason
     assert w1 == w0 and h1.loss == h0.loss and h1.accuracy == h0.accuracy
+
+
+class _Jitter(nn.Module):
+    """A model that makes a new Value from its own state on every call (a constant to a trace)."""
+
+    def __init__(self):
+        self.mlp = MLP(2, [4, 1], seed=5)
+        self.calls = 0
+
+    def parameters(self):
+        return self.mlp.parameters()
+
+    def __call__(self, x):
+        self.calls += 1
+        return self.mlp(x) + autograd.Value(0.001 * (self.calls % 7))
+
+
+def test_auto_runs_dynamic_when_the_model_makes_values_every_time(always_pays, recwarn):
+    # compiled code would keep the first trace's Value(...) as a constant; auto notices on
+    # every fit in the process (the CompileWarning itself is shown once per source line)
+    X, y = _moons()
+    for _ in range(2):
+        runs = []
+        for mode in (False, "auto"):
+            model = _Jitter()
+            h = fit(model, X, y, epochs=2, batch_size=16, seed=0, progress=False, compile=mode)
+            runs.append((model.mlp.state_dict(), h))
+        (w0, h0), (w1, h1) = runs
+        assert h1.path == "dynamic", h1.path_reason
+        assert "makes Values inside its forward pass (test_fit_auto.py:" in h1.path_reason
+        assert w1 == w0 and h1.loss == h0.loss and h1.accuracy == h0.accuracy
+    assert not [w for w in recwarn if issubclass(w.category, autograd.CompileWarning)]

@@ -11,6 +11,7 @@ any other Value is an error naming the fix.
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -176,3 +177,20 @@ def test_skipped_dead_neurons_match_the_dynamic_engine(case: str) -> None:
         assert all(p.grad == 0.0 for p in [*comp.parameters(), b])
     else:  # 10 * 1e308 is inf, and inf * 0 is nan: it flows, it is not skipped
         assert all(p.grad != p.grad for p in [*comp.parameters(), b])
+
+
+def test_constants_lists_every_baked_line_even_after_the_warning_was_shown() -> None:
+    w = Value(0.5)
+
+    def f(x: Any) -> Value:
+        return w * x + Value(2.0)  # a Value made inside: a constant of the code
+
+    for _ in range(2):  # the second compile of the same line warns no more, but still records
+        step = autograd.compile(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", autograd.CompileWarning)
+            assert step(1.5) == 2.75
+        assert [line for _, line in step.constants] == [f.__code__.co_firstlineno + 1]
+        assert step.constants[0][0].endswith("test_userstep_compile.py")
+    clean = autograd.compile(lambda x: w * x + 2.0)
+    assert clean(1.5) == 2.75 and clean.constants == ()
