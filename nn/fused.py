@@ -105,7 +105,7 @@ def neuron_partials(a: float, xs: Sequence[float], ws: Sequence[float]) -> tuple
     """Return d out / d (x1..xn, w1..wn, b) of a neuron whose activation slope is ``a``."""
     if a == 1.0:
         return (*ws, *xs, 1.0)
-    if a == 0.0:
+    if a == 0.0 and (s := sum(xs) + sum(ws)) - s == 0.0:  # all finite: 0 * each is 0
         n = 2 * len(xs) + 1
         zeros = _ZEROS.get(n)
         if zeros is None:

@@ -293,7 +293,7 @@ def kernel(entries, xdt, xvals, record, make):
         a = {slope}
         if a == 1.0:
             partials = wt + xone
-        elif a == 0.0:
+        elif a == 0.0 and z - z == 0.0:  # z finite: every x and w is, so 0 * each is 0
             partials = zeros
         else:
             partials = (*[a * w for w in wd], *[a * x for x in xdt], a)
@@ -415,7 +415,7 @@ def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
         # the partials, as nn.fused.neuron_partials gives them
         if a == 1.0:
             partials = wt + xdt + _ONE
-        elif a == 0.0:
+        elif a == 0.0 and z - z == 0.0:  # z finite: every x and w is, so 0 * each is 0
             partials = zeros
         else:
             partials = (*[a * w for w in wd], *[a * x for x in xdt], a)

@@ -366,3 +366,28 @@ def test_large_batches_are_tagged_like_single_calls():
         assert [p.scope for p in outs[0].parents[:3]] == ["layer 1/neuron 1",
                                                          "layer 1/neuron 2",
                                                          "layer 1/neuron 3"]
+
+
+@pytest.mark.parametrize("bad", [-math.inf, math.nan])
+@pytest.mark.parametrize("path", ["call", "forward_batch", "compiled"])
+def test_dead_relu_neuron_with_a_non_finite_input_gives_ieee_partials(bad, path):
+    # relu'(z) = 0 but 0 * inf = nan: the fused node gives what the elementwise graph (and
+    # PyTorch) give, not zeros; finite inputs still get exact zeros
+    import autograd
+
+    def run(fused):
+        model = nn.MLP(2, [1], output_activation="relu", seed=1, fused=fused)
+        n = model.layers[0].neurons[0]
+        n.w[0].data, n.w[1].data, n.b.data = 1.0, 0.5, 0.0
+        xs = [Value(bad), Value(2.0)]
+        if path == "compiled" and fused:
+            autograd.compile(lambda x: model(x))(xs)
+        else:
+            out = model.forward_batch([xs])[0] if path == "forward_batch" else model(xs)
+            out = out[0] if isinstance(out, list) else out
+            out.backward()
+        return [p.grad for p in n.parameters()] + [x.grad for x in xs]
+
+    fused, plain = run(True), run(False)
+    assert [repr(g) for g in fused] == [repr(g) for g in plain]
+    assert math.isnan(fused[0]) and fused[1:] == [0.0, 0.0, 0.0, 0.0]
