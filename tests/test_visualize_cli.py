@@ -129,6 +129,14 @@ def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert len([g for _, g in grads if float(g.replace("&#45;", "-")) not in (0.0, 1.0)]) >= 5
     lines = capsys.readouterr().out.splitlines()
     assert f"pictures in {out}: " + ", ".join(names) in lines
+    # it ends saying where to go next: the pages as links a terminal opens, then the lessons
+    replay = f"open in a browser: {(out / 'training.html').resolve().as_uri()}  (the training "
+    assert replay + "replayed epoch by epoch)" in lines
+    assert lines[-1].startswith("more: `chainrule lesson --list`")
+    if find_dot():
+        steps = (out / "neuron_steps" / "backward.html").resolve().as_uri()
+        assert lines[-3] == (f"open in a browser: {steps}  (the backward pass through the "
+                             "neuron, one step at a time)")
     if find_dot():
         assert "the neuron's pictures: neuron.svg, neuron_steps/backward.html" in lines
         neuron = (out / "neuron.svg").read_text(encoding="utf-8")

@@ -249,8 +249,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail("demo", f"cannot write to {args.out!r}: {describe_os_error(exc)}")
     print(f"saved the model to {out_dir / 'model.json'}")
-    _playground.demo_page(out_dir, replay, history)
+    page = _playground.demo_page(out_dir, replay, history)
     _demo_pictures(out_dir, model, (X_train, y_train), (X_test, y_test), history, curves)
+    # where a learner goes next: the two pages, as links a terminal can open
+    steps = out_dir / "neuron_steps" / "backward.html"
+    pages = [(steps, "the backward pass through the neuron, one step at a time"),
+             (page, "the training replayed epoch by epoch")]
+    for path, what in pages:
+        if path is not None and path.exists():
+            print(f"open in a browser: {path.resolve().as_uri()}  ({what})")
+    print("more: `chainrule lesson --list` (the chain rule, learning rates, vanishing "
+          "gradients, ... as lessons with pictures)")
     return 0
 
 
