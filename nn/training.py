@@ -837,10 +837,8 @@ class _Arrays:
     def epoch(self, run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, float]]:
         """Step 4 on the batched path: one pass over the data with ``theta`` an array."""
         np = self.np
-        n, bs, task, history, opt = len(run.Xt), run.bs, run.task, run.history, run.opt
-        order = list(range(n))
-        if run.shuffle:
-            run.rng.shuffle(order)
+        bs, task, history, opt = run.bs, run.task, run.history, run.opt
+        order = _epoch_order(run)
         total = 0.0
         hits = 0
         flow = dict.fromkeys(run.groups, 0.0)
@@ -935,14 +933,20 @@ def _auto_to_dynamic(run: _Run, why: str) -> None:
         f"compiled for {done} step(s), then dynamic" if done else "dynamic")
 
 
+def _epoch_order(run: _Run) -> list[int]:
+    """The order of the training samples for one epoch (shuffled with the run's seed)."""
+    order = list(range(len(run.Xt)))
+    if run.shuffle:
+        run.rng.shuffle(order)
+    return order
+
+
 def _run_epoch(run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, float]]:
     """Step 4: one pass over the training data; returns summed loss, hits and grad flow."""
     if run.arrays is not None:
         return run.arrays.epoch(run, epoch, bar)
-    n, bs, task, history = len(run.Xt), run.bs, run.task, run.history
-    order = list(range(n))
-    if run.shuffle:
-        run.rng.shuffle(order)
+    bs, task, history = run.bs, run.task, run.history
+    order = _epoch_order(run)
     total = 0.0
     hits = 0
     flow = dict.fromkeys(run.groups, 0.0)
