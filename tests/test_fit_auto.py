@@ -122,14 +122,18 @@ def test_auto_does_not_compile_a_trace_too_large_for_memory(monkeypatch):
     assert h.path == "compiled"
 
 
-class _Untraceable(nn.Module):
-    """A model whose forward reads a Value's number (float(v)): it cannot be traced."""
+class _Wrapped(nn.Module):
+    """A module around MLP(2, [4, 1]) whose __call__ a test writes."""
 
     def __init__(self):
         self.mlp = MLP(2, [4, 1], seed=5)
 
     def parameters(self):
         return self.mlp.parameters()
+
+
+class _Untraceable(_Wrapped):
+    """A model whose forward reads a Value's number (float(v)): it cannot be traced."""
 
     def __call__(self, x):
         out = self.mlp(x)
@@ -203,14 +207,8 @@ def test_cli_train_refuses_an_unknown_compile_choice(capsys):
     assert "invalid choice: 'maybe'" in capsys.readouterr().err
 
 
-class _Branchy(nn.Module):
+class _Branchy(_Wrapped):
     """A model with a Python branch on a Value: every other batch takes another trace."""
-
-    def __init__(self):
-        self.mlp = MLP(2, [4, 1], seed=5)
-
-    def parameters(self):
-        return self.mlp.parameters()
 
     def __call__(self, x):
         out = self.mlp(x)
@@ -231,15 +229,12 @@ def test_auto_stops_compiling_a_model_that_keeps_retracing(always_pays):
     assert w1 == w0 and h1.loss == h0.loss and h1.accuracy == h0.accuracy
 
 
-class _Jitter(nn.Module):
+class _Jitter(_Wrapped):
     """A model that makes a new Value from its own state on every call (a constant to a trace)."""
 
     def __init__(self):
-        self.mlp = MLP(2, [4, 1], seed=5)
+        super().__init__()
         self.calls = 0
-
-    def parameters(self):
-        return self.mlp.parameters()
 
     def __call__(self, x):
         self.calls += 1
