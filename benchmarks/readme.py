@@ -59,8 +59,10 @@ for k in range(100):
         p.data -= 0.05 * p.grad
 ```
 
-Build the batch outside the compiled function and pass it in: a `Value` made inside it from
-Python data is recorded as a constant of the trace, so a later batch would not reach it."""
+Pass the batch in as arguments (numbers or Values). Inside the compiled function, `Value(x)` of
+a number argument `x` is that argument, so micrograd's `list(map(Value, xrow))` may stay inside;
+but a `Value` made from data the function closes over is a constant of the trace (warned once
+per line, listed in `step.constants`), and a later batch would not reach it."""
 
 OUTRO = """**The compiled path.** `step = autograd.compile(loss_fn)` traces `loss_fn` once and
 generates straight-line Python for its forward and backward from the op table's source templates

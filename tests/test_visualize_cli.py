@@ -210,3 +210,24 @@ def test_demo_sample_graph_shows_that_samples_gradients_alone() -> None:
     assert isinstance(score, Value) and loss.label == "loss"
     assert loss.data == expect_loss.data > 0.0
     assert [p.grad for p in model.parameters()] == [p.grad for p in fresh.parameters()]
+
+
+def test_demo_names_the_command_as_the_user_can_run_it(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import sys
+
+    from visualize.cli import _command
+
+    exe = tmp_path / "venv" / "bin" / "chainrule"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n", encoding="utf-8")
+    exe.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(exe), "demo"])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert _command() == os.path.join("venv", "bin", "chainrule")  # not on PATH: the path
+    monkeypatch.setenv("PATH", str(exe.parent))
+    assert _command() == "chainrule"  # on PATH: the name
+    monkeypatch.setattr(sys, "argv", ["/x/visualize/cli.py"])
+    assert _command() == "chainrule"

@@ -258,9 +258,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for path, what in pages:
         if path is not None and path.exists():
             print(f"open in a browser: {path.resolve().as_uri()}  ({what})")
-    print("more: `chainrule lesson --list` (the chain rule, learning rates, vanishing "
+    print(f"more: `{_command()} lesson --list` (the chain rule, learning rates, vanishing "
           "gradients, ... as lessons with pictures)")
     return 0
+
+
+def _command() -> str:
+    """How to run this command again: ``chainrule`` if that is on PATH, else the path used."""
+    import shutil
+
+    here = sys.argv[0]
+    if os.path.basename(here) != "chainrule":  # python -m visualize.cli, a test, ...
+        return "chainrule"
+    found = shutil.which("chainrule")
+    try:
+        if found and os.path.samefile(found, here):
+            return "chainrule"
+    except OSError:
+        pass
+    rel = os.path.relpath(here)
+    return rel if not rel.startswith(os.pardir) else here
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
