@@ -233,3 +233,24 @@ def test_a_big_graph_stays_readable_and_follows_the_steps(browser: Browser,
     browser.click(".cr-fit")  # Fit shows the whole graph, smaller
     assert float(browser.js("return document.querySelector('#crstep').dataset.zoom;")) < 0.6
     browser.assert_no_errors()
+
+
+def test_inline_stepper_is_not_shrunk_twice_by_jupyter_css(browser: Browser,
+                                                           tmp_path: Path) -> None:
+    # JupyterLab styles every output SVG `max-width: 100%; height: auto`: the stepper's frames
+    # must keep their own size (the stepper scales them), or a wide graph starts unreadable
+    html = visualize.backward_dots(_neuron())._repr_html_()
+    host = tmp_path / "lab.html"
+    host.write_text(
+        "<!DOCTYPE html><html><head><style>.jp-RenderedHTMLCommon svg { max-width: 100%; "
+        "height: auto; }</style></head><body><div class='jp-RenderedHTMLCommon' "
+        f"style='width: 600px'>{html}</div></body></html>", encoding="utf-8")
+    browser.open(host)
+    drawn, own, zoom = browser.js(
+        "const svg = document.querySelector('.cr-frame:not([hidden]) svg');"
+        "const w = svg.getAttribute('width');"
+        "return [svg.getBoundingClientRect().width, parseFloat(w) * (w.endsWith('pt') ? 4 / 3 "
+        ": 1), parseFloat(document.querySelector('.crstep').dataset.zoom)];")
+    assert own > 600  # the graph is wider than the cell
+    assert drawn == pytest.approx(own * zoom, rel=0.02) and zoom >= 0.6
+    browser.assert_no_errors()

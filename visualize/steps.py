@@ -341,7 +341,8 @@ _CSS = """
   height: 70vh; cursor: grab; background: white; touch-action: none; }
 .crstep .cr-view.cr-drag { cursor: grabbing; }
 .crstep .cr-stage { transform-origin: 0 0; position: absolute; left: 0; top: 0; }
-.crstep .cr-frame svg { display: block; }
+.crstep .cr-frame svg { display: block; max-width: none; height: auto; }
+/* (Jupyter shrinks output SVGs to the cell's width: the stepper scales them itself) */
 .crstep .cr-help { color: #555; font-size: 0.9em; }
 """
 
