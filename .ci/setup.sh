@@ -1,4 +1,4 @@
-# Shared set-up for the README's commands; sourced by .ci/demo, .ci/test and .ci/run.
+# Shared set-up for the README's commands; sourced by .ci/demo, .ci/test, .ci/run and .ci/notebook.
 # Creates ./.venv with the package and its extras, and installs system Graphviz
 # through apt-get where `dot` is missing and we may (root or passwordless sudo).
 set -euo pipefail
