@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.readme_code import exec_block
+
 README = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
 ENGINE_PART = README[: README.index("<!-- nn:start -->")]
 BLOCKS = re.findall(r"```python\n(.*?)```", ENGINE_PART, re.S)
@@ -18,5 +20,5 @@ def test_the_engine_part_has_examples() -> None:
 
 @pytest.mark.parametrize("source", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_example_runs(source: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(source, "README.md", "exec"), {})
+    exec_block(source, {}, "engine block")
     assert capsys.readouterr().out.strip()  # every example prints its result

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.readme_code import exec_block
 from visualize.graph import find_dot
 
 README = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -32,7 +33,7 @@ def test_examples_run(heading: str, tmp_path: pathlib.Path,
     os.chdir(tmp_path)
     try:
         for source in _blocks(heading):
-            exec(compile(source, "README.md", "exec"), {})
+            exec_block(source, {}, "learners block")
     finally:
         os.chdir(cwd)
     out = capsys.readouterr().out

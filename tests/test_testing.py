@@ -17,6 +17,7 @@ import autograd
 from autograd import Value
 from autograd.custom import remove_op
 from autograd.testing import Expression, Step, assert_grads_match, expressions, operands, points
+from tests.readme_code import exec_block
 
 BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -181,7 +182,7 @@ def test_readme_five_line_property_test_runs() -> None:
     lines = [ln for ln in code.strip().splitlines() if ln.strip()]
     assert len(lines) <= 6  # the import line of hypothesis and five lines
     ns: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), ns)
+    exec_block(code, ns, "five-line property test")
     tests = [v for k, v in ns.items() if k.startswith("test_") and callable(v)]
     assert tests
     for t in tests:
@@ -201,7 +202,7 @@ def test_readme_failure_report_is_what_the_user_sees() -> None:
     before = set(autograd.OPS)
     try:
         with pytest.raises(autograd.GradcheckError) as info:
-            exec(compile(code.group(1), "README.md", "exec"), ns)
+            exec_block(code.group(1), ns, "a deliberately wrong derivative")
     finally:
         for name in set(autograd.OPS) - before:
             remove_op(name)
@@ -238,7 +239,7 @@ def test_readme_custom_op_example_runs() -> None:
     before = set(autograd.OPS)
     ns: dict[str, object] = {}
     try:
-        exec(compile(block.group(1), "README.md", "exec"), ns)
+        exec_block(block.group(1), ns, "block")
         y = ns["y"]
         assert isinstance(y, Value)
         s1, s2 = 1 / (1 + math.exp(-1.0)), 2 / (1 + math.exp(-2.0))
