@@ -710,8 +710,8 @@ def _choose_path(run: _Run, epochs: int) -> None:
                                                    run.nout, batched=False)
         run.auto_traces = traces
         history.path = "compiled"
-        history.path_reason = (f"auto: {steps_left} steps pay for {_traces(traces)} "
-                               f"({AUTO_STEPS_PER_TRACE} steps or more each)")
+        history.path_reason = (f"auto: {steps_left} steps pay for {_traces(traces)}, "
+                               f"{AUTO_STEPS_PER_TRACE} steps or more each")
         return
     run.step_fn, run.ctargets = _compiled_step(run.forward, run.task, run.params, run.l2,
                                                run.nout)

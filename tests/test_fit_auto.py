@@ -102,7 +102,7 @@ def test_auto_decides_by_the_runs_length():
     assert short.path_reason == "auto: 6 steps, fewer than the 120 that pay for 1 trace"
     _, long = _fit(X, y, [4, 1], "auto", epochs=40)
     assert long.path == "compiled"
-    assert long.path_reason == "auto: 120 steps pay for 1 trace (120 steps or more each)"
+    assert long.path_reason == "auto: 120 steps pay for 1 trace, 120 steps or more each"
     X, y = _moons(40)  # 16 + 16 + 8: the last batch is traced too
     _, h = _fit(X, y, [4, 1], "auto", epochs=40)
     assert h.path == "dynamic" and "240 that pay for 2 traces" in h.path_reason
