@@ -101,11 +101,18 @@ def neuron_eval(act: Op | None, params: tuple[float, ...], xs: Sequence[float],
     return out, act.local(out, z, *params)[0]
 
 
-def neuron_partials(a: float, xs: Sequence[float], ws: Sequence[float]) -> tuple[float, ...]:
-    """Return d out / d (x1..xn, w1..wn, b) of a neuron whose activation slope is ``a``."""
+def neuron_partials(a: float, z: float, xs: Sequence[float],
+                    ws: Sequence[float]) -> tuple[float, ...]:
+    """Return d out / d (x1..xn, w1..wn, b) of a neuron with ``z = x . w + b`` and slope ``a``.
+
+    The partials are ``a * w_i``, ``a * x_i`` and ``a``, as IEEE arithmetic
+    gives them (``0 * inf`` is nan); for a dead neuron (``a == 0``) with ``z``
+    finite, every input and weight is finite, so they are the exact zeros,
+    returned as one shared tuple.
+    """
     if a == 1.0:
         return (*ws, *xs, 1.0)
-    if a == 0.0 and (s := sum(xs) + sum(ws)) - s == 0.0:  # all finite: 0 * each is 0
+    if a == 0.0 and z - z == 0.0:  # z finite: every x and w is, so 0 * each is 0
         n = 2 * len(xs) + 1
         zeros = _ZEROS.get(n)
         if zeros is None:
@@ -161,7 +168,9 @@ def _make_neuron_op(act: str) -> Op:
     def local(out: float, *ops: float) -> tuple[float, ...]:
         n, params = split(ops)
         xs, ws = ops[:n], ops[n : 2 * n]
-        return neuron_partials(neuron_eval(act_op, params, xs, ws, ops[2 * n])[1], xs, ws)
+        z = sum(map(_mul, xs, ws)) + ops[2 * n]  # as neuron_eval computes it
+        a = 1.0 if act_op is None else act_op.local(out, z, *params)[0]
+        return neuron_partials(a, z, xs, ws)
 
     def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
         n, params = split(ops)

@@ -25,7 +25,14 @@ from typing import Any, Union
 import autograd
 from autograd import Op, Value
 from autograd.engine import data_version
-from nn.fused import ACTIVATIONS, NEURON_OPS, activation_op, activation_source, neuron_eval
+from nn.fused import (
+    ACTIVATIONS,
+    NEURON_OPS,
+    activation_op,
+    activation_source,
+    neuron_eval,
+    neuron_partials,
+)
 from nn.module import Module
 
 __all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
@@ -403,7 +410,7 @@ def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
     entries = prep.entries
     outs: list[Value] = []
     floats: list[float] = []
-    for wd, wt, bd, params, op, act, extra, scope, zeros in entries:
+    for wd, _, bd, params, op, act, extra, scope, _ in entries:
         # act(w . x + b) and act'(z), as nn.fused.neuron_eval computes them
         z = sum(map(_mul, xdt, wd)) + bd
         if act is None:
@@ -412,13 +419,7 @@ def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
         else:
             out = act.forward(z, *extra)
             a = act.local(out, z, *extra)[0]
-        # the partials, as nn.fused.neuron_partials gives them
-        if a == 1.0:
-            partials = wt + xdt + _ONE
-        elif a == 0.0 and z - z == 0.0:  # z finite: every x and w is, so 0 * each is 0
-            partials = zeros
-        else:
-            partials = (*[a * w for w in wd], *[a * x for x in xdt], a)
+        partials = neuron_partials(a, z, xdt, wd)
         if items is None:
             operands = (*xvals, *params, *extra) if extra else None
             node = make(out, op, xvals + params, partials, operands, scope if record else "")

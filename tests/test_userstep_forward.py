@@ -46,7 +46,8 @@ def test_layer_nodes_are_the_op_tables(act: str, xs: list[float], seed: int, kin
     for n, node in zip(layer.neurons, outs):
         wd = [w.data for w in n.w]
         out, a = fused.neuron_eval(fused.activation_op(act), extra, xs, wd, n.b.data)
-        partials = fused.neuron_partials(a, xs, wd)
+        z = sum(x * w for x, w in zip(xs, wd)) + n.b.data
+        partials = fused.neuron_partials(a, z, xs, wd)
         assert node.data == out == op.forward(*xs, *wd, n.b.data, *extra)
         assert node.op == op.name
         keep = [i for i, x in enumerate(inputs) if isinstance(x, Value)] + list(range(3, 7))
