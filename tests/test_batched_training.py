@@ -73,7 +73,7 @@ def test_fit_compiled_uses_the_batched_path(monkeypatch):
 
 
 def test_cli_train_compile_runs_batched(monkeypatch, capsys):
-    from visualize.cli import main
+    from visualize.app.cli import main
 
     made = []
     real = autograd.compile

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 import nn
-from visualize import cli
-from visualize.cli import main
+from visualize.app import cli
+from visualize.app.cli import main
 from visualize.graph import find_dot
 
 ROOT = Path(__file__).parents[1]
@@ -30,7 +30,7 @@ TRAIN = ["train", "--samples", "200", "--batch-size", "16", "--no-progress", "--
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-u", "-m", "visualize.cli", *args], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-u", "-m", "visualize.app.cli", *args], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -138,7 +138,7 @@ def _long_check() -> list[str]:
 
 def test_a_reader_that_goes_away_ends_check_quietly(tmp_path: Path) -> None:
     # `chainrule check ... | head -1` where head has gone: exit 141, never a traceback
-    p = subprocess.Popen([sys.executable, "-m", "visualize.cli", *_long_check()[:-1]],
+    p = subprocess.Popen([sys.executable, "-m", "visualize.app.cli", *_long_check()[:-1]],
                          cwd=tmp_path, text=True, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert p.stdout is not None and p.stderr is not None
@@ -160,7 +160,7 @@ def test_ctrl_c_in_check_and_graph_ends_with_one_line(tmp_path: Path) -> None:
     argv = _long_check()
     # as the chainrule program runs it (argv from sys.argv): a press after the work is
     # done is ignored, as it is for users, so a fast machine cannot turn it into a kill
-    code = ("import sys, visualize.cli as c; print('ready', flush=True); "
+    code = ("import sys, visualize.app.cli as c; print('ready', flush=True); "
             f"sys.argv = ['chainrule', *{argv!r}]; sys.exit(c.main())")
     p = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,

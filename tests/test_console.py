@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from visualize import console
+from visualize.app import console
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,8 +28,8 @@ class _InterruptImport:
 
 @pytest.fixture
 def cli_not_loaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delitem(sys.modules, "visualize.cli", raising=False)
-    finder = _InterruptImport("visualize.cli")
+    monkeypatch.delitem(sys.modules, "visualize.app.cli", raising=False)
+    finder = _InterruptImport("visualize.app.cli")
     sys.meta_path.insert(0, finder)
     try:
         yield
@@ -53,12 +53,12 @@ def test_the_program_runs_the_command_line(monkeypatch: pytest.MonkeyPatch,
 
 def test_import_visualize_loads_neither_the_engine_nor_nn() -> None:
     # what runs before the entry point's handler is only the interpreter's start
-    code = ("import sys, visualize, visualize.console; "
+    code = ("import sys, visualize, visualize.app.console; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('autograd', 'nn', 'graphviz', 'matplotlib') or m.startswith('visualize.')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
-    assert out.strip() == "['visualize.console']"
+    assert out.strip() == "['visualize.app', 'visualize.app.console']"
 
 
 def test_public_names_load_on_first_use() -> None:

@@ -181,7 +181,7 @@ def test_forced_paths_are_recorded(numpy_or_not):
                                        (["--compile", "off"], False),
                                        (["--compile", "auto"], "auto")])
 def test_cli_train_compile_follows_fit(monkeypatch, capsys, flag, want):
-    from visualize.cli import main
+    from visualize.app.cli import main
 
     seen = []
     real = nn.fit
@@ -199,7 +199,7 @@ def test_cli_train_compile_follows_fit(monkeypatch, capsys, flag, want):
 
 
 def test_cli_train_refuses_an_unknown_compile_choice(capsys):
-    from visualize.cli import main
+    from visualize.app.cli import main
 
     with pytest.raises(SystemExit) as info:
         main(["train", "--compile", "maybe"])

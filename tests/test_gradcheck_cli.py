@@ -9,7 +9,7 @@ import math
 import pytest
 
 from autograd import ops
-from visualize import cli
+from visualize.app import cli
 
 
 def run(argv: list[str]) -> int:

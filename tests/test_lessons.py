@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser import Browser, chromium_missing
-from visualize import lessons
-from visualize.lessons import learning_rate, local_minima, optimizers, overfitting
+from visualize.app import lessons
+from visualize.app.lessons import learning_rate, local_minima, optimizers, overfitting
 
 pytest.importorskip("matplotlib")
 

@@ -13,8 +13,8 @@ import pytest
 
 import nn
 from tests.browser import Browser, chromium_missing
-from visualize import lessons
-from visualize.cli import main
+from visualize.app import lessons
+from visualize.app.cli import main
 
 pytest.importorskip("matplotlib")
 
@@ -60,7 +60,7 @@ def test_a_failed_write_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def full(path: Path, data: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("visualize.lessons._base._write_atomic", full)
+    monkeypatch.setattr("visualize.app.lessons._base._write_atomic", full)
     assert main(["lesson", "chain-rule", "-o", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("chainrule lesson: error: cannot write '")
@@ -92,7 +92,7 @@ def test_all_writes_an_index_linking_every_lesson(tmp_path: Path) -> None:
 
 
 def test_all_runs_every_lesson(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from visualize.lessons._base import run_lesson
+    from visualize.app.lessons._base import run_lesson
 
     ran: list[str] = []
     cheap = lessons.get_lesson("chain-rule")
@@ -101,7 +101,7 @@ def test_all_runs_every_lesson(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ran.append(lesson.name)   # a real run of the cheapest lesson stands in for each
         return run_lesson(cheap, out, seed, echo=lambda s: None)
 
-    monkeypatch.setattr("visualize.lessons.run_lesson", fake)
+    monkeypatch.setattr("visualize.app.lessons.run_lesson", fake)
     assert main(["lesson", "all", "-o", str(tmp_path / "all")]) == 0
     assert ran == list(IDEAS)
     assert (tmp_path / "all" / "index.html").is_file()
@@ -124,7 +124,8 @@ def test_the_index_page_opens_and_links_work(tmp_path: Path) -> None:
 
 
 def test_visualize_does_not_import_nn_or_the_lessons() -> None:
-    code = "import sys, visualize; print('nn' in sys.modules, 'visualize.lessons' in sys.modules)"
+    code = ("import sys, visualize; "
+            "print('nn' in sys.modules, 'visualize.app.lessons' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent.parent).stdout.split()
     assert out == ["False", "False"]
@@ -175,7 +176,7 @@ def test_readme_lessons_section_lists_every_lesson() -> None:
 
 def test_playground_records_weights_and_the_gradients_backward_gave() -> None:
     import autograd
-    from visualize.lessons import playground
+    from visualize.app.lessons import playground
 
     X, y = nn.data.make_moons(12, noise=0.1, seed=5)
     model = nn.MLP(2, [3, 1], activation="tanh", seed=5)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 import nn
-from visualize.cli import main
+from visualize.app.cli import main
 
 
 def test_train_runs_prints_accuracy_and_saves(tmp_path, capsys):

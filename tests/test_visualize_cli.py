@@ -10,7 +10,7 @@ import pytest
 
 from autograd.expr import evaluate
 from visualize import fmt, to_dot
-from visualize.cli import main
+from visualize.app.cli import main
 from visualize.graph import find_dot
 
 needs_dot = pytest.mark.skipif(find_dot() is None, reason="Graphviz's dot is not installed")
@@ -154,7 +154,7 @@ def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_demo_curves_are_comparable_and_the_sample_has_a_loss() -> None:
     import nn
-    from visualize.cli import _ComparableCurves, _pick_sample
+    from visualize.app.cli import _ComparableCurves, _pick_sample
 
     X, y = nn.data.make_moons(30, noise=0.1, seed=1)
     y = [2 * t - 1 for t in y]
@@ -195,7 +195,7 @@ def test_demo_sample_graph_shows_that_samples_gradients_alone() -> None:
     # fit leaves its last step's gradients in .grad; the drawn sample must not add to them
     import nn
     from autograd import Value
-    from visualize.cli import _sample_loss
+    from visualize.app.cli import _sample_loss
 
     model = nn.MLP(2, [4, 1], seed=3)
     x, y = [0.5, -1.25], -1.0
@@ -217,7 +217,7 @@ def test_demo_names_the_command_as_the_user_can_run_it(tmp_path: Path,
     import os
     import sys
 
-    from visualize.cli import _command
+    from visualize.app.cli import _command
 
     exe = tmp_path / "venv" / "bin" / "chainrule"
     exe.parent.mkdir(parents=True)
@@ -229,5 +229,5 @@ def test_demo_names_the_command_as_the_user_can_run_it(tmp_path: Path,
     assert _command() == os.path.join("venv", "bin", "chainrule")  # not on PATH: the path
     monkeypatch.setenv("PATH", str(exe.parent))
     assert _command() == "chainrule"  # on PATH: the name
-    monkeypatch.setattr(sys, "argv", ["/x/visualize/cli.py"])
+    monkeypatch.setattr(sys, "argv", ["/x/visualize/app/cli.py"])
     assert _command() == "chainrule"

@@ -17,7 +17,7 @@ This package uses only the public API of :mod:`autograd` and never imports
 
 The names below are loaded on first use (PEP 562), so that ``import
 visualize`` itself is cheap: the ``chainrule`` program
-(:mod:`visualize.console`) starts with a Ctrl-C handler before it imports the
+(:mod:`visualize.app.console`) starts with a Ctrl-C handler before it imports the
 engine.
 """
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import autograd
 from autograd import Value
+from visualize import palette
 
 if TYPE_CHECKING:
     import graphviz
@@ -403,18 +404,11 @@ def _op_text(v: Value) -> str:
     return f"{symbol}({n_values} values, {len(consts)} constants)"
 
 
-_POS = ((254, 224, 210), (165, 15, 21))  # pale to dark red: grad > 0
-_NEG = ((222, 235, 247), (8, 69, 148))  # pale to dark blue: grad < 0
-_NAN_FILL, _NAN_BORDER = "#ffe135", "#7b3294"  # yellow box, thick purple border
-_INF_FILL, _INF_BORDER = "#000000", "#d7301f"  # black box, thick red border
+_POS, _NEG = palette.POSITIVE_RAMP, palette.NEGATIVE_RAMP
+_NAN_FILL, _NAN_BORDER = palette.NAN_FILL, palette.NAN_BORDER
+_INF_FILL, _INF_BORDER = palette.INF_FILL, palette.INF_BORDER
 _FONT = "Helvetica"
-
-
-def _mix(ends: tuple[tuple[int, int, int], tuple[int, int, int]], t: float) -> str:
-    lo, hi = ends
-    t = min(1.0, max(0.0, t))
-    r, g, b = (round(a + (c - a) * t) for a, c in zip(lo, hi))
-    return f"#{r:02x}{g:02x}{b:02x}"
+_mix = palette.mix
 
 
 class _Colours:

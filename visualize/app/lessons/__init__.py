@@ -7,11 +7,11 @@ into a folder. ``chainrule lesson all`` runs them all and writes an index page
 linking them. Every lesson is deterministic for a seed and states its claims
 with the numbers of the run (:class:`LessonResult`), which the tests check.
 
-One module per lesson; :mod:`visualize.lessons._base` holds the shared
-context and page writing, :mod:`visualize.lessons._draw` the digit and
-confusion-matrix drawings, :mod:`visualize.lessons._player` the page that
+One module per lesson; :mod:`visualize.app.lessons._base` holds the shared
+context and page writing, :mod:`visualize.app.lessons._draw` the digit and
+confusion-matrix drawings, :mod:`visualize.app.lessons._player` the page that
 animates optimisation paths (``player.js``), and
-:mod:`visualize.lessons.playground` the training replay page
+:mod:`visualize.app.lessons.playground` the training replay page
 (``playground.js``; also written by ``chainrule demo``). Lessons use only the public
 APIs of :mod:`autograd`, :mod:`nn` and :mod:`visualize`; this package is
 imported by the CLI only, never by :mod:`visualize` itself.
@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from visualize.lessons import (
+from visualize.app.lessons import (
     autoencoder,
     chain_rule,
     digits,
@@ -35,7 +35,7 @@ from visualize.lessons import (
     playground,
     vanishing_gradients,
 )
-from visualize.lessons._base import (
+from visualize.app.lessons._base import (
     Context,
     Lesson,
     LessonError,

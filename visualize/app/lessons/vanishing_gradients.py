@@ -16,7 +16,7 @@ from typing import Any
 
 import nn
 import visualize
-from visualize.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._base import Context, Lesson, new_figure
 
 NAME = "vanishing-gradients"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import nn
-from visualize.lessons._base import Context, Lesson, page, write_text
+from visualize.app.lessons._base import Context, Lesson, page, write_text
 
 NAME = "playground"
 

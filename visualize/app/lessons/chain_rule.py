@@ -14,7 +14,7 @@ from __future__ import annotations
 import autograd
 import visualize
 from autograd import Value
-from visualize.lessons._base import Context, Lesson, write_text
+from visualize.app.lessons._base import Context, Lesson, write_text
 
 NAME = "chain-rule"
 

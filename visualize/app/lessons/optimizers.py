@@ -20,8 +20,8 @@ from typing import Any
 import autograd
 import nn
 from autograd import Value
-from visualize.lessons._base import Context, Lesson, new_figure
-from visualize.lessons._player import write_player
+from visualize.app.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._player import write_player
 
 NAME = "optimizers"
 START = (-1.2, 1.0)

@@ -18,7 +18,7 @@ from typing import Any
 
 import autograd
 import nn
-from visualize.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._base import Context, Lesson, new_figure
 
 NAME = "local-minima"
 X = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import nn
-from visualize.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._base import Context, Lesson, new_figure
 
 NAME = "overfitting"
 EPOCHS = 120

@@ -17,8 +17,8 @@ from typing import Any
 
 import autograd
 import nn
-from visualize.lessons._base import Context, Lesson, new_figure
-from visualize.lessons._draw import draw_digit
+from visualize.app.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._draw import draw_digit
 
 NAME = "autoencoder"
 CODES = (2, 4, 8, 16)

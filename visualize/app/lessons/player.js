@@ -1,4 +1,4 @@
-// The path player's script: draws DATA (put before this file by visualize/lessons/_player.py):
+// The path player's script: draws DATA (put before this file by visualize/app/lessons/_player.py):
 // a loss surface as a shaded grid and each run's path up to the current step, moved by the
 // slider, the buttons, the arrow keys and autoplay.
 const canvas = document.getElementById("surface"), ctx = canvas.getContext("2d");

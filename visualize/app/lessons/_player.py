@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from visualize.lessons._base import page, write_text
+from visualize.app.lessons._base import page, write_text
 
 __all__ = ["write_player"]
 

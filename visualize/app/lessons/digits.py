@@ -14,8 +14,8 @@ import random
 from typing import Any
 
 import nn
-from visualize.lessons._base import Context, Lesson, new_figure
-from visualize.lessons._draw import confusion_matrix, draw_confusion, draw_digit
+from visualize.app.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._draw import confusion_matrix, draw_confusion, draw_digit
 
 NAME = "digits"
 WIDTHS = (4, 8, 16, 32)

@@ -19,8 +19,8 @@ from typing import Any
 
 import nn
 from autograd import Value, func
-from visualize.lessons._base import Context, Lesson, new_figure
-from visualize.lessons._player import write_player
+from visualize.app.lessons._base import Context, Lesson, new_figure
+from visualize.app.lessons._player import write_player
 
 NAME = "learning-rate"
 STEPS = 40

@@ -28,8 +28,8 @@ from typing import Any, NoReturn
 
 import nn
 from autograd import Value
-from visualize.lessons import chain_rule as _chain_rule
-from visualize.lessons import playground as _playground
+from visualize.app.lessons import chain_rule as _chain_rule
+from visualize.app.lessons import playground as _playground
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
 # ---------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def _command() -> str:
     import shutil
 
     here = sys.argv[0]
-    if os.path.basename(here) != "chainrule":  # python -m visualize.cli, a test, ...
+    if os.path.basename(here) != "chainrule":  # python -m visualize.app.cli, a test, ...
         return "chainrule"
     found = shutil.which("chainrule")
     try:
@@ -839,7 +839,7 @@ def _add_lesson(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
     import visualize
-    from visualize import lessons
+    from visualize.app import lessons
 
     if not args.list and args.name is None:
         args.lesson_parser.error("name a lesson (chainrule lesson --list shows them) or all")

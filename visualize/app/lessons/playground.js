@@ -1,5 +1,5 @@
 // The training playground page's script: draws a Recording (the DATA constant, put before
-// this file by visualize/lessons/playground.py) and moves it with the slider, buttons and keys.
+// this file by visualize/app/lessons/playground.py) and moves it with the slider, buttons and keys.
 const NS = "http://www.w3.org/2000/svg";
 const W = DATA.weights, E = W.length - 1;
 function el(tag, attrs, parent, text) {
