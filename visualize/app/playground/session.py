@@ -457,9 +457,9 @@ class Session:
     def _activations(self, points: list[list[float]]) -> list[list[float]]:
         """Per point: the output, then every neuron's activation (layer by layer)."""
         X = features(points, self._s.features)
-        if self._probe is not None:
-            cols = self._probe.forward(X)[1:]
-            return [list(r) for r in zip(*(c.tolist() for c in cols))]
+        if self._probe is not None:  # forward gives (mean output, *every neuron's column)
+            cols = [c.tolist() for c in self._probe.forward(X)[1:]]
+            return [[r[-1], *r] for r in zip(*cols)]
         rows = []
         with autograd.no_grad():
             for x in X:
@@ -519,10 +519,10 @@ class Session:
         o = self.model(x)
         assert isinstance(o, Value)
         loss = (o - t) * (o - t) if s.regression else o.softplus() - t * o
-        wgrads = autograd.grad(loss, self._params)
+        wgrads = [float(g) for g in autograd.grad(loss, self._params)]
         # the neuron graph: one node per neuron, weights as constants
         graph_loss, nodes = self._neuron_graph(x, t)
-        dacts = autograd.grad(graph_loss, [v for layer in nodes for v in layer])
+        dacts = [float(g) for g in autograd.grad(graph_loss, [v for layer in nodes for v in layer])]
         it = iter(dacts)
         result: dict[str, Any] = {
             "type": "inspect", "split": split, "index": index, "point": p,
