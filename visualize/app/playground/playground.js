@@ -3,7 +3,7 @@
 //   talks to /ws over a WebSocket (reconnecting, reloading its state after a server restart);
 // - Jupyter (anywidget): `export default {render}` talks through the widget's custom messages.
 // Every request is a JSON object {type, ...} (visualize/app/playground/protocol.py checks it);
-// every text shown goes through text() (DOM textContent), never innerHTML; the backward-pass
+// every text shown goes through text() (DOM textContent), never as markup; the backward-pass
 // frames are shown as <img> data URLs (images cannot run code).
 const NS = "http://www.w3.org/2000/svg";
 const DOMAIN = 6;
