@@ -326,7 +326,10 @@ class App {
     });
     text(this.layersEl, `  ${S.hidden.length} hidden layer${S.hidden.length === 1 ? "" : "s"}`);
     const key = JSON.stringify([S.features, S.hidden]);
-    if (key !== this.sizesKey) { this.sizesKey = key; this.buildNetwork(); }
+    if (key !== this.sizesKey) {
+      this.sizesKey = key; this.buildNetwork();
+      if (this.inspected) this.clearInspect();
+    }
     if (this.inspected) {
       const pts = S[this.inspected.split];
       if (this.inspected.index >= pts.length) this.clearInspect();
@@ -421,9 +424,14 @@ class App {
   }
   nodeName(li, j) { return li === this.S.hidden.length ? "output" : `h${li + 1}.${j + 1}`; }
   inputName(li, i) { return li === 0 ? this.S.features[i] : `h${li}.${i + 1}`; }
+  fits(weights) {  // do these weights belong to the network drawn now?
+    const S = this.S, sizes = [S.features.length, ...S.hidden, 1];
+    return weights.length === sizes.length - 1 && weights.every((layer, li) =>
+      layer.length === sizes[li + 1] && layer.every((n) => n.length === sizes[li] + 1));
+  }
   drawEdges() {
     const F = this.F;
-    if (!F || !this.edges) return;
+    if (!F || !this.edges || !this.fits(F.weights)) return;
     const src = this.pointGrads && this.inspected ? this.inspected.weight_grads : F.weights;
     let top = 1e-12;
     this.edges.forEach((e) => { top = Math.max(top, Math.abs(src[e.li][e.j][e.i])); });
@@ -448,7 +456,7 @@ class App {
   // ---- drawing a frame ----------------------------------------------------------------------
   draw() {
     const F = this.F, S = this.S;
-    if (!F || !S) return;
+    if (!F || !S || !this.fits(F.weights)) return;  // the frame of a network just replaced
     text(this.epochEl, "epoch " + F.epoch);
     text(this.lossEl, `train loss ${fmt(F.loss_train)}  test loss ${fmt(F.loss_test)}`);
     const om = F.output_map;
