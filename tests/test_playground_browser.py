@@ -1,4 +1,4 @@
-"""The playground page in headless Chromium: every control a learner uses, with no JavaScript error."""
+"""The playground page in headless Chromium: every control a learner uses, no JavaScript error."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from tests.browser import Browser, requires_chromium
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from tests.playground_server import running  # noqa: E402
-from visualize.app.playground.session import Session  # noqa: E402
-from visualize.app.playground.state import PlaygroundState, to_fragment  # noqa: E402
+from tests.playground_server import running
+from visualize.app.playground.session import Session
+from visualize.app.playground.state import PlaygroundState, to_fragment
 
 pytestmark = requires_chromium
 

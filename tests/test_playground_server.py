@@ -15,10 +15,10 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("websockets")
 
-import nn  # noqa: E402
-from tests.playground_server import Tab, running  # noqa: E402
-from visualize.app.playground.session import Session, features  # noqa: E402
-from visualize.app.playground.state import PlaygroundState, load_state  # noqa: E402
+import nn
+from tests.playground_server import Tab, running
+from visualize.app.playground.session import Session, features
+from visualize.app.playground.state import PlaygroundState, load_state
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The ``chainrule playground`` subcommand's arguments (``visualize.app.cli`` registers them here)."""
+"""The ``chainrule playground`` subcommand's arguments (``visualize.app.cli`` registers them)."""
 
 from __future__ import annotations
 

@@ -70,13 +70,14 @@ def script(state: PlaygroundState, segment: dict[str, Any]) -> str:
            f"optimizer=optimizer,\n"
            f"           loss={loss_arg}{l2_arg}, seed={int(segment['shuffle_seed'])}, "
            "progress=False, compile=True)\n")
-    return f'''"""Reproduce a chainrule playground run with nn.fit (written by `chainrule playground`).
+    return f'''"""Reproduce a chainrule playground run with nn.fit (from `chainrule playground`).
 
-Data: {state.dataset} ({task}), {len(state.train)} training points; features {", ".join(state.features)};
-model MLP({len(state.features)}, {[*state.hidden, 1]}, activation={state.activation!r}); optimizer
-{state.optimizer}, lr {state.lr!r}, batch size {state.batch_size}, regularisation
-{state.regularization} {state.reg_rate!r}. Trains epochs {segment["epoch"]} to {state.epoch} from the
-weights the playground had at epoch {segment["epoch"]} and prints the trained weights as JSON.
+Data: {state.dataset} ({task}), {len(state.train)} training points; features
+{", ".join(state.features)}; model MLP({len(state.features)}, {[*state.hidden, 1]}, activation=
+{state.activation!r}); optimizer {state.optimizer}, lr {state.lr!r}, batch size
+{state.batch_size}, regularisation {state.regularization} {state.reg_rate!r}. Trains epochs
+{segment["epoch"]} to {state.epoch} from the weights the playground had at epoch
+{segment["epoch"]} and prints the trained weights as JSON.
 """
 
 import json

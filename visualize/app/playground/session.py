@@ -430,7 +430,7 @@ class Session:
 
     def losses(self) -> tuple[float, float | None]:
         """The mean data loss (no regularisation) over the training and the test points."""
-        out = []
+        out: list[float | None] = []
         for split in ("train", "test"):
             X, y = self._data(split)
             if not X:
@@ -443,7 +443,8 @@ class Session:
                 with autograd.no_grad():
                     loss = math.fsum(per_sample(x, t)[0].data for x, t in zip(X, y)) / len(X)
             out.append(loss)
-        return out[0] if out[0] is not None else math.nan, out[1]
+        train = out[0]
+        return (train if train is not None else math.nan), out[1]
 
     def _record_losses(self) -> None:
         train, test = self.losses()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -230,7 +231,7 @@ class PlaygroundState:
 
     @classmethod
     def from_dict(cls, d: Any, base: PlaygroundState | None = None) -> PlaygroundState:
-        """Check ``d`` and build a state; fields missing from ``d`` come from ``base`` (or defaults).
+        """Check ``d`` and build a state; missing fields come from ``base`` (or the defaults).
 
         Raises:
             StateError: for a field that is unknown, out of range or malformed
@@ -293,7 +294,7 @@ class PlaygroundState:
 
 def _weights(v: Any, sizes: list[int]) -> list[list[list[float]]]:
     """Check per layer, per neuron ``[w1, ..., wn, b]`` against the layer sizes."""
-    want = ", ".join(f"{b} neurons of {a + 1} numbers" for a, b in zip(sizes, sizes[1:]))
+    want = ", ".join(f"{b} neurons of {a + 1} numbers" for a, b in itertools.pairwise(sizes))
     layers = _list("weights", v, len(sizes) - 1)
     if len(layers) != len(sizes) - 1:
         raise StateError(f"weights has {len(layers)} layers; the network {sizes} needs "
