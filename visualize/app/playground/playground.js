@@ -43,9 +43,9 @@ function fmt(x) {
   const a = Math.abs(x);
   return a !== 0 && (a < 1e-3 || a >= 1e4) ? x.toExponential(3) : x.toFixed(4);
 }
-function unpack(b64) {
-  const raw = atob(b64), out = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = (raw.charCodeAt(i) - 128) / 127;
+function unpack(b64) {  // the server's bytes: 128 + round(127 * value / scale)
+  const raw = atob(b64), out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
   return out;
 }
 function hexRGB(hex) {
@@ -68,20 +68,34 @@ class Palette {  // the colours of visualize/palette.py, read from the page's CS
     return [0, 1, 2].map((i) => Math.round(lo[i] + (hi[i] - lo[i]) * a));
   }
   sign(x) { return x > 0 ? this.pos : x < 0 ? this.neg : this.muted; }
+  lut() {  // byte code (128 = 0) -> RGBA, for the maps
+    if (!this._lut) {
+      this._lut = new Uint32Array(256);
+      const bytes = new Uint8Array(this._lut.buffer);
+      for (let c = 0; c < 256; c++) {
+        const [r, g, b] = this.rgb(Math.max(-1, (c - 128) / 127));
+        bytes.set([r, g, b, 255], 4 * c);
+      }
+    }
+    return this._lut;
+  }
 }
 
-function paintMap(canvas, values, cells, pal) {
-  const off = document.createElement("canvas");
-  off.width = cells; off.height = cells;
-  const octx = off.getContext("2d"), img = octx.createImageData(cells, cells);
-  for (let k = 0; k < cells * cells; k++) {
-    const [r, g, b] = pal.rgb(values[k]);
-    img.data[4 * k] = r; img.data[4 * k + 1] = g; img.data[4 * k + 2] = b; img.data[4 * k + 3] = 255;
+const offscreen = {};
+function paintMap(canvas, codes, cells, pal) {
+  let off = offscreen[cells];
+  if (!off) {
+    const cv = document.createElement("canvas");
+    cv.width = cells; cv.height = cells;
+    const c2 = cv.getContext("2d"), img = c2.createImageData(cells, cells);
+    off = offscreen[cells] = {cv, c2, img, px: new Uint32Array(img.data.buffer)};
   }
-  octx.putImageData(img, 0, 0);
+  const lut = pal.lut(), px = off.px;
+  for (let k = 0; k < cells * cells; k++) px[k] = lut[codes[k]];
+  off.c2.putImageData(off.img, 0, 0);
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(off.cv, 0, 0, canvas.width, canvas.height);
 }
 
 class App {
@@ -293,10 +307,10 @@ class App {
   schedule() {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => {  // messages of one burst (state + frame) make one drawing
       this.pending = false;
       try { this.draw(); } finally { this.send({type: "ack"}); }
-    });
+    }, 0);
   }
   setPlaying(p) { this.playing = p; text(this.playBtn, p ? "❚❚ pause" : "▶ play"); }
   showError(msg) {
@@ -404,10 +418,10 @@ class App {
     }));
   }
   paintFeature(cv, f) {
-    const cells = 16, vals = new Float32Array(cells * cells), fn = FEATURE_FN[f];
+    const cells = 16, vals = new Uint8Array(cells * cells), fn = FEATURE_FN[f];
     for (let j = 0; j < cells; j++) for (let i = 0; i < cells; i++) {
       const a = -DOMAIN + (i + 0.5) * 2 * DOMAIN / cells, b = DOMAIN - (j + 0.5) * 2 * DOMAIN / cells;
-      vals[j * cells + i] = fn(a, b);
+      vals[j * cells + i] = 128 + Math.round(127 * Math.max(-1, Math.min(1, fn(a, b))));
     }
     paintMap(cv, vals, cells, this.pal || new Palette(this.root));
   }

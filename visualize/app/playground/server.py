@@ -5,8 +5,8 @@
 Jupyter widget loads), ``/ws`` the WebSocket every open tab talks to. One
 :class:`~visualize.app.playground.protocol.Controller` serves all tabs: they
 show the same run, and a change in one appears in all. The training loop
-runs one epoch, sends the frame to every tab, and waits (at most
-:data:`ACK_TIMEOUT` seconds) until each tab has drawn it before the next.
+trains one epoch while the tabs draw the previous frame, waits (at most
+:data:`ACK_TIMEOUT` seconds) until each tab has drawn it, and sends the new one.
 
 Safety: the server binds to 127.0.0.1 unless a host is given; it answers
 only requests whose ``Host`` is that address (against DNS rebinding) and
@@ -108,10 +108,10 @@ class _Hub:
             if not c.playing or not self.clients:
                 await asyncio.sleep(0.05)
                 continue
+            msgs = c.tick()  # the next epoch, while the tabs draw the last one
             waits = [cl.drawn.wait() for cl in self.clients]
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waits), ACK_TIMEOUT)
-            msgs = c.tick()
             if msgs:
                 self.pristine = False
                 await self.broadcast(msgs)

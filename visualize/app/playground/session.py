@@ -468,19 +468,54 @@ class Session:
                 rows.append([acts[-1][0].data, *[a.data for layer in acts for a in layer]])
         return rows
 
+    def _grid_columns(self, cells: int) -> list[Any]:
+        """The output, then every neuron, over the grid: one column (array or list) each.
+
+        With NumPy, one batched forward of the compiled probe over the grid's
+        features (computed once per feature set).
+        """
+        np = self._np
+        if np is None or self._probe is None:
+            rows = self._activations(_grid(cells))
+            return [list(c) for c in zip(*rows)]
+        key = (cells, tuple(self._s.features))
+        grids: dict[Any, Any] = self.__dict__.setdefault("_grids", {})
+        if key not in grids:
+            grids[key] = np.asarray(features(_grid(cells), self._s.features), dtype=np.float64)
+        cols = list(self._probe.forward(grids[key])[1:])
+        return [cols[-1], *cols]
+
+    def _tanh_half(self, col: Any) -> Any:
+        if self._np is not None:
+            return self._np.tanh(col / 2)
+        return [math.tanh(v / 2) for v in col]
+
+    def _top(self, col: Any) -> float:
+        np = self._np
+        if np is not None:
+            finite = np.abs(col[np.isfinite(col)])
+            return float(finite.max()) if finite.size else 1.0
+        return max((abs(v) for v in col if math.isfinite(v)), default=1.0)
+
+    def _pack(self, col: Any, scale: float) -> str:
+        np = self._np
+        if np is None:
+            return _pack(col, scale)
+        s = scale if scale > 0 else 1.0
+        q = np.clip(np.rint(127 * np.nan_to_num(col, nan=0.0, posinf=s, neginf=-s) / s),
+                    -127, 127) + 128
+        return base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii")
+
     def frame(self) -> dict[str, Any]:
         """What the page draws after a change or a step: weights, gradients, maps, curves."""
         s = self._s
         cells, ncells = (GRID, NEURON_GRID) if self._np is not None else (20, 10)
-        out_rows = self._activations(_grid(cells))
-        sq = (lambda v: math.tanh(v / 2)) if not s.regression else (lambda v: v)
-        out_map = _pack([sq(r[0]) for r in out_rows], 1.0)
-        neuron_rows = self._activations(_grid(ncells))
+        out = self._grid_columns(cells)[0]
+        out_map = self._pack(out if s.regression else self._tanh_half(out), 1.0)
         maps = []
-        for k in range(1, len(neuron_rows[0])):
-            col = [r[k] for r in neuron_rows]
-            top = max((abs(v) for v in col if math.isfinite(v)), default=1.0)
-            maps.append({"scale": top, "data": _pack(col, top)})
+        for col in self._grid_columns(ncells)[1:]:
+            top = self._top(col)
+            maps.append({"scale": top, "data": self._pack(col, top)})
         train, test = s.history_train, s.history_test
         every = max(1, math.ceil(len(train) / CURVE_POINTS))
         picks = list(range(0, len(train), every))

@@ -189,10 +189,10 @@ class Playground(anywidget.AnyWidget):
     def _train(self) -> None:
         c = self._controller
         while c.playing:
+            msgs = c.tick()  # the next epoch, while the page draws the last one
             if self._page_seen:
                 self._drawn.wait(ACK_TIMEOUT)
                 self._drawn.clear()
-            msgs = c.tick()
             for m in msgs:
                 if m["type"] == "frame":
                     self.epoch = m["epoch"]
