@@ -30,6 +30,7 @@ import nn
 from autograd import Value
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
+from visualize.escape import shell
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
 # ---------------------------------------------------------------------------
@@ -277,7 +278,7 @@ def _command() -> str:
     except OSError:
         pass
     rel = os.path.relpath(here)
-    return rel if not rel.startswith(os.pardir) else here
+    return shell(rel if not rel.startswith(os.pardir) else here)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
