@@ -86,6 +86,35 @@ def test_the_readme_picture_is_the_quickstarts_graph(tmp_path: Path) -> None:
     assert any("0.4621" in t for t in _svg_texts(shown))
 
 
+def _lecture_loss(**kwargs: Any) -> float:
+    """The lecture's MLP(3, [4, 4, 1]) loop: 20 steps on its four samples after seed 1337."""
+    import random
+
+    from nn.micrograd import MLP
+
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    random.seed(1337)
+    model = MLP(3, [4, 4, 1], **kwargs)
+    for _ in range(20):
+        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data += -0.1 * p.grad
+    return loss.data
+
+
+def test_the_relu_warning_states_what_the_lecture_loop_measures() -> None:
+    warning = page("README").split("**relu by default.**", 1)[1].split("\n\n", 1)[0]
+    relu = _lecture_loss()
+    tanh = _lecture_loss(activation="tanh", output_activation="tanh")
+    assert relu == pytest.approx(4.0, abs=1e-3) and "stays at 4.0" in warning
+    assert f"loss {tanh:.3f} after 20" in warning.replace("\n> ", " ")
+    micrograd_page = page("micrograd").replace("\n", " ")
+    assert "keeps a loss of 4.0" in micrograd_page and f"reaches {tanh:.3f} in 20" in micrograd_page
+
+
 # ---------------------------------------------------------------------------
 # the pages' examples
 
