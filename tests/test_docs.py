@@ -179,6 +179,42 @@ def test_the_checking_pages_expression_property_test_runs() -> None:
     ns["test_engine"]()
 
 
+def test_the_speed_pages_compiled_step_trains() -> None:
+    import autograd
+    import nn
+    from autograd import Value
+    from nn.micrograd import MLP
+
+    (block,) = python_blocks(page("speed"))
+    X, labels = nn.data.make_moons(32, noise=0.1, seed=0)
+    Y = [2 * t - 1 for t in labels]  # the demo's -1/+1 labels
+
+    def model() -> Any:
+        return MLP(2, [8, 8, 1], seed=0)
+
+    ns: dict[str, Any] = {"autograd": autograd, "Value": Value, "X": X, "Y": Y, "model": model()}
+    trained = ns["model"]
+    exec_block(block, ns, "speed page's compiled step")
+    assert isinstance(ns["loss"], float)
+    inputs = [list(map(Value, row)) for row in X]
+    final = ns["loss_fn"](inputs, Y).data
+    ns["model"] = model()  # the same seed: the weights before training
+    assert final < ns["loss_fn"](inputs, Y).data
+    assert trained.parameters()[0].data != ns["model"].parameters()[0].data
+
+
+# every ```python block of the README and docs/, and the test that runs it (above, or in
+# test_testing: checking's failure report and five-line property test, ops' custom op)
+RUN = {"README": 2, "semantics": 1, "ops": 1, "nn": 1, "micrograd": 1, "visualize": 1,
+       "checking": 4, "speed": 1}
+
+
+def test_every_python_example_has_a_test_that_runs_it() -> None:
+    found = {p.stem: len(python_blocks(page(p.stem))) for p in sorted(DOCS.glob("*.md"))}
+    found["README"] = len(python_blocks(page("README")))
+    assert {k: v for k, v in found.items() if v} == RUN, "a new example needs a test"
+
+
 # ---------------------------------------------------------------------------
 # links
 
