@@ -15,7 +15,6 @@ own training run this way and writes its page (:func:`demo_page`);
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 import nn
 from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, page, write_text
+from visualize.escape import fill, html_text, script_json
 
 NAME = "playground"
 
@@ -159,16 +159,10 @@ def write_page(rec: Recording, path: str | os.PathLike[str]) -> Path:
                     "posFill": palette.POSITIVE_FILL, "negFill": palette.NEGATIVE_FILL,
                     "zero": palette.ZERO, "muted": palette.MUTED, "series": list(palette.SERIES)},
     }
-    body = _BODY.replace("__TITLE__", _escape(rec.title))
-    script = "const DATA = " + json.dumps(data, separators=(",", ":")) + ";\n" + _SCRIPT
+    body = fill(_BODY, {"TITLE": html_text(rec.title)})
+    script = "const DATA = " + script_json(data) + ";\n" + _SCRIPT
     style = palette.css_variables() + _STYLE
     return write_text(Path(path), page(rec.title, body, style=style, script=script))
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def run(ctx: Context) -> None:
