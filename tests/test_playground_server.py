@@ -178,3 +178,42 @@ def test_the_state_file_survives_a_server_restart(tmp_path):
         tab.send({"type": "hello"})
         assert tab.until("state")["state"] == saved.to_dict()
         tab.close()
+
+
+def test_the_command_prints_its_url_serves_and_stops_on_ctrl_c_with_one_line(tmp_path):
+    import os
+    import signal
+
+    state = tmp_path / "run.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "visualize.app.console", "playground", "--port", "0",
+         "--no-browser", "--state", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("chainrule playground: http://127.0.0.1:"), line
+        url = line.split()[2]
+        with urllib.request.urlopen(url) as r:
+            assert b"chainrule-playground" in r.read()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert out.strip().splitlines() == [f"chainrule playground: stopped; state saved to {state}"]
+    assert err == ""
+    assert load_state(state).epoch == 0
+
+
+def test_a_bad_state_file_or_port_is_refused_with_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"lr": 99}', encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "visualize.app.console", "playground",
+                          "--no-browser", "--state", str(bad)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 2
+    assert "lr must be a number in (0, 10], got 99" in out.stdout + out.stderr
+    out = subprocess.run([sys.executable, "-m", "visualize.app.console", "playground",
+                          "--port", "70000"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert out.returncode == 2 and "--port must be in [0, 65535]" in out.stderr

@@ -148,3 +148,17 @@ def test_the_views_are_one_forward_over_the_grid_in_both_engines():
     f = a.frame()
     assert len(f["neuron_maps"]["maps"]) == 3 + 2 + 1
     assert f["epoch"] == 0 and f["curve"]["epochs"] == [0]
+
+
+def test_save_this_run_as_a_page_replays_every_epoch(tmp_path):
+    s = Session(PlaygroundState(hidden=[3], n_points=40))
+    s.step(4)
+    page = s.export_page()
+    assert page.startswith("<!DOCTYPE html>") and "chainrule playground, replayed" in page
+    data = page[page.index("const DATA = ") + 13:]
+    data = json.loads(data[:data.index(";\n")])
+    assert len(data["weights"]) == 5 and data["weights"][-1] == s.weights()
+    assert data["loss"] == s.state.history_train[1:]
+    s.apply({"features": ["x1", "x2", "x1*x2"]})
+    with pytest.raises(PlaygroundError, match="two inputs x1, x2"):
+        s.export_page()

@@ -98,3 +98,15 @@ def test_settings_are_traits_checked_like_the_page(outputs):
     assert got["activation"] == "relu" and got["hidden2"] == [2, 2]
     assert "lr must be a number" in got["last_error"]
     assert got["esm_is_the_page_module"] and got["from_model"]
+
+
+def test_the_docs_widget_example_runs(capsys):
+    from tests.docs_text import exec_block, page, python_blocks
+
+    (block,) = python_blocks(page("playground"))
+    ns: dict = {}
+    exec_block(block, ns, "docs/playground.md widget example")
+    epoch, loss, points, kind = capsys.readouterr().out.split()
+    assert epoch == "3" and float(loss) < ns["pg"].history["train"][0]
+    assert int(points) == len(ns["pg"].state.train) and kind == "MLP"
+    assert ns["pg"].state.lr == 0.03

@@ -73,7 +73,8 @@ class Palette {  // the colours of visualize/palette.py, read from the page's CS
       this._lut = new Uint32Array(256);
       const bytes = new Uint8Array(this._lut.buffer);
       for (let c = 0; c < 256; c++) {
-        const [r, g, b] = this.rgb(Math.max(-1, (c - 128) / 127));
+        // at most 80% along the ramp, so that the points stay visible on the maps
+        const [r, g, b] = this.rgb(0.8 * Math.max(-1, (c - 128) / 127));
         bytes.set([r, g, b, 255], 4 * c);
       }
     }
@@ -237,9 +238,11 @@ class App {
     this.curveText = h("p", {class: "crpg-curvetext"}, col, "");
   }
 
-  buildInspect(box) {
-    this.inspectBox = box;
-    h("h3", {}, box, "a point's forward and backward pass");
+  buildInspect(outer) {
+    this.inspectBox = outer;
+    h("h3", {}, outer, "a point's forward and backward pass");
+    const cols = h("div", {class: "crpg-inspectcols"}, outer);
+    const box = h("div", {}, cols);
     this.inspectInfo = h("p", {class: "crpg-inspectinfo"}, box,
       "click a point in the output (mode: inspect a point) to see its forward values and " +
       "its backward pass through the network");
@@ -248,7 +251,7 @@ class App {
     h("span", {}, g, " colour the edges by this point's d loss / d weight");
     this.gradCb.onchange = () => { this.pointGrads = this.gradCb.checked; this.drawEdges(); };
     this.table = h("table", {class: "crpg-table"}, box);
-    const player = h("div", {class: "crpg-player"}, box);
+    const player = h("div", {class: "crpg-player"}, cols);
     const ctl = h("div", {}, player);
     h("button", {class: "crpg-prev"}, ctl, "◀").onclick = () => this.showFrame(this.frameAt - 1);
     this.frameSlider = h("input", {type: "range", min: 0, max: 0, value: 0,
@@ -256,7 +259,9 @@ class App {
     this.frameSlider.oninput = () => this.showFrame(Number(this.frameSlider.value));
     h("button", {class: "crpg-next"}, ctl, "▶").onclick = () => this.showFrame(this.frameAt + 1);
     this.caption = h("p", {class: "crpg-caption"}, player, "");
-    this.frameImg = h("img", {class: "crpg-frame", alt: "backward pass frame"}, player);
+    this.frameImg = h("img", {class: "crpg-frame", alt: "backward pass frame",
+      title: "click to zoom in or out"}, player);
+    this.frameImg.onclick = () => this.frameImg.classList.toggle("zoom");
     this.frameAt = 0; this.frames = [];
   }
 
@@ -269,6 +274,8 @@ class App {
       () => this.send({type: "export", what: "model"}));
     btn("export script (nn.fit)", "crpg-export-script",
       () => this.send({type: "export", what: "script"}));
+    btn("save this run as a page", "crpg-export-page",
+      () => this.send({type: "export", what: "page"}));
     const lw = h("label", {class: "crpg-load"}, ex, "load state file ");
     this.fileIn = h("input", {type: "file", accept: ".json,application/json",
       class: "crpg-loadfile"}, lw);
@@ -596,7 +603,8 @@ class App {
   // ---- exports ----------------------------------------------------------------------------------------
   onExport(m) {
     this.lastExport = m;
-    const blob = new Blob([m.text], {type: m.what === "script" ? "text/x-python" : "application/json"});
+    const kinds = {script: "text/x-python", page: "text/html"};
+    const blob = new Blob([m.text], {type: kinds[m.what] || "application/json"});
     const a = h("a", {href: URL.createObjectURL(blob), download: m.filename}, null);
     if (!this.host.noDownload) { document.body.appendChild(a); a.click(); a.remove(); }
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);

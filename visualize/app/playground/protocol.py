@@ -51,7 +51,7 @@ REQUESTS: dict[str, dict[str, tuple[str, bool]]] = {
     "export": {"what": (_STR, True)},
 }
 
-_EXPORTS = ("model", "script", "state")
+_EXPORTS = ("model", "script", "state", "page")
 
 
 class ProtocolError(ValueError):
@@ -207,6 +207,8 @@ class Controller:
             text, name = s.export_model(), "playground-model.json"
         elif what == "script":
             text, name = s.export_script(), "playground_run.py"
+        elif what == "page":
+            text, name = s.export_page(), "playground-replay.html"
         else:
             text, name = json.dumps(s.state.to_dict(), indent=1) + "\n", "playground-state.json"
         return {"type": "export", "what": what, "filename": name, "text": text}

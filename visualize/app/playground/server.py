@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import sys
 import time
@@ -209,7 +210,7 @@ def make_app(session: Session | None = None, *, state_file: str | Path | None = 
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
-          state_file: str | None = None, echo: Callable[[str], None] = print) -> int:
+          state_file: str | None = None, echo: Callable[[str], None] | None = None) -> int:
     """Run ``chainrule playground`` until Ctrl-C; returns the exit status.
 
     Args:
@@ -217,34 +218,45 @@ def serve(*, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = Tru
         port: the port (0: any free one).
         open_browser: open the page in the default browser.
         state_file: load the state from this file if it exists, and save it there.
-        echo: prints the URL and the closing line.
+        echo: prints the URL and the closing line (default: stdout, flushed);
+            errors go to stderr.
 
     Returns:
         0 after Ctrl-C, 2 for a bad state file, 1 if the port is taken.
     """
+    if echo is None:
+        echo = functools.partial(print, flush=True)
+
+    def fail(msg: str) -> None:
+        print(f"chainrule playground: {msg}", file=sys.stderr, flush=True)
+
     try:
         import uvicorn
     except ImportError:
-        echo("chainrule playground: needs the playground extra: "
-             "pip install 'chainrule[playground]'")
+        fail("needs the playground extra: pip install 'chainrule[playground]'")
         return 2
     state = None
     if state_file is not None and Path(state_file).exists():
         try:
             state = load_state(state_file)
         except (ValueError, OSError) as exc:
-            echo(f"chainrule playground: --state {state_file}: {exc}")
+            fail(f"--state {state_file}: {exc}")
             return 2
     session = Session(state if state is not None else PlaygroundState())
-    names = ("127.0.0.1", "localhost") if host in ("127.0.0.1", "localhost") else (host,)
+    if state_file is not None and not Path(state_file).resolve().parent.is_dir():
+        fail(f"--state {state_file}: its folder does not exist; create it first")
+        return 2
+    # Host names the server answers: its loopback names, and with --host the address asked
+    # for (any name for 0.0.0.0 / ::, which the user chose to open to the network)
+    names = ("*",) if host in ("0.0.0.0", "::") else (host, "127.0.0.1", "localhost")
     app = make_app(session, state_file=state_file, allowed_hosts=names)
     config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", lifespan="on")
     server = uvicorn.Server(config)
     try:
         sock = socket.create_server((host, port))
     except OSError as exc:
-        echo(f"chainrule playground: cannot listen on {host}:{port} ({exc.strerror or exc}); "
-             "try another --port, or --port 0 for any free one")
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port, "
+             "or --port 0 for any free one")
         return 1
     bound = sock.getsockname()[1]
     url_host = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0") else host

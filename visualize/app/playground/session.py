@@ -49,6 +49,8 @@ NEURON_GRID = 20
 MAX_STEPS = 1000
 #: the most points of the curves sent with a frame
 CURVE_POINTS = 300
+#: the most epochs "save this run as a page" replays (from the last restart or load)
+MAX_REPLAY = 500
 
 #: fields whose change builds a new model (new weights) / new data
 _MODEL_FIELDS = frozenset({"features", "hidden", "activation", "seed"})
@@ -187,6 +189,8 @@ class Session:
             for p, w in zip(self._params, flat):
                 p.data = w
         self._last_grad = [0.0] * len(self._params)
+        self._replay = [(self.weights(), self._shaped(self._last_grad))]
+        self._replay_from = self._s.epoch
         self._compile()
         self._new_segment(fresh_optimizer=True)
         if not s.history_train:
@@ -391,6 +395,8 @@ class Session:
             self._epoch(X, y)
             self._s.epoch += 1
             self._record_losses()
+            if len(self._replay) <= MAX_REPLAY:
+                self._replay.append((self.weights(), self._shaped(self._last_grad)))
 
     def _epoch(self, X: list[list[float]], y: list[float]) -> None:
         n = len(X)
@@ -617,6 +623,41 @@ class Session:
             nn.save(self.model, path, meta={"playground": {"features": self._s.features,
                                                             "epoch": self._s.epoch}})
             return path.read_text(encoding="utf-8")
+
+    def export_page(self) -> str:
+        """This run since its last restart as the self-contained replay page (HTML text).
+
+        The page is the ``playground`` lesson's (:func:`visualize.app.lessons.playground.
+        write_page`): the network, the boundary and the curves at every epoch, moved by a
+        slider; it replays the first :data:`MAX_REPLAY` epochs.
+
+        Raises:
+            PlaygroundError: unless the inputs are x1 and x2 and the task is
+                classification (what the replay page draws).
+        """
+        from visualize.app.lessons import playground as replay
+
+        s = self._s
+        if s.features != ["x1", "x2"] or s.regression:
+            raise PlaygroundError("the replay page draws classifiers of the two inputs x1, x2; "
+                                  "choose a classification data set and only x1 and x2")
+        frames = self._replay
+        epochs = len(frames) - 1
+        first = self._replay_from + 1
+        whole = len(s.history_train) == s.epoch + 1  # one entry per epoch (not thinned)
+        hist_train = [math.nan if v is None else v
+                      for v in s.history_train[first:first + epochs]] if whole else []
+        hist_test = [math.nan if v is None else v
+                     for v in s.history_test[first:first + epochs]] if whole else []
+        rec = replay.Recording(
+            title=f"chainrule playground, replayed: MLP(2, {[*s.hidden, 1]}), {s.activation}, "
+                  f"{s.dataset}, {s.optimizer} lr {s.lr:g}",
+            sizes=s.sizes, activation=s.activation, output_activation="linear",
+            negative_slope=0.01, weights=[w for w, _ in frames], grads=[g for _, g in frames],
+            loss=hist_train, val_loss=hist_test if s.test else [],
+            points=[list(p) for p in s.train], val_points=[list(p) for p in s.test])
+        with tempfile.TemporaryDirectory(prefix="chainrule-playground-") as tmp:
+            return replay.write_page(rec, Path(tmp) / "replay.html").read_text(encoding="utf-8")
 
     def export_script(self) -> str:
         """A Python script reproducing the current segment with ``nn.fit``.
