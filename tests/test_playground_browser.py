@@ -132,6 +132,7 @@ def test_a_learner_uses_every_control(browser, tmp_path):
         wait(b, "app.errors.some(e => e.includes('lr must be a number in (0, 10]'))")
         assert b._find(".crpg-error").is_displayed()
         b.assert_no_errors()
+        b.open("about:blank")  # leave before the server stops
 
 
 def test_a_shared_link_opens_its_state_and_survives_a_server_restart(browser):
@@ -150,3 +151,50 @@ def test_a_shared_link_opens_its_state_and_survives_a_server_restart(browser):
         wait(b, "app.S && app.S.dataset === 'xor' && app.S.epoch === 1")
     del port
     b.assert_no_errors()
+
+
+HARNESS_JS = """
+// the anywidget host, played by a WebSocket: model.send / model.on("msg:custom") as in Jupyter
+import widget from "/static/playground.js";
+const handlers = [];
+const ws = new WebSocket("ws://" + location.host + "/ws");
+const model = {
+  send(msg) { ws.send(JSON.stringify(msg)); },
+  on(event, f) { if (event === "msg:custom") handlers.push(f); },
+  off(event, f) { handlers.splice(handlers.indexOf(f), 1); },
+};
+ws.onmessage = (e) => handlers.forEach((f) => f(JSON.parse(e.data), []));
+ws.onopen = () => { window.cleanup = widget.render({model, el: document.getElementById("w")}); };
+"""
+
+
+def test_the_widget_host_renders_the_same_front_end(browser):
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
+
+    b = browser
+    with running(Session(PlaygroundState(n_points=60))) as (base, app):
+        async def page(request):
+            return HTMLResponse('<!DOCTYPE html><link rel="icon" href="data:,">'
+                                '<link rel="stylesheet" href="/static/playground.css">'
+                                '<div id="w"></div><script type="module" src="/harness.js">'
+                                '</script>')
+
+        async def script(request):
+            return Response(HARNESS_JS, media_type="text/javascript")
+
+        app.router.routes[:0] = [Route("/harness", page), Route("/harness.js", script)]
+        b.open(f"http://{base}/harness")
+        get = "const r = document.querySelector('#w .crpg'); const app = r && r.playground; "
+        deadline = time.monotonic() + 15
+        while not b.js(get + "return !!(app && app.framesDrawn > 0);"):
+            assert time.monotonic() < deadline, b.errors()
+            time.sleep(0.05)
+        assert b.js("return window.chainrulePlayground === undefined")  # not the page host
+        b.click("#w .crpg-step")
+        while b.js(get + "return app.F.epoch;") != 1:
+            assert time.monotonic() < deadline + 10, b.errors()
+            time.sleep(0.05)
+        b.js("window.cleanup()")
+        b.assert_no_errors()
+        b.open("about:blank")

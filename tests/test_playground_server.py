@@ -217,3 +217,20 @@ def test_a_bad_state_file_or_port_is_refused_with_one_line(tmp_path):
                           "--port", "70000"], capture_output=True, text=True, cwd=ROOT,
                          timeout=60)
     assert out.returncode == 2 and "--port must be in [0, 65535]" in out.stderr
+
+
+def test_a_diverging_run_says_so_and_the_page_still_gets_the_state(server):
+    base, app = server
+    tab = Tab(base)
+    try:
+        tab.send({"type": "load_state", "state": {"dataset": "plane", "lr": 10.0,
+                                                  "hidden": [8, 8], "activation": "relu",
+                                                  "batch_size": 1}})
+        tab.until("frame")
+        tab.send({"type": "step", "steps": 50})
+        assert "lower the learning rate" in tab.until("error")["message"]
+        assert tab.until("frame")["epoch"] < 50
+        tab.send({"type": "hello"})
+        assert tab.until("state")["state"]["lr"] == 10.0
+    finally:
+        tab.close()

@@ -167,9 +167,10 @@ class Controller:
             self.playing = False
             try:
                 s.step(msg.get("steps", 1))
-            finally:
-                out = self._changed()
-            return [], [{"type": "status", "playing": False}, *out]
+            except PlaygroundError as exc:  # diverged: say so, and show where it stopped
+                return ([{"type": "error", "message": str(exc), "request": "step"}],
+                        [{"type": "status", "playing": False}, *self._changed()])
+            return [], [{"type": "status", "playing": False}, *self._changed()]
         if kind == "inspect":
             return [s.inspect(msg["split"], msg["index"], frames=msg.get("frames", True))], []
         if kind == "export":

@@ -412,7 +412,11 @@ class Session:
                     ix = np.array(order[s * bs:(s + 1) * bs], dtype=np.intp)
                     loss, grad, _ = self._train_step(theta, Xa[ix], ya[ix])
                     self._check(loss, grad.tolist())
+                    before = theta.copy()
                     self.opt.step_array(theta, grad)
+                    if not np.all(np.abs(theta) <= S.MAX_WEIGHT):  # also catches nan
+                        theta[:] = before
+                        self._too_large()
             finally:
                 for p, v in zip(self._params, theta.tolist()):
                     p.data = v
@@ -425,7 +429,12 @@ class Session:
             self.opt.zero_grad()
             loss.backward()
             self._check(loss.data, [p.grad for p in self._params])
+            before = [p.data for p in self._params]
             self.opt.step()
+            if not all(abs(p.data) <= S.MAX_WEIGHT for p in self._params):
+                for p, v in zip(self._params, before):
+                    p.data = v
+                self._too_large()
 
     def _check(self, loss: float, grad: list[float]) -> None:
         if not (math.isfinite(loss) and all(map(math.isfinite, grad))):
@@ -433,6 +442,11 @@ class Session:
                 f"training diverged in epoch {self._s.epoch + 1}: the loss became {loss!r} "
                 f"(lr={self._s.lr:g}); lower the learning rate and press reset")
         self._last_grad = grad
+
+    def _too_large(self) -> None:
+        raise PlaygroundError(
+            f"training diverged in epoch {self._s.epoch + 1}: a weight grew beyond "
+            f"{S.MAX_WEIGHT:g} (lr={self._s.lr:g}); lower the learning rate and press reset")
 
     def losses(self) -> tuple[float, float | None]:
         """The mean data loss (no regularisation) over the training and the test points."""
