@@ -220,7 +220,7 @@ def test_a_bad_state_file_or_port_is_refused_with_one_line(tmp_path):
 
 
 def test_a_diverging_run_says_so_and_the_page_still_gets_the_state(server):
-    base, app = server
+    base, _ = server
     tab = Tab(base)
     try:
         tab.send({"type": "load_state", "state": {"dataset": "plane", "lr": 10.0,
