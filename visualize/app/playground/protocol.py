@@ -160,9 +160,12 @@ class Controller:
             return [self.state_message(), *([s.frame()] if kind == "hello" else [])], []
         if kind == "ack":
             return [], []
-        if kind in ("play", "pause"):
-            self.playing = kind == "play"
-            return [], [{"type": "status", "playing": self.playing}]
+        if kind == "play":
+            self.playing = True
+            return [], [{"type": "status", "playing": True}]
+        if kind == "pause":  # the state too: the page's link and the state file catch up
+            self.playing = False
+            return [], [{"type": "status", "playing": False}, *self._changed()]
         if kind == "step":
             self.playing = False
             try:
