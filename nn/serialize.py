@@ -8,10 +8,12 @@ A model file is one JSON object::
      "meta": {...},                 # optional: training epoch, history
      "checksum": "<sha256 of the canonical JSON of architecture, weights and meta>"}
 
-Writes go to a temporary file in the same folder (named ``.<name>.<random>.tmp``,
-so one left by a killed process is recognisable), then ``os.replace`` it over
-the target, so a reader never sees a half-written file; an existing file keeps
-its permission bits. Files are strict JSON (no ``NaN`` or ``Infinity``).
+Writes follow the output rule of :mod:`chainrule.outputs`: a temporary file in
+the target's folder (``.<name>.<pid>.<random>.tmp``, so one left by a killed
+process is recognisable), then ``os.replace`` over the target, so a reader never
+sees a half-written file; an existing file keeps its permission bits; only
+regular files are written (a symbolic link's target is replaced). Files are
+strict JSON (no ``NaN`` or ``Infinity``).
 
 :func:`load` checks everything before it builds anything: the size of the file
 (:data:`MAX_FILE_BYTES`), the JSON (no nan/inf tokens, no nesting deeper than a
@@ -27,17 +29,14 @@ file with a valid checksum, so load only files you trust to be what they say.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import math
 import os
-import stat
-import tempfile
-from pathlib import Path
 from typing import Any, Union
 
+from chainrule.outputs import write_file
 from nn.layers import MLP, Layer, Neuron
 from nn.module import ModelFileError, Module
 
@@ -47,12 +46,10 @@ __all__ = [
     "MAX_PARAMETERS",
     "VERSION",
     "ModelFileError",
-    "check_output_path",
     "load",
     "load_meta",
     "read_model_file",
     "save",
-    "write_atomic",
 ]
 
 FORMAT = "chainrule.nn"
@@ -77,79 +74,13 @@ def _checksum(architecture: Any, weights: Any, meta: Any) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
-def check_output_path(path: PathLike, who: str) -> Path:
-    """Check that a file can be written at ``path`` before any work is done.
-
-    Returns:
-        ``path`` as a :class:`~pathlib.Path`.
-
-    Raises:
-        OSError: (``FileNotFoundError``, ``IsADirectoryError``,
-            ``NotADirectoryError`` or ``PermissionError``) with one line naming
-            ``who``, the path and the reason: an empty name, a path that is a
-            folder, a folder that does not exist, a path running through a
-            file, or a folder that is not writable.
-    """
-    text = os.fspath(path)
-    if not str(text).strip():
-        raise FileNotFoundError(f"{who}: the file name is empty; name a file such as model.json")
-    target = Path(text)
-    if target.is_dir():
-        raise IsADirectoryError(f"{who}: {text!r} is a folder; name a file inside it")
-    folder = target.parent
-    for up in (folder, *folder.parents):
-        if up.exists():
-            if not up.is_dir():
-                raise NotADirectoryError(f"{who}: {text!r} runs through {str(up)!r}, which is "
-                                         "a file, not a folder")
-            break
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{who}: the folder {str(folder)!r} of {text!r} does not exist; "
-                                "create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"{who}: the folder {str(folder)!r} of {text!r} is not writable")
-    return target
-
-
-def write_atomic(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
-
-    The temporary file (``.<name>.<random>.tmp``) lives in the target's
-    folder (so the rename is atomic) and is removed if anything fails; an
-    existing file at ``path`` is either left as it was or replaced whole, and
-    keeps its permission bits (a new file gets the usual ``0o666 & ~umask``).
-
-    Raises:
-        OSError: if the folder does not exist or is not writable.
-    """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> None:
     """Save ``model``'s architecture and weights to ``path`` as JSON, atomically.
 
     Args:
         model: an :class:`~nn.MLP`, :class:`~nn.Layer` or :class:`~nn.Neuron`.
-        path: the file to write (its folder must exist).
+        path: the file to write (missing folders are created; a symbolic link's
+            target is replaced; a device, FIFO or socket is refused).
         meta: optional JSON-serialisable extras (``fit`` stores the epoch and
             the history of a checkpoint here).
 
@@ -157,7 +88,9 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
         TypeError: if the model has no ``config()`` (a custom Module), or
             ``meta`` is not JSON-serialisable (or holds nan/inf).
         ValueError: if a weight is nan or inf (files are strict JSON).
-        OSError: if the file cannot be written (nothing is left behind).
+        chainrule.outputs.OutputPathError: (an ``OSError``) if the path is refused
+            or the file cannot be written; the message names the path, an old
+            file is left as it was and no temporary file is left behind.
     """
     config = getattr(model, "config", None)
     if not callable(config):
@@ -180,7 +113,7 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
                              "finite weights only (the training diverged?)") from exc
         raise TypeError(f"save: meta must be JSON-serialisable with finite numbers "
                         f"({exc})") from exc
-    write_atomic(path, text)
+    write_file(path, text.encode("utf-8"), "save")
 
 
 _BUILDERS = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}

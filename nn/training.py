@@ -41,6 +41,7 @@ from typing import Any, Union
 
 import autograd
 from autograd import Value
+from chainrule.outputs import output_file
 from nn import losses as L
 from nn.data import train_test_split
 from nn.layers import MLP, Seed, check_int, make_rng
@@ -56,7 +57,7 @@ from nn.optim import (
     clip_grad_norm_,
     clip_grad_norm_array,
 )
-from nn.serialize import PathLike, check_output_path, save
+from nn.serialize import PathLike, save
 
 __all__ = ["LOSSES", "OPTIMIZERS", "History", "TrainingDivergedError", "evaluate", "fit"]
 
@@ -576,7 +577,7 @@ def _check_settings(lr: Any, min_delta: Any, scheduler: Any, callbacks: Iterable
             raise TypeError(f"fit: callbacks[{k}] is a {type(cb).__name__}, not a function "
                             "cb(epoch, history)")
     if checkpoint is not None:
-        check_output_path(checkpoint, "fit: checkpoint")
+        output_file(checkpoint, "fit: checkpoint")
     return cbs
 
 
