@@ -17,7 +17,7 @@ from nn.losses import (
     mse_loss,
 )
 from nn.module import Module
-from nn.serialize import ModelFileError, load, load_meta, save
+from nn.serialize import ModelFileError, Standardized, load, load_meta, save
 from nn.training import History, evaluate, fit
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ModelFileError",
     "Module",
     "Neuron",
+    "Standardized",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "data",

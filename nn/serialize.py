@@ -46,6 +46,7 @@ __all__ = [
     "MAX_PARAMETERS",
     "VERSION",
     "ModelFileError",
+    "Standardized",
     "load",
     "load_meta",
     "read_model_file",
@@ -98,9 +99,12 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
             f"save: {type(model).__name__} has no config() describing its architecture; "
             "save its state_dict() yourself, or use nn.MLP/Layer/Neuron"
         )
+    meta = {} if meta is None else dict(meta)
+    if isinstance(model, Standardized):  # the file format of train --save
+        meta.setdefault("scaler", model.scaler_meta())
+        model = model.model
     architecture = config()
     weights = model.state_dict()
-    meta = {} if meta is None else dict(meta)
     try:
         doc = {"format": FORMAT, "version": VERSION, "architecture": architecture,
                "weights": weights, "meta": meta,
@@ -316,6 +320,88 @@ def _check_weights(weights: dict[str, Any], where: str) -> None:
                                  "file is damaged")
 
 
+class Standardized(Module):
+    """A model with its input scaler: what :func:`load` returns for a file saved with one.
+
+    ``chainrule train --save`` standardises the features on the training part
+    and stores that scaler (``meta["scaler"]``: per-feature ``mean`` and
+    ``scale``) with the model. Loaded, the model takes raw inputs again:
+    ``Standardized(model, mean, scale)(x)`` is ``model((x - mean) / scale)``,
+    for floats and for ``Value`` inputs (the graph includes the scaling).
+    Attributes not found here (``nin``, ``layers``, ``nouts``...) are the
+    model's; :meth:`save` writes the same file format back.
+
+    Attributes:
+        model: the network, which sees standardised inputs.
+        mean, scale: the scaler, one number per input (every scale > 0).
+    """
+
+    def __init__(self, model: Module, mean: list[float], scale: list[float]) -> None:
+        self.model = model
+        self._mean = [float(m) for m in mean]
+        self._scale = [float(s) for s in scale]
+
+    @property
+    def mean(self) -> list[float]:
+        """The per-input mean subtracted first."""
+        return list(self._mean)
+
+    @property
+    def scale(self) -> list[float]:
+        """The per-input scale divided by next."""
+        return list(self._scale)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "model":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def standardize(self, x: Any) -> list[Any]:
+        """One sample's inputs scaled as in training: ``(x - mean) / scale``.
+
+        Raises:
+            ValueError: if ``x`` has not one number per input.
+        """
+        row = list(x)
+        if len(row) != len(self._mean):
+            raise ValueError(f"Standardized: a sample has {len(row)} inputs; the model takes "
+                             f"{len(self._mean)}")
+        return [(v - m) / s for v, m, s in zip(row, self._mean, self._scale)]
+
+    def __call__(self, x: Any) -> Any:
+        return self.model(self.standardize(x))  # type: ignore[operator]
+
+    def predict(self, xs: Any) -> list[Any]:
+        """The model's outputs for raw samples (scaled first), as floats, recording no graph."""
+        return self.model.predict([self.standardize(x) for x in xs])  # type: ignore[attr-defined]
+
+    def config(self) -> dict[str, Any]:
+        """The inner model's architecture (the scaler is saved in the file's meta)."""
+        return self.model.config()  # type: ignore[attr-defined]
+
+    def scaler_meta(self) -> dict[str, list[float]]:
+        """The scaler as a model file's ``meta["scaler"]`` holds it."""
+        return {"mean": self.mean, "scale": self.scale}
+
+    def extra_repr(self) -> str:
+        return f"{len(self._mean)} standardised inputs"
+
+
+def _scaler(meta: dict[str, Any], nin: Any, where: str) -> tuple[list[float], list[float]] | None:
+    """The input scaler in ``meta`` (written by ``train --save``), checked, or None."""
+    sc = meta.get("scaler")
+    if sc is None:
+        return None
+    ok = (isinstance(sc, dict) and all(
+        isinstance(sc.get(k), list) and len(sc[k]) == nin
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in sc[k]) for k in ("mean", "scale")))
+    if not ok or not all(s > 0 for s in sc["scale"]):
+        raise ModelFileError(f"{where}: its input scaler (meta.scaler) must hold {nin} finite "
+                             "means and positive scales; the file is damaged")
+    return [float(v) for v in sc["mean"]], [float(v) for v in sc["scale"]]
+
+
 def load(path: PathLike) -> Module:
     """Rebuild a model saved with :func:`save` (or ``model.save``), or a ``fit`` checkpoint.
 
@@ -323,7 +409,10 @@ def load(path: PathLike) -> Module:
         path: the model file.
 
     Returns:
-        A new model with the saved architecture and weights.
+        A new model with the saved architecture and weights. A file that holds
+        an input scaler (``meta["scaler"]``, as ``chainrule train --save``
+        writes) loads as a :class:`Standardized` model, which scales raw inputs
+        as training did before the network sees them.
 
     Raises:
         ModelFileError: (a ``ValueError``) if the file cannot be read, is over
@@ -341,7 +430,8 @@ def load(path: PathLike) -> Module:
     except (KeyError, TypeError, ValueError) as exc:
         msg = exc.args[0] if exc.args else exc
         raise ModelFileError(f"load: the weights in {str(path)!r} do not fit: {msg}") from exc
-    return model
+    scaler = _scaler(doc["meta"], getattr(model, "nin", None), f"load: {str(path)!r}")
+    return model if scaler is None else Standardized(model, *scaler)
 
 
 def load_meta(path: PathLike) -> dict[str, Any]:
