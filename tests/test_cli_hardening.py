@@ -379,3 +379,31 @@ def test_graph_labels_interior_nodes_with_their_text(tmp_path: Path) -> None:
     assert main(["graph", "tanh(w*x + b)", "--at", "x=0.5,w=-3,b=2", "-o", str(out)]) == 0
     dot = out.read_text(encoding="utf-8")
     assert ">w*x<" in dot and ">w*x + b<" in dot
+
+
+@pytest.mark.parametrize("compile_", ["on", "off", "auto"])
+def test_an_overflowing_l2_is_one_line_on_every_path(compile_: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--samples", "40", "--epochs", "2", "--hidden", "4", "--no-progress",
+            "--l2", "1e308", "--compile", compile_]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chainrule train: error: fit: training diverged: the loss became "
+                          "inf in epoch 1, batch 1")
+    assert "use a smaller l2" in err and "--resume" not in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("change", [["--lr", "0.5"], ["--l2", "0.1"],
+                                    ["--early-stopping", "3"]])
+def test_resume_refuses_a_changed_setting(tmp_path: Path, change: list[str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    ck = str(tmp_path / "ck.json")
+    argv = ["train", "--samples", "40", "--hidden", "4", "--no-progress"]
+    assert main([*argv, "--epochs", "2", "--checkpoint", ck]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--epochs", "4", "--resume", ck, *change]) == 2
+    err = capsys.readouterr().err.strip()
+    name = change[0].lstrip("-").replace("-", "_")
+    assert f"was trained with {name}=" in err and f"asks for {name}=" in err
+    assert main([*argv, "--epochs", "4", "--resume", ck]) == 0  # the same settings go on

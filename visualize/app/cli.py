@@ -404,12 +404,10 @@ def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) 
                          resume=args.resume, checkpoint_meta=meta,
                          progress=not args.no_progress, pause_gc=True,
                          compile=_COMPILE_CHOICES[args.compile])
-    except nn.ModelFileError as exc:
-        return _fail("train", f"--resume: {exc}", 2)
     except nn.training.TrainingDivergedError as exc:
         return _fail("train", f"{exc}; nothing was saved to --save", 1)
-    except ValueError as exc:  # a checkpoint of another run
-        return _fail("train", f"--resume: {exc}", 2)
+    except ValueError as exc:  # a bad setting, or --resume of another run (ModelFileError too)
+        return _fail("train", str(exc), 2)
     except OSError as exc:
         return _fail("train", f"cannot write the checkpoint {str(ckpt)!r}: "
                      f"{describe_os_error(exc)}")
