@@ -446,7 +446,7 @@ def _report_interrupt(history: nn.History | None, ckpt: Path | None, save: Path 
         parts.append(f"{str(save)!r} was not written (a part-trained model is not saved)")
     if ckpt is not None and done is not None:
         parts.append(f"the checkpoint {str(ckpt)!r} holds epoch {done}: continue with "
-                     f"--resume {str(ckpt)!r}")
+                     f"--resume {shell(str(ckpt))}")
     elif ckpt is not None:
         parts.append("no epoch was completed, so there is no checkpoint to resume")
     else:
