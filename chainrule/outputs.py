@@ -1,5 +1,7 @@
 """The one rule for every file and folder chainrule writes (library and command line).
 
+docs/cli.md's "Output files" section states it for the command line.
+
 * A missing folder on the way to an output is created, as ``mkdir -p`` does.
 * An output is refused before any work is done, with one line naming the
   option (or function) and the path and the reason, when its name is empty,

@@ -2,7 +2,7 @@
 
 Subcommands:
 
-* ``chainrule demo``: the README's main command.
+* ``chainrule demo``: the README's first command.
 * ``chainrule train``: train an MLP on a built-in data set (nn issue).
 * ``chainrule graph``: render an expression's computation graph (visualize issue).
 * ``chainrule check``: gradcheck an expression (gradient-checking issue).
@@ -37,7 +37,7 @@ from visualize.outputs import OutputPathError, describe_os_error, output_dir, ou
 
 # ---------------------------------------------------------------------------
 # limits: every command refuses work it could not finish in a few seconds to
-# start, before doing any of it (stated in --help and the README)
+# start, before doing any of it (stated in --help and docs/cli.md)
 
 #: train: most samples of a generated data set
 MAX_SAMPLES = 100_000
