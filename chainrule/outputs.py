@@ -166,7 +166,15 @@ def write_file(path: PathLike, data: bytes, flag: str) -> Path:
     """
     given = output_file(path, flag)
     shown = os.fspath(path)
-    target = Path(os.path.realpath(given)) if given.is_symlink() else given
+    target = given
+    if given.is_symlink():
+        try:
+            os.stat(given)
+        except OSError as exc:
+            if exc.errno == _errno.ELOOP:
+                raise OutputPathError(f"{flag} {shown!r}: is a symbolic link that loops; name a "
+                                      "file", shown, "a looping link", exc.errno) from None
+        target = Path(os.path.realpath(given))
     if target != given:
         output_file(target, f"{flag} {shown!r} (a link to)")
     try:

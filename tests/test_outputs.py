@@ -175,3 +175,17 @@ def test_a_full_disk_names_the_path_and_keeps_the_old_file(
     assert str(p) in message and "No space left on device" in message, message
     assert p.read_text() == "old"
     assert sorted(os.listdir(tiny_disk)) == sorted([name, "filler"])
+
+
+def test_a_dangling_link_gets_its_target_and_a_looping_one_is_refused(tmp_path: Path) -> None:
+    from chainrule.outputs import write_file
+
+    link = tmp_path / "m.json"
+    link.symlink_to(tmp_path / "real" / "m.json")  # the folder does not exist yet
+    nn.MLP(2, [1], seed=0).save(link)
+    assert link.is_symlink() and (tmp_path / "real" / "m.json").is_file()
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(OSError, match="loops"):
+        write_file(loop, b"x", "-o")
+    assert loop.is_symlink()
