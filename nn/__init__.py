@@ -18,6 +18,7 @@ from nn.losses import (
 )
 from nn.module import Module
 from nn.serialize import ModelFileError, load, load_meta, save
+from nn.sweep import SweepError, SweepResult, sweep
 from nn.training import History, evaluate, fit
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "ModelFileError",
     "Module",
     "Neuron",
+    "SweepError",
+    "SweepResult",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "data",
@@ -42,4 +45,5 @@ __all__ = [
     "mse_loss",
     "optim",
     "save",
+    "sweep",
 ]
