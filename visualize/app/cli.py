@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 import nn
 from autograd import Value
+from visualize.app import sweep as _sweep
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
@@ -883,6 +884,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_graph(sub)
     _add_check(sub)
     _add_lesson(sub)
+    _sweep.add_parser(sub)
     return parser
 
 
