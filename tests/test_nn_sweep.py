@@ -325,3 +325,27 @@ def test_ray_equals_serial_run_for_run(ray_local: Any, serial_table: nn.SweepRes
     assert [r["error"] for r in errors] == [
         None, "ZeroDivisionError: seed 1 divides by zero", None]
     assert ray_local.is_initialized()  # a cluster the user started stays up
+
+
+# ---------------------------------------------------------------------------
+# the user's guide
+
+
+def test_the_guides_example_runs_as_a_script_and_prints_what_it_says(tmp_path: Path) -> None:
+    import re
+    import subprocess
+
+    text = (ROOT / "docs" / "sweeps.md").read_text(encoding="utf-8")
+    block = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    (tmp_path / "sweep_lr.py").write_text(block)
+    done = subprocess.run([sys.executable, "sweep_lr.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    said = [line.split("# ", 1)[1] for line in block.splitlines()
+            if line.strip().startswith("print(table") and "# " in line]
+    out = done.stdout.splitlines()
+    assert out[:2] == said
+    assert "30/30" in done.stderr  # the progress bar
+    # the mean and spread of each learning rate's ten runs
+    assert [line.split()[0] for line in out[-3:]] == ["0.001", "0.010", "0.100"]
+    assert len((tmp_path / "sweep_lr.csv").read_text().splitlines()) == 31

@@ -96,7 +96,7 @@ def test_a_real_ctrl_c_to_the_process_group_stops_the_workers_and_keeps_rows(
                           "--samples", "200", "--epochs", "40", "--seeds", "0-199",
                           "--backend", "processes",
                           "--jobs", "2", "-o", "out"], cwd=tmp_path, env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          start_new_session=True)  # its own group, as a terminal's job
     err: list[str] = []
     reader = threading.Thread(target=lambda: err.extend(iter(lambda: p.stderr.read(1), "")),
@@ -110,7 +110,7 @@ def test_a_real_ctrl_c_to_the_process_group_stops_the_workers_and_keeps_rows(
     while finished() < 3 and time.monotonic() < deadline and p.poll() is None:
         time.sleep(0.01)
     os.killpg(p.pid, signal.SIGINT)  # Ctrl-C reaches the command and its workers
-    p.communicate(timeout=60)
+    p.wait(timeout=60)
     reader.join(timeout=10)
     text = "".join(err)
     assert p.returncode == 130, text
