@@ -272,8 +272,13 @@ def test_to_pandas_without_pandas_says_what_to_install(monkeypatch: pytest.Monke
 @pytest.fixture(scope="module")
 def dask_cluster() -> Any:
     distributed = pytest.importorskip("distributed", reason="dask.distributed not installed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+    import dask
+
+    # a task whose worker dies fails at once (dask's default retries it 3 times), so that
+    # the dead-worker test below sees chainrule's own retry
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
     yield cluster
     cluster.close()
 
@@ -303,6 +308,17 @@ def test_dask_from_an_address_reports_errors_in_rows(dask_cluster: Any) -> None:
         None, "ZeroDivisionError: seed 1 divides by zero", None]
 
 
+@pytest.mark.cluster
+def test_dask_retries_a_dead_worker_once_then_reports_it(dask_cluster: Any) -> None:
+    # last of the dask tests: the cluster's nannies restart the workers this kills
+    table = nn.sweep(dies_on_seed_2, {"a": [1]}, seeds=range(4), backend="dask",
+                     address=dask_cluster.scheduler_address, progress=False)
+    assert [r["seed"] for r in table] == [0, 1, 2, 3]
+    assert [r.get("y") for r in table] == [0, 1, None, 3]
+    assert table[2]["error"].startswith("WorkerDied: the dask worker")
+    assert "2 attempts" in table[2]["error"] and "KilledWorker" in table[2]["error"]
+
+
 @pytest.fixture(scope="module")
 def ray_local() -> Any:
     try:
@@ -324,6 +340,9 @@ def test_ray_equals_serial_run_for_run(ray_local: Any, serial_table: nn.SweepRes
                       progress=False)
     assert [r["error"] for r in errors] == [
         None, "ZeroDivisionError: seed 1 divides by zero", None]
+    dead = nn.sweep(dies_on_seed_2, {"a": [1]}, seeds=range(4), backend="ray", progress=False)
+    assert [r.get("y") for r in dead] == [0, 1, None, 3]
+    assert dead[2]["error"].startswith("WorkerDied: the ray worker")
     assert ray_local.is_initialized()  # a cluster the user started stays up
 
 
