@@ -86,6 +86,35 @@ def test_the_readme_picture_is_the_quickstarts_graph(tmp_path: Path) -> None:
     assert any("0.4621" in t for t in _svg_texts(shown))
 
 
+def _lecture_loss(**kwargs: Any) -> float:
+    """The lecture's MLP(3, [4, 4, 1]) loop: 20 steps on its four samples after seed 1337."""
+    import random
+
+    from nn.micrograd import MLP
+
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    random.seed(1337)
+    model = MLP(3, [4, 4, 1], **kwargs)
+    for _ in range(20):
+        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data += -0.1 * p.grad
+    return loss.data
+
+
+def test_the_relu_warning_states_what_the_lecture_loop_measures() -> None:
+    warning = page("README").split("**relu by default.**", 1)[1].split("\n\n", 1)[0]
+    relu = _lecture_loss()
+    tanh = _lecture_loss(activation="tanh", output_activation="tanh")
+    assert relu == pytest.approx(4.0, abs=1e-3) and "stays at 4.0" in warning
+    assert f"loss {tanh:.3f} after 20" in warning.replace("\n> ", " ")
+    micrograd_page = page("micrograd").replace("\n", " ")
+    assert "keeps a loss of 4.0" in micrograd_page and f"reaches {tanh:.3f} in 20" in micrograd_page
+
+
 # ---------------------------------------------------------------------------
 # the pages' examples
 
@@ -148,6 +177,42 @@ def test_the_checking_pages_expression_property_test_runs() -> None:
     ns: dict[str, Any] = {}
     exec_block(block, ns, "property test of the engine")
     ns["test_engine"]()
+
+
+def test_the_speed_pages_compiled_step_trains() -> None:
+    import autograd
+    import nn
+    from autograd import Value
+    from nn.micrograd import MLP
+
+    (block,) = python_blocks(page("speed"))
+    X, labels = nn.data.make_moons(32, noise=0.1, seed=0)
+    Y = [2 * t - 1 for t in labels]  # the demo's -1/+1 labels
+
+    def model() -> Any:
+        return MLP(2, [8, 8, 1], seed=0)
+
+    ns: dict[str, Any] = {"autograd": autograd, "Value": Value, "X": X, "Y": Y, "model": model()}
+    trained = ns["model"]
+    exec_block(block, ns, "speed page's compiled step")
+    assert isinstance(ns["loss"], float)
+    inputs = [list(map(Value, row)) for row in X]
+    final = ns["loss_fn"](inputs, Y).data
+    ns["model"] = model()  # the same seed: the weights before training
+    assert final < ns["loss_fn"](inputs, Y).data
+    assert trained.parameters()[0].data != ns["model"].parameters()[0].data
+
+
+# every ```python block of the README and docs/, and the test that runs it (above, or in
+# test_testing: checking's failure report and five-line property test, ops' custom op)
+RUN = {"README": 2, "semantics": 1, "ops": 1, "nn": 1, "micrograd": 1, "visualize": 1,
+       "checking": 4, "speed": 1}
+
+
+def test_every_python_example_has_a_test_that_runs_it() -> None:
+    found = {p.stem: len(python_blocks(page(p.stem))) for p in sorted(DOCS.glob("*.md"))}
+    found["README"] = len(python_blocks(page("README")))
+    assert {k: v for k, v in found.items() if v} == RUN, "a new example needs a test"
 
 
 # ---------------------------------------------------------------------------
