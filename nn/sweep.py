@@ -389,7 +389,11 @@ def _import(backend: str) -> Any:
 
 def _run_dask(fn: RunFn, runs: Runs, record: Record, *, n_jobs: int, retries: int,
               client: Any = None, address: str | None = None, **_: Any) -> None:
-    """A dask.distributed cluster: the given client, one at ``address``, or a LocalCluster."""
+    """A dask.distributed cluster: the given client, one at ``address``, or a LocalCluster.
+
+    A run whose worker died (dask's ``KilledWorker``, after the cluster's own
+    ``allowed-failures``) is retried, one such run at a time.
+    """
     distributed = _import("dask")
     own: list[Any] = []  # what this sweep started, closed at the end
     if client is None:
@@ -410,6 +414,8 @@ def _run_dask(fn: RunFn, runs: Runs, record: Record, *, n_jobs: int, retries: in
         futures[future] = i
         return future
 
+    suspects: deque[int] = deque()  # runs whose worker died, retried one at a time
+    retrying: list[int] = []
     try:
         pending = distributed.as_completed([submit(i) for i in range(len(runs))])
         for future in pending:
@@ -423,7 +429,12 @@ def _run_dask(fn: RunFn, runs: Runs, record: Record, *, n_jobs: int, retries: in
                 if attempts[i] > retries:
                     record(i, _died("dask", attempts[i], f"{type(e).__name__}: {e}"))
                 else:
-                    pending.add(submit(i))
+                    suspects.append(i)
+            if i in retrying:
+                retrying.remove(i)
+            if suspects and not retrying:  # alone, a second death is surely its own
+                retrying.append(suspects.popleft())
+                pending.add(submit(retrying[0]))
     except BaseException:
         for future in futures:
             future.cancel()

@@ -309,6 +309,17 @@ def test_dask_from_an_address_reports_errors_in_rows(dask_cluster: Any) -> None:
 
 
 @pytest.mark.cluster
+def test_the_guides_dask_example_runs_at_a_schedulers_address(dask_cluster: Any) -> None:
+    block = _guide_blocks()[1]
+    assert block.count("tcp://HOST:8786") == 2
+    ns = _guide_namespace()
+    exec(_small(block).replace("tcp://HOST:8786", dask_cluster.scheduler_address), ns)
+    ns["client"].close()
+    assert [r["seed"] for r in ns["table"]] == [0, 1]
+    assert ns["table"].backend == "dask" and ns["table"].errors == []
+
+
+@pytest.mark.cluster
 def test_dask_retries_a_dead_worker_once_then_reports_it(dask_cluster: Any) -> None:
     # last of the dask tests: the cluster's nannies restart the workers this kills
     table = nn.sweep(dies_on_seed_2, {"a": [1]}, seeds=range(4), backend="dask",
@@ -346,16 +357,43 @@ def test_ray_equals_serial_run_for_run(ray_local: Any, serial_table: nn.SweepRes
     assert ray_local.is_initialized()  # a cluster the user started stays up
 
 
+@pytest.mark.cluster
+def test_the_guides_ray_example_runs_on_the_joined_cluster(ray_local: Any) -> None:
+    block = _guide_blocks()[2]
+    assert 'address="auto"' in block
+    ns = _guide_namespace()
+    exec(_small(block), ns)  # Ray is initialised: the sweep runs there
+    assert [r["seed"] for r in ns["table"]] == [0, 1]
+    assert ns["table"].backend == "ray" and ns["table"].errors == []
+
+
 # ---------------------------------------------------------------------------
 # the user's guide
 
 
-def test_the_guides_example_runs_as_a_script_and_prints_what_it_says(tmp_path: Path) -> None:
+def _guide_blocks() -> list[str]:
     import re
-    import subprocess
 
     text = (ROOT / "docs" / "sweeps.md").read_text(encoding="utf-8")
-    block = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def _guide_namespace() -> dict[str, Any]:
+    """The guide's first example, defined but not run (its ``train`` and a small grid)."""
+    ns: dict[str, Any] = {"__name__": "guide"}
+    exec(_guide_blocks()[0].replace("epochs=10", "epochs=2"), ns)
+    ns["grid"] = {"lr": [0.01], "hidden": [[4]]}
+    return ns
+
+
+def _small(block: str) -> str:
+    return block.replace("range(100)", "range(2)")
+
+
+def test_the_guides_example_runs_as_a_script_and_prints_what_it_says(tmp_path: Path) -> None:
+    import subprocess
+
+    block = _guide_blocks()[0]
     (tmp_path / "sweep_lr.py").write_text(block)
     done = subprocess.run([sys.executable, "sweep_lr.py"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
