@@ -18,6 +18,7 @@ from nn.losses import (
 )
 from nn.module import Module
 from nn.serialize import ModelFileError, Standardized, load, load_meta, save
+from nn.sweep import SweepError, SweepResult, sweep
 from nn.training import History, evaluate, fit
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "Module",
     "Neuron",
     "Standardized",
+    "SweepError",
+    "SweepResult",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "data",
@@ -43,4 +46,5 @@ __all__ = [
     "mse_loss",
     "optim",
     "save",
+    "sweep",
 ]

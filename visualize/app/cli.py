@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 import nn
 from autograd import Value
 from chainrule import __version__
+from visualize.app import sweep as _sweep
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
 from visualize.escape import shell
@@ -955,6 +956,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(sub)
     _add_lesson(sub)
     _add_predict(sub)
+    _sweep.add_parser(sub)
     return parser
 
 
