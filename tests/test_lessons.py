@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import autograd
+import nn
 from tests.browser import Browser, chromium_missing
 from visualize.app import lessons
 from visualize.app.lessons import learning_rate, local_minima, optimizers, overfitting
@@ -197,26 +199,84 @@ def minima(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     return _run("local-minima", tmp_path_factory)
 
 
-def test_local_minima_claims(minima: lessons.LessonResult) -> None:
+def _xor_model_loss(params: list[float]) -> float:
+    """The XOR loss computed by nn's own MLP (not the lesson's hand-written formula)."""
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    for p, v in zip(model.parameters(), params):
+        p.data = v
+    return float(nn.mse_loss(model.predict(local_minima.X), local_minima.Y).data)
+
+
+def _fd_grad(f, p: list[float], h: float = 1e-6) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for i in range(len(p)):
+        up, down = list(p), list(p)
+        up[i] += h
+        down[i] -= h
+        out.append((f(up) - f(down)) / (2 * h))
+    return out
+
+
+def test_local_minima_plateaus_are_not_minima(minima: lessons.LessonResult) -> None:
     m = minima.measured
-    plain = m["final_plain"]
-    assert len(plain) == m["seeds"] == local_minima.SEEDS
-    stuck = [v for v in plain if v >= local_minima.SOLVED]
-    assert 0 < len(stuck) <= m["seeds"] // 2          # a spread: some seeds stick, most don't
-    assert m["solved_plain"] == m["seeds"] - len(stuck)
-    assert all(v > 0.1 for v in stuck)                # stuck means far from solved, not slow
-    # the slice between two solutions climbs a hill far above both ends
-    assert m["barrier"] > 0.1 and m["barrier"] > 1000 * max(m["endpoints"])
-    # what momentum and restarts change, as measured
-    assert m["solved_momentum"] >= m["solved_plain"]
-    assert m["solved_restarts"] / m["restart_groups"] >= m["solved_plain"] / m["seeds"]
+    stuck = m["stuck_params"]
+    assert 0 < len(stuck) <= m["seeds"] // 2 and m["solved_plain"] == m["seeds"] - len(stuck)
+    for p, loss, direction, outs in zip(stuck, m["stuck_losses"], m["stuck_lowest_direction"],
+                                        m["stuck_outputs"]):
+        f0 = _xor_model_loss(p)
+        assert f0 == pytest.approx(loss, rel=1e-12)          # the lesson measured this network
+        # second measure of "not a minimum": finite differences of nn's loss
+        assert math.hypot(*_fd_grad(_xor_model_loss, p)) > 1e-4
+        # and the curvature along the lesson's lowest direction is negative (no Hessian used)
+        eps = 1e-2
+        ahead = _xor_model_loss([a + eps * d for a, d in zip(p, direction)])
+        back = _xor_model_loss([a - eps * d for a, d in zip(p, direction)])
+        assert ahead + back - 2 * f0 < 0 and min(ahead, back) < f0
+        assert sum(abs(o - 0.5) < 0.1 for o in outs) >= 2     # two points at 0.5: loss 1/8
+    assert all(ev[0] < 0 for ev in m["stuck_eigenvalues"])
+    # trained on: most leave, all fall
+    assert m["escaped"] > len(stuck) // 2 and m["still_falling"] == len(stuck)
+    assert all(a < b for a, b in zip(m["stuck_longer_final"], m["stuck_losses"]))
+    assert "not local minima" in minima.claims[1]
     _check_pages(minima)
+
+
+def test_local_minima_neuron_has_a_true_local_minimum(minima: lessons.LessonResult) -> None:
+    found = minima.measured["minima"]
+    assert len(found) == 2
+    best, local = found
+
+    def f(p: list[float]) -> float:
+        return local_minima.neuron_value(p[0], p[1])
+
+    assert local["loss"] > best["loss"] + 0.1
+    for v in (best, local):
+        w, b = v["point"]
+        assert math.hypot(*_fd_grad(f, [w, b])) < 1e-6
+        assert all(e > 0 for e in v["eigenvalues"])
+        # second measure: every nearby point on a ring around it is higher (no Hessian used)
+        for k in range(36):
+            t = 2 * math.pi * k / 36
+            assert f([w + 1e-3 * math.cos(t), b + 1e-3 * math.sin(t)]) > v["loss"]
+    assert best["starts"] + local["starts"] + minima.measured["other_ends"] == \
+        minima.measured["starts"]
+    assert local["starts"] > 0 and minima.measured["longer_drift"] < 1e-12
+    # brute force on a grid: nothing finite beats the best valley by much
+    grid = [f([-4 + 0.1 * i, -4 + 0.1 * j]) for i in range(81) for j in range(81)]
+    assert min(grid) >= best["loss"] - 1e-9
 
 
 def test_local_minima_training_is_deterministic() -> None:
     _, a = local_minima.train(3, 0.0, steps=50)
     _, b = local_minima.train(3, 0.0, steps=50)
     assert a == b and a[-1] < a[0]
+
+
+def test_local_minima_hand_loss_is_nns() -> None:
+    p = [0.3, -0.2, 0.1, 0.5, 0.7, -0.4, 1.1, -0.9, 0.2]
+    vals = [autograd.Value(v) for v in p]
+    assert float(local_minima.xor_loss(*vals).data) == pytest.approx(_xor_model_loss(p),
+                                                                     rel=1e-12)
 
 
 def test_local_minima_page(minima: lessons.LessonResult, browser: Browser) -> None:
