@@ -169,7 +169,8 @@ def _minimum(ctx: Context) -> tuple[list[list[tuple[float, float]]], list[dict[s
     for e in valleys:
         e["starts"] = sum(math.dist(p[-1], e["point"]) <= 1e-3 for p in paths)
     best, worst = valleys[0], valleys[-1]
-    on = descend_neuron(*worst["point"], steps=LONGER * NEURON_STEPS)[-1]
+    w_end, b_end = worst["point"]
+    on = descend_neuron(w_end, b_end, steps=LONGER * NEURON_STEPS)[-1]
     drift = abs(neuron_value(*on) - worst["loss"])
     others = len(paths) - sum(e["starts"] for e in valleys)
     ctx.measure(minima=[{k: e[k] for k in ("point", "loss", "grad_norm", "eigenvalues", "starts")}
