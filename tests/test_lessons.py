@@ -20,7 +20,13 @@ import autograd
 import nn
 from tests.browser import Browser, chromium_missing
 from visualize.app import lessons
-from visualize.app.lessons import learning_rate, local_minima, optimizers, overfitting
+from visualize.app.lessons import (
+    learning_rate,
+    local_minima,
+    optimizers,
+    overfitting,
+    vanishing_gradients,
+)
 
 pytest.importorskip("matplotlib")
 
@@ -301,7 +307,22 @@ def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
     assert m["accuracy"][sx] < 0.6                 # chance level after the same epochs
     assert m["first_layer"][su] > 100 * m["first_layer"][sx]  # the better init
     assert m["ratio"][su] < 20 and m["accuracy"][su] > m["accuracy"][sx] + 0.1
+    # the printed ratios are the measured ones, to the digits shown
+    shown = re.findall(r"([\d,.]+)x less", vanishing.claims[0])
+    assert [float(v.replace(",", "")) for v in shown] == [
+        pytest.approx(m["ratio"][sx], abs=0.5), pytest.approx(m["ratio"][rh], abs=0.05)]
+    # second measure: the ratio is last / first of the measured layer means
+    assert m["ratio"][rh] == pytest.approx(m["last_layer"][rh] / m["first_layer"][rh])
     _check_pages(vanishing)
+
+
+def test_vanishing_gradients_echo_prints_what_it_claims(tmp_path: Path) -> None:
+    lines: list[str] = []
+    r = lessons.run("vanishing-gradients", tmp_path, seed=0, echo=lines.append)
+    rh = "relu, He init"
+    printed = next(ln for ln in lines if ln.strip().startswith(rh + ":"))
+    assert f"({vanishing_gradients.times(r.measured['ratio'][rh])})" in printed
+    assert vanishing_gradients.times(r.measured["ratio"][rh]) in r.claims[0]
 
 
 def test_vanishing_gradients_page(vanishing: lessons.LessonResult, browser: Browser) -> None:
