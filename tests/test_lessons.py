@@ -354,15 +354,37 @@ def test_optimizers_claims(opts: lessons.LessonResult) -> None:
     assert f["SGD"] > 100 * f["momentum 0.9"] and f["SGD"] > 100 * f["Adam"]  # slow convergence
     assert reach["SGD"] is None and reach["momentum 0.9"] is not None \
         and reach["Adam"] is not None
+    assert f["momentum 0.9"] < f["Adam"] < f["RMSprop"]       # what the "why" claim says
+    # the valley: per-parameter scaling pays, one shared rate does not
+    v, vr = m["valley_final"], m["valley_steps_to_target"]
+    assert vr["Adam"] is not None and vr["RMSprop"] is not None
+    assert vr["SGD"] is None and vr["momentum 0.9"] is None
+    assert v["SGD"] > v["momentum 0.9"] > max(v["RMSprop"], v["Adam"])
     loss = m["moons_loss"]
     assert all(loss[k] < loss["SGD"] for k in ("momentum 0.9", "RMSprop", "Adam"))
+    assert not any("None" in c for c in opts.claims)
     _check_pages(opts)
+
+
+def test_optimizers_valley_explained_by_its_curvature(opts: lessons.LessonResult) -> None:
+    m = opts.measured
+    # second measure: the curvatures by hand (f = x²/100 + 100 y²: 2/100 and 200)
+    assert m["valley_curvatures"] == pytest.approx([0.02, 200.0], rel=1e-12)
+    lr = m["valley_rate"]["SGD"]
+    assert lr < 2 / 200                                   # the steep y caps the shared rate
+    # SGD's x after STEPS steps in closed form: x is multiplied by (1 - 0.02 lr) each step
+    x0 = optimizers.VALLEY_START[0]
+    assert m["valley_sgd_x"] == pytest.approx(x0 * (1 - 0.02 * lr) ** optimizers.STEPS,
+                                              rel=1e-9)
+    assert f"x = {m['valley_sgd_x']:.2f}" in opts.claims[2]
 
 
 def test_optimizers_pages(opts: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, opts)
-    _check_player(browser, opts.index.parent / "paths.html", optimizers.STEPS,
+    _check_player(browser, opts.index.parent / "rosenbrock_paths.html", optimizers.STEPS,
                   optimizers.START, opts.measured["rosenbrock_final"], "f")
+    _check_player(browser, opts.index.parent / "valley_paths.html", optimizers.STEPS,
+                  optimizers.VALLEY_START, opts.measured["valley_final"], "f")
 
 
 # ---------------------------------------------------------------------------
