@@ -396,19 +396,50 @@ def overfit(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     return _run("overfitting", tmp_path_factory)
 
 
+def _rebuilt(params: list[float]) -> nn.MLP:
+    model = nn.MLP(2, [*overfitting.HIDDEN, 1], seed=0)
+    for p, v in zip(model.parameters(), params):
+        p.data = v
+    return model
+
+
 def test_overfitting_claims(overfit: lessons.LessonResult) -> None:
     m = overfit.measured
     runs = m["runs"]
-    plain, l2, early = runs["no fix"], runs["L2 0.01"], runs["early stopping"]
-    assert m["parameters"] > 10 * m["n_train"]
-    assert m["plain_final_train_loss"] < 0.05 < m["plain_first_train_loss"]   # memorised
-    assert m["plain_final_val_loss"] > 1.3 * m["plain_best_val_loss"]         # turned up
-    assert m["plain_best_val_epoch"] < overfitting.EPOCHS // 2
-    assert plain["gap"] > 2 * l2["gap"] and plain["gap"] > 2 * early["gap"]   # both fixes
-    assert l2["val_loss"] < plain["val_loss"] and early["val_loss"] < plain["val_loss"]
+    plain = runs["no fix"]
+    assert m["parameters"] > 50 * m["n_train"]
+    assert m["plain_final_train_loss"] < 0.01 < 0.1 < m["plain_first_train_loss"]  # memorised
+    assert m["plain_final_val_loss"] > 2 * m["plain_best_val_loss"]             # turned up
+    for name, v in runs.items():
+        if name != "no fix":                     # each fix helps on the test set
+            assert v["test_loss"] < 0.5 * plain["test_loss"], name
+            assert v["gap"] < 0.5 * plain["gap"], name
+            assert v["test_accuracy"] > plain["test_accuracy"], name
+    early = runs["early stopping"]
     assert early["epochs"] < overfitting.EPOCHS
-    assert m["early_best_epoch"] == early["epochs"] - overfitting.PATIENCE
+    best = min(range(len(m["early_val_loss"])), key=m["early_val_loss"].__getitem__) + 1
+    assert m["early_best_epoch"] == best == early["epochs"] - overfitting.PATIENCE
+    assert m["l2_penalty_final"] > 0.05                  # the penalty is real, and drawn apart
     _check_pages(overfit)
+
+
+def test_overfitting_fixes_help_on_fresh_data(overfit: lessons.LessonResult) -> None:
+    """Second measure: the trained weights, rebuilt, on 1000 new points from another seed."""
+    runs = overfit.measured["runs"]
+    Xte, yte = overfitting.test_set(overfit.measured["seed"])
+    fresh_X, fresh_y = overfitting.data(1000, 424242)
+    loss = {}
+    for name, v in runs.items():
+        model = _rebuilt(v["params"])
+        assert nn.evaluate(model, Xte, yte)[0] == pytest.approx(v["test_loss"], rel=1e-9)
+        loss[name] = nn.evaluate(model, fresh_X, fresh_y)[0]
+    assert all(loss[k] < 0.6 * loss["no fix"] for k in loss if k != "no fix"), loss
+
+
+def test_overfitting_test_set_is_never_trained_on() -> None:
+    test = {tuple(x) for x in overfitting.test_set(0)[0]}
+    for n in (overfitting.N_FEW, overfitting.N_MORE):
+        assert not test & {tuple(x) for x in overfitting.data(n, 0)[0]}
 
 
 def test_overfitting_page(overfit: lessons.LessonResult, browser: Browser) -> None:
