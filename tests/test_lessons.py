@@ -97,6 +97,19 @@ def test_chain_rule_numbers_are_the_lectures(chain: lessons.LessonResult) -> Non
     _check_pages(chain)
 
 
+def test_chain_rule_node_used_twice_sums_its_paths(chain: lessons.LessonResult) -> None:
+    m = chain.measured
+    assert m["square_paths"] == [3.0, 3.0] and m["square_grad"] == 6.0
+    # second measure, by hand: dy/dw = (v1 + v2) (1 - tanh(w x)^2) x, one term per path
+    x, w, v1, v2 = 2.0, 0.5, 1.5, -0.5
+    local = (1 - math.tanh(w * x) ** 2) * x
+    assert m["shared_paths"] == pytest.approx([v1 * local, v2 * local], rel=1e-12)
+    assert m["shared_grad"] == pytest.approx((v1 + v2) * local, rel=1e-12)
+    assert m["shared_fd"] == pytest.approx(m["shared_grad"], rel=1e-6) and m["shared_gradcheck"]
+    text = (chain.index.parent / "explain_shared.txt").read_text(encoding="utf-8")
+    assert text.count("path 1") == 2 and text.count("path 2") == 2
+
+
 def test_chain_rule_pages_step_through(chain: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, chain)
     page = chain.index.parent / "backward" / "backward.html"
