@@ -322,7 +322,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-size", type=_fraction, default=0.2,
                    help="held-out fraction (default: %(default)s, i.e. 80%% train)")
     p.add_argument("--early-stopping", type=_positive_int, default=None, metavar="PATIENCE",
-                   help="stop after PATIENCE epochs without a better test loss")
+                   help="stop after PATIENCE epochs without a better validation loss, "
+                        "measured on 20%% of the training data (the test set is only "
+                        "reported, never used to choose the epoch)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--save", default=None, metavar="PATH",
                    help="save the trained model here (only after a complete run)")
@@ -362,6 +364,9 @@ def _model_size(nin: int, widths: list[int]) -> int:
     return sum((a + 1) * b for a, b in zip([nin, *widths], widths))
 
 
+#: ``train --early-stopping``: the fraction of the training data it watches
+EARLY_STOPPING_SPLIT = 0.2
+
 #: ``train --compile``'s choices, as fit's ``compile=``
 _COMPILE_CHOICES: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
 
@@ -397,10 +402,17 @@ def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) 
     print(f"data: {args.data}, {len(X_train)} train / {len(X_test)} test samples, "
           f"{classes} classes; model: {model.extra_repr()}")
     meta = {"data": args.data, "scaler": {"mean": scaler.mean_, "scale": scaler.scale_}}
+    X_fit, y_fit, watch = X_train, y_train, (X_test, y_test)
+    if args.early_stopping is not None:  # choose the epoch on training data, never the test set
+        X_fit, X_val, y_fit, y_val = nn.data.train_test_split(
+            X_train, y_train, test_size=EARLY_STOPPING_SPLIT, seed=args.seed)
+        watch = (X_val, y_val)
+        print(f"early stopping watches {len(X_val)} validation samples carved from the "
+              f"training data; the {len(X_test)} test samples are only reported")
     try:
-        history = nn.fit(model, X_train, y_train, epochs=args.epochs,
+        history = nn.fit(model, X_fit, y_fit, epochs=args.epochs,
                          batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                         l2=args.l2, validation_data=(X_test, y_test), seed=args.seed,
+                         l2=args.l2, validation_data=watch, seed=args.seed,
                          early_stopping=args.early_stopping, checkpoint=ckpt,
                          resume=args.resume, checkpoint_meta=meta,
                          progress=not args.no_progress, pause_gc=True,
