@@ -6,6 +6,7 @@ Subcommands:
 * ``chainrule train``: train an MLP on a built-in data set (nn issue).
 * ``chainrule graph``: render an expression's computation graph (visualize issue).
 * ``chainrule check``: gradcheck an expression (gradient-checking issue).
+* ``chainrule playground``: the live playground (:mod:`visualize.app.playground`).
 
 Each subcommand has an ``_add_<name>`` function declaring its arguments and a
 ``_cmd_<name>`` function running it. Bad arguments get argparse's message and
@@ -33,6 +34,7 @@ from chainrule import __version__
 from visualize.app import sweep as _sweep
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
+from visualize.app.playground import command as _live_playground
 from visualize.escape import shell
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
@@ -264,6 +266,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(f"open in a browser: {path.resolve().as_uri()}  ({what})")
     print(f"more: `{_command()} lesson --list` (the chain rule, learning rates, vanishing "
           "gradients, ... as lessons with pictures)")
+    print(f"play: `{_command()} playground` (train live in the browser: data, layers, every "
+          "weight, any point's backward pass)")
     return 0
 
 
@@ -969,6 +973,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lesson(sub)
     _add_predict(sub)
     _sweep.add_parser(sub)
+    _live_playground.add_parser(sub)
     return parser
 
 
