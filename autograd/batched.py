@@ -35,11 +35,20 @@ What this module owns:
   nodes that read the same batched inputs and whose other half is parameters
   are grouped, layer by layer, into one ``X @ W`` product; their backward is
   ``dZ = dA * act'(Z)``, ``dW = X.T @ dZ``, ``dX = dZ @ W.T``, with ``act'``
-  rendered from the activation's own entry. A matrix product sums in another
-  order (and with FMA) than the op does, which can move a pre-activation
-  that cancels to 0 across a kink at 0: such entries (``|z|`` within the
-  reordering error of its terms) are recomputed with the op's own sum, so the
-  batch takes the dynamic engine's side of every kink at 0.
+  rendered from the activation's own entry.
+* **Every kink on the dynamic engine's side.** A matrix product sums in
+  another order (and with FMA) than the op does, and NumPy's ``exp``,
+  ``log``, ``tanh``... are not libm's, so such values may differ from the
+  dynamic engine's by rounding. Each is given a run-time bound on that
+  difference (``(n + 2) u`` of a product's terms, plus its inputs' bounds
+  carried through the ops' own partials), and every comparison in an op's
+  formula (``relu``'s ``x <= 0``, ``maximum``'s ``a >= b``...) or a guard
+  whose sides are within their bounds of each other marks its sample: those
+  samples take the per-sample compiled path, bit for bit the dynamic engine's.
+  With exact inputs a product's entries near 0 (or zero, whose sign the op's
+  own sum decides) are recomputed in place instead. ``sum``, ``mean``,
+  ``dot`` and ``logsumexp`` sum a row exactly rounded (``math.fsum``'s value,
+  by error-free transformations), so ties fall as in the dynamic engine.
 * **Guards.** Python control flow on a sample's Value (``if v > 0``) is
   recorded as in :mod:`autograd.compile`; here each guard is evaluated for
   every sample, samples taking the traced branch run together, and the others
@@ -53,13 +62,13 @@ What this module owns:
 
 Summation order: the dynamic engine adds per-sample contributions one sample
 at a time; here a parameter's gradient is a NumPy sum (pairwise, or inside a
-matrix product) over the batch, group ops (``sum``, ``dot``...) sum a row with
-NumPy instead of ``math.fsum``, transcendental functions are NumPy's, and the
-loss is ``math.fsum`` of the per-sample losses. Results agree with the
-dynamic engine to within a few units in the last place of the summed terms
-(the tests hold them to 1e-12 relative to the terms' magnitude), not bit for
-bit; a kink other than at 0 that a value reaches only by cancellation could
-in principle be taken on the other side.
+matrix product) over the batch, and the loss is ``math.fsum`` of the
+per-sample losses. Values and gradients agree with the dynamic engine to
+within a few units in the last place of the summed terms (the tests hold
+them to 1e-12 relative to the terms' magnitude), with the same IEEE-754
+specials (signed zeros, inf, nan) and on the same side of every kink and tie.
+Ops without a formula (``nn``'s fused losses) run their float rules per
+sample: exact on their inputs, but their kinks are not watched.
 
 Parameters in an array: ``step.array_step(params)`` returns an
 :class:`ArrayStep`, the same compiled step with the parameters' values passed
@@ -147,9 +156,29 @@ def _namespace() -> dict[str, Any]:
     def erf(x: Any) -> Any:
         return np.asarray(erf_u(x), dtype=np.float64)
 
-    def nsum(xs: Any) -> Any:
-        xs = list(xs)
-        return reduce(operator.add, xs) if xs else 0.0
+    def npow(a: Any, b: Any) -> Any:
+        # C's pow, as the op's float rule; NumPy computes ``x ** 0.5`` as sqrt(x), which
+        # gives -0.0 at -0.0 and nan at -inf where pow gives 0.0 and inf
+        r = np.power(a, b)
+        if np.ndim(b) == 0 and b != 0.5:
+            return r
+        half = b == 0.5
+        return np.where(half & (a == 0.0), 0.0, np.where(half & (a == -_INF), _INF, r))
+
+    def nsum(xs: Any) -> Any:  # the builtin sum: 0.0 + x0 + x1 + ... left to right
+        total: Any = 0.0
+        for x in xs:
+            total = total + x
+        return total
+
+    def nfsum(xs: Any) -> Any:  # math.fsum of one value per sample each
+        cols = list(xs)
+        if not cols:
+            return 0.0
+        shape = np.broadcast_shapes(*(np.shape(c) for c in cols))
+        if not shape:
+            return N.fsum([float(c) for c in cols])
+        return g_fsum(np.stack([np.broadcast_to(c, shape) for c in cols], axis=-1))
 
     def pmax(a: Any, b: Any) -> Any:  # Python's max(a, b): the first unless b is larger
         return np.where(b > a, b, a)
@@ -170,42 +199,146 @@ def _namespace() -> dict[str, Any]:
         return (g[:, None] * d[None, :]).sum(0)
 
     def g_fsum(m: Any) -> Any:
-        return np.sum(m, axis=-1)
+        """``math.fsum`` along the last axis, exactly rounded as the op's float rule.
+
+        A cascaded sum with error-free transformations (TwoSum) carries each
+        rounding error; where the result with its carried error is provably the
+        exactly rounded sum it is kept, the other rows (cancellation, specials,
+        overflow) are summed by ``numerics.fsum`` one by one.
+        """
+        m = np.asarray(m, dtype=np.float64)
+        k = m.shape[-1]
+        if k == 0:
+            return np.zeros(m.shape[:-1])
+        if m.ndim == 1:
+            return N.fsum(m.tolist())
+        rows_n = m.size // k
+        if rows_n * (0.4 + 0.015 * k) < k * 8.0 * (1.0 + 0.002 * rows_n):  # µs: rows cheaper
+            fs = N.fsum
+            return np.array([fs(r) for r in m.reshape(-1, k).tolist()],
+                            dtype=np.float64).reshape(m.shape[:-1])
+        s = 0.0 + m[..., 0]  # fsum([-0.0]) is 0.0
+        c = np.zeros_like(s)
+        ca = np.zeros_like(s)
+        for j in range(1, k):
+            x = m[..., j]
+            t = s + x
+            bp = t - s
+            e = (s - (t - bp)) + (x - bp)
+            c = c + e
+            ca = ca + np.abs(e)
+            s = t
+        r = s + c
+        bp = r - s
+        t2 = (s - (r - bp)) + (c - bp)
+        ok = np.abs(t2) + k * 2.3e-16 * ca < 0.25 * np.spacing(np.abs(r))
+        ok &= np.isfinite(r) & np.isfinite(ca)
+        if not ok.all():
+            r = np.array(r, dtype=np.float64)
+            flat_r = r.reshape(-1)
+            rows = m.reshape(-1, k)
+            for i in np.flatnonzero(~ok.reshape(-1)).tolist():
+                flat_r[i] = N.fsum(rows[i].tolist())
+        return r
 
     def g_sumprod(a: Any, b: Any) -> Any:
-        return np.sum(a * b, axis=-1)
+        return g_fsum(a * b)
 
     def g_logsumexp(m: Any) -> Any:
         mx = np.max(m, axis=-1)
         fin = np.isfinite(mx)
         base = np.where(fin, mx, 0.0)
-        r = base + np.log(np.sum(np.exp(m - base[..., None]), axis=-1))
+        r = base + np.log(g_fsum(np.exp(m - base[..., None])))
         return np.where(fin, r, np.where(np.isnan(m).any(axis=-1), np.nan, mx))
 
     def g_tie_share(m: Any) -> Any:
         tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
         return tops / np.sum(tops, axis=-1, keepdims=True)
 
-    def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any) -> None:
-        # A matrix product sums in another order (and with FMA) than the op's own
-        # forward: where that can move a cancelling pre-activation across 0 (a
-        # kink), recompute those entries exactly as the op does, so the batch
-        # takes the same side of every kink as the dynamic engine.
-        n = X.shape[1]
+    def amax(x: Any) -> float:
+        """The largest finite magnitude in ``x`` (0 for none)."""
+        if type(x) is float:
+            v = abs(x)
+            return v if v - v == 0.0 else 0.0
+        a = np.abs(x)
+        if not a.size:
+            return 0.0
+        m = float(a.max())
+        if m - m == 0.0:  # finite
+            return m
+        a = a[np.isfinite(a)]
+        return float(a.max()) if a.size else 0.0
+
+    def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
+                   nr: Any) -> tuple[float, float]:
+        """Make ``Z = X @ W (+ b)`` take the op's side of 0; return its error bounds.
+
+        A matrix product sums in another order (and with FMA) than the op's own
+        forward, so an entry may differ from it by up to ``(n + 2) u`` of its
+        terms' magnitude, plus what the inputs' own error ``ein`` (a bound on
+        how far ``X`` may be from the dynamic engine's values) moves it. With
+        exact inputs, the entries within that bound of 0 (a kink; a zero's
+        sign) are recomputed as the op computes them; with inexact inputs
+        their samples are marked in ``nr`` (the dynamic engine's own path takes
+        them). Returns ``(ez, ez0)``: the bound on ``|Z - Z_dynamic|`` and the
+        one that holds for comparisons with 0 (0.0 once recomputed).
+        """
         if not Z.size:
+            return 0.0, 0.0
+        n = X.shape[1]
+        gam = (n + 2) * 2.3e-16
+        aw = np.abs(W)
+        colw = amax(aw.sum(0)) if aw.size else 0.0
+        ez = gam * (amax(X) * colw + (0.0 if b is None else amax(b))) + ein * colw
+        if float(np.abs(Z).min()) > ez:  # nothing within reach of 0 (nan compares False)
+            return ez, ez
+        T = np.abs(X) @ aw
+        if b is not None:
+            T = T + np.abs(b)
+        bad = ~(np.abs(Z) > gam * T + ein * colw)  # near 0, zeros, and non-finite terms
+        if not bad.any():
+            return ez, ez
+        if ein or exact is None:
+            nr |= bad.any(axis=1)
+            return ez, ez
+        memo: dict[Any, float] = {}
+        for r, c in zip(*np.nonzero(bad)):
+            key = (X[r].tobytes(), int(c)) if T[r, c] == 0.0 else None
+            if key is not None and key in memo:
+                Z[r, c] = memo[key]
+                continue
+            z = exact(X[r].tolist(), W[:, c].tolist(), None if b is None else float(b[c]))
+            Z[r, c] = z
+            if key is not None:
+                memo[key] = z
+        return ez, 0.0
+
+    def eprop(out: Any, own: float, *pairs: Any) -> float:
+        """A bound on ``|out - out_dynamic|`` from its operands' bounds (first order)."""
+        e = own * amax(out) if own else 0.0
+        for k in range(0, len(pairs), 2):
+            eo = pairs[k + 1]
+            if eo:
+                d = pairs[k]
+                e += (abs(d) if type(d) is float else amax(d)) * eo
+        return e if e == e else _INF
+
+    def near(nr: Any, L: Any, R: Any, e: float) -> None:
+        """Mark the samples whose ``L`` and ``R`` are within ``e``: a comparison there
+        may fall on another side than in the dynamic engine."""
+        if not e:
             return
-        # cheap test first: no entry near 0 by more than any reordering can move it
-        bound = (n + 2) * 2.3e-16 * (n * float(np.abs(X).max()) * float(np.abs(W).max())
-                                     + (0.0 if b is None else float(np.abs(b).max())))
-        if not float(np.abs(Z).min()) <= bound:
+        d = np.abs(L if type(R) is float and R == 0.0 else np.subtract(L, R))
+        if np.ndim(d) and d.size and float(d.min()) > e:  # nan compares False: go on
             return
-        T = np.abs(X) @ np.abs(W)
-        tol = T if b is None else T + np.abs(b)
-        bad = (T > 0.0) & (np.abs(Z) <= (n + 2) * 2.3e-16 * tol)
-        if bad.any():
-            for r, c in zip(*np.nonzero(bad)):
-                Z[r, c] = exact(X[r].tolist(), W[:, c].tolist(),
-                                None if b is None else float(b[c]))
+        m = ~(d > e)
+        if np.ndim(m) == 2:
+            m = m.any(axis=1)
+        if np.ndim(m) == 0:
+            if m:
+                nr[:] = True
+            return
+        nr |= m
 
     def cols(n_rows: int, n_cols: int, x: Any) -> Any:
         return np.broadcast_to(x, (n_rows, n_cols))
@@ -221,13 +354,15 @@ def _namespace() -> dict[str, Any]:
         "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
         "_stack": stack, "_outer_sum": outer_sum, "_zeros": np.zeros, "_full": np.full,
         "_add_at": np.add.at,
-        "_nx_div": np.divide, "_nx_pow": np.power, "_nx_exp": np.exp, "_nx_log": np.log,
+        "_nx_div": np.divide, "_nx_pow": npow, "_nx_exp": np.exp, "_nx_log": np.log,
         "_nx_sqrt": np.sqrt, "_nx_tanh": np.tanh, "_nx_sigmoid": sigmoid,
         "_nx_softplus": softplus, "_nx_sin": np.sin, "_nx_cos": np.cos, "_nx_erf": erf,
-        "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_max": pmax, "_nx_min": pmin,
+        "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_fsum": nfsum, "_nx_max": pmax, "_nx_min": pmin,
         "_gx_fsum": g_fsum,
         "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
-        "_cols": cols, "_fix_affine": fix_affine,
+        "_cols": cols, "_fix_affine": fix_affine, "_eprop": eprop, "_near": near,
+        "_amax": amax, "_fin": lambda e: e if e == e else _INF,
+        "_emax": max,
     })
     return _NS
 
@@ -237,10 +372,14 @@ _FLOAT_TO_NUMPY: dict[int, str] = {
     id(N.div): "_nx_div", id(N.pow): "_nx_pow", id(N.exp): "_nx_exp", id(N.log): "_nx_log",
     id(N.sqrt): "_nx_sqrt", id(math.tanh): "_nx_tanh", id(N.sigmoid): "_nx_sigmoid",
     id(N.softplus): "_nx_softplus", id(N.sin): "_nx_sin", id(N.cos): "_nx_cos",
-    id(math.erf): "_nx_erf", id(abs): "_nx_abs", id(N.fsum): "_nx_sum",
-    id(math.fsum): "_nx_sum", id(builtins.sum): "_nx_sum",
+    id(math.erf): "_nx_erf", id(abs): "_nx_abs", id(N.fsum): "_nx_fsum",
+    id(math.fsum): "_nx_fsum", id(builtins.sum): "_nx_sum",
     id(builtins.max): "_nx_max", id(builtins.min): "_nx_min",
 }
+
+
+_NP_INEXACT = frozenset({"_nx_pow", "_nx_exp", "_nx_log", "_nx_tanh", "_nx_sigmoid",
+                         "_nx_softplus", "_nx_sin", "_nx_cos"})
 
 
 class _Unrenderable(Exception):
@@ -319,6 +458,8 @@ class _Rendered:
         self.after = cg.after_templates(n)
         self.local = cg.local_templates(n)
         self.npar = n - op.params
+        self.atoms: list[Any] = []  # its comparisons are not known: not watched
+        self.inexact = any(target in _NP_INEXACT for target in rename.values())
         # check that every template is an expression we can rewrite
         for t in (*self.temps, self.fwd, *self.after, *self.local):
             probe = t.format(*[f"o{i}" for i in range(n)],
@@ -453,6 +594,13 @@ class _FormulaRendered:
             raise _Unrenderable(op.name)
         self.npar = n - op.params
         self.reindexed = False
+        self.atoms, self.inexact = _kink_atoms(rule, op.name)
+        fwd_tree = parse(rule.forward, rule, what=op.name)
+        # a select among its operands and constants (relu, maximum, clamp): no rounding
+        self.select = (_helpers_of(fwd_tree) <= {"where", "min", "max", "abs"}
+                       and not any(isinstance(t, ast.BinOp) for t in ast.walk(fwd_tree)))
+        if self.variadic:  # its comparisons are of whole groups (ties): not watched
+            self.atoms = []
         self.templates: tuple[str, list[str]] | None = None
         if not self.variadic:
             # render once with placeholder names into str.format templates, so that a
@@ -542,6 +690,101 @@ class _FormulaRendered:
         return [self._np(p, subst, glob, True) for p in self.rule.partials]
 
 
+# NumPy forms that may differ from the float rule by a few units in the last place
+# (NumPy's own exp, log, tanh...); the others (+ - * /, sqrt, abs, min, max, where,
+# erf through math.erf, the exact sums) give the float rule's value bit for bit.
+_INEXACT = frozenset({"exp", "log", "tanh", "sigmoid", "softplus", "sin", "cos", "pow",
+                      "logsumexp"})
+
+
+def _helpers_of(tree: ast.AST) -> set[str]:
+    return {n.func.id for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+Side = tuple[str, Any]  # ("x", operand index) or ("c", a number)
+
+
+def _kink_atoms(rule: Any, what: str) -> tuple[list[tuple[Side, Side]], bool]:
+    """The comparisons in ``rule``'s ``where`` conditions, and whether its forward is inexact.
+
+    Each comparison ``L op R`` between operands and constants is returned as
+    its two sides (a comparison of an operand with itself, the nan test
+    ``x != x``, is left out: rounding cannot change it; so are those of
+    ``out``, ``i`` and ``n``, which follow from the operands'). Where ``L``
+    and ``R`` are within their values' error of each other, the comparison
+    may fall otherwise than in the dynamic engine.
+    """
+    from autograd.formula import CONSTANTS
+    from autograd.formula_render import parse
+
+    names = {nm: k for k, nm in enumerate(rule.names)}
+    atoms: list[tuple[Side, Side]] = []
+    fwd = parse(rule.forward, rule, what=what)
+    inexact = bool(_helpers_of(fwd) & _INEXACT)
+
+    def side(node: ast.AST) -> Side | None:
+        if isinstance(node, ast.Name) and node.id in names:
+            return ("x", names[node.id])
+        if isinstance(node, ast.Name) and node.id in CONSTANTS:
+            return ("c", CONSTANTS[node.id])
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return ("c", float(node.value))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = side(node.operand)
+            if inner is not None and inner[0] == "c":
+                return ("c", -inner[1])
+        return None
+
+    trees = [fwd] + [parse(p, rule, partial=True, what=what) for p in rule.partials]
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Compare):
+                continue
+            left = node.left
+            for right in node.comparators:
+                a, b = side(left), side(right)
+                if a is None or b is None:
+                    used = {n.id for n in (*ast.walk(left), *ast.walk(right))
+                            if isinstance(n, ast.Name)}
+                    if used & set(names) and not used & {"out", "i", "n"}:
+                        atoms.append((("?", None), ("?", None)))  # an expression: unbounded
+                elif a != b and (a[0] == "x" or b[0] == "x") and (a, b) not in atoms:
+                    atoms.append((a, b))
+                left = right
+    return atoms, inexact
+
+
+def _picker(srcs: Sequence[str], objs: Sequence[Any]) -> Callable[[int], tuple[str, Any]]:
+    """Operand ``k``'s source and object, for a comparison's side."""
+    return lambda k: (srcs[k], objs[k])
+
+
+def _bound(src: str, name: str | None = None) -> str:
+    """``src`` (a partial), or the largest magnitude it can take when that is known
+    from its source alone: a select between constants (relu's ``where(out > 0.0,
+    1.0, 0.0)``: 1.0), whose nan branches the nan test itself keeps."""
+    try:
+        tree = ast.parse(src, mode="eval").body
+    except SyntaxError:
+        return name or src
+    leaves: list[float] = []
+
+    def walk(t: ast.AST) -> bool:
+        if isinstance(t, ast.Call) and isinstance(t.func, ast.Name) and t.func.id == "_where":
+            return walk(t.args[1]) and walk(t.args[2])
+        if isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.USub):
+            return walk(t.operand)
+        if isinstance(t, ast.Constant) and isinstance(t.value, (int, float)):
+            leaves.append(abs(float(t.value)))
+            return True
+        return isinstance(t, ast.Name) and t.id == "_nan"
+
+    if walk(tree) and leaves:
+        return repr(max(leaves))
+    return name or src
+
+
 _RENDER_CACHE: dict[tuple[int, int], Any] = {}
 
 
@@ -612,15 +855,12 @@ def _exact_chain(xs: list[float], ws: list[float], b: float | None) -> float:
 def _exact_affine(op: Any, act: Any) -> Callable[..., float] | bool | None:
     """How ``op`` itself computes one pre-activation ``x . w (+ b)``.
 
-    Returns a function ``exact(xs, ws, b)``; None when no kink follows (an
-    activation without kinks: nothing to protect); False when the op's sum
-    cannot be found (the node is then not grouped).
+    Returns a function ``exact(xs, ws, b)``; False when the op's sum cannot
+    be found (the node is then not grouped).
     """
     if op.name == "dot":
         fwd = op.forward
         return lambda xs, ws, b: fwd(*xs, *ws)  # symmetric: x . w = w . x exactly
-    if act is None or not act.kinks:
-        return None
     cg = op.codegen
     total = None
     if cg is not None:
@@ -776,11 +1016,83 @@ class _Program:
         self.pre_index = {j for j, _ in self.pre}
         self.leaves = [v for v in captured if not v.parents]
 
+        approx, checks, gchecks, need_e = self._error_plan(
+            order, batched, absorbed, member, groups, guards)
         glob: dict[str, Any] = dict(ns)
         name: dict[Value, str] = {}
+        err: dict[Value, tuple[str, str]] = {}  # approx node: (its error bound, against 0)
         fwd: list[str] = []
         emit = fwd.append
         used_args: set[int] = set()
+
+        def eref(o: Any, zero: bool = False) -> str:
+            """The source of a bound on how far ``o`` may be from the dynamic engine's value."""
+            if not isinstance(o, Value) or not approx.get(o, False):
+                return "0.0"
+            if o in member:
+                g = member[o][0].gid
+                return f"EA0_{g}" if zero else f"EA{g}"
+            e = err.get(o)
+            return "_inf" if e is None else (e[1] if zero else e[0])
+
+        def check(sides: list[tuple[Side, Side]], srcs: Callable[[int], tuple[str, Any]]) -> None:
+            for a, b in sides:
+                if a[0] == "?":
+                    emit("    _nr[:] = True")
+                    continue
+                (ls, lo), (rs, ro) = [srcs(x[1]) if x[0] == "x" else (_literal(x[1]), None)
+                                      for x in (a, b)]
+                zero = (a == ("c", 0.0)) or (b == ("c", 0.0))
+                es = [(o[2] if zero else o[1]) if isinstance(o, tuple) else eref(o, zero)
+                      for o in (lo, ro) if o is not None]
+                es = [e for e in es if e != "0.0"]
+                if es:
+                    emit(f"    _near(_nr, {ls}, {rs}, {' + '.join(es)})")
+
+        mags: dict[Any, str] = {}
+
+        def mag(o: Any) -> str:
+            """The source of a bound on ``max |o|`` over the batch."""
+            if not isinstance(o, Value):
+                return repr(abs(float(o)))
+            if o in mags:
+                return mags[o]
+            if o in member:
+                g = member[o][0].gid
+                key: Any = ("group", g)
+                if key not in mags:
+                    emit(f"    MA{g} = _amax(A{g})")
+                    mags[key] = f"MA{g}"
+                return mags[key]
+            if o in pidx:
+                return f"abs({ref(o)})"
+            nm = f"M{-o._id}"
+            emit(f"    {nm} = _amax({ref(o)})")
+            mags[o] = nm
+            return nm
+
+        def emit_err(node: Value, out: str, own: str, pairs: list[tuple[str, Any]]) -> None:
+            """Emit ``e<m>``: a bound on how far ``out`` may be from the dynamic engine's."""
+            m = -node._id
+            terms = []
+            if own != "0.0":
+                op_name = op_of(node).name
+                ops_ = node.operands
+                if op_name in ("add", "sub"):
+                    mags[node] = f"M{m}"
+                    emit(f"    M{m} = {mag(ops_[0])} + {mag(ops_[1])}")
+                elif op_name == "mul":
+                    mags[node] = f"M{m}"
+                    emit(f"    M{m} = {mag(ops_[0])} * {mag(ops_[1])}")
+                terms.append(f"{own} * {mag(node) if node in mags else f'_amax({out})'}")
+            for d, o in pairs:
+                e = eref(o)
+                if e == "0.0":
+                    continue
+                b = _bound(d)
+                terms.append(e if b == "1.0" else f"{b} * {e}" if b != d else f"_amax({d}) * {e}")
+            emit(f"    e{m} = _fin({' + '.join(terms) or '0.0'})")
+            err[node] = (f"e{m}", f"e{m}")
 
         def ref(o: Any) -> str:
             if not isinstance(o, Value):
@@ -917,14 +1229,25 @@ class _Program:
                     emit(f"    Z{g} = X{g} @ W{g} + {bias_src}")
                 else:
                     emit(f"    Z{g} = X{g} @ W{g}")
-                if grp.exact is not None:
-                    glob[f"_X{g}"] = grp.exact
-                    b_arg = bias_src if grp.bias else "None"
-                    emit(f"    _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g})")
+                glob[f"_X{g}"] = grp.exact
+                b_arg = bias_src if grp.bias else "None"
+                ein = [eref(x) for x in grp.xs]
+                ein_s = "0.0" if all(e == "0.0" for e in ein) else (
+                    f"_emax({', '.join(dict.fromkeys(ein))}, 0.0)")
+                emit(f"    EZ{g}, EZ0_{g} = _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g}, "
+                     f"{ein_s}, _nr)")
                 act = grp.act
+                zs = (f"Z{g}", ("E", f"EZ{g}", f"EZ0_{g}"))
+                zparams = grp.params
+
+                def zsrc(k: int, zs: Any = zs, zparams: Any = zparams) -> tuple[str, Any]:
+                    return zs if k == 0 else (_literal(zparams[k - 1]), None)
+
                 if act is None:
                     emit(f"    A{g} = Z{g}")
+                    emit(f"    EA{g}, EA0_{g} = EZ{g}, EZ0_{g}")
                 else:
+                    check(gchecks.get(grp, []), zsrc)
                     r = _render(act, 1 + len(grp.params))
                     if r is None:  # the activation's float functions, elementwise
                         na = 1 + len(grp.params)
@@ -936,22 +1259,37 @@ class _Program:
                                 lambda *a, _l=act.local: _l(*a)[0], na + 1, 1)
                             emit(f"    S{g} = _np.asarray(_AL{g}(A{g}, Z{g}{pj}), dtype=float)")
                             grp.slope = f"S{g}"
+                            emit(f"    EA{g} = _eprop(A{g}, 4.6e-16, S{g}, EZ{g})")
+                        else:
+                            emit(f"    EA{g} = _inf")
+                        emit(f"    EA0_{g} = EA{g}")
                         continue
                     aargs = [f"Z{g}", *(_literal(p) for p in grp.params)]
                     gneed = any(needs[mm] for mm in grp.members)
-                    locs = r.emit(f"G{g}", aargs, f"A{g}", gneed, emit, glob)
+                    locs = r.emit(f"G{g}", aargs, f"A{g}", True, emit, glob)
+                    emit(f"    S{g} = {locs[0]}")
                     if gneed:
-                        emit(f"    S{g} = {locs[0]}")
                         grp.slope = f"S{g}"
+                    own = ("0.0" if getattr(r, "select", False) else
+                           "9.2e-16" if r.inexact else "4.6e-16")
+                    emit(f"    EA{g} = _eprop(A{g}, {own}, {_bound(locs[0], f'S{g}')}, EZ{g})")
+                    emit(f"    EA0_{g} = EA{g}")
                 continue
             args = [ref(o) for o in operands]
             out = f"v{m}"
             rr = _render(op, len(operands))
+            locs = []
             if rr is not None:
-                locs = rr.emit(str(m), args, out, needs[node], emit, glob)
+                locs = rr.emit(str(m), args, out, needs[node] or node in need_e, emit, glob)
                 if needs[node]:
                     local_of[node] = [d if isinstance(o, Value) else None
                                       for d, o in zip(locs, operands[:rr.npar])]
+                if node in checks:
+                    check(checks[node], _picker(args, operands))
+                if node in need_e:
+                    own = ("0.0" if getattr(rr, "select", False) else
+                           "9.2e-16" if getattr(rr, "inexact", True) else "4.6e-16")
+                    emit_err(node, out, own, list(zip(locs, operands)))
             else:  # the op's float functions, once per sample
                 nin = len(operands)
                 npar = nin - op.params
@@ -973,6 +1311,14 @@ class _Program:
                         if isinstance(o, Value) else None
                         for i, o in enumerate(operands[:npar])
                     ]
+                if node in need_e:
+                    ds = local_of.get(node)
+                    if ds is None or any(eref(o) != "0.0" for o in operands[npar:]):
+                        emit(f"    e{m} = _inf")
+                        err[node] = (f"e{m}", f"e{m}")
+                    else:
+                        emit_err(node, out, "4.6e-16",
+                                 [(d, o) for d, o in zip(ds, operands) if d is not None])
             name[node] = out
 
         # -- guards: one boolean per sample
@@ -980,11 +1326,16 @@ class _Program:
         for value, what, other, res in guards:
             c = f"({ref(value)} {what} {ref(other)})"
             conds.append(c if res else f"_not{c}")
+            check([(("x", 0), ("x", 1))], _picker([ref(value), ref(other)], [value, other]))
         self.nguards = len(guards)
         if conds:
             emit(f"    _ok = _and(_True, {', '.join(conds)})")
             glob["_True"] = np.True_
             emit("    if not _ok.all(): return None, _ok, None")
+        self.checked = any("_nr" in line for line in fwd)
+        if self.checked:
+            fwd.insert(0, "    _nr = _zeros(_B, bool)")
+            emit("    if _nr.any(): return None, ~_nr, True")
 
         outs_s = ", ".join(ref(o) for o in outs)
         # -- backward
@@ -1173,6 +1524,66 @@ class _Program:
         self.run: Callable[..., Any] = glob["_batched"]
         self.grouped = sum(len(g.members) for g in groups.values())
         self.groups = len(groups)
+
+    @staticmethod
+    def _error_plan(order: list[Value], batched: dict[Value, bool], absorbed: set[Value],
+                    member: dict[Value, tuple[_Group, int]], groups: dict[Any, _Group],
+                    guards: list[Any]) -> tuple[dict[Value, bool], dict[Value, Any],
+                                                dict[_Group, Any], set[Value]]:
+        """Which values may differ from the dynamic engine's, and which comparisons to watch.
+
+        A value is *approximate* when a matrix product or a NumPy function that
+        is not the float rule's (``_INEXACT``) computed it or something it
+        depends on. A comparison in an op's formula (a kink: ``x <= 0.0``, a
+        tie: ``a >= b``) or in a guard, with an approximate side, is checked at
+        run time: samples within their values' error bounds of it take the
+        dynamic engine's own path. Returns the approximate nodes, each checked
+        node's comparisons, each group's (its activation's, on ``Z``), and the
+        nodes whose error bound must be computed.
+        """
+        approx: dict[Value, bool] = {}
+        checks: dict[Value, Any] = {}
+        for node in order:
+            if not batched[node] or node in absorbed:
+                continue
+            if node in member:
+                approx[node] = True
+                continue
+            operands = node.operands
+            rr = _render(node._entry, len(operands))
+            atoms = rr.atoms if rr is not None else []
+            inexact = rr.inexact if rr is not None else False
+            ap = [isinstance(o, Value) and approx.get(o, False) for o in operands]
+            approx[node] = inexact or any(ap)
+            keep = [(a, b) for a, b in atoms
+                    if (a[0] == "?" and any(ap)) or any(x[0] == "x" and ap[x[1]] for x in (a, b))]
+            if keep:
+                checks[node] = keep
+        gchecks: dict[_Group, Any] = {}
+        for grp in groups.values():
+            r = _render(grp.act, 1 + len(grp.params)) if grp.act is not None else None
+            atoms = [] if r is None else [
+                (a, b) for a, b in r.atoms if ("x", 0) in (a, b) or a[0] == "?"]
+            if atoms:
+                gchecks[grp] = atoms
+        need_e: set[Value] = set()
+        stack: list[Any] = []
+        for node, atoms in checks.items():
+            stack += [node.operands[x[1]] for a, b in atoms for x in (a, b) if x[0] == "x"]
+            if any(a[0] == "?" for a, _ in atoms):
+                stack += list(node.operands)
+        for g in guards:
+            stack += [g[0], g[2]]
+        for grp in groups.values():
+            stack += list(grp.xs)  # a group's inputs' error moves its pre-activations
+        while stack:
+            v = stack.pop()
+            if not isinstance(v, Value) or not approx.get(v, False) or v in need_e:
+                continue
+            need_e.add(v)
+            if v not in member:
+                stack += list(v.operands)
+        return approx, checks, gchecks, need_e
 
     @staticmethod
     def _shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value],
@@ -1451,9 +1862,9 @@ class BatchedCompiled:
         D = np.array([[float(x) for x in flat]], dtype=np.float64).reshape(1, len(flat))
         pl = [v._data for v in prog.captured]
         with np.errstate(all="ignore"):
-            outs, G, _ = prog.run(D, pl, np.array(pl, dtype=np.float64), 1.0)
-        if outs is None:
-            return False
+            outs, G, near = prog.run(D, pl, np.array(pl, dtype=np.float64), 1.0)
+        if outs is None:  # near a kink its sample takes the dynamic engine's path
+            return near is True
         for got, o in zip(outs, prog.outs_trace):
             val = float(np.asarray(got).ravel()[0]) if np.ndim(got) else float(got)
             if not _close(val, o.data, 0.0):
@@ -1480,19 +1891,27 @@ class BatchedCompiled:
         return self._fallback
 
     # -- running
+    def _programs_for(self, key: tuple[Any, ...]) -> list[_Program | None]:
+        """The programs of one sample shape; at most ``max_traces`` shapes are kept."""
+        progs = self._programs.get(key)
+        if progs is None:
+            if len(self._programs) >= self.max_traces:  # as plain compile: oldest out
+                self._programs.pop(next(iter(self._programs)))
+            progs = self._programs[key] = []
+        return progs
+
     def _execute(self, args: tuple[Any, ...], backward: bool,
                  arr: ArrayStep | None = None, theta: Any = None) -> Any:
         np = self._np
         D, key, n = self._columns(args)
         seed = 1.0 / n if self.reduction == "mean" else 1.0
-        progs = self._programs.get(key)
-        if progs is None:
-            progs = self._programs[key] = []
+        progs = self._programs_for(key)
         rows = None  # None: all rows
         parts: list[tuple[Any, tuple[Any, ...]]] = []  # (row indices or None, outs)
+        exact: list[Any] = []  # rows the dynamic engine's own path takes (near a kink)
         k = 0
         with np.errstate(all="ignore"):
-            while True:
+            while rows is None or rows.size:
                 if k == len(progs):
                     if len(progs) >= self.max_traces:
                         break
@@ -1501,50 +1920,63 @@ class BatchedCompiled:
                         arr._write(theta)
                     progs.append(self._new_program(args, first))
                 prog = progs[k]
-                k += 1
                 if prog is None:  # failed its self-check: the rest go sample by sample
-                    if rows is None:
-                        rows = np.arange(n)
                     break
-                sub = D if rows is None else D[rows]
-                if arr is None:
-                    pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
-                else:
-                    perm = arr._perm(prog)
-                    pa = theta if perm is None else theta[perm]
-                pl = pa.tolist() if prog.uses_pl else None
-                outs, G, pre = prog.run(sub, pl, pa, seed)
-                if outs is None:  # some samples take another branch
-                    ok = G
-                    idx = np.arange(sub.shape[0]) if rows is None else rows
-                    take = idx[ok] if ok.ndim else (idx if bool(ok) else idx[:0])
-                    rest = idx[~ok] if ok.ndim else (idx[:0] if bool(ok) else idx)
-                    if take.size:
-                        outs, G, pre = prog.run(D[take], pl, pa, seed)
-                        if outs is None:
-                            raise TraceError(
-                                "compile(batch=True): a guard changed between two runs on the "
-                                "same samples; the function depends on state the trace cannot see"
-                            )
-                        parts.append((take, outs))
-                        if backward:
-                            self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
-                    rows = rest
-                    if not rows.size:
-                        rows = np.arange(0)
-                        break
-                    continue
-                parts.append((rows, outs))
-                if backward:
-                    self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
-                rows = np.arange(0)
-                break
-        if rows is not None and rows.size:
+                idx = np.arange(n) if rows is None else rows
+                rows, state = self._run(prog, D, rows, idx, arr, theta, seed, backward,
+                                        parts, exact)
+                if state == "next":
+                    k += 1
+        if rows is None:
+            rows = np.arange(n)
+        rest = np.concatenate([rows, *exact]) if exact else rows
+        if rest.size:
+            rest = np.sort(rest)
             if arr is None:
-                parts.append((rows, self._run_per_sample(args, rows, seed, backward)))
+                parts.append((rest, self._run_per_sample(args, rest, seed, backward)))
             else:
-                parts.append((rows, arr._per_sample(theta, args, rows, seed, backward)))
+                parts.append((rest, arr._per_sample(theta, args, rest, seed, backward)))
         return self._assemble(parts, n)
+
+    def _run(self, prog: _Program, D: Any, rows: Any, idx: Any, arr: ArrayStep | None,
+             theta: Any, seed: float, backward: bool, parts: list[Any],
+             exact: list[Any]) -> tuple[Any, str]:
+        """Run ``prog`` on ``rows`` (None: all); return the rows left and what to do next.
+
+        Samples near a kink (within their values' error bounds) join ``exact``;
+        those taking another branch are left for the next program (``"next"``);
+        after samples were set aside, the program runs again on the others
+        (``"again"``).
+        """
+        np = self._np
+        sub = D if rows is None else D[rows]
+        if arr is None:
+            pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
+        else:
+            perm = arr._perm(prog)
+            pa = theta if perm is None else theta[perm]
+        pl = pa.tolist() if prog.uses_pl else None
+        outs, G, pre = prog.run(sub, pl, pa, seed)
+        if outs is None:
+            ok = G if G.ndim else np.full(sub.shape[0], bool(G))
+            if pre is True:  # near a kink: the dynamic engine's path for those
+                exact.append(idx[~ok])
+                return idx[ok], "again"
+            take, rest = idx[ok], idx[~ok]
+            left, state = take, "again"
+            while left.size and state == "again":
+                left, state = self._run(prog, D, left, left, arr, theta, seed, backward,
+                                        parts, exact)
+                if state == "next":
+                    raise TraceError(
+                        "compile(batch=True): a guard changed between two runs on the "
+                        "same samples; the function depends on state the trace cannot see"
+                    )
+            return rest, "next"
+        parts.append((rows, outs))
+        if backward:
+            self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
+        return idx[:0], "done"
 
     @staticmethod
     def _accumulate(prog: _Program, G: Any, pre: tuple[Any, ...]) -> None:
