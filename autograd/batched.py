@@ -90,6 +90,7 @@ import ast
 import builtins
 import math
 import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -1791,6 +1792,7 @@ class BatchedCompiled:
         self.fallback_samples = 0
         self._programs: dict[tuple[Any, ...], list[_Program | None]] = {}
         self._fallback: Compiled | None = None
+        self._lock = threading.RLock()  # traces and the per-sample path use the Values
         self._is_single = True
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -1895,13 +1897,16 @@ class BatchedCompiled:
         """The programs of one sample shape; at most ``max_traces`` shapes are kept."""
         progs = self._programs.get(key)
         if progs is None:
-            if len(self._programs) >= self.max_traces:  # as plain compile: oldest out
-                self._programs.pop(next(iter(self._programs)))
-            progs = self._programs[key] = []
+            with self._lock:
+                progs = self._programs.get(key)
+                if progs is None:
+                    if len(self._programs) >= self.max_traces:  # as plain compile: oldest out
+                        self._programs.pop(next(iter(self._programs)))
+                    progs = self._programs[key] = []
         return progs
 
     def _execute(self, args: tuple[Any, ...], backward: bool,
-                 arr: ArrayStep | None = None, theta: Any = None) -> Any:
+                 arr: _ArrayCall | None = None, theta: Any = None) -> Any:
         np = self._np
         D, key, n = self._columns(args)
         seed = 1.0 / n if self.reduction == "mean" else 1.0
@@ -1915,10 +1920,12 @@ class BatchedCompiled:
                 if k == len(progs):
                     if len(progs) >= self.max_traces:
                         break
-                    first = 0 if rows is None else int(rows[0])
-                    if arr is not None:  # the trace reads the parameters' Values
-                        arr._write(theta)
-                    progs.append(self._new_program(args, first))
+                    with self._lock:  # one trace at a time: it reads the Values
+                        if k == len(progs):
+                            first = 0 if rows is None else int(rows[0])
+                            if arr is not None:  # the trace reads the parameters' Values
+                                arr._write(theta)
+                            progs.append(self._new_program(args, first))
                 prog = progs[k]
                 if prog is None:  # failed its self-check: the rest go sample by sample
                     break
@@ -1933,12 +1940,13 @@ class BatchedCompiled:
         if rest.size:
             rest = np.sort(rest)
             if arr is None:
-                parts.append((rest, self._run_per_sample(args, rest, seed, backward)))
+                with self._lock:
+                    parts.append((rest, self._run_per_sample(args, rest, seed, backward)))
             else:
                 parts.append((rest, arr._per_sample(theta, args, rest, seed, backward)))
         return self._assemble(parts, n)
 
-    def _run(self, prog: _Program, D: Any, rows: Any, idx: Any, arr: ArrayStep | None,
+    def _run(self, prog: _Program, D: Any, rows: Any, idx: Any, arr: _ArrayCall | None,
              theta: Any, seed: float, backward: bool, parts: list[Any],
              exact: list[Any]) -> tuple[Any, str]:
         """Run ``prog`` on ``rows`` (None: all); return the rows left and what to do next.
@@ -2116,7 +2124,6 @@ class ArrayStep:
         self.params = ps
         self._index = index
         self._perms: dict[int, Any] = {}
-        self._grad: Any = None
 
     def _perm(self, prog: _Program) -> Any:
         """Where each of ``prog``'s captured Values is in ``params`` (None: the same order)."""
@@ -2145,27 +2152,6 @@ class ArrayStep:
         for p, v in zip(self.params, theta.tolist()):
             p.data = v
 
-    def _add(self, prog: _Program, G: Any) -> None:
-        perm = self._perm(prog)
-        if perm is None:
-            self._grad += G
-        else:
-            self._grad[perm] += G
-
-    def _per_sample(self, theta: Any, args: tuple[Any, ...], rows: Any, seed: float,
-                    backward: bool) -> tuple[Any, ...]:
-        ps = self.params
-        self._write(theta)
-        saved = [p.grad for p in ps]
-        for p, g in zip(ps, self._grad.tolist()):  # they add on, as the Value call's do
-            p.grad = g
-        try:
-            res = self.compiled._run_per_sample(args, rows, seed, backward)
-            self._grad = self.compiled._np.array([p.grad for p in ps], dtype="float64")
-        finally:
-            for p, g in zip(ps, saved):
-                p.grad = g
-        return res
 
     def __call__(self, theta: Any, *args: Any) -> tuple[float, Any, tuple[Any, ...]]:
         """Run forward and backward over the batch with the parameters ``theta``.
@@ -2184,15 +2170,10 @@ class ArrayStep:
             ValueError: for empty or unequal batches, or a function that
                 reads a Value not in ``params``.
         """
-        np = self.compiled._np
         theta = self._theta(theta)
-        self._grad = np.zeros(len(self.params))
-        try:
-            loss, outs = self.compiled._execute(args, True, self, theta)
-            grad = self._grad
-        finally:
-            self._grad = None
-        return loss, grad, tuple(outs[1:])
+        call = _ArrayCall(self, theta)  # this call's running gradient: its own
+        loss, outs = self.compiled._execute(args, True, call, theta)
+        return loss, call.grad, tuple(outs[1:])
 
     def _theta(self, theta: Any) -> Any:
         np = self.compiled._np
@@ -2206,6 +2187,49 @@ class ArrayStep:
                 f"({len(self.params)}), got {type(theta).__name__}"
                 f"{'' if arr is None else f' of shape {arr.shape}'}")
         return arr
+
+
+class _ArrayCall:
+    """One :class:`ArrayStep` call's state: its running gradient (never on the step, so
+    that threads may call one step at once)."""
+
+    __slots__ = ("grad", "step")
+
+    def __init__(self, step: ArrayStep, theta: Any) -> None:
+        self.step = step
+        self.grad = step.compiled._np.zeros(len(step.params))
+
+    def _perm(self, prog: _Program) -> Any:
+        return self.step._perm(prog)
+
+    def _write(self, theta: Any) -> None:
+        self.step._write(theta)
+
+    def _add(self, prog: _Program, G: Any) -> None:
+        perm = self.step._perm(prog)
+        if perm is None:
+            self.grad += G
+        else:
+            self.grad[perm] += G
+
+    def _per_sample(self, theta: Any, args: tuple[Any, ...], rows: Any, seed: float,
+                    backward: bool) -> tuple[Any, ...]:
+        """Run ``rows`` through the per-sample path on the Values (under the step's lock:
+        their ``.data`` and ``.grad`` are borrowed, then restored)."""
+        ps = self.step.params
+        with self.step.compiled._lock:
+            self.step._write(theta)
+            saved = [p.grad for p in ps]
+            for p, g in zip(ps, self.grad.tolist()):  # they add on, as the Value call's do
+                p.grad = g
+            try:
+                res = self.step.compiled._run_per_sample(args, rows, seed, backward)
+                self.grad = self.step.compiled._np.array([p.grad for p in ps],
+                                                         dtype="float64")
+            finally:
+                for p, g in zip(ps, saved):
+                    p.grad = g
+        return res
 
 
 def compile_batched(fn: Callable[..., Any] | None = None, *, reduction: str = "mean",
