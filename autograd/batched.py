@@ -2103,6 +2103,10 @@ class ArrayStep:
     samples sent to the per-sample fallback run on the Values (their
     ``.data`` set to ``theta``, their ``.grad`` restored afterwards).
 
+    Threads may call one step at once: a call's running gradient is its own,
+    and traces and the per-sample fallback (which borrow the Values) take the
+    step's lock in turn.
+
     Attributes:
         compiled: the :class:`BatchedCompiled` step.
         params: the parameters, in array order.

@@ -172,7 +172,7 @@ def test_threads_calling_one_array_step_get_their_own_gradients():
                 for j in range(t % 4, len(jobs), 4):
                     theta, X, Y = jobs[j]
                     got.setdefault(j, []).append(arr(theta, X, Y)[:2])
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
