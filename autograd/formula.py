@@ -120,16 +120,18 @@ class Helper:
             of engine functions (see the ``_v_`` functions).
         group: whether its first argument is a whole operand group.
         doc: its meaning, for docs and renderers.
+        arity: how many arguments it takes (the checker refuses other counts).
     """
 
-    __slots__ = ("doc", "float_fn", "group", "value")
+    __slots__ = ("arity", "doc", "float_fn", "group", "value")
 
     def __init__(self, float_fn: Callable[..., Any], value: str, group: bool = False,
-                 doc: str = "") -> None:
+                 doc: str = "", arity: int = 1) -> None:
         self.float_fn = float_fn
         self.value = value
         self.group = group
         self.doc = doc
+        self.arity = arity
 
     def __repr__(self) -> str:
         return f"Helper({getattr(self.float_fn, '__name__', self.float_fn)!r}, doc={self.doc!r})"
@@ -138,9 +140,9 @@ class Helper:
 #: The helper names a formula may call, and what each means.
 HELPERS: Mapping[str, Helper] = {
     "where": Helper(lambda c, a, b: a if c else b, "",
-                    doc="where(c, a, b): a where c holds, else b (a select; both total)"),
-    "div": Helper(N.div, "/", doc="IEEE-754 division: 1/0 = inf, 0/0 = nan"),
-    "pow": Helper(N.pow, "**", doc="real power: pow(-8, 1/3) = nan, pow(0, -1) = inf"),
+                    doc="where(c, a, b): a where c holds, else b (a select; both total)", arity=3),
+    "div": Helper(N.div, "/", doc="IEEE-754 division: 1/0 = inf, 0/0 = nan", arity=2),
+    "pow": Helper(N.pow, "**", doc="real power: pow(-8, 1/3) = nan, pow(0, -1) = inf", arity=2),
     "exp": Helper(N.exp, "exp", doc="e^x, inf on overflow"),
     "log": Helper(N.log, "log", doc="ln x: -inf at 0, nan below"),
     "sqrt": Helper(N.sqrt, "sqrt", doc="square root, nan below 0"),
@@ -151,15 +153,16 @@ HELPERS: Mapping[str, Helper] = {
     "cos": Helper(N.cos, "cos", doc="cosine, nan at +-inf"),
     "erf": Helper(math.erf, "erf", doc="Gauss error function"),
     "abs": Helper(abs, "abs", doc="absolute value"),
-    "min": Helper(min, "", doc="min(a, b) of two floats: b if b < a else a (Python's)"),
-    "max": Helper(max, "", doc="max(a, b) of two floats: b if b > a else a (Python's)"),
+    "min": Helper(min, "", doc="min(a, b) of two floats: b if b < a else a (Python's)", arity=2),
+    "max": Helper(max, "", doc="max(a, b) of two floats: b if b > a else a (Python's)", arity=2),
     "fsum": Helper(N.fsum, "", group=True, doc="exactly rounded sum of a group"),
     "sumprod": Helper(N.sumprod, "", group=True,
-                      doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]"),
+                      doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]", arity=2),
     "logsumexp": Helper(N.logsumexp, "", group=True,
                         doc="ln(sum(e^x)) of a group, shifted by its maximum"),
     "tie_share": Helper(N.tie_share, "", group=True,
-                        doc="tie_share(xs, i): 1/k if xs[i] is one of the k maxima, else 0"),
+                        doc="tie_share(xs, i): 1/k if xs[i] is one of the k maxima, else 0",
+                        arity=2),
 }
 
 #: The constant names a formula may use.
