@@ -271,7 +271,7 @@ def _namespace() -> dict[str, Any]:
         return float(a.max()) if a.size else 0.0
 
     def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
-                   nr: Any) -> tuple[float, float]:
+                   nr: Any, pm: float) -> float:
         """Make ``Z = X @ W (+ b)`` take the op's side of 0; return its error bounds.
 
         A matrix product sums in another order (and with FMA) than the op's own
@@ -281,27 +281,29 @@ def _namespace() -> dict[str, Any]:
         exact inputs, the entries within that bound of 0 (a kink; a zero's
         sign) are recomputed as the op computes them; with inexact inputs
         their samples are marked in ``nr`` (the dynamic engine's own path takes
-        them). Returns ``(ez, ez0)``: the bound on ``|Z - Z_dynamic|`` and the
-        one that holds for comparisons with 0 (0.0 once recomputed).
+        them), so that afterwards every entry's side of 0 is the dynamic
+        engine's. ``pm`` bounds every parameter's magnitude. Returns the bound on
+        ``|Z - Z_dynamic|``.
         """
         if not Z.size:
-            return 0.0, 0.0
+            return 0.0
         n = X.shape[1]
         gam = (n + 2) * 2.3e-16
-        aw = np.abs(W)
-        colw = amax(aw.sum(0)) if aw.size else 0.0
-        ez = gam * (amax(X) * colw + (0.0 if b is None else amax(b))) + ein * colw
+        colw = n * pm  # bounds each column's sum of |w|
+        ez = gam * (amax(X) * colw + pm) + ein * colw
         if float(np.abs(Z).min()) > ez:  # nothing within reach of 0 (nan compares False)
-            return ez, ez
+            return ez
+        aw = np.abs(W)
+        colw = amax(aw.sum(0))
         T = np.abs(X) @ aw
         if b is not None:
             T = T + np.abs(b)
         bad = ~(np.abs(Z) > gam * T + ein * colw)  # near 0, zeros, and non-finite terms
         if not bad.any():
-            return ez, ez
+            return ez
         if ein or exact is None:
             nr |= bad.any(axis=1)
-            return ez, ez
+            return ez
         memo: dict[Any, float] = {}
         for r, c in zip(*np.nonzero(bad)):
             key = (X[r].tobytes(), int(c)) if T[r, c] == 0.0 else None
@@ -312,7 +314,7 @@ def _namespace() -> dict[str, Any]:
             Z[r, c] = z
             if key is not None:
                 memo[key] = z
-        return ez, 0.0
+        return ez
 
     def eprop(out: Any, own: float, *pairs: Any) -> float:
         """A bound on ``|out - out_dynamic|`` from its operands' bounds (first order)."""
@@ -1031,8 +1033,9 @@ class _Program:
             if not isinstance(o, Value) or not approx.get(o, False):
                 return "0.0"
             if o in member:
-                g = member[o][0].gid
-                return f"EA0_{g}" if zero else f"EA{g}"
+                grp_ = member[o][0]
+                # a product's side of 0 is the dynamic engine's (fix_affine)
+                return "0.0" if zero and grp_.act is None else f"EA{grp_.gid}"
             e = err.get(o)
             return "_inf" if e is None else (e[1] if zero else e[0])
 
@@ -1086,12 +1089,15 @@ class _Program:
                     mags[node] = f"M{m}"
                     emit(f"    M{m} = {mag(ops_[0])} * {mag(ops_[1])}")
                 terms.append(f"{own} * {mag(node) if node in mags else f'_amax({out})'}")
+            refs = {ref(o): o for o in node.operands}
             for d, o in pairs:
                 e = eref(o)
                 if e == "0.0":
                     continue
                 b = _bound(d)
-                terms.append(e if b == "1.0" else f"{b} * {e}" if b != d else f"_amax({d}) * {e}")
+                if b == d:
+                    b = mag(refs[d]) if d in refs else f"_amax({d})"
+                terms.append(e if b == "1.0" else f"{b} * {e}")
             emit(f"    e{m} = _fin({' + '.join(terms) or '0.0'})")
             err[node] = (f"e{m}", f"e{m}")
 
@@ -1197,6 +1203,7 @@ class _Program:
 
         # -- forward: batched nodes, in creation order
         gsrc: dict[_Group, str] = {}
+        pm_done: list[bool] = []
         for node in order:
             if not batched[node] or node in absorbed:
                 continue
@@ -1235,10 +1242,13 @@ class _Program:
                 ein = [eref(x) for x in grp.xs]
                 ein_s = "0.0" if all(e == "0.0" for e in ein) else (
                     f"_emax({', '.join(dict.fromkeys(ein))}, 0.0)")
-                emit(f"    EZ{g}, EZ0_{g} = _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g}, "
-                     f"{ein_s}, _nr)")
+                if not pm_done:
+                    pm_done.append(True)
+                    emit("    _PM = _amax(_pa)")  # bounds every parameter, once per call
+                emit(f"    EZ{g} = _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g}, "
+                     f"{ein_s}, _nr, _PM)")
                 act = grp.act
-                zs = (f"Z{g}", ("E", f"EZ{g}", f"EZ0_{g}"))
+                zs = (f"Z{g}", ("E", f"EZ{g}", "0.0"))  # its side of 0 is fixed
                 zparams = grp.params
 
                 def zsrc(k: int, zs: Any = zs, zparams: Any = zparams) -> tuple[str, Any]:
@@ -1246,7 +1256,7 @@ class _Program:
 
                 if act is None:
                     emit(f"    A{g} = Z{g}")
-                    emit(f"    EA{g}, EA0_{g} = EZ{g}, EZ0_{g}")
+                    emit(f"    EA{g} = EZ{g}")
                 else:
                     check(gchecks.get(grp, []), zsrc)
                     r = _render(act, 1 + len(grp.params))
@@ -1263,7 +1273,6 @@ class _Program:
                             emit(f"    EA{g} = _eprop(A{g}, 4.6e-16, S{g}, EZ{g})")
                         else:
                             emit(f"    EA{g} = _inf")
-                        emit(f"    EA0_{g} = EA{g}")
                         continue
                     aargs = [f"Z{g}", *(_literal(p) for p in grp.params)]
                     gneed = any(needs[mm] for mm in grp.members)
@@ -1274,7 +1283,6 @@ class _Program:
                     own = ("0.0" if getattr(r, "select", False) else
                            "9.2e-16" if r.inexact else "4.6e-16")
                     emit(f"    EA{g} = _eprop(A{g}, {own}, {_bound(locs[0], f'S{g}')}, EZ{g})")
-                    emit(f"    EA0_{g} = EA{g}")
                 continue
             args = [ref(o) for o in operands]
             out = f"v{m}"
