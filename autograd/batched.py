@@ -95,15 +95,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from autograd import numerics as N
-from autograd.compile import (
-    Compiled,
-    TraceError,
-    _flatten,
-    _literal,
-    _trace,
-)
+from autograd.compile import Compiled
 from autograd.engine import Value
 from autograd.ops import OPS
+from autograd.trace import TraceError, flatten, literal, trace
 
 __all__ = ["ArrayStep", "BatchedCompiled", "compile_batched", "require_numpy"]
 
@@ -544,7 +539,7 @@ class _FormulaToNumpy(_ToNumpy):
         if node.id in self.subst:
             return ast.parse(self.subst[node.id], mode="eval").body
         if node.id in self.constants:
-            return ast.parse(_literal(self.constants[node.id]), mode="eval").body
+            return ast.parse(literal(self.constants[node.id]), mode="eval").body
         raise _Unrenderable(node.id)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
@@ -916,14 +911,14 @@ class _Program:
         np = ns["_np"]
         flat: list[Any] = []
         sig: list[Any] = []
-        _flatten(sample, flat, sig, "sample")
+        flatten(sample, flat, sig, "sample")
         if any(isinstance(x, Value) for x in flat):
             raise TypeError(
                 "compile(batch=True): a batch holds numbers only (one row per sample); "
                 "capture Values (parameters) in the function instead of passing them"
             )
         targs = [Value(x) for x in flat]
-        rec, outs, single, interior, order, leaves = _trace(
+        rec, outs, single, interior, order, leaves = trace(
             fn, sample, targs,
             "compile(batch=True): the per-sample function must return a Value (the "
             "sample's loss), or a tuple of Values (the loss first)")
@@ -1044,7 +1039,7 @@ class _Program:
                 if a[0] == "?":
                     emit("    _nr[:] = True")
                     continue
-                (ls, lo), (rs, ro) = [srcs(x[1]) if x[0] == "x" else (_literal(x[1]), None)
+                (ls, lo), (rs, ro) = [srcs(x[1]) if x[0] == "x" else (literal(x[1]), None)
                                       for x in (a, b)]
                 zero = (a == ("c", 0.0)) or (b == ("c", 0.0))
                 es = [(o[2] if zero else o[1]) if isinstance(o, tuple) else eref(o, zero)
@@ -1103,7 +1098,7 @@ class _Program:
 
         def ref(o: Any) -> str:
             if not isinstance(o, Value):
-                return _literal(o)
+                return literal(o)
             nm = name.get(o)
             if nm is not None:
                 return nm
@@ -1252,7 +1247,7 @@ class _Program:
                 zparams = grp.params
 
                 def zsrc(k: int, zs: Any = zs, zparams: Any = zparams) -> tuple[str, Any]:
-                    return zs if k == 0 else (_literal(zparams[k - 1]), None)
+                    return zs if k == 0 else (literal(zparams[k - 1]), None)
 
                 if act is None:
                     emit(f"    A{g} = Z{g}")
@@ -1262,7 +1257,7 @@ class _Program:
                     r = _render(act, 1 + len(grp.params))
                     if r is None:  # the activation's float functions, elementwise
                         na = 1 + len(grp.params)
-                        pj = "".join(f", {_literal(p)}" for p in grp.params)
+                        pj = "".join(f", {literal(p)}" for p in grp.params)
                         glob[f"_AF{g}"] = np.frompyfunc(act.forward, na, 1)
                         emit(f"    A{g} = _np.asarray(_AF{g}(Z{g}{pj}), dtype=float)")
                         if any(needs[mm] for mm in grp.members):
@@ -1274,7 +1269,7 @@ class _Program:
                         else:
                             emit(f"    EA{g} = _inf")
                         continue
-                    aargs = [f"Z{g}", *(_literal(p) for p in grp.params)]
+                    aargs = [f"Z{g}", *(literal(p) for p in grp.params)]
                     gneed = any(needs[mm] for mm in grp.members)
                     locs = r.emit(f"G{g}", aargs, f"A{g}", True, emit, glob)
                     emit(f"    S{g} = {locs[0]}")
@@ -1868,7 +1863,7 @@ class BatchedCompiled:
 
         np = self._np
         flat: list[Any] = []
-        _flatten(prog.sample, flat, [], "sample")
+        flatten(prog.sample, flat, [], "sample")
         D = np.array([[float(x) for x in flat]], dtype=np.float64).reshape(1, len(flat))
         pl = [v._data for v in prog.captured]
         with np.errstate(all="ignore"):
