@@ -6,7 +6,7 @@ drifts from what this module generates. Regenerate both with::
 
     python -m autograd.codegen
 
-(which also rewrites the README's op table).
+(which also rewrites the op table in docs/ops.md).
 
 * :mod:`autograd._derived`: for every built-in op, the float rules, the
   Value rule for ``create_graph``, the compile templates and the README's
@@ -349,15 +349,15 @@ def write_derived(path: pathlib.Path = _DERIVED) -> bool:
     return new != old
 
 
-_README = pathlib.Path(__file__).parent.parent / "README.md"
+_OPS_PAGE = pathlib.Path(__file__).parent.parent / "docs" / "ops.md"
 _TABLE = re.compile(r"(<!-- op-table:start -->\n).*?(<!-- op-table:end -->)", re.S)
 
 
-def write_readme_table(path: pathlib.Path = _README) -> bool:
-    """Rewrite the README's op table from the op table; return whether it changed.
+def write_docs_table(path: pathlib.Path = _OPS_PAGE) -> bool:
+    """Rewrite the op table in ``docs/ops.md`` from the op table; return whether it changed.
 
     Raises:
-        ValueError: if the README has no ``op-table`` markers.
+        ValueError: if the page has no ``op-table`` markers.
     """
     from autograd.ops import op_table_markdown
 
@@ -373,7 +373,7 @@ def write_readme_table(path: pathlib.Path = _README) -> bool:
 def write_all() -> list[str]:
     """Regenerate every generated text; return the names of the files that changed.
 
-    The derived rules first; the engine's fast paths and the README's table
+    The derived rules first; the engine's fast paths and docs/ops.md's table
     are rendered from the table, which reads them at import, so when the
     derived rules changed they are rendered in a fresh interpreter.
     """
@@ -394,8 +394,8 @@ def _write_rest() -> list[str]:
     changed = []
     if write_engine():
         changed.append("autograd/engine.py")
-    if _README.exists() and write_readme_table():
-        changed.append("README.md")
+    if _OPS_PAGE.exists() and write_docs_table():
+        changed.append("docs/ops.md")
     return changed
 
 

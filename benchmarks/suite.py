@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks import batched, chain, readme, torch_engines, userstep
+from benchmarks import batched, chain, speed_page, torch_engines, userstep
 from benchmarks import workloads as W
 from benchmarks.timing import fmt_table, gc_mode, machine
 
@@ -245,9 +245,9 @@ def main(argv: list[str] | None = None) -> None:
                     choices=["user", "chain", "W-mlp", "W-wide", "digits", "fit"],
                     help="run only this workload (repeatable)")
     ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
-    ap.add_argument("--readme", action="store_true",
-                    help="also rewrite the README's speed section from this run")
-    ap.add_argument("--from-json", help="skip running: report (and --readme) from this JSON")
+    ap.add_argument("--write-docs", action="store_true",
+                    help="also rewrite the speed page, docs/speed.md, from this run")
+    ap.add_argument("--from-json", help="skip running: report (and --write-docs) from this JSON")
     args = ap.parse_args(argv)
     if args.from_json:
         with open(args.from_json) as fh:
@@ -259,6 +259,6 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=2)
         print(f"\nJSON written to {args.json}")
-    if args.readme:
-        readme.update(res)
-        print("README speed section updated")
+    if args.write_docs:
+        speed_page.update(res)
+        print("docs/speed.md updated")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import batched, readme, suite
+from benchmarks import batched, speed_page, suite
 from benchmarks import workloads as W
 
 pytest.importorskip("numpy")
@@ -74,18 +74,18 @@ def test_fit_digits_epoch_is_timed_and_reported():
     text = batched.fit_report(res)
     assert "| compile=True | batched |" in text and "compile=False / this (first)" in text
     assert "digits with nn.fit" in suite.report({"machine": suite.machine(), "fit": res})
-    section = readme.section({"machine": suite.machine(), "fit": res})
+    section = speed_page.section({"machine": suite.machine(), "fit": res})
     assert "digits with nn.fit" in section and "| compile=True | batched |" in section
 
 
-def test_readme_rows_give_the_ratio_to_hand_written_numpy():
+def test_speed_page_rows_give_the_ratio_to_hand_written_numpy():
     def entry(ms: float) -> dict[str, float]:
         return {"ms_gc_default": ms, "ms_gc_off": ms}
 
     res = {"machine": suite.machine(), "W-mlp": {"engines": {
         "float floor": entry(5.0), "micrograd": entry(500.0), "numpy batched": entry(0.1),
         "chainrule nn batched": entry(0.2)}}}
-    text = readme.section(res)
+    text = speed_page.section(res)
     assert "x numpy batched (default GC)" in text
     assert "| W-mlp | chainrule nn batched | 0.20 | 0.20 | 0.04x | 2.00x | 2500.00x |" in text
 

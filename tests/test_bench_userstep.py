@@ -2,7 +2,7 @@
 
 The dynamic user step against the float floor, micrograd running the same code
 against it, the compiled user step against the dynamic one bit for bit (also
-over training steps on changing minibatches), and the suite/README plumbing.
+over training steps on changing minibatches), and the suite/speed-page plumbing.
 No timing is asserted.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import readme, suite, userstep
+from benchmarks import speed_page, suite, userstep
 from benchmarks import workloads as W
 
 
@@ -110,14 +110,15 @@ def test_run_checks_every_row_and_the_report_leads_the_suite():
     assert "the float floor dynamic and" in text
 
 
-def test_readme_section_leads_with_the_user_step(tmp_path):
+def test_speed_page_leads_with_the_user_step(tmp_path):
     res = {"machine": {"processor": "p", "cpus": 2, "platform": "l", "implementation": "CPython",
                        "python": "3", "date": "d"},
            "user": userstep.run(repeat=1, warmup=0, slow_repeat=1, passes=1,
                                          spec=_spec(4))}
-    path = tmp_path / "README.md"
-    path.write_text(f"intro\n{readme.START}\nSTALE-TEXT\n{readme.END}\nrest\n", encoding="utf-8")
-    readme.update(res, str(path))
+    path = tmp_path / "speed.md"
+    path.write_text(f"intro\n{speed_page.START}\nSTALE-TEXT\n{speed_page.END}\nrest\n",
+                    encoding="utf-8")
+    speed_page.update(res, str(path))
     text = path.read_text(encoding="utf-8")
     assert "STALE-TEXT" not in text and text.endswith("rest\n")
     assert text.index("W-user (4 samples") < text.index("The compiled path")

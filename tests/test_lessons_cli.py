@@ -164,14 +164,15 @@ def test_demo_writes_its_training_replay(tmp_path: Path,
             b.assert_no_errors()
 
 
-def test_readme_lessons_section_lists_every_lesson() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("<!-- lessons:start -->"):readme.index("<!-- lessons:end -->")]
+def test_docs_lessons_page_lists_every_lesson() -> None:
+    docs = Path(__file__).parent.parent / "docs"
+    text = (docs / "lessons.md").read_text(encoding="utf-8")
+    section = text[text.index("<!-- lessons:start -->"):text.index("<!-- lessons:end -->")]
     rows = [line.split("|")[1].strip().strip("`") for line in section.splitlines()
             if line.startswith("| `")]
     assert rows == list(lessons.LESSONS)
     picture = section.split("](", 1)[1].split(")", 1)[0]
-    assert (Path(__file__).parent.parent / picture).is_file()
+    assert (docs / picture).is_file()
 
 
 def test_playground_records_weights_and_the_gradients_backward_gave() -> None:

@@ -156,8 +156,8 @@ def test_files_over_the_size_limit_are_refused_unread(tmp_path: Path,
 def test_the_docs_say_the_checksum_is_no_signature() -> None:
     assert serialize.__doc__ is not None
     assert "not a signature" in serialize.__doc__
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    assert "checksum" in readme and "not a signature" in readme
+    page = (Path(__file__).parents[1] / "docs" / "nn.md").read_text(encoding="utf-8")
+    assert "checksum" in page and "not a signature" in page
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import find, given, settings
@@ -17,10 +16,9 @@ import autograd
 from autograd import Value
 from autograd.custom import remove_op
 from autograd.testing import Expression, Step, assert_grads_match, expressions, operands, points
-from tests.readme_code import exec_block
+from tests.docs_text import exec_block, page
 
 BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _operand_values(expr: Expression) -> list[tuple[str, list[float]]]:
@@ -169,16 +167,16 @@ def test_import_without_hypothesis_says_how_to_install() -> None:
     assert 'pip install "chainrule[testing]"' in out.stdout
 
 
-def _readme_block(title: str) -> str:
-    text = README.read_text()
+def _checking_block(title: str) -> str:
+    text = page("checking")
     start = text.index(title)
     block = re.search(r"```python\n(.*?)```", text[start:], re.S)
     assert block is not None
     return block.group(1)
 
 
-def test_readme_five_line_property_test_runs() -> None:
-    code = _readme_block("Property-test your own function in five lines")
+def test_docs_five_line_property_test_runs() -> None:
+    code = _checking_block("Property-test your own function in five lines")
     lines = [ln for ln in code.strip().splitlines() if ln.strip()]
     assert len(lines) <= 6  # the import line of hypothesis and five lines
     ns: dict[str, object] = {}
@@ -189,11 +187,8 @@ def test_readme_five_line_property_test_runs() -> None:
         t()
 
 
-def test_readme_failure_report_is_what_the_user_sees() -> None:
-    text = README.read_text()
-    start = text.index("<!-- gradcheck:start -->")
-    end = text.index("<!-- gradcheck:end -->")
-    region = text[start:end]
+def test_docs_failure_report_is_what_the_user_sees() -> None:
+    region = page("checking")
     code = re.search(r"```python\n(# a deliberately wrong.*?)```", region, re.S)
     assert code is not None
     shown = re.search(r"```text\n(gradcheck of .*?)```", region[code.end():], re.S)
@@ -215,15 +210,14 @@ def test_readme_failure_report_is_what_the_user_sees() -> None:
 
 
 def _region() -> str:
-    text = README.read_text()
-    return text[text.index("<!-- gradcheck:start -->"):text.index("<!-- gradcheck:end -->")]
+    return page("checking")
 
 
 def _norm(t: str) -> str:
     return re.sub(r"\d\.\de-\d\d", "E", t.strip())
 
 
-def test_readme_tables_are_what_gradcheck_prints() -> None:
+def test_docs_tables_are_what_gradcheck_prints() -> None:
     blocks = re.findall(r"```text\n(gradcheck of a lambda.*?)```", _region(), re.S)
     assert len(blocks) == 2
     smooth = autograd.gradcheck(lambda x, y: x * y + x.sin(), [1.0, 2.0])
@@ -231,9 +225,9 @@ def test_readme_tables_are_what_gradcheck_prints() -> None:
     assert [_norm(b) for b in blocks] == [_norm(str(smooth)), _norm(str(kink))]
 
 
-def test_readme_custom_op_example_runs() -> None:
-    region = _region()
-    start = region.index("### Custom ops")
+def test_docs_custom_op_example_runs() -> None:
+    region = page("ops")
+    start = region.index("## Custom ops")
     block = re.search(r"```python\n(.*?)```", region[start:], re.S)
     assert block is not None
     before = set(autograd.OPS)

@@ -10,12 +10,12 @@ Only the public API of :mod:`autograd` is used.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from autograd import Value
+from visualize.escape import html_text
 from visualize.graph import fmt
 
 __all__ = ["DEFAULT_MAX_PATHS", "Explanation", "GradPath", "explain"]
@@ -110,9 +110,7 @@ class Explanation:
 
     def _repr_html_(self) -> str:
         """A table for Jupyter: one row per path, its local derivatives and product."""
-        def esc(t: str) -> str:
-            return html.escape(t, quote=True)
-
+        esc = html_text
         body = "".join(
             f"<tr><td>{esc(k)}</td><td style='text-align:left'>{esc(c)}</td>"
             f"<td style='text-align:left'>{esc(f)}</td><td>{esc(p)}</td></tr>"
@@ -125,9 +123,9 @@ class Explanation:
                 f"<tbody>{body}{foot}</tbody></table>")
 
     def _repr_markdown_(self) -> str:
-        """The same table in Markdown."""
+        """The same table in Markdown (HTML in it escaped: notebooks render Markdown's HTML)."""
         def cell(t: str) -> str:
-            return t.replace("|", "\\|")
+            return html_text(t).replace("|", "\\|")
 
         lines = [f"**{cell(self.heading())}**", "",
                  "| path | nodes (root first) | local derivatives | product |",

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Union
 import autograd
 from autograd import Value
 from visualize import palette
+from visualize.escape import dot_html, dot_string, xml_text
 
 if TYPE_CHECKING:
     import graphviz
@@ -107,17 +108,6 @@ def fmt(x: float) -> str:
         return "inf" if x > 0 else "-inf"
     text = f"{x:.4g}"
     return "0" if text in ("-0", "0") else text
-
-
-def _html(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        .replace('"', "&quot;")
-    )
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _is_finite(x: float) -> bool:
@@ -482,7 +472,7 @@ class _Colours:
             if not sw:
                 marks = ""
             sep = " " if marks else ""
-            out.append(f'<tr><td align="left">{marks}{sep}{_html(text)}</td></tr>')
+            out.append(f'<tr><td align="left">{marks}{sep}{dot_html(text)}</td></tr>')
         return '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">' + \
             "".join(out) + "</table>"
 
@@ -506,12 +496,13 @@ def _short_label(label: str) -> str:
 
 
 def _value_label(v: Value, grad: float | None, colours: _Colours | None,
-                 muted: bool, name: str | None = None) -> tuple[str, str]:
-    """Return (HTML label, extra node attributes) for a value node."""
+                 muted: bool, name: str | None = None,
+                 highlighted: bool = False) -> tuple[str, str]:
+    """Return (HTML label, extra node attributes) for a value node (thick orange if highlighted)."""
     cells = []
     shown_name = v.label if name is None else name
     if shown_name:
-        cells.append(f"<td><b>{_html(shown_name)}</b></td>")
+        cells.append(f"<td><b>{dot_html(shown_name)}</b></td>")
     data_mark = "" if _is_finite(v.data) else " ⚠"
     cells.append(f"<td>data {fmt(v.data)}{data_mark}</td>")
     if grad is None:
@@ -531,6 +522,9 @@ def _value_label(v: Value, grad: float | None, colours: _Colours | None,
         border, width = _NAN_BORDER, 3
     elif any(x in (math.inf, -math.inf) for x in worst):
         border, width = _INF_BORDER, 3
+    if highlighted:
+        width = 3 if width == 1 else width
+        border = _HL if border == "black" else border
     table = (f'<<table border="{width}" cellborder="1" cellspacing="0" cellpadding="4" '
              f'color="{border}"><tr>{"".join(cells)}</tr></table>>')
     return table, "shape=plain"
@@ -570,17 +564,17 @@ def _group_label(model: _Model, plan: _Plan, group: _Group,
     member_set = set(members)
     outputs = [i for i in members
                if i == 0 or any(c not in member_set for c in model.consumers[i])]
-    lines = [f"<b>{_html(group.title)}</b>",
-             _html(f"{len(members)} node{'s' if len(members) != 1 else ''}: " +
+    lines = [f"<b>{dot_html(group.title)}</b>",
+             dot_html(f"{len(members)} node{'s' if len(members) != 1 else ''}: " +
                    ", ".join(parts))]
     if len(outputs) == 1:
         o = model.nodes[outputs[0]]
         g = o.grad if shown is None else shown[outputs[0]]
         name = f"{_short_label(o.label)}: " if o.label else "out: "
         gtext = "?" if g is None else fmt(g)
-        lines.append(_html(f"{name}data {fmt(o.data)}, grad {gtext}"))
+        lines.append(dot_html(f"{name}data {fmt(o.data)}, grad {gtext}"))
     elif outputs:
-        lines.append(_html(f"{len(outputs)} outputs"))
+        lines.append(dot_html(f"{len(outputs)} outputs"))
     return "<" + "<br/>".join(lines) + ">"
 
 
@@ -751,14 +745,12 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             tip = f"{group.title}: {len(group.members)} nodes drawn as one box"
             put(group.cluster,
                 f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="{fill}" '
-                f'fontcolor="{font}" tooltip={_quote(tip)} label={label}];')
+                f'fontcolor="{font}" tooltip={dot_string(tip)} label={label}];')
             continue
         muted = overlay is not None and i not in overlay.grads
         name = _short_label(v.label) if inside(i) and v.label else v.label
-        label, attrs = _value_label(v, shown[i], colours, muted, name)
-        if highlight is not None and i in highlight.nodes:
-            label = label.replace('border="1" cellborder', 'border="3" cellborder', 1)
-            label = label.replace('color="black"', f'color="{_HL}"', 1)
+        label, attrs = _value_label(v, shown[i], colours, muted, name,
+                                    highlight is not None and i in highlight.nodes)
         extra = ""
         if overlay is not None and i == overlay.sender:
             extra = ' style=filled fillcolor="#c6dbef"'
@@ -767,7 +759,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
         if overlay is not None and i == (overlay.sender if overlay.sender >= 0 else 0):
             extra += ' class="cr-focus"'  # the step page keeps this node in view
         tip = _tooltip(v, inside(i))
-        put(model.scopes[i], f"v{i} [{attrs} tooltip={_quote(tip)} label={label}{extra}];")
+        put(model.scopes[i], f"v{i} [{attrs} tooltip={dot_string(tip)} label={label}{extra}];")
         if v.parents:
             op_attrs = "shape=ellipse"
             if overlay is not None and i == overlay.sender:
@@ -776,7 +768,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
                 op_attrs += f' color="{_HL}" penwidth=2'
             op_tip = _op_tooltip(v)
             put(model.scopes[i],
-                f"o{i} [{op_attrs} tooltip={_quote(op_tip)} label={_quote(_op_text(v))}];")
+                f"o{i} [{op_attrs} tooltip={dot_string(op_tip)} label={dot_string(_op_text(v))}];")
 
     # With clusters (layers, neurons), keep them in the order we emit them (neuron
     # 1, 2, 3...): no second crossing pass, and a short first one, so that Graphviz
@@ -788,11 +780,11 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
              f'  edge [fontname="{_FONT}" fontsize=9 arrowsize=0.7];']
     caption = []
     if opts.title:
-        caption.append(f"<b>{_html(opts.title)}</b>")
+        caption.append(f"<b>{dot_html(opts.title)}</b>")
     if overlay is not None and overlay.caption:
-        caption.append(_html(overlay.caption))
+        caption.append(dot_html(overlay.caption))
     if highlight is not None and highlight.caption:
-        caption.append(f'<font color="{_HL}">{_html(highlight.caption)}</font>')
+        caption.append(f'<font color="{_HL}">{dot_html(highlight.caption)}</font>')
     legend = colours.legend("grad ?: not reached yet") if colours is not None else ""
     if caption or legend:
         body = "".join(f'<tr><td align="left">{c}</td></tr>' for c in caption)
@@ -809,7 +801,8 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
         for child in children:
             counter[0] += 1
             lines.append(f"{indent}subgraph cluster_{counter[0]} {{")
-            lines.append(f"{indent}  label={_quote(child[-1])}; style=rounded; color=\"#999999\";")
+            lines.append(f"{indent}  label={dot_string(child[-1])}; style=rounded; "
+                         'color="#999999";')
             emit(child, indent + "  ")
             lines.append(f"{indent}}}")
 
@@ -823,7 +816,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
         dst_item = item_of[i]
         if isinstance(dst_item, int):
             hl = highlight is not None and i in highlight.nodes
-            out_tip = _quote(f"{_symbol(v.op)} gives {_node_name(v, inside(i))}")
+            out_tip = dot_string(f"{_symbol(v.op)} gives {_node_name(v, inside(i))}")
             lines.append(f"  o{i} -> v{i} [tooltip={out_tip}"
                          + (f' color="{_HL}" penwidth=2.5];' if hl else "];"))
         slots = _slots(v)
@@ -844,21 +837,21 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
                     if i == overlay.sender:
                         edge_attrs.append('color="#2171b5" penwidth=2.5 fontcolor="#2171b5"')
                         text = f"{fmt(g or 0.0)} × {fmt(d)} = {fmt((g or 0.0) * d)}"
-                        edge_attrs.append(f"label={_quote(text)}")
+                        edge_attrs.append(f"label={dot_string(text)}")
                     elif i in traversed:
                         edge_attrs.append('color="#6a51a3" fontcolor="#6a51a3"')
                         text = f"passed {fmt((g or 0.0) * d)}"
-                        edge_attrs.append(f"label={_quote(text)}")
+                        edge_attrs.append(f"label={dot_string(text)}")
                     else:
                         edge_attrs.append('color="#aaaaaa"')
                 elif opts.partials:
                     edge_attrs.append(
-                        f"label={_quote(_partial_label(v, k, slots[k], d, g, inside(i)))}")
+                        f"label={dot_string(_partial_label(v, k, slots[k], d, g, inside(i)))}")
                 if highlight is not None and (i, k) in highlight.edges:
                     edge_attrs.append(f'color="{_HL}" penwidth=2.5 fontcolor="{_HL}"')
                 tip = (f"{_node_name(p, inside(i))} → {_node_name(v, inside(i))}: "
                        f"local derivative {fmt(d)}")
-                edge_attrs.append(f"tooltip={_quote(tip)}")
+                edge_attrs.append(f"tooltip={dot_string(tip)}")
                 tail = " [" + " ".join(edge_attrs) + "]" if edge_attrs else ""
                 lines.append(f"  {src} -> {dst}{tail};")
                 continue
@@ -1078,7 +1071,7 @@ def svg_titles(svg: str, title: str = "") -> str:
     ``title`` replaces the graph's own ``<title>G</title>``.
     """
     out = _TITLED.sub(lambda m: f"<title>{m.group(2)}</title>{m.group(1)}", svg)
-    return out.replace("<title>G</title>", f"<title>{_html(title)}</title>" if title else
+    return out.replace("<title>G</title>", f"<title>{xml_text(title)}</title>" if title else
                        "<title>computation graph</title>", 1)
 
 

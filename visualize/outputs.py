@@ -1,6 +1,6 @@
 """Output paths of the command line: one rule for every file and folder chainrule writes.
 
-The rule (the README's "Output files" section states it):
+The rule (docs/cli.md's "Output files" section states it):
 
 * a missing folder on the way to an output is created, as ``mkdir -p`` does,
   for every command and option (``graph -o``, ``graph --steps``, ``train

@@ -17,8 +17,6 @@ Only the public API of :mod:`autograd` is used.
 
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 import secrets
@@ -28,6 +26,7 @@ from pathlib import Path
 
 import autograd
 from autograd import Value
+from visualize.escape import fill, html_attr, html_text, js_string, script_json
 from visualize.graph import (
     DEFAULT_MAX_NODES,
     _collect,
@@ -348,9 +347,9 @@ _CSS = """
 
 _JS = r"""
 (function () {
-  const root = document.getElementById(UID);
-  const standalone = STANDALONE;
-  const captions = CAPTIONS;
+  const root = document.getElementById(__UID__);
+  const standalone = __STANDALONE__;
+  const captions = __CAPTIONS__;
   const frames = root.querySelectorAll(".cr-frame");
   const last = frames.length - 1;
   const slider = root.querySelector(".cr-slider");
@@ -391,7 +390,7 @@ _JS = r"""
     if (timer !== null) { stop(); return; }
     if (current >= last) show(0);
     timer = setInterval(() => { if (current >= last) { stop(); } else { show(current + 1); } },
-                        DELAY);
+                        __DELAY__);
     playButton.textContent = "Pause";
     root.dataset.playing = "true";
   }
@@ -421,7 +420,7 @@ _JS = r"""
     if (!view.dataset.room) view.dataset.room = String(view.clientHeight);
     const room = Number(view.dataset.room);
     scale = Math.min(1.5, (view.clientWidth - 8) / w, (room - 8) / h);
-    if (readable) scale = Math.max(scale, READABLE);
+    if (readable) scale = Math.max(scale, __READABLE__);
     tx = Math.max(0, (view.clientWidth - w * scale) / 2);
     ty = 4;
     if (!view.dataset.sized) {  // no tall empty box under a small graph
@@ -493,15 +492,13 @@ def _stepper(svgs: list[str], captions: list[str], title: str, uid: str,
         body = _PROLOG.sub("", svg)
         hidden = "" if k == 0 else " hidden"
         figures.append(f'<div class="cr-frame" data-frame="{k}"{hidden}>{body}</div>')
-    script = (_JS.replace("UID", json.dumps(uid))
-              .replace("STANDALONE", "true" if standalone else "false")
-              .replace("CAPTIONS", json.dumps(captions))
-              .replace("DELAY", str(int(delay_ms)))
-              .replace("READABLE", "0.6"))
-    heading = "" if standalone else f"<b>{html.escape(title)}</b>"
+    script = fill(_JS, {"UID": js_string(uid), "STANDALONE": "true" if standalone else "false",
+                        "CAPTIONS": script_json(captions), "DELAY": str(int(delay_ms)),
+                        "READABLE": "0.6"})
+    heading = "" if standalone else f"<b>{html_text(title)}</b>"
     focus = "" if standalone else ' tabindex="0"'
     keys_where = "" if standalone else " (click the stepper first)"
-    return f"""<div class="crstep" id="{uid}"{focus}>
+    return f"""<div class="crstep" id="{html_attr(uid)}"{focus}>
 <style>{_CSS}</style>
 {heading}
 <p class="cr-help">Blue: the node passing its gradient back; green: its parents receiving
@@ -534,11 +531,11 @@ def _page(svgs: list[str], captions: list[str], title: str) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{html.escape(title)}</title>
+<title>{html_text(title)}</title>
 <style>body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}</style>
 </head>
 <body>
-<h1>{html.escape(title)}</h1>
+<h1>{html_text(title)}</h1>
 {widget}
 </body>
 </html>

@@ -2,7 +2,7 @@
 
 Subcommands:
 
-* ``chainrule demo``: the README's main command.
+* ``chainrule demo``: the README's first command.
 * ``chainrule train``: train an MLP on a built-in data set (nn issue).
 * ``chainrule graph``: render an expression's computation graph (visualize issue).
 * ``chainrule check``: gradcheck an expression (gradient-checking issue).
@@ -30,11 +30,12 @@ import nn
 from autograd import Value
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
+from visualize.escape import shell
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
 # ---------------------------------------------------------------------------
 # limits: every command refuses work it could not finish in a few seconds to
-# start, before doing any of it (stated in --help and the README)
+# start, before doing any of it (stated in --help and docs/cli.md)
 
 #: train: most samples of a generated data set
 MAX_SAMPLES = 100_000
@@ -277,7 +278,7 @@ def _command() -> str:
     except OSError:
         pass
     rel = os.path.relpath(here)
-    return rel if not rel.startswith(os.pardir) else here
+    return shell(rel if not rel.startswith(os.pardir) else here)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:

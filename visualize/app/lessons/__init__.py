@@ -19,7 +19,6 @@ imported by the CLI only, never by :mod:`visualize` itself.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,6 +44,7 @@ from visualize.app.lessons._base import (
     run_lesson,
     write_text,
 )
+from visualize.escape import html_text
 
 __all__ = [
     "LESSONS",
@@ -109,7 +109,7 @@ def run_all(out: str | os.PathLike[str], seed: int = 0, names: Sequence[str] | N
 
 def write_index(root: Path, results: Sequence[LessonResult]) -> Path:
     """Write ``root/index.html``: one entry per lesson with its claims and a link."""
-    e = html.escape
+    e = html_text
     items = []
     for r in results:
         claims = "".join(f"<li>{e(c)}</li>" for c in r.claims)

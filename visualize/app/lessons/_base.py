@@ -13,7 +13,6 @@ backend), written as SVG reproducibly (fixed hash salt, no date) and atomically.
 
 from __future__ import annotations
 
-import html
 import io
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visualize.escape import html_text
 from visualize.outputs import OutputPathError, output_dir
 from visualize.plots import PlotDependencyError
 
@@ -242,7 +242,7 @@ def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
 
 
 def _html_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
-    e = html.escape
+    e = html_text
     parts = [f"<h1>{e(lesson.title)}</h1>", f"<p>{e(lesson.idea)}</p>",
              f"<p>Measured in this run (<code>chainrule lesson {e(lesson.name)} --seed "
              f"{ctx.seed}</code>):</p>",
@@ -265,7 +265,7 @@ def page(title: str, body: str, *, style: str = "", script: str = "") -> str:
     """Return a self-contained HTML page (no network: styles and scripts inline)."""
     js = f"<script>\n{script}\n</script>\n" if script else ""
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{STYLE}{style}</style>\n</head>\n"
+            f"<title>{html_text(title)}</title>\n<style>{STYLE}{style}</style>\n</head>\n"
             f"<body>\n{body}\n{js}</body>\n</html>\n")
 
 

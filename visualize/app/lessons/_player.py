@@ -10,13 +10,12 @@ ends.
 
 from __future__ import annotations
 
-import html
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from visualize.app.lessons._base import page, write_text
+from visualize.escape import fill, html_text, script_json
 
 __all__ = ["write_player"]
 
@@ -96,9 +95,8 @@ def write_player(path: Path, *, title: str, intro: str, axes: tuple[str, str],
             "runs": inside, "valueName": value_name,
             "minimum": list(minimum) if minimum else None,
             "xLabel": axes[0], "yLabel": axes[1]}
-    body = (_BODY.replace("__TITLE__", html.escape(title))
-            .replace("__INTRO__", html.escape(intro)).replace("__AXES__", html.escape(
-                f"horizontal: {axes[0]}, vertical: {axes[1]}; darker = higher {value_name}; "
-                "the gold dot is the minimum")))
-    script = "const DATA = " + json.dumps(data, separators=(",", ":")) + ";\n" + _SCRIPT
+    body = fill(_BODY, {"TITLE": html_text(title), "INTRO": html_text(intro),
+                        "AXES": html_text(f"horizontal: {axes[0]}, vertical: {axes[1]}; darker "
+                                          f"= higher {value_name}; the gold dot is the minimum")})
+    script = "const DATA = " + script_json(data) + ";\n" + _SCRIPT
     return write_text(path, page(title, body, style=_STYLE, script=script))

@@ -15,7 +15,6 @@ own training run this way and writes its page (:func:`demo_page`);
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 import nn
 from visualize.app.lessons._base import Context, Lesson, page, write_text
+from visualize.escape import fill, html_text, script_json
 
 NAME = "playground"
 
@@ -155,15 +155,9 @@ def write_page(rec: Recording, path: str | os.PathLike[str]) -> Path:
         "gradFlow": rec.grad_flow, "points": rec.points, "valPoints": rec.val_points,
         "threshold": rec.threshold,
     }
-    body = _BODY.replace("__TITLE__", _escape(rec.title))
-    script = "const DATA = " + json.dumps(data, separators=(",", ":")) + ";\n" + _SCRIPT
+    body = fill(_BODY, {"TITLE": html_text(rec.title)})
+    script = "const DATA = " + script_json(data) + ";\n" + _SCRIPT
     return write_text(Path(path), page(rec.title, body, style=_STYLE, script=script))
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def run(ctx: Context) -> None:

@@ -1,4 +1,4 @@
-"""The quality bars of the nn issue: micrograd's demo and the digits, as seeded tests."""
+"""nn reaches its accuracy bars: micrograd's demo and the digits, as seeded tests."""
 
 from __future__ import annotations
 

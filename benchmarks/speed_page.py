@@ -1,7 +1,9 @@
-"""The README's speed section, generated from a suite run (``python -m benchmarks --readme``).
+"""The speed page, ``docs/speed.md``, generated from a suite run.
+
+``python -m benchmarks --write-docs`` runs the suite and rewrites the page.
 
 Only the text between ``<!-- benchmarks:start -->`` and ``<!-- benchmarks:end -->``
-is replaced; the rest of the README is left alone.
+is replaced; the rest of the page is left alone. The README only links to it.
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from benchmarks.timing import fmt_table
 
 START = "<!-- benchmarks:start -->"
 END = "<!-- benchmarks:end -->"
-README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+PAGE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "speed.md")
 
-INTRO = """## Speed
-
-```bash
+INTRO = """```bash
 bash .ci/test -q                        # once: ./.venv with the dev extras (micrograd, NumPy)
 .venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-mlp, W-wide, digits (~3 min)
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
-.venv/bin/python -m benchmarks --readme # ... and rewrite this section from the run
+.venv/bin/python -m benchmarks --write-docs  # ... and rewrite this page from the run
 .venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes
 ```
 
@@ -232,17 +232,17 @@ def section(res: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def update(res: dict[str, Any], path: str = README) -> None:
-    """Replace the README's speed region with :func:`section` of ``res``.
+def update(res: dict[str, Any], path: str = PAGE) -> None:
+    """Replace the speed page's generated region with :func:`section` of ``res``.
 
     Raises:
-        RuntimeError: if the README lacks the region's markers.
+        RuntimeError: if the page lacks the region's markers.
     """
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     i, j = text.find(START), text.find(END)
     if i < 0 or j < i:
-        raise RuntimeError(f"benchmarks.readme: {path} has no {START} ... {END} region")
+        raise RuntimeError(f"benchmarks.speed_page: {path} has no {START} ... {END} region")
     text = text[: i + len(START)] + "\n" + section(res) + "\n" + text[j:]
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -253,6 +253,6 @@ def test_auto_runs_dynamic_when_the_model_makes_values_every_time(always_pays, r
             runs.append((model.mlp.state_dict(), h))
         (w0, h0), (w1, h1) = runs
         assert h1.path == "dynamic", h1.path_reason
-        assert "makes Values inside its forward pass (test_fit_auto.py:" in h1.path_reason
+        assert "makes Values inside its forward pass (test_nn_training_auto.py:" in h1.path_reason
         assert w1 == w0 and h1.loss == h0.loss and h1.accuracy == h0.accuracy
     assert not [w for w in recwarn if issubclass(w.category, autograd.CompileWarning)]
