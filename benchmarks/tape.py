@@ -421,12 +421,15 @@ def calibrate(fn: Callable[[], Any], target: float) -> int:
 
 
 def rounds(items: dict[str, Callable[[], Any]], *, n_rounds: int, target: float,
-           modes: Sequence[str] = ("default", "off")) -> dict[str, dict[str, list[float]]]:
+           modes: Sequence[str] = ("default", "off"),
+           collect_each: bool = True) -> dict[str, dict[str, list[float]]]:
     """CPU seconds per call of each item, one figure per round and GC mode.
 
     Every round times every item (in an order rotated each round, so no item always
     follows the same one), each as one block of calls sized to ``target`` seconds;
-    a full collection runs before each block. Returns ``{mode: {item: [s, ...]}}``.
+    a full collection runs before each block (``collect_each``) or before each round
+    and mode (for many small items, whose graphs hold no cycles).
+    Returns ``{mode: {item: [s, ...]}}``.
     """
     reps = {name: calibrate(fn, target) for name, fn in items.items()}
     names = list(items)
@@ -435,9 +438,11 @@ def rounds(items: dict[str, Callable[[], Any]], *, n_rounds: int, target: float,
     for r in range(n_rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for mode in modes:
+            gc.collect()
             for name in order:
                 fn, n = items[name], reps[name]
-                gc.collect()
+                if collect_each:
+                    gc.collect()
                 with gc_mode(mode):
                     t0 = cpu()
                     for _ in range(n):
@@ -520,7 +525,8 @@ def _held(build: Callable[[], Any], n: int) -> tuple[float, int]:
     return used / n, len(nodes)
 
 
-def micro(*, ks: Sequence[int] = (2, 4, 8), n_rounds: int, target: float) -> list[dict[str, Any]]:
+def micro(*, ks: Sequence[int] = (2, 4, 8), n_rounds: int, target: float,
+          held: int = 200) -> list[dict[str, Any]]:
     """Forward and forward+backward µs of each n-ary op, its composite and k - 1 adds (GC off)."""
     items: dict[str, Callable[[], Any]] = {}
     rows: list[dict[str, Any]] = []
@@ -535,9 +541,10 @@ def micro(*, ks: Sequence[int] = (2, 4, 8), n_rounds: int, target: float) -> lis
                 items[f"{name}/{how}/{k}/f"] = lambda fn=fn, name=name, xs=xs: fn(name, xs)
                 items[f"{name}/{how}/{k}/fb"] = (
                     lambda fn=fn, name=name, xs=xs: _head(fn(name, xs)).backward())
-            b, nodes = _held(lambda name=name, xs=xs: _nary(name, xs), 200)
+            b, nodes = _held(lambda name=name, xs=xs: _nary(name, xs), held)
             rows.append({"op": name, "k": k, "bytes_per_result": b, "nodes_per_result": nodes})
-    t = rounds(items, n_rounds=n_rounds, target=target, modes=("off",))["off"]
+    t = rounds(items, n_rounds=n_rounds, target=target, modes=("off",),
+               collect_each=False)["off"]
 
     def best(key: str) -> float:
         return min(t[key]) * 1e6
@@ -635,17 +642,22 @@ def compile_times(sizes: Sequence[int], *, repeat: int) -> list[dict[str, Any]]:
 
 
 def run(*, quick: bool = False, n_ops: int = 2_000, seed: int = 0, n_rounds: int = 7,
-        compile_sizes: Sequence[int] = (1_000, 3_000, 10_000)) -> dict[str, Any]:
-    """Check, then measure everything; return the JSON-ready results."""
+        compile_sizes: Sequence[int] | None = None) -> dict[str, Any]:
+    """Check, then measure everything; return the JSON-ready results.
+
+    ``compile_sizes`` defaults to 1,000 / 3,000 / 10,000 ops (100 / 300 when ``quick``).
+    """
     if quick:
-        n_ops, n_rounds, compile_sizes = min(n_ops, 200), 2, (100, 300)
+        n_ops, n_rounds = min(n_ops, 200), 2
+    if compile_sizes is None:
+        compile_sizes = (100, 300) if quick else (1_000, 3_000, 10_000)
     target = 0.002 if quick else 0.05
     graph = make_graph(n_ops, seed=seed)
     res: dict[str, Any] = {"ops": n_ops, "seed": seed, "inputs": len(graph.inputs),
                            "slots": graph.slots, "rounds": n_rounds, "counts": graph.counts(),
                            "check": check(graph)}
     res["engines"] = time_engines(graph, n_rounds=n_rounds, target=target)
-    res["micro"] = micro(n_rounds=n_rounds, target=target / 10)
+    res["micro"] = micro(n_rounds=n_rounds, target=target / 10, held=20 if quick else 200)
     res["memory"] = bytes_per_node(graph)
     res["create_graph"] = create_graph_ratio(graph, n_rounds=n_rounds)
     res["compile"] = compile_times(compile_sizes, repeat=1 if quick else 2)
@@ -722,6 +734,19 @@ def report(res: dict[str, Any]) -> str:
         [f"{r['ops']:,}", f"{r['trace_nodes']:,}", f"{r['s']:.3f}", f"{r['us_per_op']:.0f}",
          f"{r['source_lines']:,}"] for r in res["compile"]]))
     return "\n".join(lines)
+
+
+def page(res: dict[str, Any]) -> str:
+    """The speed page's W-tape section (Markdown)."""
+    return "\n".join([
+        "**W-tape, a graph unlike ours** (`python -m benchmarks.tape`): a generated list of "
+        "scalar ops (unary ops, products, short `sum`/`mean`/`dot`/`logsumexp`/`softmax`) "
+        "replayed by a plain-Python index tape (values and gradients in two flat lists, "
+        "hand-written local rules: the design anyone writes in an afternoon), by the dynamic "
+        "engine and by `autograd.compile`, after checking that all three agree.",
+        "",
+        report(res),
+    ])
 
 
 def profile(graph: Graph, *, steps: int = 5, top: int = 20) -> str:
