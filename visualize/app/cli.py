@@ -265,8 +265,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if path is not None and path.exists():
             print(f"open in a browser: {path.resolve().as_uri()}  ({what})")
     print(f"more: `{_command()} lesson --list` (the chain rule, learning rates, vanishing "
-          f"gradients, ... as lessons with pictures); live: `{_command()} playground` (train "
-          "in the browser, every weight and any point's backward pass under your hands)")
+          "gradients, ... as lessons with pictures)")
+    print(f"play: `{_command()} playground` (train live in the browser: data, layers, every "
+          "weight, any point's backward pass)")
     return 0
 
 
