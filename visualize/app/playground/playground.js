@@ -529,8 +529,8 @@ class App {
       if (pts.length) s("polyline", {points: pts.join(" "), fill: "none", stroke: col, "stroke-width": 1.5}, svg);
     });
     const lab = (x, y, t, anchor) => text(s("text", {x, y, "font-size": 8, "text-anchor": anchor || "start"}, svg), t);
-    lab(27, 14, log ? "1e" + hi.toFixed(1) : hi.toPrecision(2), "end");
-    lab(27, 100, log ? "1e" + lo.toFixed(1) : "0", "end");
+    lab(27, 14, (log ? Math.pow(10, hi) : hi).toPrecision(2), "end");
+    lab(27, 100, log ? Math.pow(10, lo).toPrecision(2) : "0", "end");
     lab(295, 109, "epoch " + n, "end");
     text(this.curveText, "loss curves: train (first series colour), test (second)" +
       (log ? ", log scale" : ""));
