@@ -63,6 +63,10 @@ def test_a_learner_uses_every_control(browser, tmp_path):
         # play, pause
         b.click(".crpg-play")
         wait(b, "app.F && app.F.epoch >= 5")
+        # reloading mid-training: the run goes on, the reloaded page follows it
+        epoch = b.js("return window.chainrulePlayground.F.epoch")
+        b.driver.refresh()
+        wait(b, f"app.F && app.playing && app.F.epoch > {epoch}")
         b.click(".crpg-play")
         wait(b, "!app.playing")
         assert b.text(".crpg-epoch").startswith("epoch ")
