@@ -79,8 +79,10 @@ def test_the_readme_picture_is_the_quickstarts_graph(tmp_path: Path) -> None:
     _run_in(tmp_path, blocks, "quickstart")
     drawn = (tmp_path / "neuron.svg").read_text(encoding="utf-8")
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page("README"))
-    assert len(pictures) == 1  # one picture
-    shown = (ROOT / pictures[0]).read_text(encoding="utf-8")
+    # two pictures: the quickstart's graph and the playground's screenshot
+    assert sorted(pictures) == ["docs/playground.png", "docs/quickstart-neuron.svg"]
+    assert (ROOT / "docs/playground.png").read_bytes().startswith(b"\x89PNG")
+    shown = (ROOT / "docs/quickstart-neuron.svg").read_text(encoding="utf-8")
     # the same labels, numbers and edge formulas (the layout may differ between Graphviz versions)
     assert _svg_texts(shown) == _svg_texts(drawn)
     assert any("0.4621" in t for t in _svg_texts(shown))
