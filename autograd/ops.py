@@ -261,8 +261,9 @@ class UnknownOpError(LookupError):
 # One entry per op: define_op derives every form from the formula.
 
 
-def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int], tuple[str, ...]]]:
-    """Templates of a variadic op, rendered on first use (compile only)."""
+def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int], tuple[str, ...]],
+                                            Callable[[int], tuple[str, ...]]]:
+    """Templates of a variadic op (forward, local, after), rendered on first use."""
     cache: list[Any] = []
 
     def get() -> Any:
@@ -278,7 +279,10 @@ def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int]
     def local(n: int) -> tuple[str, ...]:
         return tuple(get()[1](n))
 
-    return forward, local
+    def after(n: int) -> tuple[str, ...]:
+        return tuple(get()[2](n))
+
+    return forward, local, after
 
 
 def define_op(
@@ -340,13 +344,14 @@ def define_op(
         d = derive(name, rule)
         fwd, loc, val, ft, lt = d.forward, d.local, d.value, d.forward_template, d.local_templates
         names, ftext, dtext = d.names, d.formula_text, d.derivative_text
+    after: Any = ()
     if rule.variadic:
-        ft, lt = _lazy_templates(rule)
+        ft, lt, after = _lazy_templates(rule)
     return Op(
         name, symbol, -1 if rule.variadic else len(rule.operands), fwd, loc, val,
         ftext, dtext, tuple(domain), kinks=tuple(kinks), specials=tuple(specials),
         params=params, api=api, doc=doc, call=call, builtin=builtin,
-        codegen=Codegen(ft, lt, names=names), rule=rule,
+        codegen=Codegen(ft, lt, names=names, after=after), rule=rule,
         fused_backward=tuple((fused_backward or {}).items()),
     )
 
