@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import ast
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autograd.formula import (
@@ -49,6 +49,7 @@ __all__ = [
     "direct_forward",
     "doc_text",
     "docs",
+    "edge_label",
     "float_globals",
     "float_source",
     "helpers_used",
@@ -638,6 +639,41 @@ def docs(formula: Formula) -> tuple[str, str]:
     if formula.variadic:
         return fwd, "; ".join(f"d/d{g}[i] = {p}" for g, p in zip(formula.names, parts))
     return fwd, ", ".join(parts)  # one per operand, in order (visualize splits on ", ")
+
+
+def edge_label(formula: Formula, slot: int, names: Sequence[str], *, longest: int = 32) -> str:
+    """The partial for operand ``slot`` as readable text, in the operands' own names.
+
+    ``names`` gives each operand's text (``"w"``, ``"(x + 1)"``); ``out`` reads
+    as the forward's text where that is plain. This is the text graphs put on
+    an edge (``∂(w*x)/∂w = x``).
+
+    Returns:
+        The text, or "" when there is none to show: a variadic op or one with
+        parameters, a slot without a partial, or a partial longer than
+        ``longest`` characters (before the names go in).
+    """
+    if (formula.variadic or formula.params or len(names) != len(formula.names)
+            or not 0 <= slot < len(formula.partials)):
+        return ""
+    fwd, derivative = docs(formula)
+    part = derivative.split(", ")[slot] if len(formula.partials) > 1 else derivative
+    if len(part) > longest:
+        return ""
+    slots = {nm: f"__q{k}__" for k, nm in enumerate(formula.names)}
+
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return ast.Name(slots.get(node.id, node.id), ast.Load())
+
+    def placed(src: str) -> str:
+        return ast.unparse(Sub().visit(ast.parse(src, mode="eval")))
+
+    out = "" if " if " in fwd else doc_text(placed(formula.forward), formula)
+    text = doc_text(placed(formula.partials[slot]), formula, out=out, power="^")
+    for k, nm in enumerate(names):
+        text = text.replace(f"__q{k}__", nm)
+    return text
 
 
 def float_globals(formula: Formula) -> dict[str, Any]:

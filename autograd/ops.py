@@ -252,6 +252,19 @@ class Op:
     rule: Formula | None = field(default=None, compare=False)
     fused_backward: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
+    def edge_label(self, slot: int, names: Sequence[str]) -> str:
+        """The local derivative for operand ``slot`` as text in the operands' names.
+
+        Rendered from the op's formula (:func:`autograd.formula_render.edge_label`):
+        ``mul.edge_label(1, ["w", "x"])`` is ``"w"``. Returns "" for an op without
+        a formula, or without a short text for that operand.
+        """
+        if self.rule is None:
+            return ""
+        from autograd.formula_render import edge_label
+
+        return edge_label(self.rule, slot, names)
+
 
 class UnknownOpError(LookupError):
     """Raised when a node names an op that has no entry in the table."""
