@@ -215,6 +215,96 @@ class _Group:
         self.exact: Callable[..., float] | None = None
 
 
+def _assemble(used_args: set[int], fwd: list[str], bwd: list[str], outs_s: str,
+              n_params: int, gm_used: set[_Group], shared_g: set[Value],
+              pre_g: list[str]) -> list[str]:
+    """The generated function's lines: its head (the batch's columns), the forward,
+    the gradient accumulators (a group's matrix starts from its first whole-matrix
+    gradient instead of zeros), the backward and the return."""
+    head = ["def _batched(_D, _pl, _pa, _seed):", "    _B = _D.shape[0]"]
+    head += [f"    a{i} = _D[:, {i}]" for i in sorted(used_args)]
+    body = head + fwd
+    body.append(f"    _outs = ({outs_s},)")
+    body.append(f"    _G = _zeros({n_params})")
+    for grp in sorted(gm_used, key=lambda g: g.gid):
+        gm = f"GM{grp.gid}"
+        touch = [k for k, line in enumerate(bwd) if f"{gm} " in line or f"{gm}[" in line]
+        if len(touch) >= 1 and bwd[touch[0]].startswith(f"    {gm} += "):
+            # its first gradient is a whole matrix: start from it (no zeros, no add)
+            bwd[touch[0]] = bwd[touch[0]].replace(f"{gm} += ", f"{gm} = ", 1)
+            if any(bwd[k].startswith((f"    {gm} += ", f"    {gm}[")) for k in touch[1:]):
+                bwd[touch[0]] += ".copy()"  # later updates are in place
+            continue
+        body.append(f"    {gm} = _zeros((_B, {len(grp.members)}))")
+    for o in sorted(shared_g, key=lambda v: -v._id):
+        body.append(f"    g{-o._id} = 0.0")
+    body += bwd
+    body.append(f"    return _outs, _G, ({', '.join(pre_g)}{',' if pre_g else ''})")
+    return body
+
+
+def _find_groups(order: list[Value], batched: dict[Value, bool], absorbed: set[Value],
+                 chains: dict[Value, tuple[list[Any], list[Any], Any]], pidx: dict[Value, int],
+                 ) -> tuple[dict[tuple[Any, ...], _Group], dict[Value, tuple[_Group, int]]]:
+    """Group the affine nodes (chains, fused neurons, ``dot``) that read the same batched
+    inputs with parameter weights: each group becomes one ``X @ W (+ b)``.
+
+    Returns the groups (by their key: kind, width, activation parameters,
+    inputs) and, for each member node, its group and column.
+    """
+    groups: dict[tuple[Any, ...], _Group] = {}
+    member: dict[Value, tuple[_Group, int]] = {}
+    for node in order:
+        if not batched[node] or node in absorbed:
+            continue
+        chain = chains.get(node)
+        aff = (*chain, None, ()) if chain is not None else _affine(node)
+        if aff is None:
+            continue
+        xs, ws, b, act, params = aff
+        if chain is None and not any(isinstance(x, Value) and batched[x] for x in xs):
+            xs, ws = ws, xs
+        if chain is None and op_of(node).name != "dot" and xs is not aff[0]:
+            continue  # a neuron whose weights are batched: elementwise
+        if not all(isinstance(w, Value) and w in pidx for w in ws):
+            continue
+        if b is not None and not (isinstance(b, Value) and b in pidx):
+            continue
+        key = ("chain" if chain is not None else id(node._entry), len(xs), params,
+               tuple(id(x) if isinstance(x, Value) else ("c", x) for x in xs))
+        grp = groups.get(key)
+        exact = _exact_chain if chain is not None else _exact_affine(op_of(node), act)
+        if exact is False:
+            continue
+        if grp is None:
+            grp = groups[key] = _Group(len(groups), node._entry, xs, act, params,
+                                       b is not None)
+            grp.exact = exact if callable(exact) else None
+        member[node] = (grp, len(grp.members))
+        grp.members.append(node)
+        grp.ws.append(ws)
+        if b is not None:
+            grp.bs.append(b)
+    return groups, member
+
+
+def _layout(groups: dict[Any, _Group], captured: list[Value]) -> list[Value]:
+    """The parameter vector's order: each group's weights (member by member) and biases
+    contiguous (so that ``W`` and ``b`` are views and their gradients slice updates),
+    then the other captured Values. Sets each laid-out group's ``start``."""
+    placed: dict[Value, int] = {}
+    layout: list[Value] = []
+    for grp in groups.values():
+        ws_flat = [w for ws in grp.ws for w in ws]
+        block = ws_flat + list(grp.bs)
+        if len(set(block)) == len(block) and not any(v in placed for v in block):
+            grp.start = len(layout)
+            for v in block:
+                placed[v] = len(layout)
+                layout.append(v)
+    return layout + [v for v in captured if v not in placed]
+
+
 # ---------------------------------------------------------------------------
 # One program: a trace turned into NumPy code.
 
@@ -274,56 +364,12 @@ class _Program:
             chains, absorbed = self._chains(order, outs, guards, interior, pidx, batched)
 
         # -- groups of affine nodes
-        groups: dict[tuple[Any, ...], _Group] = {}
-        member: dict[Value, tuple[_Group, int]] = {}
-        if group:
-            for node in order:
-                if not batched[node] or node in absorbed:
-                    continue
-                chain = chains.get(node)
-                aff = (*chain, None, ()) if chain is not None else _affine(node)
-                if aff is None:
-                    continue
-                xs, ws, b, act, params = aff
-                if chain is None and not any(isinstance(x, Value) and batched[x] for x in xs):
-                    xs, ws = ws, xs
-                if chain is None and op_of(node).name != "dot" and xs is not aff[0]:
-                    continue  # a neuron whose weights are batched: elementwise
-                if not all(isinstance(w, Value) and w in pidx for w in ws):
-                    continue
-                if b is not None and not (isinstance(b, Value) and b in pidx):
-                    continue
-                key = ("chain" if chain is not None else id(node._entry), len(xs), params,
-                       tuple(id(x) if isinstance(x, Value) else ("c", x) for x in xs))
-                grp = groups.get(key)
-                exact = _exact_chain if chain is not None else _exact_affine(op_of(node), act)
-                if exact is False:
-                    continue
-                if grp is None:
-                    grp = groups[key] = _Group(len(groups), node._entry, xs, act, params,
-                                               b is not None)
-                    grp.exact = exact if callable(exact) else None
-                member[node] = (grp, len(grp.members))
-                grp.members.append(node)
-                grp.ws.append(ws)
-                if b is not None:
-                    grp.bs.append(b)
+        groups, member = (_find_groups(order, batched, absorbed, chains, pidx) if group
+                          else ({}, {}))
         first_of = {g.members[0]: g for g in groups.values()}
 
-        # -- parameter layout: each group's weights (member by member) and biases
-        # contiguous in the parameter vector, so W and b are views, their
-        # gradients slice updates
-        placed: dict[Value, int] = {}
-        layout: list[Value] = []
-        for grp in groups.values():
-            ws_flat = [w for ws in grp.ws for w in ws]
-            block = ws_flat + list(grp.bs)
-            if len(set(block)) == len(block) and not any(v in placed for v in block):
-                grp.start = len(layout)
-                for v in block:
-                    placed[v] = len(layout)
-                    layout.append(v)
-        layout += [v for v in captured if v not in placed]
+        # -- parameter layout
+        layout = _layout(groups, captured)
         captured = layout
         pidx = {v: j for j, v in enumerate(captured)}
         self.captured = captured
@@ -819,25 +865,7 @@ class _Program:
             bwd += ["    " + line for line in per_sample]
         pre_g = [f"_G[{j}]" for j, _ in self.pre]
 
-        head = ["def _batched(_D, _pl, _pa, _seed):", "    _B = _D.shape[0]"]
-        head += [f"    a{i} = _D[:, {i}]" for i in sorted(used_args)]
-        body = head + fwd
-        body.append(f"    _outs = ({outs_s},)")
-        body.append(f"    _G = _zeros({len(captured)})")
-        for grp in sorted(gm_used, key=lambda g: g.gid):
-            gm = f"GM{grp.gid}"
-            touch = [k for k, line in enumerate(bwd) if f"{gm} " in line or f"{gm}[" in line]
-            if len(touch) >= 1 and bwd[touch[0]].startswith(f"    {gm} += "):
-                # its first gradient is a whole matrix: start from it (no zeros, no add)
-                bwd[touch[0]] = bwd[touch[0]].replace(f"{gm} += ", f"{gm} = ", 1)
-                if any(bwd[k].startswith((f"    {gm} += ", f"    {gm}[")) for k in touch[1:]):
-                    bwd[touch[0]] += ".copy()"  # later updates are in place
-                continue
-            body.append(f"    {gm} = _zeros((_B, {len(grp.members)}))")
-        for o in sorted(shared_g, key=lambda v: -v._id):
-            body.append(f"    g{-o._id} = 0.0")
-        body += bwd
-        body.append(f"    return _outs, _G, ({', '.join(pre_g)}{',' if pre_g else ''})")
+        body = _assemble(used_args, fwd, bwd, outs_s, len(captured), gm_used, shared_g, pre_g)
         src = "\n".join(body) + "\n"
         self.source = src
         self.uses_pl = "_pl" in "\n".join(body[1:])  # parameters read as floats too

@@ -871,6 +871,18 @@ def _nary(op: Op, operands: Sequence[Any]) -> Value:
     )
 
 
+def _group(op: Op, vs: Sequence[Any]) -> Value:
+    """A variadic built-in op on a list: Values only (the common case) take the short path."""
+    try:
+        floats = [v._data for v in vs]
+    except AttributeError:  # a number among them: the general path
+        return apply(op, *vs)
+    if not floats:
+        return apply(op)
+    out = op.forward(*floats)
+    return _node(out, op, tuple(vs), op.local(out, *floats), None)
+
+
 def apply(op: Op | str, *operands: Any) -> Value:
     """Apply any op of the table (built-in or registered) to its operands.
 
@@ -986,6 +998,9 @@ _LOGSUMEXP = OPS["logsumexp"]
 
 
 def _values(values: Iterable[Any], what: str) -> list[Any]:
+    t = type(values)
+    if t is list or t is tuple:  # the common case, without the abc check
+        return list(values)
     if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(
             f"{what}: expected an iterable of Values or numbers, got "
@@ -1006,7 +1021,7 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     Raises:
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    return apply(_SUM, *_values(values, "sum"))
+    return _group(_SUM, _values(values, "sum"))
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1019,7 +1034,7 @@ def mean(values: Iterable[Value | Number]) -> Value:
     vs = _values(values, "mean")
     if not vs:
         raise ValueError("mean: got an empty sequence; pass at least one value")
-    return apply(_MEAN, *vs)
+    return _group(_MEAN, vs)
 
 
 def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
@@ -1038,7 +1053,7 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
             "of equal length"
         )
-    return apply(_DOT, *a, *b)
+    return _group(_DOT, a + b)
 
 
 def maximum(a: Value | Number, b: Value | Number) -> Value:
@@ -1069,7 +1084,7 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
     vs = _values(values, "logsumexp")
     if not vs:
         raise ValueError("logsumexp: got an empty sequence; pass at least one value")
-    return apply(_LOGSUMEXP, *vs)
+    return _group(_LOGSUMEXP, vs)
 
 
 def softmax(values: Iterable[Value | Number]) -> list[Value]:

@@ -318,6 +318,7 @@ def __getattr__(name: str) -> Any:
 
 
 _RENDER_NAMES = frozenset({
-    "Derived", "check", "derive", "direct_forward", "doc_text", "docs", "float_globals",
+    "Derived", "check", "derive", "direct_forward", "doc_text", "docs", "edge_label",
+    "float_globals",
     "float_source", "helpers_used", "parse", "templates", "value_globals", "value_source",
 })

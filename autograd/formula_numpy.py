@@ -31,6 +31,7 @@ import builtins
 import math
 import operator
 from collections.abc import Callable, Sequence
+from functools import reduce
 from typing import Any
 
 from autograd import numerics as N
@@ -65,222 +66,247 @@ def require_numpy(who: str = "autograd.compile(..., batch=True)") -> Any:
 _NS: dict[str, Any] = {}
 
 
+np: Any = None  # NumPy, once namespace() has imported it
+_ERF: Any = None  # math.erf over arrays
+
+
+def where(c: Any, a: Any, b: Any) -> Any:
+    return np.where(c, a, b)
+
+
+def sigmoid(x: Any) -> Any:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus(x: Any) -> Any:
+    return np.where(x > 0.0, x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def erf(x: Any) -> Any:
+    return np.asarray(_ERF(x), dtype=np.float64)
+
+
+def npow(a: Any, b: Any) -> Any:
+    # C's pow, as the op's float rule; NumPy computes ``x ** 0.5`` as sqrt(x), which
+    # gives -0.0 at -0.0 and nan at -inf where pow gives 0.0 and inf
+    r = np.power(a, b)
+    if np.ndim(b) == 0 and b != 0.5:
+        return r
+    half = b == 0.5
+    return np.where(half & (a == 0.0), 0.0, np.where(half & (a == -_INF), _INF, r))
+
+
+def nsum(xs: Any) -> Any:  # the builtin sum: 0.0 + x0 + x1 + ... left to right
+    total: Any = 0.0
+    for x in xs:
+        total = total + x
+    return total
+
+
+def nfsum(xs: Any) -> Any:  # math.fsum of one value per sample each
+    cols = list(xs)
+    if not cols:
+        return 0.0
+    shape = np.broadcast_shapes(*(np.shape(c) for c in cols))
+    if not shape:
+        return N.fsum([float(c) for c in cols])
+    return g_fsum(np.stack([np.broadcast_to(c, shape) for c in cols], axis=-1))
+
+
+def pmax(a: Any, b: Any) -> Any:  # Python's max(a, b): the first unless b is larger
+    return np.where(b > a, b, a)
+
+
+def pmin(a: Any, b: Any) -> Any:
+    return np.where(b < a, b, a)
+
+
+def stack(n_rows: int, *cols: Any) -> Any:
+    out = np.empty((n_rows, len(cols)))
+    for j, c in enumerate(cols):
+        out[:, j] = c
+    return out
+
+
+def outer_sum(g: Any, d: Any) -> Any:
+    # sum_i g_i * d_j over the samples i, for a shared node's many parameters
+    if np.isfinite(d).all():
+        return g.sum() * d
+    return (g[:, None] * d[None, :]).sum(0)
+
+
+def g_fsum(m: Any) -> Any:
+    """``math.fsum`` along the last axis, exactly rounded as the op's float rule.
+
+    A cascaded sum with error-free transformations (TwoSum) carries each
+    rounding error; where the result with its carried error is provably the
+    exactly rounded sum it is kept, the other rows (cancellation, specials,
+    overflow) are summed by ``numerics.fsum`` one by one.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    k = m.shape[-1]
+    if k == 0:
+        return np.zeros(m.shape[:-1])
+    if m.ndim == 1:
+        return N.fsum(m.tolist())
+    rows_n = m.size // k
+    if rows_n * (0.4 + 0.015 * k) < k * 8.0 * (1.0 + 0.002 * rows_n):  # µs: rows cheaper
+        fs = N.fsum
+        return np.array([fs(r) for r in m.reshape(-1, k).tolist()],
+                        dtype=np.float64).reshape(m.shape[:-1])
+    s = 0.0 + m[..., 0]  # fsum([-0.0]) is 0.0
+    c = np.zeros_like(s)
+    ca = np.zeros_like(s)
+    for j in range(1, k):
+        x = m[..., j]
+        t = s + x
+        bp = t - s
+        e = (s - (t - bp)) + (x - bp)
+        c = c + e
+        ca = ca + np.abs(e)
+        s = t
+    r = s + c
+    bp = r - s
+    t2 = (s - (r - bp)) + (c - bp)
+    ok = np.abs(t2) + k * 2.3e-16 * ca < 0.25 * np.spacing(np.abs(r))
+    ok &= np.isfinite(r) & np.isfinite(ca)
+    if not ok.all():
+        r = np.array(r, dtype=np.float64)
+        flat_r = r.reshape(-1)
+        rows = m.reshape(-1, k)
+        for i in np.flatnonzero(~ok.reshape(-1)).tolist():
+            flat_r[i] = N.fsum(rows[i].tolist())
+    return r
+
+
+def g_sumprod(a: Any, b: Any) -> Any:
+    return g_fsum(a * b)
+
+
+def g_logsumexp(m: Any) -> Any:
+    mx = np.max(m, axis=-1)
+    fin = np.isfinite(mx)
+    base = np.where(fin, mx, 0.0)
+    r = base + np.log(g_fsum(np.exp(m - base[..., None])))
+    return np.where(fin, r, np.where(np.isnan(m).any(axis=-1), np.nan, mx))
+
+
+def g_tie_share(m: Any) -> Any:
+    tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
+    return tops / np.sum(tops, axis=-1, keepdims=True)
+
+
+def amax(x: Any) -> float:
+    """The largest finite magnitude in ``x`` (0 for none)."""
+    if type(x) is float:
+        v = abs(x)
+        return v if v - v == 0.0 else 0.0
+    a = np.abs(x)
+    if not a.size:
+        return 0.0
+    m = float(a.max())
+    if m - m == 0.0:  # finite
+        return m
+    a = a[np.isfinite(a)]
+    return float(a.max()) if a.size else 0.0
+
+
+def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
+               nr: Any, pm: float) -> float:
+    """Make ``Z = X @ W (+ b)`` take the op's side of 0; return its error bounds.
+
+    A matrix product sums in another order (and with FMA) than the op's own
+    forward, so an entry may differ from it by up to ``(n + 2) u`` of its
+    terms' magnitude, plus what the inputs' own error ``ein`` (a bound on
+    how far ``X`` may be from the dynamic engine's values) moves it. With
+    exact inputs, the entries within that bound of 0 (a kink; a zero's
+    sign) are recomputed as the op computes them; with inexact inputs
+    their samples are marked in ``nr`` (the dynamic engine's own path takes
+    them), so that afterwards every entry's side of 0 is the dynamic
+    engine's. ``pm`` bounds every parameter's magnitude. Returns the bound on
+    ``|Z - Z_dynamic|``.
+    """
+    if not Z.size:
+        return 0.0
+    n = X.shape[1]
+    gam = (n + 2) * 2.3e-16
+    colw = n * pm  # bounds each column's sum of |w|
+    ez = gam * (amax(X) * colw + pm) + ein * colw
+    if float(np.abs(Z).min()) > ez:  # nothing within reach of 0 (nan compares False)
+        return ez
+    aw = np.abs(W)
+    colw = amax(aw.sum(0))
+    T = np.abs(X) @ aw
+    if b is not None:
+        T = T + np.abs(b)
+    bad = ~(np.abs(Z) > gam * T + ein * colw)  # near 0, zeros, and non-finite terms
+    if not bad.any():
+        return ez
+    if ein or exact is None:
+        nr |= bad.any(axis=1)
+        return ez
+    memo: dict[Any, float] = {}
+    for r, c in zip(*np.nonzero(bad)):
+        key = (X[r].tobytes(), int(c)) if T[r, c] == 0.0 else None
+        if key is not None and key in memo:
+            Z[r, c] = memo[key]
+            continue
+        z = exact(X[r].tolist(), W[:, c].tolist(), None if b is None else float(b[c]))
+        Z[r, c] = z
+        if key is not None:
+            memo[key] = z
+    return ez
+
+
+def eprop(out: Any, own: float, *pairs: Any) -> float:
+    """A bound on ``|out - out_dynamic|`` from its operands' bounds (first order)."""
+    e = own * amax(out) if own else 0.0
+    for k in range(0, len(pairs), 2):
+        eo = pairs[k + 1]
+        if eo:
+            d = pairs[k]
+            e += (abs(d) if type(d) is float else amax(d)) * eo
+    return e if e == e else _INF
+
+
+def near(nr: Any, L: Any, R: Any, e: float) -> None:
+    """Mark the samples whose ``L`` and ``R`` are within ``e``: a comparison there
+    may fall on another side than in the dynamic engine."""
+    if not e:
+        return
+    d = np.abs(L if type(R) is float and R == 0.0 else np.subtract(L, R))
+    if np.ndim(d) and d.size and float(d.min()) > e:  # nan compares False: go on
+        return
+    m = ~(d > e)
+    if np.ndim(m) == 2:
+        m = m.any(axis=1)
+    if np.ndim(m) == 0:
+        if m:
+            nr[:] = True
+        return
+    nr |= m
+
+
+def cols(n_rows: int, n_cols: int, x: Any) -> Any:
+    return np.broadcast_to(x, (n_rows, n_cols))
+
+
+def logic_and(*xs: Any) -> Any:
+    return reduce(np.logical_and, xs)
+
+
+def logic_or(*xs: Any) -> Any:
+    return reduce(np.logical_or, xs)
+
+
 def namespace() -> dict[str, Any]:
+    """The names rendered NumPy code reads (built once, when NumPy is first needed)."""
+    global np, _ERF
     if _NS:
         return _NS
     np = require_numpy()
-    from functools import reduce
-
-    def where(c: Any, a: Any, b: Any) -> Any:
-        return np.where(c, a, b)
-
-    def sigmoid(x: Any) -> Any:
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-    def softplus(x: Any) -> Any:
-        return np.where(x > 0.0, x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-    erf_u = np.frompyfunc(math.erf, 1, 1)
-
-    def erf(x: Any) -> Any:
-        return np.asarray(erf_u(x), dtype=np.float64)
-
-    def npow(a: Any, b: Any) -> Any:
-        # C's pow, as the op's float rule; NumPy computes ``x ** 0.5`` as sqrt(x), which
-        # gives -0.0 at -0.0 and nan at -inf where pow gives 0.0 and inf
-        r = np.power(a, b)
-        if np.ndim(b) == 0 and b != 0.5:
-            return r
-        half = b == 0.5
-        return np.where(half & (a == 0.0), 0.0, np.where(half & (a == -_INF), _INF, r))
-
-    def nsum(xs: Any) -> Any:  # the builtin sum: 0.0 + x0 + x1 + ... left to right
-        total: Any = 0.0
-        for x in xs:
-            total = total + x
-        return total
-
-    def nfsum(xs: Any) -> Any:  # math.fsum of one value per sample each
-        cols = list(xs)
-        if not cols:
-            return 0.0
-        shape = np.broadcast_shapes(*(np.shape(c) for c in cols))
-        if not shape:
-            return N.fsum([float(c) for c in cols])
-        return g_fsum(np.stack([np.broadcast_to(c, shape) for c in cols], axis=-1))
-
-    def pmax(a: Any, b: Any) -> Any:  # Python's max(a, b): the first unless b is larger
-        return np.where(b > a, b, a)
-
-    def pmin(a: Any, b: Any) -> Any:
-        return np.where(b < a, b, a)
-
-    def stack(n_rows: int, *cols: Any) -> Any:
-        out = np.empty((n_rows, len(cols)))
-        for j, c in enumerate(cols):
-            out[:, j] = c
-        return out
-
-    def outer_sum(g: Any, d: Any) -> Any:
-        # sum_i g_i * d_j over the samples i, for a shared node's many parameters
-        if np.isfinite(d).all():
-            return g.sum() * d
-        return (g[:, None] * d[None, :]).sum(0)
-
-    def g_fsum(m: Any) -> Any:
-        """``math.fsum`` along the last axis, exactly rounded as the op's float rule.
-
-        A cascaded sum with error-free transformations (TwoSum) carries each
-        rounding error; where the result with its carried error is provably the
-        exactly rounded sum it is kept, the other rows (cancellation, specials,
-        overflow) are summed by ``numerics.fsum`` one by one.
-        """
-        m = np.asarray(m, dtype=np.float64)
-        k = m.shape[-1]
-        if k == 0:
-            return np.zeros(m.shape[:-1])
-        if m.ndim == 1:
-            return N.fsum(m.tolist())
-        rows_n = m.size // k
-        if rows_n * (0.4 + 0.015 * k) < k * 8.0 * (1.0 + 0.002 * rows_n):  # µs: rows cheaper
-            fs = N.fsum
-            return np.array([fs(r) for r in m.reshape(-1, k).tolist()],
-                            dtype=np.float64).reshape(m.shape[:-1])
-        s = 0.0 + m[..., 0]  # fsum([-0.0]) is 0.0
-        c = np.zeros_like(s)
-        ca = np.zeros_like(s)
-        for j in range(1, k):
-            x = m[..., j]
-            t = s + x
-            bp = t - s
-            e = (s - (t - bp)) + (x - bp)
-            c = c + e
-            ca = ca + np.abs(e)
-            s = t
-        r = s + c
-        bp = r - s
-        t2 = (s - (r - bp)) + (c - bp)
-        ok = np.abs(t2) + k * 2.3e-16 * ca < 0.25 * np.spacing(np.abs(r))
-        ok &= np.isfinite(r) & np.isfinite(ca)
-        if not ok.all():
-            r = np.array(r, dtype=np.float64)
-            flat_r = r.reshape(-1)
-            rows = m.reshape(-1, k)
-            for i in np.flatnonzero(~ok.reshape(-1)).tolist():
-                flat_r[i] = N.fsum(rows[i].tolist())
-        return r
-
-    def g_sumprod(a: Any, b: Any) -> Any:
-        return g_fsum(a * b)
-
-    def g_logsumexp(m: Any) -> Any:
-        mx = np.max(m, axis=-1)
-        fin = np.isfinite(mx)
-        base = np.where(fin, mx, 0.0)
-        r = base + np.log(g_fsum(np.exp(m - base[..., None])))
-        return np.where(fin, r, np.where(np.isnan(m).any(axis=-1), np.nan, mx))
-
-    def g_tie_share(m: Any) -> Any:
-        tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
-        return tops / np.sum(tops, axis=-1, keepdims=True)
-
-    def amax(x: Any) -> float:
-        """The largest finite magnitude in ``x`` (0 for none)."""
-        if type(x) is float:
-            v = abs(x)
-            return v if v - v == 0.0 else 0.0
-        a = np.abs(x)
-        if not a.size:
-            return 0.0
-        m = float(a.max())
-        if m - m == 0.0:  # finite
-            return m
-        a = a[np.isfinite(a)]
-        return float(a.max()) if a.size else 0.0
-
-    def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
-                   nr: Any, pm: float) -> float:
-        """Make ``Z = X @ W (+ b)`` take the op's side of 0; return its error bounds.
-
-        A matrix product sums in another order (and with FMA) than the op's own
-        forward, so an entry may differ from it by up to ``(n + 2) u`` of its
-        terms' magnitude, plus what the inputs' own error ``ein`` (a bound on
-        how far ``X`` may be from the dynamic engine's values) moves it. With
-        exact inputs, the entries within that bound of 0 (a kink; a zero's
-        sign) are recomputed as the op computes them; with inexact inputs
-        their samples are marked in ``nr`` (the dynamic engine's own path takes
-        them), so that afterwards every entry's side of 0 is the dynamic
-        engine's. ``pm`` bounds every parameter's magnitude. Returns the bound on
-        ``|Z - Z_dynamic|``.
-        """
-        if not Z.size:
-            return 0.0
-        n = X.shape[1]
-        gam = (n + 2) * 2.3e-16
-        colw = n * pm  # bounds each column's sum of |w|
-        ez = gam * (amax(X) * colw + pm) + ein * colw
-        if float(np.abs(Z).min()) > ez:  # nothing within reach of 0 (nan compares False)
-            return ez
-        aw = np.abs(W)
-        colw = amax(aw.sum(0))
-        T = np.abs(X) @ aw
-        if b is not None:
-            T = T + np.abs(b)
-        bad = ~(np.abs(Z) > gam * T + ein * colw)  # near 0, zeros, and non-finite terms
-        if not bad.any():
-            return ez
-        if ein or exact is None:
-            nr |= bad.any(axis=1)
-            return ez
-        memo: dict[Any, float] = {}
-        for r, c in zip(*np.nonzero(bad)):
-            key = (X[r].tobytes(), int(c)) if T[r, c] == 0.0 else None
-            if key is not None and key in memo:
-                Z[r, c] = memo[key]
-                continue
-            z = exact(X[r].tolist(), W[:, c].tolist(), None if b is None else float(b[c]))
-            Z[r, c] = z
-            if key is not None:
-                memo[key] = z
-        return ez
-
-    def eprop(out: Any, own: float, *pairs: Any) -> float:
-        """A bound on ``|out - out_dynamic|`` from its operands' bounds (first order)."""
-        e = own * amax(out) if own else 0.0
-        for k in range(0, len(pairs), 2):
-            eo = pairs[k + 1]
-            if eo:
-                d = pairs[k]
-                e += (abs(d) if type(d) is float else amax(d)) * eo
-        return e if e == e else _INF
-
-    def near(nr: Any, L: Any, R: Any, e: float) -> None:
-        """Mark the samples whose ``L`` and ``R`` are within ``e``: a comparison there
-        may fall on another side than in the dynamic engine."""
-        if not e:
-            return
-        d = np.abs(L if type(R) is float and R == 0.0 else np.subtract(L, R))
-        if np.ndim(d) and d.size and float(d.min()) > e:  # nan compares False: go on
-            return
-        m = ~(d > e)
-        if np.ndim(m) == 2:
-            m = m.any(axis=1)
-        if np.ndim(m) == 0:
-            if m:
-                nr[:] = True
-            return
-        nr |= m
-
-    def cols(n_rows: int, n_cols: int, x: Any) -> Any:
-        return np.broadcast_to(x, (n_rows, n_cols))
-
-    def logic_and(*xs: Any) -> Any:
-        return reduce(np.logical_and, xs)
-
-    def logic_or(*xs: Any) -> Any:
-        return reduce(np.logical_or, xs)
-
+    _ERF = np.frompyfunc(math.erf, 1, 1)
     _NS.update({
         "_np": np, "_where": where, "_and": logic_and, "_or": logic_or,
         "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
@@ -426,6 +452,7 @@ class TemplateRendered:
 
 # -- from the op's formula (autograd.formula): the one written form of its
 # forward and partials, rendered here as NumPy.
+
 
 def _helper_numpy() -> dict[str, str]:
     from autograd.formula import HELPERS

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import ast
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autograd.formula import (
@@ -49,6 +49,7 @@ __all__ = [
     "direct_forward",
     "doc_text",
     "docs",
+    "edge_label",
     "float_globals",
     "float_source",
     "helpers_used",
@@ -268,6 +269,13 @@ class _Rename(ast.NodeTransformer):
             self.in_cond -= 1
             a, b = self.visit(node.args[1]), self.visit(node.args[2])
             return ast.IfExp(test=c, body=a, orelse=b)
+        if self.in_cond and self.cond_name is not None:
+            # a helper called in a condition (logsumexp(zs) == INF): its arguments are
+            # what the helper takes (a group of Values); its result is compared as data
+            saved, self.in_cond = self.in_cond, 0
+            call = self.visit_Call(node)
+            self.in_cond = saved
+            return ast.parse(self.cond_name(ast.unparse(call)), mode="eval").body
         args = [self.visit(a) for a in node.args]
         return ast.Call(func=ast.Name(self.calls.get(fname, fname)), args=args, keywords=[])
 
@@ -308,10 +316,15 @@ def float_source(name: str, formula: Formula) -> tuple[str, str]:
         forward = (f"def _{name}_forward(*ops: float) -> float:\n"
                    f"{_group_split(groups, 'ops', _names_in(fwd_tree))}    return {fwd}\n")
         trees = [parse(src, formula, partial=True) for src in formula.partials]
+        hoist = _Hoist()
+        trees = [hoist.visit(t) for t in trees]
         parts = [_group_partials(t, consts, calls) for t in trees]
-        used = _names_in(*trees) | {"n"}  # (x,) * n needs n
+        used = _names_in(*trees, *hoist.calls) | {"n"}  # (x,) * n needs n
+        temps = "".join(f"    _h{k} = {_render(c, consts, calls)}\n"
+                        for k, c in enumerate(hoist.calls))
         local = (f"def _{name}_local(out: float, *ops: float) -> tuple[float, ...]:\n"
-                 f"{_group_split(groups, 'ops', used)}    return {' + '.join(parts)}\n")
+                 f"{_group_split(groups, 'ops', used)}{temps}"
+                 f"    return {' + '.join(parts)}\n")
         return forward, local
     args = ", ".join(f"{o}: float" for o in formula.names)
     fwd = _render(parse(formula.forward, formula), consts, calls)
@@ -322,6 +335,26 @@ def float_source(name: str, formula: Formula) -> tuple[str, str]:
     ret = f"tuple[{', '.join(['float'] * k)}]"
     local = f"def _{name}_local(out: float, {args}) -> {ret}:\n    return {tup}\n"
     return forward, local
+
+
+class _Hoist(ast.NodeTransformer):
+    """Name each call of a group helper that does not read ``i`` (``fsum(ts)``,
+    ``logsumexp(zs)``) once, so that per-element partials compute it once, not n times."""
+
+    def __init__(self) -> None:
+        self.calls: list[ast.expr] = []
+        self._keys: dict[str, int] = {}
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        fname = node.func.id if isinstance(node.func, ast.Name) else ""
+        if fname in HELPERS and HELPERS[fname].group and not _uses(node, "i"):
+            key = ast.dump(node)
+            if key not in self._keys:
+                self._keys[key] = len(self.calls)
+                self.calls.append(node)
+            return ast.copy_location(ast.Name(f"_h{self._keys[key]}", ast.Load()), node)
+        self.generic_visit(node)
+        return node
 
 
 def _group_split(groups: tuple[str, ...], src: str, used: set[str]) -> str:
@@ -417,12 +450,15 @@ def value_source(name: str, formula: Formula) -> str:
 # Templates for the compiled path and the engine's fast paths.
 
 
-def templates(formula: Formula) -> tuple[Any, Any]:
-    """Return ``(forward, local)`` ``str.format`` templates for :class:`~autograd.ops.Codegen`.
+def templates(formula: Formula) -> tuple[Any, ...]:
+    """Return ``str.format`` templates for :class:`~autograd.ops.Codegen`.
 
-    For a fixed-arity op: a string and a tuple of strings, with ``{0}``,
-    ``{1}``... for the operands and ``{out}`` for the output. For a variadic
-    op: functions of the operand count returning them.
+    For a fixed-arity op: ``(forward, local)``, a string and a tuple of
+    strings, with ``{0}``, ``{1}``... for the operands and ``{out}`` for the
+    output. For a variadic op: ``(forward, local, after)``, functions of the
+    operand count returning them; ``after`` holds the group helpers that the
+    partials call without ``i`` (``fsum(ts)``), computed once and read as
+    ``{u0}``, ``{u1}``...
     """
     calls = _float_calls()
     consts = _float_consts()
@@ -441,7 +477,9 @@ def templates(formula: Formula) -> tuple[Any, Any]:
         return fwd, loc
     groups = formula.names
     fwd_tree = parse(formula.forward, formula)
-    part_trees = [parse(p, formula, partial=True) for p in formula.partials]
+    hoist = _Hoist()  # group helpers the partials call without i: once, after the output
+    part_trees = [hoist.visit(parse(p, formula, partial=True)) for p in formula.partials]
+    hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
 
     def expand(tree: ast.expr, n: int, i: int | None) -> str:
         k = len(groups)
@@ -464,7 +502,10 @@ def templates(formula: Formula) -> tuple[Any, Any]:
                     return ast.Constant(env[node.id])
                 return node
 
-        text = _render(Sub().visit(_copy(tree)), {**consts, "out": "__out__"}, calls)
+        text = _render(Sub().visit(_copy(tree)),
+                       {**consts, "out": "__out__", **{h: f"__{h}__" for h in hoisted}}, calls)
+        for h, u in hoisted.items():
+            text = text.replace(f"__{h}__", u)
         for m in range(n - 1, -1, -1):
             text = text.replace(f"__op{m}__", f"{{{m}}}")
         return text.replace("__out__", "{out}")
@@ -476,7 +517,10 @@ def templates(formula: Formula) -> tuple[Any, Any]:
         size = n // len(groups)
         return tuple(expand(t, n, m) for t in part_trees for m in range(size))
 
-    return forward, local
+    def after(n: int) -> tuple[str, ...]:
+        return tuple(expand(c, n, None) for c in hoist.calls)
+
+    return forward, local, after
 
 
 # ---------------------------------------------------------------------------
@@ -597,6 +641,41 @@ def docs(formula: Formula) -> tuple[str, str]:
     return fwd, ", ".join(parts)  # one per operand, in order (visualize splits on ", ")
 
 
+def edge_label(formula: Formula, slot: int, names: Sequence[str], *, longest: int = 32) -> str:
+    """The partial for operand ``slot`` as readable text, in the operands' own names.
+
+    ``names`` gives each operand's text (``"w"``, ``"(x + 1)"``); ``out`` reads
+    as the forward's text where that is plain. This is the text graphs put on
+    an edge (``∂(w*x)/∂w = x``).
+
+    Returns:
+        The text, or "" when there is none to show: a variadic op or one with
+        parameters, a slot without a partial, or a partial longer than
+        ``longest`` characters (before the names go in).
+    """
+    if (formula.variadic or formula.params or len(names) != len(formula.names)
+            or not 0 <= slot < len(formula.partials)):
+        return ""
+    fwd, derivative = docs(formula)
+    part = derivative.split(", ")[slot] if len(formula.partials) > 1 else derivative
+    if len(part) > longest:
+        return ""
+    slots = {nm: f"__q{k}__" for k, nm in enumerate(formula.names)}
+
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return ast.Name(slots.get(node.id, node.id), ast.Load())
+
+    def placed(src: str) -> str:
+        return ast.unparse(Sub().visit(ast.parse(src, mode="eval")))
+
+    out = "" if " if " in fwd else doc_text(placed(formula.forward), formula)
+    text = doc_text(placed(formula.partials[slot]), formula, out=out, power="^")
+    for k, nm in enumerate(names):
+        text = text.replace(f"__q{k}__", nm)
+    return text
+
+
 def float_globals(formula: Formula) -> dict[str, Any]:
     """The globals rendered float code of ``formula`` reads (``_tanh`` -> math.tanh...)."""
     out: dict[str, Any] = {}
@@ -669,7 +748,7 @@ def derive(name: str, formula: Formula) -> Derived:
         fwd = HELPERS[direct].float_fn
     else:
         fwd = glob[f"_{name}_forward"]
-    ft, lt = templates(formula)
+    ft, lt = templates(formula)[:2]  # a variadic op's are rendered lazily by define_op
     ftext, dtext = docs(formula)
     return Derived(fwd, glob[f"_{name}_local"], vglob[f"_{name}_value"], ft, lt,
                    float_globals(formula), ftext, dtext)

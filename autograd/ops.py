@@ -252,6 +252,19 @@ class Op:
     rule: Formula | None = field(default=None, compare=False)
     fused_backward: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
+    def edge_label(self, slot: int, names: Sequence[str]) -> str:
+        """The local derivative for operand ``slot`` as text in the operands' names.
+
+        Rendered from the op's formula (:func:`autograd.formula_render.edge_label`):
+        ``mul.edge_label(1, ["w", "x"])`` is ``"w"``. Returns "" for an op without
+        a formula, or without a short text for that operand.
+        """
+        if self.rule is None:
+            return ""
+        from autograd.formula_render import edge_label
+
+        return edge_label(self.rule, slot, names)
+
 
 class UnknownOpError(LookupError):
     """Raised when a node names an op that has no entry in the table."""
@@ -261,8 +274,9 @@ class UnknownOpError(LookupError):
 # One entry per op: define_op derives every form from the formula.
 
 
-def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int], tuple[str, ...]]]:
-    """Templates of a variadic op, rendered on first use (compile only)."""
+def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int], tuple[str, ...]],
+                                            Callable[[int], tuple[str, ...]]]:
+    """Templates of a variadic op (forward, local, after), rendered on first use."""
     cache: list[Any] = []
 
     def get() -> Any:
@@ -278,7 +292,10 @@ def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int]
     def local(n: int) -> tuple[str, ...]:
         return tuple(get()[1](n))
 
-    return forward, local
+    def after(n: int) -> tuple[str, ...]:
+        return tuple(get()[2](n))
+
+    return forward, local, after
 
 
 def define_op(
@@ -340,13 +357,14 @@ def define_op(
         d = derive(name, rule)
         fwd, loc, val, ft, lt = d.forward, d.local, d.value, d.forward_template, d.local_templates
         names, ftext, dtext = d.names, d.formula_text, d.derivative_text
+    after: Any = ()
     if rule.variadic:
-        ft, lt = _lazy_templates(rule)
+        ft, lt, after = _lazy_templates(rule)
     return Op(
         name, symbol, -1 if rule.variadic else len(rule.operands), fwd, loc, val,
         ftext, dtext, tuple(domain), kinks=tuple(kinks), specials=tuple(specials),
         params=params, api=api, doc=doc, call=call, builtin=builtin,
-        codegen=Codegen(ft, lt, names=names), rule=rule,
+        codegen=Codegen(ft, lt, names=names, after=after), rule=rule,
         fused_backward=tuple((fused_backward or {}).items()),
     )
 

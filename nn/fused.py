@@ -34,7 +34,7 @@ from typing import Any
 import autograd
 from autograd import Kink, Op, Value
 from autograd.numerics import fsum
-from autograd.ops import affine_codegen
+from autograd.ops import affine_codegen, define_op
 
 __all__ = [
     "ACTIVATIONS",
@@ -298,41 +298,6 @@ def _hinge_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
     return (y[i] if wrt < n else s[i]) * -gate
 
 
-def _ce_forward(*ops: float) -> float:
-    _, z, t = _pairs(ops)
-    lse = _LOGSUMEXP.forward(*z)
-    return fsum(t) * lse - _sumprod(t, z)
-
-
-def _ce_local(out: float, *ops: float) -> tuple[float, ...]:
-    _, z, t = _pairs(ops)
-    lse = _LOGSUMEXP.forward(*z)
-    soft = _LOGSUMEXP.local(lse, *z)
-    total = fsum(t)
-    return tuple(total * s - ti for s, ti in zip(soft, t)) + tuple(lse - zi for zi in z)
-
-
-def _ce_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-    n, z, t = _pairs(ops)
-    lse = autograd.logsumexp(z)
-    if wrt >= n:
-        return lse - z[wrt - n]
-    soft = _LOGSUMEXP.local_value(z, lse, wrt)
-    return autograd.sum(t) * soft - t[wrt]
-
-
-def _sumsq_forward(*xs: float) -> float:
-    return fsum(x * x for x in xs)
-
-
-def _sumsq_local(out: float, *xs: float) -> tuple[float, ...]:
-    return tuple(2.0 * x for x in xs)
-
-
-def _sumsq_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-    return ops[wrt] * 2.0
-
-
 def _loss_op(
     name: str, forward: Callable[..., float], local: Callable[..., tuple[float, ...]],
     value: Callable[..., Any], formula: str, derivative: str, doc: str,
@@ -362,11 +327,18 @@ HINGE_LOSS = autograd.register_op(_loss_op(
     "mean(relu(1 - y s))", "-y / n where 1 - y s > 0, else 0",
     "micrograd's max-margin loss on scores s and labels y (+-1) as one node.",
     (Kink((1.0, 1.0), (0.0, 0.0), "margin exactly 1: relu'(0) = 0, as in PyTorch"),)))
-CROSS_ENTROPY = autograd.register_op(_loss_op(
-    "cross_entropy", _ce_forward, _ce_local, _ce_value,
-    "sum(t) logsumexp(z) - t . z", "sum(t) softmax(z)_i - t_i, logsumexp(z) - z_i",
-    "Softmax cross-entropy of logits z against (soft) targets t, stable, as one node."))
-SUM_SQUARES = autograd.register_op(Op(
-    "sum_squares", "sum x^2", -1, _sumsq_forward, _sumsq_local, _sumsq_value,
-    "x1^2 + ... + xn^2", "2 x_i", (_R,), api="function", call="`nn.l2_penalty(params)`",
-    doc="Sum of squares as one node (the L2 penalty).", builtin=False))
+# Written once, as formulas of the op table's language (autograd.formula): every
+# form of them (float rules, Value rules, compiled templates, NumPy) is rendered.
+CROSS_ENTROPY = autograd.register_op(define_op(
+    "cross_entropy", "cross_entropy", ("*zs", "*ts"),
+    "fsum(ts) * logsumexp(zs) - sumprod(ts, zs)",
+    # d/dz_i: sum(t) softmax(z)_i - t_i, softmax at +-inf shared between the ties
+    ("fsum(ts) * where(logsumexp(zs) == INF or logsumexp(zs) == -INF, tie_share(zs, i), "
+     "exp(zs[i] - logsumexp(zs))) - ts[i]",
+     "logsumexp(zs) - zs[i]"),
+    domain=(_R,), api="function", call="`nn.cross_entropy(...)`", builtin=False,
+    doc="Softmax cross-entropy of logits z against (soft) targets t, stable, as one node."))
+SUM_SQUARES = autograd.register_op(define_op(
+    "sum_squares", "sum x^2", ("*xs",), "sumprod(xs, xs)", ("2.0 * xs[i]",),
+    domain=(_R,), api="function", call="`nn.l2_penalty(params)`", builtin=False,
+    doc="Sum of squares as one node (the L2 penalty)."))

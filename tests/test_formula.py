@@ -307,3 +307,16 @@ def _close(a: float, b: float) -> bool:
     if a != a or b != b:
         return a != a and b != b
     return a == b or abs(a - b) <= 1e-12 * max(1.0, abs(b))
+
+
+def test_edge_labels_are_rendered_from_the_formula_in_the_operands_names() -> None:
+    # graphs label an edge with this text (they used to regex-parse the doc text)
+    ops = autograd.OPS
+    assert ops["mul"].edge_label(0, ["w", "x"]) == "x"
+    assert ops["mul"].edge_label(1, ["w", "x"]) == "w"
+    assert ops["div"].edge_label(0, ["a", "(x + 1)"]) == "1 / (x + 1)"
+    assert ops["tanh"].edge_label(0, ["w"]) == "1 - tanh(w)^2"
+    assert ops["sub"].edge_label(1, ["a", "b"]) == "-1"
+    assert ops["sum"].edge_label(0, ["a", "b"]) == ""  # a group: no short text
+    assert ops["leaky_relu"].edge_label(0, ["x", "0.01"]) == ""  # parameters: none
+    assert ops["pow"].edge_label(0, ["a", "b"]) == ""  # longer than a label

@@ -633,41 +633,18 @@ def _slots(v: Value) -> list[int]:
 def _derivative_text(v: Value, slot: int) -> str:
     """The op table's local derivative for operand ``slot``, in the operands' names.
 
-    Reads the table's ``derivative`` text: one expression for a unary op
-    (``1 - tanh(x) * tanh(x)``), ``d/da = b; d/db = a`` for a binary one.
-    Returns "" when there is no short formula to show.
+    Rendered from the op's formula (``Op.edge_label``); "" when the op has
+    none, or no short text to show.
     """
     try:
         entry = autograd.get_op(v.op)
     except autograd.UnknownOpError:
         return ""
-    ops = v.operands
-    text = entry.derivative
-    if entry.arity == 1 and len(ops) == 1 and "d/d" not in text:
-        letters, part = ["x"], text
-    elif entry.arity == 2 and len(ops) == 2:
-        letters = ["a", "b"]
-        parts = {}
-        for seg in text.split("; "):
-            m = re.fullmatch(r"d/d([a-z])\s*=\s*(.+)", seg.strip())
-            if m:
-                parts[m.group(1)] = m.group(2)
-        if len(parts) != 2 and text.count(", ") == 1:  # the older "b, a" form
-            parts = dict(zip(letters, text.split(", ")))
-        if set(parts) != set(letters) or slot >= 2:
-            return ""
-        part = parts[letters[slot]]
-    else:
-        return ""
-    if len(part) > 32:
-        return ""
     names = []
-    for o in ops:
+    for o in v.operands:
         n = _expression(o, 1) if isinstance(o, Value) else fmt(float(o))
         names.append(n if _plain_name(n) else f"({n})")
-    mapping = dict(zip(letters, names))
-    pattern = re.compile(r"\b(" + "|".join(letters) + r")\b")
-    return pattern.sub(lambda m: mapping[m.group(1)], part)
+    return entry.edge_label(slot, names)
 
 
 def _partial_label(v: Value, k: int, slot: int, d: float, g: float | None,
