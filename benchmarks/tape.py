@@ -48,7 +48,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 import autograd
@@ -463,7 +463,7 @@ def time_engines(graph: Graph, *, n_rounds: int, target: float) -> dict[str, Any
     """Forward+backward steps of every engine; µs per step and ratios to the tape."""
     xs = list(graph.inputs)
     engines = [make(graph) for make in ENGINES]
-    items = {e.name: (lambda e=e: e.step(xs)) for e in engines}
+    items: dict[str, Callable[[], Any]] = {e.name: partial(e.step, xs) for e in engines}
     t = rounds(items, n_rounds=n_rounds, target=target)
     res: dict[str, Any] = {}
     for mode, per in t.items():
@@ -506,6 +506,13 @@ def _head(out: Any) -> Value:
     return autograd.sum(out) if isinstance(out, list) else out
 
 
+def _with_backward(build: Callable[[], Any]) -> Callable[[], None]:
+    """``build()`` then backward from its :func:`_head`."""
+    def run() -> None:
+        _head(build()).backward()
+    return run
+
+
 def _held(build: Callable[[], Any], n: int) -> tuple[float, int]:
     """Traced bytes held per result of ``build()`` (n results kept), and nodes per result."""
     gc.collect()
@@ -534,14 +541,13 @@ def micro(*, ks: Sequence[int] = (2, 4, 8), n_rounds: int, target: float,
     for k in ks:
         rng = random.Random(k)
         xs = [Value(rng.uniform(0.5, 1.5)) for _ in range(k)]
-        items[f"adds/{k}/f"] = lambda xs=xs: reduce(add, xs)
-        items[f"adds/{k}/fb"] = lambda xs=xs: reduce(add, xs).backward()
+        items[f"adds/{k}/f"] = partial(reduce, add, xs)
+        items[f"adds/{k}/fb"] = _with_backward(partial(reduce, add, xs))
         for name in MICRO_OPS:
             for how, fn in (("nary", _nary), ("comp", _composite)):
-                items[f"{name}/{how}/{k}/f"] = lambda fn=fn, name=name, xs=xs: fn(name, xs)
-                items[f"{name}/{how}/{k}/fb"] = (
-                    lambda fn=fn, name=name, xs=xs: _head(fn(name, xs)).backward())
-            b, nodes = _held(lambda name=name, xs=xs: _nary(name, xs), held)
+                items[f"{name}/{how}/{k}/f"] = partial(fn, name, xs)
+                items[f"{name}/{how}/{k}/fb"] = _with_backward(partial(fn, name, xs))
+            b, nodes = _held(partial(_nary, name, xs), held)
             rows.append({"op": name, "k": k, "bytes_per_result": b, "nodes_per_result": nodes})
     t = rounds(items, n_rounds=n_rounds, target=target, modes=("off",),
                collect_each=False)["off"]
@@ -601,7 +607,7 @@ def create_graph_ratio(graph: Graph, *, n_rounds: int) -> dict[str, Any]:
             root, leaves, create_graph=True, allow_unused=True),
     }
     ts: dict[str, list[float]] = {k: [] for k in calls}
-    for r in range(n_rounds + 1):
+    for r in range(3 * n_rounds + 1):  # single calls: thrice the rounds
         for name, fn in calls.items():
             leaves = [Value(x) for x in graph.inputs]
             root = loss(leaves)
