@@ -111,3 +111,33 @@ def test_train_compile_flag_gives_the_same_result(capsys):
     assert compiled.splitlines()[-1].startswith("steps: ")
     assert main([*args, "--compile", "off"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "steps: dynamic (compile=False)"
+
+
+def test_train_early_stopping_chooses_on_training_data_not_the_test_set(monkeypatch, capsys):
+    seen = {}
+    real_fit, real_split = nn.fit, nn.data.train_test_split
+
+    def split(X, y, **kw):  # type: ignore[no-untyped-def]
+        parts = real_split(X, y, **kw)
+        seen.setdefault("splits", []).append(parts)
+        return parts
+
+    def fit(model, X, y, **kw):  # type: ignore[no-untyped-def]
+        seen["fit_X"], seen["watch"] = X, kw["validation_data"]
+        return real_fit(model, X, y, **kw)
+
+    monkeypatch.setattr(nn.data, "train_test_split", split)
+    monkeypatch.setattr(nn, "fit", fit)
+    status = main(["train", "--data", "moons", "--samples", "100", "--epochs", "30",
+                   "--hidden", "8", "--early-stopping", "3", "--seed", "2", "--no-progress"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "early stopping watches 16 validation samples carved from the training data" in out
+    watched = {tuple(x) for x in seen["watch"][0]}
+    fitted = {tuple(x) for x in seen["fit_X"]}
+    (X_train, X_test, _, _), (X_fit, X_val, _, _) = seen["splits"]
+    assert len(X_train) == 80 and len(X_test) == 20
+    # the watched samples are the second split's held-out part, carved from the 80 training
+    # samples; the fit never sees them and the 20 test samples are neither fitted nor watched
+    assert watched == {tuple(x) for x in X_val} and len(watched) == 16
+    assert fitted == {tuple(x) for x in X_fit} and len(fitted) == 64 and not watched & fitted

@@ -16,9 +16,17 @@ from pathlib import Path
 
 import pytest
 
+import autograd
+import nn
 from tests.browser import Browser, chromium_missing
 from visualize.app import lessons
-from visualize.app.lessons import learning_rate, local_minima, optimizers, overfitting
+from visualize.app.lessons import (
+    learning_rate,
+    local_minima,
+    optimizers,
+    overfitting,
+    vanishing_gradients,
+)
 
 pytest.importorskip("matplotlib")
 
@@ -87,6 +95,19 @@ def test_chain_rule_numbers_are_the_lectures(chain: lessons.LessonResult) -> Non
     text = (chain.index.parent / "explain.txt").read_text(encoding="utf-8")
     assert "path 1" in text and "passed" in text
     _check_pages(chain)
+
+
+def test_chain_rule_node_used_twice_sums_its_paths(chain: lessons.LessonResult) -> None:
+    m = chain.measured
+    assert m["square_paths"] == [3.0, 3.0] and m["square_grad"] == 6.0
+    # second measure, by hand: dy/dw = (v1 + v2) (1 - tanh(w x)^2) x, one term per path
+    x, w, v1, v2 = 2.0, 0.5, 1.5, -0.5
+    local = (1 - math.tanh(w * x) ** 2) * x
+    assert m["shared_paths"] == pytest.approx([v1 * local, v2 * local], rel=1e-12)
+    assert m["shared_grad"] == pytest.approx((v1 + v2) * local, rel=1e-12)
+    assert m["shared_fd"] == pytest.approx(m["shared_grad"], rel=1e-6) and m["shared_gradcheck"]
+    text = (chain.index.parent / "explain_shared.txt").read_text(encoding="utf-8")
+    assert text.count("path 1") == 2 and text.count("path 2") == 2
 
 
 def test_chain_rule_pages_step_through(chain: lessons.LessonResult, browser: Browser) -> None:
@@ -197,26 +218,84 @@ def minima(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     return _run("local-minima", tmp_path_factory)
 
 
-def test_local_minima_claims(minima: lessons.LessonResult) -> None:
+def _xor_model_loss(params: list[float]) -> float:
+    """The XOR loss computed by nn's own MLP (not the lesson's hand-written formula)."""
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    for p, v in zip(model.parameters(), params):
+        p.data = v
+    return float(nn.mse_loss(model.predict(local_minima.X), local_minima.Y).data)
+
+
+def _fd_grad(f, p: list[float], h: float = 1e-6) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for i in range(len(p)):
+        up, down = list(p), list(p)
+        up[i] += h
+        down[i] -= h
+        out.append((f(up) - f(down)) / (2 * h))
+    return out
+
+
+def test_local_minima_plateaus_are_not_minima(minima: lessons.LessonResult) -> None:
     m = minima.measured
-    plain = m["final_plain"]
-    assert len(plain) == m["seeds"] == local_minima.SEEDS
-    stuck = [v for v in plain if v >= local_minima.SOLVED]
-    assert 0 < len(stuck) <= m["seeds"] // 2          # a spread: some seeds stick, most don't
-    assert m["solved_plain"] == m["seeds"] - len(stuck)
-    assert all(v > 0.1 for v in stuck)                # stuck means far from solved, not slow
-    # the slice between two solutions climbs a hill far above both ends
-    assert m["barrier"] > 0.1 and m["barrier"] > 1000 * max(m["endpoints"])
-    # what momentum and restarts change, as measured
-    assert m["solved_momentum"] >= m["solved_plain"]
-    assert m["solved_restarts"] / m["restart_groups"] >= m["solved_plain"] / m["seeds"]
+    stuck = m["stuck_params"]
+    assert 0 < len(stuck) <= m["seeds"] // 2 and m["solved_plain"] == m["seeds"] - len(stuck)
+    for p, loss, direction, outs in zip(stuck, m["stuck_losses"], m["stuck_lowest_direction"],
+                                        m["stuck_outputs"]):
+        f0 = _xor_model_loss(p)
+        assert f0 == pytest.approx(loss, rel=1e-12)          # the lesson measured this network
+        # second measure of "not a minimum": finite differences of nn's loss
+        assert math.hypot(*_fd_grad(_xor_model_loss, p)) > 1e-4
+        # and the curvature along the lesson's lowest direction is negative (no Hessian used)
+        eps = 1e-2
+        ahead = _xor_model_loss([a + eps * d for a, d in zip(p, direction)])
+        back = _xor_model_loss([a - eps * d for a, d in zip(p, direction)])
+        assert ahead + back - 2 * f0 < 0 and min(ahead, back) < f0
+        assert sum(abs(o - 0.5) < 0.1 for o in outs) >= 2     # two points at 0.5: loss 1/8
+    assert all(ev[0] < 0 for ev in m["stuck_eigenvalues"])
+    # trained on: most leave, all fall
+    assert m["escaped"] > len(stuck) // 2 and m["still_falling"] == len(stuck)
+    assert all(a < b for a, b in zip(m["stuck_longer_final"], m["stuck_losses"]))
+    assert "not local minima" in minima.claims[1]
     _check_pages(minima)
+
+
+def test_local_minima_neuron_has_a_true_local_minimum(minima: lessons.LessonResult) -> None:
+    found = minima.measured["minima"]
+    assert len(found) == 2
+    best, local = found
+
+    def f(p: list[float]) -> float:
+        return local_minima.neuron_value(p[0], p[1])
+
+    assert local["loss"] > best["loss"] + 0.1
+    for v in (best, local):
+        w, b = v["point"]
+        assert math.hypot(*_fd_grad(f, [w, b])) < 1e-6
+        assert all(e > 0 for e in v["eigenvalues"])
+        # second measure: every nearby point on a ring around it is higher (no Hessian used)
+        for k in range(36):
+            t = 2 * math.pi * k / 36
+            assert f([w + 1e-3 * math.cos(t), b + 1e-3 * math.sin(t)]) > v["loss"]
+    assert best["starts"] + local["starts"] + minima.measured["other_ends"] == \
+        minima.measured["starts"]
+    assert local["starts"] > 0 and minima.measured["longer_drift"] < 1e-12
+    # brute force on a grid: nothing finite beats the best valley by much
+    grid = [f([-4 + 0.1 * i, -4 + 0.1 * j]) for i in range(81) for j in range(81)]
+    assert min(grid) >= best["loss"] - 1e-9
 
 
 def test_local_minima_training_is_deterministic() -> None:
     _, a = local_minima.train(3, 0.0, steps=50)
     _, b = local_minima.train(3, 0.0, steps=50)
     assert a == b and a[-1] < a[0]
+
+
+def test_local_minima_hand_loss_is_nns() -> None:
+    p = [0.3, -0.2, 0.1, 0.5, 0.7, -0.4, 1.1, -0.9, 0.2]
+    vals = [autograd.Value(v) for v in p]
+    assert float(local_minima.xor_loss(*vals).data) == pytest.approx(_xor_model_loss(p),
+                                                                     rel=1e-12)
 
 
 def test_local_minima_page(minima: lessons.LessonResult, browser: Browser) -> None:
@@ -241,7 +320,22 @@ def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
     assert m["accuracy"][sx] < 0.6                 # chance level after the same epochs
     assert m["first_layer"][su] > 100 * m["first_layer"][sx]  # the better init
     assert m["ratio"][su] < 20 and m["accuracy"][su] > m["accuracy"][sx] + 0.1
+    # the printed ratios are the measured ones, to the digits shown
+    shown = re.findall(r"([\d,.]+)x less", vanishing.claims[0])
+    assert [float(v.replace(",", "")) for v in shown] == [
+        pytest.approx(m["ratio"][sx], abs=0.5), pytest.approx(m["ratio"][rh], abs=0.05)]
+    # second measure: the ratio is last / first of the measured layer means
+    assert m["ratio"][rh] == pytest.approx(m["last_layer"][rh] / m["first_layer"][rh])
     _check_pages(vanishing)
+
+
+def test_vanishing_gradients_echo_prints_what_it_claims(tmp_path: Path) -> None:
+    lines: list[str] = []
+    r = lessons.run("vanishing-gradients", tmp_path, seed=0, echo=lines.append)
+    rh = "relu, He init"
+    printed = next(ln for ln in lines if ln.strip().startswith(rh + ":"))
+    assert f"({vanishing_gradients.times(r.measured['ratio'][rh])})" in printed
+    assert vanishing_gradients.times(r.measured["ratio"][rh]) in r.claims[0]
 
 
 def test_vanishing_gradients_page(vanishing: lessons.LessonResult, browser: Browser) -> None:
@@ -273,15 +367,37 @@ def test_optimizers_claims(opts: lessons.LessonResult) -> None:
     assert f["SGD"] > 100 * f["momentum 0.9"] and f["SGD"] > 100 * f["Adam"]  # slow convergence
     assert reach["SGD"] is None and reach["momentum 0.9"] is not None \
         and reach["Adam"] is not None
+    assert f["momentum 0.9"] < f["Adam"] < f["RMSprop"]       # what the "why" claim says
+    # the valley: per-parameter scaling pays, one shared rate does not
+    v, vr = m["valley_final"], m["valley_steps_to_target"]
+    assert vr["Adam"] is not None and vr["RMSprop"] is not None
+    assert vr["SGD"] is None and vr["momentum 0.9"] is None
+    assert v["SGD"] > v["momentum 0.9"] > max(v["RMSprop"], v["Adam"])
     loss = m["moons_loss"]
     assert all(loss[k] < loss["SGD"] for k in ("momentum 0.9", "RMSprop", "Adam"))
+    assert not any("None" in c for c in opts.claims)
     _check_pages(opts)
+
+
+def test_optimizers_valley_explained_by_its_curvature(opts: lessons.LessonResult) -> None:
+    m = opts.measured
+    # second measure: the curvatures by hand (f = x²/100 + 100 y²: 2/100 and 200)
+    assert m["valley_curvatures"] == pytest.approx([0.02, 200.0], rel=1e-12)
+    lr = m["valley_rate"]["SGD"]
+    assert lr < 2 / 200                                   # the steep y caps the shared rate
+    # SGD's x after STEPS steps in closed form: x is multiplied by (1 - 0.02 lr) each step
+    x0 = optimizers.VALLEY_START[0]
+    assert m["valley_sgd_x"] == pytest.approx(x0 * (1 - 0.02 * lr) ** optimizers.STEPS,
+                                              rel=1e-9)
+    assert f"x = {m['valley_sgd_x']:.2f}" in opts.claims[2]
 
 
 def test_optimizers_pages(opts: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, opts)
-    _check_player(browser, opts.index.parent / "paths.html", optimizers.STEPS,
+    _check_player(browser, opts.index.parent / "rosenbrock_paths.html", optimizers.STEPS,
                   optimizers.START, opts.measured["rosenbrock_final"], "f")
+    _check_player(browser, opts.index.parent / "valley_paths.html", optimizers.STEPS,
+                  optimizers.VALLEY_START, opts.measured["valley_final"], "f")
 
 
 # ---------------------------------------------------------------------------
@@ -293,19 +409,50 @@ def overfit(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     return _run("overfitting", tmp_path_factory)
 
 
+def _rebuilt(params: list[float]) -> nn.MLP:
+    model = nn.MLP(2, [*overfitting.HIDDEN, 1], seed=0)
+    for p, v in zip(model.parameters(), params):
+        p.data = v
+    return model
+
+
 def test_overfitting_claims(overfit: lessons.LessonResult) -> None:
     m = overfit.measured
     runs = m["runs"]
-    plain, l2, early = runs["no fix"], runs["L2 0.01"], runs["early stopping"]
-    assert m["parameters"] > 10 * m["n_train"]
-    assert m["plain_final_train_loss"] < 0.05 < m["plain_first_train_loss"]   # memorised
-    assert m["plain_final_val_loss"] > 1.3 * m["plain_best_val_loss"]         # turned up
-    assert m["plain_best_val_epoch"] < overfitting.EPOCHS // 2
-    assert plain["gap"] > 2 * l2["gap"] and plain["gap"] > 2 * early["gap"]   # both fixes
-    assert l2["val_loss"] < plain["val_loss"] and early["val_loss"] < plain["val_loss"]
+    plain = runs["no fix"]
+    assert m["parameters"] > 50 * m["n_train"]
+    assert m["plain_final_train_loss"] < 0.01 < 0.1 < m["plain_first_train_loss"]  # memorised
+    assert m["plain_final_val_loss"] > 2 * m["plain_best_val_loss"]             # turned up
+    for name, v in runs.items():
+        if name != "no fix":                     # each fix helps on the test set
+            assert v["test_loss"] < 0.5 * plain["test_loss"], name
+            assert v["gap"] < 0.5 * plain["gap"], name
+            assert v["test_accuracy"] > plain["test_accuracy"], name
+    early = runs["early stopping"]
     assert early["epochs"] < overfitting.EPOCHS
-    assert m["early_best_epoch"] == early["epochs"] - overfitting.PATIENCE
+    best = min(range(len(m["early_val_loss"])), key=m["early_val_loss"].__getitem__) + 1
+    assert m["early_best_epoch"] == best == early["epochs"] - overfitting.PATIENCE
+    assert m["l2_penalty_final"] > 0.05                  # the penalty is real, and drawn apart
     _check_pages(overfit)
+
+
+def test_overfitting_fixes_help_on_fresh_data(overfit: lessons.LessonResult) -> None:
+    """Second measure: the trained weights, rebuilt, on 1000 new points from another seed."""
+    runs = overfit.measured["runs"]
+    Xte, yte = overfitting.test_set(overfit.measured["seed"])
+    fresh_X, fresh_y = overfitting.data(1000, 424242)
+    loss = {}
+    for name, v in runs.items():
+        model = _rebuilt(v["params"])
+        assert nn.evaluate(model, Xte, yte)[0] == pytest.approx(v["test_loss"], rel=1e-9)
+        loss[name] = nn.evaluate(model, fresh_X, fresh_y)[0]
+    assert all(loss[k] < 0.6 * loss["no fix"] for k in loss if k != "no fix"), loss
+
+
+def test_overfitting_test_set_is_never_trained_on() -> None:
+    test = {tuple(x) for x in overfitting.test_set(0)[0]}
+    for n in (overfitting.N_FEW, overfitting.N_MORE):
+        assert not test & {tuple(x) for x in overfitting.data(n, 0)[0]}
 
 
 def test_overfitting_page(overfit: lessons.LessonResult, browser: Browser) -> None:

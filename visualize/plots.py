@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from visualize import palette
 from visualize.graph import _write_atomic
 
 __all__ = [
@@ -162,11 +163,11 @@ def plot_history(
 
     for k, (name, group) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), k + 1)
-        for label, ys in group.items():
+        for i, (label, ys) in enumerate(group.items()):
             xs = list(range(1, len(ys) + 1))
             style = "--" if label.startswith(("val", "test")) else "-"
             ax.plot(xs, ys, style, marker="o" if len(ys) <= 30 else None, markersize=3,
-                    label=label)
+                    label=label, color=palette.SERIES[i % len(palette.SERIES)])
         finite = [y for ys in group.values() for y in ys if math.isfinite(y)]
         if name == "loss" and finite and min(finite) > 0 and max(finite) / min(finite) > 100:
             ax.set_yscale("log")
@@ -182,6 +183,19 @@ def plot_history(
     if title:
         fig.suptitle(title)
     return _save(fig, out, suffix)
+
+
+def _signed_cmap() -> Any:
+    """The palette's diverging ramp as a colormap: dark blue (< 0), white (0), dark red (> 0)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    def rgb(c: str) -> tuple[float, float, float]:
+        return (int(c[1:3], 16) / 255, int(c[3:5], 16) / 255, int(c[5:7], 16) / 255)
+
+    neg, pos = palette.NEGATIVE_RAMP, palette.POSITIVE_RAMP
+    stops = [palette.mix(neg, 1.0), palette.mix(neg, 0.0), palette.ZERO,
+             palette.mix(pos, 0.0), palette.mix(pos, 1.0)]
+    return LinearSegmentedColormap.from_list("chainrule-signed", [rgb(c) for c in stops])
 
 
 def plot_decision_boundary(
@@ -293,7 +307,7 @@ def plot_decision_boundary(
     ax = fig.add_subplot(1, 1, 1)
     from matplotlib.colors import ListedColormap
 
-    palette = ["#4575b4", "#d73027", "#1a9850", "#984ea3", "#ff7f00", "#a65628"]
+    series = palette.SERIES
     if len(classes) <= 2:
         finite = [s - threshold for row in grid for s in row if math.isfinite(s)]
         # confidence: shade by the score's distance from the threshold, clipped at
@@ -304,11 +318,11 @@ def plot_decision_boundary(
         clipped = [[min(reach, max(-reach, s - threshold)) if math.isfinite(s) else 0.0
                     for s in row] for row in grid]
         levels = [-reach + 2 * reach * k / 16 for k in range(17)]
-        shade = ax.contourf(gx, gy, clipped, levels=levels, cmap="RdBu_r", alpha=0.55)
+        shade = ax.contourf(gx, gy, clipped, levels=levels, cmap=_signed_cmap(), alpha=0.55)
         bar = fig.colorbar(shade, ax=ax, fraction=0.046, pad=0.04)
         what_score = "score" if threshold == 0 else f"score − {threshold:g}"
-        bar.set_label(f"{what_score} (clipped at ±{reach:g}): the model's confidence",
-                      fontsize=8)
+        bar.set_label(f"{what_score} (clipped at ±{reach:g}): the model's confidence; "
+                      "red > 0, blue < 0", fontsize=8)
         bar.ax.tick_params(labelsize=7)
         if finite and min(finite) < 0 < max(finite):
             ax.contour(gx, gy, grid, levels=[threshold], colors="black", linewidths=1.6)
@@ -318,14 +332,14 @@ def plot_decision_boundary(
             if lv:
                 ax.contour(gx, gy, grid, levels=lv, colors="black", linewidths=0.9,
                            linestyles="dashed")
-        colours = {c: ("#2166ac", "#b2182b")[k] if len(classes) == 2 else "#b2182b"
-                   for k, c in enumerate(classes)}
+        colours = {c: (palette.NEGATIVE, palette.POSITIVE)[k] if len(classes) == 2
+                   else palette.POSITIVE for k, c in enumerate(classes)}
     else:
         mids = [(a + b) / 2 for a, b in itertools.pairwise(classes)]
         levels = [classes[0] - 0.5, *mids, classes[-1] + 0.5]
-        cmap = ListedColormap([palette[k % len(palette)] for k in range(len(classes))])
+        cmap = ListedColormap([series[k % len(series)] for k in range(len(classes))])
         ax.contourf(gx, gy, grid, levels=levels, cmap=cmap, alpha=0.25)
-        colours = {c: palette[k % len(palette)] for k, c in enumerate(classes)}
+        colours = {c: series[k % len(series)] for k, c in enumerate(classes)}
     split = bool(tpts)
     for c in classes:
         sel = [i for i, y in enumerate(ys) if y == c]
@@ -346,7 +360,9 @@ def plot_decision_boundary(
             extra.append(Line2D([], [], color="black", linewidth=0.9, linestyle="dashed",
                                 label=f"margin: score = {threshold:g} ± {score_margin:g}"))
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + extra, loc="best", fontsize=7, framealpha=0.85)
+        ax.legend(handles=handles + extra, loc="best", fontsize=7, framealpha=0.85,
+                  title=f"red = label {classes[-1]:g}, blue = label {classes[0]:g}"
+                  if len(classes) == 2 else None, title_fontsize=7)
     else:
         ax.legend(loc="best", fontsize=8)
     ax.set_xlim(lo0, hi0)
@@ -414,12 +430,13 @@ def plot_grad_flow(
     for r, (run, flow) in enumerate(runs.items()):
         left = fig.add_subplot(len(runs), 2, 2 * r + 1)
         right = fig.add_subplot(len(runs), 2, 2 * r + 2)
-        means = []
+        means: list[float] = []
         for layer, ys in flow.items():
             xs = list(range(1, len(ys) + 1))
             shown = [y if (math.isfinite(y) and y > 0) else math.nan for y in ys]
             (line,) = left.plot(xs, shown, marker="o" if len(ys) <= 30 else None,
-                                markersize=3, label=layer)
+                                markersize=3, label=layer,
+                                color=palette.SERIES[len(means) % len(palette.SERIES)])
             zeros = [x for x, y in zip(xs, ys) if y == 0.0]
             if zeros:
                 left.plot(zeros, [floor] * len(zeros), "v", color=line.get_color())
@@ -436,7 +453,7 @@ def plot_grad_flow(
         left.legend(fontsize=8)
         names = list(flow)
         heights = [m if (math.isfinite(m) and m > 0) else floor for m in means]
-        right.bar(range(len(names)), heights, color="#6baed6", edgecolor="black")
+        right.bar(range(len(names)), heights, color=palette.MUTED, edgecolor="black")
         right.set_xticks(range(len(names)))
         right.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
         right.set_yscale("log")

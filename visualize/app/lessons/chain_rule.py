@@ -43,8 +43,62 @@ def neuron() -> tuple[Value, dict[str, Value]]:
     return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "n": n}
 
 
+def shared(x: float = 2.0, w: float = 0.5, v1: float = 1.5,
+           v2: float = -0.5) -> tuple[Value, dict[str, Value]]:
+    """A hidden unit used twice: ``h = tanh(w * x)``, ``y = v1 * h + v2 * h``.
+
+    Returns:
+        ``y`` and the labelled leaves and ``h`` by name.
+    """
+    xv, wv = Value(x, label="x"), Value(w, label="w")
+    v1v, v2v = Value(v1, label="v1"), Value(v2, label="v2")
+    h = (wv * xv).tanh()
+    h.label = "h"
+    y = v1v * h + v2v * h
+    y.label = "y"
+    return y, {"x": xv, "w": wv, "v1": v1v, "v2": v2v, "h": h}
+
+
+def _used_twice(ctx: Context) -> None:
+    """``a * a`` and a shared hidden unit: the gradient is the sum over both paths."""
+    a = Value(3.0, label="a")
+    sq = a * a
+    sq.label = "a*a"
+    sq.backward()
+    ex_sq = visualize.explain(a, sq)
+    y, named = shared()
+    y.backward()
+    w, h = named["w"], named["h"]
+    ex = visualize.explain(w, y)
+    terms = [p.product for p in ex]
+    check = autograd.gradcheck(lambda x, w, v1, v2: v1 * (w * x).tanh() + v2 * (w * x).tanh(),
+                               [named[k].data for k in ("x", "w", "v1", "v2")],
+                               raise_exception=False)
+    fd_w = check.entries[1].numeric  # the entries follow the inputs: x, w, v1, v2
+    ctx.measure(square_grad=a.grad, square_paths=[p.product for p in ex_sq],
+                shared_grad=w.grad, shared_paths=terms, shared_h=h.data,
+                shared_fd=fd_w, shared_gradcheck=bool(check.passed))
+    ctx.claim(f"a node used twice: d(a·a)/da at a = 3 is the sum over its 2 paths, "
+              f"{' + '.join(f'{p.product:g}' for p in ex_sq)} = {a.grad:g} (= 2a)")
+    ctx.claim(f"a shared hidden unit, h = tanh(w·x) feeding y = v1·h + v2·h: explain lists "
+              f"{len(terms)} paths from y to w, {terms[0]:.4f} (through v1) and {terms[1]:.4f} "
+              f"(through v2); their sum {sum(terms):.4f} is w.grad = {w.grad:.4f}, and finite "
+              f"differences give {fd_w:.4f}")
+    write_text(ctx.out / "explain_shared.txt", f"{ex_sq}\n\n{ex}\n")
+    ctx.add_file(ctx.out / "explain_shared.txt",
+                 "the two paths of a·a and of the shared hidden unit, each path's product and "
+                 "their sum", "file")
+    try:
+        pic = visualize.render(y, ctx.out / "shared.svg", partials=True,
+                               title="a hidden unit used twice: y = v1·h + v2·h, h = tanh(w·x)")
+    except visualize.GraphvizNotFoundError:
+        return
+    ctx.add_file(pic, "h feeds two products: its grad is the sum of the two gradients passed "
+                 "back to it, v1 + v2 (red > 0, blue < 0)", "svg")
+
+
 def run(ctx: Context) -> None:
-    """Forward, backward, explain, gradcheck, and draw the neuron."""
+    """Forward, backward, explain, gradcheck, and draw the neuron; then a node used twice."""
     o, leaves = neuron()
     o.backward()
     n = leaves.pop("n")
@@ -89,12 +143,14 @@ def run(ctx: Context) -> None:
         ctx.add_file(ctx.out / "graph.dot", f"the graph as DOT text ({e})", "file")
         ctx.note("Graphviz is missing, so the graph is DOT text and there is no step-by-step "
                  "page; install Graphviz to see them.")
+        _used_twice(ctx)
         return
     ctx.add_file(graph, "the graph after backward: every node's data and grad; each edge "
                  "carries the local derivative ∂ and the gradient it passes back", "svg")
     ctx.add_file(frames.html, f"the backward pass in {len(frames.frames)} steps, with a slider "
                  "(← → keys): each node passes grad × local derivative to its parents", "page")
     ctx.measure(backward_steps=len(frames.frames))
+    _used_twice(ctx)
     ctx.note("Read the graph right to left: o's grad is 1; tanh multiplies it by 1 - o² = 0.5; "
              "a + passes it on unchanged; a * passes it times the other operand.")
 
@@ -103,7 +159,7 @@ LESSON = Lesson(
     name=NAME,
     title="The chain rule: the lecture's neuron, forward and backward",
     summary="forward values, backward gradients, every path's product (explain), a "
-            "step-through page",
+            "step-through page, a node used twice (gradients add)",
     idea="The forward pass computes the output from the inputs; the backward pass starts from "
          "d o/d o = 1 and moves back through the graph, multiplying by each node's local "
          "derivative (the chain rule). A gradient is the sum, over every path from the output "

@@ -16,6 +16,7 @@ from typing import Any
 
 import nn
 import visualize
+from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, new_figure
 
 NAME = "vanishing-gradients"
@@ -42,6 +43,11 @@ def train(activation: str, scale: float, seed: int, *, epochs: int = 10, depth: 
                   progress=False, seed=seed, pause_gc=True)
 
 
+def times(r: float) -> str:
+    """A ratio as the lesson prints it everywhere: ``1,234x`` from 100 up, ``1.6x`` below."""
+    return f"{r:,.0f}x" if r >= 100 else f"{r:.1f}x"
+
+
 def run(ctx: Context) -> None:
     """Train the three networks, measure the gradient flow, draw it and the consequence."""
     histories: dict[str, nn.History] = {}
@@ -56,7 +62,7 @@ def run(ctx: Context) -> None:
         last[label] = h.grad_flow[layers[-1]][-1]
         ratio[label] = last[label] / first[label] if first[label] else float("inf")
         ctx.echo(f"  {label}: mean |grad| layer 1 {first[label]:.2e}, layer {len(layers)} "
-                 f"{last[label]:.2e} ({ratio[label]:,.0f}x); after {h.epochs_run} epochs "
+                 f"{last[label]:.2e} ({times(ratio[label])}); after {h.epochs_run} epochs "
                  f"loss {h.loss[-1]:.3f}, accuracy {100 * h.accuracy[-1]:.0f}%")
     sx, su, rh = (r[2] for r in RUNS)
     acc = {k: h.accuracy[-1] for k, h in histories.items()}
@@ -66,14 +72,14 @@ def run(ctx: Context) -> None:
                 epochs=epochs)
     ctx.claim(f"in the last epoch, with sigmoid (Xavier init) the first layer's mean |grad| is "
               f"{first[sx]:.1e}, "
-              f"{ratio[sx]:,.0f}x less than the last layer's {last[sx]:.1e}; with relu it is "
-              f"{first[rh]:.1e}, only {ratio[rh]:.1f}x less")
+              f"{times(ratio[sx])} less than the last layer's {last[sx]:.1e}; with relu it is "
+              f"{first[rh]:.1e}, only {times(ratio[rh])} less")
     ctx.claim(f"the consequence after the same {epochs} epochs: sigmoid {100 * acc[sx]:.0f}% "
               f"training accuracy (loss {loss[sx]:.3f}, chance level), relu {100 * acc[rh]:.0f}% "
               f"(loss {loss[rh]:.3f})")
     ctx.claim(f"a better initialisation for sigmoid, 4 × Xavier, lifts the first layer's "
-              f"gradient {first[su] / first[sx]:,.0f}x to {first[su]:.1e} (first/last "
-              f"{ratio[su]:,.0f}x instead of {ratio[sx]:,.0f}x); after the same {epochs} epochs "
+              f"gradient {times(first[su] / first[sx])} to {first[su]:.1e} (last/first "
+              f"{times(ratio[su])} instead of {times(ratio[sx])}); after the same {epochs} epochs "
               f"it reaches {100 * acc[su]:.0f}% (loss {loss[su]:.3f})")
     flows = {k: h.grad_flow for k, h in histories.items()}
     path = visualize.plot_grad_flow(flows, ctx.out / "gradient_flow.svg",
@@ -89,10 +95,12 @@ def run(ctx: Context) -> None:
 def _curves(histories: dict[str, Any]) -> Any:
     fig = new_figure(10.5, 3.8)
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    for label, h in histories.items():
+    for i, (label, h) in enumerate(histories.items()):
         xs = list(range(1, len(h.loss) + 1))
-        left.plot(xs, h.loss, marker="o", markersize=3, label=label)
-        right.plot(xs, [100 * a for a in h.accuracy], marker="o", markersize=3, label=label)
+        colour = palette.SERIES[i]
+        left.plot(xs, h.loss, marker="o", markersize=3, label=label, color=colour)
+        right.plot(xs, [100 * a for a in h.accuracy], marker="o", markersize=3, label=label,
+                   color=colour)
     left.set_xlabel("epoch")
     left.set_ylabel("training loss (binary cross-entropy)")
     left.set_title("loss")
@@ -104,7 +112,7 @@ def _curves(histories: dict[str, Any]) -> Any:
     right.set_title("accuracy")
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
-    right.legend(loc="lower right", fontsize=8)
+    right.legend(loc="lower right", fontsize=8, title="colour: the network", title_fontsize=8)
     fig.tight_layout()
     return fig
 
