@@ -755,6 +755,60 @@ def page(res: dict[str, Any]) -> str:
     ])
 
 
+def breakdown(graph: Graph, *, n_rounds: int = 5) -> dict[str, float]:
+    """Best CPU µs (GC off) of each part of a dynamic step and of a tape step, on fresh graphs.
+
+    The parts: making the leaves, the forward replay, ``backward_order`` (what
+    ``backward`` spends collecting and sorting the nodes), the whole ``backward()``
+    (so the chain-rule loop is the difference), and the tape's forward and backward.
+    """
+    xs = list(graph.inputs)
+    ops, loss, pad = graph.ops, loss_fn(graph.ops), [0.0] * (graph.slots - len(xs))
+
+    def tape_values() -> list[float]:
+        v = xs + pad
+        tape_forward(ops, v)
+        return v
+
+    def tape_grads(v: list[float]) -> None:
+        g = [0.0] * graph.slots
+        g[-1] = 1.0
+        tape_backward(ops, v, g)
+
+    def root() -> Value:
+        return loss([Value(x) for x in xs])
+
+    parts: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
+        "dynamic: leaves": (lambda _: [Value(x) for x in xs], lambda: None),
+        "dynamic: forward (replay)": (lambda leaves: replay(ops, leaves),
+                                      lambda: [Value(x) for x in xs]),
+        "dynamic: backward, collect + sort": (autograd.backward_order, root),
+        "dynamic: backward, whole": (lambda r: r.backward(), root),
+        "tape: forward": (lambda v: tape_forward(ops, v), lambda: xs + pad),
+        "tape: backward": (tape_grads, tape_values),
+    }
+    best = dict.fromkeys(parts, float("inf"))
+    for _ in range(n_rounds):
+        for name, (fn, setup) in parts.items():
+            state = setup()
+            gc.collect()
+            with gc_mode("off"):
+                t0 = time.process_time()
+                fn(state)
+                best[name] = min(best[name], time.process_time() - t0)
+            del state
+    return {k: v * 1e6 for k, v in best.items()}
+
+
+def breakdown_report(b: dict[str, float]) -> str:
+    """Format :func:`breakdown` as Markdown (the chain-rule loop as a difference)."""
+    b = dict(b)
+    b["dynamic: backward, chain-rule loop (whole - collect)"] = (
+        b["dynamic: backward, whole"] - b["dynamic: backward, collect + sort"])
+    return "\n".join(["Where a step's time goes (best CPU µs, GC off):",
+                      fmt_table(["part", "µs"], [[k, f"{v:.0f}"] for k, v in b.items()])])
+
+
 def profile(graph: Graph, *, steps: int = 5, top: int = 20) -> str:
     """cProfile of ``steps`` dynamic steps on ``graph`` (default GC): top functions by own time."""
     eng = Dynamic(graph)
@@ -779,7 +833,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
     ap.add_argument("--seed", type=int, default=0, help="the generator's seed")
     ap.add_argument("--profile", action="store_true",
-                    help="also print a cProfile listing of the dynamic step")
+                    help="also break a step down and print a cProfile listing of the dynamic step")
     ap.add_argument("--json", help="write the results to this path")
     args = ap.parse_args(argv)
     m = machine()
@@ -788,7 +842,10 @@ def main(argv: list[str] | None = None) -> None:
     print(report(res))
     if args.profile:
         print()
-        print(profile(make_graph(args.ops, seed=args.seed)))
+        graph = make_graph(args.ops, seed=args.seed)
+        print(breakdown_report(breakdown(graph)))
+        print()
+        print(profile(graph))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=2)
