@@ -694,14 +694,8 @@ def headline(res: dict[str, Any]) -> list[str]:
 
 
 def report(res: dict[str, Any]) -> str:
-    """Format :func:`run`'s results as Markdown."""
+    """Format :func:`run`'s results as Markdown (blocks apart, so that tables render)."""
     chk = res["check"]
-    lines = [
-        f"W-tape: {res['ops']:,} generated scalar ops over {res['inputs']} inputs "
-        f"({res['slots'] - res['inputs']:,} results; seed {res['seed']}), forward+backward; "
-        f"CPU µs per step, best of {res['rounds']} interleaved rounds (median); ratio to the "
-        "index tape: of the bests (range of the per-round ratios)",
-    ]
     rows = []
     for name in (TAPE, DYNAMIC, COMPILED):
         cells = [name]
@@ -709,37 +703,36 @@ def report(res: dict[str, Any]) -> str:
             e = res["engines"][mode][name]
             cells += [f"{e['us_best']:.0f} ({e['us_median']:.0f})", _range(e["x_tape"])]
         rows.append(cells)
-    lines.append(fmt_table(["engine", "default GC", "x tape", "GC off", "x tape"], rows))
     ident = "bit-identical" if chk["compiled_bit_identical_to_dynamic"] else "NOT bit-identical"
-    lines.append(f"Agreement with the tape: max relative difference {chk['max_rel_err']:.1e} "
-                 f"(values and gradients; limit 1e-9); compiled {ident} to dynamic.")
-    lines += headline(res)
-    lines.append("")
-    lines.append("n-ary ops of k operands (dot: k/2 pairs) against k - 1 binary `+` nodes over "
-                 "the same leaves and against the same function from binary/unary ops "
-                 "(composite); CPU µs, GC off; ratio of bests (per-round range); "
-                 "softmax's backward starts from `sum` of its outputs")
-    mrows = []
-    for r in res["micro"]:
-        mrows.append([
-            r["op"], str(r["k"]), f"{r['us_f']:.2f} / {r['us_fb']:.2f}",
-            f"{r['adds_us_f']:.2f} / {r['adds_us_fb']:.2f}",
-            _range(r["x_adds_f"]), _range(r["x_adds_fb"]),
-            f"{r['x_composite_f']['best']:.2f}x / {r['x_composite_fb']['best']:.2f}x",
-            str(r["nodes_per_result"]), f"{r['bytes_per_result']:.0f}",
-        ])
-    lines.append(fmt_table(["op", "k", "µs fwd / fwd+bwd", "k-1 adds µs", "x adds fwd",
-                            "x adds fwd+bwd", "x composite fwd / fwd+bwd", "nodes",
-                            "bytes"], mrows))
-    lines.append("")
+    mrows = [[r["op"], str(r["k"]), f"{r['us_f']:.2f} / {r['us_fb']:.2f}",
+              f"{r['adds_us_f']:.2f} / {r['adds_us_fb']:.2f}",
+              _range(r["x_adds_f"]), _range(r["x_adds_fb"]),
+              f"{r['x_composite_f']['best']:.2f}x / {r['x_composite_fb']['best']:.2f}x",
+              str(r["nodes_per_result"]), f"{r['bytes_per_result']:.0f}"] for r in res["micro"]]
     cg = res["create_graph"]
-    lines.append(f"create_graph on this graph: backward {cg['backward_us']:.0f} µs, grad "
-                 f"{cg['grad_us']:.0f} µs, grad(create_graph=True) "
-                 f"{cg['grad_create_graph_us']:.0f} µs (GC off).")
-    lines.append(fmt_table(["ops", "trace nodes", "compile s (CPU)", "µs/op", "lines"], [
-        [f"{r['ops']:,}", f"{r['trace_nodes']:,}", f"{r['s']:.3f}", f"{r['us_per_op']:.0f}",
-         f"{r['source_lines']:,}"] for r in res["compile"]]))
-    return "\n".join(lines)
+    blocks = [
+        f"W-tape: {res['ops']:,} generated scalar ops over {res['inputs']} inputs "
+        f"({res['slots'] - res['inputs']:,} results; seed {res['seed']}), forward+backward; "
+        f"CPU µs per step, best of {res['rounds']} interleaved rounds (median); ratio to the "
+        "index tape: of the bests (range of the per-round ratios):",
+        fmt_table(["engine", "default GC", "x tape", "GC off", "x tape"], rows),
+        f"Agreement with the tape: max relative difference {chk['max_rel_err']:.1e} "
+        f"(values and gradients; limit 1e-9); compiled {ident} to dynamic.",
+        "\n".join(f"- {line}" for line in headline(res)),
+        "n-ary ops of k operands (dot: k/2 pairs) against k - 1 binary `+` nodes over the "
+        "same leaves and against the same function from binary/unary ops (composite); CPU "
+        "µs, GC off; ratio of bests (per-round range); softmax's backward starts from `sum` "
+        "of its outputs; nodes and bytes held per result:",
+        fmt_table(["op", "k", "µs fwd / fwd+bwd", "k-1 adds µs", "x adds fwd",
+                   "x adds fwd+bwd", "x composite fwd / fwd+bwd", "nodes", "bytes"], mrows),
+        f"create_graph on this graph: backward {cg['backward_us']:.0f} µs, grad "
+        f"{cg['grad_us']:.0f} µs, grad(create_graph=True) {cg['grad_create_graph_us']:.0f} µs "
+        "(GC off). Compile time (trace + code generation + CPython's `compile`):",
+        fmt_table(["ops", "trace nodes", "compile s (CPU)", "µs/op", "lines"], [
+            [f"{r['ops']:,}", f"{r['trace_nodes']:,}", f"{r['s']:.3f}", f"{r['us_per_op']:.0f}",
+             f"{r['source_lines']:,}"] for r in res["compile"]]),
+    ]
+    return "\n\n".join(blocks)
 
 
 def page(res: dict[str, Any]) -> str:
