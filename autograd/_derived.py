@@ -355,6 +355,20 @@ def _logsumexp_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
     return (_v_tie_share(xs, i) if _d(out) == _INF or _d(out) == -_INF else _v_exp(xs[i] - out))
 
 
+def _softmax_out_forward(x: float, lse: float) -> float:
+    return _exp(x - lse)
+
+
+def _softmax_out_local(out: float, x: float, lse: float) -> tuple[float, float]:
+    return (out, -out)
+
+
+def _softmax_out_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
+    if wrt == 0:
+        return out
+    return -out
+
+
 #: op name -> (formula sources, forward, local, value, forward template,
 #: local templates, helpers used, forward text, derivative text)
 RULES: dict[str, tuple[Any, ...]] = {
@@ -539,5 +553,12 @@ RULES: dict[str, tuple[Any, ...]] = {
         None, None,
         ('INF', 'exp', 'logsumexp', 'tie_share'),
         'logsumexp(xs)', 'd/dxs[i] = tie_share(xs, i) if out == INF or out == -INF else exp(xs[i] - out)',
+    ),
+    'softmax_out': (
+        (('x', 'lse'), 'exp(x - lse)', ('out', '-out'), 0),
+        _softmax_out_forward, _softmax_out_local, _softmax_out_value,
+        '_exp({0} - {1})', ('{out}', '-{out}'),
+        ('exp',),
+        'exp(x - lse)', 'exp(x - lse), -exp(x - lse)',
     ),
 }

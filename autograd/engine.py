@@ -991,6 +991,7 @@ _SUM = OPS["sum"]
 _MEAN = OPS["mean"]
 _DOT = OPS["dot"]
 _LOGSUMEXP = OPS["logsumexp"]
+_SOFTMAX_OUT = OPS["softmax_out"]
 
 
 # ---------------------------------------------------------------------------
@@ -1090,13 +1091,18 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
 def softmax(values: Iterable[Value | Number]) -> list[Value]:
     """Softmax as a list of Values: ``exp(x_i - logsumexp(x))``.
 
+    One ``logsumexp`` node and one ``softmax_out`` node per output (parents
+    ``x_i`` and the shared logsumexp), so the backward is the closed form
+    ``dx_j = y_j * (g_j - sum_i g_i * y_i)`` in about 3k multiply-adds.
+
     Raises:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
     vs = _values(values, "softmax")
     lse = logsumexp(vs)
-    return [(v - lse).exp() for v in vs]
+    op = _SOFTMAX_OUT
+    return [_binary(op, v, lse) for v in vs]
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---

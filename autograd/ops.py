@@ -485,6 +485,13 @@ _TABLE: tuple[Op, ...] = (
         domain=(_R,), api="function",
         specials=(Special((1000.0, 1000.0), 1000.0 + math.log(2.0)),),
         doc="Stable log-sum-exp as one node."),
+    # one output of softmax: every output of a group shares one logsumexp node,
+    # so the backward is the closed form dx_j = y_j * (g_j - sum_i g_i * y_i)
+    _op("softmax_out", "softmax", ("x", "lse"), "exp(x - lse)", ("out", "-out"),
+        domain=(_R, _R), api="function",
+        call="`autograd.softmax(values)` (one node per output)",
+        doc="Output i of softmax, exp(x_i - logsumexp(x)): k outputs share one "
+            "logsumexp node, k + 1 nodes in all."),
 )
 del _op
 
