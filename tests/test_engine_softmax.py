@@ -85,4 +85,4 @@ def test_numbers_and_infinities() -> None:
     assert x.grad == pytest.approx(0.25)
     big = autograd.softmax([Value(1000.0), Value(1000.0)])
     assert [p.data for p in big] == pytest.approx([0.5, 0.5], rel=1e-12)
-    assert [p.data for p in autograd.softmax([2.0, 2.0])] == [0.5, 0.5]
+    assert [p.data for p in autograd.softmax([2.0, 2.0])] == pytest.approx([0.5, 0.5], rel=1e-12)
