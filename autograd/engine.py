@@ -877,10 +877,19 @@ def _group(op: Op, vs: Sequence[Any]) -> Value:
         floats = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(op, *vs)
-    if not floats:
-        return apply(op)
-    out = op.forward(*floats)
-    return _node(out, op, tuple(vs), op.local(out, *floats), None)
+    if len(floats) < 2:  # none (a constant) or one (stored bare): the general path
+        return apply(op, *vs)
+    node: Value = _new(Value)  # the body of _node, inlined on this hot path
+    node._data = out = op.forward(*floats)
+    node.grad = 0.0
+    node._entry = op
+    node._p = vs if type(vs) is tuple else tuple(vs)
+    node._local = op.local(out, *floats)
+    node._ctx = None
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
 
 
 def apply(op: Op | str, *operands: Any) -> Value:
@@ -1022,7 +1031,8 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     Raises:
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    return _group(_SUM, _values(values, "sum"))
+    t = type(values)
+    return _group(_SUM, values if t is list or t is tuple else _values(values, "sum"))
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1102,7 +1112,30 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
     vs = _values(values, "softmax")
     lse = logsumexp(vs)
     op = _SOFTMAX_OUT
-    return [_binary(op, v, lse) for v in vs]
+    if _special or lse._p is None:  # an open mode, or numbers only: the general path
+        return [_binary(op, v, lse) for v in vs]
+    forward, local, m = op.forward, op.local, lse._data
+    outs = []
+    push = outs.append
+    for v in vs:
+        node: Value = _new(Value)  # the body of _binary, inlined
+        if type(v) is Value or isinstance(v, Value):
+            x = v._data
+            node._data = out = forward(x, m)
+            node._p = (v, lse)
+            node._local = local(out, x, m)
+            node._ctx = None
+        else:  # a number (already checked by logsumexp): lse is the one parent
+            x = v if type(v) is float else _to_float(v, op.name, "left operand")
+            node._data = out = forward(x, m)
+            node._p = lse
+            node._local = local(out, x, m)[1]
+            node._ctx = (x, lse)
+        node.grad = 0.0
+        node._entry = op
+        node._id = _count()
+        push(node)
+    return outs
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---

@@ -132,7 +132,9 @@ def logsumexp(xs: Sequence[float]) -> float:
         if any(x != x for x in xs):
             return NAN
         return m
-    return m + math.log(fsum([exp(x - m) for x in xs]))
+    # x - m <= 0 (or nan) here, so math.exp cannot overflow; all terms are in
+    # [0, 1] or nan, so math.fsum cannot raise: the same value as exp and fsum
+    return m + math.log(math.fsum(map(math.exp, [x - m for x in xs])))
 
 
 def sumprod(xs: Sequence[float], ys: Sequence[float]) -> float:
