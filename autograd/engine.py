@@ -1032,7 +1032,8 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
     t = type(values)
-    return _group(_SUM, values if t is list or t is tuple else _values(values, "sum"))
+    vs = values if t is list or t is tuple else _values(values, "sum")
+    return _group(_SUM, vs)  # type: ignore[arg-type]
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1115,7 +1116,7 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
     if _special or lse._p is None:  # an open mode, or numbers only: the general path
         return [_binary(op, v, lse) for v in vs]
     forward, local, m = op.forward, op.local, lse._data
-    outs = []
+    outs: list[Value] = []
     push = outs.append
     for v in vs:
         node: Value = _new(Value)  # the body of _binary, inlined
