@@ -34,8 +34,8 @@ from autograd import formula as F
 from autograd import formula_render as R
 from autograd.ops import OPS, Codegen, Op, iter_ops
 
-__all__ = ["FAST_BINARY", "FAST_UNARY", "derived_source", "fast_paths_source", "write_all",
-           "write_derived", "write_engine"]
+__all__ = ["FAST_BINARY", "FAST_GROUP", "FAST_UNARY", "derived_source", "fast_paths_source",
+           "write_all", "write_derived", "write_engine"]
 
 #: op name -> (method for ``self op other``, method for ``other op self``)
 FAST_BINARY = {
@@ -55,6 +55,10 @@ FAST_UNARY = {
     "sigmoid": "sigmoid",
     "relu": "relu",
 }
+
+#: the variadic ops given a fast path ``_fast_group_<name>(values)``: a list
+#: of Values to one node, the float rules inlined (no ``*operands`` calls)
+FAST_GROUP = ("sum", "mean", "dot", "logsumexp")
 
 BEGIN = "# --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---\n"
 INSTALL = "_install_fast_paths()\n"
@@ -155,6 +159,38 @@ def _right(name: str, op: Op) -> str:
     )
 
 
+def _body(src: str) -> list[str]:
+    """The lines of a rendered ``def`` after its signature, ``return X`` last."""
+    return src.splitlines()[1:]
+
+
+def _group(name: str, op: Op) -> str:
+    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data."""
+    if op.rule is None or not op.rule.variadic:
+        raise ValueError(f"codegen: op {name!r} in FAST_GROUP is not a variadic formula")
+    fwd, loc = (_body(src) for src in R.float_source(name, op.rule))
+    store = "    node._data = out = " if re.search(r"\bout\b", loc[-1]) else "    node._data = "
+    lines = [*fwd[:-1], fwd[-1].replace("    return ", store, 1)]
+    lines += [ln for ln in loc[:-1] if ln not in fwd]  # the groups are split once
+    lines.append(loc[-1].replace("    return ", "    node._local = ", 1))
+    lines = [ln if len(ln) <= 100 else f"{ln}  # noqa: E501" for ln in lines]
+    ref = _ref(name)
+    return (
+        f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
+        f'    """``{op.formula}`` of a list of operands: op table entry ``{name}``."""\n'
+        "    try:\n"
+        "        ops = tuple([v._data for v in vs])\n"
+        "    except AttributeError:  # a number among them: the general path\n"
+        f"        return apply({ref}, *vs)\n"
+        "    if len(ops) < 2:  # a constant, or one parent stored bare: the general path\n"
+        f"        return apply({ref}, *vs)\n"
+        "    node: Value = _new(Value)\n"
+        + "".join(f"{ln}\n" for ln in lines)
+        + "    node._p = vs if type(vs) is tuple else tuple(vs)\n"
+        "    node._ctx = None\n" + _TAIL.format(ref=ref)
+    )
+
+
 def _usable(op: Op) -> bool:
     cg = op.codegen
     if cg is None:
@@ -211,6 +247,14 @@ def fast_paths_source() -> str:
         else:
             parts.append(_unary(name, op))
             methods.append(f'        "{FAST_UNARY[name]}": _fast_{name},\n')
+    for name in FAST_GROUP:
+        op = OPS[name]
+        assert op.rule is not None
+        for key, obj in R.float_globals(op.rule).items():
+            if names.setdefault(key, obj) is not obj:
+                raise ValueError(f"codegen: float name {key!r} means two functions")
+        refs.append(f'{_ref(name)} = OPS["{name}"]\n')
+        parts.append(_group(name, op))
     install = (
         "def _install_fast_paths() -> None:\n"
         '    """Make the functions above the operators and methods of Value."""\n'

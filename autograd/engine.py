@@ -871,27 +871,6 @@ def _nary(op: Op, operands: Sequence[Any]) -> Value:
     )
 
 
-def _group(op: Op, vs: Sequence[Any]) -> Value:
-    """A variadic built-in op on a list: Values only (the common case) take the short path."""
-    try:
-        floats = [v._data for v in vs]
-    except AttributeError:  # a number among them: the general path
-        return apply(op, *vs)
-    if len(floats) < 2:  # none (a constant) or one (stored bare): the general path
-        return apply(op, *vs)
-    node: Value = _new(Value)  # the body of _node, inlined on this hot path
-    node._data = out = op.forward(*floats)
-    node.grad = 0.0
-    node._entry = op
-    node._p = vs if type(vs) is tuple else tuple(vs)
-    node._local = op.local(out, *floats)
-    node._ctx = None
-    node._id = _count()
-    if _special:
-        _record_special(node)
-    return node
-
-
 def apply(op: Op | str, *operands: Any) -> Value:
     """Apply any op of the table (built-in or registered) to its operands.
 
@@ -996,10 +975,6 @@ _ABS = OPS["abs"]
 _CLAMP = OPS["clamp"]
 _MAXIMUM = OPS["maximum"]
 _MINIMUM = OPS["minimum"]
-_SUM = OPS["sum"]
-_MEAN = OPS["mean"]
-_DOT = OPS["dot"]
-_LOGSUMEXP = OPS["logsumexp"]
 _SOFTMAX_OUT = OPS["softmax_out"]
 
 
@@ -1033,7 +1008,7 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     """
     t = type(values)
     vs = values if t is list or t is tuple else _values(values, "sum")
-    return _group(_SUM, vs)  # type: ignore[arg-type]
+    return _fast_group_sum(vs)  # type: ignore[arg-type]
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1046,7 +1021,7 @@ def mean(values: Iterable[Value | Number]) -> Value:
     vs = _values(values, "mean")
     if not vs:
         raise ValueError("mean: got an empty sequence; pass at least one value")
-    return _group(_MEAN, vs)
+    return _fast_group_mean(vs)
 
 
 def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
@@ -1065,7 +1040,7 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
             "of equal length"
         )
-    return _group(_DOT, a + b)
+    return _fast_group_dot(a + b)
 
 
 def maximum(a: Value | Number, b: Value | Number) -> Value:
@@ -1096,7 +1071,7 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
     vs = _values(values, "logsumexp")
     if not vs:
         raise ValueError("logsumexp: got an empty sequence; pass at least one value")
-    return _group(_LOGSUMEXP, vs)
+    return _fast_group_logsumexp(vs)
 
 
 def softmax(values: Iterable[Value | Number]) -> list[Value]:
@@ -1144,10 +1119,16 @@ from math import tanh as _tanh
 
 from autograd.numerics import div as _div
 from autograd.numerics import exp as _exp
+from autograd.numerics import fsum as _fsum
 from autograd.numerics import log as _log
+from autograd.numerics import logsumexp as _logsumexp
 from autograd.numerics import pow as _pow
 from autograd.numerics import sigmoid as _sigmoid
 from autograd.numerics import sqrt as _sqrt
+from autograd.numerics import sumprod as _sumprod
+from autograd.numerics import tie_share as _tie_share
+
+_INF = float('inf')
 
 _FAST_ADD = OPS["add"]
 _FAST_SUB = OPS["sub"]
@@ -1161,6 +1142,10 @@ _FAST_SQRT = OPS["sqrt"]
 _FAST_TANH = OPS["tanh"]
 _FAST_SIGMOID = OPS["sigmoid"]
 _FAST_RELU = OPS["relu"]
+_FAST_SUM = OPS["sum"]
+_FAST_MEAN = OPS["mean"]
+_FAST_DOT = OPS["dot"]
+_FAST_LOGSUMEXP = OPS["logsumexp"]
 
 
 def _fast_add(self: Value, other: Any) -> Value:
@@ -1497,6 +1482,99 @@ def _fast_relu(self: Value) -> Value:
     node._ctx = None
     node.grad = 0.0
     node._entry = _FAST_RELU
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_group_sum(vs: Sequence[Any]) -> Value:
+    """``fsum(xs)`` of a list of operands: op table entry ``sum``."""
+    try:
+        ops = tuple([v._data for v in vs])
+    except AttributeError:  # a number among them: the general path
+        return apply(_FAST_SUM, *vs)
+    if len(ops) < 2:  # a constant, or one parent stored bare: the general path
+        return apply(_FAST_SUM, *vs)
+    node: Value = _new(Value)
+    xs = ops
+    node._data = _fsum(xs)
+    n = len(ops)
+    node._local = (1.0,) * n
+    node._p = vs if type(vs) is tuple else tuple(vs)
+    node._ctx = None
+    node.grad = 0.0
+    node._entry = _FAST_SUM
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_group_mean(vs: Sequence[Any]) -> Value:
+    """``fsum(xs) / n`` of a list of operands: op table entry ``mean``."""
+    try:
+        ops = tuple([v._data for v in vs])
+    except AttributeError:  # a number among them: the general path
+        return apply(_FAST_MEAN, *vs)
+    if len(ops) < 2:  # a constant, or one parent stored bare: the general path
+        return apply(_FAST_MEAN, *vs)
+    node: Value = _new(Value)
+    xs = ops
+    n = len(ops)
+    node._data = _fsum(xs) / n
+    node._local = (1.0 / n,) * n
+    node._p = vs if type(vs) is tuple else tuple(vs)
+    node._ctx = None
+    node.grad = 0.0
+    node._entry = _FAST_MEAN
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_group_dot(vs: Sequence[Any]) -> Value:
+    """``sumprod(xs, ys)`` of a list of operands: op table entry ``dot``."""
+    try:
+        ops = tuple([v._data for v in vs])
+    except AttributeError:  # a number among them: the general path
+        return apply(_FAST_DOT, *vs)
+    if len(ops) < 2:  # a constant, or one parent stored bare: the general path
+        return apply(_FAST_DOT, *vs)
+    node: Value = _new(Value)
+    n = len(ops) // 2
+    xs = ops[:n]
+    ys = ops[n:]
+    node._data = _sumprod(xs, ys)
+    node._local = ys + xs
+    node._p = vs if type(vs) is tuple else tuple(vs)
+    node._ctx = None
+    node.grad = 0.0
+    node._entry = _FAST_DOT
+    node._id = _count()
+    if _special:
+        _record_special(node)
+    return node
+
+
+def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
+    """``logsumexp(xs)`` of a list of operands: op table entry ``logsumexp``."""
+    try:
+        ops = tuple([v._data for v in vs])
+    except AttributeError:  # a number among them: the general path
+        return apply(_FAST_LOGSUMEXP, *vs)
+    if len(ops) < 2:  # a constant, or one parent stored bare: the general path
+        return apply(_FAST_LOGSUMEXP, *vs)
+    node: Value = _new(Value)
+    xs = ops
+    node._data = out = _logsumexp(xs)
+    n = len(ops)
+    node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(xs[i] - out) for i in range(n)]))  # noqa: E501
+    node._p = vs if type(vs) is tuple else tuple(vs)
+    node._ctx = None
+    node.grad = 0.0
+    node._entry = _FAST_LOGSUMEXP
     node._id = _count()
     if _special:
         _record_special(node)
