@@ -191,6 +191,31 @@ def _group(name: str, op: Op) -> str:
     )
 
 
+def _softmax(op: Op) -> str:
+    """``_fast_softmax_outs(vs, lse)``: one ``softmax_out`` node per Value of ``vs``."""
+    cg = _templates(op)
+    fwd = cg.forward_template(2).format("x", "m")
+    l0, l1 = (t.format("x", "m", out="{out}") for t in cg.local_templates(2))
+    return (
+        "def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:\n"
+        f'    """``{op.formula}`` for each x of ``vs`` (Values): op table entry '
+        f'``{op.name}``."""\n'
+        "    m = lse._data\n"
+        "    outs: list[Value] = []\n"
+        "    push = outs.append\n"
+        "    for v in vs:\n"
+        "        x = v._data\n"
+        "        node: Value = _new(Value)\n"
+        + _store("        ", fwd, [l0, l1])
+        + "        node._p = (v, lse)\n"
+        "        node._ctx = None\n"
+        + "".join(f"    {ln}\n" if ln else "\n"
+                  for ln in _TAIL.format(ref=_ref(op.name)).splitlines()[:-1])
+        + "        push(node)\n"
+        "    return outs\n"
+    )
+
+
 def _usable(op: Op) -> bool:
     cg = op.codegen
     if cg is None:
@@ -255,6 +280,14 @@ def fast_paths_source() -> str:
                 raise ValueError(f"codegen: float name {key!r} means two functions")
         refs.append(f'{_ref(name)} = OPS["{name}"]\n')
         parts.append(_group(name, op))
+    softmax = OPS["softmax_out"]
+    if not _usable(softmax):
+        raise ValueError("codegen: op 'softmax_out' has no simple Codegen templates")
+    for key, obj in _templates(softmax).names.items():
+        if names.setdefault(key, obj) is not obj:
+            raise ValueError(f"codegen: template name {key!r} means two functions")
+    refs.append(f'{_ref(softmax.name)} = OPS["{softmax.name}"]\n')
+    parts.append(_softmax(softmax))
     install = (
         "def _install_fast_paths() -> None:\n"
         '    """Make the functions above the operators and methods of Value."""\n'

@@ -1087,31 +1087,11 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
     """
     vs = _values(values, "softmax")
     lse = logsumexp(vs)
-    op = _SOFTMAX_OUT
-    if _special or lse._p is None:  # an open mode, or numbers only: the general path
-        return [_binary(op, v, lse) for v in vs]
-    forward, local, m = op.forward, op.local, lse._data
-    outs: list[Value] = []
-    push = outs.append
-    for v in vs:
-        node: Value = _new(Value)  # the body of _binary, inlined
-        if type(v) is Value or isinstance(v, Value):
-            x = v._data
-            node._data = out = forward(x, m)
-            node._p = (v, lse)
-            node._local = local(out, x, m)
-            node._ctx = None
-        else:  # a number (already checked by logsumexp): lse is the one parent
-            x = v if type(v) is float else _to_float(v, op.name, "left operand")
-            node._data = out = forward(x, m)
-            node._p = lse
-            node._local = local(out, x, m)[1]
-            node._ctx = (x, lse)
-        node.grad = 0.0
-        node._entry = op
-        node._id = _count()
-        push(node)
-    return outs
+    p = lse._p
+    if _special or type(p) is not tuple or len(p) != len(vs):
+        # an open mode, a number among them or only one: the general path
+        return [_binary(_SOFTMAX_OUT, v, lse) for v in vs]
+    return _fast_softmax_outs(vs, lse)
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
@@ -1146,6 +1126,7 @@ _FAST_SUM = OPS["sum"]
 _FAST_MEAN = OPS["mean"]
 _FAST_DOT = OPS["dot"]
 _FAST_LOGSUMEXP = OPS["logsumexp"]
+_FAST_SOFTMAX_OUT = OPS["softmax_out"]
 
 
 def _fast_add(self: Value, other: Any) -> Value:
@@ -1579,6 +1560,27 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     if _special:
         _record_special(node)
     return node
+
+
+def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:
+    """``exp(x - lse)`` for each x of ``vs`` (Values): op table entry ``softmax_out``."""
+    m = lse._data
+    outs: list[Value] = []
+    push = outs.append
+    for v in vs:
+        x = v._data
+        node: Value = _new(Value)
+        node._data = out = _exp(x - m)
+        node._local = (out, -out)
+        node._p = (v, lse)
+        node._ctx = None
+        node.grad = 0.0
+        node._entry = _FAST_SOFTMAX_OUT
+        node._id = _count()
+        if _special:
+            _record_special(node)
+        push(node)
+    return outs
 
 
 def _install_fast_paths() -> None:
