@@ -346,7 +346,7 @@ def _logsumexp_forward(*ops: float) -> float:
 def _logsumexp_local(out: float, *ops: float) -> tuple[float, ...]:
     xs = ops
     n = len(ops)
-    return (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(xs[i] - out) for i in range(n)]))
+    return (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))
 
 
 def _logsumexp_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:

@@ -1551,7 +1551,7 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     xs = ops
     node._data = out = _logsumexp(xs)
     n = len(ops)
-    node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(xs[i] - out) for i in range(n)]))  # noqa: E501
+    node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0

@@ -394,7 +394,32 @@ def _group_partials(tree: ast.expr, consts: Mapping[str, str], calls: Mapping[st
         a = _group_partials(tree.args[1], consts, calls)
         b = _group_partials(tree.args[2], consts, calls)
         return f"({a} if {cond} else {b})"
+    element = _one_group_element(tree)
+    if element is not None:  # i only indexes one group: iterate over it
+        group, body = element
+        return f"tuple([{_render(body, consts, calls)} for _e in {group}])"
     return f"tuple([{_render(tree, consts, calls)} for i in range(n)])"
+
+
+def _one_group_element(tree: ast.expr) -> tuple[str, ast.expr] | None:
+    """``(g, tree with g[i] as _e)`` if ``i`` is read only as ``g[i]`` of one group ``g``."""
+    tree = _copy(tree)  # rewritten below; the caller's tree is left as it is
+    subs = [s for s in ast.walk(tree) if isinstance(s, ast.Subscript)
+            and isinstance(s.value, ast.Name) and isinstance(s.slice, ast.Name)
+            and s.slice.id == "i"]
+    groups = {s.value.id for s in subs if isinstance(s.value, ast.Name)}
+    bare = sum(isinstance(n, ast.Name) and n.id == "i" for n in ast.walk(tree))
+    if len(groups) != 1 or bare != len(subs):
+        return None
+
+    class _Element(ast.NodeTransformer):
+        def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+            if any(node is s for s in subs):
+                return ast.copy_location(ast.Name("_e", ast.Load()), node)
+            self.generic_visit(node)
+            return node
+
+    return groups.pop(), _Element().visit(tree)
 
 
 #: The Value-rule helpers: float/Value dispatch (see _derived.py's header).

@@ -26,7 +26,8 @@ def fsum(xs: Iterable[float]) -> float:
     ``OverflowError`` when a partial sum overflows; here those give ``nan``
     and ``inf`` as plain float addition does.
     """
-    vals = xs if isinstance(xs, (list, tuple)) else list(xs)
+    t = type(xs)
+    vals = xs if t is list or t is tuple else list(xs)
     try:
         return math.fsum(vals)
     except (ValueError, OverflowError):
@@ -139,7 +140,11 @@ def logsumexp(xs: Sequence[float]) -> float:
 
 def sumprod(xs: Sequence[float], ys: Sequence[float]) -> float:
     """Return the exactly rounded ``sum(x * y)`` of two equal-length sequences."""
-    return fsum(list(map(operator.mul, xs, ys)))
+    products = list(map(operator.mul, xs, ys))
+    try:  # fsum's body, one call fewer on this hot path
+        return math.fsum(products)
+    except (ValueError, OverflowError):
+        return fsum(products)
 
 
 def tie_share(xs: Sequence[float], i: int) -> float:
