@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,10 @@ __all__ = ["CompileWarning", "Compiled", "TraceError", "compile"]
 
 _INF = float("inf")
 _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
+# A call of a helper on names and literals only (``_exp(v4 - v5)``): a forward
+# line of that form is reused where a partial computes the same call (the
+# partials of logsumexp are the softmax outputs over it), the same value.
+_FLAT_CALL = re.compile(r"_\w+\([^()]*\)")
 _GRAD = operator.attrgetter("grad")
 _DATA = operator.attrgetter("_data")
 
@@ -222,6 +227,7 @@ class _Program:
         # passes on zeros only, and its backward lines are skipped (as
         # Value.backward skips a node whose partials are all zero).
         gate: dict[Value, tuple[str, list[str]]] = {}
+        computed: dict[str, str] = {}  # forward calls emitted (see _FLAT_CALL) -> name
         for m, node in enumerate(order):
             operands, shape, need = info[m]
             kind, t_temps, t_fwd, t_after, t_local, npar = shape[:6]
@@ -261,6 +267,8 @@ class _Program:
                 else:
                     emit(f"    {out} = {expr}")
                     kw["out"] = out
+                    if _FLAT_CALL.fullmatch(expr):
+                        computed.setdefault(expr, out)
                 if need:
                     for k, t in enumerate(t_after):
                         un = f"u{m}_{k}"
@@ -324,7 +332,7 @@ class _Program:
                         continue  # not on the loss's graph (a guard's), or no gradient wanted
                     gn, depth_g = pend
                 ops_ = node.operands
-                pairs = [(o, d) for o, d in zip(ops_, local_expr[node])
+                pairs = [(o, _reuse(d, computed)) for o, d in zip(ops_, local_expr[node])
                          if d is not None and o in needs]
                 if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):
                     tmp = free.pop() if free else f"g{fresh}"
@@ -456,6 +464,13 @@ class _Program:
                 v.grad = g
         for v, g in pre:
             v.backward(g)
+
+
+def _reuse(partial: str, computed: dict[str, str]) -> str:
+    """``partial`` with each call the forward already computed replaced by its name."""
+    if not computed or "(" not in partial:
+        return partial
+    return _FLAT_CALL.sub(lambda m: computed.get(m.group(0), m.group(0)), partial)
 
 
 class Compiled:
