@@ -51,6 +51,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autograd.engine import Value
+from autograd.numerics import RAISING as _RAISING
 from autograd.trace import (
     CompileWarning,
     GuardFailed,
@@ -404,9 +405,26 @@ class _Program:
         emit(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
         src = "def _compiled(_x, _p, _g):\n" + "\n".join(body) + "\n"
         self.source = src
-        exec(builtins.compile(src, "<autograd.compile>", "exec"), glob)
-        self.run: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = glob["_compiled"]
+        code = builtins.compile(src, "<autograd.compile>", "exec")
+        exec(code, glob)
+        self.safe: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = glob["_compiled"]
+        # The same code with the math functions themselves for the helpers that
+        # only catch their exceptions (same floats wherever they return): run
+        # first; on an exception, the helpers' code runs instead (see run).
+        raw = {id(k): v for k, v in _RAISING.items()}
+        fast = {k: raw.get(id(v), v) for k, v in glob.items()}
+        exec(code, fast)
+        self.fast: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = fast["_compiled"]
         self.trace_outputs = tuple(o.data for o in outs)
+
+    def run(self, xs: list[float], ps: list[float], gs: list[float],
+            ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Outputs and gradients for arguments ``xs``, captured data ``ps`` and
+        initial gradients ``gs`` (none of them is modified)."""
+        try:
+            return self.fast(xs, ps, gs)
+        except (ArithmeticError, ValueError):  # an IEEE edge (1/0, log(0)...): the helpers
+            return self.safe(xs, ps, gs)
 
     @staticmethod
     def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 INF = math.inf
 NAN = math.nan
@@ -155,3 +155,19 @@ def tie_share(xs: Sequence[float], i: int) -> float:
     m = max(xs)
     tops = [1.0 if x == m else 0.0 for x in xs]
     return tops[i] / sum(tops)
+
+
+#: For each helper above that wraps one ``math`` function (or ``/``) to catch
+#: its exceptions, that function: it returns the same float wherever it does
+#: not raise. Generated code may run with these and redo the call with the
+#: helpers when one raises (``autograd.compile`` does).
+RAISING: dict[Callable[..., float], Callable[..., float]] = {
+    fsum: math.fsum,
+    div: operator.truediv,
+    exp: math.exp,
+    log: math.log,
+    sqrt: math.sqrt,
+    sin: math.sin,
+    cos: math.cos,
+    pow: math.pow,
+}

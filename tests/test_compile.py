@@ -450,3 +450,18 @@ def test_softmax_backward_reuses_its_outputs_and_matches_dynamic_bit_for_bit() -
     assert [y.grad for y in ys] == [x.grad for x in xs]
     # the logsumexp's partials are the softmax outputs: exp runs once per output
     assert cf.source(ys).count("_exp(") == len(data)
+
+
+@pytest.mark.parametrize("data", [(0.0, 2.0), (1000.0, 0.0), (-1.0, 0.0), (2.0, 3.0)])
+def test_ieee_edges_take_the_helpers_path_and_match_dynamic(data: tuple[float, float]) -> None:
+    def f(a: Value, b: Value) -> Value:
+        return a.log() + a.exp() + (a / b) + a.sqrt() * b
+
+    cf = compile_fn(f)
+    cf(Value(0.5), Value(1.5))  # traced on ordinary data
+    x, y = Value(data[0]), Value(data[1])
+    out = f(x, y)
+    out.backward()
+    p, q = Value(data[0]), Value(data[1])
+    assert same(cf(p, q), out.data)
+    assert same(p.grad, x.grad) and same(q.grad, y.grad)
