@@ -32,6 +32,7 @@ import re
 
 from autograd import formula as F
 from autograd import formula_render as R
+from autograd import numerics as N
 from autograd.ops import OPS, Codegen, Op, iter_ops
 
 __all__ = ["FAST_BINARY", "FAST_GROUP", "FAST_UNARY", "derived_source", "fast_paths_source",
@@ -83,7 +84,34 @@ def _templates(op: Op) -> Codegen:
     return op.codegen
 
 
+#: template name -> (the name of the math function it wraps, that function): the
+#: fast paths compute with it and redo the lines with the helper if it raises
+_RAW = {F.float_name(h): (f"_raw_{h}", R.HELPERS[h].float_fn) for h in R.HELPERS
+        if R.HELPERS[h].float_fn in N.RAISING and h != "div"}
+_RAW_CALL = re.compile(r"\b(" + "|".join(map(re.escape, _RAW)) + r")\(")
+
+
+def _guard(indent: str, text: str) -> str:
+    """``text`` (lines at ``indent``) with the math functions, the helpers on an exception."""
+    raw = _RAW_CALL.sub(lambda m: _RAW[m.group(1)][0] + "(", text)
+    if raw == text:
+        return text
+    inner = indent + "    "
+
+    def block(src: str) -> str:
+        lines = [inner + ln[len(indent):] for ln in src.splitlines()]
+        return "".join(ln + ("  # noqa: E501" if len(ln) > 100 else "") + "\n"
+                       for ln in lines)
+
+    return (f"{indent}try:  # the math function; the IEEE helper where it raises\n"
+            + block(raw) + f"{indent}except (ArithmeticError, ValueError):\n" + block(text))
+
+
 def _store(indent: str, fwd: str, locs: list[str]) -> str:
+    return _guard(indent, _store_lines(indent, fwd, locs))
+
+
+def _store_lines(indent: str, fwd: str, locs: list[str]) -> str:
     """Lines computing ``node._data`` and ``node._local`` (``out`` only if a partial uses it)."""
     uses_out = any("{out}" in t for t in locs)
     lines = [f"node._data = out = {fwd}" if uses_out else f"node._data = {fwd}"]
@@ -173,7 +201,9 @@ def _group(name: str, op: Op) -> str:
     lines = [*fwd[:-1], fwd[-1].replace("    return ", store, 1)]
     lines += [ln for ln in loc[:-1] if ln not in fwd]  # the groups are split once
     lines.append(loc[-1].replace("    return ", "    node._local = ", 1))
-    lines = [ln if len(ln) <= 100 else f"{ln}  # noqa: E501" for ln in lines]
+    body = _guard("    ", "".join(f"{ln}\n" for ln in lines))
+    lines = [ln if len(ln) <= 100 or ln.endswith("# noqa: E501") else f"{ln}  # noqa: E501"
+             for ln in body.splitlines()]
     ref = _ref(name)
     return (
         f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
@@ -288,6 +318,9 @@ def fast_paths_source() -> str:
             raise ValueError(f"codegen: template name {key!r} means two functions")
     refs.append(f'{_ref(softmax.name)} = OPS["{softmax.name}"]\n')
     parts.append(_softmax(softmax))
+    for key, (raw_name, fn) in _RAW.items():
+        if key in names:
+            names[raw_name] = N.RAISING[fn]
     install = (
         "def _install_fast_paths() -> None:\n"
         '    """Make the functions above the operators and methods of Value."""\n'

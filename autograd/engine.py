@@ -1095,6 +1095,11 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
+from math import exp as _raw_exp
+from math import fsum as _raw_fsum
+from math import log as _raw_log
+from math import pow as _raw_pow
+from math import sqrt as _raw_sqrt
 from math import tanh as _tanh
 
 from autograd.numerics import div as _div
@@ -1314,19 +1319,30 @@ def _fast_pow(self: Value, other: Any) -> Value:
     if type(other) is float:
         x = self._data
         node: Value = _new(Value)
-        node._data = _pow(x, other)
-        d0 = (0.0 if other == 0.0 and (x == 0.0 or x != x) else other * _pow(x, other - 1.0))
-        node._local = d0
+        try:  # the math function; the IEEE helper where it raises
+            node._data = _raw_pow(x, other)
+            d0 = (0.0 if other == 0.0 and (x == 0.0 or x != x) else other * _raw_pow(x, other - 1.0))  # noqa: E501
+            node._local = d0
+        except (ArithmeticError, ValueError):
+            node._data = _pow(x, other)
+            d0 = (0.0 if other == 0.0 and (x == 0.0 or x != x) else other * _pow(x, other - 1.0))
+            node._local = d0
         node._p = self
         node._ctx = other
     elif type(other) is Value:
         x = self._data
         y = other._data
         node = _new(Value)
-        node._data = out = _pow(x, y)
-        d0 = (0.0 if y == 0.0 and (x == 0.0 or x != x) else y * _pow(x, y - 1.0))
-        d1 = (0.0 if x == 0.0 and y >= 0.0 else out * _log(x))
-        node._local = (d0, d1)
+        try:  # the math function; the IEEE helper where it raises
+            node._data = out = _raw_pow(x, y)
+            d0 = (0.0 if y == 0.0 and (x == 0.0 or x != x) else y * _raw_pow(x, y - 1.0))
+            d1 = (0.0 if x == 0.0 and y >= 0.0 else out * _raw_log(x))
+            node._local = (d0, d1)
+        except (ArithmeticError, ValueError):
+            node._data = out = _pow(x, y)
+            d0 = (0.0 if y == 0.0 and (x == 0.0 or x != x) else y * _pow(x, y - 1.0))
+            d1 = (0.0 if x == 0.0 and y >= 0.0 else out * _log(x))
+            node._local = (d0, d1)
         node._p = (self, other)
         node._ctx = None
     else:
@@ -1345,8 +1361,12 @@ def _fast_rpow(self: Value, other: Any) -> Value:
         return _binary(_FAST_POW, other, self)
     y = self._data
     node: Value = _new(Value)
-    node._data = out = _pow(other, y)
-    node._local = (0.0 if other == 0.0 and y >= 0.0 else out * _log(other))
+    try:  # the math function; the IEEE helper where it raises
+        node._data = out = _raw_pow(other, y)
+        node._local = (0.0 if other == 0.0 and y >= 0.0 else out * _raw_log(other))
+    except (ArithmeticError, ValueError):
+        node._data = out = _pow(other, y)
+        node._local = (0.0 if other == 0.0 and y >= 0.0 else out * _log(other))
     node._p = self
     node._ctx = (other, self)
     node.grad = 0.0
@@ -1377,8 +1397,12 @@ def _fast_exp(self: Value) -> Value:
     """``exp(x)``: op table entry ``exp``."""
     x = self._data
     node: Value = _new(Value)
-    node._data = out = _exp(x)
-    node._local = out
+    try:  # the math function; the IEEE helper where it raises
+        node._data = out = _raw_exp(x)
+        node._local = out
+    except (ArithmeticError, ValueError):
+        node._data = out = _exp(x)
+        node._local = out
     node._p = self
     node._ctx = None
     node.grad = 0.0
@@ -1393,8 +1417,12 @@ def _fast_log(self: Value) -> Value:
     """``log(x)``: op table entry ``log``."""
     x = self._data
     node: Value = _new(Value)
-    node._data = _log(x)
-    node._local = _div(1.0, x)
+    try:  # the math function; the IEEE helper where it raises
+        node._data = _raw_log(x)
+        node._local = _div(1.0, x)
+    except (ArithmeticError, ValueError):
+        node._data = _log(x)
+        node._local = _div(1.0, x)
     node._p = self
     node._ctx = None
     node.grad = 0.0
@@ -1409,8 +1437,12 @@ def _fast_sqrt(self: Value) -> Value:
     """``sqrt(x)``: op table entry ``sqrt``."""
     x = self._data
     node: Value = _new(Value)
-    node._data = out = _sqrt(x)
-    node._local = _div(0.5, out)
+    try:  # the math function; the IEEE helper where it raises
+        node._data = out = _raw_sqrt(x)
+        node._local = _div(0.5, out)
+    except (ArithmeticError, ValueError):
+        node._data = out = _sqrt(x)
+        node._local = _div(0.5, out)
     node._p = self
     node._ctx = None
     node.grad = 0.0
@@ -1478,10 +1510,16 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_SUM, *vs)
     node: Value = _new(Value)
-    xs = ops
-    node._data = _fsum(xs)
-    n = len(ops)
-    node._local = (1.0,) * n
+    try:  # the math function; the IEEE helper where it raises
+        xs = ops
+        node._data = _raw_fsum(xs)
+        n = len(ops)
+        node._local = (1.0,) * n
+    except (ArithmeticError, ValueError):
+        xs = ops
+        node._data = _fsum(xs)
+        n = len(ops)
+        node._local = (1.0,) * n
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1501,10 +1539,16 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_MEAN, *vs)
     node: Value = _new(Value)
-    xs = ops
-    n = len(ops)
-    node._data = _fsum(xs) / n
-    node._local = (1.0 / n,) * n
+    try:  # the math function; the IEEE helper where it raises
+        xs = ops
+        n = len(ops)
+        node._data = _raw_fsum(xs) / n
+        node._local = (1.0 / n,) * n
+    except (ArithmeticError, ValueError):
+        xs = ops
+        n = len(ops)
+        node._data = _fsum(xs) / n
+        node._local = (1.0 / n,) * n
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1548,10 +1592,16 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
     node: Value = _new(Value)
-    xs = ops
-    node._data = out = _logsumexp(xs)
-    n = len(ops)
-    node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
+    try:  # the math function; the IEEE helper where it raises
+        xs = ops
+        node._data = out = _logsumexp(xs)
+        n = len(ops)
+        node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
+    except (ArithmeticError, ValueError):
+        xs = ops
+        node._data = out = _logsumexp(xs)
+        n = len(ops)
+        node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1570,8 +1620,12 @@ def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:
     for v in vs:
         x = v._data
         node: Value = _new(Value)
-        node._data = out = _exp(x - m)
-        node._local = (out, -out)
+        try:  # the math function; the IEEE helper where it raises
+            node._data = out = _raw_exp(x - m)
+            node._local = (out, -out)
+        except (ArithmeticError, ValueError):
+            node._data = out = _exp(x - m)
+            node._local = (out, -out)
         node._p = (v, lse)
         node._ctx = None
         node.grad = 0.0
