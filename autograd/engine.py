@@ -982,10 +982,10 @@ _SOFTMAX_OUT = OPS["softmax_out"]
 # Functions over several values (each one node).
 
 
-def _values(values: Iterable[Any], what: str) -> list[Any]:
+def _values(values: Iterable[Any], what: str) -> Sequence[Any]:
     t = type(values)
-    if t is list or t is tuple:  # the common case, without the abc check
-        return list(values)
+    if t is list or t is tuple:  # the common case, without the abc check (nor a copy)
+        return values  # type: ignore[return-value]
     if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(
             f"{what}: expected an iterable of Values or numbers, got "
@@ -1006,9 +1006,7 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     Raises:
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    t = type(values)
-    vs = values if t is list or t is tuple else _values(values, "sum")
-    return _fast_group_sum(vs)  # type: ignore[arg-type]
+    return _fast_group_sum(_values(values, "sum"))
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1040,7 +1038,7 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
             "of equal length"
         )
-    return _fast_group_dot(a + b)
+    return _fast_group_dot([*a, *b])
 
 
 def maximum(a: Value | Number, b: Value | Number) -> Value:
@@ -1086,7 +1084,9 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
         TypeError: if an element is not a Value or a real number.
     """
     vs = _values(values, "softmax")
-    lse = logsumexp(vs)
+    if not vs:
+        raise ValueError("softmax: got an empty sequence; pass at least one value")
+    lse = _fast_group_logsumexp(vs)
     p = lse._p
     if _special or type(p) is not tuple or len(p) != len(vs):
         # an open mode, a number among them or only one: the general path

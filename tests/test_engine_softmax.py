@@ -86,3 +86,12 @@ def test_numbers_and_infinities() -> None:
     big = autograd.softmax([Value(1000.0), Value(1000.0)])
     assert [p.data for p in big] == pytest.approx([0.5, 0.5], rel=1e-12)
     assert [p.data for p in autograd.softmax([2.0, 2.0])] == pytest.approx([0.5, 0.5], rel=1e-12)
+
+
+def test_empty_and_tuple_inputs() -> None:
+    with pytest.raises(ValueError, match="softmax: got an empty sequence"):
+        autograd.softmax([])
+    xs = (Value(0.5), Value(-0.5))
+    assert [p.data for p in autograd.softmax(xs)] == [p.data for p in autograd.softmax(list(xs))]
+    d = autograd.dot((xs[0], 2.0), [xs[1], xs[0]])
+    assert d.data == 0.5 * -0.5 + 2.0 * 0.5
