@@ -20,7 +20,7 @@ PAGE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "speed.md")
 
 INTRO = """```bash
 bash .ci/test -q                        # once: ./.venv with the dev extras (micrograd, NumPy)
-.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-mlp, W-wide, digits (~3 min)
+.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-tape, W-mlp, W-wide, digits
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
 .venv/bin/python -m benchmarks --write-docs  # ... and rewrite this page from the run
 .venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes

@@ -48,7 +48,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 import autograd
@@ -463,7 +463,7 @@ def time_engines(graph: Graph, *, n_rounds: int, target: float) -> dict[str, Any
     """Forward+backward steps of every engine; µs per step and ratios to the tape."""
     xs = list(graph.inputs)
     engines = [make(graph) for make in ENGINES]
-    items = {e.name: (lambda e=e: e.step(xs)) for e in engines}
+    items: dict[str, Callable[[], Any]] = {e.name: partial(e.step, xs) for e in engines}
     t = rounds(items, n_rounds=n_rounds, target=target)
     res: dict[str, Any] = {}
     for mode, per in t.items():
@@ -506,6 +506,13 @@ def _head(out: Any) -> Value:
     return autograd.sum(out) if isinstance(out, list) else out
 
 
+def _with_backward(build: Callable[[], Any]) -> Callable[[], None]:
+    """``build()`` then backward from its :func:`_head`."""
+    def run() -> None:
+        _head(build()).backward()
+    return run
+
+
 def _held(build: Callable[[], Any], n: int) -> tuple[float, int]:
     """Traced bytes held per result of ``build()`` (n results kept), and nodes per result."""
     gc.collect()
@@ -534,14 +541,13 @@ def micro(*, ks: Sequence[int] = (2, 4, 8), n_rounds: int, target: float,
     for k in ks:
         rng = random.Random(k)
         xs = [Value(rng.uniform(0.5, 1.5)) for _ in range(k)]
-        items[f"adds/{k}/f"] = lambda xs=xs: reduce(add, xs)
-        items[f"adds/{k}/fb"] = lambda xs=xs: reduce(add, xs).backward()
+        items[f"adds/{k}/f"] = partial(reduce, add, xs)
+        items[f"adds/{k}/fb"] = _with_backward(partial(reduce, add, xs))
         for name in MICRO_OPS:
             for how, fn in (("nary", _nary), ("comp", _composite)):
-                items[f"{name}/{how}/{k}/f"] = lambda fn=fn, name=name, xs=xs: fn(name, xs)
-                items[f"{name}/{how}/{k}/fb"] = (
-                    lambda fn=fn, name=name, xs=xs: _head(fn(name, xs)).backward())
-            b, nodes = _held(lambda name=name, xs=xs: _nary(name, xs), held)
+                items[f"{name}/{how}/{k}/f"] = partial(fn, name, xs)
+                items[f"{name}/{how}/{k}/fb"] = _with_backward(partial(fn, name, xs))
+            b, nodes = _held(partial(_nary, name, xs), held)
             rows.append({"op": name, "k": k, "bytes_per_result": b, "nodes_per_result": nodes})
     t = rounds(items, n_rounds=n_rounds, target=target, modes=("off",),
                collect_each=False)["off"]
@@ -601,7 +607,7 @@ def create_graph_ratio(graph: Graph, *, n_rounds: int) -> dict[str, Any]:
             root, leaves, create_graph=True, allow_unused=True),
     }
     ts: dict[str, list[float]] = {k: [] for k in calls}
-    for r in range(n_rounds + 1):
+    for r in range(3 * n_rounds + 1):  # single calls: thrice the rounds
         for name, fn in calls.items():
             leaves = [Value(x) for x in graph.inputs]
             root = loss(leaves)
@@ -688,14 +694,8 @@ def headline(res: dict[str, Any]) -> list[str]:
 
 
 def report(res: dict[str, Any]) -> str:
-    """Format :func:`run`'s results as Markdown."""
+    """Format :func:`run`'s results as Markdown (blocks apart, so that tables render)."""
     chk = res["check"]
-    lines = [
-        f"W-tape: {res['ops']:,} generated scalar ops over {res['inputs']} inputs "
-        f"({res['slots'] - res['inputs']:,} results; seed {res['seed']}), forward+backward; "
-        f"CPU µs per step, best of {res['rounds']} interleaved rounds (median); ratio to the "
-        "index tape: of the bests (range of the per-round ratios)",
-    ]
     rows = []
     for name in (TAPE, DYNAMIC, COMPILED):
         cells = [name]
@@ -703,37 +703,36 @@ def report(res: dict[str, Any]) -> str:
             e = res["engines"][mode][name]
             cells += [f"{e['us_best']:.0f} ({e['us_median']:.0f})", _range(e["x_tape"])]
         rows.append(cells)
-    lines.append(fmt_table(["engine", "default GC", "x tape", "GC off", "x tape"], rows))
     ident = "bit-identical" if chk["compiled_bit_identical_to_dynamic"] else "NOT bit-identical"
-    lines.append(f"Agreement with the tape: max relative difference {chk['max_rel_err']:.1e} "
-                 f"(values and gradients; limit 1e-9); compiled {ident} to dynamic.")
-    lines += headline(res)
-    lines.append("")
-    lines.append("n-ary ops of k operands (dot: k/2 pairs) against k - 1 binary `+` nodes over "
-                 "the same leaves and against the same function from binary/unary ops "
-                 "(composite); CPU µs, GC off; ratio of bests (per-round range); "
-                 "softmax's backward starts from `sum` of its outputs")
-    mrows = []
-    for r in res["micro"]:
-        mrows.append([
-            r["op"], str(r["k"]), f"{r['us_f']:.2f} / {r['us_fb']:.2f}",
-            f"{r['adds_us_f']:.2f} / {r['adds_us_fb']:.2f}",
-            _range(r["x_adds_f"]), _range(r["x_adds_fb"]),
-            f"{r['x_composite_f']['best']:.2f}x / {r['x_composite_fb']['best']:.2f}x",
-            str(r["nodes_per_result"]), f"{r['bytes_per_result']:.0f}",
-        ])
-    lines.append(fmt_table(["op", "k", "µs fwd / fwd+bwd", "k-1 adds µs", "x adds fwd",
-                            "x adds fwd+bwd", "x composite fwd / fwd+bwd", "nodes",
-                            "bytes"], mrows))
-    lines.append("")
+    mrows = [[r["op"], str(r["k"]), f"{r['us_f']:.2f} / {r['us_fb']:.2f}",
+              f"{r['adds_us_f']:.2f} / {r['adds_us_fb']:.2f}",
+              _range(r["x_adds_f"]), _range(r["x_adds_fb"]),
+              f"{r['x_composite_f']['best']:.2f}x / {r['x_composite_fb']['best']:.2f}x",
+              str(r["nodes_per_result"]), f"{r['bytes_per_result']:.0f}"] for r in res["micro"]]
     cg = res["create_graph"]
-    lines.append(f"create_graph on this graph: backward {cg['backward_us']:.0f} µs, grad "
-                 f"{cg['grad_us']:.0f} µs, grad(create_graph=True) "
-                 f"{cg['grad_create_graph_us']:.0f} µs (GC off).")
-    lines.append(fmt_table(["ops", "trace nodes", "compile s (CPU)", "µs/op", "lines"], [
-        [f"{r['ops']:,}", f"{r['trace_nodes']:,}", f"{r['s']:.3f}", f"{r['us_per_op']:.0f}",
-         f"{r['source_lines']:,}"] for r in res["compile"]]))
-    return "\n".join(lines)
+    blocks = [
+        f"W-tape: {res['ops']:,} generated scalar ops over {res['inputs']} inputs "
+        f"({res['slots'] - res['inputs']:,} results; seed {res['seed']}), forward+backward; "
+        f"CPU µs per step, best of {res['rounds']} interleaved rounds (median); ratio to the "
+        "index tape: of the bests (range of the per-round ratios):",
+        fmt_table(["engine", "default GC", "x tape", "GC off", "x tape"], rows),
+        f"Agreement with the tape: max relative difference {chk['max_rel_err']:.1e} "
+        f"(values and gradients; limit 1e-9); compiled {ident} to dynamic.",
+        "\n".join(f"- {line}" for line in headline(res)),
+        "n-ary ops of k operands (dot: k/2 pairs) against k - 1 binary `+` nodes over the "
+        "same leaves and against the same function from binary/unary ops (composite); CPU "
+        "µs, GC off; ratio of bests (per-round range); softmax's backward starts from `sum` "
+        "of its outputs; nodes and bytes held per result:",
+        fmt_table(["op", "k", "µs fwd / fwd+bwd", "k-1 adds µs", "x adds fwd",
+                   "x adds fwd+bwd", "x composite fwd / fwd+bwd", "nodes", "bytes"], mrows),
+        f"create_graph on this graph: backward {cg['backward_us']:.0f} µs, grad "
+        f"{cg['grad_us']:.0f} µs, grad(create_graph=True) {cg['grad_create_graph_us']:.0f} µs "
+        "(GC off). Compile time (trace + code generation + CPython's `compile`):",
+        fmt_table(["ops", "trace nodes", "compile s (CPU)", "µs/op", "lines"], [
+            [f"{r['ops']:,}", f"{r['trace_nodes']:,}", f"{r['s']:.3f}", f"{r['us_per_op']:.0f}",
+             f"{r['source_lines']:,}"] for r in res["compile"]]),
+    ]
+    return "\n\n".join(blocks)
 
 
 def page(res: dict[str, Any]) -> str:
@@ -747,6 +746,60 @@ def page(res: dict[str, Any]) -> str:
         "",
         report(res),
     ])
+
+
+def breakdown(graph: Graph, *, n_rounds: int = 5) -> dict[str, float]:
+    """Best CPU µs (GC off) of each part of a dynamic step and of a tape step, on fresh graphs.
+
+    The parts: making the leaves, the forward replay, ``backward_order`` (what
+    ``backward`` spends collecting and sorting the nodes), the whole ``backward()``
+    (so the chain-rule loop is the difference), and the tape's forward and backward.
+    """
+    xs = list(graph.inputs)
+    ops, loss, pad = graph.ops, loss_fn(graph.ops), [0.0] * (graph.slots - len(xs))
+
+    def tape_values() -> list[float]:
+        v = xs + pad
+        tape_forward(ops, v)
+        return v
+
+    def tape_grads(v: list[float]) -> None:
+        g = [0.0] * graph.slots
+        g[-1] = 1.0
+        tape_backward(ops, v, g)
+
+    def root() -> Value:
+        return loss([Value(x) for x in xs])
+
+    parts: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
+        "dynamic: leaves": (lambda _: [Value(x) for x in xs], lambda: None),
+        "dynamic: forward (replay)": (lambda leaves: replay(ops, leaves),
+                                      lambda: [Value(x) for x in xs]),
+        "dynamic: backward, collect + sort": (autograd.backward_order, root),
+        "dynamic: backward, whole": (lambda r: r.backward(), root),
+        "tape: forward": (lambda v: tape_forward(ops, v), lambda: xs + pad),
+        "tape: backward": (tape_grads, tape_values),
+    }
+    best = dict.fromkeys(parts, float("inf"))
+    for _ in range(n_rounds):
+        for name, (fn, setup) in parts.items():
+            state = setup()
+            gc.collect()
+            with gc_mode("off"):
+                t0 = time.process_time()
+                fn(state)
+                best[name] = min(best[name], time.process_time() - t0)
+            del state
+    return {k: v * 1e6 for k, v in best.items()}
+
+
+def breakdown_report(b: dict[str, float]) -> str:
+    """Format :func:`breakdown` as Markdown (the chain-rule loop as a difference)."""
+    b = dict(b)
+    b["dynamic: backward, chain-rule loop (whole - collect)"] = (
+        b["dynamic: backward, whole"] - b["dynamic: backward, collect + sort"])
+    return "\n".join(["Where a step's time goes (best CPU µs, GC off):",
+                      fmt_table(["part", "µs"], [[k, f"{v:.0f}"] for k, v in b.items()])])
 
 
 def profile(graph: Graph, *, steps: int = 5, top: int = 20) -> str:
@@ -773,7 +826,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
     ap.add_argument("--seed", type=int, default=0, help="the generator's seed")
     ap.add_argument("--profile", action="store_true",
-                    help="also print a cProfile listing of the dynamic step")
+                    help="also break a step down and print a cProfile listing of the dynamic step")
     ap.add_argument("--json", help="write the results to this path")
     args = ap.parse_args(argv)
     m = machine()
@@ -782,7 +835,10 @@ def main(argv: list[str] | None = None) -> None:
     print(report(res))
     if args.profile:
         print()
-        print(profile(make_graph(args.ops, seed=args.seed)))
+        graph = make_graph(args.ops, seed=args.seed)
+        print(breakdown_report(breakdown(graph)))
+        print()
+        print(profile(graph))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=2)

@@ -122,3 +122,11 @@ def test_the_suite_and_the_speed_page_carry_the_row(quick, tmp_path):
     speed_page.update(res, str(path))
     text = path.read_text(encoding="utf-8")
     assert "STALE" not in text and "W-tape" in text and "Dynamic / tape" in text
+
+
+def test_the_breakdown_names_every_part():
+    b = tape.breakdown(tape.make_graph(80), n_rounds=1)
+    assert {"dynamic: forward (replay)", "dynamic: backward, collect + sort",
+            "dynamic: backward, whole", "tape: forward", "tape: backward"} <= set(b)
+    assert all(v >= 0 for v in b.values())
+    assert "chain-rule loop" in tape.breakdown_report(b)
