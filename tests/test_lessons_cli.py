@@ -21,8 +21,8 @@ pytest.importorskip("matplotlib")
 needs_chromium = pytest.mark.skipif(chromium_missing() is not None,
                                     reason=chromium_missing() or "")
 
-IDEAS = ("chain-rule", "learning-rate", "local-minima", "vanishing-gradients", "optimizers",
-         "overfitting", "autoencoder", "digits", "playground")
+IDEAS = ("chain-rule", "training-step", "learning-rate", "loss-functions", "local-minima",
+         "vanishing-gradients", "optimizers", "overfitting", "autoencoder", "digits", "playground")
 
 
 def test_list_shows_one_line_per_lesson_name_first(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,7 +79,7 @@ def test_one_lesson_into_the_default_folder(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_all_writes_an_index_linking_every_lesson(tmp_path: Path) -> None:
-    # two quick lessons stand in for all nine (test_lessons runs each one once)
+    # two quick lessons stand in for all of them (test_lessons runs each one once)
     results, index = lessons.run_all(tmp_path / "a" / "b", seed=0,
                                      names=["chain-rule", "playground"], echo=lambda s: None)
     html = index.read_text(encoding="utf-8")
@@ -116,7 +116,7 @@ def test_the_index_page_opens_and_links_work(tmp_path: Path) -> None:
         assert b.count("section.lesson") == 2
         b.click("section.lesson h2 a")
         assert b.js("return location.pathname").endswith("chain-rule/index.html")
-        assert b.count("figure svg") == 1
+        assert b.count("figure svg") == 2  # the neuron and the shared unit
         b.click("a[href='backward.html'], a[href$='backward.html']")
         b.press("ArrowRight")
         assert b.js("return document.querySelector('[data-step]').dataset.step") == "1"
@@ -170,7 +170,7 @@ def test_docs_lessons_page_lists_every_lesson() -> None:
     section = text[text.index("<!-- lessons:start -->"):text.index("<!-- lessons:end -->")]
     rows = [line.split("|")[1].strip().strip("`") for line in section.splitlines()
             if line.startswith("| `")]
-    assert rows == list(lessons.LESSONS)
+    assert rows == list(lessons.LESSONS) and len(rows) >= 11
     picture = section.split("](", 1)[1].split(")", 1)[0]
     assert (docs / picture).is_file()
 

@@ -29,9 +29,11 @@ from visualize.app.lessons import (
     digits,
     learning_rate,
     local_minima,
+    loss_functions,
     optimizers,
     overfitting,
     playground,
+    training_step,
     vanishing_gradients,
 )
 from visualize.app.lessons._base import (
@@ -61,8 +63,8 @@ __all__ = [
 #: Every lesson by name, in teaching order.
 LESSONS: dict[str, Lesson] = {
     m.LESSON.name: m.LESSON
-    for m in (chain_rule, learning_rate, local_minima, vanishing_gradients, optimizers,
-              overfitting, autoencoder, digits, playground)
+    for m in (chain_rule, training_step, learning_rate, loss_functions, local_minima,
+              vanishing_gradients, optimizers, overfitting, autoencoder, digits, playground)
 }
 
 
