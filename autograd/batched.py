@@ -35,11 +35,20 @@ What this module owns:
   nodes that read the same batched inputs and whose other half is parameters
   are grouped, layer by layer, into one ``X @ W`` product; their backward is
   ``dZ = dA * act'(Z)``, ``dW = X.T @ dZ``, ``dX = dZ @ W.T``, with ``act'``
-  rendered from the activation's own entry. A matrix product sums in another
-  order (and with FMA) than the op does, which can move a pre-activation
-  that cancels to 0 across a kink at 0: such entries (``|z|`` within the
-  reordering error of its terms) are recomputed with the op's own sum, so the
-  batch takes the dynamic engine's side of every kink at 0.
+  rendered from the activation's own entry.
+* **Every kink on the dynamic engine's side.** A matrix product sums in
+  another order (and with FMA) than the op does, and NumPy's ``exp``,
+  ``log``, ``tanh``... are not libm's, so such values may differ from the
+  dynamic engine's by rounding. Each is given a run-time bound on that
+  difference (``(n + 2) u`` of a product's terms, plus its inputs' bounds
+  carried through the ops' own partials), and every comparison in an op's
+  formula (``relu``'s ``x <= 0``, ``maximum``'s ``a >= b``...) or a guard
+  whose sides are within their bounds of each other marks its sample: those
+  samples take the per-sample compiled path, bit for bit the dynamic engine's.
+  With exact inputs a product's entries near 0 (or zero, whose sign the op's
+  own sum decides) are recomputed in place instead. ``sum``, ``mean``,
+  ``dot`` and ``logsumexp`` sum a row exactly rounded (``math.fsum``'s value,
+  by error-free transformations), so ties fall as in the dynamic engine.
 * **Guards.** Python control flow on a sample's Value (``if v > 0``) is
   recorded as in :mod:`autograd.compile`; here each guard is evaluated for
   every sample, samples taking the traced branch run together, and the others
@@ -53,13 +62,13 @@ What this module owns:
 
 Summation order: the dynamic engine adds per-sample contributions one sample
 at a time; here a parameter's gradient is a NumPy sum (pairwise, or inside a
-matrix product) over the batch, group ops (``sum``, ``dot``...) sum a row with
-NumPy instead of ``math.fsum``, transcendental functions are NumPy's, and the
-loss is ``math.fsum`` of the per-sample losses. Results agree with the
-dynamic engine to within a few units in the last place of the summed terms
-(the tests hold them to 1e-12 relative to the terms' magnitude), not bit for
-bit; a kink other than at 0 that a value reaches only by cancellation could
-in principle be taken on the other side.
+matrix product) over the batch, and the loss is ``math.fsum`` of the
+per-sample losses. Values and gradients agree with the dynamic engine to
+within a few units in the last place of the summed terms (the tests hold
+them to 1e-12 relative to the terms' magnitude), with the same IEEE-754
+specials (signed zeros, inf, nan) and on the same side of every kink and tie.
+Ops without a formula (``nn``'s fused losses) run their float rules per
+sample: exact on their inputs, but their kinks are not watched.
 
 Parameters in an array: ``step.array_step(params)`` returns an
 :class:`ArrayStep`, the same compiled step with the parameters' values passed
@@ -77,23 +86,25 @@ library only.
 
 from __future__ import annotations
 
-import ast
 import builtins
-import math
 import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from autograd import numerics as N
-from autograd.compile import (
-    Compiled,
-    TraceError,
-    _flatten,
-    _literal,
-    _trace,
-)
+from autograd.compile import Compiled
 from autograd.engine import Value
+from autograd.formula_numpy import (
+    FormulaRendered,
+    Side,
+    bound,
+    namespace,
+    render,
+    require_numpy,
+)
 from autograd.ops import OPS
+from autograd.trace import TraceError, flatten, literal, trace
 
 __all__ = ["ArrayStep", "BatchedCompiled", "compile_batched", "require_numpy"]
 
@@ -103,463 +114,10 @@ _INF = float("inf")
 _REL = 1e-9  # self-check tolerance (relative to the terms' magnitude)
 
 
-def require_numpy(who: str = "autograd.compile(..., batch=True)") -> Any:
-    """Import and return NumPy, or raise an ImportError saying what to install.
+def _picker(srcs: Sequence[str], objs: Sequence[Any]) -> Callable[[int], tuple[str, Any]]:
+    """Operand ``k``'s source and object, for a comparison's side."""
+    return lambda k: (srcs[k], objs[k])
 
-    Raises:
-        ImportError: when NumPy is not installed.
-    """
-    try:
-        import numpy
-    except ImportError:
-        raise ImportError(
-            f"{who} runs the batch as NumPy arrays, and NumPy is not installed: "
-            "pip install 'chainrule[fast]' (or pip install numpy), or call "
-            "autograd.compile without batch=True"
-        ) from None
-    return numpy
-
-
-# ---------------------------------------------------------------------------
-# The NumPy namespace generated code runs in (built once, after NumPy loads).
-
-_NS: dict[str, Any] = {}
-
-
-def _namespace() -> dict[str, Any]:
-    if _NS:
-        return _NS
-    np = require_numpy()
-    from functools import reduce
-
-    def where(c: Any, a: Any, b: Any) -> Any:
-        return np.where(c, a, b)
-
-    def sigmoid(x: Any) -> Any:
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-    def softplus(x: Any) -> Any:
-        return np.where(x > 0.0, x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-    erf_u = np.frompyfunc(math.erf, 1, 1)
-
-    def erf(x: Any) -> Any:
-        return np.asarray(erf_u(x), dtype=np.float64)
-
-    def nsum(xs: Any) -> Any:
-        xs = list(xs)
-        return reduce(operator.add, xs) if xs else 0.0
-
-    def pmax(a: Any, b: Any) -> Any:  # Python's max(a, b): the first unless b is larger
-        return np.where(b > a, b, a)
-
-    def pmin(a: Any, b: Any) -> Any:
-        return np.where(b < a, b, a)
-
-    def stack(n_rows: int, *cols: Any) -> Any:
-        out = np.empty((n_rows, len(cols)))
-        for j, c in enumerate(cols):
-            out[:, j] = c
-        return out
-
-    def outer_sum(g: Any, d: Any) -> Any:
-        # sum_i g_i * d_j over the samples i, for a shared node's many parameters
-        if np.isfinite(d).all():
-            return g.sum() * d
-        return (g[:, None] * d[None, :]).sum(0)
-
-    def g_fsum(m: Any) -> Any:
-        return np.sum(m, axis=-1)
-
-    def g_sumprod(a: Any, b: Any) -> Any:
-        return np.sum(a * b, axis=-1)
-
-    def g_logsumexp(m: Any) -> Any:
-        mx = np.max(m, axis=-1)
-        fin = np.isfinite(mx)
-        base = np.where(fin, mx, 0.0)
-        r = base + np.log(np.sum(np.exp(m - base[..., None]), axis=-1))
-        return np.where(fin, r, np.where(np.isnan(m).any(axis=-1), np.nan, mx))
-
-    def g_tie_share(m: Any) -> Any:
-        tops = (m == np.max(m, axis=-1, keepdims=True)).astype(np.float64)
-        return tops / np.sum(tops, axis=-1, keepdims=True)
-
-    def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any) -> None:
-        # A matrix product sums in another order (and with FMA) than the op's own
-        # forward: where that can move a cancelling pre-activation across 0 (a
-        # kink), recompute those entries exactly as the op does, so the batch
-        # takes the same side of every kink as the dynamic engine.
-        n = X.shape[1]
-        if not Z.size:
-            return
-        # cheap test first: no entry near 0 by more than any reordering can move it
-        bound = (n + 2) * 2.3e-16 * (n * float(np.abs(X).max()) * float(np.abs(W).max())
-                                     + (0.0 if b is None else float(np.abs(b).max())))
-        if not float(np.abs(Z).min()) <= bound:
-            return
-        T = np.abs(X) @ np.abs(W)
-        tol = T if b is None else T + np.abs(b)
-        bad = (T > 0.0) & (np.abs(Z) <= (n + 2) * 2.3e-16 * tol)
-        if bad.any():
-            for r, c in zip(*np.nonzero(bad)):
-                Z[r, c] = exact(X[r].tolist(), W[:, c].tolist(),
-                                None if b is None else float(b[c]))
-
-    def cols(n_rows: int, n_cols: int, x: Any) -> Any:
-        return np.broadcast_to(x, (n_rows, n_cols))
-
-    def logic_and(*xs: Any) -> Any:
-        return reduce(np.logical_and, xs)
-
-    def logic_or(*xs: Any) -> Any:
-        return reduce(np.logical_or, xs)
-
-    _NS.update({
-        "_np": np, "_where": where, "_and": logic_and, "_or": logic_or,
-        "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
-        "_stack": stack, "_outer_sum": outer_sum, "_zeros": np.zeros, "_full": np.full,
-        "_add_at": np.add.at,
-        "_nx_div": np.divide, "_nx_pow": np.power, "_nx_exp": np.exp, "_nx_log": np.log,
-        "_nx_sqrt": np.sqrt, "_nx_tanh": np.tanh, "_nx_sigmoid": sigmoid,
-        "_nx_softplus": softplus, "_nx_sin": np.sin, "_nx_cos": np.cos, "_nx_erf": erf,
-        "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_max": pmax, "_nx_min": pmin,
-        "_gx_fsum": g_fsum,
-        "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
-        "_cols": cols, "_fix_affine": fix_affine,
-    })
-    return _NS
-
-
-# The float helpers the op table's templates call, and their NumPy names.
-_FLOAT_TO_NUMPY: dict[int, str] = {
-    id(N.div): "_nx_div", id(N.pow): "_nx_pow", id(N.exp): "_nx_exp", id(N.log): "_nx_log",
-    id(N.sqrt): "_nx_sqrt", id(math.tanh): "_nx_tanh", id(N.sigmoid): "_nx_sigmoid",
-    id(N.softplus): "_nx_softplus", id(N.sin): "_nx_sin", id(N.cos): "_nx_cos",
-    id(math.erf): "_nx_erf", id(abs): "_nx_abs", id(N.fsum): "_nx_sum",
-    id(math.fsum): "_nx_sum", id(builtins.sum): "_nx_sum",
-    id(builtins.max): "_nx_max", id(builtins.min): "_nx_min",
-}
-
-
-class _Unrenderable(Exception):
-    """An op's definition uses something with no NumPy form: use its float functions."""
-
-
-class _ToNumpy(ast.NodeTransformer):
-    """Rewrite a scalar Python expression into branchless elementwise NumPy code."""
-
-    def __init__(self, rename: dict[str, str]) -> None:
-        self.rename = {"abs": "_nx_abs", "max": "_nx_max", "min": "_nx_min", **rename}
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        new = self.rename.get(node.id)
-        return ast.copy_location(ast.Name(new, ast.Load()), node) if new else node
-
-    def _call(self, name: str, args: list[ast.expr], like: ast.AST) -> ast.AST:
-        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), args, []), like)
-
-    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        return self._call("_where", [node.test, node.body, node.orelse], node)
-
-    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
-        self.generic_visit(node)
-        return self._call("_and" if isinstance(node.op, ast.And) else "_or", node.values, node)
-
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.op, ast.Not):
-            return self._call("_not", [node.operand], node)
-        return node
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        self.generic_visit(node)
-        if len(node.ops) == 1:
-            return node
-        parts: list[ast.expr] = []
-        left = node.left
-        for op, right in zip(node.ops, node.comparators):
-            parts.append(ast.Compare(left, [op], [right]))
-            left = right
-        return self._call("_and", parts, node)
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        if (not isinstance(node.func, ast.Name) or node.keywords
-                or not node.func.id.startswith("_nx_")):
-            raise _Unrenderable("call")
-        return node
-
-
-def _to_numpy(src: str, rename: dict[str, str]) -> str:
-    tree = ast.parse(src, mode="eval")
-    new = _ToNumpy(rename).visit(tree)
-    ast.fix_missing_locations(new)
-    return ast.unparse(new)
-
-
-class _Rendered:
-    """One op, rendered for NumPy for one operand count."""
-
-    def __init__(self, op: Any, n: int) -> None:
-        cg = op.codegen
-        if cg is None:
-            raise _Unrenderable(op.name)
-        rename: dict[str, str] = {}
-        for key, val in cg.names.items():
-            target = _FLOAT_TO_NUMPY.get(id(val))
-            if target is None:
-                raise _Unrenderable(f"{op.name}: {key}")
-            rename[key] = target
-        self.rename = rename
-        self.temps = cg.temp_templates(n)
-        self.fwd = cg.forward_template(n)
-        self.after = cg.after_templates(n)
-        self.local = cg.local_templates(n)
-        self.npar = n - op.params
-        # check that every template is an expression we can rewrite
-        for t in (*self.temps, self.fwd, *self.after, *self.local):
-            probe = t.format(*[f"o{i}" for i in range(n)],
-                             **{f"t{k}": f"t{k}" for k in range(len(self.temps))},
-                             **{f"u{k}": f"u{k}" for k in range(len(self.after))}, out="out")
-            _to_numpy(probe, rename)
-
-    def np(self, template: str, args: Sequence[str], kw: dict[str, str]) -> str:
-        return _to_numpy(template.format(*args, **kw), self.rename)
-
-    def emit(self, m: str, args: Sequence[str], out: str, need: bool,
-             emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
-        """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
-        kw: dict[str, str] = {}
-        for k, t in enumerate(self.temps):
-            emit(f"    t{m}_{k} = {self.np(t, args, kw)}")
-            kw[f"t{k}"] = f"t{m}_{k}"
-        emit(f"    {out} = {self.np(self.fwd, args, kw)}")
-        kw["out"] = out
-        if not need:
-            return []
-        for k, t in enumerate(self.after):
-            emit(f"    u{m}_{k} = {self.np(t, args, kw)}")
-            kw[f"u{k}"] = f"u{m}_{k}"
-        return [self.np(t, args, kw) for t in self.local[:self.npar]]
-
-
-# -- from the op's formula (autograd.formula): the one written form of its
-# forward and partials, rendered here as NumPy.
-
-_HELPER_NP = {
-    "where": "_where", "div": "_nx_div", "pow": "_nx_pow", "exp": "_nx_exp",
-    "log": "_nx_log", "sqrt": "_nx_sqrt", "tanh": "_nx_tanh", "sigmoid": "_nx_sigmoid",
-    "softplus": "_nx_softplus", "sin": "_nx_sin", "cos": "_nx_cos", "erf": "_nx_erf",
-    "abs": "_nx_abs", "min": "_nx_min", "max": "_nx_max", "fsum": "_gx_fsum",
-    "sumprod": "_gx_sumprod", "logsumexp": "_gx_logsumexp", "tie_share": "_gx_tie_share",
-}
-
-
-_INDEX_OPS: dict[type, Callable[[int, int], int]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-}
-
-
-def _index(node: ast.AST, i: int, n: int) -> int:
-    """Evaluate a formula's index expression (integers, ``i``, ``n``, + - * // %)."""
-    if isinstance(node, ast.Name) and node.id in ("i", "n"):
-        return i if node.id == "i" else n
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _INDEX_OPS:
-        return _INDEX_OPS[type(node.op)](_index(node.left, i, n), _index(node.right, i, n))
-    raise _Unrenderable("index")
-
-
-class _FormulaToNumpy(_ToNumpy):
-    """A checked formula tree (``autograd.formula.parse``) to NumPy source.
-
-    ``subst`` maps operand (or group) names, ``out``, ``n`` and ``i`` to
-    source text; the constants become literals; the helpers their NumPy
-    forms; ``g[index]`` of a group whose index is ``i`` becomes the whole
-    group matrix (one column per element), another index a column selection.
-    """
-
-    def __init__(self, subst: dict[str, str], groups: dict[str, int],
-                 constants: dict[str, float], glob: dict[str, Any]) -> None:
-        super().__init__({})
-        self.subst = subst
-        self.groups = groups
-        self.constants = constants
-        self.glob = glob
-        self.uses_i = False
-        self.reindexed = False  # a group indexed other than by i (xs[n - 1 - i])
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id == "i":
-            self.uses_i = True
-        if node.id in self.subst:
-            return ast.parse(self.subst[node.id], mode="eval").body
-        if node.id in self.constants:
-            return ast.parse(_literal(self.constants[node.id]), mode="eval").body
-        raise _Unrenderable(node.id)
-
-    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-        if not isinstance(node.value, ast.Name) or node.value.id not in self.groups:
-            raise _Unrenderable("subscript")
-        self.uses_i = True
-        g = node.value.id
-        size = self.groups[g]
-        idx = [_index(node.slice, k, size) for k in range(size)]
-        base = ast.parse(self.subst[g], mode="eval").body
-        if idx == list(range(size)):
-            return base
-        self.reindexed = True
-        key = f"_ix{len(self.glob)}"
-        self.glob[key] = idx
-        return ast.parse(f"({ast.unparse(base)})[..., {key}]", mode="eval").body
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        if not isinstance(node.func, ast.Name) or node.func.id not in _HELPER_NP:
-            raise _Unrenderable("call")
-        name = node.func.id
-        if name == "tie_share":
-            self.uses_i = True
-            node.args = [self.visit(node.args[0])]  # the index is i: the whole matrix
-        else:
-            node.args = [self.visit(a) for a in node.args]
-        node.func = ast.Name(_HELPER_NP[name], ast.Load())
-        return node
-
-
-class _FormulaRendered:
-    """One op rendered for NumPy from its formula (``op.rule``), for one operand count."""
-
-    def __init__(self, op: Any, n: int) -> None:
-        from autograd.formula import CONSTANTS
-        from autograd.formula_render import parse
-
-        rule = op.rule
-        self.op = op
-        self.rule = rule
-        self.parse = parse
-        self.constants = dict(CONSTANTS)
-        self.variadic = bool(rule.variadic)
-        names = rule.names
-        if self.variadic:
-            if n % len(names):
-                raise _Unrenderable(op.name)
-            self.size = n // len(names)
-        elif len(names) != n:
-            raise _Unrenderable(op.name)
-        self.npar = n - op.params
-        self.reindexed = False
-        self.templates: tuple[str, list[str]] | None = None
-        if not self.variadic:
-            # render once with placeholder names into str.format templates, so that a
-            # node costs a format, not a parse: {0}, {1}... the operands, {out} the output
-            subst = {nm: f"__Q{k}__" for k, nm in enumerate(names)}
-            fwd, _ = self._np(rule.forward, subst, {}, False)
-            subst["out"] = "__OUT__"
-            locs = [self._np(p, subst, {}, True)[0] for p in rule.partials]
-
-            def fmt(t: str) -> str:
-                if "{" in t or "}" in t:
-                    raise _Unrenderable("braces")
-                t = t.replace("__OUT__", "{out}")
-                for k in range(n):
-                    t = t.replace(f"__Q{k}__", f"{{{k}}}")
-                return t
-
-            self.templates = (fmt(fwd), [fmt(t) for t in locs])
-        else:
-            # render once with placeholder names, to refuse what cannot be rendered now
-            self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
-
-    def _np(self, src: str, subst: dict[str, str], glob: dict[str, Any],
-            partial: bool) -> tuple[str, bool]:
-        tree = self.parse(src, self.rule, partial=partial, what=self.op.name)
-        groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
-        tr = _FormulaToNumpy(subst, groups, self.constants, glob)
-        new = ast.fix_missing_locations(tr.visit(tree))
-        self.reindexed = self.reindexed or tr.reindexed
-        return ast.unparse(new), tr.uses_i
-
-    def emit(self, m: str, args: Sequence[str], out: str, need: bool,
-             emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
-        """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
-        rule = self.rule
-        if self.templates is not None:
-            fwd_t, loc_t = self.templates
-            emit(f"    {out} = {fwd_t.format(*args, out=out)}")
-            if not need:
-                return []
-            return [t.format(*args, out=out) for t in loc_t][:self.npar]
-        size = self.size
-        subst = {"n": repr(size)}
-        for k, g in enumerate(rule.names):
-            cols = args[k * size:(k + 1) * size]
-            emit(f"    M{m}_{k} = _stack(_B, {', '.join(cols)})")
-            subst[g] = f"M{m}_{k}"
-        fwd, _ = self._np(rule.forward, subst, glob, False)
-        emit(f"    {out} = {fwd}")
-        if not need:
-            return []
-        subst["out"] = f"{out}[:, None]"
-        subst["i"] = f"_ar{size}"
-        if glob:
-            glob[f"_ar{size}"] = glob["_np"].arange(size, dtype=float)
-        locs: list[str] = []
-        for k, p in enumerate(rule.partials):
-            src, by_i = self._np(p, subst, glob, True)
-            if by_i:
-                emit(f"    Q{m}_{k} = _cols(_B, {size}, {src})")
-                locs += [f"Q{m}_{k}[:, {j}]" for j in range(size)]
-            else:
-                sub2 = dict(subst, out=out)
-                src, _ = self._np(p, sub2, glob, True)
-                locs += [src] * size
-        return locs
-
-
-    def shared_vector(self, groups_src: Sequence[str], out: str, need: bool,
-                      emit: Callable[[str], None],
-                      glob: dict[str, Any]) -> list[tuple[str, bool]]:
-        """Emit a shared variadic node on vectors of parameters; return its partials.
-
-        Each group is one 1-D array (``_pa[index]``); the result is a float.
-        Returns, per group, the partial's source and whether it varies with ``i``
-        (a vector) or not (one number for the whole group).
-        """
-        size = self.size
-        subst = {"n": repr(size), **dict(zip(self.rule.names, groups_src))}
-        fwd, _ = self._np(self.rule.forward, subst, glob, False)
-        emit(f"    {out} = float({fwd})")
-        if not need:
-            return []
-        subst["out"] = out
-        subst["i"] = f"_ar{size}"
-        glob[f"_ar{size}"] = glob["_np"].arange(size, dtype=float)
-        return [self._np(p, subst, glob, True) for p in self.rule.partials]
-
-
-_RENDER_CACHE: dict[tuple[int, int], Any] = {}
-
-
-def _render(op: Any, n: int) -> Any:
-    """The op rendered for NumPy (from its formula, else its templates), or None."""
-    key = (id(op), n)
-    if key not in _RENDER_CACHE:
-        r: Any = None
-        try:
-            if getattr(op, "rule", None) is not None:
-                r = _FormulaRendered(op, n)
-            else:
-                r = _Rendered(op, n)
-        except (_Unrenderable, SyntaxError, KeyError, IndexError, ValueError, TypeError,
-                ImportError, AttributeError):
-            r = None
-        _RENDER_CACHE[key] = r
-    return _RENDER_CACHE[key]
 
 
 # ---------------------------------------------------------------------------
@@ -612,15 +170,12 @@ def _exact_chain(xs: list[float], ws: list[float], b: float | None) -> float:
 def _exact_affine(op: Any, act: Any) -> Callable[..., float] | bool | None:
     """How ``op`` itself computes one pre-activation ``x . w (+ b)``.
 
-    Returns a function ``exact(xs, ws, b)``; None when no kink follows (an
-    activation without kinks: nothing to protect); False when the op's sum
-    cannot be found (the node is then not grouped).
+    Returns a function ``exact(xs, ws, b)``; False when the op's sum cannot
+    be found (the node is then not grouped).
     """
     if op.name == "dot":
         fwd = op.forward
         return lambda xs, ws, b: fwd(*xs, *ws)  # symmetric: x . w = w . x exactly
-    if act is None or not act.kinks:
-        return None
     cg = op.codegen
     total = None
     if cg is not None:
@@ -669,18 +224,18 @@ class _Program:
 
     def __init__(self, fn: Callable[..., Any], sample: tuple[Any, ...],
                  group: bool = True) -> None:
-        ns = _namespace()
+        ns = namespace()
         np = ns["_np"]
         flat: list[Any] = []
         sig: list[Any] = []
-        _flatten(sample, flat, sig, "sample")
+        flatten(sample, flat, sig, "sample")
         if any(isinstance(x, Value) for x in flat):
             raise TypeError(
                 "compile(batch=True): a batch holds numbers only (one row per sample); "
                 "capture Values (parameters) in the function instead of passing them"
             )
         targs = [Value(x) for x in flat]
-        rec, outs, single, interior, order, leaves = _trace(
+        rec, outs, single, interior, order, leaves = trace(
             fn, sample, targs,
             "compile(batch=True): the per-sample function must return a Value (the "
             "sample's loss), or a tuple of Values (the loss first)")
@@ -776,15 +331,91 @@ class _Program:
         self.pre_index = {j for j, _ in self.pre}
         self.leaves = [v for v in captured if not v.parents]
 
+        approx, checks, gchecks, need_e = self._error_plan(
+            order, batched, absorbed, member, groups, guards)
         glob: dict[str, Any] = dict(ns)
         name: dict[Value, str] = {}
+        err: dict[Value, tuple[str, str]] = {}  # approx node: (its error bound, against 0)
         fwd: list[str] = []
         emit = fwd.append
         used_args: set[int] = set()
 
+        def eref(o: Any, zero: bool = False) -> str:
+            """The source of a bound on how far ``o`` may be from the dynamic engine's value."""
+            if not isinstance(o, Value) or not approx.get(o, False):
+                return "0.0"
+            if o in member:
+                grp_ = member[o][0]
+                # a product's side of 0 is the dynamic engine's (fix_affine)
+                return "0.0" if zero and grp_.act is None else f"EA{grp_.gid}"
+            e = err.get(o)
+            return "_inf" if e is None else (e[1] if zero else e[0])
+
+        def check(sides: list[tuple[Side, Side]], srcs: Callable[[int], tuple[str, Any]]) -> None:
+            for a, b in sides:
+                if a[0] == "?":
+                    emit("    _nr[:] = True")
+                    continue
+                (ls, lo), (rs, ro) = [srcs(x[1]) if x[0] == "x" else (literal(x[1]), None)
+                                      for x in (a, b)]
+                zero = (a == ("c", 0.0)) or (b == ("c", 0.0))
+                es = [(o[2] if zero else o[1]) if isinstance(o, tuple) else eref(o, zero)
+                      for o in (lo, ro) if o is not None]
+                es = [e for e in es if e != "0.0"]
+                if es:
+                    emit(f"    _near(_nr, {ls}, {rs}, {' + '.join(es)})")
+
+        mags: dict[Any, str] = {}
+
+        def mag(o: Any) -> str:
+            """The source of a bound on ``max |o|`` over the batch."""
+            if not isinstance(o, Value):
+                return repr(abs(float(o)))
+            if o in mags:
+                return mags[o]
+            if o in member:
+                g = member[o][0].gid
+                key: Any = ("group", g)
+                if key not in mags:
+                    emit(f"    MA{g} = _amax(A{g})")
+                    mags[key] = f"MA{g}"
+                return mags[key]
+            if o in pidx:
+                return f"abs({ref(o)})"
+            nm = f"M{-o._id}"
+            emit(f"    {nm} = _amax({ref(o)})")
+            mags[o] = nm
+            return nm
+
+        def emit_err(node: Value, out: str, own: str, pairs: list[tuple[str, Any]]) -> None:
+            """Emit ``e<m>``: a bound on how far ``out`` may be from the dynamic engine's."""
+            m = -node._id
+            terms = []
+            if own != "0.0":
+                op_name = op_of(node).name
+                ops_ = node.operands
+                if op_name in ("add", "sub"):
+                    mags[node] = f"M{m}"
+                    emit(f"    M{m} = {mag(ops_[0])} + {mag(ops_[1])}")
+                elif op_name == "mul":
+                    mags[node] = f"M{m}"
+                    emit(f"    M{m} = {mag(ops_[0])} * {mag(ops_[1])}")
+                terms.append(f"{own} * {mag(node) if node in mags else f'_amax({out})'}")
+            refs = {ref(o): o for o in node.operands}
+            for d, o in pairs:
+                e = eref(o)
+                if e == "0.0":
+                    continue
+                b = bound(d)
+                if b == d:
+                    b = mag(refs[d]) if d in refs else f"_amax({d})"
+                terms.append(e if b == "1.0" else f"{b} * {e}")
+            emit(f"    e{m} = _fin({' + '.join(terms) or '0.0'})")
+            err[node] = (f"e{m}", f"e{m}")
+
         def ref(o: Any) -> str:
             if not isinstance(o, Value):
-                return _literal(o)
+                return literal(o)
             nm = name.get(o)
             if nm is not None:
                 return nm
@@ -823,9 +454,9 @@ class _Program:
             op: Any = node._entry
             m = -node._id
             operands = node.operands
-            rv = (_render(op, len(operands)) if len(operands) >= 8
+            rv = (render(op, len(operands)) if len(operands) >= 8
                   and all(isinstance(o, Value) and o in pidx for o in operands) else None)
-            if isinstance(rv, _FormulaRendered) and rv.variadic:
+            if isinstance(rv, FormulaRendered) and rv.variadic:
                 # many parameters through a formula (an L2 penalty as dot(ps, ps)): vectors
                 srcs = []
                 ixs = []
@@ -884,6 +515,7 @@ class _Program:
 
         # -- forward: batched nodes, in creation order
         gsrc: dict[_Group, str] = {}
+        pm_done: list[bool] = []
         for node in order:
             if not batched[node] or node in absorbed:
                 continue
@@ -917,18 +549,32 @@ class _Program:
                     emit(f"    Z{g} = X{g} @ W{g} + {bias_src}")
                 else:
                     emit(f"    Z{g} = X{g} @ W{g}")
-                if grp.exact is not None:
-                    glob[f"_X{g}"] = grp.exact
-                    b_arg = bias_src if grp.bias else "None"
-                    emit(f"    _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g})")
+                glob[f"_X{g}"] = grp.exact
+                b_arg = bias_src if grp.bias else "None"
+                ein = [eref(x) for x in grp.xs]
+                ein_s = "0.0" if all(e == "0.0" for e in ein) else (
+                    f"_emax({', '.join(dict.fromkeys(ein))}, 0.0)")
+                if not pm_done:
+                    pm_done.append(True)
+                    emit("    _PM = _amax(_pa)")  # bounds every parameter, once per call
+                emit(f"    EZ{g} = _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g}, "
+                     f"{ein_s}, _nr, _PM)")
                 act = grp.act
+                zs = (f"Z{g}", ("E", f"EZ{g}", "0.0"))  # its side of 0 is fixed
+                zparams = grp.params
+
+                def zsrc(k: int, zs: Any = zs, zparams: Any = zparams) -> tuple[str, Any]:
+                    return zs if k == 0 else (literal(zparams[k - 1]), None)
+
                 if act is None:
                     emit(f"    A{g} = Z{g}")
+                    emit(f"    EA{g} = EZ{g}")
                 else:
-                    r = _render(act, 1 + len(grp.params))
+                    check(gchecks.get(grp, []), zsrc)
+                    r = render(act, 1 + len(grp.params))
                     if r is None:  # the activation's float functions, elementwise
                         na = 1 + len(grp.params)
-                        pj = "".join(f", {_literal(p)}" for p in grp.params)
+                        pj = "".join(f", {literal(p)}" for p in grp.params)
                         glob[f"_AF{g}"] = np.frompyfunc(act.forward, na, 1)
                         emit(f"    A{g} = _np.asarray(_AF{g}(Z{g}{pj}), dtype=float)")
                         if any(needs[mm] for mm in grp.members):
@@ -936,22 +582,35 @@ class _Program:
                                 lambda *a, _l=act.local: _l(*a)[0], na + 1, 1)
                             emit(f"    S{g} = _np.asarray(_AL{g}(A{g}, Z{g}{pj}), dtype=float)")
                             grp.slope = f"S{g}"
+                            emit(f"    EA{g} = _eprop(A{g}, 4.6e-16, S{g}, EZ{g})")
+                        else:
+                            emit(f"    EA{g} = _inf")
                         continue
-                    aargs = [f"Z{g}", *(_literal(p) for p in grp.params)]
+                    aargs = [f"Z{g}", *(literal(p) for p in grp.params)]
                     gneed = any(needs[mm] for mm in grp.members)
-                    locs = r.emit(f"G{g}", aargs, f"A{g}", gneed, emit, glob)
+                    locs = r.emit(f"G{g}", aargs, f"A{g}", True, emit, glob)
+                    emit(f"    S{g} = {locs[0]}")
                     if gneed:
-                        emit(f"    S{g} = {locs[0]}")
                         grp.slope = f"S{g}"
+                    own = ("0.0" if getattr(r, "select", False) else
+                           "9.2e-16" if r.inexact else "4.6e-16")
+                    emit(f"    EA{g} = _eprop(A{g}, {own}, {bound(locs[0], f'S{g}')}, EZ{g})")
                 continue
             args = [ref(o) for o in operands]
             out = f"v{m}"
-            rr = _render(op, len(operands))
+            rr = render(op, len(operands))
+            locs = []
             if rr is not None:
-                locs = rr.emit(str(m), args, out, needs[node], emit, glob)
+                locs = rr.emit(str(m), args, out, needs[node] or node in need_e, emit, glob)
                 if needs[node]:
                     local_of[node] = [d if isinstance(o, Value) else None
                                       for d, o in zip(locs, operands[:rr.npar])]
+                if node in checks:
+                    check(checks[node], _picker(args, operands))
+                if node in need_e:
+                    own = ("0.0" if getattr(rr, "select", False) else
+                           "9.2e-16" if getattr(rr, "inexact", True) else "4.6e-16")
+                    emit_err(node, out, own, list(zip(locs, operands)))
             else:  # the op's float functions, once per sample
                 nin = len(operands)
                 npar = nin - op.params
@@ -973,6 +632,14 @@ class _Program:
                         if isinstance(o, Value) else None
                         for i, o in enumerate(operands[:npar])
                     ]
+                if node in need_e:
+                    ds = local_of.get(node)
+                    if ds is None or any(eref(o) != "0.0" for o in operands[npar:]):
+                        emit(f"    e{m} = _inf")
+                        err[node] = (f"e{m}", f"e{m}")
+                    else:
+                        emit_err(node, out, "4.6e-16",
+                                 [(d, o) for d, o in zip(ds, operands) if d is not None])
             name[node] = out
 
         # -- guards: one boolean per sample
@@ -980,11 +647,16 @@ class _Program:
         for value, what, other, res in guards:
             c = f"({ref(value)} {what} {ref(other)})"
             conds.append(c if res else f"_not{c}")
+            check([(("x", 0), ("x", 1))], _picker([ref(value), ref(other)], [value, other]))
         self.nguards = len(guards)
         if conds:
             emit(f"    _ok = _and(_True, {', '.join(conds)})")
             glob["_True"] = np.True_
             emit("    if not _ok.all(): return None, _ok, None")
+        self.checked = any("_nr" in line for line in fwd)
+        if self.checked:
+            fwd.insert(0, "    _nr = _zeros(_B, bool)")
+            emit("    if _nr.any(): return None, ~_nr, True")
 
         outs_s = ", ".join(ref(o) for o in outs)
         # -- backward
@@ -1173,6 +845,66 @@ class _Program:
         self.run: Callable[..., Any] = glob["_batched"]
         self.grouped = sum(len(g.members) for g in groups.values())
         self.groups = len(groups)
+
+    @staticmethod
+    def _error_plan(order: list[Value], batched: dict[Value, bool], absorbed: set[Value],
+                    member: dict[Value, tuple[_Group, int]], groups: dict[Any, _Group],
+                    guards: list[Any]) -> tuple[dict[Value, bool], dict[Value, Any],
+                                                dict[_Group, Any], set[Value]]:
+        """Which values may differ from the dynamic engine's, and which comparisons to watch.
+
+        A value is *approximate* when a matrix product or a NumPy function that
+        is not the float rule's (``_INEXACT``) computed it or something it
+        depends on. A comparison in an op's formula (a kink: ``x <= 0.0``, a
+        tie: ``a >= b``) or in a guard, with an approximate side, is checked at
+        run time: samples within their values' error bounds of it take the
+        dynamic engine's own path. Returns the approximate nodes, each checked
+        node's comparisons, each group's (its activation's, on ``Z``), and the
+        nodes whose error bound must be computed.
+        """
+        approx: dict[Value, bool] = {}
+        checks: dict[Value, Any] = {}
+        for node in order:
+            if not batched[node] or node in absorbed:
+                continue
+            if node in member:
+                approx[node] = True
+                continue
+            operands = node.operands
+            rr = render(node._entry, len(operands))
+            atoms = rr.atoms if rr is not None else []
+            inexact = rr.inexact if rr is not None else False
+            ap = [isinstance(o, Value) and approx.get(o, False) for o in operands]
+            approx[node] = inexact or any(ap)
+            keep = [(a, b) for a, b in atoms
+                    if (a[0] == "?" and any(ap)) or any(x[0] == "x" and ap[x[1]] for x in (a, b))]
+            if keep:
+                checks[node] = keep
+        gchecks: dict[_Group, Any] = {}
+        for grp in groups.values():
+            r = render(grp.act, 1 + len(grp.params)) if grp.act is not None else None
+            atoms = [] if r is None else [
+                (a, b) for a, b in r.atoms if ("x", 0) in (a, b) or a[0] == "?"]
+            if atoms:
+                gchecks[grp] = atoms
+        need_e: set[Value] = set()
+        stack: list[Any] = []
+        for node, atoms in checks.items():
+            stack += [node.operands[x[1]] for a, b in atoms for x in (a, b) if x[0] == "x"]
+            if any(a[0] == "?" for a, _ in atoms):
+                stack += list(node.operands)
+        for g in guards:
+            stack += [g[0], g[2]]
+        for grp in groups.values():
+            stack += list(grp.xs)  # a group's inputs' error moves its pre-activations
+        while stack:
+            v = stack.pop()
+            if not isinstance(v, Value) or not approx.get(v, False) or v in need_e:
+                continue
+            need_e.add(v)
+            if v not in member:
+                stack += list(v.operands)
+        return approx, checks, gchecks, need_e
 
     @staticmethod
     def _shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value],
@@ -1372,7 +1104,7 @@ class BatchedCompiled:
                 f"compile(batch=True): max_traces must be a positive int, got {max_traces!r}"
             )
         self._np = require_numpy()
-        _namespace()
+        namespace()
         self.fn = fn
         self.reduction = reduction
         self.max_traces = max_traces
@@ -1380,6 +1112,7 @@ class BatchedCompiled:
         self.fallback_samples = 0
         self._programs: dict[tuple[Any, ...], list[_Program | None]] = {}
         self._fallback: Compiled | None = None
+        self._lock = threading.RLock()  # traces and the per-sample path use the Values
         self._is_single = True
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -1447,13 +1180,13 @@ class BatchedCompiled:
 
         np = self._np
         flat: list[Any] = []
-        _flatten(prog.sample, flat, [], "sample")
+        flatten(prog.sample, flat, [], "sample")
         D = np.array([[float(x) for x in flat]], dtype=np.float64).reshape(1, len(flat))
         pl = [v._data for v in prog.captured]
         with np.errstate(all="ignore"):
-            outs, G, _ = prog.run(D, pl, np.array(pl, dtype=np.float64), 1.0)
-        if outs is None:
-            return False
+            outs, G, near = prog.run(D, pl, np.array(pl, dtype=np.float64), 1.0)
+        if outs is None:  # near a kink its sample takes the dynamic engine's path
+            return near is True
         for got, o in zip(outs, prog.outs_trace):
             val = float(np.asarray(got).ravel()[0]) if np.ndim(got) else float(got)
             if not _close(val, o.data, 0.0):
@@ -1480,71 +1213,98 @@ class BatchedCompiled:
         return self._fallback
 
     # -- running
+    def _programs_for(self, key: tuple[Any, ...]) -> list[_Program | None]:
+        """The programs of one sample shape; at most ``max_traces`` shapes are kept."""
+        progs = self._programs.get(key)
+        if progs is None:
+            with self._lock:
+                progs = self._programs.get(key)
+                if progs is None:
+                    if len(self._programs) >= self.max_traces:  # as plain compile: oldest out
+                        self._programs.pop(next(iter(self._programs)))
+                    progs = self._programs[key] = []
+        return progs
+
     def _execute(self, args: tuple[Any, ...], backward: bool,
-                 arr: ArrayStep | None = None, theta: Any = None) -> Any:
+                 arr: _ArrayCall | None = None, theta: Any = None) -> Any:
         np = self._np
         D, key, n = self._columns(args)
         seed = 1.0 / n if self.reduction == "mean" else 1.0
-        progs = self._programs.get(key)
-        if progs is None:
-            progs = self._programs[key] = []
+        progs = self._programs_for(key)
         rows = None  # None: all rows
         parts: list[tuple[Any, tuple[Any, ...]]] = []  # (row indices or None, outs)
+        exact: list[Any] = []  # rows the dynamic engine's own path takes (near a kink)
         k = 0
         with np.errstate(all="ignore"):
-            while True:
+            while rows is None or rows.size:
                 if k == len(progs):
                     if len(progs) >= self.max_traces:
                         break
-                    first = 0 if rows is None else int(rows[0])
-                    if arr is not None:  # the trace reads the parameters' Values
-                        arr._write(theta)
-                    progs.append(self._new_program(args, first))
+                    with self._lock:  # one trace at a time: it reads the Values
+                        if k == len(progs):
+                            first = 0 if rows is None else int(rows[0])
+                            if arr is not None:  # the trace reads the parameters' Values
+                                arr._write(theta)
+                            progs.append(self._new_program(args, first))
                 prog = progs[k]
-                k += 1
                 if prog is None:  # failed its self-check: the rest go sample by sample
-                    if rows is None:
-                        rows = np.arange(n)
                     break
-                sub = D if rows is None else D[rows]
-                if arr is None:
-                    pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
-                else:
-                    perm = arr._perm(prog)
-                    pa = theta if perm is None else theta[perm]
-                pl = pa.tolist() if prog.uses_pl else None
-                outs, G, pre = prog.run(sub, pl, pa, seed)
-                if outs is None:  # some samples take another branch
-                    ok = G
-                    idx = np.arange(sub.shape[0]) if rows is None else rows
-                    take = idx[ok] if ok.ndim else (idx if bool(ok) else idx[:0])
-                    rest = idx[~ok] if ok.ndim else (idx[:0] if bool(ok) else idx)
-                    if take.size:
-                        outs, G, pre = prog.run(D[take], pl, pa, seed)
-                        if outs is None:
-                            raise TraceError(
-                                "compile(batch=True): a guard changed between two runs on the "
-                                "same samples; the function depends on state the trace cannot see"
-                            )
-                        parts.append((take, outs))
-                        if backward:
-                            self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
-                    rows = rest
-                    if not rows.size:
-                        rows = np.arange(0)
-                        break
-                    continue
-                parts.append((rows, outs))
-                if backward:
-                    self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
-                rows = np.arange(0)
-                break
-        if rows is not None and rows.size:
+                idx = np.arange(n) if rows is None else rows
+                rows, state = self._run(prog, D, rows, idx, arr, theta, seed, backward,
+                                        parts, exact)
+                if state == "next":
+                    k += 1
+        if rows is None:
+            rows = np.arange(n)
+        rest = np.concatenate([rows, *exact]) if exact else rows
+        if rest.size:
+            rest = np.sort(rest)
             if arr is None:
-                parts.append((rows, self._run_per_sample(args, rows, seed, backward)))
+                with self._lock:
+                    parts.append((rest, self._run_per_sample(args, rest, seed, backward)))
             else:
-                parts.append((rows, arr._per_sample(theta, args, rows, seed, backward)))
+                parts.append((rest, arr._per_sample(theta, args, rest, seed, backward)))
         return self._assemble(parts, n)
+
+    def _run(self, prog: _Program, D: Any, rows: Any, idx: Any, arr: _ArrayCall | None,
+             theta: Any, seed: float, backward: bool, parts: list[Any],
+             exact: list[Any]) -> tuple[Any, str]:
+        """Run ``prog`` on ``rows`` (None: all); return the rows left and what to do next.
+
+        Samples near a kink (within their values' error bounds) join ``exact``;
+        those taking another branch are left for the next program (``"next"``);
+        after samples were set aside, the program runs again on the others
+        (``"again"``).
+        """
+        np = self._np
+        sub = D if rows is None else D[rows]
+        if arr is None:
+            pa = np.fromiter(map(_DATA, prog.captured), np.float64, len(prog.captured))
+        else:
+            perm = arr._perm(prog)
+            pa = theta if perm is None else theta[perm]
+        pl = pa.tolist() if prog.uses_pl else None
+        outs, G, pre = prog.run(sub, pl, pa, seed)
+        if outs is None:
+            ok = G if G.ndim else np.full(sub.shape[0], bool(G))
+            if pre is True:  # near a kink: the dynamic engine's path for those
+                exact.append(idx[~ok])
+                return idx[ok], "again"
+            take, rest = idx[ok], idx[~ok]
+            left, state = take, "again"
+            while left.size and state == "again":
+                left, state = self._run(prog, D, left, left, arr, theta, seed, backward,
+                                        parts, exact)
+                if state == "next":
+                    raise TraceError(
+                        "compile(batch=True): a guard changed between two runs on the "
+                        "same samples; the function depends on state the trace cannot see"
+                    )
+            return rest, "next"
+        parts.append((rows, outs))
+        if backward:
+            self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
+        return idx[:0], "done"
 
     @staticmethod
     def _accumulate(prog: _Program, G: Any, pre: tuple[Any, ...]) -> None:
@@ -1663,6 +1423,10 @@ class ArrayStep:
     samples sent to the per-sample fallback run on the Values (their
     ``.data`` set to ``theta``, their ``.grad`` restored afterwards).
 
+    Threads may call one step at once: a call's running gradient is its own,
+    and traces and the per-sample fallback (which borrow the Values) take the
+    step's lock in turn.
+
     Attributes:
         compiled: the :class:`BatchedCompiled` step.
         params: the parameters, in array order.
@@ -1684,7 +1448,6 @@ class ArrayStep:
         self.params = ps
         self._index = index
         self._perms: dict[int, Any] = {}
-        self._grad: Any = None
 
     def _perm(self, prog: _Program) -> Any:
         """Where each of ``prog``'s captured Values is in ``params`` (None: the same order)."""
@@ -1713,27 +1476,6 @@ class ArrayStep:
         for p, v in zip(self.params, theta.tolist()):
             p.data = v
 
-    def _add(self, prog: _Program, G: Any) -> None:
-        perm = self._perm(prog)
-        if perm is None:
-            self._grad += G
-        else:
-            self._grad[perm] += G
-
-    def _per_sample(self, theta: Any, args: tuple[Any, ...], rows: Any, seed: float,
-                    backward: bool) -> tuple[Any, ...]:
-        ps = self.params
-        self._write(theta)
-        saved = [p.grad for p in ps]
-        for p, g in zip(ps, self._grad.tolist()):  # they add on, as the Value call's do
-            p.grad = g
-        try:
-            res = self.compiled._run_per_sample(args, rows, seed, backward)
-            self._grad = self.compiled._np.array([p.grad for p in ps], dtype="float64")
-        finally:
-            for p, g in zip(ps, saved):
-                p.grad = g
-        return res
 
     def __call__(self, theta: Any, *args: Any) -> tuple[float, Any, tuple[Any, ...]]:
         """Run forward and backward over the batch with the parameters ``theta``.
@@ -1752,15 +1494,10 @@ class ArrayStep:
             ValueError: for empty or unequal batches, or a function that
                 reads a Value not in ``params``.
         """
-        np = self.compiled._np
         theta = self._theta(theta)
-        self._grad = np.zeros(len(self.params))
-        try:
-            loss, outs = self.compiled._execute(args, True, self, theta)
-            grad = self._grad
-        finally:
-            self._grad = None
-        return loss, grad, tuple(outs[1:])
+        call = _ArrayCall(self, theta)  # this call's running gradient: its own
+        loss, outs = self.compiled._execute(args, True, call, theta)
+        return loss, call.grad, tuple(outs[1:])
 
     def _theta(self, theta: Any) -> Any:
         np = self.compiled._np
@@ -1774,6 +1511,49 @@ class ArrayStep:
                 f"({len(self.params)}), got {type(theta).__name__}"
                 f"{'' if arr is None else f' of shape {arr.shape}'}")
         return arr
+
+
+class _ArrayCall:
+    """One :class:`ArrayStep` call's state: its running gradient (never on the step, so
+    that threads may call one step at once)."""
+
+    __slots__ = ("grad", "step")
+
+    def __init__(self, step: ArrayStep, theta: Any) -> None:
+        self.step = step
+        self.grad = step.compiled._np.zeros(len(step.params))
+
+    def _perm(self, prog: _Program) -> Any:
+        return self.step._perm(prog)
+
+    def _write(self, theta: Any) -> None:
+        self.step._write(theta)
+
+    def _add(self, prog: _Program, G: Any) -> None:
+        perm = self.step._perm(prog)
+        if perm is None:
+            self.grad += G
+        else:
+            self.grad[perm] += G
+
+    def _per_sample(self, theta: Any, args: tuple[Any, ...], rows: Any, seed: float,
+                    backward: bool) -> tuple[Any, ...]:
+        """Run ``rows`` through the per-sample path on the Values (under the step's lock:
+        their ``.data`` and ``.grad`` are borrowed, then restored)."""
+        ps = self.step.params
+        with self.step.compiled._lock:
+            self.step._write(theta)
+            saved = [p.grad for p in ps]
+            for p, g in zip(ps, self.grad.tolist()):  # they add on, as the Value call's do
+                p.grad = g
+            try:
+                res = self.step.compiled._run_per_sample(args, rows, seed, backward)
+                self.grad = self.step.compiled._np.array([p.grad for p in ps],
+                                                         dtype="float64")
+            finally:
+                for p, g in zip(ps, saved):
+                    p.grad = g
+        return res
 
 
 def compile_batched(fn: Callable[..., Any] | None = None, *, reduction: str = "mean",

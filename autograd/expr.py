@@ -110,11 +110,28 @@ def _format(reason: str, source: str, start: int, end: int, hint: str) -> str:
             prefix = "..." if lo > line_start else ""
             suffix = "..." if hi < line_end else ""
             lines.append("  " + prefix + source[lo:hi] + suffix)
-            caret_len = max(1, min(end, hi) - start)
-            lines.append("  " + " " * (len(prefix) + start - lo) + "^" * caret_len)
+            pad = _pad(source[lo:start])
+            caret_len = max(1, len(_pad(source[start:min(end, hi)])))
+            lines.append("  " + " " * len(prefix) + pad + "^" * caret_len)
     if hint:
         lines.append(hint)
     return "\n".join(lines)
+
+
+def _pad(text: str) -> str:
+    """Blanks as wide on a terminal as ``text``: a tab stays a tab, a wide (CJK) character
+    takes two columns, a combining mark or a zero-width character none."""
+    out = []
+    for ch in text:
+        if ch == "\t":
+            out.append("\t")
+        elif unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            out.append("  ")
+        else:
+            out.append(" ")
+    return "".join(out)
 
 
 def _functions() -> dict[str, Op]:

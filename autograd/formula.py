@@ -120,16 +120,23 @@ class Helper:
             of engine functions (see the ``_v_`` functions).
         group: whether its first argument is a whole operand group.
         doc: its meaning, for docs and renderers.
+        arity: how many arguments it takes (the checker refuses other counts).
+        numpy: the name of its NumPy form in
+            :func:`autograd.formula_numpy.namespace` (elementwise on arrays, a
+            group as a matrix with one column per element, IEEE-754 as the
+            float function).
     """
 
-    __slots__ = ("doc", "float_fn", "group", "value")
+    __slots__ = ("arity", "doc", "float_fn", "group", "numpy", "value")
 
     def __init__(self, float_fn: Callable[..., Any], value: str, group: bool = False,
-                 doc: str = "") -> None:
+                 doc: str = "", arity: int = 1, numpy: str = "") -> None:
         self.float_fn = float_fn
         self.value = value
         self.group = group
         self.doc = doc
+        self.arity = arity
+        self.numpy = numpy
 
     def __repr__(self) -> str:
         return f"Helper({getattr(self.float_fn, '__name__', self.float_fn)!r}, doc={self.doc!r})"
@@ -138,28 +145,48 @@ class Helper:
 #: The helper names a formula may call, and what each means.
 HELPERS: Mapping[str, Helper] = {
     "where": Helper(lambda c, a, b: a if c else b, "",
-                    doc="where(c, a, b): a where c holds, else b (a select; both total)"),
-    "div": Helper(N.div, "/", doc="IEEE-754 division: 1/0 = inf, 0/0 = nan"),
-    "pow": Helper(N.pow, "**", doc="real power: pow(-8, 1/3) = nan, pow(0, -1) = inf"),
-    "exp": Helper(N.exp, "exp", doc="e^x, inf on overflow"),
-    "log": Helper(N.log, "log", doc="ln x: -inf at 0, nan below"),
-    "sqrt": Helper(N.sqrt, "sqrt", doc="square root, nan below 0"),
-    "tanh": Helper(math.tanh, "tanh", doc="hyperbolic tangent"),
-    "sigmoid": Helper(N.sigmoid, "sigmoid", doc="1 / (1 + e^-x), stable"),
-    "softplus": Helper(N.softplus, "softplus", doc="ln(1 + e^x), stable"),
-    "sin": Helper(N.sin, "sin", doc="sine, nan at +-inf"),
-    "cos": Helper(N.cos, "cos", doc="cosine, nan at +-inf"),
-    "erf": Helper(math.erf, "erf", doc="Gauss error function"),
-    "abs": Helper(abs, "abs", doc="absolute value"),
-    "min": Helper(min, "", doc="min(a, b) of two floats: b if b < a else a (Python's)"),
-    "max": Helper(max, "", doc="max(a, b) of two floats: b if b > a else a (Python's)"),
-    "fsum": Helper(N.fsum, "", group=True, doc="exactly rounded sum of a group"),
+                    doc="where(c, a, b): a where c holds, else b (a select; both total)", arity=3,
+                   numpy="_where"),
+    "div": Helper(N.div, "/", doc="IEEE-754 division: 1/0 = inf, 0/0 = nan", arity=2,
+                 numpy="_nx_div"),
+    "pow": Helper(N.pow, "**", doc="real power: pow(-8, 1/3) = nan, pow(0, -1) = inf", arity=2,
+                 numpy="_nx_pow"),
+    "exp": Helper(N.exp, "exp", doc="e^x, inf on overflow",
+                 numpy="_nx_exp"),
+    "log": Helper(N.log, "log", doc="ln x: -inf at 0, nan below",
+                 numpy="_nx_log"),
+    "sqrt": Helper(N.sqrt, "sqrt", doc="square root, nan below 0",
+                  numpy="_nx_sqrt"),
+    "tanh": Helper(math.tanh, "tanh", doc="hyperbolic tangent",
+                  numpy="_nx_tanh"),
+    "sigmoid": Helper(N.sigmoid, "sigmoid", doc="1 / (1 + e^-x), stable",
+                     numpy="_nx_sigmoid"),
+    "softplus": Helper(N.softplus, "softplus", doc="ln(1 + e^x), stable",
+                      numpy="_nx_softplus"),
+    "sin": Helper(N.sin, "sin", doc="sine, nan at +-inf",
+                 numpy="_nx_sin"),
+    "cos": Helper(N.cos, "cos", doc="cosine, nan at +-inf",
+                 numpy="_nx_cos"),
+    "erf": Helper(math.erf, "erf", doc="Gauss error function",
+                 numpy="_nx_erf"),
+    "abs": Helper(abs, "abs", doc="absolute value",
+                 numpy="_nx_abs"),
+    "min": Helper(min, "", doc="min(a, b) of two floats: b if b < a else a (Python's)", arity=2,
+                 numpy="_nx_min"),
+    "max": Helper(max, "", doc="max(a, b) of two floats: b if b > a else a (Python's)", arity=2,
+                 numpy="_nx_max"),
+    "fsum": Helper(N.fsum, "", group=True, doc="exactly rounded sum of a group",
+                  numpy="_gx_fsum"),
     "sumprod": Helper(N.sumprod, "", group=True,
-                      doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]"),
+                      doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]", arity=2,
+                     numpy="_gx_sumprod"),
     "logsumexp": Helper(N.logsumexp, "", group=True,
-                        doc="ln(sum(e^x)) of a group, shifted by its maximum"),
+                        doc="ln(sum(e^x)) of a group, shifted by its maximum",
+                       numpy="_gx_logsumexp"),
     "tie_share": Helper(N.tie_share, "", group=True,
-                        doc="tie_share(xs, i): 1/k if xs[i] is one of the k maxima, else 0"),
+                        doc="tie_share(xs, i): 1/k if xs[i] is one of the k maxima, else 0",
+                        arity=2,
+                       numpy="_gx_tie_share"),
 }
 
 #: The constant names a formula may use.

@@ -28,6 +28,7 @@ condition as elementwise logic.
 from __future__ import annotations
 
 import ast
+import keyword
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -137,9 +138,12 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
             if node.keywords:
                 raise bad(node, "helpers take positional arguments only")
             h = HELPERS[node.func.id]
+            if node.func.id == "where" and len(node.args) != 3:
+                raise bad(node, "where takes (condition, a, b)")
+            if len(node.args) != h.arity or any(isinstance(a, ast.Starred) for a in node.args):
+                raise bad(node, f"{node.func.id} takes {h.arity} argument(s), got "
+                                f"{len(node.args)}: {HELPERS[node.func.id].doc}")
             if node.func.id == "where":
-                if len(node.args) != 3:
-                    raise bad(node, "where takes (condition, a, b)")
                 check(node.args[0], True)
                 check(node.args[1], cond)
                 check(node.args[2], cond)
@@ -156,6 +160,10 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
                 return
             for a in args:
                 check(a, cond)
+        elif isinstance(node, (ast.Set, ast.Dict, ast.JoinedStr)):
+            raise bad(node, "braces are not part of the formula language (a formula is not "
+                            "a template): write the operand's name itself, e.g. "
+                            f"{formula.names[0] if formula.names else 'x'}")
         else:
             raise bad(node, f"{type(node).__name__} is not part of the formula language")
 
@@ -211,6 +219,11 @@ def check(formula: Formula, what: str) -> None:
     for b in bare:
         if b in ("out", "i", "n") or b in HELPERS or b in CONSTANTS:
             raise FormulaError(f"{what}: the operand name {b!r} is reserved")
+        if b.startswith("_") or keyword.iskeyword(b):
+            raise FormulaError(
+                f"{what}: the operand name {b!r} is reserved (names starting with '_' "
+                f"are the rendered code's helpers, such as _div and _exp, and keywords "
+                f"are Python's); rename it, e.g. {b.strip('_') + '_' if b.strip('_') else 'x'!r}")
     want = len(ops) - formula.params
     if len(formula.partials) != want:
         raise FormulaError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from benchmarks import batched, userstep
+from benchmarks import batched, tape, userstep
 from benchmarks.timing import fmt_table
 
 START = "<!-- benchmarks:start -->"
@@ -24,6 +24,7 @@ bash .ci/test -q                        # once: ./.venv with the dev extras (mic
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
 .venv/bin/python -m benchmarks --write-docs  # ... and rewrite this page from the run
 .venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes
+.venv/bin/python -m benchmarks.tape --profile  # W-tape alone: a generated graph, an index tape
 ```
 
 One process times every engine on the workloads of `shared/benchmarks.md`, with the default
@@ -216,6 +217,8 @@ def section(res: dict[str, Any]) -> str:
             f"{first['nodes']:,}."
         )
         parts.append("")
+    if "tape" in res:
+        parts += [tape.page(res["tape"]), ""]
     comp = []
     for key in ("W-mlp", "W-wide"):
         for name, e in res.get(key, {}).get("engines", {}).items():

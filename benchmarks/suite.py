@@ -1,4 +1,4 @@
-"""The whole benchmark suite: W-user, W-chain, W-mlp, W-wide, digits epochs, one process.
+"""The whole benchmark suite, one process: W-user, W-chain, W-tape, W-mlp, W-wide, digits, W-sweep.
 
 ``python -m benchmarks`` runs it (``--help`` for options). It leads with
 W-user (:mod:`benchmarks.userstep`): the step users write, micrograd's demo
@@ -27,7 +27,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks import batched, chain, speed_page, torch_engines, userstep
+from benchmarks import batched, chain, speed_page, tape, torch_engines, userstep
+from benchmarks import sweep as sweep_bench
 from benchmarks import workloads as W
 from benchmarks.timing import fmt_table, gc_mode, machine
 
@@ -153,6 +154,8 @@ def report(res: dict[str, Any]) -> str:
         lines += [userstep.report(res["user"]), ""]
     if "chain" in res:
         lines += [chain.report(res["chain"]), ""]
+    if "tape" in res:
+        lines += [tape.report(res["tape"]), ""]
     for key in ("W-mlp", "W-wide"):
         if key not in res:
             continue
@@ -201,6 +204,8 @@ def report(res: dict[str, Any]) -> str:
         lines.append("")
     if "fit" in res:
         lines += [batched.fit_report(res["fit"]), ""]
+    if "sweep" in res:
+        lines += [sweep_bench.report(res["sweep"]), ""]
     skipped = torch_engines.skipped_reason()
     if skipped:
         lines.append(f"PyTorch: {skipped}")
@@ -211,7 +216,7 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
         only: Sequence[str] = ()) -> dict[str, Any]:
     """Run the suite; return the JSON-ready results."""
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "full": full}
-    want = set(only) or {"user", "chain", "W-mlp", "W-wide", "digits", "fit"}
+    want = set(only) or {"user", "chain", "tape", "W-mlp", "W-wide", "digits", "fit", "sweep"}
     if quick:
         repeat = 2
     slow_repeat = 1 if quick else 3
@@ -221,6 +226,8 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
     if "chain" in want:
         res["chain"] = chain.run(n=3_000 if quick else 30_000, repeat=repeat, full=full,
                                  quick=quick)
+    if "tape" in want:
+        res["tape"] = tape.run(quick=quick)
     for key, make in (("W-mlp", W.w_mlp), ("W-wide", W.w_wide)):
         if key in want:
             res[key] = run_step_workload(make(), repeat=repeat, warmup=2,
@@ -230,6 +237,8 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
                                    max_batches=4 if quick else None)
     if "fit" in want and batched.have_batched() and W.have_nn():
         res["fit"] = batched.run_fit_digits(1 if quick else 3, samples=256 if quick else None)
+    if "sweep" in want and W.have_nn():
+        res["sweep"] = sweep_bench.run(epochs=5 if quick else 20, rounds=1 if quick else 3)
     return res
 
 
@@ -242,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="scale W-chain to 1e6 nodes and run micrograd's digits epoch in full")
     ap.add_argument("--repeat", type=int, default=7, help="best of this many steps")
     ap.add_argument("--only", action="append", default=[],
-                    choices=["user", "chain", "W-mlp", "W-wide", "digits", "fit"],
+                    choices=["user", "chain", "tape", "W-mlp", "W-wide", "digits", "fit", "sweep"],
                     help="run only this workload (repeatable)")
     ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
     ap.add_argument("--write-docs", action="store_true",

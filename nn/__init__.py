@@ -17,7 +17,8 @@ from nn.losses import (
     mse_loss,
 )
 from nn.module import Module
-from nn.serialize import ModelFileError, load, load_meta, save
+from nn.serialize import ModelFileError, Standardized, load, load_meta, save
+from nn.sweep import SweepError, SweepResult, sweep
 from nn.training import History, evaluate, fit
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "ModelFileError",
     "Module",
     "Neuron",
+    "Standardized",
+    "SweepError",
+    "SweepResult",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "data",
@@ -42,4 +46,5 @@ __all__ = [
     "mse_loss",
     "optim",
     "save",
+    "sweep",
 ]

@@ -31,7 +31,10 @@ __all__ = [
     "load_digits",
     "make_blobs",
     "make_circles",
+    "make_gaussian_bumps",
+    "make_gaussians",
     "make_moons",
+    "make_plane",
     "make_spirals",
     "make_xor",
     "train_test_split",
@@ -221,6 +224,100 @@ def make_blobs(n_samples: int = 100, centers: int = 3, n_features: int = 2,
         pts += [list(mids[c]) for _ in range(m)]
         labels += [c] * m
     return _finish(pts, labels, std, rng)
+
+
+RegressionSet = tuple[list[list[float]], list[float]]
+
+
+def make_gaussians(n_samples: int = 100, noise: float = 0.0, distance: float = 1.0,
+                   seed: Seed = None) -> Dataset:
+    """Two round Gaussian clusters, class 0 around ``(-d, -d)``, class 1 around ``(d, d)``.
+
+    Unlike :func:`make_blobs` (random centres) the centres are fixed, so the
+    two classes are always apart by the same amount (TensorFlow Playground's
+    "Gaussian" set).
+
+    Args:
+        n_samples: the number of points (>= 2), half per class.
+        noise: the clusters' extra spread: each point gets Gaussian noise of
+            standard deviation ``0.25 + noise`` per coordinate.
+        distance: ``d``, the centres' offset along each axis (> 0).
+        seed: an int, a ``random.Random`` or None.
+
+    Returns:
+        ``(X, y)``, shuffled.
+
+    Raises:
+        ValueError: for a bad count, noise or distance.
+    """
+    n = check_int(n_samples, "make_gaussians: n_samples", 2)
+    noise = _nonneg(noise, "make_gaussians: noise")
+    if isinstance(distance, bool) or not isinstance(distance, numbers.Real) or not distance > 0:
+        raise ValueError(f"make_gaussians: distance must be a real number > 0, got {distance!r}")
+    rng = make_rng(seed, "make_gaussians")
+    n0 = n // 2
+    d = float(distance)
+    pts = [[-d, -d] for _ in range(n0)] + [[d, d] for _ in range(n - n0)]
+    return _finish(pts, [0] * n0 + [1] * (n - n0), 0.25 + noise, rng)
+
+
+def _uniform_square(n: int, rng: random.Random) -> list[list[float]]:
+    return [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
+
+
+def make_plane(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> RegressionSet:
+    """A regression set: points uniform in [-1, 1]^2, target ``(x1 + x2) / 2`` plus noise.
+
+    Args:
+        n_samples: the number of points (>= 1).
+        noise: the standard deviation of Gaussian noise added to the target.
+        seed: an int, a ``random.Random`` or None.
+
+    Returns:
+        ``(X, y)``: 2-D points and float targets in about [-1, 1].
+
+    Raises:
+        ValueError: for a bad count or noise.
+    """
+    n = check_int(n_samples, "make_plane: n_samples")
+    noise = _nonneg(noise, "make_plane: noise")
+    rng = make_rng(seed, "make_plane")
+    X = _uniform_square(n, rng)
+    y = [(a + b) / 2 + (rng.gauss(0.0, noise) if noise else 0.0) for a, b in X]
+    return X, y
+
+
+#: make_gaussian_bumps' bumps: centre x1, centre x2, sign
+_BUMPS = ((-0.6, 0.6, 1.0), (0.0, 0.6, -1.0), (0.6, 0.6, 1.0), (-0.6, -0.6, -1.0),
+          (0.0, -0.6, 1.0), (0.6, -0.6, -1.0))
+
+
+def make_gaussian_bumps(n_samples: int = 100, noise: float = 0.0,
+                        seed: Seed = None) -> RegressionSet:
+    """A regression set: points uniform in [-1, 1]^2, target a sum of six signed Gaussian bumps.
+
+    The target is ``sum(s * exp(-|x - c|^2 / (2 * 0.2^2)))`` over the bumps'
+    centres ``c`` (a 3 x 2 grid) and alternating signs ``s``, plus noise
+    (TensorFlow Playground's "multi Gaussian" set).
+
+    Args:
+        n_samples: the number of points (>= 1).
+        noise: the standard deviation of Gaussian noise added to the target.
+        seed: an int, a ``random.Random`` or None.
+
+    Returns:
+        ``(X, y)``: 2-D points and float targets in about [-1, 1].
+
+    Raises:
+        ValueError: for a bad count or noise.
+    """
+    n = check_int(n_samples, "make_gaussian_bumps: n_samples")
+    noise = _nonneg(noise, "make_gaussian_bumps: noise")
+    rng = make_rng(seed, "make_gaussian_bumps")
+    X = _uniform_square(n, rng)
+    y = [math.fsum(s * math.exp(-((a - cx) ** 2 + (b - cy) ** 2) / 0.08) for cx, cy, s in _BUMPS)
+         + (rng.gauss(0.0, noise) if noise else 0.0) for a, b in X]
+    return X, y
 
 
 def train_test_split(X: Sequence[Any], y: Sequence[Any], test_size: float = 0.25,

@@ -675,8 +675,26 @@ def _clip_coef(grads: list[float], max_norm: float, norm_type: float) -> tuple[f
     if norm_type == math.inf:
         total = max(abs(g) for g in grads)
     else:
-        total = math.fsum(abs(g) ** norm_type for g in grads) ** (1.0 / norm_type)
+        total = _p_norm(grads, norm_type)
     return total, max_norm / (total + 1e-6)
+
+
+def _p_norm(grads: list[float], p: float) -> float:
+    """``(sum |g|^p)^(1/p)``, exactly summed; huge finite gradients give their finite norm.
+
+    Where ``|g|^p`` or the sum overflows a float, the norm is computed scaled by
+    the largest ``|g|`` (``inf`` only when the norm itself is beyond a float).
+    """
+    try:
+        return float(math.fsum(abs(g) ** p for g in grads) ** (1.0 / p))
+    except OverflowError:
+        top = max(abs(g) for g in grads)
+        if not math.isfinite(top):
+            return top
+        try:
+            return top * math.fsum((abs(g) / top) ** p for g in grads) ** (1.0 / p)
+        except OverflowError:
+            return math.inf
 
 
 def clip_grad_norm_array(grad: Any, max_norm: float, norm_type: float = 2.0) -> float:

@@ -8,10 +8,12 @@ A model file is one JSON object::
      "meta": {...},                 # optional: training epoch, history
      "checksum": "<sha256 of the canonical JSON of architecture, weights and meta>"}
 
-Writes go to a temporary file in the same folder (named ``.<name>.<random>.tmp``,
-so one left by a killed process is recognisable), then ``os.replace`` it over
-the target, so a reader never sees a half-written file; an existing file keeps
-its permission bits. Files are strict JSON (no ``NaN`` or ``Infinity``).
+Writes follow the output rule of :mod:`chainrule.outputs`: a temporary file in
+the target's folder (``.<name>.<pid>.<random>.tmp``, so one left by a killed
+process is recognisable), then ``os.replace`` over the target, so a reader never
+sees a half-written file; an existing file keeps its permission bits; only
+regular files are written (a symbolic link's target is replaced). Files are
+strict JSON (no ``NaN`` or ``Infinity``).
 
 :func:`load` checks everything before it builds anything: the size of the file
 (:data:`MAX_FILE_BYTES`), the JSON (no nan/inf tokens, no nesting deeper than a
@@ -27,17 +29,14 @@ file with a valid checksum, so load only files you trust to be what they say.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import math
 import os
-import stat
-import tempfile
-from pathlib import Path
 from typing import Any, Union
 
+from chainrule.outputs import write_file
 from nn.layers import MLP, Layer, Neuron
 from nn.module import ModelFileError, Module
 
@@ -47,12 +46,11 @@ __all__ = [
     "MAX_PARAMETERS",
     "VERSION",
     "ModelFileError",
-    "check_output_path",
+    "Standardized",
     "load",
     "load_meta",
     "read_model_file",
     "save",
-    "write_atomic",
 ]
 
 FORMAT = "chainrule.nn"
@@ -77,79 +75,13 @@ def _checksum(architecture: Any, weights: Any, meta: Any) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
-def check_output_path(path: PathLike, who: str) -> Path:
-    """Check that a file can be written at ``path`` before any work is done.
-
-    Returns:
-        ``path`` as a :class:`~pathlib.Path`.
-
-    Raises:
-        OSError: (``FileNotFoundError``, ``IsADirectoryError``,
-            ``NotADirectoryError`` or ``PermissionError``) with one line naming
-            ``who``, the path and the reason: an empty name, a path that is a
-            folder, a folder that does not exist, a path running through a
-            file, or a folder that is not writable.
-    """
-    text = os.fspath(path)
-    if not str(text).strip():
-        raise FileNotFoundError(f"{who}: the file name is empty; name a file such as model.json")
-    target = Path(text)
-    if target.is_dir():
-        raise IsADirectoryError(f"{who}: {text!r} is a folder; name a file inside it")
-    folder = target.parent
-    for up in (folder, *folder.parents):
-        if up.exists():
-            if not up.is_dir():
-                raise NotADirectoryError(f"{who}: {text!r} runs through {str(up)!r}, which is "
-                                         "a file, not a folder")
-            break
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{who}: the folder {str(folder)!r} of {text!r} does not exist; "
-                                "create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(f"{who}: the folder {str(folder)!r} of {text!r} is not writable")
-    return target
-
-
-def write_atomic(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
-
-    The temporary file (``.<name>.<random>.tmp``) lives in the target's
-    folder (so the rename is atomic) and is removed if anything fails; an
-    existing file at ``path`` is either left as it was or replaced whole, and
-    keeps its permission bits (a new file gets the usual ``0o666 & ~umask``).
-
-    Raises:
-        OSError: if the folder does not exist or is not writable.
-    """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> None:
     """Save ``model``'s architecture and weights to ``path`` as JSON, atomically.
 
     Args:
         model: an :class:`~nn.MLP`, :class:`~nn.Layer` or :class:`~nn.Neuron`.
-        path: the file to write (its folder must exist).
+        path: the file to write (missing folders are created; a symbolic link's
+            target is replaced; a device, FIFO or socket is refused).
         meta: optional JSON-serialisable extras (``fit`` stores the epoch and
             the history of a checkpoint here).
 
@@ -157,7 +89,9 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
         TypeError: if the model has no ``config()`` (a custom Module), or
             ``meta`` is not JSON-serialisable (or holds nan/inf).
         ValueError: if a weight is nan or inf (files are strict JSON).
-        OSError: if the file cannot be written (nothing is left behind).
+        chainrule.outputs.OutputPathError: (an ``OSError``) if the path is refused
+            or the file cannot be written; the message names the path, an old
+            file is left as it was and no temporary file is left behind.
     """
     config = getattr(model, "config", None)
     if not callable(config):
@@ -165,9 +99,12 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
             f"save: {type(model).__name__} has no config() describing its architecture; "
             "save its state_dict() yourself, or use nn.MLP/Layer/Neuron"
         )
+    meta = {} if meta is None else dict(meta)
+    if isinstance(model, Standardized):  # the file format of train --save
+        meta.setdefault("scaler", model.scaler_meta())
+        model = model.model
     architecture = config()
     weights = model.state_dict()
-    meta = {} if meta is None else dict(meta)
     try:
         doc = {"format": FORMAT, "version": VERSION, "architecture": architecture,
                "weights": weights, "meta": meta,
@@ -180,7 +117,7 @@ def save(model: Module, path: PathLike, meta: dict[str, Any] | None = None) -> N
                              "finite weights only (the training diverged?)") from exc
         raise TypeError(f"save: meta must be JSON-serialisable with finite numbers "
                         f"({exc})") from exc
-    write_atomic(path, text)
+    write_file(path, text.encode("utf-8"), "save")
 
 
 _BUILDERS = {"MLP": MLP, "Layer": Layer, "Neuron": Neuron}
@@ -383,6 +320,88 @@ def _check_weights(weights: dict[str, Any], where: str) -> None:
                                  "file is damaged")
 
 
+class Standardized(Module):
+    """A model with its input scaler: what :func:`load` returns for a file saved with one.
+
+    ``chainrule train --save`` standardises the features on the training part
+    and stores that scaler (``meta["scaler"]``: per-feature ``mean`` and
+    ``scale``) with the model. Loaded, the model takes raw inputs again:
+    ``Standardized(model, mean, scale)(x)`` is ``model((x - mean) / scale)``,
+    for floats and for ``Value`` inputs (the graph includes the scaling).
+    Attributes not found here (``nin``, ``layers``, ``nouts``...) are the
+    model's; :meth:`save` writes the same file format back.
+
+    Attributes:
+        model: the network, which sees standardised inputs.
+        mean, scale: the scaler, one number per input (every scale > 0).
+    """
+
+    def __init__(self, model: Module, mean: list[float], scale: list[float]) -> None:
+        self.model = model
+        self._mean = [float(m) for m in mean]
+        self._scale = [float(s) for s in scale]
+
+    @property
+    def mean(self) -> list[float]:
+        """The per-input mean subtracted first."""
+        return list(self._mean)
+
+    @property
+    def scale(self) -> list[float]:
+        """The per-input scale divided by next."""
+        return list(self._scale)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "model":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def standardize(self, x: Any) -> list[Any]:
+        """One sample's inputs scaled as in training: ``(x - mean) / scale``.
+
+        Raises:
+            ValueError: if ``x`` has not one number per input.
+        """
+        row = list(x)
+        if len(row) != len(self._mean):
+            raise ValueError(f"Standardized: a sample has {len(row)} inputs; the model takes "
+                             f"{len(self._mean)}")
+        return [(v - m) / s for v, m, s in zip(row, self._mean, self._scale)]
+
+    def __call__(self, x: Any) -> Any:
+        return self.model(self.standardize(x))  # type: ignore[operator]
+
+    def predict(self, xs: Any) -> list[Any]:
+        """The model's outputs for raw samples (scaled first), as floats, recording no graph."""
+        return self.model.predict([self.standardize(x) for x in xs])  # type: ignore[attr-defined]
+
+    def config(self) -> dict[str, Any]:
+        """The inner model's architecture (the scaler is saved in the file's meta)."""
+        return self.model.config()  # type: ignore[attr-defined]
+
+    def scaler_meta(self) -> dict[str, list[float]]:
+        """The scaler as a model file's ``meta["scaler"]`` holds it."""
+        return {"mean": self.mean, "scale": self.scale}
+
+    def extra_repr(self) -> str:
+        return f"{len(self._mean)} standardised inputs"
+
+
+def _scaler(meta: dict[str, Any], nin: Any, where: str) -> tuple[list[float], list[float]] | None:
+    """The input scaler in ``meta`` (written by ``train --save``), checked, or None."""
+    sc = meta.get("scaler")
+    if sc is None:
+        return None
+    ok = (isinstance(sc, dict) and all(
+        isinstance(sc.get(k), list) and len(sc[k]) == nin
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in sc[k]) for k in ("mean", "scale")))
+    if not ok or not all(s > 0 for s in sc["scale"]):
+        raise ModelFileError(f"{where}: its input scaler (meta.scaler) must hold {nin} finite "
+                             "means and positive scales; the file is damaged")
+    return [float(v) for v in sc["mean"]], [float(v) for v in sc["scale"]]
+
+
 def load(path: PathLike) -> Module:
     """Rebuild a model saved with :func:`save` (or ``model.save``), or a ``fit`` checkpoint.
 
@@ -390,7 +409,10 @@ def load(path: PathLike) -> Module:
         path: the model file.
 
     Returns:
-        A new model with the saved architecture and weights.
+        A new model with the saved architecture and weights. A file that holds
+        an input scaler (``meta["scaler"]``, as ``chainrule train --save``
+        writes) loads as a :class:`Standardized` model, which scales raw inputs
+        as training did before the network sees them.
 
     Raises:
         ModelFileError: (a ``ValueError``) if the file cannot be read, is over
@@ -408,7 +430,8 @@ def load(path: PathLike) -> Module:
     except (KeyError, TypeError, ValueError) as exc:
         msg = exc.args[0] if exc.args else exc
         raise ModelFileError(f"load: the weights in {str(path)!r} do not fit: {msg}") from exc
-    return model
+    scaler = _scaler(doc["meta"], getattr(model, "nin", None), f"load: {str(path)!r}")
+    return model if scaler is None else Standardized(model, *scaler)
 
 
 def load_meta(path: PathLike) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from typing import Any, Union
 
 import autograd
 from autograd import Value
+from chainrule.outputs import output_file
 from nn import losses as L
 from nn.data import train_test_split
 from nn.layers import MLP, Seed, check_int, make_rng
@@ -56,7 +57,7 @@ from nn.optim import (
     clip_grad_norm_,
     clip_grad_norm_array,
 )
-from nn.serialize import PathLike, check_output_path, save
+from nn.serialize import PathLike, save
 
 __all__ = ["LOSSES", "OPTIMIZERS", "History", "TrainingDivergedError", "evaluate", "fit"]
 
@@ -305,6 +306,7 @@ def evaluate(model: Any, X: Sequence[Any], y: Sequence[Any],
         ValueError: if ``X`` is empty or ``X`` and ``y`` differ in length, or
             the labels do not fit the model's outputs.
     """
+    X, y = _rows(X), _rows(y)
     if not len(X) or len(X) != len(y):
         raise ValueError(f"evaluate: X has {len(X)} samples and y has {len(y)}; pass the "
                          "same non-zero number of each")
@@ -434,7 +436,7 @@ def _compiled_step(forward: Callable[[list[Any]], list[Any]], task: _Task,
         else:
             loss = task.loss_fn(outs, ts)
         if l2:
-            loss = loss + L.l2_penalty(params, l2)
+            loss = loss + _l2_term(params, l2)
         return (loss, *[v for o in outs for v in (o if isinstance(o, list) else [o])])
 
     return autograd.compile(loss_and_outputs), targets
@@ -453,6 +455,20 @@ class TrainingDivergedError(FloatingPointError):
         self.history = history
         self.epoch = epoch
         self.batch = batch
+
+
+def _rows(data: Any) -> list[Any]:
+    """``data`` as a list of plain rows: NumPy arrays (and their rows), pandas frames too.
+
+    Anything with ``to_numpy()`` (pandas) or ``tolist()`` (NumPy) is converted, so
+    that every path of ``fit`` (dynamic, compiled, batched) sees the same numbers.
+    """
+    to_numpy = getattr(data, "to_numpy", None)
+    if callable(to_numpy):
+        data = to_numpy()
+    tolist = getattr(data, "tolist", None)
+    rows = tolist() if callable(tolist) else list(data)
+    return [r.tolist() if callable(getattr(r, "tolist", None)) else r for r in rows]
 
 
 def _check_finite(X: Sequence[Any], y: Sequence[Any], who: str) -> None:
@@ -576,7 +592,7 @@ def _check_settings(lr: Any, min_delta: Any, scheduler: Any, callbacks: Iterable
             raise TypeError(f"fit: callbacks[{k}] is a {type(cb).__name__}, not a function "
                             "cb(epoch, history)")
     if checkpoint is not None:
-        check_output_path(checkpoint, "fit: checkpoint")
+        output_file(checkpoint, "fit: checkpoint")
     return cbs
 
 
@@ -610,7 +626,7 @@ def _prepare_data(X: Sequence[Any], y: Sequence[Any], validation_split: float,
     Xv: list[Any] = []
     yv: list[Any] = []
     if validation_data is not None:
-        Xv, yv = list(validation_data[0]), list(validation_data[1])
+        Xv, yv = _rows(validation_data[0]), _rows(validation_data[1])
         if not Xv or len(Xv) != len(yv):
             raise ValueError("fit: validation_data must be (X_val, y_val) of equal, "
                              "non-zero length")
@@ -844,15 +860,15 @@ class _Arrays:
         flow = dict.fromkeys(run.groups, 0.0)
         theta = np.array([p.data for p in self.params], dtype=np.float64)
         grad = None
-        fsum, absolute = math.fsum, np.abs
+        absolute = np.abs
         try:
             for s in range(run.steps):
                 idx = order[s * bs : (s + 1) * bs]
                 ix = np.array(idx, dtype=np.intp)
                 loss_value, grad, outs = self.step(theta, self.X[ix], self.T[ix])
-                step_flow = {name: fsum(absolute(grad[gi]).tolist()) / len(gi)
+                step_flow = {name: _mean(absolute(grad[gi]).tolist())
                              for name, gi in self.groups.items()}
-                if not (math.isfinite(loss_value) and math.isfinite(sum(step_flow.values()))):
+                if not (math.isfinite(loss_value) and _finite(step_flow)):
                     _diverged(run, epoch, s + 1, loss_value)
                 for name in run.groups:
                     flow[name] += step_flow[name]
@@ -917,7 +933,7 @@ def _step(run: _Run, idx: list[int]) -> tuple[float, list[Any]]:
     outs = run.forward([run.Xt[i] for i in idx])
     batch_loss = task.loss_fn(outs, [task.targets[i] for i in idx])
     if run.l2:
-        batch_loss = batch_loss + L.l2_penalty(run.params, run.l2)
+        batch_loss = batch_loss + _l2_term(run.params, run.l2)
         batch_loss.label = "loss"
     opt.zero_grad()
     batch_loss.backward()
@@ -953,9 +969,8 @@ def _run_epoch(run: _Run, epoch: int, bar: _Bar) -> tuple[float, int, dict[str, 
     for s in range(run.steps):
         idx = order[s * bs : (s + 1) * bs]
         loss_value, outs = _step(run, idx)
-        step_flow = {name: math.fsum(abs(p.grad) for p in ps) / len(ps)
-                     for name, ps in run.groups.items()}
-        if not (math.isfinite(loss_value) and math.isfinite(sum(step_flow.values()))):
+        step_flow = {name: _mean([abs(p.grad) for p in ps]) for name, ps in run.groups.items()}
+        if not (math.isfinite(loss_value) and _finite(step_flow)):
             _diverged(run, epoch, s + 1, loss_value)
         for name in run.groups:
             flow[name] += step_flow[name]
@@ -984,14 +999,47 @@ def _live(history: History, task: _Task, total: float, hits: float,
     return live
 
 
+def _mean(values: list[float]) -> float:
+    """The mean of ``values``, exactly summed; huge finite values give a finite mean."""
+    n = len(values)
+    try:
+        return math.fsum(values) / n
+    except OverflowError:  # the sum is beyond a float, the mean is not
+        return math.fsum(v / n for v in values)
+    except ValueError:  # inf and -inf
+        return math.nan
+
+
+def _finite(flow: dict[str, float]) -> bool:
+    return all(math.isfinite(v) for v in flow.values())
+
+
+def _l2_term(params: Sequence[Value], l2: float) -> Value:
+    """fit's L2 term: ``l2_penalty``, whose overflow makes the loss inf (a divergence).
+
+    Every path (dynamic, compiled, batched) then sees the same thing, an
+    infinite loss at the step where the penalty overflows, and stops with
+    :class:`TrainingDivergedError` naming ``l2``.
+    """
+    try:
+        return L.l2_penalty(params, l2)
+    except ValueError:  # alpha * sum(p^2) overflows a float (alpha itself was checked)
+        return Value(math.inf)
+
+
 def _diverged(run: _Run, epoch: int, batch: int, loss_value: float) -> None:
     """Stop the run: the loss or a gradient is nan/inf (the weights are those before the step)."""
     what = f"the loss became {loss_value!r}" if not math.isfinite(loss_value) \
         else "the gradients became nan or inf"
+    fix = "lower the learning rate, or clip gradients with clip_grad_norm=1.0"
+    if run.l2 and not math.isfinite(loss_value):
+        squares = math.fsum(min(p.data * p.data, 1e308) for p in run.params)
+        if not math.isfinite(run.l2 * squares):
+            fix = (f"the L2 penalty l2 * sum(p^2) = {run.l2:g} * {squares:.4g} overflows a "
+                   "float: use a smaller l2")
     raise TrainingDivergedError(
         f"fit: training diverged: {what} in epoch {epoch}, batch {batch} (lr={run.opt.lr:g}); "
-        "lower the learning rate, or clip gradients with clip_grad_norm=1.0",
-        run.history, epoch, batch)
+        f"{fix}", run.history, epoch, batch)
 
 
 def _record_epoch(run: _Run, epoch: int, result: tuple[float, int, dict[str, float]],
@@ -1065,11 +1113,38 @@ def _save_checkpoint(run: _Run, epoch: int) -> None:
         "rng": [version, list(internal), gauss_next],
         "best": run.best if math.isfinite(run.best) else None,
         "waited": run.waited, "best_state": run.best_state, "data": run.data_hash,
-        "batch_size": run.bs, "loss": run.task.loss_name,
+        "batch_size": run.bs, "loss": run.task.loss_name, "settings": _settings(run),
     }
     meta = {**run.extra_meta, "epoch": epoch, "history": run.history.as_dict(), "resume": state}
     save(run.model, run.checkpoint, meta=meta)  # type: ignore[arg-type]
     run.history.checkpoint_epoch = epoch
+
+
+def _settings(run: _Run) -> dict[str, Any]:
+    """What shapes the training besides data, model, batch size and loss: fixed by a resume."""
+    return {"lr": run.opt.initial_lr, "l2": float(run.l2),
+            "early_stopping": run.early_stopping, "min_delta": float(run.min_delta),
+            "restore_best": bool(run.restore_best), "shuffle": bool(run.shuffle),
+            "clip_grad_norm": None if run.clip_grad_norm is None else float(run.clip_grad_norm)}
+
+
+def _check_same_settings(run: _Run, state: dict[str, Any], where: str) -> None:
+    """Refuse a resume whose settings would change the run (a new lr, l2, patience...)."""
+    saved = state.get("settings")
+    if not isinstance(saved, dict):  # a checkpoint written before settings were recorded
+        opt = state.get("optimizer")
+        saved = {"lr": opt.get("initial_lr")} if isinstance(opt, dict) else {}
+    now = _settings(run)
+    opt = state.get("optimizer")
+    if isinstance(opt, dict) and opt.get("type") != type(run.opt).__name__:
+        del now["lr"]  # another optimizer altogether: its load_state_dict says so
+    changed = [k for k in now if k in saved and saved[k] != now[k]]
+    if changed:
+        was = ", ".join(f"{k}={saved[k]!r}" for k in changed)
+        asked = ", ".join(f"{k}={now[k]!r}" for k in changed)
+        raise ValueError(f"{where} was trained with {was}; this call asks for {asked}. A "
+                         "resumed run continues the same training: pass the same settings, "
+                         "or start a new run without resume")
 
 
 def _resume(run: _Run, path: PathLike) -> None:
@@ -1106,6 +1181,7 @@ def _resume(run: _Run, path: PathLike) -> None:
         probe.setstate(rng_state)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFileError(f"{where}: its resume state is damaged ({exc})") from exc
+    _check_same_settings(run, state, where)
     previous = run.opt.state_dict()
     try:  # each load checks its state whole first; undo the optimizer's if the scheduler's fails
         run.opt.load_state_dict(state["optimizer"])
@@ -1249,6 +1325,7 @@ def fit(
             gradients become nan or inf; the model keeps the weights before
             that step and the error carries the history.
     """
+    X, y = _rows(X), _rows(y)  # NumPy arrays, pandas frames: plain lists, on every path
     epochs, batch_size, early_stopping = _check_args(model, X, y, epochs, batch_size,
                                                      early_stopping, l2, checkpoint)
     compile = _check_compile(compile)  # noqa: A001

@@ -423,12 +423,12 @@ def op_points(op):
 
 @pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.builtin])
 def test_each_op_renders_from_its_formula_and_matches_at_kinks(name):
-    from autograd.batched import _FormulaRendered, _render
+    from autograd.formula_numpy import FormulaRendered, render
 
     op = OPS[name]
     for pt in op_points(op):
         n = len(pt)
-        assert isinstance(_render(op, n), _FormulaRendered), name
+        assert isinstance(render(op, n), FormulaRendered), name
         core = n - op.params
         shift = [Value(0.0) for _ in range(core)]
 

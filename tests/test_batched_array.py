@@ -7,6 +7,8 @@ only by a trace and used by the per-sample fallback, which leaves their ``.grad`
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -136,3 +138,50 @@ def test_array_step_refuses_what_an_array_cannot_stand_for():
     with pytest.raises(ValueError, match="params is empty"):
         step.array_step([])
     assert isinstance(arr, ArrayStep) and arr.params == [w]
+
+
+def test_threads_calling_one_array_step_get_their_own_gradients():
+    # the running gradient of a call was kept on the step: concurrent calls mixed them up
+    import threading
+
+    rng = random.Random(7)
+    ws = [Value(rng.uniform(-1, 1)) for _ in range(6)]
+
+    def per_sample(x, y):
+        h = [(ws[0] * x[0] + ws[1] * x[1] + ws[2]).relu(), (ws[3] * x[0] + ws[4] * x[1]).tanh()]
+        z = h[0] * ws[5] + h[1]
+        if z > 0:  # a branch: with max_traces=1 the other one runs sample by sample
+            z = z * z
+        return (z - y) * (z - y)
+
+    arr = autograd.compile(per_sample, batch=True, max_traces=1).array_step(ws)
+    jobs = []
+    for _ in range(16):
+        theta = [rng.uniform(-1, 1) for _ in ws]
+        X = [[rng.choice((-1.0, 0.0, 0.5, rng.uniform(-2, 2))) for _ in range(2)]
+             for _ in range(rng.randint(1, 40))]
+        Y = [rng.uniform(-1, 1) for _ in X]
+        jobs.append((theta, X, Y))
+    want = [arr(theta, X, Y)[:2] for theta, X, Y in jobs]
+    got: dict[int, list] = {}
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for _ in range(15):
+                for j in range(t % 4, len(jobs), 4):
+                    theta, X, Y = jobs[j]
+                    got.setdefault(j, []).append(arr(theta, X, Y)[:2])
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[0]
+    for j, results in got.items():
+        for loss, grad in results:
+            assert loss == want[j][0]
+            assert np.array_equal(grad, want[j][1])

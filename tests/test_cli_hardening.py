@@ -136,16 +136,51 @@ def _long_check() -> list[str]:
     return ["check", source, "--at", at, "--second"]
 
 
-def test_a_reader_that_goes_away_ends_check_quietly(tmp_path: Path) -> None:
-    # `chainrule check ... | head -1` where head has gone: exit 141, never a traceback
-    p = subprocess.Popen([sys.executable, "-m", "visualize.app.cli", *_long_check()[:-1]],
+def _plain_env() -> dict[str, str]:
+    """The environment a user's shell gives: no PYTHONUNBUFFERED or other PYTHON* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return dict(env, PYTHONPATH=str(ROOT))
+
+
+@pytest.mark.parametrize("args", [
+    _long_check()[:-1],                   # check, its report printed at the end
+    ["--help"], ["check", "--help"],      # argparse's text, printed as it exits
+    ["lesson", "--list"], ["--version"],
+])
+def test_a_reader_that_goes_away_ends_check_quietly(tmp_path: Path, args: list[str]) -> None:
+    # `chainrule check ... | head -1` where head has gone, in a plain environment (stdout
+    # block-buffered): exit 141, never a traceback nor "Exception ignored ... BrokenPipeError"
+    p = subprocess.Popen([sys.executable, "-m", "visualize.app.cli", *args],
                          cwd=tmp_path, text=True, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                         stderr=subprocess.PIPE, env=_plain_env())
     assert p.stdout is not None and p.stderr is not None
     p.stdout.close()  # before the command prints anything
     err = p.stderr.read()
     p.wait(timeout=60)
     assert p.returncode == 141 and err == ""
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import chainrule
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chainrule {chainrule.__version__}"
+    assert chainrule.__version__[0].isdigit()
+
+
+@pytest.mark.parametrize("command", ["check", "graph"])
+def test_at_given_twice_keeps_both(tmp_path: Path, command: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    extra = ["-o", str(tmp_path / "g.dot")] if command == "graph" else []
+    assert main([command, "x*y", "--at", "x=3", "--at", "y=2", *extra]) == 0
+    out = capsys.readouterr().out
+    assert ("f = 6" if command == "check" else "x=3, y=2") in out  # x*y at x=3, y=2: both kept
+    with pytest.raises(SystemExit) as done:  # one value per variable, as in one --at
+        main([command, "x*y", "--at", "x=3", "--at", "x=2", *extra])
+    assert done.value.code == 2
+    assert "x is given twice" in capsys.readouterr().err
 
 
 def test_a_long_expression_is_shortened_in_the_report(
@@ -344,3 +379,31 @@ def test_graph_labels_interior_nodes_with_their_text(tmp_path: Path) -> None:
     assert main(["graph", "tanh(w*x + b)", "--at", "x=0.5,w=-3,b=2", "-o", str(out)]) == 0
     dot = out.read_text(encoding="utf-8")
     assert ">w*x<" in dot and ">w*x + b<" in dot
+
+
+@pytest.mark.parametrize("compile_", ["on", "off", "auto"])
+def test_an_overflowing_l2_is_one_line_on_every_path(compile_: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--samples", "40", "--epochs", "2", "--hidden", "4", "--no-progress",
+            "--l2", "1e308", "--compile", compile_]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chainrule train: error: fit: training diverged: the loss became "
+                          "inf in epoch 1, batch 1")
+    assert "use a smaller l2" in err and "--resume" not in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("change", [["--lr", "0.5"], ["--l2", "0.1"],
+                                    ["--early-stopping", "3"]])
+def test_resume_refuses_a_changed_setting(tmp_path: Path, change: list[str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    ck = str(tmp_path / "ck.json")
+    argv = ["train", "--samples", "40", "--hidden", "4", "--no-progress"]
+    assert main([*argv, "--epochs", "2", "--checkpoint", ck]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--epochs", "4", "--resume", ck, *change]) == 2
+    err = capsys.readouterr().err.strip()
+    name = change[0].lstrip("-").replace("-", "_")
+    assert f"was trained with {name}=" in err and f"asks for {name}=" in err
+    assert main([*argv, "--epochs", "4", "--resume", ck]) == 0  # the same settings go on

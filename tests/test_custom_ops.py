@@ -196,3 +196,40 @@ def test_anomaly_mode_blames_the_custom_op_in_backward() -> None:
         assert y.data == 0.0 and y.partials == (math.inf,)
         with pytest.raises(autograd.AnomalyError, match=r"backward of node \(mysqrt"):
             y.backward()
+
+
+@pytest.mark.parametrize("operand", ["_div", "_exp", "_where", "_x", "lambda"])
+def test_an_operand_named_like_an_internal_helper_is_refused_by_name(operand: str) -> None:
+    # "_div" shadowed the rendered code's IEEE division: 'float' object is not callable
+    with pytest.raises(autograd.formula.FormulaError) as info:
+        autograd.custom_op("shadow", f"{operand} / 2.0 + exp({operand})",
+                           f"0.5 + exp({operand})" if operand != "lambda" else "1.0",
+                           operands=(operand,))
+    msg = str(info.value)
+    assert "shadow" in msg and repr(operand) in msg and "rename it" in msg
+    assert "shadow" not in autograd.OPS
+
+
+@pytest.mark.parametrize(("forward", "helper", "count"), [
+    ("exp()", "exp", 0), ("pow(x, x, x)", "pow", 3), ("tanh(x, x)", "tanh", 2),
+    ("max(x)", "max", 1), ("fsum(xs, xs)", "fsum", 2),
+])
+def test_a_helper_called_with_the_wrong_count_is_refused(forward: str, helper: str,
+                                                         count: int) -> None:
+    # exp() and pow(x, x, x) passed the checker and failed at the first call
+    with pytest.raises(autograd.formula.FormulaError) as info:
+        autograd.custom_op("arity_op", forward, "1.0",
+                           operands=("*xs",) if "xs" in forward else ("x",))
+    msg = str(info.value)
+    assert "arity_op" in msg and f"{helper} takes" in msg and f"got {count}" in msg
+    assert "arity_op" not in autograd.OPS
+
+
+@pytest.mark.parametrize(("forward", "derivative"), [
+    ("{x}", "1.0"), ("x * 2.0", "{x}"), ("x + {x: 1}", "1.0"), ("f'{x}'", "1.0")])
+def test_braces_are_refused_with_the_fix(forward: str, derivative: str) -> None:
+    with pytest.raises(autograd.formula.FormulaError) as info:
+        autograd.custom_op("braces_op", forward, derivative)
+    msg = str(info.value)
+    assert "braces_op" in msg and "braces are not part of the formula language" in msg
+    assert "e.g. x" in msg

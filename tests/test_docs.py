@@ -206,7 +206,7 @@ def test_the_speed_pages_compiled_step_trains() -> None:
 # every ```python block of the README and docs/, and the test that runs it (above, or in
 # test_testing: checking's failure report and five-line property test, ops' custom op)
 RUN = {"README": 2, "semantics": 1, "ops": 1, "nn": 1, "micrograd": 1, "visualize": 1,
-       "checking": 4, "speed": 1}
+       "checking": 4, "speed": 1, "sweeps": 3, "playground": 1}
 
 
 def test_every_python_example_has_a_test_that_runs_it() -> None:

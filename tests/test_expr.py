@@ -247,6 +247,47 @@ def test_rejections_point_at_the_offending_part(src: str, reason: str, part: str
     assert isinstance(err, ValueError)
 
 
+def _columns(text: str) -> list[int]:
+    """The terminal column where each character of ``text`` starts (tabs to 8)."""
+    import unicodedata
+
+    cols, col = [], 0
+    for ch in text:
+        cols.append(col)
+        if ch == "\t":
+            col = (col // 8 + 1) * 8
+        elif unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            pass
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            col += 2
+        else:
+            col += 1
+    cols.append(col)
+    return cols
+
+
+@pytest.mark.parametrize(
+    ("src", "part"),
+    [
+        ("x\t+ foo(y)", "foo"),
+        ("\u65e5\u672c + foo(y)", "foo"),  # two wide characters before it
+        ("e\u0301 + foo(x)", "foo"),  # a combining accent before it
+        ("\u65e5\u672c +* y", "*"),  # a syntax error after wide characters
+        ("a\t+ x[0]", "x[0]"),
+    ],
+)
+def test_the_caret_sits_under_the_offending_token_on_a_terminal(src: str, part: str) -> None:
+    # the caret line was padded with one space per character: under a tab, a wide (CJK)
+    # character or a combining mark it pointed beside the token
+    lines = str(_error(src)).splitlines()
+    quoted, carets = lines[1], lines[2]
+    at = quoted.index(part)
+    src_cols = _columns(quoted)
+    caret_cols = _columns(carets)
+    first = carets.index("^")
+    assert caret_cols[first] == src_cols[at], str(_error(src))
+
+
 def test_rejection_says_what_is_allowed() -> None:
     msg = str(_error("x.y"))
     assert "allowed: variable names" in msg

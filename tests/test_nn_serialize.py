@@ -8,6 +8,7 @@ import os
 import pytest
 
 import nn
+from chainrule import outputs
 from nn import serialize
 
 
@@ -128,8 +129,8 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(serialize.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space"):
+    monkeypatch.setattr(outputs.os, "replace", broken_replace)
+    with pytest.raises(OSError, match=f"save {str(path)!r}: .*No space.*old file is unchanged"):
         nn.MLP(2, [1], seed=5).save(path)
     assert path.read_bytes() == before
     assert _files(tmp_path) == ["m.json"]
@@ -143,6 +144,6 @@ def test_save_errors(tmp_path):
         nn.save(Custom(), tmp_path / "c.json")
     with pytest.raises(TypeError, match="JSON-serialisable"):
         nn.save(nn.MLP(1, [1], seed=0), tmp_path / "c.json", meta={"f": object()})
-    with pytest.raises(OSError):
-        nn.MLP(1, [1], seed=0).save(tmp_path / "no" / "such" / "dir.json")
     assert _files(tmp_path) == []
+    nn.MLP(1, [1], seed=0).save(tmp_path / "new" / "folders" / "m.json")  # created, as mkdir -p
+    assert nn.load(tmp_path / "new" / "folders" / "m.json").nin == 1

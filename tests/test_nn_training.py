@@ -272,3 +272,100 @@ def test_ctrl_c_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monk
     assert h.interrupted and h.epochs_run == 3
     assert nn.load_meta(path)["epoch"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json"]
+
+
+# ---------------------------------------------------------------------------
+# numbers at the edges: the same behaviour under every compile setting
+
+COMPILES = [True, False, "auto"]
+# inputs near the float limit: finite gradients whose per-layer sum overflows a float
+HUGE_X = [[3e307, -3e307], [6e307, 3e307], [-3e307, 1.5e307], [1e307, -6e307]]
+HUGE_Y = [0, 1, 1, 0]
+
+
+@pytest.mark.filterwarnings("ignore::autograd.CompileWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # Adam's v, in NumPy
+@pytest.mark.parametrize("kwargs", [{}, {"clip_grad_norm": 1.0}, {"optimizer": "sgd"}])
+def test_huge_finite_gradients_never_raise_a_raw_overflow(kwargs):
+    results = []
+    for c in COMPILES:
+        try:
+            h = nn.fit(nn.MLP(2, [64, 1], seed=0), HUGE_X, HUGE_Y, epochs=2, compile=c,
+                       progress=False, **kwargs)
+            assert all(math.isfinite(g) for v in h.grad_flow.values() for g in v)
+            results.append(("trained", h.epochs_run))
+        except nn.training.TrainingDivergedError as e:  # a clear stop is fine, the same one
+            results.append(("diverged", e.epoch, e.batch))
+    assert results[0] == results[1] == results[2]
+
+
+def test_clip_grad_norm_of_huge_finite_gradients_is_their_true_norm():
+    ps = [nn.Neuron(1, seed=k).b for k in range(4)]
+    for p in ps:
+        p.grad = 1e200  # each square overflows a float; the norm, 2e200, does not
+    assert optim.clip_grad_norm_(ps, 1.0) == pytest.approx(2e200)
+    assert math.fsum(p.grad ** 2 for p in ps) == pytest.approx(1.0, rel=1e-5)
+    for p in ps:
+        p.grad = 1e308  # the norm itself, 2e308, is beyond a float: inf, as PyTorch says
+    assert optim.clip_grad_norm_(ps, 1.0) == math.inf
+    assert all(p.grad == 0.0 for p in ps)
+
+
+@pytest.mark.filterwarnings("ignore::autograd.CompileWarning")
+def test_an_overflowing_l2_penalty_stops_every_path_the_same_way():
+    X, y = _moons(40)
+    messages = []
+    for c in COMPILES:
+        m = nn.MLP(2, [4, 1], seed=0)
+        before = m.state_dict()
+        with pytest.raises(nn.training.TrainingDivergedError) as err:
+            nn.fit(m, X, y, epochs=2, l2=1e308, compile=c, progress=False)
+        assert (err.value.epoch, err.value.batch) == (1, 1)
+        assert m.state_dict() == before
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] == messages[2]
+    assert "use a smaller l2" in messages[0]
+
+
+@pytest.mark.filterwarnings("ignore::autograd.CompileWarning")
+def test_numpy_and_pandas_inputs_work_on_every_path():
+    np = pytest.importorskip("numpy")
+    X, y = _moons(40)
+    Xv, yv = _moons(20, seed=1)
+    want = nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=2, seed=0, progress=False,
+                  validation_data=(Xv, yv)).as_dict()
+    for c in COMPILES:
+        cases = [(np.array(X), np.array(y)), ([np.array(r) for r in X], list(np.array(y)))]
+        try:  # pandas is optional (not in the dev extra)
+            import pandas as pd
+
+            cases.append((pd.DataFrame(X), pd.Series(y)))
+        except ImportError:
+            pass
+        for Xa, ya in cases:
+            h = nn.fit(nn.MLP(2, [4, 1], seed=0), Xa, ya, epochs=2, seed=0, compile=c,
+                       progress=False, validation_data=(np.array(Xv), np.array(yv)))
+            assert h.loss == pytest.approx(want["loss"], rel=1e-12)
+            assert h.val_accuracy == want["val_accuracy"]
+    assert nn.evaluate(nn.MLP(2, [4, 1], seed=0), np.array(X), np.array(y)) == \
+        nn.evaluate(nn.MLP(2, [4, 1], seed=0), X, y)
+
+
+@pytest.mark.parametrize("change", [
+    {"lr": 0.5}, {"l2": 0.01}, {"early_stopping": 2}, {"min_delta": 0.1},
+    {"clip_grad_norm": 1.0}, {"shuffle": False},
+])
+def test_resume_refuses_settings_that_change_the_run(tmp_path, change):
+    X, y = _moons(40)
+    base = {"lr": 0.01, "l2": 0.0, "seed": 0, "progress": False}
+    ck = tmp_path / "ck.json"
+    nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=2, checkpoint=ck, **base)
+    saved = ck.read_bytes()
+    m = nn.MLP(2, [4, 1], seed=0)
+    before = m.state_dict()
+    key = next(iter(change))
+    with pytest.raises(ValueError, match=f"was trained with {key}=.*asks for {key}="):
+        nn.fit(m, X, y, epochs=4, checkpoint=ck, resume=ck, **{**base, **change})
+    assert m.state_dict() == before and ck.read_bytes() == saved
+    h = nn.fit(m, X, y, epochs=4, checkpoint=ck, resume=ck, **base)  # the same: it goes on
+    assert len(h.loss) == 4 and h.loss[:2] == json.loads(saved)["meta"]["history"]["loss"]

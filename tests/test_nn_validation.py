@@ -174,8 +174,8 @@ class _Counter:
         ({"lr": math.inf}, ValueError, "fit: lr must be a finite number"),
         ({"clip_grad_norm": -1.0}, ValueError, "fit: clip_grad_norm"),
         ({"l2": math.inf}, ValueError, "fit: l2 must be a finite number"),
-        ({"checkpoint": "/nonexistent-folder/ck.json"}, FileNotFoundError, "does not exist"),
-        ({"checkpoint": ""}, FileNotFoundError, "the file name is empty"),
+        ({"checkpoint": "/dev/null"}, OSError, "is a character device, not a regular file"),
+        ({"checkpoint": ""}, OSError, "the file name is empty"),
     ],
 )
 def test_fit_arguments_are_checked_before_the_first_epoch(kwargs: dict[str, Any],
@@ -190,10 +190,10 @@ def test_fit_arguments_are_checked_before_the_first_epoch(kwargs: dict[str, Any]
 
 
 def test_a_checkpoint_path_that_is_a_folder_or_runs_through_a_file(tmp_path: Path) -> None:
-    with pytest.raises(IsADirectoryError, match="is a folder"):
+    with pytest.raises(OSError, match="is a folder"):
         nn.fit(_model(), X, Y, epochs=1, checkpoint=tmp_path, progress=False)
     (tmp_path / "f").write_text("x")
-    with pytest.raises(NotADirectoryError, match="runs through"):
+    with pytest.raises(OSError, match="runs through"):
         nn.fit(_model(), X, Y, epochs=1, checkpoint=tmp_path / "f" / "ck.json", progress=False)
 
 

@@ -95,6 +95,11 @@ def xml_text(text: object) -> str:
     return html.escape(_clean(text), quote=True)
 
 
+def _dot_clean(text: object) -> str:
+    # Graphviz measures the line and paragraph separators as nothing: a space instead
+    return _clean(text).replace("\u2028", " ").replace("\u2029", " ")
+
+
 def dot_string(text: object) -> str:
     """Return a quoted Graphviz string (with its quotes) showing ``text`` literally.
 
@@ -102,14 +107,14 @@ def dot_string(text: object) -> str:
     ``&amp;`` because Graphviz reads HTML entities in every label (so
     ``&lt;`` shows as itself, not as ``<``).
     """
-    body = (_clean(text).replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"')
+    body = (_dot_clean(text).replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"')
             .replace("\r", "\\r").replace("\n", "\\n"))
     return '"' + body + '"'
 
 
 def dot_html(text: object) -> str:
     """Escape ``text`` for a Graphviz HTML-like label (``label=<…>``)."""
-    return (_clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (_dot_clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("'", "&#39;"))
 
 

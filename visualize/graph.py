@@ -27,11 +27,9 @@ Only the public API of :mod:`autograd` is used.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-import secrets
 import shutil
 import subprocess
 from collections import Counter, deque
@@ -42,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import autograd
 from autograd import Value
+from chainrule.outputs import write_file
 from visualize import palette
 from visualize.escape import dot_html, dot_string, xml_text
 
@@ -1100,18 +1099,9 @@ def _run_dot(dot_text: str, fmt_name: str, what: str) -> bytes:
     return bytes(proc.stdout)
 
 
-def _write_atomic(out: Path, data: bytes) -> None:
-    """Write ``data`` to ``out`` completely or not at all (temporary file, then rename)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "xb") as f:  # honours the umask, unlike mkstemp
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def _write_atomic(out: Path, data: bytes, flag: str = "render") -> None:
+    """Write ``data`` to ``out`` by the output rule (:func:`chainrule.outputs.write_file`)."""
+    write_file(out, data, flag)
 
 
 def render(

@@ -6,6 +6,7 @@ Subcommands:
 * ``chainrule train``: train an MLP on a built-in data set (nn issue).
 * ``chainrule graph``: render an expression's computation graph (visualize issue).
 * ``chainrule check``: gradcheck an expression (gradient-checking issue).
+* ``chainrule playground``: the live playground (:mod:`visualize.app.playground`).
 
 Each subcommand has an ``_add_<name>`` function declaring its arguments and a
 ``_cmd_<name>`` function running it. Bad arguments get argparse's message and
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -28,8 +30,11 @@ from typing import Any, NoReturn
 
 import nn
 from autograd import Value
+from chainrule import __version__
+from visualize.app import sweep as _sweep
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
+from visualize.app.playground import command as _live_playground
 from visualize.escape import shell
 from visualize.outputs import OutputPathError, describe_os_error, output_dir, output_file
 
@@ -261,6 +266,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(f"open in a browser: {path.resolve().as_uri()}  ({what})")
     print(f"more: `{_command()} lesson --list` (the chain rule, learning rates, vanishing "
           "gradients, ... as lessons with pictures)")
+    print(f"play: `{_command()} playground` (train live in the browser: data, layers, every "
+          "weight, any point's backward pass)")
     return 0
 
 
@@ -414,12 +421,10 @@ def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) 
                          resume=args.resume, checkpoint_meta=meta,
                          progress=not args.no_progress, pause_gc=True,
                          compile=_COMPILE_CHOICES[args.compile])
-    except nn.ModelFileError as exc:
-        return _fail("train", f"--resume: {exc}", 2)
     except nn.training.TrainingDivergedError as exc:
         return _fail("train", f"{exc}; nothing was saved to --save", 1)
-    except ValueError as exc:  # a checkpoint of another run
-        return _fail("train", f"--resume: {exc}", 2)
+    except ValueError as exc:  # a bad setting, or --resume of another run (ModelFileError too)
+        return _fail("train", str(exc), 2)
     except OSError as exc:
         return _fail("train", f"cannot write the checkpoint {str(ckpt)!r}: "
                      f"{describe_os_error(exc)}")
@@ -458,7 +463,7 @@ def _report_interrupt(history: nn.History | None, ckpt: Path | None, save: Path 
         parts.append(f"{str(save)!r} was not written (a part-trained model is not saved)")
     if ckpt is not None and done is not None:
         parts.append(f"the checkpoint {str(ckpt)!r} holds epoch {done}: continue with "
-                     f"--resume {str(ckpt)!r}")
+                     f"--resume {shell(str(ckpt))}")
     elif ckpt is not None:
         parts.append("no epoch was completed, so there is no checkpoint to resume")
     else:
@@ -635,8 +640,8 @@ def _add_graph(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("expression", help='the expression, e.g. "tanh(w*x + b)"')
-    p.add_argument("--at", default="", metavar="BINDINGS",
-                   help="the variables' values, e.g. x=0.5,w=-3,b=2")
+    p.add_argument("--at", action="append", default=[], metavar="BINDINGS",
+                   help="the variables' values, e.g. x=0.5,w=-3,b=2 (repeat --at to add more)")
     p.add_argument("-o", "--output", default="graph.svg", metavar="PATH",
                    help="output file, format from the suffix: .svg .png .pdf or .dot "
                         "(.dot needs no Graphviz); default graph.svg")
@@ -664,7 +669,8 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     from visualize.graph import FORMATS
 
     try:
-        root, leaves = evaluate(args.expression, parse_bindings(args.at), label_nodes=True)
+        root, leaves = evaluate(args.expression, parse_bindings(",".join(args.at)),
+                                label_nodes=True)
     except ExpressionError as e:
         _usage("graph", str(e))
     if not 3 <= args.max_nodes <= MAX_DRAWN_NODES:
@@ -749,8 +755,9 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("expression", help='the expression, e.g. "x*y + sin(x)"')
-    p.add_argument("--at", default="", metavar="BINDINGS",
-                   help="the point: one value per variable, e.g. x=1,y=2")
+    p.add_argument("--at", action="append", default=[], metavar="BINDINGS",
+                   help="the point: one value per variable, e.g. x=1,y=2 (repeat --at to add "
+                        "more)")
     p.add_argument("--atol", type=_nonnegative_float, default=1e-5,
                    help="absolute tolerance (default: %(default)s)")
     p.add_argument("--rtol", type=_nonnegative_float, default=1e-3,
@@ -790,7 +797,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     try:
         expr = compile_expression(args.expression)
-        point = parse_bindings(args.at)
+        point = parse_bindings(",".join(args.at))
         root = expr(**point)  # reports missing and unknown variables
     except ExpressionError as e:
         _usage("check", str(e))
@@ -875,6 +882,73 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="apply a saved model (train --save) to the rows of a CSV file",
+        description="Load MODEL (a file written by `chainrule train --save` or nn.save) and "
+        "print one line per row of CSV: the predicted class, then the model's outputs. Rows "
+        "hold the raw features, comma-separated (a first line that is not numbers is taken "
+        "as a header); the model's saved input scaler is applied. CSV '-' reads stdin.",
+    )
+    p.add_argument("model", metavar="MODEL", help="the model file")
+    p.add_argument("csv", metavar="CSV", help="the inputs, one sample per row ('-': stdin)")
+    p.set_defaults(func=_cmd_predict)
+
+
+def _read_rows(path: str, nin: int) -> list[list[float]]:
+    """The samples of a CSV file (raises ValueError naming the file and the row)."""
+    import csv
+
+    try:
+        if path == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with open(path, encoding="utf-8", newline="") as fh:
+                lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    rows: list[list[float]] = []
+    for k, row in enumerate(csv.reader(lines), 1):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            values = [float(v) for v in row]
+        except ValueError:
+            if k == 1:  # a header
+                continue
+            raise ValueError(f"{path!r} row {k}: {','.join(row)[:60]!r} is not "
+                             "comma-separated numbers") from None
+        if len(values) != nin or not all(math.isfinite(v) for v in values):
+            raise ValueError(f"{path!r} row {k}: the model takes {nin} finite numbers per "
+                             f"row, got {len(values)} value(s)")
+        rows.append(values)
+    if not rows:
+        raise ValueError(f"{path!r} holds no rows of numbers")
+    return rows
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    try:
+        model = nn.load(args.model)
+    except nn.ModelFileError as exc:
+        return _fail("predict", str(exc), 2)
+    predict = getattr(model, "predict", None)
+    nin = getattr(model, "nin", None)
+    if not callable(predict) or not isinstance(nin, int):
+        return _fail("predict", f"{args.model!r} holds a {type(model).__name__}; predict "
+                     "takes an MLP (train --save)", 2)
+    try:
+        rows = _read_rows(args.csv, nin)
+    except ValueError as exc:
+        return _fail("predict", str(exc), 2)
+    for out in predict(rows):
+        outs = out if isinstance(out, list) else [out]
+        label = max(range(len(outs)), key=outs.__getitem__) if len(outs) > 1 else int(outs[0] > 0)
+        print(",".join([str(label), *(repr(float(o)) for o in outs)]))
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong and where to read more, no usage block."""
 
@@ -889,6 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chainrule",
         description="Backpropagation made visible and checkable.",
     )
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_demo(sub)
@@ -896,6 +971,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_graph(sub)
     _add_check(sub)
     _add_lesson(sub)
+    _add_predict(sub)
+    _sweep.add_parser(sub)
+    _live_playground.add_parser(sub)
     return parser
 
 
@@ -911,10 +989,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = ""
     with _ctrl_c(exiting=argv is None):  # argv None: the chainrule program itself
         try:
-            parser = build_parser()
-            args = parser.parse_args(argv)
-            command = f" {args.command}"
-            return int(args.func(args))
+            try:
+                parser = build_parser()
+                args = parser.parse_args(argv)
+                command = f" {args.command}"
+                status = int(args.func(args))
+            except SystemExit:  # --help, --version, a usage error: their text, flushed
+                sys.stdout.flush()
+                raise
+            # what is still buffered (stdout into a pipe is block-buffered) is written here,
+            # inside the handlers below, never in the interpreter's exit flush
+            sys.stdout.flush()
+            return status
         except KeyboardInterrupt:
             with contextlib.suppress(OSError, ValueError):
                 signal.signal(signal.SIGINT, signal.SIG_IGN)

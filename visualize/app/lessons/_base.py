@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from visualize.escape import html_text
-from visualize.outputs import OutputPathError, output_dir
+from visualize.outputs import OutputPathError, output_dir, write_file
 from visualize.plots import PlotDependencyError
 
 __all__ = [
@@ -159,13 +159,7 @@ def new_figure(width: float, height: float) -> Any:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_file(path, data, "lesson")  # the output rule: regular files, atomic, folders made
 
 
 def write_text(path: Path, text: str) -> Path:

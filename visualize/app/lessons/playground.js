@@ -1,7 +1,8 @@
 // The training playground page's script: draws a Recording (the DATA constant, put before
 // this file by visualize/app/lessons/playground.py) and moves it with the slider, buttons and keys.
+// Colours: DATA.palette, from visualize/palette.py (red > 0, blue < 0; class 1 red).
 const NS = "http://www.w3.org/2000/svg";
-const W = DATA.weights, E = W.length - 1;
+const W = DATA.weights, E = W.length - 1, PAL = DATA.palette;
 function el(tag, attrs, parent, text) {
   const e = document.createElementNS(NS, tag);
   for (const k in attrs) e.setAttribute(k, attrs[k]);
@@ -59,7 +60,7 @@ for (let li = 1; li < sizes.length; li++) {
 }
 const nodes = [];
 sizes.forEach((k, li) => pos[li].forEach(([x, y], j) => {
-  const c = el("circle", {cx: x, cy: y, r: 8, stroke: "#333", fill: "#eee"}, net);
+  const c = el("circle", {cx: x, cy: y, r: 8, stroke: PAL.muted, fill: PAL.zero}, net);
   nodes.push({li, j, c, title: el("title", {}, c, li ? "" : `input x${j + 1}`)});
 }));
 el("text", {x: 30, y: 292, "text-anchor": "middle", "font-size": 11}, net, "inputs");
@@ -81,14 +82,16 @@ function drawBoundary(epoch) {
     const y = lo[1] + (1 - (py + step / 2) / canvas.height) * (hi[1] - lo[1]);
     const s = predict(epoch, x, y) - DATA.threshold;
     const t = Math.min(1, Math.abs(s) / 2);
-    ctx.fillStyle = s > 0 ? `rgba(215,48,39,${0.15 + 0.35 * t})` : `rgba(69,117,180,${0.15 + 0.35 * t})`;
+    ctx.globalAlpha = 0.3 + 0.7 * t;
+    ctx.fillStyle = s > 0 ? PAL.posFill : PAL.negFill;
     ctx.fillRect(px, py, step, step);
+    ctx.globalAlpha = 1;
   }
   const dot = (p, big) => {
     const [x, y] = toPx(p[0], p[1]);
     ctx.beginPath(); ctx.arc(x, y, big ? 4 : 3, 0, 2 * Math.PI);
-    const c = p[2] === pos1 ? "#d73027" : "#4575b4";
-    if (big) { ctx.fillStyle = c; ctx.fill(); ctx.strokeStyle = "#000"; ctx.lineWidth = 0.7; ctx.stroke(); }
+    const c = p[2] === pos1 ? PAL.pos : PAL.neg;
+    if (big) { ctx.fillStyle = c; ctx.fill(); ctx.strokeStyle = PAL.zero; ctx.lineWidth = 0.7; ctx.stroke(); }
     else { ctx.strokeStyle = c; ctx.lineWidth = 1.2; ctx.stroke(); }
   };
   DATA.valPoints.forEach((p) => dot(p, false));
@@ -106,41 +109,41 @@ function path(values, top, attrs) {
   if (!values.length) return;
   el("path", Object.assign({d: values.map((v, k) => (k ? "L" : "M") + cx(k + 1) + "," + cy(v, top)).join(""), fill: "none"}, attrs), curves);
 }
-el("line", {x1: CX0, y1: CY1, x2: CX1, y2: CY1, stroke: "#333"}, curves);
-el("line", {x1: CX0, y1: CY0, x2: CX0, y2: CY1, stroke: "#333"}, curves);
+el("line", {x1: CX0, y1: CY1, x2: CX1, y2: CY1, stroke: PAL.muted}, curves);
+el("line", {x1: CX0, y1: CY0, x2: CX0, y2: CY1, stroke: PAL.muted}, curves);
 el("text", {x: (CX0 + CX1) / 2, y: 232, "text-anchor": "middle", "font-size": 11}, curves, "epoch");
-el("line", {x1: CX1, y1: CY0, x2: CX1, y2: CY1, stroke: "#1a9850"}, curves);
-el("text", {x: 12, y: 110, "font-size": 11, transform: "rotate(-90 12 110)", "text-anchor": "middle", fill: "#d73027"}, curves, "loss");
-el("text", {x: 414, y: 110, "font-size": 11, transform: "rotate(90 414 110)", "text-anchor": "middle", fill: "#1a9850"}, curves, "accuracy");
-el("text", {x: CX1 + 3, y: CY0 + 4, "font-size": 9, fill: "#1a9850"}, curves, "100%");
-el("text", {x: CX1 + 3, y: CY1, "font-size": 9, fill: "#1a9850"}, curves, "0%");
+el("line", {x1: CX1, y1: CY0, x2: CX1, y2: CY1, stroke: PAL.series[1]}, curves);
+el("text", {x: 12, y: 110, "font-size": 11, transform: "rotate(-90 12 110)", "text-anchor": "middle", fill: PAL.series[0]}, curves, "loss");
+el("text", {x: 414, y: 110, "font-size": 11, transform: "rotate(90 414 110)", "text-anchor": "middle", fill: PAL.series[1]}, curves, "accuracy");
+el("text", {x: CX1 + 3, y: CY0 + 4, "font-size": 9, fill: PAL.series[1]}, curves, "100%");
+el("text", {x: CX1 + 3, y: CY1, "font-size": 9, fill: PAL.series[1]}, curves, "0%");
 el("text", {x: CX0 - 4, y: CY0 + 4, "text-anchor": "end", "font-size": 9}, curves, lmax.toPrecision(2));
 el("text", {x: CX0 - 4, y: CY1, "text-anchor": "end", "font-size": 9}, curves, "0");
 el("text", {x: CX1, y: 214, "text-anchor": "end", "font-size": 9}, curves, String(n));
 el("text", {x: CX0, y: 214, "text-anchor": "middle", "font-size": 9}, curves, "1");
-path(DATA.loss, lmax, {stroke: "#d73027", "stroke-width": 1.5});
-path(DATA.valLoss, lmax, {stroke: "#d73027", "stroke-width": 1.5, "stroke-dasharray": "4 3"});
-path(DATA.accuracy, 1, {stroke: "#1a9850", "stroke-width": 1.5});
-path(DATA.valAccuracy, 1, {stroke: "#1a9850", "stroke-width": 1.5, "stroke-dasharray": "4 3"});
-const marker = el("line", {y1: CY0, y2: CY1, stroke: "#333", "stroke-dasharray": "2 2", id: "marker"}, curves);
+path(DATA.loss, lmax, {stroke: PAL.series[0], "stroke-width": 1.5});
+path(DATA.valLoss, lmax, {stroke: PAL.series[0], "stroke-width": 1.5, "stroke-dasharray": "4 3"});
+path(DATA.accuracy, 1, {stroke: PAL.series[1], "stroke-width": 1.5});
+path(DATA.valAccuracy, 1, {stroke: PAL.series[1], "stroke-width": 1.5, "stroke-dasharray": "4 3"});
+const marker = el("line", {y1: CY0, y2: CY1, stroke: PAL.muted, "stroke-dasharray": "2 2", id: "marker"}, curves);
 // ---- gradient flow
 const flow = document.getElementById("flow");
 const layerNames = Object.keys(DATA.gradFlow);
 const gvals = layerNames.flatMap((k) => DATA.gradFlow[k]).filter((v) => v > 0 && Number.isFinite(v));
 const gmin = Math.log10(Math.min(...gvals, 1) / 2), gmax = Math.log10(Math.max(...gvals, 1e-12) * 2);
-el("line", {x1: 45, y1: 200, x2: 410, y2: 200, stroke: "#333"}, flow);
+el("line", {x1: 45, y1: 200, x2: 410, y2: 200, stroke: PAL.muted}, flow);
 el("text", {x: 12, y: 110, "font-size": 11, transform: "rotate(-90 12 110)", "text-anchor": "middle"}, flow, "mean |grad| (log)");
 el("text", {x: 42, y: 24, "text-anchor": "end", "font-size": 9}, flow, Math.pow(10, gmax).toExponential(0));
 el("text", {x: 42, y: 200, "text-anchor": "end", "font-size": 9}, flow, Math.pow(10, gmin).toExponential(0));
 const bw = 360 / Math.max(1, layerNames.length);
 const bars = layerNames.map((name, k) => {
   el("text", {x: 50 + k * bw + bw / 2, y: 216, "text-anchor": "middle", "font-size": 10}, flow, name);
-  const r = el("rect", {x: 50 + k * bw + bw * 0.15, width: bw * 0.7, y: 200, height: 0, fill: "#6baed6", stroke: "#333"}, flow);
+  const r = el("rect", {x: 50 + k * bw + bw * 0.15, width: bw * 0.7, y: 200, height: 0, fill: PAL.series[2], stroke: PAL.muted}, flow);
   const t = el("text", {x: 50 + k * bw + bw / 2, y: 195, "text-anchor": "middle", "font-size": 9}, flow, "");
   return [r, t];
 });
 el("text", {x: 227, y: 234, "text-anchor": "middle", "font-size": 10}, flow, "input side → output side");
-const noStep = el("text", {x: 227, y: 110, "text-anchor": "middle", "font-size": 12, fill: "#666"}, flow,
+const noStep = el("text", {x: 227, y: 110, "text-anchor": "middle", "font-size": 12, fill: PAL.muted}, flow,
   "epoch 0: the initial weights, no backward pass yet");
 // ---- the frame
 const slider = document.getElementById("slider");
@@ -153,7 +156,7 @@ function show(k) {
   const ws = W[current];
   edges.forEach((e) => {
     const w = ws[e.li][e.j][e.i];
-    e.line.setAttribute("stroke", w >= 0 ? "#2166ac" : "#b2182b");
+    e.line.setAttribute("stroke", w >= 0 ? PAL.pos : PAL.neg);  // red > 0, blue < 0
     e.line.setAttribute("stroke-width", (0.3 + 5 * Math.abs(w) / maxW).toFixed(2));
     e.line.setAttribute("stroke-opacity", (0.25 + 0.75 * Math.abs(w) / maxW).toFixed(2));
     const g = DATA.grads[current][e.li][e.j][e.i];
@@ -163,7 +166,7 @@ function show(k) {
   nodes.forEach((nd) => {
     if (nd.li === 0) return;
     const b = ws[nd.li - 1][nd.j].slice(-1)[0];
-    nd.c.setAttribute("fill", b >= 0 ? "#d1e5f0" : "#fddbc7");
+    nd.c.setAttribute("fill", b >= 0 ? PAL.posFill : PAL.negFill);
     const gb = DATA.grads[current][nd.li - 1][nd.j].slice(-1)[0];
     nd.title.textContent = `layer ${nd.li}, neuron ${nd.j + 1}: bias b = ${b.toPrecision(4)}, ` +
       `d loss/d b = ${current ? gb.toPrecision(3) : "(no step yet)"}`;

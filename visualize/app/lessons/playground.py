@@ -5,7 +5,7 @@ epoch of a 2-input MLP's training, every weight and bias and the gradients of
 the epoch's last backward pass; with ``fit``'s history it gives the losses,
 accuracies and per-layer gradient flow. :func:`write_page` turns a
 :class:`Recording` into one HTML file with no network access: the network
-drawn with each weight as an edge (blue positive, red negative, width by
+drawn with each weight as an edge (red positive, blue negative, width by
 size), the decision boundary (computed in the page from that epoch's weights),
 the loss and accuracy curves, and each layer's mean ``|grad|``, all moved by a
 slider, buttons, the arrow keys and autoplay. ``chainrule demo`` records its
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import nn
+from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, page, write_text
 from visualize.escape import fill, html_text, script_json
 
@@ -154,10 +155,14 @@ def write_page(rec: Recording, path: str | os.PathLike[str]) -> Path:
         "accuracy": rec.accuracy, "valAccuracy": rec.val_accuracy,
         "gradFlow": rec.grad_flow, "points": rec.points, "valPoints": rec.val_points,
         "threshold": rec.threshold,
+        "palette": {"pos": palette.POSITIVE, "neg": palette.NEGATIVE,
+                    "posFill": palette.POSITIVE_FILL, "negFill": palette.NEGATIVE_FILL,
+                    "zero": palette.ZERO, "muted": palette.MUTED, "series": list(palette.SERIES)},
     }
     body = fill(_BODY, {"TITLE": html_text(rec.title)})
     script = "const DATA = " + script_json(data) + ";\n" + _SCRIPT
-    return write_text(Path(path), page(rec.title, body, style=_STYLE, script=script))
+    style = palette.css_variables() + _STYLE
+    return write_text(Path(path), page(rec.title, body, style=style, script=script))
 
 
 def run(ctx: Context) -> None:
@@ -214,7 +219,8 @@ _STYLE = """
 #slider { width: 24em; }
 #epoch { font-weight: bold; min-width: 7em; }
 .panels { display: grid; grid-template-columns: repeat(2, minmax(300px, 1fr)); gap: 1em; }
-.panel { border: 1px solid #ddd; padding: 0.5em; }
+.panel { border: 1px solid var(--muted); padding: 0.5em; }
+.pos { color: var(--positive); } .neg { color: var(--negative); }
 .panel h2 { font-size: 1em; margin: 0 0 0.3em; }
 .panel svg, .panel canvas { width: 100%; height: auto; display: block; }
 #stats { font-family: monospace; }
@@ -223,8 +229,8 @@ _STYLE = """
 _BODY = """
 <h1>__TITLE__</h1>
 <p>Each frame is the network after one epoch of training (epoch 0: the initial weights).
-Edges are weights: <span style="color:#2166ac">blue positive</span>,
-<span style="color:#b2182b">red negative</span>, thicker = larger; hover over an edge or a
+Edges are weights: <span class="pos">red positive</span>,
+<span class="neg">blue negative</span>, thicker = larger; hover over an edge or a
 neuron for its weight and the gradient backward gave it in the epoch's last step (the chain
 rule's answer to "which way should this weight move?"). The boundary is computed in this page
 from that epoch's weights. Keys: ← → one epoch, Home/End, space play/pause.</p>
