@@ -194,3 +194,23 @@ def test_playground_records_weights_and_the_gradients_backward_gave() -> None:
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
     with pytest.raises(ValueError, match="2 inputs to 1 output"):
         playground.record(nn.MLP(3, [1], seed=0), [[0, 0, 0]], [1], title="t", epochs=1)
+
+
+def test_lesson_backend_runs_sweeps_the_same_on_processes(tmp_path: Path) -> None:
+    from visualize.app.lessons import local_minima
+    from visualize.app.lessons._base import Context
+
+    rows = {b: Context(tmp_path, 0, backend=b).sweep(local_minima.xor_run, {"steps": [30]},
+                                                     seeds=[0, 7])
+            for b in ("serial", "processes")}
+    assert [r["losses"] for r in rows["serial"]] == [r["losses"] for r in rows["processes"]]
+    assert [r["seed"] for r in rows["serial"]] == [0, 7]
+    assert rows["serial"][1]["losses"] == local_minima.train(7, 0.0, steps=30)[1]
+
+
+def test_lesson_backend_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lesson", "training-step", "-o", str(tmp_path), "--backend", "serial"]) == 0
+    assert "9 of the 9 new weights are equal" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["lesson", "training-step", "-o", str(tmp_path), "--backend", "gpu"])
+    assert "invalid choice: 'gpu'" in capsys.readouterr().err

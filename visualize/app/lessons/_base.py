@@ -108,11 +108,13 @@ class Context:
         out: the output folder (exists).
         seed: the seed every random choice of the lesson derives from.
         echo: prints one line of progress or measurement (``print`` by default).
+        backend: where :meth:`sweep` runs many runs (an ``nn.sweep`` backend).
     """
 
     out: Path
     seed: int
     echo: Callable[[str], None] = print
+    backend: str = "serial"
     claims: list[str] = field(default_factory=list)
     measured: dict[str, Any] = field(default_factory=dict)
     pictures: list[Picture] = field(default_factory=list)
@@ -126,6 +128,27 @@ class Context:
         """State one claim of this run, in numbers; it is printed and put on the pages."""
         self.claims.append(text)
         self.echo(f"  claim: {text}")
+
+    def sweep(self, fn: Callable[[dict[str, Any], int], dict[str, Any]],
+              grid: dict[str, list[Any]] | list[dict[str, Any]],
+              seeds: Any = (0,)) -> list[dict[str, Any]]:
+        """Run ``fn(point, seed)`` over ``grid`` and ``seeds`` with ``nn.sweep`` on the backend.
+
+        Returns:
+            The rows in grid order (settings, ``seed`` and ``fn``'s results).
+
+        Raises:
+            LessonError: if a run failed (its error) or the sweep was interrupted.
+        """
+        import nn
+
+        rows = nn.sweep(fn, grid, seeds=seeds, backend=self.backend, progress=False)
+        bad = [r for r in rows if r.get("error")]
+        if bad or rows.interrupted:
+            why = bad[0]["error"] if bad else "interrupted"
+            raise LessonError(f"a run of the lesson's sweep failed ({why}); run again with "
+                              "--backend serial to see it")
+        return list(rows)
 
     def note(self, text: str) -> None:
         """Add a line of explanation shown under the claims (how to read, what was run)."""
@@ -264,7 +287,7 @@ def page(title: str, body: str, *, style: str = "", script: str = "") -> str:
 
 
 def run_lesson(lesson: Lesson, out: str | os.PathLike[str], seed: int = 0,
-               echo: Callable[[str], None] = print) -> LessonResult:
+               echo: Callable[[str], None] = print, backend: str = "serial") -> LessonResult:
     """Run ``lesson`` into ``out`` (created with its parents) and write its summary.
 
     Returns:
@@ -275,7 +298,7 @@ def run_lesson(lesson: Lesson, out: str | os.PathLike[str], seed: int = 0,
         PlotDependencyError: if matplotlib is missing.
     """
     path = make_out_dir(out)
-    ctx = Context(path, int(seed), echo)
+    ctx = Context(path, int(seed), echo, backend)
     echo(f"lesson {lesson.name}: {lesson.summary}")
     started = time.perf_counter()
     try:

@@ -121,14 +121,34 @@ def inspect(f: Any, point: list[float]) -> dict[str, Any]:
             "lowest_direction": [float(v) for v in vecs[:, 0]]}
 
 
+def xor_run(point: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One XOR run for ``nn.sweep``: ``point["steps"]`` steps from ``seed``."""
+    model, losses = train(seed, 0.0, steps=point["steps"])
+    return {"losses": losses, "params": [p.data for p in model.parameters()]}
+
+
+def neuron_run(point: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One neuron descent for ``nn.sweep`` from ``(point["w0"], point["b0"])``."""
+    return {"path": descend_neuron(point["w0"], point["b0"], steps=point["steps"])}
+
+
+def xor_outputs(params: list[float]) -> list[float]:
+    """The XOR network's four outputs with the parameters ``params``."""
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    for p, v in zip(model.parameters(), params):
+        p.data = v
+    return [float(o) for o in model.predict(X)]
+
+
 def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[float]]]:
     seeds = [ctx.seed * 1000 + k for k in range(SEEDS)]
-    runs = [train(s, 0.0) for s in seeds]
-    final = [h[-1] for _, h in runs]
+    rows = ctx.sweep(xor_run, {"steps": [STEPS]}, seeds=seeds)
+    final = [r["losses"][-1] for r in rows]
     stuck = [k for k, v in enumerate(final) if v >= SOLVED]
-    found = [inspect(xor_loss, [p.data for p in runs[k][0].parameters()]) for k in stuck]
-    outputs = [[float(o) for o in runs[k][0].predict(X)] for k in stuck]
-    longer = {k: train(seeds[k], 0.0, steps=LONGER * STEPS)[1] for k in stuck}
+    found = [inspect(xor_loss, rows[k]["params"]) for k in stuck]
+    outputs = [xor_outputs(rows[k]["params"]) for k in stuck]
+    more = ctx.sweep(xor_run, {"steps": [LONGER * STEPS]}, seeds=[seeds[k] for k in stuck])
+    longer = {k: r["losses"] for k, r in zip(stuck, more)}
     escaped = [k for k in stuck if longer[k][-1] < SOLVED]
     falling = [k for k in stuck if longer[k][-1] < final[k]]
     near_half = [sum(abs(o - 0.5) < 0.1 for o in out) for out in outputs]
@@ -137,7 +157,7 @@ def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[flo
                 stuck_grad_norm=[f["grad_norm"] for f in found],
                 stuck_eigenvalues=[f["eigenvalues"] for f in found],
                 stuck_lowest_direction=[f["lowest_direction"] for f in found],
-                stuck_params=[[p.data for p in runs[k][0].parameters()] for k in stuck],
+                stuck_params=[rows[k]["params"] for k in stuck],
                 stuck_outputs=outputs, stuck_longer_final=[longer[k][-1] for k in stuck],
                 escaped=len(escaped), still_falling=len(falling))
     ctx.claim(f"XOR, MLP(2, [2, 1]) tanh, {SEEDS} seeds, {STEPS} steps of plain gradient descent "
@@ -154,11 +174,12 @@ def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[flo
         ctx.claim(f"trained on to {LONGER * STEPS} steps, {len(escaped)} of the {len(stuck)} "
                   f"reach loss < {SOLVED} and {len(falling)} of {len(stuck)} end lower than "
                   "they were: plateaus, left by patience")
-    return [runs[k][1] for k in range(SEEDS)], stuck, [longer[k] for k in stuck]
+    return [r["losses"] for r in rows], stuck, [longer[k] for k in stuck]
 
 
 def _minimum(ctx: Context) -> tuple[list[list[tuple[float, float]]], list[dict[str, Any]]]:
-    paths = [descend_neuron(w0, b0) for w0 in GRID for b0 in GRID]
+    rows = ctx.sweep(neuron_run, {"w0": list(GRID), "b0": list(GRID), "steps": [NEURON_STEPS]})
+    paths = [[tuple(p) for p in r["path"]] for r in rows]
     ends: list[dict[str, Any]] = []
     for path in paths:
         w, b = path[-1]
