@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import nn
+from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, new_figure
 from visualize.app.lessons._draw import confusion_matrix, draw_confusion, draw_digit
 
@@ -79,7 +80,8 @@ def _width_curve(acc: dict[int, float], train: dict[int, float]) -> Any:
     fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot(1, 1, 1)
     ws = list(acc)
-    ax.plot(ws, [100 * acc[w] for w in ws], "o-", color="#d73027", label="test (unseen digits)")
+    ax.plot(ws, [100 * acc[w] for w in ws], "o-", color=palette.SERIES[0],
+            label="test (unseen digits)")
     ax.plot(ws, [100 * train[w] for w in ws], "s--", color="grey",
             label="training (last epoch)")
     ax.axhline(10, color="grey", linestyle=":", linewidth=1)
@@ -112,7 +114,7 @@ def _mistakes(X: list[list[float]], y: list[int], pred: list[int], wrong: list[i
     fig = new_figure(8.0, 1.5 * rows + 0.4)
     for k, i in enumerate(shown):
         ax = fig.add_subplot(rows, cols, k + 1)
-        draw_digit(ax, X[i], f"true {y[i]}\nread {pred[i]}", colour="#b2182b")
+        draw_digit(ax, X[i], f"true {y[i]}\nread {pred[i]}", colour=palette.HIGHLIGHT)
     what = (f"all {len(wrong)}" if len(shown) == len(wrong)
             else f"{len(shown)} of the {len(wrong)}")
     fig.suptitle(f"{what} misread test digits: the true digit and what the network read",
