@@ -63,8 +63,9 @@ def _check_pages(result: lessons.LessonResult) -> None:
     assert not _REMOTE.search(index), "the page must not load anything from the network"
 
 
-_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|"""
-                     r"@import", re.IGNORECASE)
+# (a link to the local playground, http://127.0.0.1:PORT/, loads nothing until clicked)
+_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//(?!127\.0\.0\.1:)|"""
+                     r"""url\(\s*["']?(?:https?:)?//|@import""", re.IGNORECASE)
 
 
 def _open_static(browser: Browser, result: lessons.LessonResult) -> None:
@@ -459,6 +460,15 @@ def test_overfitting_test_set_is_never_trained_on() -> None:
 
 def test_overfitting_page(overfit: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, overfit)
+    # the live form: the playground state file holds the lesson's settings
+    from visualize.app.playground.state import from_fragment, load_state
+
+    state = load_state(overfit.index.parent / "playground.json")
+    assert (state.dataset, state.n_points, state.noise) == ("moons", overfitting.N_FEW,
+                                                            overfitting.NOISE)
+    href = browser.js("return document.querySelector('p.live a').getAttribute('href')")
+    assert from_fragment(href.split("#", 1)[1]) == state
+    assert "chainrule playground --state" in browser.text("p.live")
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from visualize.escape import html_text
+from visualize.escape import html_attr, html_text, shell
 from visualize.outputs import OutputPathError, output_dir, write_file
 from visualize.plots import PlotDependencyError
 
@@ -119,6 +119,7 @@ class Context:
     measured: dict[str, Any] = field(default_factory=dict)
     pictures: list[Picture] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    live: tuple[str, str, str] | None = None  # (what to try, the command, the page's URL)
 
     def measure(self, **values: Any) -> None:
         """Record measurements (numbers, or lists/dicts of numbers) by name."""
@@ -149,6 +150,25 @@ class Context:
             raise LessonError(f"a run of the lesson's sweep failed ({why}); run again with "
                               "--backend serial to see it")
         return list(rows)
+
+    def playground(self, what: str, **settings: Any) -> Path:
+        """Write ``playground.json``: the lesson's settings for ``chainrule playground``.
+
+        Args:
+            what: what to try there (a sentence shown with the command).
+            settings: :class:`visualize.app.playground.state.PlaygroundState` fields.
+
+        Returns:
+            The state file's path; the pages show the command that opens it and the
+            playground URL with the settings in its fragment.
+        """
+        from visualize.app.playground.state import PlaygroundState, save_state, to_fragment
+
+        state = PlaygroundState.from_dict({**PlaygroundState().to_dict(), **settings})
+        path = save_state(state, self.out / "playground.json")
+        command = f"chainrule playground --state {shell(str(path))}"
+        self.live = (what, command, f"http://127.0.0.1:8765/#state={to_fragment(state)}")
+        return path
 
     def note(self, text: str) -> None:
         """Add a line of explanation shown under the claims (how to read, what was run)."""
@@ -254,6 +274,10 @@ def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
             lines += [f"![{pic.caption}]({rel})", "", f"*{pic.caption}*", ""]
         else:
             lines += [f"- [{rel}]({rel}): {pic.caption}", ""]
+    if ctx.live:
+        what, command, url = ctx.live
+        lines += [f"Try it live: {what} `{command}` (or, with the playground already running, "
+                  f"[open these settings]({url})).", ""]
     lines.append(f"Runtime: {seconds:.1f} s. Open `index.html` for the page with every picture.")
     return "\n".join(lines) + "\n"
 
@@ -272,6 +296,11 @@ def _html_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
                          f"<figcaption>{e(pic.caption)}</figcaption></figure>")
         else:
             parts.append(f'<p class="link"><a href="{name}">{name}</a>: {e(pic.caption)}</p>')
+    if ctx.live:
+        what, command, url = ctx.live
+        parts.append(f'<p class="live">Try it live: {e(what)} <code>{e(command)}</code> (or, '
+                     f'with the playground already running, <a href="{html_attr(url)}">open '
+                     "these settings</a>).</p>")
     parts.append(f'<p class="meta">Runtime {seconds:.1f} s, seed {ctx.seed}. '
                  '<a href="../index.html">All lessons</a> (when run with '
                  "<code>chainrule lesson all</code>).</p>")

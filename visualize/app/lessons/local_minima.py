@@ -213,6 +213,11 @@ def run(ctx: Context) -> None:
     """Measure XOR's plateaus and a neuron's local minimum; draw both."""
     curves, stuck, longer = _plateaus(ctx)
     paths, valleys = _minimum(ctx)
+    ctx.playground("XOR with two tanh hidden units and plain SGD; change the seed and watch "
+                   "some runs sit on a plateau before they leave it:",
+                   dataset="xor", n_points=200, noise=0.1, hidden=[2], activation="tanh",
+                   optimizer="sgd", lr=0.1, batch_size=10, seed=ctx.seed,
+                   data_seed=ctx.seed)
     ctx.note("How to tell them apart: a small loss change per step looks the same on a plateau "
              "and in a minimum, which is why the two are confused. Measure instead: at a local "
              f"minimum the gradient norm is ~0 (< {FLAT:g}) and every Hessian eigenvalue is ≥ 0; "

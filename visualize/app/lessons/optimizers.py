@@ -162,6 +162,10 @@ def run(ctx: Context) -> None:
     ctx.claim(f"moons, MLP(2, [16, 16, 1]), same initial weights, {me} epochs, one hand-picked "
               f"rate each (one run, not a ranking): final training loss "
               + ", ".join(f"{k} {ml[k]:.3f} ({100 * ma[k]:.0f}%)" for k in ml))
+    ctx.playground("moons with Adam; switch the optimizer to sgd, momentum or rmsprop:",
+                   dataset="moons", n_points=150, noise=0.15, hidden=[8, 8], activation="relu",
+                   optimizer="adam", lr=0.01, batch_size=15, seed=ctx.seed,
+                   data_seed=ctx.seed)
     specs = {"valley": ((-10.0, 10.0, -1.0, 1.0), VALLEY_START, (0.0, 0.0), valley),
              "Rosenbrock": ((-2.0, 2.0, -1.0, 3.0), START, (1.0, 1.0), rosenbrock)}
     for problem, (bounds, start_, low, f) in specs.items():
