@@ -97,13 +97,18 @@ def test_all_runs_every_lesson(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     ran: list[str] = []
     cheap = lessons.get_lesson("chain-rule")
 
-    def fake(lesson: lessons.Lesson, out: Path, seed: int, echo: object) -> object:
+    backends: set[str] = set()
+
+    def fake(lesson: lessons.Lesson, out: Path, seed: int, echo: object,
+             backend: str = "serial") -> object:
         ran.append(lesson.name)   # a real run of the cheapest lesson stands in for each
+        backends.add(backend)
         return run_lesson(cheap, out, seed, echo=lambda s: None)
 
     monkeypatch.setattr("visualize.app.lessons.run_lesson", fake)
-    assert main(["lesson", "all", "-o", str(tmp_path / "all")]) == 0
-    assert ran == list(IDEAS)
+    assert main(["lesson", "all", "-o", str(tmp_path / "all"), "--backend", "processes"]) == 0
+    assert ran == list(IDEAS) and len(ran) >= 11
+    assert backends == {"processes"}              # --backend reaches every lesson
     assert (tmp_path / "all" / "index.html").is_file()
 
 
@@ -194,6 +199,25 @@ def test_playground_records_weights_and_the_gradients_backward_gave() -> None:
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
     with pytest.raises(ValueError, match="2 inputs to 1 output"):
         playground.record(nn.MLP(3, [1], seed=0), [[0, 0, 0]], [1], title="t", epochs=1)
+
+
+def test_playground_frame_losses_come_from_the_frame_weights() -> None:
+    from visualize.app.lessons import playground
+
+    X, y = nn.data.make_moons(40, noise=0.2, seed=3)
+    Xv, yv = nn.data.make_moons(20, noise=0.2, seed=4)
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=3)
+    rec, history = playground.record(model, X, y, title="t", validation_data=(Xv, yv),
+                                     epochs=3, optimizer="sgd", lr=0.3, batch_size=8, seed=3,
+                                     l2=0.01)
+    probe = nn.MLP(2, [4, 1], activation="tanh", seed=0)
+    for k in range(3):              # frame k + 1 holds the weights after epoch k + 1
+        flat = [w for layer in rec.weights[k + 1] for n in layer for w in n]
+        for p, v in zip(probe.parameters(), flat):
+            p.data = v
+        assert rec.loss[k] == pytest.approx(nn.evaluate(probe, X, y)[0], rel=1e-12)
+        assert rec.val_loss[k] == pytest.approx(nn.evaluate(probe, Xv, yv)[0], rel=1e-9)
+    assert rec.loss != history.loss  # fit's epoch average (other weights, plus L2) is not it
 
 
 def test_lesson_backend_runs_sweeps_the_same_on_processes(tmp_path: Path) -> None:
