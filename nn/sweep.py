@@ -143,9 +143,9 @@ class SweepResult(list[dict[str, Any]]):
             writer.writerow([_csv_field(row.get(c)) for c in self.columns])
         text = buf.getvalue()
         if path is not None:
-            from nn.serialize import write_atomic
+            from chainrule.outputs import write_file
 
-            write_atomic(path, text)
+            write_file(path, text.encode("utf-8"), "SweepResult.to_csv")
         return text
 
     def __repr__(self) -> str:

@@ -132,7 +132,8 @@ def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[
     # it ends saying where to go next: the pages as links a terminal opens, then the lessons
     replay = f"open in a browser: {(out / 'training.html').resolve().as_uri()}  (the training "
     assert replay + "replayed epoch by epoch)" in lines
-    assert lines[-1].startswith("more: `chainrule lesson --list`")
+    assert lines[-2].startswith("more: `chainrule lesson --list`")
+    assert lines[-1].startswith("play: `chainrule playground`")
     if find_dot():
         steps = (out / "neuron_steps" / "backward.html").resolve().as_uri()
         assert lines[-3] == (f"open in a browser: {steps}  (the backward pass through the "
