@@ -164,7 +164,7 @@ def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[flo
               f"(rate 0.1): {SEEDS - len(stuck)} reach loss < {SOLVED}; {len(stuck)} stop near "
               f"{', '.join(sorted({f'{final[k]:.3f}' for k in stuck}))} with outputs within 0.1 "
               f"of 0.5 on {', '.join(str(n) for n in near_half)} of the 4 points (two outputs at "
-              "0.5 give 2 × 0.25 / 4 = 0.125)")
+              "0.5 give 2 × 0.25 / 4 = 0.125, four give 0.25)")
     if stuck:
         gmin = min(f["grad_norm"] for f in found)
         emin = max(f["eigenvalues"][0] for f in found)
@@ -174,7 +174,7 @@ def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[flo
         ctx.claim(f"trained on to {LONGER * STEPS} steps, {len(escaped)} of the {len(stuck)} "
                   f"reach loss < {SOLVED} and {len(falling)} of {len(stuck)} end lower than "
                   "they were: plateaus, left by patience")
-    return [r["losses"] for r in rows], stuck, [longer[k] for k in stuck]
+    return [r["losses"] for r in rows], [seeds[k] for k in stuck], [longer[k] for k in stuck]
 
 
 def _minimum(ctx: Context) -> tuple[list[list[tuple[float, float]]], list[dict[str, Any]]]:
@@ -237,15 +237,15 @@ def run(ctx: Context) -> None:
 def _curves(curves: list[list[float]], stuck: list[int], longer: list[list[float]]) -> Any:
     fig = new_figure(7.5, 3.8)
     ax = fig.add_subplot(1, 1, 1)
-    for k, losses in enumerate(curves):
-        if k not in stuck:
+    for losses in curves:
+        if losses[-1] < SOLVED:
             ax.plot(range(len(losses)), [max(v, 1e-6) for v in losses], color=palette.MUTED,
                     alpha=0.4, linewidth=0.7)
     ax.plot([], [], color=palette.MUTED, label=f"solved within {STEPS} steps")
-    for i, losses in enumerate(longer):
+    for i, (seed, losses) in enumerate(zip(stuck, longer)):
         ax.plot(range(len(losses)), [max(v, 1e-6) for v in losses],
                 color=palette.SERIES[i % len(palette.SERIES)], linewidth=1.5,
-                label=f"stopped at step {STEPS}, trained on")
+                label=f"seed {seed}: stopped at step {STEPS}, trained on")
     ax.axvline(STEPS, color="black", linestyle=":", linewidth=1)
     ax.text(STEPS * 1.05, 2e-6, f"step {STEPS}: where the first run stopped", fontsize=8)
     ax.set_yscale("log")
@@ -255,10 +255,8 @@ def _curves(curves: list[list[float]], stuck: list[int], longer: list[list[float
     ax.set_ylabel("loss (mean squared error; < 1e-6 drawn at 1e-6)")
     ax.set_title("XOR: the flat stretches are plateaus")
     ax.grid(True, which="both", alpha=0.25)
-    handles, labels = ax.get_legend_handles_labels()
-    seen = dict(zip(labels, handles))
-    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="lower left",
-              title="colours: one per stopped seed", title_fontsize=8)
+    ax.legend(fontsize=8, loc="lower left", title="colour: one per stopped seed",
+              title_fontsize=8)
     fig.tight_layout()
     return fig
 
