@@ -136,7 +136,7 @@ def test_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert lines[-1].startswith("play: `chainrule playground`")
     if find_dot():
         steps = (out / "neuron_steps" / "backward.html").resolve().as_uri()
-        assert lines[-3] == (f"open in a browser: {steps}  (the backward pass through the "
+        assert lines[-4] == (f"open in a browser: {steps}  (the backward pass through the "
                              "neuron, one step at a time)")
     if find_dot():
         assert "the neuron's pictures: neuron.svg, neuron_steps/backward.html" in lines
