@@ -33,9 +33,14 @@ from visualize.app.lessons import (
 pytest.importorskip("matplotlib")
 
 
+#: what each lesson printed, by name (the runs of this module)
+PRINTED: dict[str, list[str]] = {}
+
+
 def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     out = tmp_path_factory.mktemp(name)
-    return lessons.run(name, out / "deeper" / name, seed=0, echo=lambda s: None)
+    lines = PRINTED.setdefault(name, [])
+    return lessons.run(name, out / "deeper" / name, seed=0, echo=lines.append)
 
 
 @pytest.fixture(scope="module")
@@ -332,11 +337,11 @@ def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
     _check_pages(vanishing)
 
 
-def test_vanishing_gradients_echo_prints_what_it_claims(tmp_path: Path) -> None:
-    lines: list[str] = []
-    r = lessons.run("vanishing-gradients", tmp_path, seed=0, echo=lines.append)
+def test_vanishing_gradients_echo_prints_what_it_claims(
+        vanishing: lessons.LessonResult) -> None:
+    r = vanishing
     rh = "relu, He init"
-    printed = next(ln for ln in lines if ln.strip().startswith(rh + ":"))
+    printed = next(ln for ln in PRINTED["vanishing-gradients"] if ln.strip().startswith(rh + ":"))
     assert f"({vanishing_gradients.times(r.measured['ratio'][rh])})" in printed
     assert vanishing_gradients.times(r.measured["ratio"][rh]) in r.claims[0]
 
