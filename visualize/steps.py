@@ -5,7 +5,7 @@ node passes its gradient to its parents, each parent receiving
 ``grad · local derivative``. :func:`backward_steps` records those steps with
 captions showing the arithmetic; :func:`backward_dots` draws one DOT frame per
 step showing only what has been computed by then (the node passing its
-gradient in blue, the parents receiving it in green, the edge being traversed
+gradient in orange, the parents receiving it in green, the edge being traversed
 labelled with its product, nodes not reached yet with ``grad ?``) and a last
 frame summing up the gradients; in Jupyter its result displays as the
 interactive stepper. :func:`render_backward` writes the frames as SVG files
@@ -217,7 +217,7 @@ def backward_dots(
     """Return one DOT frame per backward step (see :func:`backward_steps`), then a summary.
 
     Each frame shows only what has been computed by then: nodes not reached
-    yet say ``grad ?``, the node passing its gradient is blue with its edges
+    yet say ``grad ?``, the node passing its gradient is orange with its edges
     labelled by the arithmetic (``0.7864 × 0.5 = 0.3932``), the parents
     receiving it are green, edges traversed earlier say what they passed,
     and edges not traversed yet carry no number. The last frame shows every
@@ -499,7 +499,7 @@ def _stepper(svgs: list[str], captions: list[str], title: str, uid: str,
     return f"""<div class="crstep" id="{html_attr(uid)}"{focus}>
 <style>{_CSS}</style>
 {heading}
-<p class="cr-help">Blue: the node passing its gradient back; green: its parents receiving
+<p class="cr-help">Orange: the node passing its gradient back; green: its parents receiving
 grad × local derivative; <i>grad ?</i>: not reached yet. Keys{keys_where}: ← → one step,
 Home/End, space play/pause, + − zoom, 0 fit; drag to pan, wheel to zoom.</p>
 <div class="cr-controls">
