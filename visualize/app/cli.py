@@ -855,10 +855,10 @@ def _add_lesson(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: chainrule-out/lessons/NAME, or "
                         "chainrule-out/lessons for all)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--backend", choices=_SWEEP_BACKENDS, default="serial",
+    p.add_argument("--backend", choices=_SWEEP_BACKENDS, default="processes",
                    help="where the lessons that train many runs (seeds, rates, widths) run "
-                        "them, through nn.sweep (default: %(default)s; the numbers do not "
-                        "depend on it)")
+                        "them, through nn.sweep (default: %(default)s, one per local core; "
+                        "the numbers do not depend on it)")
     p.set_defaults(func=_cmd_lesson, lesson_parser=p)
 
 
