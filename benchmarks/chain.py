@@ -23,13 +23,12 @@ import gc
 import json
 import math
 import sys
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import autograd
 from autograd import Value
-from benchmarks.timing import best_of, best_of_pair, fmt_table, machine
+from benchmarks.timing import best_of, best_of_pair, fmt_table, machine, traced_bytes
 
 MUL_C = 1.0001
 ADD_C = 0.001
@@ -145,18 +144,7 @@ def time_chain(engine: str, n: int, *, repeat: int, mode: str) -> dict[str, floa
 def bytes_per_node(engine: str, n: int) -> float:
     """Traced bytes per op node held by a built (not yet differentiated) W-chain."""
     fwd, _ = ENGINES[engine]
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        state = fwd(n)
-        used = tracemalloc.get_traced_memory()[0] - base
-    finally:
-        tracemalloc.stop()
-        if was:
-            gc.enable()
+    used, state = traced_bytes(lambda: fwd(n))
     del state
     return used / (3 * n)
 

@@ -45,7 +45,6 @@ import random
 import statistics
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial, reduce
@@ -53,7 +52,7 @@ from typing import Any
 
 import autograd
 from autograd import Value
-from benchmarks.timing import fmt_table, gc_mode, machine
+from benchmarks.timing import fmt_table, gc_mode, machine, traced_bytes
 
 TAPE = "index tape (peer)"
 DYNAMIC = "chainrule dynamic"
@@ -515,18 +514,8 @@ def _with_backward(build: Callable[[], Any]) -> Callable[[], None]:
 
 def _held(build: Callable[[], Any], n: int) -> tuple[float, int]:
     """Traced bytes held per result of ``build()`` (n results kept), and nodes per result."""
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        kept = [build() for _ in range(n)]
-        used = tracemalloc.get_traced_memory()[0] - base - sys.getsizeof(kept)
-    finally:
-        tracemalloc.stop()
-        if was:
-            gc.enable()
+    used, kept = traced_bytes(lambda: [build() for _ in range(n)])
+    used -= sys.getsizeof(kept)
     outs = kept[0] if isinstance(kept[0], list) else [kept[0]]
     nodes = {id(v) for o in outs for v in autograd.backward_order(o)}
     return used / n, len(nodes)
@@ -577,18 +566,7 @@ def bytes_per_node(graph: Graph) -> dict[str, float]:
     """Traced bytes per interior node held by the built graph (leaves made beforehand)."""
     leaves = [Value(x) for x in graph.inputs]
     loss = loss_fn(graph.ops)
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        root = loss(leaves)
-        used = tracemalloc.get_traced_memory()[0] - base
-    finally:
-        tracemalloc.stop()
-        if was:
-            gc.enable()
+    used, root = traced_bytes(lambda: loss(leaves))
     nodes = len(autograd.backward_order(root))
     return {"bytes_per_node": used / nodes, "nodes": nodes}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import platform
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -115,3 +116,25 @@ def fmt_table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def traced_bytes(build: Callable[[], Any]) -> tuple[int, Any]:
+    """Run ``build()`` with the collector off under tracemalloc.
+
+    Returns:
+        ``(bytes, result)``: the bytes ``build`` allocated and still holds, and its result
+        (kept alive by the caller while the figure is read).
+    """
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        result = build()
+        used = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+        if was:
+            gc.enable()
+    return used, result

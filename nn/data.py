@@ -18,7 +18,7 @@ import io
 import math
 import numbers
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -261,8 +261,15 @@ def make_gaussians(n_samples: int = 100, noise: float = 0.0, distance: float = 1
     return _finish(pts, [0] * n0 + [1] * (n - n0), 0.25 + noise, rng)
 
 
-def _uniform_square(n: int, rng: random.Random) -> list[list[float]]:
-    return [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
+def _regression(name: str, n_samples: int, noise: float, seed: Seed,
+                target: Callable[[float, float], float]) -> RegressionSet:
+    """Points uniform in [-1, 1]^2, ``target(x1, x2)`` plus Gaussian noise; checked, seeded."""
+    n = check_int(n_samples, f"{name}: n_samples")
+    noise = _nonneg(noise, f"{name}: noise")
+    rng = make_rng(seed, name)
+    X = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
+    y = [target(a, b) + (rng.gauss(0.0, noise) if noise else 0.0) for a, b in X]
+    return X, y
 
 
 def make_plane(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> RegressionSet:
@@ -279,12 +286,7 @@ def make_plane(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> R
     Raises:
         ValueError: for a bad count or noise.
     """
-    n = check_int(n_samples, "make_plane: n_samples")
-    noise = _nonneg(noise, "make_plane: noise")
-    rng = make_rng(seed, "make_plane")
-    X = _uniform_square(n, rng)
-    y = [(a + b) / 2 + (rng.gauss(0.0, noise) if noise else 0.0) for a, b in X]
-    return X, y
+    return _regression("make_plane", n_samples, noise, seed, lambda a, b: (a + b) / 2)
 
 
 #: make_gaussian_bumps' bumps: centre x1, centre x2, sign
@@ -311,13 +313,8 @@ def make_gaussian_bumps(n_samples: int = 100, noise: float = 0.0,
     Raises:
         ValueError: for a bad count or noise.
     """
-    n = check_int(n_samples, "make_gaussian_bumps: n_samples")
-    noise = _nonneg(noise, "make_gaussian_bumps: noise")
-    rng = make_rng(seed, "make_gaussian_bumps")
-    X = _uniform_square(n, rng)
-    y = [math.fsum(s * math.exp(-((a - cx) ** 2 + (b - cy) ** 2) / 0.08) for cx, cy, s in _BUMPS)
-         + (rng.gauss(0.0, noise) if noise else 0.0) for a, b in X]
-    return X, y
+    return _regression("make_gaussian_bumps", n_samples, noise, seed, lambda a, b: math.fsum(
+        s * math.exp(-((a - cx) ** 2 + (b - cy) ** 2) / 0.08) for cx, cy, s in _BUMPS))
 
 
 def train_test_split(X: Sequence[Any], y: Sequence[Any], test_size: float = 0.25,

@@ -1147,6 +1147,28 @@ def _check_same_settings(run: _Run, state: dict[str, Any], where: str) -> None:
                          "or start a new run without resume")
 
 
+def _resume_state(meta: dict[str, Any], state: dict[str, Any], where: str) -> tuple[Any, ...]:
+    """A checkpoint's history, RNG state, best loss, patience count and best weights, checked.
+
+    Raises:
+        ModelFileError: if any of them is damaged.
+    """
+    from nn.serialize import ModelFileError
+
+    try:
+        history = _history_from(meta["history"])
+        rng = state["rng"]
+        rng_state = (int(rng[0]), tuple(int(v) for v in rng[1]),
+                     None if rng[2] is None else float(rng[2]))
+        best = math.inf if state["best"] is None else float(state["best"])
+        waited, best_state = int(state["waited"]), state["best_state"]
+        probe = random.Random()
+        probe.setstate(rng_state)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelFileError(f"{where}: its resume state is damaged ({exc})") from exc
+    return history, rng_state, best, waited, best_state
+
+
 def _resume(run: _Run, path: PathLike) -> None:
     """Load a checkpoint written by ``fit`` into the run (checked whole before anything changes)."""
     from nn.serialize import ModelFileError, read_model_file
@@ -1161,6 +1183,8 @@ def _resume(run: _Run, path: PathLike) -> None:
     config = getattr(run.model, "config", None)
     if not callable(config) or config() != arch:
         raise ValueError(f"{where} holds a model {arch!r}; build the same model to resume it")
+    history, rng_state, best, waited, best_state = _resume_state(meta, state, where)
+    _check_same_settings(run, state, where)  # before the data: early stopping changes the split
     if state.get("data") != run.data_hash:
         raise ValueError(f"{where} was trained on other data (or another split or seed); "
                          "resume with the same X, y, validation and seed")
@@ -1170,18 +1194,6 @@ def _resume(run: _Run, path: PathLike) -> None:
     if (state.get("scheduler") is None) != (run.sched is None):
         raise ValueError(f"{where}: the run {'had' if run.sched is None else 'had no'} "
                          "scheduler; resume with the same settings")
-    try:
-        history = _history_from(meta["history"])
-        rng = state["rng"]
-        rng_state = (int(rng[0]), tuple(int(v) for v in rng[1]),
-                     None if rng[2] is None else float(rng[2]))
-        best = math.inf if state["best"] is None else float(state["best"])
-        waited, best_state = int(state["waited"]), state["best_state"]
-        probe = random.Random()
-        probe.setstate(rng_state)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise ModelFileError(f"{where}: its resume state is damaged ({exc})") from exc
-    _check_same_settings(run, state, where)
     previous = run.opt.state_dict()
     try:  # each load checks its state whole first; undo the optimizer's if the scheduler's fails
         run.opt.load_state_dict(state["optimizer"])

@@ -405,5 +405,7 @@ def test_resume_refuses_a_changed_setting(tmp_path: Path, change: list[str],
     assert main([*argv, "--epochs", "4", "--resume", ck, *change]) == 2
     err = capsys.readouterr().err.strip()
     name = change[0].lstrip("-").replace("-", "_")
+    # the changed setting is named (early stopping also carves a validation split, but the
+    # setting is what the user changed)
     assert f"was trained with {name}=" in err and f"asks for {name}=" in err
     assert main([*argv, "--epochs", "4", "--resume", ck]) == 0  # the same settings go on

@@ -23,17 +23,24 @@ from visualize.app import lessons
 from visualize.app.lessons import (
     learning_rate,
     local_minima,
+    loss_functions,
     optimizers,
     overfitting,
+    training_step,
     vanishing_gradients,
 )
 
 pytest.importorskip("matplotlib")
 
 
+#: what each lesson printed, by name (the runs of this module)
+PRINTED: dict[str, list[str]] = {}
+
+
 def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
     out = tmp_path_factory.mktemp(name)
-    return lessons.run(name, out / "deeper" / name, seed=0, echo=lambda s: None)
+    lines = PRINTED.setdefault(name, [])
+    return lessons.run(name, out / "deeper" / name, seed=0, echo=lines.append)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +68,9 @@ def _check_pages(result: lessons.LessonResult) -> None:
     assert not _REMOTE.search(index), "the page must not load anything from the network"
 
 
-_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|"""
-                     r"@import", re.IGNORECASE)
+# (a link to the local playground, http://127.0.0.1:PORT/, loads nothing until clicked)
+_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//(?!127\.0\.0\.1:)|"""
+                     r"""url\(\s*["']?(?:https?:)?//|@import""", re.IGNORECASE)
 
 
 def _open_static(browser: Browser, result: lessons.LessonResult) -> None:
@@ -329,11 +337,11 @@ def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
     _check_pages(vanishing)
 
 
-def test_vanishing_gradients_echo_prints_what_it_claims(tmp_path: Path) -> None:
-    lines: list[str] = []
-    r = lessons.run("vanishing-gradients", tmp_path, seed=0, echo=lines.append)
+def test_vanishing_gradients_echo_prints_what_it_claims(
+        vanishing: lessons.LessonResult) -> None:
+    r = vanishing
     rh = "relu, He init"
-    printed = next(ln for ln in lines if ln.strip().startswith(rh + ":"))
+    printed = next(ln for ln in PRINTED["vanishing-gradients"] if ln.strip().startswith(rh + ":"))
     assert f"({vanishing_gradients.times(r.measured['ratio'][rh])})" in printed
     assert vanishing_gradients.times(r.measured["ratio"][rh]) in r.claims[0]
 
@@ -457,6 +465,15 @@ def test_overfitting_test_set_is_never_trained_on() -> None:
 
 def test_overfitting_page(overfit: lessons.LessonResult, browser: Browser) -> None:
     _open_static(browser, overfit)
+    # the live form: the playground state file holds the lesson's settings
+    from visualize.app.playground.state import from_fragment, load_state
+
+    state = load_state(overfit.index.parent / "playground.json")
+    assert (state.dataset, state.n_points, state.noise) == ("moons", overfitting.N_FEW,
+                                                            overfitting.NOISE)
+    href = browser.js("return document.querySelector('p.live a').getAttribute('href')")
+    assert from_fragment(href.split("#", 1)[1]) == state
+    assert "chainrule playground --state" in browser.text("p.live")
 
 
 # ---------------------------------------------------------------------------
@@ -574,3 +591,84 @@ def test_lessons_are_deterministic(tmp_path: Path, play: lessons.LessonResult) -
         (play.index.parent / "training.html").read_bytes()
     other = lessons.run("playground", tmp_path / "other", seed=1, echo=lambda s: None)
     assert other.measured["final_weights"] != play.measured["final_weights"]
+
+
+# ---------------------------------------------------------------------------
+# loss-functions
+
+
+@pytest.fixture(scope="module")
+def lossfn(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("loss-functions", tmp_path_factory)
+
+
+def test_loss_functions_gradients_are_the_formulas(lossfn: lessons.LessonResult) -> None:
+    m = lossfn.measured
+    mse, ce = loss_functions.LOSSES
+    p = 1 / (1 + math.exp(-m["z"]))
+    # second measure: the closed forms, d/dz (σ(z) - 1)² = 2 (p - 1) p (1 - p); d/dz bce = p - 1
+    assert m["gradient"][mse] == pytest.approx(2 * (p - 1) * p * (1 - p), rel=1e-12)
+    assert m["gradient"][ce] == pytest.approx(p - 1, rel=1e-12)
+    assert abs(m["gradient"][ce]) > 100 * abs(m["gradient"][mse])
+    # and by finite differences of the two losses written in plain floats
+    h = 1e-6
+    sig = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    fd_mse = ((sig(m["z"] + h) - 1) ** 2 - (sig(m["z"] - h) - 1) ** 2) / (2 * h)
+    fd_ce = (-math.log(sig(m["z"] + h)) + math.log(sig(m["z"] - h))) / (2 * h)
+    assert m["gradient"][mse] == pytest.approx(fd_mse, rel=1e-5)
+    assert m["gradient"][ce] == pytest.approx(fd_ce, rel=1e-5)
+    _check_pages(lossfn)
+
+
+def test_loss_functions_training_consequence(lossfn: lessons.LessonResult) -> None:
+    m = lossfn.measured
+    mse, ce = loss_functions.LOSSES
+    assert m["start_grad_norm"][ce] > 50 * m["start_grad_norm"][mse]
+    assert m["steps_to_95"][ce] is not None and m["steps_to_95"][ce] < 20
+    assert m["steps_to_95"][mse] is None or m["steps_to_95"][mse] > 5 * m["steps_to_95"][ce]
+    # second measure: the first gradient norm from the closed form over the 40 points
+    X, y = loss_functions.data(0)
+    w1, w2, b = loss_functions.START
+    g = [0.0, 0.0, 0.0]
+    for (a, c), t in zip(X, y):
+        p = 1 / (1 + math.exp(-(w1 * a + w2 * c + b)))
+        d = (p - t) / len(X)                                  # cross-entropy's dL/dz
+        g = [g[0] + d * a, g[1] + d * c, g[2] + d]
+    assert m["start_grad_norm"][ce] == pytest.approx(math.hypot(*g), rel=1e-9)
+
+
+def test_loss_functions_page(lossfn: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, lossfn)
+
+
+# ---------------------------------------------------------------------------
+# training-step
+
+
+@pytest.fixture(scope="module")
+def onestep(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+    return _run("training-step", tmp_path_factory)
+
+
+def test_training_step_by_hand_equals_fit(onestep: lessons.LessonResult) -> None:
+    m = onestep.measured
+    assert m["fit_after"] == m["hand_after"]          # to the last digit
+    assert m["equal_digits"] == 9 and m["max_difference"] == 0.0
+    assert m["hand_loss"] == m["fit_loss"]
+    assert m["engine_grads"] == pytest.approx(m["hand_grads"], abs=1e-15)
+    # second measure: each gradient by finite differences of the loss in plain floats
+    def loss(p: list[float]) -> float:
+        return training_step.by_hand(p)["loss"]
+
+    grads = _fd_grad(loss, m["before"])
+    assert grads == pytest.approx([m["hand_grads"][n] for n in training_step.NAMES], abs=1e-8)
+    assert [b - training_step.LR * g for b, g in
+            zip(m["before"], [m["hand_grads"][n] for n in training_step.NAMES])] == \
+        m["hand_after"]
+    text = (onestep.index.parent / "step.txt").read_text(encoding="utf-8")
+    assert "dL/dz1  = dL/dh1 · (1 - h1²)" in text
+    _check_pages(onestep)
+
+
+def test_training_step_page(onestep: lessons.LessonResult, browser: Browser) -> None:
+    _open_static(browser, onestep)

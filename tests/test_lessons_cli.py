@@ -21,8 +21,8 @@ pytest.importorskip("matplotlib")
 needs_chromium = pytest.mark.skipif(chromium_missing() is not None,
                                     reason=chromium_missing() or "")
 
-IDEAS = ("chain-rule", "learning-rate", "local-minima", "vanishing-gradients", "optimizers",
-         "overfitting", "autoencoder", "digits", "playground")
+IDEAS = ("chain-rule", "training-step", "learning-rate", "loss-functions", "local-minima",
+         "vanishing-gradients", "optimizers", "overfitting", "autoencoder", "digits", "playground")
 
 
 def test_list_shows_one_line_per_lesson_name_first(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,7 +79,7 @@ def test_one_lesson_into_the_default_folder(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_all_writes_an_index_linking_every_lesson(tmp_path: Path) -> None:
-    # two quick lessons stand in for all nine (test_lessons runs each one once)
+    # two quick lessons stand in for all of them (test_lessons runs each one once)
     results, index = lessons.run_all(tmp_path / "a" / "b", seed=0,
                                      names=["chain-rule", "playground"], echo=lambda s: None)
     html = index.read_text(encoding="utf-8")
@@ -97,13 +97,18 @@ def test_all_runs_every_lesson(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     ran: list[str] = []
     cheap = lessons.get_lesson("chain-rule")
 
-    def fake(lesson: lessons.Lesson, out: Path, seed: int, echo: object) -> object:
+    backends: set[str] = set()
+
+    def fake(lesson: lessons.Lesson, out: Path, seed: int, echo: object,
+             backend: str = "serial") -> object:
         ran.append(lesson.name)   # a real run of the cheapest lesson stands in for each
+        backends.add(backend)
         return run_lesson(cheap, out, seed, echo=lambda s: None)
 
     monkeypatch.setattr("visualize.app.lessons.run_lesson", fake)
-    assert main(["lesson", "all", "-o", str(tmp_path / "all")]) == 0
-    assert ran == list(IDEAS)
+    assert main(["lesson", "all", "-o", str(tmp_path / "all"), "--backend", "processes"]) == 0
+    assert ran == list(IDEAS) and len(ran) >= 11
+    assert backends == {"processes"}              # --backend reaches every lesson
     assert (tmp_path / "all" / "index.html").is_file()
 
 
@@ -116,7 +121,7 @@ def test_the_index_page_opens_and_links_work(tmp_path: Path) -> None:
         assert b.count("section.lesson") == 2
         b.click("section.lesson h2 a")
         assert b.js("return location.pathname").endswith("chain-rule/index.html")
-        assert b.count("figure svg") == 1
+        assert b.count("figure svg") == 2  # the neuron and the shared unit
         b.click("a[href='backward.html'], a[href$='backward.html']")
         b.press("ArrowRight")
         assert b.js("return document.querySelector('[data-step]').dataset.step") == "1"
@@ -170,7 +175,7 @@ def test_docs_lessons_page_lists_every_lesson() -> None:
     section = text[text.index("<!-- lessons:start -->"):text.index("<!-- lessons:end -->")]
     rows = [line.split("|")[1].strip().strip("`") for line in section.splitlines()
             if line.startswith("| `")]
-    assert rows == list(lessons.LESSONS)
+    assert rows == list(lessons.LESSONS) and len(rows) >= 11
     picture = section.split("](", 1)[1].split(")", 1)[0]
     assert (docs / picture).is_file()
 
@@ -194,3 +199,42 @@ def test_playground_records_weights_and_the_gradients_backward_gave() -> None:
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
     with pytest.raises(ValueError, match="2 inputs to 1 output"):
         playground.record(nn.MLP(3, [1], seed=0), [[0, 0, 0]], [1], title="t", epochs=1)
+
+
+def test_playground_frame_losses_come_from_the_frame_weights() -> None:
+    from visualize.app.lessons import playground
+
+    X, y = nn.data.make_moons(40, noise=0.2, seed=3)
+    Xv, yv = nn.data.make_moons(20, noise=0.2, seed=4)
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=3)
+    rec, history = playground.record(model, X, y, title="t", validation_data=(Xv, yv),
+                                     epochs=3, optimizer="sgd", lr=0.3, batch_size=8, seed=3,
+                                     l2=0.01)
+    probe = nn.MLP(2, [4, 1], activation="tanh", seed=0)
+    for k in range(3):              # frame k + 1 holds the weights after epoch k + 1
+        flat = [w for layer in rec.weights[k + 1] for n in layer for w in n]
+        for p, v in zip(probe.parameters(), flat):
+            p.data = v
+        assert rec.loss[k] == pytest.approx(nn.evaluate(probe, X, y)[0], rel=1e-12)
+        assert rec.val_loss[k] == pytest.approx(nn.evaluate(probe, Xv, yv)[0], rel=1e-9)
+    assert rec.loss != history.loss  # fit's epoch average (other weights, plus L2) is not it
+
+
+def test_lesson_backend_runs_sweeps_the_same_on_processes(tmp_path: Path) -> None:
+    from visualize.app.lessons import local_minima
+    from visualize.app.lessons._base import Context
+
+    rows = {b: Context(tmp_path, 0, backend=b).sweep(local_minima.xor_run, {"steps": [30]},
+                                                     seeds=[0, 7])
+            for b in ("serial", "processes")}
+    assert [r["losses"] for r in rows["serial"]] == [r["losses"] for r in rows["processes"]]
+    assert [r["seed"] for r in rows["serial"]] == [0, 7]
+    assert rows["serial"][1]["losses"] == local_minima.train(7, 0.0, steps=30)[1]
+
+
+def test_lesson_backend_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lesson", "training-step", "-o", str(tmp_path), "--backend", "serial"]) == 0
+    assert "9 of the 9 new weights are equal" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["lesson", "training-step", "-o", str(tmp_path), "--backend", "gpu"])
+    assert "invalid choice: 'gpu'" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from autograd import Value
 from visualize.app.cli import main
 from visualize.app.lessons import _base
 from visualize.app.lessons import playground as _playground
+from visualize.app.playground.state import PlaygroundState, save_state
 from visualize.graph import find_dot
 
 X, Y = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]], [0, 1, 1, 0]
@@ -66,6 +67,7 @@ WRITERS: dict[str, tuple[str, Callable[[Path], object], str]] = {
     "steps page": ("backward.html", _steps, ""),
     "replay page": ("training.html", _page, ""),
     "lesson file": ("index.html", lambda p: _base.write_text(p, "<p>x</p>"), "lesson"),
+    "playground state": ("state.json", lambda p: save_state(PlaygroundState(), p), "--state"),
 }
 
 

@@ -183,8 +183,8 @@ def test_backward_dots_one_frame_per_step() -> None:
     for text, step in zip(dots, steps):
         assert text.startswith("digraph G {")
         assert step.caption.split(":")[0] in text
-    # the node passing its gradient is blue, the receivers green, the edges say what they carry
-    assert dots[1].count('fillcolor="#c6dbef"') == 2  # value node and its op
+    # the node passing its gradient is orange, the receivers green, the edges say what they carry
+    assert dots[1].count('fillcolor="#fdd0a2"') == 2  # value node and its op
     assert dots[1].count('fillcolor="#c7e9c0"') == 1
     add = root.parents[0]
     g = steps[1].grads[root]

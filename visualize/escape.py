@@ -113,9 +113,13 @@ def dot_string(text: object) -> str:
 
 
 def dot_html(text: object) -> str:
-    """Escape ``text`` for a Graphviz HTML-like label (``label=<…>``)."""
-    return (_dot_clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#39;"))
+    """Escape ``text`` for a Graphviz HTML-like label (``label=<…>``).
+
+    Graphviz still reads backslash escapes inside HTML-like labels (``\\``
+    shows one backslash), so each backslash is doubled.
+    """
+    return (_dot_clean(text).replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#39;"))
 
 
 def shell(word: object) -> str:

@@ -677,7 +677,7 @@ class _Highlight:
     caption: str = ""
 
 
-_HL = "#e6550d"
+_HL = palette.HIGHLIGHT
 
 
 def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
@@ -714,7 +714,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             emitted_groups.add(item)
             group = plan.groups[item]
             label = _group_label(model, plan, group, shown)
-            fill, font = "#eeeeee", "black"
+            fill, font = palette.GROUP_FILL, "black"
             gg = _group_grad(model, group, shown)
             if colours is not None and gg is not None:
                 fill, font = colours.fill(gg)
@@ -729,9 +729,9 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
                                     highlight is not None and i in highlight.nodes)
         extra = ""
         if overlay is not None and i == overlay.sender:
-            extra = ' style=filled fillcolor="#c6dbef"'
+            extra = f' style=filled fillcolor="{palette.STEP_SENDER_FILL}"'
         elif overlay is not None and i in overlay.receivers:
-            extra = ' style=filled fillcolor="#c7e9c0"'
+            extra = f' style=filled fillcolor="{palette.STEP_RECEIVER_FILL}"'
         if overlay is not None and i == (overlay.sender if overlay.sender >= 0 else 0):
             extra += ' class="cr-focus"'  # the step page keeps this node in view
         tip = _tooltip(v, inside(i))
@@ -739,7 +739,7 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
         if v.parents:
             op_attrs = "shape=ellipse"
             if overlay is not None and i == overlay.sender:
-                op_attrs += ' style=filled fillcolor="#c6dbef"'
+                op_attrs += f' style=filled fillcolor="{palette.STEP_SENDER_FILL}"'
             if highlight is not None and i in highlight.nodes:
                 op_attrs += f' color="{_HL}" penwidth=2'
             op_tip = _op_tooltip(v)
@@ -811,15 +811,17 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
                 g = shown[i]
                 if overlay is not None:
                     if i == overlay.sender:
-                        edge_attrs.append('color="#2171b5" penwidth=2.5 fontcolor="#2171b5"')
+                        c = palette.STEP_SENDER_EDGE
+                        edge_attrs.append(f'color="{c}" penwidth=2.5 fontcolor="{c}"')
                         text = f"{fmt(g or 0.0)} × {fmt(d)} = {fmt((g or 0.0) * d)}"
                         edge_attrs.append(f"label={dot_string(text)}")
                     elif i in traversed:
-                        edge_attrs.append('color="#6a51a3" fontcolor="#6a51a3"')
+                        c = palette.STEP_TRAVERSED
+                        edge_attrs.append(f'color="{c}" fontcolor="{c}"')
                         text = f"passed {fmt((g or 0.0) * d)}"
                         edge_attrs.append(f"label={dot_string(text)}")
                     else:
-                        edge_attrs.append('color="#aaaaaa"')
+                        edge_attrs.append(f'color="{palette.UNVISITED}"')
                 elif opts.partials:
                     edge_attrs.append(
                         f"label={dot_string(_partial_label(v, k, slots[k], d, g, inside(i)))}")

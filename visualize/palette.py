@@ -39,6 +39,12 @@ SERIES: tuple[str, ...] = ("#1b9e77", "#7570b3", "#d95f02", "#e7298a", "#66a61e"
 #: highlight of a chosen path or node (explain, the step-through player)
 HIGHLIGHT = "#e6550d"
 MUTED = "#888888"
+#: the step-through player: the node passing its gradient back (pale orange) and its edges
+STEP_SENDER_FILL, STEP_SENDER_EDGE = "#fdd0a2", HIGHLIGHT
+#: the step-through player: the parents receiving it (pale green), edges traversed earlier
+STEP_RECEIVER_FILL, STEP_TRAVERSED = "#c7e9c0", "#6a51a3"
+#: edges not traversed yet, and boxes without a gradient
+UNVISITED, GROUP_FILL = "#aaaaaa", "#eeeeee"
 
 #: what red and blue mean, as every legend states it
 LEGEND = "red > 0, blue < 0 (value, weight or gradient); red = class 1, blue = class 0"

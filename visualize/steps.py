@@ -5,7 +5,7 @@ node passes its gradient to its parents, each parent receiving
 ``grad · local derivative``. :func:`backward_steps` records those steps with
 captions showing the arithmetic; :func:`backward_dots` draws one DOT frame per
 step showing only what has been computed by then (the node passing its
-gradient in blue, the parents receiving it in green, the edge being traversed
+gradient in orange, the parents receiving it in green, the edge being traversed
 labelled with its product, nodes not reached yet with ``grad ?``) and a last
 frame summing up the gradients; in Jupyter its result displays as the
 interactive stepper. :func:`render_backward` writes the frames as SVG files
@@ -217,7 +217,7 @@ def backward_dots(
     """Return one DOT frame per backward step (see :func:`backward_steps`), then a summary.
 
     Each frame shows only what has been computed by then: nodes not reached
-    yet say ``grad ?``, the node passing its gradient is blue with its edges
+    yet say ``grad ?``, the node passing its gradient is orange with its edges
     labelled by the arithmetic (``0.7864 × 0.5 = 0.3932``), the parents
     receiving it are green, edges traversed earlier say what they passed,
     and edges not traversed yet carry no number. The last frame shows every
@@ -358,16 +358,16 @@ _JS = r"""
   const playButton = root.querySelector(".cr-play");
   const view = root.querySelector(".cr-view");
   const stage = root.querySelector(".cr-stage");
-  let current = 0, timer = null, scale = 1, tx = 0, ty = 0;
+  // manual: the user zoomed or panned; until Fit, steps then keep the focus node in view
+  let current = 0, timer = null, scale = 1, tx = 0, ty = 0, manual = false;
   function show(k) {
     current = Math.max(0, Math.min(last, k));
     frames.forEach((f, i) => { f.hidden = i !== current; });
     slider.value = String(current);
     caption.textContent = captions[current];
-    count.textContent = current === last ? `summary (frame ${current + 1} of ${last + 1})`
-                                         : `step ${current} of ${last - 1}`;
+    count.textContent = current === last ? "summary" : `step ${current} of ${last - 1}`;
     root.dataset.step = String(current);
-    follow();
+    if (manual) follow(); else fit();
   }
   function follow() {
     // keep the node passing its gradient in view (big graphs are zoomed in)
@@ -399,6 +399,7 @@ _JS = r"""
     root.dataset.zoom = scale.toFixed(3);
   }
   function zoom(factor, cx, cy) {
+    manual = true;
     const next = Math.max(0.1, Math.min(8, scale * factor));
     if (cx === undefined) { cx = view.clientWidth / 2; cy = view.clientHeight / 2; }
     tx = cx - (cx - tx) * (next / scale);
@@ -411,16 +412,16 @@ _JS = r"""
       return parseFloat(t) * (t.endsWith("pt") ? 96 / 72 : 1); };
     return [px("width"), px("height")];
   }
-  function fit(readable) {
-    // the widest and tallest frame fits the view (frames differ by their edge labels);
-    // at the start a big graph is not shrunk below a readable size: it follows the steps
+  function fit() {
+    // the whole graph on every frame: the widest and tallest frame fits the view (frames
+    // differ by their edge labels), so nothing pans off-screen from one frame to the next
+    manual = false;
     let w = 1, h = 1;
     frames.forEach((f) => { const svg = f.querySelector("svg");
       if (svg) { const [a, b] = size(svg); w = Math.max(w, a); h = Math.max(h, b); } });
     if (!view.dataset.room) view.dataset.room = String(view.clientHeight);
     const room = Number(view.dataset.room);
     scale = Math.min(1.5, (view.clientWidth - 8) / w, (room - 8) / h);
-    if (readable) scale = Math.max(scale, __READABLE__);
     tx = Math.max(0, (view.clientWidth - w * scale) / 2);
     ty = 4;
     if (!view.dataset.sized) {  // no tall empty box under a small graph
@@ -428,7 +429,6 @@ _JS = r"""
       view.dataset.sized = "1";
     }
     apply();
-    if (readable) follow();
   }
   const actions = {
     "ArrowRight": () => { stop(); show(current + 1); },
@@ -436,7 +436,7 @@ _JS = r"""
     "Home": () => { stop(); show(0); },
     "End": () => { stop(); show(last); },
     " ": play,
-    "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8), "0": () => fit(false),
+    "+": () => zoom(1.25), "=": () => zoom(1.25), "-": () => zoom(0.8), "0": () => fit(),
   };
   // one key press is one step whatever has focus: handled once, in the capture
   // phase, and its default (the slider's own arrow-key step) prevented
@@ -458,7 +458,7 @@ _JS = r"""
   playButton.addEventListener("click", play);
   root.querySelector(".cr-zin").addEventListener("click", () => zoom(1.25));
   root.querySelector(".cr-zout").addEventListener("click", () => zoom(0.8));
-  root.querySelector(".cr-fit").addEventListener("click", () => fit(false));
+  root.querySelector(".cr-fit").addEventListener("click", () => fit());
   slider.addEventListener("input", () => { stop(); show(Number(slider.value)); });
   view.addEventListener("wheel", (e) => {
     e.preventDefault();
@@ -473,13 +473,12 @@ _JS = r"""
   });
   view.addEventListener("pointermove", (e) => {
     if (drag === null) return;
-    tx = e.clientX - drag.x; ty = e.clientY - drag.y; apply();
+    tx = e.clientX - drag.x; ty = e.clientY - drag.y; manual = true; apply();
   });
   const end = () => { drag = null; view.classList.remove("cr-drag"); };
   view.addEventListener("pointerup", end);
   view.addEventListener("pointercancel", end);
   show(0);
-  fit(true);
 })();
 """
 
@@ -493,15 +492,14 @@ def _stepper(svgs: list[str], captions: list[str], title: str, uid: str,
         hidden = "" if k == 0 else " hidden"
         figures.append(f'<div class="cr-frame" data-frame="{k}"{hidden}>{body}</div>')
     script = fill(_JS, {"UID": js_string(uid), "STANDALONE": "true" if standalone else "false",
-                        "CAPTIONS": script_json(captions), "DELAY": str(int(delay_ms)),
-                        "READABLE": "0.6"})
+                        "CAPTIONS": script_json(captions), "DELAY": str(int(delay_ms))})
     heading = "" if standalone else f"<b>{html_text(title)}</b>"
     focus = "" if standalone else ' tabindex="0"'
     keys_where = "" if standalone else " (click the stepper first)"
     return f"""<div class="crstep" id="{html_attr(uid)}"{focus}>
 <style>{_CSS}</style>
 {heading}
-<p class="cr-help">Blue: the node passing its gradient back; green: its parents receiving
+<p class="cr-help">Orange: the node passing its gradient back; green: its parents receiving
 grad × local derivative; <i>grad ?</i>: not reached yet. Keys{keys_where}: ← → one step,
 Home/End, space play/pause, + − zoom, 0 fit; drag to pan, wheel to zoom.</p>
 <div class="cr-controls">

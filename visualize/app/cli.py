@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 import nn
 from autograd import Value
 from chainrule import __version__
+from nn.sweep import BACKENDS as _SWEEP_BACKENDS
 from visualize.app import sweep as _sweep
 from visualize.app.lessons import chain_rule as _chain_rule
 from visualize.app.lessons import playground as _playground
@@ -854,6 +855,10 @@ def _add_lesson(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: chainrule-out/lessons/NAME, or "
                         "chainrule-out/lessons for all)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--backend", choices=_SWEEP_BACKENDS, default="processes",
+                   help="where the lessons that train many runs (seeds, rates, widths) run "
+                        "them, through nn.sweep (default: %(default)s, one per local core; "
+                        "the numbers do not depend on it)")
     p.set_defaults(func=_cmd_lesson, lesson_parser=p)
 
 
@@ -874,7 +879,7 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
         except OutputPathError as e:
             return _fail("lesson", str(e), 2)
     try:
-        return lessons.command(args.name, args.out, args.seed, args.list)
+        return lessons.command(args.name, args.out, args.seed, args.list, backend=args.backend)
     except (lessons.LessonError, visualize.PlotDependencyError) as e:
         return _fail("lesson", str(e))
 

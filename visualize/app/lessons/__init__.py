@@ -29,9 +29,11 @@ from visualize.app.lessons import (
     digits,
     learning_rate,
     local_minima,
+    loss_functions,
     optimizers,
     overfitting,
     playground,
+    training_step,
     vanishing_gradients,
 )
 from visualize.app.lessons._base import (
@@ -61,8 +63,8 @@ __all__ = [
 #: Every lesson by name, in teaching order.
 LESSONS: dict[str, Lesson] = {
     m.LESSON.name: m.LESSON
-    for m in (chain_rule, learning_rate, local_minima, vanishing_gradients, optimizers,
-              overfitting, autoencoder, digits, playground)
+    for m in (chain_rule, training_step, learning_rate, loss_functions, local_minima,
+              vanishing_gradients, optimizers, overfitting, autoencoder, digits, playground)
 }
 
 
@@ -80,17 +82,20 @@ def get_lesson(name: str) -> Lesson:
 
 
 def run(name: str, out: str | os.PathLike[str], seed: int = 0,
-        echo: Callable[[str], None] = print) -> LessonResult:
+        echo: Callable[[str], None] = print, backend: str = "serial") -> LessonResult:
     """Run the lesson ``name`` into the folder ``out``; see :func:`run_lesson`.
+
+    ``backend`` is where lessons that train many runs run them (``nn.sweep``'s backends).
 
     Raises:
         LessonError: for an unknown name or a folder that cannot be written.
     """
-    return run_lesson(get_lesson(name), out, seed, echo)
+    return run_lesson(get_lesson(name), out, seed, echo, backend)
 
 
 def run_all(out: str | os.PathLike[str], seed: int = 0, names: Sequence[str] | None = None,
-            echo: Callable[[str], None] = print) -> tuple[list[LessonResult], Path]:
+            echo: Callable[[str], None] = print,
+            backend: str = "serial") -> tuple[list[LessonResult], Path]:
     """Run every lesson (or ``names``) into ``out/NAME/`` and write ``out/index.html``.
 
     Returns:
@@ -101,7 +106,7 @@ def run_all(out: str | os.PathLike[str], seed: int = 0, names: Sequence[str] | N
     """
     lessons = [get_lesson(n) for n in (names if names is not None else LESSONS)]
     root = make_out_dir(out)
-    results = [run_lesson(lesson, root / lesson.name, seed, echo) for lesson in lessons]
+    results = [run_lesson(lesson, root / lesson.name, seed, echo, backend) for lesson in lessons]
     index = write_index(root, results)
     echo(f"wrote {index}")
     return results, index
@@ -134,7 +139,8 @@ def listing() -> str:
     return "\n".join(f"{n:<{width}}  {lesson.summary}" for n, lesson in LESSONS.items())
 
 
-def command(name: str | None, out: str | None, seed: int, list_only: bool) -> int:
+def command(name: str | None, out: str | None, seed: int, list_only: bool,
+            backend: str = "serial") -> int:
     """Run ``chainrule lesson``; returns the exit status.
 
     Args:
@@ -143,6 +149,7 @@ def command(name: str | None, out: str | None, seed: int, list_only: bool) -> in
             lesson, ``chainrule-out/lessons`` for all.
         seed: the seed.
         list_only: print the list of lessons and stop.
+        backend: the ``nn.sweep`` backend for lessons that train many runs.
 
     Raises:
         LessonError: for an unknown name or a folder that cannot be written
@@ -152,8 +159,9 @@ def command(name: str | None, out: str | None, seed: int, list_only: bool) -> in
         print(listing())
         return 0
     if name == "all":
-        run_all("chainrule-out/lessons" if out is None else out, seed)
+        run_all("chainrule-out/lessons" if out is None else out, seed, backend=backend)
         return 0
     lesson = get_lesson(name)
-    run_lesson(lesson, f"chainrule-out/lessons/{lesson.name}" if out is None else out, seed)
+    run_lesson(lesson, f"chainrule-out/lessons/{lesson.name}" if out is None else out, seed,
+               backend=backend)
     return 0

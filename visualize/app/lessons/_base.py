@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from visualize.escape import html_text
+from visualize.escape import html_attr, html_text, shell
 from visualize.outputs import OutputPathError, output_dir, write_file
 from visualize.plots import PlotDependencyError
 
@@ -108,15 +108,18 @@ class Context:
         out: the output folder (exists).
         seed: the seed every random choice of the lesson derives from.
         echo: prints one line of progress or measurement (``print`` by default).
+        backend: where :meth:`sweep` runs many runs (an ``nn.sweep`` backend).
     """
 
     out: Path
     seed: int
     echo: Callable[[str], None] = print
+    backend: str = "serial"
     claims: list[str] = field(default_factory=list)
     measured: dict[str, Any] = field(default_factory=dict)
     pictures: list[Picture] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    live: tuple[str, str, str] | None = None  # (what to try, the command, the page's URL)
 
     def measure(self, **values: Any) -> None:
         """Record measurements (numbers, or lists/dicts of numbers) by name."""
@@ -126,6 +129,46 @@ class Context:
         """State one claim of this run, in numbers; it is printed and put on the pages."""
         self.claims.append(text)
         self.echo(f"  claim: {text}")
+
+    def sweep(self, fn: Callable[[dict[str, Any], int], dict[str, Any]],
+              grid: dict[str, list[Any]] | list[dict[str, Any]],
+              seeds: Any = (0,)) -> list[dict[str, Any]]:
+        """Run ``fn(point, seed)`` over ``grid`` and ``seeds`` with ``nn.sweep`` on the backend.
+
+        Returns:
+            The rows in grid order (settings, ``seed`` and ``fn``'s results).
+
+        Raises:
+            LessonError: if a run failed (its error) or the sweep was interrupted.
+        """
+        import nn
+
+        rows = nn.sweep(fn, grid, seeds=seeds, backend=self.backend, progress=False)
+        bad = [r for r in rows if r.get("error")]
+        if bad or rows.interrupted:
+            why = bad[0]["error"] if bad else "interrupted"
+            raise LessonError(f"a run of the lesson's sweep failed ({why}); run again with "
+                              "--backend serial to see it")
+        return list(rows)
+
+    def playground(self, what: str, **settings: Any) -> Path:
+        """Write ``playground.json``: the lesson's settings for ``chainrule playground``.
+
+        Args:
+            what: what to try there (a sentence shown with the command).
+            settings: :class:`visualize.app.playground.state.PlaygroundState` fields.
+
+        Returns:
+            The state file's path; the pages show the command that opens it and the
+            playground URL with the settings in its fragment.
+        """
+        from visualize.app.playground.state import PlaygroundState, save_state, to_fragment
+
+        state = PlaygroundState.from_dict({**PlaygroundState().to_dict(), **settings})
+        path = save_state(state, self.out / "playground.json")
+        command = f"chainrule playground --state {shell(str(path))}"
+        self.live = (what, command, f"http://127.0.0.1:8765/#state={to_fragment(state)}")
+        return path
 
     def note(self, text: str) -> None:
         """Add a line of explanation shown under the claims (how to read, what was run)."""
@@ -231,6 +274,10 @@ def _md_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
             lines += [f"![{pic.caption}]({rel})", "", f"*{pic.caption}*", ""]
         else:
             lines += [f"- [{rel}]({rel}): {pic.caption}", ""]
+    if ctx.live:
+        what, command, url = ctx.live
+        lines += [f"Try it live: {what} `{command}` (or, with the playground already running, "
+                  f"[open these settings]({url})).", ""]
     lines.append(f"Runtime: {seconds:.1f} s. Open `index.html` for the page with every picture.")
     return "\n".join(lines) + "\n"
 
@@ -249,6 +296,11 @@ def _html_page(lesson: Lesson, ctx: Context, seconds: float) -> str:
                          f"<figcaption>{e(pic.caption)}</figcaption></figure>")
         else:
             parts.append(f'<p class="link"><a href="{name}">{name}</a>: {e(pic.caption)}</p>')
+    if ctx.live:
+        what, command, url = ctx.live
+        parts.append(f'<p class="live">Try it live: {e(what)} <code>{e(command)}</code> (or, '
+                     f'with the playground already running, <a href="{html_attr(url)}">open '
+                     "these settings</a>).</p>")
     parts.append(f'<p class="meta">Runtime {seconds:.1f} s, seed {ctx.seed}. '
                  '<a href="../index.html">All lessons</a> (when run with '
                  "<code>chainrule lesson all</code>).</p>")
@@ -264,7 +316,7 @@ def page(title: str, body: str, *, style: str = "", script: str = "") -> str:
 
 
 def run_lesson(lesson: Lesson, out: str | os.PathLike[str], seed: int = 0,
-               echo: Callable[[str], None] = print) -> LessonResult:
+               echo: Callable[[str], None] = print, backend: str = "serial") -> LessonResult:
     """Run ``lesson`` into ``out`` (created with its parents) and write its summary.
 
     Returns:
@@ -275,7 +327,7 @@ def run_lesson(lesson: Lesson, out: str | os.PathLike[str], seed: int = 0,
         PlotDependencyError: if matplotlib is missing.
     """
     path = make_out_dir(out)
-    ctx = Context(path, int(seed), echo)
+    ctx = Context(path, int(seed), echo, backend)
     echo(f"lesson {lesson.name}: {lesson.summary}")
     started = time.perf_counter()
     try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from visualize import palette
+
 __all__ = ["confusion_matrix", "draw_confusion", "draw_digit"]
 
 
@@ -36,13 +38,13 @@ def draw_confusion(ax: Any, m: Sequence[Sequence[int]], title: str = "") -> None
     """Draw a confusion matrix with counts in the cells (rows: true, columns: predicted)."""
     k = len(m)
     peak = max(max(r) for r in m) or 1
-    ax.imshow(m, cmap="Blues", vmin=0, vmax=peak)
+    ax.imshow(m, cmap="Greys", vmin=0, vmax=peak)
     for t in range(k):
         for p in range(k):
             if m[t][p]:
                 ax.text(p, t, str(m[t][p]), ha="center", va="center", fontsize=8,
                         color="white" if m[t][p] > 0.6 * peak else
-                        ("#b2182b" if t != p else "black"))
+                        (palette.HIGHLIGHT if t != p else "black"))
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted digit")

@@ -17,6 +17,7 @@ from typing import Any
 
 import autograd
 import nn
+from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, new_figure
 from visualize.app.lessons._draw import draw_digit
 
@@ -136,9 +137,9 @@ def _error_curve(error: dict[int, float], before: dict[int, float], baseline: fl
     fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot(1, 1, 1)
     ks = list(error)
-    ax.plot(ks, [error[k] for k in ks], "o-", color="#d73027", label="after training")
-    ax.plot(ks, [before[k] for k in ks], "s--", color="grey", label="untrained")
-    ax.axhline(baseline, color="#4575b4", linestyle=":", label="always the average digit")
+    ax.plot(ks, [error[k] for k in ks], "o-", color=palette.SERIES[0], label="after training")
+    ax.plot(ks, [before[k] for k in ks], "s--", color=palette.MUTED, label="untrained")
+    ax.axhline(baseline, color=palette.SERIES[1], linestyle=":", label="always the average digit")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks)
     ax.set_xticklabels([str(k) for k in ks])

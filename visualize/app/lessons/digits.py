@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import nn
+from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, new_figure
 from visualize.app.lessons._draw import confusion_matrix, draw_confusion, draw_digit
 
@@ -28,29 +29,39 @@ def _argmax(row: list[float]) -> int:
     return max(range(len(row)), key=row.__getitem__)
 
 
-def run(ctx: Context) -> None:
-    """Train one classifier per hidden width; confusion matrix and mistakes of the widest."""
+def split(seed: int) -> tuple[list[list[float]], list[int], list[list[float]], list[int]]:
+    """The shuffled digits (pixels scaled to 0..1): training and held-out images and labels."""
     X, y = nn.data.load_digits()
     order = list(range(len(X)))
-    random.Random(ctx.seed).shuffle(order)
+    random.Random(seed).shuffle(order)
     X = [[v / 16.0 for v in X[i]] for i in order]
     y = [y[i] for i in order]
-    Xt, yt = X[:N_TRAIN], y[:N_TRAIN]
-    Xh, yh = X[N_TRAIN:N_TRAIN + N_TEST], y[N_TRAIN:N_TRAIN + N_TEST]
-    accuracy: dict[int, float] = {}
-    train_accuracy: dict[int, float] = {}
-    model = nn.MLP(64, [WIDTHS[-1], 10], seed=ctx.seed)
-    for h in WIDTHS:
-        model = nn.MLP(64, [h, 10], seed=ctx.seed)
-        hist = nn.fit(model, Xt, yt, epochs=EPOCHS, batch_size=20, optimizer="adam", lr=0.02,
-                      progress=False, seed=ctx.seed, pause_gc=True)
-        _, acc = nn.evaluate(model, Xh, yh)
-        accuracy[h] = acc or 0.0
-        train_accuracy[h] = hist.accuracy[-1]
-        ctx.echo(f"  hidden width {h:2d}: test accuracy {100 * accuracy[h]:.1f}% "
-                 f"({model.num_parameters()} parameters)")
+    return X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:N_TRAIN + N_TEST], y[N_TRAIN:N_TRAIN + N_TEST]
+
+
+def width_run(point: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Train ``MLP(64, [point["width"], 10])`` for ``nn.sweep``; its accuracies and readings."""
+    Xt, yt, Xh, yh = split(seed)
+    model = nn.MLP(64, [point["width"], 10], seed=seed)
+    hist = nn.fit(model, Xt, yt, epochs=EPOCHS, batch_size=20, optimizer="adam", lr=0.02,
+                  progress=False, seed=seed, pause_gc=True)
+    _, acc = nn.evaluate(model, Xh, yh)
+    return {"accuracy": acc or 0.0, "train_accuracy": hist.accuracy[-1],
+            "parameters": model.num_parameters(),
+            "predicted": [_argmax(r) for r in model.predict(Xh)]}
+
+
+def run(ctx: Context) -> None:
+    """Train one classifier per hidden width; confusion matrix and mistakes of the widest."""
+    Xt, _, Xh, yh = split(ctx.seed)
+    rows = ctx.sweep(width_run, {"width": list(WIDTHS)}, seeds=[ctx.seed])
+    accuracy = {r["width"]: r["accuracy"] for r in rows}
+    train_accuracy = {r["width"]: r["train_accuracy"] for r in rows}
+    for r in rows:
+        ctx.echo(f"  hidden width {r['width']:2d}: test accuracy {100 * r['accuracy']:.1f}% "
+                 f"({r['parameters']} parameters)")
     wide = WIDTHS[-1]
-    predicted = [_argmax(r) for r in model.predict(Xh)]
+    predicted = rows[-1]["predicted"]
     m = confusion_matrix(yh, predicted, 10)
     wrong = [i for i, (t, p) in enumerate(zip(yh, predicted)) if t != p]
     pairs = sorted(((m[t][p], t, p) for t in range(10) for p in range(10) if t != p),
@@ -79,7 +90,8 @@ def _width_curve(acc: dict[int, float], train: dict[int, float]) -> Any:
     fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot(1, 1, 1)
     ws = list(acc)
-    ax.plot(ws, [100 * acc[w] for w in ws], "o-", color="#d73027", label="test (unseen digits)")
+    ax.plot(ws, [100 * acc[w] for w in ws], "o-", color=palette.SERIES[0],
+            label="test (unseen digits)")
     ax.plot(ws, [100 * train[w] for w in ws], "s--", color="grey",
             label="training (last epoch)")
     ax.axhline(10, color="grey", linestyle=":", linewidth=1)
@@ -112,7 +124,7 @@ def _mistakes(X: list[list[float]], y: list[int], pred: list[int], wrong: list[i
     fig = new_figure(8.0, 1.5 * rows + 0.4)
     for k, i in enumerate(shown):
         ax = fig.add_subplot(rows, cols, k + 1)
-        draw_digit(ax, X[i], f"true {y[i]}\nread {pred[i]}", colour="#b2182b")
+        draw_digit(ax, X[i], f"true {y[i]}\nread {pred[i]}", colour=palette.HIGHLIGHT)
     what = (f"all {len(wrong)}" if len(shown) == len(wrong)
             else f"{len(shown)} of the {len(wrong)}")
     fig.suptitle(f"{what} misread test digits: the true digit and what the network read",

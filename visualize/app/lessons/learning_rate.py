@@ -19,6 +19,7 @@ from typing import Any
 
 import nn
 from autograd import Value, func
+from visualize import palette
 from visualize.app.lessons._base import Context, Lesson, new_figure
 from visualize.app.lessons._player import write_player
 
@@ -115,7 +116,7 @@ def run(ctx: Context) -> None:
     ctx.claim(f"rate {rates[osc_key]:.3f} (just below 2/λmax) oscillates: (w, b) jumps across "
               f"the valley on {osc} of {STEPS} steps, loss {final[osc_key]:.3f}; rate "
               f"{rates[div_key]:.3f} (just above) diverges to loss {final[div_key]:.3g}")
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    colours = palette.SERIES[:4]
     player = write_player(
         ctx.out / "paths.html", title="the learning rate: four descents, step by step",
         intro=f"The same line fit from the same start at four learning rates ({STEPS} steps).",
@@ -149,10 +150,10 @@ def _surface(loss: Any, runs: dict[str, Any], rates: dict[str, float],
     fig = new_figure(12.0, 3.6)
     for k, (name, (path, losses)) in enumerate(runs.items()):
         ax = fig.add_subplot(1, 4, k + 1)
-        ax.contour(ws, bs, zs, levels=levels, cmap="viridis", linewidths=0.7)
+        ax.contour(ws, bs, zs, levels=levels, cmap="Greys", linewidths=0.7)
         inside = [(w, b) for w, b in path if lo[0] <= w <= hi[0] and lo[1] <= b <= hi[1]]
         shown = path[: len(inside) + 1] if len(inside) < len(path) else path
-        ax.plot([p[0] for p in shown], [p[1] for p in shown], "-o", color="#d73027",
+        ax.plot([p[0] for p in shown], [p[1] for p in shown], "-o", color=palette.SERIES[k],
                 markersize=2.5, linewidth=1)
         ax.plot(*START, "ko", markersize=5)
         ax.plot(*opt, "*", color="black", markersize=10)
@@ -164,7 +165,7 @@ def _surface(loss: Any, runs: dict[str, Any], rates: dict[str, float],
         ax.set_title(f"{name}\nrate {rates[name]:.3f}, final loss {losses[-1]:.3g}", fontsize=9)
         if len(inside) < len(path):
             ax.text(0.03, 0.04, "leaves the picture", transform=ax.transAxes, fontsize=8,
-                    color="#d73027")
+                    color=palette.MUTED)
     fig.tight_layout()
     return fig
 

@@ -121,14 +121,34 @@ def inspect(f: Any, point: list[float]) -> dict[str, Any]:
             "lowest_direction": [float(v) for v in vecs[:, 0]]}
 
 
+def xor_run(point: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One XOR run for ``nn.sweep``: ``point["steps"]`` steps from ``seed``."""
+    model, losses = train(seed, 0.0, steps=point["steps"])
+    return {"losses": losses, "params": [p.data for p in model.parameters()]}
+
+
+def neuron_run(point: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One neuron descent for ``nn.sweep`` from ``(point["w0"], point["b0"])``."""
+    return {"path": descend_neuron(point["w0"], point["b0"], steps=point["steps"])}
+
+
+def xor_outputs(params: list[float]) -> list[float]:
+    """The XOR network's four outputs with the parameters ``params``."""
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    for p, v in zip(model.parameters(), params):
+        p.data = v
+    return [float(o) for o in model.predict(X)]
+
+
 def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[float]]]:
     seeds = [ctx.seed * 1000 + k for k in range(SEEDS)]
-    runs = [train(s, 0.0) for s in seeds]
-    final = [h[-1] for _, h in runs]
+    rows = ctx.sweep(xor_run, {"steps": [STEPS]}, seeds=seeds)
+    final = [r["losses"][-1] for r in rows]
     stuck = [k for k, v in enumerate(final) if v >= SOLVED]
-    found = [inspect(xor_loss, [p.data for p in runs[k][0].parameters()]) for k in stuck]
-    outputs = [[float(o) for o in runs[k][0].predict(X)] for k in stuck]
-    longer = {k: train(seeds[k], 0.0, steps=LONGER * STEPS)[1] for k in stuck}
+    found = [inspect(xor_loss, rows[k]["params"]) for k in stuck]
+    outputs = [xor_outputs(rows[k]["params"]) for k in stuck]
+    more = ctx.sweep(xor_run, {"steps": [LONGER * STEPS]}, seeds=[seeds[k] for k in stuck])
+    longer = {k: r["losses"] for k, r in zip(stuck, more)}
     escaped = [k for k in stuck if longer[k][-1] < SOLVED]
     falling = [k for k in stuck if longer[k][-1] < final[k]]
     near_half = [sum(abs(o - 0.5) < 0.1 for o in out) for out in outputs]
@@ -137,14 +157,14 @@ def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[flo
                 stuck_grad_norm=[f["grad_norm"] for f in found],
                 stuck_eigenvalues=[f["eigenvalues"] for f in found],
                 stuck_lowest_direction=[f["lowest_direction"] for f in found],
-                stuck_params=[[p.data for p in runs[k][0].parameters()] for k in stuck],
+                stuck_params=[rows[k]["params"] for k in stuck],
                 stuck_outputs=outputs, stuck_longer_final=[longer[k][-1] for k in stuck],
                 escaped=len(escaped), still_falling=len(falling))
     ctx.claim(f"XOR, MLP(2, [2, 1]) tanh, {SEEDS} seeds, {STEPS} steps of plain gradient descent "
               f"(rate 0.1): {SEEDS - len(stuck)} reach loss < {SOLVED}; {len(stuck)} stop near "
               f"{', '.join(sorted({f'{final[k]:.3f}' for k in stuck}))} with outputs within 0.1 "
               f"of 0.5 on {', '.join(str(n) for n in near_half)} of the 4 points (two outputs at "
-              "0.5 give 2 × 0.25 / 4 = 0.125)")
+              "0.5 give 2 × 0.25 / 4 = 0.125, four give 0.25)")
     if stuck:
         gmin = min(f["grad_norm"] for f in found)
         emin = max(f["eigenvalues"][0] for f in found)
@@ -154,11 +174,12 @@ def _plateaus(ctx: Context) -> tuple[list[list[float]], list[int], list[list[flo
         ctx.claim(f"trained on to {LONGER * STEPS} steps, {len(escaped)} of the {len(stuck)} "
                   f"reach loss < {SOLVED} and {len(falling)} of {len(stuck)} end lower than "
                   "they were: plateaus, left by patience")
-    return [runs[k][1] for k in range(SEEDS)], stuck, [longer[k] for k in stuck]
+    return [r["losses"] for r in rows], [seeds[k] for k in stuck], [longer[k] for k in stuck]
 
 
 def _minimum(ctx: Context) -> tuple[list[list[tuple[float, float]]], list[dict[str, Any]]]:
-    paths = [descend_neuron(w0, b0) for w0 in GRID for b0 in GRID]
+    rows = ctx.sweep(neuron_run, {"w0": list(GRID), "b0": list(GRID), "steps": [NEURON_STEPS]})
+    paths = [[tuple(p) for p in r["path"]] for r in rows]
     ends: list[dict[str, Any]] = []
     for path in paths:
         w, b = path[-1]
@@ -192,6 +213,11 @@ def run(ctx: Context) -> None:
     """Measure XOR's plateaus and a neuron's local minimum; draw both."""
     curves, stuck, longer = _plateaus(ctx)
     paths, valleys = _minimum(ctx)
+    ctx.playground("XOR with two tanh hidden units and plain SGD; change the seed and watch "
+                   "some runs sit on a plateau before they leave it:",
+                   dataset="xor", n_points=200, noise=0.1, hidden=[2], activation="tanh",
+                   optimizer="sgd", lr=0.1, batch_size=10, seed=ctx.seed,
+                   data_seed=ctx.seed)
     ctx.note("How to tell them apart: a small loss change per step looks the same on a plateau "
              "and in a minimum, which is why the two are confused. Measure instead: at a local "
              f"minimum the gradient norm is ~0 (< {FLAT:g}) and every Hessian eigenvalue is ≥ 0; "
@@ -211,15 +237,15 @@ def run(ctx: Context) -> None:
 def _curves(curves: list[list[float]], stuck: list[int], longer: list[list[float]]) -> Any:
     fig = new_figure(7.5, 3.8)
     ax = fig.add_subplot(1, 1, 1)
-    for k, losses in enumerate(curves):
-        if k not in stuck:
+    for losses in curves:
+        if losses[-1] < SOLVED:
             ax.plot(range(len(losses)), [max(v, 1e-6) for v in losses], color=palette.MUTED,
                     alpha=0.4, linewidth=0.7)
     ax.plot([], [], color=palette.MUTED, label=f"solved within {STEPS} steps")
-    for i, losses in enumerate(longer):
+    for i, (seed, losses) in enumerate(zip(stuck, longer)):
         ax.plot(range(len(losses)), [max(v, 1e-6) for v in losses],
                 color=palette.SERIES[i % len(palette.SERIES)], linewidth=1.5,
-                label=f"stopped at step {STEPS}, trained on")
+                label=f"seed {seed}: stopped at step {STEPS}, trained on")
     ax.axvline(STEPS, color="black", linestyle=":", linewidth=1)
     ax.text(STEPS * 1.05, 2e-6, f"step {STEPS}: where the first run stopped", fontsize=8)
     ax.set_yscale("log")
@@ -229,10 +255,8 @@ def _curves(curves: list[list[float]], stuck: list[int], longer: list[list[float
     ax.set_ylabel("loss (mean squared error; < 1e-6 drawn at 1e-6)")
     ax.set_title("XOR: the flat stretches are plateaus")
     ax.grid(True, which="both", alpha=0.25)
-    handles, labels = ax.get_legend_handles_labels()
-    seen = dict(zip(labels, handles))
-    ax.legend(seen.values(), seen.keys(), fontsize=8, loc="lower left",
-              title="colours: one per stopped seed", title_fontsize=8)
+    ax.legend(fontsize=8, loc="lower left", title="colour: one per stopped seed",
+              title_fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -83,15 +83,26 @@ def descend(make: MakeOpt, lr: float, steps: int = STEPS, *,
 Best = dict[str, tuple[float, Path, list[float]]]
 
 
-def best_runs(f: Callable[[Any, Any], Any], start: tuple[float, float],
-              rates: tuple[float, ...]) -> Best:
+PROBLEMS: dict[str, tuple[Callable[[Any, Any], Any], tuple[float, float]]] = {
+    "valley": (valley, VALLEY_START), "Rosenbrock": (rosenbrock, START)}
+
+
+def descend_run(point: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One descent for ``nn.sweep``: ``point`` names the problem, the optimizer and the rate."""
+    f, start = PROBLEMS[point["problem"]]
+    path, values = descend(OPTIMIZERS[point["optimizer"]], point["lr"], f=f, start=start)
+    return {"path": path, "values": values}
+
+
+def best_runs(ctx: Context, problem: str, rates: tuple[float, ...]) -> Best:
     """Each optimizer at the rate of ``rates`` that ends lowest: name -> (rate, path, values)."""
+    rows = ctx.sweep(descend_run, {"problem": [problem], "optimizer": list(OPTIMIZERS),
+                                   "lr": list(rates)})
     best: Best = {}
-    for name, make in OPTIMIZERS.items():
-        for lr in rates:
-            path, values = descend(make, lr, f=f, start=start)
-            if math.isfinite(values[-1]) and (name not in best or values[-1] < best[name][2][-1]):
-                best[name] = (lr, path, values)
+    for r in rows:
+        name, values = r["optimizer"], r["values"]
+        if math.isfinite(values[-1]) and (name not in best or values[-1] < best[name][2][-1]):
+            best[name] = (r["lr"], [tuple(p) for p in r["path"]], values)
     return best
 
 
@@ -110,8 +121,8 @@ def run(ctx: Context) -> None:
     """The scaled valley and Rosenbrock with each optimizer's best rate, then moons."""
     import numpy as np  # matplotlib, which every lesson needs, brings NumPy
 
-    problems = {"valley": best_runs(valley, VALLEY_START, VALLEY_RATES),
-                "Rosenbrock": best_runs(rosenbrock, START, RATES)}
+    problems = {"valley": best_runs(ctx, "valley", VALLEY_RATES),
+                "Rosenbrock": best_runs(ctx, "Rosenbrock", RATES)}
     sums = {k: _summary(b) for k, b in problems.items()}
     for problem, (final, rate, reach) in sums.items():
         for k in final:
@@ -151,6 +162,10 @@ def run(ctx: Context) -> None:
     ctx.claim(f"moons, MLP(2, [16, 16, 1]), same initial weights, {me} epochs, one hand-picked "
               f"rate each (one run, not a ranking): final training loss "
               + ", ".join(f"{k} {ml[k]:.3f} ({100 * ma[k]:.0f}%)" for k in ml))
+    ctx.playground("moons with Adam; switch the optimizer to sgd, momentum or rmsprop:",
+                   dataset="moons", n_points=150, noise=0.15, hidden=[8, 8], activation="relu",
+                   optimizer="adam", lr=0.01, batch_size=15, seed=ctx.seed,
+                   data_seed=ctx.seed)
     specs = {"valley": ((-10.0, 10.0, -1.0, 1.0), VALLEY_START, (0.0, 0.0), valley),
              "Rosenbrock": ((-2.0, 2.0, -1.0, 3.0), START, (1.0, 1.0), rosenbrock)}
     for problem, (bounds, start_, low, f) in specs.items():

@@ -115,6 +115,11 @@ def run(ctx: Context) -> None:
               f"validation loss it saw ({min(early.val_loss):.3f}) before {PATIENCE} epochs "
               f"without a better one, and stopped after {early.epochs_run}; the test set played "
               "no part in that choice")
+    ctx.playground("the same memorisation on 30 moons points with the largest network the "
+                   "playground draws (two layers of 8); switch on L2 and watch the test loss:",
+                   dataset="moons", n_points=N_FEW, noise=NOISE, train_ratio=0.67,
+                   hidden=[8, 8], activation="relu", optimizer="adam", lr=0.01,
+                   batch_size=20, show_test=True, seed=ctx.seed, data_seed=ctx.seed)
     ctx.note(f"The L2 run's training curve is its data loss alone; the penalty {L2:g} × Σp² is "
              "drawn apart, so that the curves compare like with like.")
     ctx.save(_curves(runs), "loss_curves.svg",

@@ -15,6 +15,7 @@ own training run this way and writes its page (:func:`demo_page`);
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ class Recorder:
             negative_slope=first.negative_slope, weights=[snapshot(model)],
             grads=[[[[0.0] * len(n) for n in layer] for layer in snapshot(model)]])
         self.recording.points = [[float(a), float(b), float(t)] for (a, b), t in zip(X, y)]
+        self._data = (list(X), list(y))
+        self._train: list[tuple[float, float | None]] = []  # after each epoch, its weights
         if validation_data is not None:
             self.recording.val_points = [[float(a), float(b), float(t)]
                                          for (a, b), t in zip(*validation_data)]
@@ -111,12 +114,17 @@ class Recorder:
         """Keep the weights after ``epoch`` and the gradients of its last backward pass."""
         self.recording.weights.append(snapshot(self.model))
         self.recording.grads.append(snapshot(self.model, grads=True))
+        # the training loss of the same weights as the frame's validation loss (fit's
+        # history.loss averages the epoch's steps, each with other weights, plus any penalty)
+        self._train.append(nn.evaluate(self.model, *self._data))
 
     def finish(self, history: nn.History) -> Recording:
         """Return the recording, with the curves of ``fit``'s ``history``."""
         rec = self.recording
-        rec.loss, rec.val_loss = list(history.loss), list(history.val_loss)
-        rec.accuracy, rec.val_accuracy = list(history.accuracy), list(history.val_accuracy)
+        train = self._train[:history.epochs_run]
+        rec.loss, rec.val_loss = [t[0] for t in train], list(history.val_loss)
+        rec.accuracy = [t[1] if t[1] is not None else math.nan for t in train]
+        rec.val_accuracy = list(history.val_accuracy)
         rec.grad_flow = {k: list(v) for k, v in history.grad_flow.items()}
         return rec
 

@@ -81,6 +81,10 @@ def run(ctx: Context) -> None:
               f"gradient {times(first[su] / first[sx])} to {first[su]:.1e} (last/first "
               f"{times(ratio[su])} instead of {times(ratio[sx])}); after the same {epochs} epochs "
               f"it reaches {100 * acc[su]:.0f}% (loss {loss[su]:.3f})")
+    ctx.playground("six sigmoid layers on moons with SGD; then switch the activation to relu:",
+                   dataset="moons", n_points=100, noise=0.1, hidden=[8] * 6,
+                   activation="sigmoid", optimizer="sgd", lr=0.1, batch_size=20,
+                   seed=ctx.seed, data_seed=ctx.seed)
     flows = {k: h.grad_flow for k, h in histories.items()}
     path = visualize.plot_grad_flow(flows, ctx.out / "gradient_flow.svg",
                                     title="mean |grad| per layer: 6 hidden layers of 16, "

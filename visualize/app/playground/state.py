@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chainrule.outputs import write_file
+
 __all__ = [
     "ACTIVATIONS",
     "CLASSIFICATION",
@@ -321,11 +323,8 @@ def save_state(state: PlaygroundState, path: str | os.PathLike[str]) -> Path:
     Raises:
         OSError: if the file cannot be written.
     """
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(state.to_dict(), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    text = json.dumps(state.to_dict(), indent=1) + "\n"
+    return write_file(path, text.encode("utf-8"), "--state")  # the output rule
 
 
 def load_state(path: str | os.PathLike[str]) -> PlaygroundState:
