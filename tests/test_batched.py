@@ -70,7 +70,11 @@ def check_batched(fn, params, X, Y, reduction="mean", **kw):
     got = [p.grad for p in params]
     assert close(loss, want_loss, lscale), (loss, want_loss)
     for k, (a, b) in enumerate(zip(got, want)):
-        assert close(a, b, scale[k]), (k, a, b, scale[k], step.source(X, Y))
+        # a gradient that cancels to rounding noise (x / x: 1/x - x/x**2) differs by the order
+        # its samples are summed in: allow a few ulps of the parameter's own size there
+        noise = 4 * math.ulp(1.0) * max(1.0, abs(params[k].data))
+        assert close(a, b, scale[k]) or abs(a - b) <= noise, (k, a, b, scale[k],
+                                                               step.source(X, Y))
     return step
 
 
