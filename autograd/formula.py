@@ -124,7 +124,7 @@ class Helper:
         numpy: the name of its NumPy form in
             :func:`autograd.formula_numpy.namespace` (elementwise on arrays, a
             group as a matrix with one column per element, IEEE-754 as the
-            float function).
+            float function); by default ``_nx_<name>``, ``_gx_<name>`` for a group.
     """
 
     __slots__ = ("arity", "doc", "float_fn", "group", "numpy", "value")
@@ -146,48 +146,33 @@ class Helper:
 HELPERS: Mapping[str, Helper] = {
     "where": Helper(lambda c, a, b: a if c else b, "",
                     doc="where(c, a, b): a where c holds, else b (a select; both total)", arity=3,
-                   numpy="_where"),
-    "div": Helper(N.div, "/", doc="IEEE-754 division: 1/0 = inf, 0/0 = nan", arity=2,
-                 numpy="_nx_div"),
-    "pow": Helper(N.pow, "**", doc="real power: pow(-8, 1/3) = nan, pow(0, -1) = inf", arity=2,
-                 numpy="_nx_pow"),
-    "exp": Helper(N.exp, "exp", doc="e^x, inf on overflow",
-                 numpy="_nx_exp"),
-    "log": Helper(N.log, "log", doc="ln x: -inf at 0, nan below",
-                 numpy="_nx_log"),
-    "sqrt": Helper(N.sqrt, "sqrt", doc="square root, nan below 0",
-                  numpy="_nx_sqrt"),
-    "tanh": Helper(math.tanh, "tanh", doc="hyperbolic tangent",
-                  numpy="_nx_tanh"),
-    "sigmoid": Helper(N.sigmoid, "sigmoid", doc="1 / (1 + e^-x), stable",
-                     numpy="_nx_sigmoid"),
-    "softplus": Helper(N.softplus, "softplus", doc="ln(1 + e^x), stable",
-                      numpy="_nx_softplus"),
-    "sin": Helper(N.sin, "sin", doc="sine, nan at +-inf",
-                 numpy="_nx_sin"),
-    "cos": Helper(N.cos, "cos", doc="cosine, nan at +-inf",
-                 numpy="_nx_cos"),
-    "erf": Helper(math.erf, "erf", doc="Gauss error function",
-                 numpy="_nx_erf"),
-    "abs": Helper(abs, "abs", doc="absolute value",
-                 numpy="_nx_abs"),
-    "min": Helper(min, "", doc="min(a, b) of two floats: b if b < a else a (Python's)", arity=2,
-                 numpy="_nx_min"),
-    "max": Helper(max, "", doc="max(a, b) of two floats: b if b > a else a (Python's)", arity=2,
-                 numpy="_nx_max"),
-    "fsum": Helper(N.fsum, "", group=True, doc="exactly rounded sum of a group",
-                  numpy="_gx_fsum"),
+                    numpy="_where"),
+    "div": Helper(N.div, "/", doc="IEEE-754 division: 1/0 = inf, 0/0 = nan", arity=2),
+    "pow": Helper(N.pow, "**", doc="real power: pow(-8, 1/3) = nan, pow(0, -1) = inf", arity=2),
+    "exp": Helper(N.exp, "exp", doc="e^x, inf on overflow"),
+    "log": Helper(N.log, "log", doc="ln x: -inf at 0, nan below"),
+    "sqrt": Helper(N.sqrt, "sqrt", doc="square root, nan below 0"),
+    "tanh": Helper(math.tanh, "tanh", doc="hyperbolic tangent"),
+    "sigmoid": Helper(N.sigmoid, "sigmoid", doc="1 / (1 + e^-x), stable"),
+    "softplus": Helper(N.softplus, "softplus", doc="ln(1 + e^x), stable"),
+    "sin": Helper(N.sin, "sin", doc="sine, nan at +-inf"),
+    "cos": Helper(N.cos, "cos", doc="cosine, nan at +-inf"),
+    "erf": Helper(math.erf, "erf", doc="Gauss error function"),
+    "abs": Helper(abs, "abs", doc="absolute value"),
+    "min": Helper(min, "", doc="min(a, b) of two floats: b if b < a else a (Python's)", arity=2),
+    "max": Helper(max, "", doc="max(a, b) of two floats: b if b > a else a (Python's)", arity=2),
+    "fsum": Helper(N.fsum, "", group=True, doc="exactly rounded sum of a group"),
     "sumprod": Helper(N.sumprod, "", group=True,
-                      doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]", arity=2,
-                     numpy="_gx_sumprod"),
+                      doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]", arity=2),
     "logsumexp": Helper(N.logsumexp, "", group=True,
-                        doc="ln(sum(e^x)) of a group, shifted by its maximum",
-                       numpy="_gx_logsumexp"),
+                        doc="ln(sum(e^x)) of a group, shifted by its maximum"),
     "tie_share": Helper(N.tie_share, "", group=True,
                         doc="tie_share(xs, i): 1/k if xs[i] is one of the k maxima, else 0",
-                        arity=2,
-                       numpy="_gx_tie_share"),
+                        arity=2),
 }
+for _name, _helper in HELPERS.items():  # the NumPy form's name follows from the helper's kind
+    _helper.numpy = _helper.numpy or f"_{'gx' if _helper.group else 'nx'}_{_name}"
+del _name, _helper
 
 #: The constant names a formula may use.
 CONSTANTS: Mapping[str, float] = {

@@ -387,23 +387,38 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return _report_interrupt(None, ckpt, save_path)
 
 
+def train_data(data: str, samples: int, noise: float, test_size: float, seed: int) -> tuple[
+        list[list[float]], list[list[float]], list[int], list[int], Any]:
+    """The train command's data: drawn and split with ``seed``, scaled as its training part.
+
+    Returns:
+        ``(X_train, X_test, y_train, y_test, scaler)``, inputs already scaled.
+
+    Raises:
+        ValueError, RuntimeError: for a bad data set or setting (``nn.data``'s messages).
+    """
+    X, y = nn.data.load_dataset(data, samples, noise, seed=seed)
+    X_train, X_test, y_train, y_test = nn.data.train_test_split(
+        X, y, test_size=test_size, seed=seed)
+    scaler = nn.data.StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test, scaler
+
+
 def _train(args: argparse.Namespace, save_path: Path | None, ckpt: Path | None) -> int:
     """The train command once its outputs are checked."""
     try:
-        X, y = nn.data.load_dataset(args.data, args.samples, args.noise, seed=args.seed)
-        X_train, X_test, y_train, y_test = nn.data.train_test_split(
-            X, y, test_size=args.test_size, seed=args.seed)
+        X_train, X_test, y_train, y_test, scaler = train_data(
+            args.data, args.samples, args.noise, args.test_size, args.seed)
     except (ValueError, RuntimeError) as exc:
         return _fail("train", str(exc), 2)
-    classes = max(y) + 1
+    classes = max(y_train + y_test) + 1
+    n_in = len(X_train[0])
     widths = [*args.hidden, 1 if classes == 2 else classes]
-    if _model_size(len(X[0]), widths) > MAX_TRAIN_PARAMETERS:
-        return _fail("train", f"the model MLP({len(X[0])}, {widths}) has "
-                     f"{_model_size(len(X[0]), widths)} parameters, over the limit of "
+    if _model_size(n_in, widths) > MAX_TRAIN_PARAMETERS:
+        return _fail("train", f"the model MLP({n_in}, {widths}) has "
+                     f"{_model_size(n_in, widths)} parameters, over the limit of "
                      f"{MAX_TRAIN_PARAMETERS}; use narrower or fewer --hidden layers", 2)
-    scaler = nn.data.StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    model = nn.MLP(len(X[0]), widths, activation=args.activation, seed=args.seed)
+    model = nn.MLP(n_in, widths, activation=args.activation, seed=args.seed)
     print(f"data: {args.data}, {len(X_train)} train / {len(X_test)} test samples, "
           f"{classes} classes; model: {model.extra_repr()}")
     meta = {"data": args.data, "scaler": {"mean": scaler.mean_, "scale": scaler.scale_}}

@@ -46,14 +46,12 @@ def run_training(point: dict[str, Any], seed: int) -> dict[str, Any]:
     Returns:
         ``{"train_loss", "train_accuracy", "test_loss", "test_accuracy", "epochs_run"}``.
     """
-    X, y = nn.data.load_dataset(point["data"], point["samples"], point["noise"],
-                                seed=point["data_seed"])
-    X_train, X_test, y_train, y_test = nn.data.train_test_split(
-        X, y, test_size=point["test_size"], seed=point["data_seed"])
-    scaler = nn.data.StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    classes = max(y) + 1
-    model = nn.MLP(len(X[0]), [*point["hidden"], 1 if classes == 2 else classes],
+    from visualize.app.cli import train_data
+
+    X_train, X_test, y_train, y_test, _ = train_data(
+        point["data"], point["samples"], point["noise"], point["test_size"], point["data_seed"])
+    classes = max(y_train + y_test) + 1
+    model = nn.MLP(len(X_train[0]), [*point["hidden"], 1 if classes == 2 else classes],
                    activation=point["activation"], seed=seed)
     history = nn.fit(model, X_train, y_train, epochs=point["epochs"],
                      batch_size=point["batch_size"], optimizer=point["optimizer"],
