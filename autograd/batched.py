@@ -27,8 +27,8 @@ What this module owns:
   partial of ``i`` a matrix of partials. No derivative is written here. An
   op without a formula but with :class:`~autograd.ops.Codegen` templates
   (``nn``'s fused neurons) is rendered from those (a Python conditional
-  becomes ``numpy.where``); one with neither (``nn``'s fused losses, ops
-  registered with plain functions) runs its float ``forward``/``local``
+  becomes ``numpy.where``); one with neither (ops registered with plain
+  functions) runs its float ``forward``/``local``
   once per sample through ``numpy.frompyfunc``: correct, only slower.
 * **Matrix products.** Fused neurons (the ``neuron_<activation>`` ops of
   ``nn``: operands ``x..., w..., b`` with ``act(w . x + b)``) and ``dot``
@@ -67,8 +67,9 @@ per-sample losses. Values and gradients agree with the dynamic engine to
 within a few units in the last place of the summed terms (the tests hold
 them to 1e-12 relative to the terms' magnitude), with the same IEEE-754
 specials (signed zeros, inf, nan) and on the same side of every kink and tie.
-Ops without a formula (``nn``'s fused losses) run their float rules per
-sample: exact on their inputs, but their kinks are not watched.
+Ops without a formula or templates run their float rules per sample, and the
+kinks inside a variadic op's formula (a loss's ``abs``) are not watched: exact
+on their inputs, not on the side of a kink.
 
 Parameters in an array: ``step.array_step(params)`` returns an
 :class:`ArrayStep`, the same compiled step with the parameters' values passed

@@ -28,7 +28,16 @@ Variadic ops name one or more operand *groups* (``*xs`` or ``*xs, *ys``:
 groups of equal length ``n``). Their forward may use a whole group
 (``fsum(xs)``); each group has one partial expression, of the element index
 ``i`` (``ys[i]``; ``1.0 / n``). A subscript takes an index expression of
-``i`` and ``n`` only (``xs[i]``).
+``i`` and ``n`` only (``xs[i]``). In the forward, ``fsum(term)`` whose term
+reads ``i`` is a *per-element sum*: the exactly rounded sum over ``i = 0..n-1``
+of the term (``fsum((ps[i] - ts[i]) * (ps[i] - ts[i])) / n`` is a mean squared
+error); partials are per element already, so they may not hold one.
+
+An op written in terms of another (a loss of ``abs``, ``relu``...) inlines
+that op's formula instead of restating its derivative:
+``formula_render.inline(get_op("abs").rule, {"x": "ps[i] - ts[i]"})`` gives
+its forward and partial with the operand replaced (and ``out`` by the forward
+so replaced), as text to write the composing formula with.
 
 This module imports nothing of the engine (the group helpers of Value rules
 import engine functions when called).
@@ -304,6 +313,6 @@ def __getattr__(name: str) -> Any:
 
 _RENDER_NAMES = frozenset({
     "Derived", "check", "derive", "direct_forward", "doc_text", "docs", "edge_label",
-    "float_globals",
-    "float_source", "helpers_used", "parse", "templates", "value_globals", "value_source",
+    "float_globals", "float_source", "helpers_used", "inline", "parse", "per_element_sums",
+    "templates", "value_globals", "value_source",
 })

@@ -490,8 +490,9 @@ class _FormulaToNumpy(_ToNumpy):
     """
 
     def __init__(self, subst: dict[str, str], groups: dict[str, int],
-                 constants: dict[str, float], glob: dict[str, Any]) -> None:
+                 constants: dict[str, float], glob: dict[str, Any], col: bool = False) -> None:
         super().__init__({})
+        self.col = col  # a group's reduction as a column (beside a matrix of partials)
         self.subst = subst
         self.groups = groups
         self.constants = constants
@@ -533,6 +534,11 @@ class _FormulaToNumpy(_ToNumpy):
         else:
             node.args = [self.visit(a) for a in node.args]
         node.func = ast.Name(_HELPER_NP[name], ast.Load())
+        from autograd.formula import HELPERS
+
+        if self.col and HELPERS[name].group and name != "tie_share":
+            return ast.Subscript(node, ast.Tuple([ast.Constant(...), ast.Constant(None)],
+                                                 ast.Load()), ast.Load())
         return node
 
 
@@ -588,10 +594,10 @@ class FormulaRendered:
             self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
 
     def _np(self, src: str, subst: dict[str, str], glob: dict[str, Any],
-            partial: bool) -> tuple[str, bool]:
+            partial: bool, col: bool = False) -> tuple[str, bool]:
         tree = self.parse(src, self.rule, partial=partial, what=self.op.name)
         groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
-        tr = _FormulaToNumpy(subst, groups, self.constants, glob)
+        tr = _FormulaToNumpy(subst, groups, self.constants, glob, col)
         new = ast.fix_missing_locations(tr.visit(tree))
         self.reindexed = self.reindexed or tr.reindexed
         return ast.unparse(new), tr.uses_i
@@ -622,7 +628,7 @@ class FormulaRendered:
             glob[f"_ar{size}"] = glob["_np"].arange(size, dtype=float)
         locs: list[str] = []
         for k, p in enumerate(rule.partials):
-            src, by_i = self._np(p, subst, glob, True)
+            src, by_i = self._np(p, subst, glob, True, col=True)
             if by_i:
                 emit(f"    Q{m}_{k} = _cols(_B, {size}, {src})")
                 locs += [f"Q{m}_{k}[:, {j}]" for j in range(size)]

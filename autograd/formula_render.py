@@ -53,7 +53,9 @@ __all__ = [
     "float_globals",
     "float_source",
     "helpers_used",
+    "inline",
     "parse",
+    "per_element_sums",
     "templates",
     "value_globals",
     "value_names",
@@ -150,6 +152,9 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
                 check(node.args[2], cond)
                 return
             args = node.args
+            if node.func.id == "fsum" and not _is_group(args[0], formula):
+                per_element(node, args[0])
+                return
             if h.group:
                 for a in args:
                     if isinstance(a, ast.Name) and a.id in formula.names and formula.variadic:
@@ -168,8 +173,36 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
         else:
             raise bad(node, f"{type(node).__name__} is not part of the formula language")
 
+    def per_element(node: ast.Call, term: ast.expr) -> None:
+        # fsum(term of i): the sum over i = 0..n-1 of a per-element term
+        if not formula.variadic:
+            raise bad(node, "fsum takes an operand group; a fixed-arity op adds its "
+                            "operands with +")
+        if "i" in names:
+            raise bad(node, "a per-element sum fsum(term of i) is allowed only in the "
+                            "forward, not in a partial or another per-element sum; "
+                            "write the partial of one element, of i")
+        if not _uses(term, "i"):
+            raise bad(node, "fsum takes a whole group (fsum(xs)) or a per-element term "
+                            "of i (fsum(xs[i] * ys[i]))")
+        names.add("i")
+        try:
+            check(term)
+        finally:
+            names.discard("i")
+
     check(tree)
     return _SafeDivision().visit(tree)
+
+
+def _is_group(node: ast.AST, formula: Formula) -> bool:
+    return isinstance(node, ast.Name) and formula.variadic and node.id in formula.names
+
+
+def per_element_sums(tree: ast.AST) -> list[ast.Call]:
+    """The per-element sums ``fsum(term of i)`` in a checked forward."""
+    return [c for c in ast.walk(tree) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+            and c.func.id == "fsum" and len(c.args) == 1 and _uses(c.args[0], "i")]
 
 
 class _SafeDivision(ast.NodeTransformer):
@@ -234,6 +267,45 @@ def check(formula: Formula, what: str) -> None:
     parse(formula.forward, formula, what=what)
     for p in formula.partials:
         parse(p, formula, partial=True, what=what)
+
+
+def inline(formula: Formula, args: Mapping[str, str], *, what: str = "") -> tuple[str, ...]:
+    """An op's formula used inside another's: its forward and partials, composed.
+
+    Each operand of ``formula`` is replaced by the expression ``args`` gives for
+    it (``{"x": "ps[i] - ts[i]"}``) and ``out`` by the forward so replaced, so that
+    an op written in terms of another (``l1_loss`` of ``abs``) reads that op's
+    derivative from its one formula instead of restating it.
+
+    Returns:
+        ``(forward, *partials)`` as source text of the composing formula.
+
+    Raises:
+        FormulaError: if ``args`` does not give exactly the operands of
+            ``formula``, or an expression does not parse.
+    """
+    if formula.variadic or set(args) != set(formula.names):
+        raise FormulaError(
+            f"{what}: inline takes one expression for each operand of a fixed-arity "
+            f"formula ({', '.join(formula.names) or 'none'}), got {', '.join(args) or 'none'}")
+    try:
+        trees = {k: ast.parse(v, mode="eval").body for k, v in args.items()}
+    except SyntaxError as e:
+        raise FormulaError(f"{what}: cannot parse an inlined operand: {e.msg}") from None
+
+    def sub(src: str, out: ast.expr | None) -> ast.expr:
+        class Sub(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                if node.id in trees:
+                    return _copy(trees[node.id])
+                if node.id == "out" and out is not None:
+                    return _copy(out)
+                return node
+
+        return Sub().visit(ast.parse(src, mode="eval").body)
+
+    fwd = sub(formula.forward, None)
+    return (ast.unparse(fwd), *(ast.unparse(sub(p, fwd)) for p in formula.partials))
 
 
 # ---------------------------------------------------------------------------
@@ -311,7 +383,7 @@ def float_source(name: str, formula: Formula) -> tuple[str, str]:
     consts = _float_consts()
     if formula.variadic:
         groups = formula.names
-        fwd_tree = parse(formula.forward, formula)
+        fwd_tree = _ElementLoops().visit(parse(formula.forward, formula))
         fwd = _render(fwd_tree, consts, calls)
         forward = (f"def _{name}_forward(*ops: float) -> float:\n"
                    f"{_group_split(groups, 'ops', _names_in(fwd_tree))}    return {fwd}\n")
@@ -394,32 +466,44 @@ def _group_partials(tree: ast.expr, consts: Mapping[str, str], calls: Mapping[st
         a = _group_partials(tree.args[1], consts, calls)
         b = _group_partials(tree.args[2], consts, calls)
         return f"({a} if {cond} else {b})"
-    element = _one_group_element(tree)
-    if element is not None:  # i only indexes one group: iterate over it
-        group, body = element
-        return f"tuple([{_render(body, consts, calls)} for _e in {group}])"
-    return f"tuple([{_render(tree, consts, calls)} for i in range(n)])"
+    return f"tuple({_render(_element_loop(tree), consts, calls)})"
 
 
-def _one_group_element(tree: ast.expr) -> tuple[str, ast.expr] | None:
-    """``(g, tree with g[i] as _e)`` if ``i`` is read only as ``g[i]`` of one group ``g``."""
-    tree = _copy(tree)  # rewritten below; the caller's tree is left as it is
-    subs = [s for s in ast.walk(tree) if isinstance(s, ast.Subscript)
+def _element_loop(term: ast.expr) -> ast.expr:
+    """``[term for i in range(n)]`` as a list comprehension over the groups themselves
+    where ``i`` is read only as ``g[i]`` (``[_e * 2.0 for _e in xs]``, ``zip`` for two)."""
+    term = _copy(term)  # rewritten below; the caller's tree is left as it is
+    subs = [s for s in ast.walk(term) if isinstance(s, ast.Subscript)
             and isinstance(s.value, ast.Name) and isinstance(s.slice, ast.Name)
             and s.slice.id == "i"]
-    groups = {s.value.id for s in subs if isinstance(s.value, ast.Name)}
-    bare = sum(isinstance(n, ast.Name) and n.id == "i" for n in ast.walk(tree))
-    if len(groups) != 1 or bare != len(subs):
-        return None
+    groups = list(dict.fromkeys(s.value.id for s in subs if isinstance(s.value, ast.Name)))
+    bare = sum(isinstance(n, ast.Name) and n.id == "i" for n in ast.walk(term))
+    if not groups or bare != len(subs):
+        return ast.parse(f"[{ast.unparse(term)} for i in range(n)]", mode="eval").body
+    elt = {g: "_e" if len(groups) == 1 else f"_e{k}" for k, g in enumerate(groups)}
 
     class _Element(ast.NodeTransformer):
         def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
             if any(node is s for s in subs):
-                return ast.copy_location(ast.Name("_e", ast.Load()), node)
+                return ast.copy_location(ast.Name(elt[node.value.id],  # type: ignore[attr-defined]
+                                                  ast.Load()), node)
             self.generic_visit(node)
             return node
 
-    return groups.pop(), _Element().visit(tree)
+    body = ast.unparse(_Element().visit(term))
+    loop = groups[0] if len(groups) == 1 else f"zip({', '.join(groups)})"
+    return ast.parse(f"[{body} for {', '.join(elt.values())} in {loop}]", mode="eval").body
+
+
+class _ElementLoops(ast.NodeTransformer):
+    """Each per-element sum ``fsum(term of i)`` as ``fsum([term for ...])`` (float code)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if any(node is c for c in per_element_sums(node)):
+            node.args = [_element_loop(node.args[0])]
+            return node
+        self.generic_visit(node)
+        return node
 
 
 #: The Value-rule helpers: float/Value dispatch (see _derived.py's header).
@@ -514,6 +598,18 @@ def templates(formula: Formula) -> tuple[Any, ...]:
         env = {"i": i if i is not None else 0, "n": size}
 
         class Sub(ast.NodeTransformer):
+            def visit_Call(self, node: ast.Call) -> ast.AST:
+                if not any(node is c for c in per_element_sums(node)):
+                    self.generic_visit(node)
+                    return node
+                terms = []  # fsum(term of i): the tuple of its n terms
+                for m in range(size):
+                    env["i"] = m
+                    terms.append(self.visit(_copy(node.args[0])))
+                env["i"] = 0
+                node.args = [ast.Tuple(terms, ast.Load())]
+                return node
+
             def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
                 idx = eval(compile(ast.Expression(node.slice), "<index>", "eval"), {}, env)
                 return ast.Name(group_of[node.value.id][idx])  # type: ignore[attr-defined]

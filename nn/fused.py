@@ -12,15 +12,18 @@ elementwise nodes, and records one n-ary node with one partial per parent:
   restated here, and the compiled path's source templates come from
   ``autograd.ops.affine_codegen`` over the activation's templates.
 * ``mse_loss``, ``l1_loss``, ``bce_with_logits``, ``hinge_loss``: the mean over
-  ``n`` pairs; operands ``p1..pn, t1..tn`` (predictions, then targets).
+  ``n`` pairs; operands ``p1..pn, t1..tn`` (predictions, then targets),
+  formulas with a per-element sum (``fsum(term of i) / n``) whose activation
+  (``abs``, ``softplus``, ``relu``) is that op's own formula, inlined.
 * ``cross_entropy``: soft-target cross-entropy ``sum(t) * logsumexp(z) - t . z``;
   operands ``z1..zn, t1..tn`` (a one-hot ``t`` gives the usual
   ``-log softmax(z)[target]``).
 * ``sum_squares``: ``x1^2 + ... + xn^2`` (the L2 penalty).
 
-Each entry has a float ``local`` rule (the fast path of ``backward``) and a
-``local_value`` rule built from Value operations, so
-``autograd.grad(..., create_graph=True)`` differentiates through fused nodes.
+The losses, ``cross_entropy`` and ``sum_squares`` are :func:`autograd.ops.define_op`
+formulas: their float ``local`` rule (the fast path of ``backward``), the
+``local_value`` rule of ``autograd.grad(..., create_graph=True)``, the compiled
+templates and the NumPy form are rendered from that one text.
 Entries are registered with ``builtin=False`` (kept out of the engine's README
 table) when this module is imported, which ``import nn`` does.
 """
@@ -28,11 +31,12 @@ table) when this module is imported, which ``import nn`` does.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import autograd
 from autograd import Kink, Op, Value
+from autograd.formula_render import inline
 from autograd.numerics import fsum
 from autograd.ops import affine_codegen, define_op
 
@@ -212,123 +216,48 @@ def _make_neuron_op(act: str) -> Op:
 # ---------------------------------------------------------------------------
 # Losses over n (prediction, target) pairs: operands (p1..pn, t1..tn).
 
-_ABS = autograd.get_op("abs")
-_RELU = autograd.get_op("relu")
-_SOFTPLUS = autograd.get_op("softplus")
-_LOGSUMEXP = autograd.get_op("logsumexp")
+def _inline(op: str, **operands: str) -> tuple[str, ...]:
+    """``op``'s forward and partials with its operands replaced (``x="ps[i] - ts[i]"``)."""
+    rule = autograd.get_op(op).rule
+    if rule is None:  # pragma: no cover - the table's activations all have formulas
+        raise ValueError(f"nn.fused: the op {op!r} has no formula to compose")
+    return inline(rule, operands, what=op)
 
 
-def _pairs(ops: tuple[Any, ...]) -> tuple[int, tuple[Any, ...], tuple[Any, ...]]:
-    n = len(ops) // 2
-    return n, ops[:n], ops[n:]
-
-
-def _mse_forward(*ops: float) -> float:
-    n, p, t = _pairs(ops)
-    return fsum((a - b) * (a - b) for a, b in zip(p, t)) / n
-
-
-def _mse_local(out: float, *ops: float) -> tuple[float, ...]:
-    n, p, t = _pairs(ops)
-    d = tuple(2.0 * (a - b) / n for a, b in zip(p, t))
-    return d + tuple(-x for x in d)
-
-
-def _mse_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-    n, p, t = _pairs(ops)
-    i = wrt % n
-    d = (p[i] - t[i]) * (2.0 / n)
-    return d if wrt < n else -d
-
-
-def _l1_forward(*ops: float) -> float:
-    n, p, t = _pairs(ops)
-    return fsum(abs(a - b) for a, b in zip(p, t)) / n
-
-
-def _l1_local(out: float, *ops: float) -> tuple[float, ...]:
-    n, p, t = _pairs(ops)
-    d = tuple(_ABS.local(abs(a - b), a - b)[0] / n for a, b in zip(p, t))
-    return d + tuple(-x for x in d)
-
-
-def _l1_value(ops: tuple[Any, ...], out: Value, wrt: int) -> float:
-    return _l1_local(out.data, *(_data(o) for o in ops))[wrt]
-
-
-def _bce_forward(*ops: float) -> float:
-    n, z, y = _pairs(ops)
-    return fsum(_SOFTPLUS.forward(a) - b * a for a, b in zip(z, y)) / n
-
-
-def _bce_local(out: float, *ops: float) -> tuple[float, ...]:
-    n, z, y = _pairs(ops)
-    dz = tuple((_SOFTPLUS.local(_SOFTPLUS.forward(a), a)[0] - b) / n for a, b in zip(z, y))
-    return dz + tuple(-a / n for a in z)
-
-
-def _bce_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-    n, z, y = _pairs(ops)
-    i = wrt % n
-    if wrt >= n:
-        return -z[i] * (1.0 / n)
-    zi = z[i]
-    s = _SOFTPLUS.local_value((zi,), zi.softplus(), 0)
-    return (s - y[i]) * (1.0 / n)
-
-
-def _hinge_forward(*ops: float) -> float:
-    n, s, y = _pairs(ops)
-    return fsum(_RELU.forward(1.0 - a * b) for a, b in zip(s, y)) / n
-
-
-def _hinge_local(out: float, *ops: float) -> tuple[float, ...]:
-    n, s, y = _pairs(ops)
-    gates = [_RELU.local(_RELU.forward(1.0 - a * b), 1.0 - a * b)[0] / n for a, b in zip(s, y)]
-    return tuple(-g * b for g, b in zip(gates, y)) + tuple(-g * a for g, a in zip(gates, s))
-
-
-def _hinge_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-    n, s, y = _pairs(ops)
-    i = wrt % n
-    m = 1.0 - _data(s[i]) * _data(y[i])
-    gate = _RELU.local(_RELU.forward(m), m)[0] / n
-    if gate == 0.0:
-        return 0.0
-    return (y[i] if wrt < n else s[i]) * -gate
-
-
-def _loss_op(
-    name: str, forward: Callable[..., float], local: Callable[..., tuple[float, ...]],
-    value: Callable[..., Any], formula: str, derivative: str, doc: str,
-    kinks: tuple[Kink, ...] = (),
-) -> Op:
-    return Op(name, name, -1, forward, local, value, formula, derivative, (_R,),
-              kinks=kinks, api="function", call=f"`nn.{name}(...)`", doc=doc, builtin=False)
+_PAIRS = ("*ps", "*ts")  # a loss's operands: predictions p1..pn, then targets t1..tn
+_ABS_D = _inline("abs", x="ps[i] - ts[i]")  # |p - t| and its derivative sign(p - t)
+_SOFTPLUS_P = _inline("softplus", x="ps[i]")  # softplus(p) and sigmoid(p)
+_RELU_M = _inline("relu", x="1.0 - ps[i] * ts[i]")  # relu(1 - p t) and its gate
 
 
 NEURON_OPS: dict[str, Op] = {a: autograd.register_op(_make_neuron_op(a)) for a in ACTIVATIONS}
 
-MSE_LOSS = autograd.register_op(_loss_op(
-    "mse_loss", _mse_forward, _mse_local, _mse_value,
-    "mean((p - t)^2)", "2 (p - t) / n, -2 (p - t) / n",
-    "Mean squared error over n pairs as one node (operands p..., t...)."))
-L1_LOSS = autograd.register_op(_loss_op(
-    "l1_loss", _l1_forward, _l1_local, _l1_value,
-    "mean(|p - t|)", "sign(p - t) / n, -sign(p - t) / n",
-    "Mean absolute error over n pairs as one node (operands p..., t...).",
-    (Kink((1.0, 1.0), (0.0, 0.0), "p = t: abs'(0) = 0, as in PyTorch"),)))
-BCE_WITH_LOGITS = autograd.register_op(_loss_op(
-    "bce_with_logits", _bce_forward, _bce_local, _bce_value,
-    "mean(softplus(z) - y z)", "(sigmoid(z) - y) / n, -z / n",
-    "Binary cross-entropy on logits z and targets y, stable, as one node."))
-HINGE_LOSS = autograd.register_op(_loss_op(
-    "hinge_loss", _hinge_forward, _hinge_local, _hinge_value,
-    "mean(relu(1 - y s))", "-y / n where 1 - y s > 0, else 0",
-    "micrograd's max-margin loss on scores s and labels y (+-1) as one node.",
-    (Kink((1.0, 1.0), (0.0, 0.0), "margin exactly 1: relu'(0) = 0, as in PyTorch"),)))
-# Written once, as formulas of the op table's language (autograd.formula): every
-# form of them (float rules, Value rules, compiled templates, NumPy) is rendered.
+# The losses, written once, as formulas of the op table's language (autograd.formula):
+# every form of them (float rules, Value rules, compiled templates, NumPy) is rendered.
+# fsum(term of i) sums a per-element term exactly rounded; an activation inside a loss
+# is that op's own formula, inlined (_inline), never restated.
+MSE_LOSS = autograd.register_op(define_op(
+    "mse_loss", "mse_loss", _PAIRS, "fsum((ps[i] - ts[i]) * (ps[i] - ts[i])) / n",
+    ("2.0 * (ps[i] - ts[i]) / n", "-(2.0 * (ps[i] - ts[i]) / n)"),
+    domain=(_R,), api="function", call="`nn.mse_loss(...)`", builtin=False,
+    doc="Mean squared error over n pairs as one node (operands p..., t...)."))
+L1_LOSS = autograd.register_op(define_op(
+    "l1_loss", "l1_loss", _PAIRS, f"fsum({_ABS_D[0]}) / n",
+    (f"{_ABS_D[1]} / n", f"-({_ABS_D[1]} / n)"),
+    domain=(_R,), api="function", call="`nn.l1_loss(...)`", builtin=False,
+    kinks=(Kink((1.0, 1.0), (0.0, 0.0), "p = t: abs'(0) = 0, as in PyTorch"),),
+    doc="Mean absolute error over n pairs as one node (operands p..., t...)."))
+BCE_WITH_LOGITS = autograd.register_op(define_op(
+    "bce_with_logits", "bce_with_logits", _PAIRS, f"fsum({_SOFTPLUS_P[0]} - ts[i] * ps[i]) / n",
+    (f"({_SOFTPLUS_P[1]} - ts[i]) / n", "-ps[i] / n"),
+    domain=(_R,), api="function", call="`nn.bce_with_logits(...)`", builtin=False,
+    doc="Binary cross-entropy on logits z and targets y, stable, as one node."))
+HINGE_LOSS = autograd.register_op(define_op(
+    "hinge_loss", "hinge_loss", _PAIRS, f"fsum({_RELU_M[0]}) / n",
+    (f"-({_RELU_M[1]} / n) * ts[i]", f"-({_RELU_M[1]} / n) * ps[i]"),
+    domain=(_R,), api="function", call="`nn.hinge_loss(...)`", builtin=False,
+    kinks=(Kink((1.0, 1.0), (0.0, 0.0), "margin exactly 1: relu'(0) = 0, as in PyTorch"),),
+    doc="micrograd's max-margin loss on scores s and labels y (+-1) as one node."))
 CROSS_ENTROPY = autograd.register_op(define_op(
     "cross_entropy", "cross_entropy", ("*zs", "*ts"),
     "fsum(ts) * logsumexp(zs) - sumprod(ts, zs)",

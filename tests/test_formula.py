@@ -320,3 +320,50 @@ def test_edge_labels_are_rendered_from_the_formula_in_the_operands_names() -> No
     assert ops["sum"].edge_label(0, ["a", "b"]) == ""  # a group: no short text
     assert ops["leaky_relu"].edge_label(0, ["x", "0.01"]) == ""  # parameters: none
     assert ops["pow"].edge_label(0, ["a", "b"]) == ""  # longer than a label
+
+
+# ---------------------------------------------------------------------------
+# Per-element sums and inlined formulas (what nn's losses are written with).
+
+
+def test_per_element_sum_is_rendered_in_every_form() -> None:
+    op = define_op("sq_diff_t", "sqd", ("*ps", "*ts"), "fsum((ps[i] - ts[i]) * (ps[i] - ts[i]))",
+                   ("2.0 * (ps[i] - ts[i])", "-2.0 * (ps[i] - ts[i])"),
+                   domain=((-1.0, 1.0),), builtin=False)
+    xs = (0.5, -1.0, 3.0, 0.25, 2.0, -1.0)
+    want = math.fsum((p - t) * (p - t) for p, t in zip(xs[:3], xs[3:]))
+    assert op.forward(*xs) == want
+    cg = op.codegen
+    assert cg is not None
+    env = {**cg.names, **{f"_x{k}": x for k, x in enumerate(xs)}}
+    assert eval(cg.forward_template(6).format(*(f"_x{k}" for k in range(6))), env) == want
+    vals = [Value(x) for x in xs]
+    out = autograd.make_node(want, op, tuple(vals), op.local(want, *xs), None)
+    g = autograd.grad(out, vals, create_graph=True)
+    assert [x.data for x in g] == list(op.local(want, *xs))
+    assert autograd.grad(g[0], [vals[0]])[0].data == 2.0  # d/dp0 of 2 (p0 - t0)
+
+
+@pytest.mark.parametrize("forward,partial,match", [
+    ("fsum(xs[i] * 2.0)", "fsum(xs[i])", r"allowed only in the forward"),
+    ("fsum(1.0)", "1.0", r"fsum takes a whole group \(fsum\(xs\)\) or a per-element term"),
+    ("fsum(fsum(xs[i]) + xs[i])", "1.0", r"allowed only in the forward"),
+])
+def test_per_element_sum_errors_name_the_op_and_the_fix(forward: str, partial: str,
+                                                        match: str) -> None:
+    with pytest.raises(F.FormulaError, match=match) as err:
+        define_op("bad_sum", "b", ("*xs",), forward, (partial,), domain=((0, 1),), builtin=False)
+    assert str(err.value).startswith("bad_sum:")
+    with pytest.raises(F.FormulaError, match=r"bad_fix: fsum takes an operand group"):
+        define_op("bad_fix", "b", ("x",), "fsum(x)", ("1.0",), domain=((0, 1),), builtin=False)
+
+
+def test_inline_composes_an_ops_formula_with_its_operands_replaced() -> None:
+    tanh = OPS["tanh"].rule
+    assert tanh is not None
+    fwd, part = R.inline(tanh, {"x": "a * b"})
+    assert fwd == "tanh(a * b)"
+    assert part == "1.0 - tanh(a * b) * tanh(a * b)"  # out is the forward, replaced
+    with pytest.raises(F.FormulaError, match=r"tanh: inline takes one expression for each "
+                                             r"operand .*\(x\), got y"):
+        R.inline(tanh, {"y": "a"}, what="tanh")

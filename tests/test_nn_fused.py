@@ -4,6 +4,8 @@ create_graph, and the op-table entries themselves."""
 from __future__ import annotations
 
 import math
+import random
+import struct
 
 import pytest
 from hypothesis import given
@@ -275,6 +277,8 @@ def test_create_graph_through_fused_losses(zs, ts):
         (nn.binary_cross_entropy_with_logits(z, [0.5] * n),
          autograd.sum(a.softplus() - 0.5 * a for a in z) / n),
         (nn.l2_penalty(z, 0.5), 0.5 * autograd.sum(a * a for a in z)),
+        (nn.l1_loss(z, t), autograd.sum(abs(a - b) for a, b in zip(z, t)) / n),
+        (nn.hinge_loss(z, [1] * n), autograd.sum((1.0 - a).relu() for a in z) / n),
     ]
     for fused_loss, ref in cases:
         gf = autograd.grad(fused_loss, z, create_graph=True)
@@ -391,3 +395,101 @@ def test_dead_relu_neuron_with_a_non_finite_input_gives_ieee_partials(bad, path)
     fused, plain = run(True), run(False)
     assert [repr(g) for g in fused] == [repr(g) for g in plain]
     assert math.isnan(fused[0]) and fused[1:] == [0.0, 0.0, 0.0, 0.0]
+
+
+# ---------------------------------------------------------------------------
+# Each fused loss is one formula: its rendered forms agree with each other.
+
+LOSSES = ("mse_loss", "l1_loss", "bce_with_logits", "hinge_loss", "cross_entropy")
+EDGE = (0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -3.0, 1e300, math.inf, -math.inf, math.nan)
+
+
+def _bits(x: float) -> str:
+    return "nan" if x != x else struct.pack("<d", x).hex()
+
+
+def _loss_points(n: int) -> list[tuple[float, ...]]:
+    rng = random.Random(n)
+    pts = [tuple(rng.choice(EDGE) if rng.random() < 0.3 else rng.uniform(-3, 3)
+                 for _ in range(2 * n)) for _ in range(40)]
+    pts.append((1.0,) * (2 * n))  # every kink at once (p = t; margin exactly 1)
+    return pts
+
+
+def _templates(op: autograd.Op, xs: tuple[float, ...]) -> tuple[float, list[float]]:
+    cg = op.codegen
+    assert cg is not None
+    n = len(xs)
+    env = dict(cg.names)
+    lits = [f"_x{k}" for k in range(n)]
+    env.update({f"_x{k}": x for k, x in enumerate(xs)})
+    out = eval(cg.forward_template(n).format(*lits), env)
+    env["_out"] = out
+    after = {f"u{k}": f"_u{k}" for k in range(len(cg.after_templates(n)))}
+    for k, t in enumerate(cg.after_templates(n)):
+        env[f"_u{k}"] = eval(t.format(*lits, out="_out"), env)
+    return out, [eval(t.format(*lits, out="_out", **after), env)
+                 for t in cg.local_templates(n)]
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("n", [1, 3])
+def test_fused_loss_forms_agree_bit_for_bit(name: str, n: int) -> None:
+    op = autograd.get_op(name)
+    assert op.rule is not None and op.rule.operands[0].startswith("*")
+    for xs in _loss_points(n):
+        out = op.forward(*xs)
+        local = op.local(out, *xs)
+        assert len(local) == 2 * n
+        value = [op.local_value(tuple(Value(x) for x in xs), Value(out), w)
+                 for w in range(2 * n)]
+        t_out, t_local = _templates(op, xs)
+        assert _bits(t_out) == _bits(out), (name, xs)
+        for k in range(2 * n):
+            v = value[k].data if isinstance(value[k], Value) else value[k]
+            assert _bits(v) == _bits(local[k]) or (v == 0.0 == local[k]), (name, xs, k)
+            assert _bits(t_local[k]) == _bits(local[k]), (name, xs, k)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_fused_loss_numpy_form_agrees_with_the_float_rule(name: str) -> None:
+    np = pytest.importorskip("numpy")
+    from autograd import formula_numpy as FN
+
+    op = autograd.get_op(name)
+    n = 3
+    rows = [xs for xs in _loss_points(n) if all(abs(x) < 1e6 for x in xs)]
+    r = FN.render(op, 2 * n)
+    assert isinstance(r, FN.FormulaRendered)
+    glob = dict(FN.namespace())
+    glob["_B"] = len(rows)
+    cols = np.array(rows).T
+    for k in range(2 * n):
+        glob[f"a{k}"] = cols[k]
+    lines: list[str] = []
+    locs = r.emit("0", [f"a{k}" for k in range(2 * n)], "out", True, lines.append, glob)
+    exec("\n".join(line.strip() for line in lines), glob)
+    exact = name in ("mse_loss", "l1_loss", "hinge_loss")  # no libm function inside
+    for s, xs in enumerate(rows):
+        out = op.forward(*xs)
+        want = op.local(out, *xs)
+        got = [np.broadcast_to(eval(src, glob), (len(rows),))[s] for src in locs]
+        pairs = [(glob["out"][s], out), *zip(got, want)]
+        for a, b in pairs:
+            assert (_bits(float(a)) == _bits(b)) if exact else _close(float(a), b, 1e-12)
+
+
+def test_loss_partials_are_the_inlined_ops_own_rules() -> None:
+    # l1's derivative is abs's partial, hinge's gate relu's, bce's sigmoid softplus's
+    abs_, relu, softplus = (autograd.get_op(k) for k in ("abs", "relu", "softplus"))
+    l1, hinge, bce = (autograd.get_op(k) for k in ("l1_loss", "hinge_loss", "bce_with_logits"))
+    for xs in _loss_points(3):
+        ps, ts = xs[:3], xs[3:]
+        d = [abs_.local(abs(p - t), p - t)[0] / 3 for p, t in zip(ps, ts)]
+        assert list(map(_bits, l1.local(l1.forward(*xs), *xs))) == \
+            list(map(_bits, d + [-x for x in d]))
+        g = [relu.local(relu.forward(1.0 - p * t), 1.0 - p * t)[0] / 3 for p, t in zip(ps, ts)]
+        want = [-a * t for a, t in zip(g, ts)] + [-a * p for a, p in zip(g, ps)]
+        assert list(map(_bits, hinge.local(hinge.forward(*xs), *xs))) == list(map(_bits, want))
+        s = [(softplus.local(softplus.forward(p), p)[0] - t) / 3 for p, t in zip(ps, ts)]
+        assert list(map(_bits, bce.local(bce.forward(*xs), *xs)[:3])) == list(map(_bits, s))
