@@ -25,17 +25,20 @@ What this module owns:
   ``numpy.where`` (its condition elementwise logic), each helper its NumPy
   form, an operand group (``*xs``) a matrix with one column per element, a
   partial of ``i`` a matrix of partials. No derivative is written here. An
-  op without a formula but with :class:`~autograd.ops.Codegen` templates
-  (``nn``'s fused neurons) is rendered from those (a Python conditional
-  becomes ``numpy.where``); one with neither (ops registered with plain
-  functions) runs its float ``forward``/``local``
+  op without a formula, or whose formula has single operands after its
+  groups or temporaries (``nn``'s fused neurons), is rendered from its
+  :class:`~autograd.ops.Codegen` templates, themselves rendered from the
+  formula (a Python conditional becomes ``numpy.where``); one with neither
+  (ops registered with plain functions) runs its float ``forward``/``local``
   once per sample through ``numpy.frompyfunc``: correct, only slower.
 * **Matrix products.** Fused neurons (the ``neuron_<activation>`` ops of
   ``nn``: operands ``x..., w..., b`` with ``act(w . x + b)``) and ``dot``
   nodes that read the same batched inputs and whose other half is parameters
   are grouped, layer by layer, into one ``X @ W`` product; their backward is
   ``dZ = dA * act'(Z)``, ``dW = X.T @ dZ``, ``dX = dZ @ W.T``, with ``act'``
-  rendered from the activation's own entry.
+  rendered from the activation's own entry (the formula the neuron's is
+  composed from) and a pre-activation near a kink recomputed exactly as the
+  neuron's formula computes its temporary ``z``.
 * **Every kink on the dynamic engine's side.** A matrix product sums in
   another order (and with FMA) than the op does, and NumPy's ``exp``,
   ``log``, ``tanh``... are not libm's, so such values may differ from the
@@ -104,6 +107,7 @@ from autograd.formula_numpy import (
     render,
     require_numpy,
 )
+from autograd.formula_render import temp_function
 from autograd.ops import OPS
 from autograd.trace import TraceError, flatten, literal, trace
 
@@ -177,18 +181,15 @@ def _exact_affine(op: Any, act: Any) -> Callable[..., float] | bool | None:
     if op.name == "dot":
         fwd = op.forward
         return lambda xs, ws, b: fwd(*xs, *ws)  # symmetric: x . w = w . x exactly
-    cg = op.codegen
-    total = None
-    if cg is not None:
-        for key, val in cg.names.items():
-            if key.startswith("_total_"):
-                total = val
-    if total is None:
+    rule = op.rule
+    if rule is None or not rule.temps:
         return False
+    # the neuron's temporary z = w . x + b, as its formula's float rules compute it
+    z_of = temp_function(rule, rule.temps[0][0])
+    tail = (0.0,) * op.params
 
     def exact(xs: list[float], ws: list[float], b: float | None) -> float:
-        z = total(list(map(operator.mul, xs, ws)))
-        return z if b is None else z + b
+        return z_of(*xs, *ws, -0.0 if b is None else b, *tail)  # x + -0.0 is x
 
     return exact
 

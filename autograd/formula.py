@@ -33,6 +33,17 @@ reads ``i`` is a *per-element sum*: the exactly rounded sum over ``i = 0..n-1``
 of the term (``fsum((ps[i] - ts[i]) * (ps[i] - ts[i])) / n`` is a mean squared
 error); partials are per element already, so they may not hold one.
 
+Groups may be followed by single operands, the trailing ``params`` of them
+constant parameters (a neuron: ``*xs, *ws, b`` and leaky_relu's ``slope``):
+each single has one partial, of no ``i``. A variadic formula may name
+*temporaries* (``Formula.temps``, ``(("z", "sumprod_builtin(xs, ws) + b"),)``):
+each computed once per node from the operands and earlier temporaries, read
+by name in the forward and partials; a temporary may not read ``i``. Every
+renderer binds it once (a local of the float and Value rules, a ``{t0}``
+template of the compiled path). In partials, a factor that does not read
+``i`` multiplying one that does (``(1.0 - out * out) * ws[i]``) is computed
+once per node.
+
 An op written in terms of another (a loss of ``abs``, ``relu``...) inlines
 that op's formula instead of restating its derivative:
 ``formula_render.inline(get_op("abs").rule, {"x": "ps[i] - ts[i]"})`` gives
@@ -46,6 +57,7 @@ import engine functions when called).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -74,20 +86,22 @@ class Formula:
         params: how many trailing operands are constant parameters.
     """
 
-    __slots__ = ("forward", "operands", "params", "partials")
+    __slots__ = ("forward", "operands", "params", "partials", "temps")
 
     operands: tuple[str, ...]
     forward: str
     partials: tuple[str, ...]
     params: int
+    temps: tuple[tuple[str, str], ...]
 
     def __init__(self, operands: tuple[str, ...], forward: str, partials: tuple[str, ...],
-                 params: int = 0) -> None:
+                 params: int = 0, temps: tuple[tuple[str, str], ...] = ()) -> None:
         # a plain class, not a dataclass: creating one costs import time
         object.__setattr__(self, "operands", tuple(operands))
         object.__setattr__(self, "forward", forward)
         object.__setattr__(self, "partials", tuple(partials))
         object.__setattr__(self, "params", params)
+        object.__setattr__(self, "temps", tuple((str(k), str(v)) for k, v in temps))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Formula is immutable: cannot set {name!r}")
@@ -99,12 +113,13 @@ class Formula:
         return hash(self.sources)
 
     def __repr__(self) -> str:
+        temps = f", temps={self.temps!r}" if self.temps else ""
         return (f"Formula(operands={self.operands!r}, forward={self.forward!r}, "
-                f"partials={self.partials!r}, params={self.params!r})")
+                f"partials={self.partials!r}, params={self.params!r}{temps})")
 
     @property
     def variadic(self) -> bool:
-        """Whether the operands are groups (``*xs``)."""
+        """Whether the operands start with groups (``*xs``)."""
         return bool(self.operands) and self.operands[0].startswith("*")
 
     @property
@@ -113,9 +128,20 @@ class Formula:
         return tuple(o.lstrip("*") for o in self.operands)
 
     @property
+    def groups(self) -> tuple[str, ...]:
+        """The groups' names (``xs`` of ``*xs``), in order."""
+        return tuple(o[1:] for o in self.operands if o.startswith("*"))
+
+    @property
+    def singles(self) -> tuple[str, ...]:
+        """The single operands' names (after the groups, for a variadic op)."""
+        return tuple(o for o in self.operands if not o.startswith("*"))
+
+    @property
     def sources(self) -> tuple[Any, ...]:
         """Everything a rendering depends on (compared to detect stale generated code)."""
-        return (self.operands, self.forward, self.partials, self.params)
+        base = (self.operands, self.forward, self.partials, self.params)
+        return (*base, self.temps) if self.temps else base
 
 
 class Helper:
@@ -151,6 +177,10 @@ class Helper:
         return f"Helper({getattr(self.float_fn, '__name__', self.float_fn)!r}, doc={self.doc!r})"
 
 
+def _sumprod_builtin(xs: Any, ys: Any) -> float:
+    return sum(map(operator.mul, xs, ys))  # the builtin sum: left to right from 0
+
+
 #: The helper names a formula may call, and what each means.
 HELPERS: Mapping[str, Helper] = {
     "where": Helper(lambda c, a, b: a if c else b, "",
@@ -173,6 +203,10 @@ HELPERS: Mapping[str, Helper] = {
     "fsum": Helper(N.fsum, "", group=True, doc="exactly rounded sum of a group"),
     "sumprod": Helper(N.sumprod, "", group=True,
                       doc="sumprod(xs, ys): exactly rounded sum of xs[i] * ys[i]", arity=2),
+    "sumprod_builtin": Helper(
+        _sumprod_builtin, "", group=True, arity=2,
+        doc="sumprod_builtin(xs, ys): Python's sum of xs[i] * ys[i], added left to right "
+            "from 0 (a neuron's w . x: faster than sumprod, rounded as the builtin sum)"),
     "logsumexp": Helper(N.logsumexp, "", group=True,
                         doc="ln(sum(e^x)) of a group, shifted by its maximum"),
     "tie_share": Helper(N.tie_share, "", group=True,
@@ -272,6 +306,12 @@ def _v_sumprod(xs: Any, ys: Any) -> Any:
     from autograd.engine import dot
 
     return dot(xs, ys)
+
+
+def _v_sumprod_builtin(xs: Any, ys: Any) -> Any:
+    from autograd.engine import dot
+
+    return dot(xs, ys)  # as a graph: dot's exactly rounded data (a neuron's create_graph)
 
 
 def _v_logsumexp(xs: Any) -> Any:

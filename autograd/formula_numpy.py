@@ -11,8 +11,10 @@ checked tree (:func:`autograd.formula_render.parse`) for NumPy arrays, for
   rounded sums);
 * :func:`render`: one op for one operand count, from its formula
   (:class:`FormulaRendered`: ``where`` as a select, a group as a matrix, a
-  partial of ``i`` as a matrix of partials) or, for ops without one, from its
-  :class:`~autograd.ops.Codegen` templates (:class:`TemplateRendered`); None
+  partial of ``i`` as a matrix of partials) or, for ops without one and for
+  formulas with single operands after groups or temporaries (a neuron), from
+  its :class:`~autograd.ops.Codegen` templates (:class:`TemplateRendered`,
+  themselves rendered from the formula); None
   when neither renders (the op's float functions then run per sample);
 * :func:`kink_atoms`: the comparisons of a formula's ``where`` conditions,
   which the batched path watches (a value within rounding of one takes the
@@ -112,6 +114,10 @@ def nfsum(xs: Any) -> Any:  # math.fsum of one value per sample each
     if not shape:
         return N.fsum([float(c) for c in cols])
     return g_fsum(np.stack([np.broadcast_to(c, shape) for c in cols], axis=-1))
+
+
+def nsumprod(xs: Any, ys: Any) -> Any:  # the builtin sum of the products, left to right
+    return nsum(x * y for x, y in zip(xs, ys))
 
 
 def pmax(a: Any, b: Any) -> Any:  # Python's max(a, b): the first unless b is larger
@@ -315,7 +321,8 @@ def namespace() -> dict[str, Any]:
         "_nx_div": np.divide, "_nx_pow": npow, "_nx_exp": np.exp, "_nx_log": np.log,
         "_nx_sqrt": np.sqrt, "_nx_tanh": np.tanh, "_nx_sigmoid": sigmoid,
         "_nx_softplus": softplus, "_nx_sin": np.sin, "_nx_cos": np.cos, "_nx_erf": erf,
-        "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_fsum": nfsum, "_nx_max": pmax, "_nx_min": pmin,
+        "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_sumprod_builtin": nsumprod, "_nx_fsum": nfsum,
+        "_nx_max": pmax, "_nx_min": pmin,
         "_gx_fsum": g_fsum,
         "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
         "_cols": cols, "_fix_affine": fix_affine, "_eprop": eprop, "_near": near,
@@ -332,6 +339,7 @@ def _float_to_numpy() -> dict[int, str]:
     from autograd.formula import HELPERS
 
     out = {id(h.float_fn): h.numpy for h in HELPERS.values() if not h.group}
+    out[id(HELPERS["sumprod_builtin"].float_fn)] = "_nx_sumprod_builtin"  # on column tuples
     out.update({id(N.fsum): "_nx_fsum", id(math.fsum): "_nx_fsum",
                 id(builtins.sum): "_nx_sum", id(builtins.max): "_nx_max",
                 id(builtins.min): "_nx_min", id(abs): "_nx_abs"})
@@ -411,6 +419,9 @@ class TemplateRendered:
             raise Unrenderable(op.name)
         rename: dict[str, str] = {}
         for key, val in cg.names.items():
+            if type(val) is float:  # a constant of the formula (gelu's SQRT1_2)
+                rename[key] = literal(val)
+                continue
             target = _FLOAT_TO_NUMPY.get(id(val))
             if target is None:
                 raise Unrenderable(f"{op.name}: {key}")
@@ -555,6 +566,9 @@ class FormulaRendered:
         self.parse = parse
         self.constants = dict(CONSTANTS)
         self.variadic = bool(rule.variadic)
+        if (rule.singles and self.variadic) or rule.temps:
+            # a neuron's x..., w..., b with z: rendered from its templates (TemplateRendered)
+            raise Unrenderable(f"{op.name}: single operands or temporaries")
         names = rule.names
         if self.variadic:
             if n % len(names):
@@ -759,10 +773,12 @@ def render(op: Any, n: int) -> Any:
     if key not in _RENDER_CACHE:
         r: Any = None
         try:
-            if getattr(op, "rule", None) is not None:
+            try:
+                if getattr(op, "rule", None) is None:
+                    raise Unrenderable(op.name)
                 r = FormulaRendered(op, n)
-            else:
-                r = TemplateRendered(op, n)
+            except Unrenderable:
+                r = TemplateRendered(op, n)  # from its templates (rendered from the formula)
         except (Unrenderable, SyntaxError, KeyError, IndexError, ValueError, TypeError,
                 ImportError, AttributeError):
             r = None

@@ -28,6 +28,7 @@ condition as elementwise logic.
 from __future__ import annotations
 
 import ast
+import builtins
 import keyword
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -50,12 +51,15 @@ __all__ = [
     "doc_text",
     "docs",
     "edge_label",
+    "factored",
+    "float_expression",
     "float_globals",
     "float_source",
     "helpers_used",
     "inline",
     "parse",
     "per_element_sums",
+    "temp_function",
     "templates",
     "value_globals",
     "value_names",
@@ -72,7 +76,8 @@ _INDEX = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 # Parsing and checking.
 
 
-def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") -> ast.expr:
+def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "",
+          temps: int | None = None) -> ast.expr:
     """Parse and check one expression of ``formula``; return its ``ast`` tree.
 
     Args:
@@ -80,6 +85,8 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
         formula: the formula it belongs to (for the operand names).
         partial: whether it is a partial (``out`` and, for groups, ``i`` allowed).
         what: names the op in error messages.
+        temps: how many of the formula's temporaries ``src`` may read (all by
+            default; a temporary reads only those before it).
 
     Raises:
         FormulaError: for a syntax error or a construct outside the language.
@@ -88,7 +95,8 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
         tree = ast.parse(src, mode="eval").body
     except SyntaxError as e:
         raise FormulaError(f"{what}: cannot parse {src!r}: {e.msg}") from None
-    names = set(formula.names)
+    groups = set(formula.groups)
+    names = set(formula.names) | {t for t, _ in formula.temps[:temps]}
     if partial:
         names.add("out")
     if formula.variadic:
@@ -108,7 +116,7 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
                 raise bad(node, f"unknown name {node.id!r}; use the operands "
                                 f"({', '.join(formula.names)}), out, or "
                                 f"{', '.join(CONSTANTS)}")
-            if node.id in formula.names and formula.variadic:
+            if node.id in groups:
                 raise bad(node, f"a group ({node.id}) is used whole only as a helper's "
                                 f"argument; index it as {node.id}[i]")
         elif isinstance(node, ast.BinOp):
@@ -131,8 +139,7 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
                         else node.values):
                 check(sub, cond)
         elif isinstance(node, ast.Subscript):
-            if not (isinstance(node.value, ast.Name) and formula.variadic
-                    and node.value.id in formula.names):
+            if not (isinstance(node.value, ast.Name) and node.value.id in groups):
                 raise bad(node, "only an operand group may be indexed")
             _check_index(node.slice, lambda n, w: bad(n, w))
         elif isinstance(node, ast.Call):
@@ -157,7 +164,7 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
                 return
             if h.group:
                 for a in args:
-                    if isinstance(a, ast.Name) and a.id in formula.names and formula.variadic:
+                    if isinstance(a, ast.Name) and a.id in groups:
                         continue
                     if node.func.id == "tie_share" and a is args[-1]:
                         _check_index(a, lambda n, w: bad(n, w))
@@ -196,7 +203,7 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "") 
 
 
 def _is_group(node: ast.AST, formula: Formula) -> bool:
-    return isinstance(node, ast.Name) and formula.variadic and node.id in formula.names
+    return isinstance(node, ast.Name) and node.id in formula.groups
 
 
 def per_element_sums(tree: ast.AST) -> list[ast.Call]:
@@ -243,11 +250,15 @@ def check(formula: Formula, what: str) -> None:
     """
     ops = formula.operands
     if formula.variadic:
-        if not all(o.startswith("*") for o in ops) or formula.params:
-            raise FormulaError(f"{what}: a variadic op has only groups (*xs, *ys), no params")
+        if any(o.startswith("*") for o in ops[len(formula.groups):]):
+            raise FormulaError(f"{what}: groups (*xs) come first, then single operands "
+                               f"(*xs, *ws, b), got {ops}")
+        if formula.params > len(formula.singles):
+            raise FormulaError(f"{what}: the {formula.params} parameter(s) must be trailing "
+                               f"single operands (*xs, b, slope), got {ops}")
     elif any(o.startswith("*") for o in ops):
         raise FormulaError(f"{what}: groups (*xs) cannot follow single operands")
-    bare = formula.names
+    bare = formula.names + tuple(t for t, _ in formula.temps)
     if len(set(bare)) != len(bare) or not all(b.isidentifier() for b in bare):
         raise FormulaError(f"{what}: operand names must be distinct identifiers, got {ops}")
     for b in bare:
@@ -262,20 +273,30 @@ def check(formula: Formula, what: str) -> None:
     if len(formula.partials) != want:
         raise FormulaError(
             f"{what}: {len(formula.partials)} partial(s) for {want} "
-            f"{'group' if formula.variadic else 'non-parameter operand'}(s); give one each"
+            f"{'group or operand' if formula.variadic else 'non-parameter operand'}(s); "
+            "give one each"
         )
+    for k, (t, src) in enumerate(formula.temps):
+        tree = parse(src, formula, what=what, temps=k)
+        if _uses(tree, "i") or per_element_sums(tree):
+            raise FormulaError(f"{what}: the temporary {t} = {src!r} is computed once per "
+                               "node; it may not read i (write the per-element term where "
+                               "it is used)")
     parse(formula.forward, formula, what=what)
     for p in formula.partials:
         parse(p, formula, partial=True, what=what)
 
 
-def inline(formula: Formula, args: Mapping[str, str], *, what: str = "") -> tuple[str, ...]:
+def inline(formula: Formula, args: Mapping[str, str], *, what: str = "",
+           out: str | None = None) -> tuple[str, ...]:
     """An op's formula used inside another's: its forward and partials, composed.
 
     Each operand of ``formula`` is replaced by the expression ``args`` gives for
     it (``{"x": "ps[i] - ts[i]"}``) and ``out`` by the forward so replaced, so that
     an op written in terms of another (``l1_loss`` of ``abs``) reads that op's
-    derivative from its one formula instead of restating it.
+    derivative from its one formula instead of restating it. With ``out``
+    given, ``out`` is replaced by that text instead (``"out"``: the composing
+    op's result is the inlined op's, as a neuron's ``act(z)``).
 
     Returns:
         ``(forward, *partials)`` as source text of the composing formula.
@@ -305,7 +326,8 @@ def inline(formula: Formula, args: Mapping[str, str], *, what: str = "") -> tupl
         return Sub().visit(ast.parse(src, mode="eval").body)
 
     fwd = sub(formula.forward, None)
-    return (ast.unparse(fwd), *(ast.unparse(sub(p, fwd)) for p in formula.partials))
+    res = fwd if out is None else ast.parse(out, mode="eval").body
+    return (ast.unparse(fwd), *(ast.unparse(sub(p, res)) for p in formula.partials))
 
 
 # ---------------------------------------------------------------------------
@@ -382,20 +404,24 @@ def float_source(name: str, formula: Formula) -> tuple[str, str]:
     calls = _float_calls()
     consts = _float_consts()
     if formula.variadic:
-        groups = formula.names
+        k = len(formula.groups)
         fwd_tree = _ElementLoops().visit(parse(formula.forward, formula))
         fwd = _render(fwd_tree, consts, calls)
+        bound, fused = _temp_lines(formula, [fwd_tree], consts, calls)
         forward = (f"def _{name}_forward(*ops: float) -> float:\n"
-                   f"{_group_split(groups, 'ops', _names_in(fwd_tree))}    return {fwd}\n")
+                   f"{_group_split(formula, 'ops', _names_in(fwd_tree) | fused)}{bound}"
+                   f"    return {fwd}\n")
         trees = [parse(src, formula, partial=True) for src in formula.partials]
         hoist = _Hoist()
         trees = [hoist.visit(t) for t in trees]
-        parts = [_group_partials(t, consts, calls) for t in trees]
-        used = _names_in(*trees, *hoist.calls) | {"n"}  # (x,) * n needs n
+        parts = [_group_partials(t, consts, calls) if j < k else f"({_render(t, consts, calls)},)"
+                 for j, t in enumerate(trees)]
+        bound, fused = _temp_lines(formula, [*trees, *hoist.calls], consts, calls)
+        used = _names_in(*trees, *hoist.calls) | fused | {"n"}  # (x,) * n needs n
         temps = "".join(f"    _h{k} = {_render(c, consts, calls)}\n"
                         for k, c in enumerate(hoist.calls))
         local = (f"def _{name}_local(out: float, *ops: float) -> tuple[float, ...]:\n"
-                 f"{_group_split(groups, 'ops', used)}{temps}"
+                 f"{_group_split(formula, 'ops', used)}{bound}{temps}"
                  f"    return {' + '.join(parts)}\n")
         return forward, local
     args = ", ".join(f"{o}: float" for o in formula.names)
@@ -417,20 +443,71 @@ class _Hoist(ast.NodeTransformer):
         self.calls: list[ast.expr] = []
         self._keys: dict[str, int] = {}
 
+    def _name(self, node: ast.expr) -> ast.expr:
+        key = ast.dump(node)
+        if key not in self._keys:
+            self._keys[key] = len(self.calls)
+            self.calls.append(node)
+        return ast.copy_location(ast.Name(f"_h{self._keys[key]}", ast.Load()), node)
+
+    def visit(self, node: ast.AST) -> Any:
+        if (isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant))
+                and ast.dump(node) in self._keys):
+            return self._name(node)  # already named: a single operand's partial A of A * xs[i]
+        return super().visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        # A * xs[i] with A not reading i (a neuron's act'(z)): A computed once
+        if isinstance(node.op, ast.Mult):
+            li, ri = _uses(node.left, "i"), _uses(node.right, "i")
+            for side, other in (("left", ri and not li), ("right", li and not ri)):
+                sub = getattr(node, side)
+                if other and not isinstance(sub, (ast.Name, ast.Constant, ast.UnaryOp)):
+                    setattr(node, side, self._name(sub))
+        self.generic_visit(node)
+        return node
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         fname = node.func.id if isinstance(node.func, ast.Name) else ""
         if fname in HELPERS and HELPERS[fname].group and not _uses(node, "i"):
-            key = ast.dump(node)
-            if key not in self._keys:
-                self._keys[key] = len(self.calls)
-                self.calls.append(node)
-            return ast.copy_location(ast.Name(f"_h{self._keys[key]}", ast.Load()), node)
+            return self._name(node)
         self.generic_visit(node)
         return node
 
 
-def _group_split(groups: tuple[str, ...], src: str, used: set[str]) -> str:
-    """Lines binding each used group (and ``n``) from the flat operand tuple ``src``."""
+def _temp_lines(formula: Formula, trees: Sequence[ast.AST], consts: Mapping[str, str],
+                calls: Mapping[str, str], cond: Callable[[str], str] | None = None,
+                ) -> tuple[str, set[str]]:
+    """The lines binding the temporaries ``trees`` read (``    z = ...``), in order, and
+    the names those lines read (groups, operands)."""
+    needed = _names_in(*trees)
+    parsed = [(t, parse(src, formula, temps=k)) for k, (t, src) in enumerate(formula.temps)]
+    for t, tree in reversed(parsed):
+        if t in needed:
+            needed |= _names_in(tree)
+    lines = "".join(f"    {t} = {_render(tree, consts, calls, cond)}\n"
+                    for t, tree in parsed if t in needed)
+    reads = set().union(*(_names_in(tree) for t, tree in parsed if t in needed))
+    return lines, reads
+
+
+def _group_split(formula: Formula, src: str, used: set[str]) -> str:
+    """Lines binding each used group, single operand (and ``n``) from the flat operand
+    tuple ``src``."""
+    groups, singles = formula.groups, formula.singles
+    if singles:
+        s, k = len(singles), len(groups)
+        lines = [f"    n = len({src}) - {s}\n" if k == 1 else
+                 f"    n = (len({src}) - {s}) // {k}\n"]
+        for j, g in enumerate(groups):
+            if g in used:
+                lo = "" if j == 0 else f"{j} * n" if j > 1 else "n"
+                hi = f"{j + 1} * n" if j + 1 > 1 else "n"
+                lines.append(f"    {g} = {src}[{lo}:{hi}]\n")
+        lines += [f"    {nm} = {src}[{j - s}]\n" for j, nm in enumerate(singles) if nm in used]
+        if not ("n" in used or set(groups) & used):
+            del lines[0]
+        return "".join(lines)
     if len(groups) == 1:
         lines = [f"    {groups[0]} = {src}\n"] if groups[0] in used else []
         return "".join(lines) + (f"    n = len({src})\n" if "n" in used else "")
@@ -524,19 +601,23 @@ def value_source(name: str, formula: Formula) -> str:
     cond = "_d({})".format
     head = f"def _{name}_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:\n"
     if formula.variadic:
-        groups = formula.names
+        k = len(formula.groups)
         trees = [parse(src, formula, partial=True) for src in formula.partials]
-        used = _names_in(*trees)
-        if len(groups) > 1:
+        bound, fused = _temp_lines(formula, trees, consts, calls, cond)
+        used = _names_in(*trees) | fused
+        if len(trees) > 1:
             used.add("n")
-        body = _group_split(groups, "o", used)
+        body = _group_split(formula, "o", used) + bound
         for j, tree in enumerate(trees):
             expr = _render(tree, consts, calls, cond)
             index = f"        i = wrt - {j} * n\n" if "i" in _names_in(tree) else ""
-            if j < len(groups) - 1:
-                body += f"    if wrt < {j + 1} * n:\n{index}        return {expr}\n"
-            else:
+            if j == len(trees) - 1:
                 body += f"{index[4:]}    return {expr}\n"
+            elif j < k:
+                body += f"    if wrt < {j + 1} * n:\n{index}        return {expr}\n"
+            else:  # a single operand after the groups
+                at = f"{k} * n" + (f" + {j - k}" if j > k else "")
+                body += f"    if wrt == {at}:\n        return {expr}\n"
         return head + body.replace("wrt - 0 * n", "wrt").replace("1 * n", "n")
     names = formula.names
     core = len(names) - formula.params
@@ -565,9 +646,10 @@ def templates(formula: Formula) -> tuple[Any, ...]:
     For a fixed-arity op: ``(forward, local)``, a string and a tuple of
     strings, with ``{0}``, ``{1}``... for the operands and ``{out}`` for the
     output. For a variadic op: ``(forward, local, after)``, functions of the
-    operand count returning them; ``after`` holds the group helpers that the
-    partials call without ``i`` (``fsum(ts)``), computed once and read as
-    ``{u0}``, ``{u1}``...
+    operand count returning them; ``after`` holds what the partials compute
+    without ``i`` (``fsum(ts)``; a neuron's ``act'(z)`` in ``act'(z) * ws[i]``),
+    computed once and read as ``{u0}``, ``{u1}``...; ``temps`` the formula's
+    temporaries, computed before the forward and read as ``{t0}``, ``{t1}``...
     """
     calls = _float_calls()
     consts = _float_consts()
@@ -584,21 +666,32 @@ def templates(formula: Formula) -> tuple[Any, ...]:
         loc = tuple(fix(_render(parse(p, formula, partial=True), {**consts, **slots}, calls))
                     for p in formula.partials)
         return fwd, loc
-    groups = formula.names
+    groups = formula.groups
+    singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
-    hoist = _Hoist()  # group helpers the partials call without i: once, after the output
+    hoist = _Hoist()  # what the partials compute without i: once, after the output
     part_trees = [hoist.visit(parse(p, formula, partial=True)) for p in formula.partials]
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
+    hoisted.update({t: f"{{t{k}}}" for k, (t, _) in enumerate(formula.temps)})
+    temp_trees = [parse(src, formula, temps=k) for k, (_, src) in enumerate(formula.temps)]
 
     def expand(tree: ast.expr, n: int, i: int | None) -> str:
         k = len(groups)
-        size = n // k
+        size = (n - len(singles)) // k
         group_of = {g: [f"__op{j * size + m}__" for m in range(size)]
                     for j, g in enumerate(groups)}
         env = {"i": i if i is not None else 0, "n": size}
+        ones = {nm: f"__op{k * size + j}__" for j, nm in enumerate(singles)}
 
         class Sub(ast.NodeTransformer):
             def visit_Call(self, node: ast.Call) -> ast.AST:
+                if (isinstance(node.func, ast.Name) and node.func.id == "sumprod_builtin"
+                        and all(isinstance(a, ast.Name) for a in node.args)):
+                    # the builtin sum of the products themselves: one C call
+                    pairs = zip(*(group_of[a.id] for a in node.args))  # type: ignore[attr-defined]
+                    prods: list[ast.expr] = [ast.BinOp(ast.Name(x), ast.Mult(), ast.Name(y))
+                                             for x, y in pairs]
+                    return ast.Call(ast.Name("_sum"), [ast.Tuple(prods, ast.Load())], [])
                 if not any(node is c for c in per_element_sums(node)):
                     self.generic_visit(node)
                     return node
@@ -624,7 +717,8 @@ def templates(formula: Formula) -> tuple[Any, ...]:
                 return node
 
         text = _render(Sub().visit(_copy(tree)),
-                       {**consts, "out": "__out__", **{h: f"__{h}__" for h in hoisted}}, calls)
+                       {**consts, "out": "__out__", **ones,
+                        **{h: f"__{h}__" for h in hoisted}}, calls)
         for h, u in hoisted.items():
             text = text.replace(f"__{h}__", u)
         for m in range(n - 1, -1, -1):
@@ -635,13 +729,17 @@ def templates(formula: Formula) -> tuple[Any, ...]:
         return expand(fwd_tree, n, None)
 
     def local(n: int) -> tuple[str, ...]:
-        size = n // len(groups)
-        return tuple(expand(t, n, m) for t in part_trees for m in range(size))
+        size = (n - len(singles)) // len(groups)
+        return tuple(expand(t, n, m) for j, t in enumerate(part_trees)
+                     for m in (range(size) if j < len(groups) else (None,)))
 
     def after(n: int) -> tuple[str, ...]:
         return tuple(expand(c, n, None) for c in hoist.calls)
 
-    return forward, local, after
+    def temps(n: int) -> tuple[str, ...]:
+        return tuple(expand(c, n, None) for c in temp_trees)
+
+    return forward, local, after, temps
 
 
 # ---------------------------------------------------------------------------
@@ -733,7 +831,8 @@ def helpers_used(formula: Formula) -> tuple[str, ...]:
     """The helper and constant names the formula uses, sorted."""
     used = set()
     trees = [parse(formula.forward, formula),
-             *(parse(p, formula, partial=True) for p in formula.partials)]
+             *(parse(p, formula, partial=True) for p in formula.partials),
+             *(parse(src, formula, temps=k) for k, (_, src) in enumerate(formula.temps))]
     for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -802,6 +901,8 @@ def float_globals(formula: Formula) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for h in helpers_used(formula):
         out[float_name(h)] = HELPERS[h].float_fn if h in HELPERS else CONSTANTS[h]
+        if h == "sumprod_builtin":  # templates add its products with the builtin sum
+            out["_sum"] = builtins.sum
     return out
 
 
@@ -873,6 +974,93 @@ def derive(name: str, formula: Formula) -> Derived:
     ftext, dtext = docs(formula)
     return Derived(fwd, glob[f"_{name}_local"], vglob[f"_{name}_value"], ft, lt,
                    float_globals(formula), ftext, dtext)
+
+
+def factored(formula: Formula) -> tuple[str, tuple[str | None, ...]] | None:
+    """The shared factor of a variadic formula whose partials are ``A * g[i]`` and ``A``.
+
+    A neuron's partials are ``act'(z) * ws[i]``, ``act'(z) * xs[i]`` and
+    ``act'(z)``: one factor ``A``, computed once, times an element of a group
+    (or ``A`` itself for a single operand). Code that specializes on ``A``
+    (``A == 1``: the partials are the groups themselves) reads the structure
+    from here instead of restating it.
+
+    Returns:
+        ``(A, reads)``: ``A`` as formula text (``"1.0"`` where the partials are
+        the groups themselves), and per partial the group it multiplies (None
+        for ``A`` itself); None if the partials have another form.
+    """
+    if not formula.variadic:
+        return None
+    hoist = _Hoist()
+    trees = [hoist.visit(parse(p, formula, partial=True)) for p in formula.partials]
+    factor: str | None = None
+    reads: list[str | None] = []
+    for j, t in enumerate(trees):
+        single = j >= len(formula.groups)
+        if isinstance(t, ast.BinOp) and isinstance(t.op, ast.Mult) and not single:
+            a, g = t.left, t.right
+        else:
+            a, g = t, None
+        if g is None and not single:  # g[i] alone: A is 1.0
+            a, g = ast.Constant(1.0), t
+        if g is not None and not (isinstance(g, ast.Subscript) and isinstance(g.value, ast.Name)
+                                  and isinstance(g.slice, ast.Name) and g.slice.id == "i"):
+            return None
+        if isinstance(a, ast.Name) and a.id.startswith("_h"):
+            a = hoist.calls[int(a.id[2:])]
+        if _uses(a, "i"):
+            return None
+        text = ast.unparse(a)
+        if factor is None:
+            factor = text
+        elif text != factor:
+            return None
+        reads.append(g.value.id if g is not None else None)  # type: ignore[attr-defined]
+    return (factor or "1.0"), tuple(reads)
+
+
+def float_expression(src: str, formula: Formula, names: Mapping[str, str],
+                     *, partial: bool = True) -> str:
+    """``src`` (an expression of ``formula``, or of its temporaries) as float code, each
+    name renamed by ``names`` (``{"xs": "xdt"}``); its globals are :func:`float_globals`'s.
+
+    For code that inlines a formula's pieces (``nn.layers``' per-layer kernels);
+    ``sumprod_builtin(a, b)`` is written ``_sum(_map(_mul, a, b))`` (the builtins
+    ``sum``, ``map`` and ``operator.mul``: no Python call).
+    """
+    tree = _ElementLoops().visit(parse(src, formula, partial=partial))
+
+    class Inline(ast.NodeTransformer):  # sumprod_builtin(a, b) as sum(map(mul, a, b)): C calls
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id == "sumprod_builtin":
+                return ast.Call(ast.Name("_sum"), [ast.Call(ast.Name("_map"), [
+                    ast.Name("_mul"), *node.args], [])], [])
+            return node
+
+    return _render(Inline().visit(tree), {**_float_consts(), **names}, _float_calls())
+
+
+def temp_function(formula: Formula, name: str) -> Callable[..., float]:
+    """The float function ``f(*operands)`` computing the formula's temporary ``name``
+    as its float rules do (a neuron's ``z = w . x + b``, for code that recomputes
+    one pre-activation exactly).
+
+    Raises:
+        FormulaError: if the formula has no temporary of that name.
+    """
+    if name not in dict(formula.temps):
+        raise FormulaError(f"temp_function: the formula has no temporary {name!r}; its "
+                           f"temporaries are {', '.join(dict(formula.temps)) or 'none'}")
+    bound, reads = _temp_lines(formula, [ast.Name(name, ast.Load())], _float_consts(),
+                               _float_calls())
+    src = (f"def _temp(*ops: float) -> float:\n{_group_split(formula, 'ops', reads)}"
+           f"{bound}    return {name}\n")
+    glob: dict[str, Any] = {**float_globals(formula)}
+    exec(compile(src, f"<temporary {name}>", "exec"), glob)
+    fn: Callable[..., float] = glob["_temp"]
+    return fn
 
 
 def value_names(src: str, formula: Formula) -> frozenset[str]:

@@ -36,7 +36,7 @@ How a renderer for another namespace (NumPy arrays for
 ``autograd.compile(..., batch=True)``, say) gets an op's formula:
 
 * ``op.rule`` is the :class:`~autograd.formula.Formula` (``None`` for ops
-  built from callables, such as ``nn``'s fused ops): ``op.rule.operands``
+  built from callables, such as ``custom_op`` with functions): ``op.rule.operands``
   (names; a leading ``*`` marks a variadic group), ``op.rule.forward`` and
   ``op.rule.partials`` (source strings; partials may use ``out``, and for
   groups the index ``i`` and group length ``n``), ``op.rule.params``;
@@ -49,7 +49,9 @@ How a renderer for another namespace (NumPy arrays for
   ``and``/``or``/``not``), ``div``, ``pow``, ``exp``, ``log``, ``sqrt``,
   ``tanh``, ``sigmoid``, ``softplus``, ``sin``, ``cos``, ``erf``, ``abs``,
   ``min``, ``max`` (two floats, Python's tie rule), and on whole groups
-  ``fsum``, ``sumprod``, ``logsumexp``, ``tie_share(xs, i)``. Every helper is
+  ``fsum``, ``sumprod``, ``sumprod_builtin``, ``logsumexp``, ``tie_share(xs, i)``
+  (``fsum(term of i)`` in a forward: a per-element sum; ``op.rule.temps``:
+  named temporaries, ``op.rule.singles``: single operands after the groups). Every helper is
   total (IEEE results, never an exception), so both branches of a ``where``
   may be evaluated. ``HELPERS[name].doc`` says what each means. ``a / b``
   reaches a renderer as ``div(a, b)`` unless ``b`` is ``n`` or a nonzero
@@ -74,7 +76,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from autograd import _derived
-from autograd import numerics as N
 from autograd.formula import CONSTANTS, HELPERS, Formula, float_name
 
 if TYPE_CHECKING:
@@ -97,7 +98,6 @@ __all__ = [
     "Op",
     "Special",
     "UnknownOpError",
-    "affine_codegen",
     "define_op",
     "get_op",
     "iter_ops",
@@ -275,8 +275,9 @@ class UnknownOpError(LookupError):
 
 
 def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int], tuple[str, ...]],
+                                            Callable[[int], tuple[str, ...]],
                                             Callable[[int], tuple[str, ...]]]:
-    """Templates of a variadic op (forward, local, after), rendered on first use."""
+    """Templates of a variadic op (forward, local, after, temps), rendered on first use."""
     cache: list[Any] = []
 
     def get() -> Any:
@@ -295,7 +296,10 @@ def _lazy_templates(rule: Formula) -> tuple[Callable[[int], str], Callable[[int]
     def after(n: int) -> tuple[str, ...]:
         return tuple(get()[2](n))
 
-    return forward, local, after
+    def temps(n: int) -> tuple[str, ...]:
+        return tuple(get()[3](n))
+
+    return forward, local, after, temps
 
 
 def define_op(
@@ -314,6 +318,7 @@ def define_op(
     call: str = "",
     builtin: bool = True,
     fused_backward: Mapping[str, str] | None = None,
+    temps: Sequence[tuple[str, str]] = (),
 ) -> Op:
     """Build a table entry from one formula: its forward and partials, written once.
 
@@ -338,6 +343,9 @@ def define_op(
             partial`` with respect to each value the partial reads (``{"out":
             "-2.0 * grad * out"}`` for tanh), so that ``create_graph`` builds
             the gradient as one node (see :attr:`Op.fused_backward`).
+        temps: named temporaries of a variadic op, ``(("z", "sumprod(xs, ws) + b"),)``:
+            each computed once per node, before the forward, from the operands and
+            earlier temporaries; the forward and partials read them by name.
 
     Returns:
         The :class:`Op`, not yet registered (pass it to :func:`register_op`).
@@ -345,7 +353,7 @@ def define_op(
     Raises:
         autograd.formula.FormulaError: if the formula is outside the language.
     """
-    rule = Formula(tuple(operands), forward, tuple(partials), params)
+    rule = Formula(tuple(operands), forward, tuple(partials), params, tuple(temps))
     pre = _derived.RULES.get(name) if builtin else None
     if pre is not None and pre[0] == rule.sources:  # committed, generated from this formula
         _, fwd, loc, val, ft, lt, used, ftext, dtext = pre
@@ -358,13 +366,14 @@ def define_op(
         fwd, loc, val, ft, lt = d.forward, d.local, d.value, d.forward_template, d.local_templates
         names, ftext, dtext = d.names, d.formula_text, d.derivative_text
     after: Any = ()
+    tt: Any = ()
     if rule.variadic:
-        ft, lt, after = _lazy_templates(rule)
+        ft, lt, after, tt = _lazy_templates(rule)
     return Op(
         name, symbol, -1 if rule.variadic else len(rule.operands), fwd, loc, val,
         ftext, dtext, tuple(domain), kinks=tuple(kinks), specials=tuple(specials),
         params=params, api=api, doc=doc, call=call, builtin=builtin,
-        codegen=Codegen(ft, lt, names=names, after=after), rule=rule,
+        codegen=Codegen(ft, lt, temps=tt, names=names, after=after), rule=rule,
         fused_backward=tuple((fused_backward or {}).items()),
     )
 
@@ -494,75 +503,6 @@ _TABLE: tuple[Op, ...] = (
             "logsumexp node, k + 1 nodes in all."),
 )
 del _op
-
-
-# ---------------------------------------------------------------------------
-# Composed templates (nn's fused neurons reuse an activation's own).
-
-
-def affine_codegen(
-    act: Op | None, params: int = 0, *, total: Callable[..., float] = N.fsum
-) -> Codegen:
-    """Templates for a fused ``act(x . w + b)`` node, composed from ``act``'s own.
-
-    For n-ary ops whose operands are ``x1..xn, w1..wn, b`` followed by
-    ``params`` constants of the activation (a fused neuron), with forward
-    ``act.forward(total(x_i * w_i) + b, *params)`` and partials
-    ``act'(z) * w_i``, ``act'(z) * x_i``, ``act'(z)``. The activation's
-    templates are reused, so no derivative is restated; ``act=None`` is the
-    identity.
-
-    Args:
-        act: the activation's table entry, or None for the identity.
-        params: how many trailing constant operands the activation takes.
-        total: the function summing the products, as the op's ``forward``
-            does (``math.fsum`` or the builtin ``sum``), so that compiled
-            values match it bit for bit.
-
-    Returns:
-        The templates, for the op's ``codegen`` field.
-
-    Raises:
-        ValueError: if ``act`` has no templates of its own.
-    """
-    if act is not None and act.codegen is None:
-        raise ValueError(
-            f"affine_codegen: activation {act.name!r} has no Codegen templates; "
-            "give its table entry a codegen first"
-        )
-    acg = act.codegen if act is not None else None
-    total_name = f"_total_{getattr(total, '__name__', 'fn')}"
-
-    def split(n: int) -> tuple[int, list[str]]:
-        k = (n - params - 1) // 2
-        return k, [f"{{{2 * k + 1 + i}}}" for i in range(params)]
-
-    def temps(n: int) -> tuple[str, ...]:
-        k, _ = split(n)
-        prods = ", ".join(f"{{{i}}} * {{{i + k}}}" for i in range(k))
-        return (f"{total_name}(({prods},)) + {{{2 * k}}}",)
-
-    def forward(n: int) -> str:
-        _, ps = split(n)
-        if acg is None:
-            return "{t0}"
-        return acg.forward_template(1 + params).format("{t0}", *ps)
-
-    def after(n: int) -> tuple[str, ...]:
-        _, ps = split(n)
-        if acg is None:
-            return ()
-        return (acg.local_templates(1 + params)[0].format("{t0}", *ps, out="{out}"),)
-
-    def local(n: int) -> tuple[str, ...]:
-        k, _ = split(n)
-        if acg is None:
-            return (*(f"{{{i + k}}}" for i in range(k)), *(f"{{{i}}}" for i in range(k)), "1.0")
-        return (*(f"{{u0}} * {{{i + k}}}" for i in range(k)),
-                *(f"{{u0}} * {{{i}}}" for i in range(k)), "{u0}")
-
-    names = {total_name: total, **(acg.names if acg is not None else {})}
-    return Codegen(forward, local, temps=temps, names=names, after=after)
 
 
 _REGISTRY: dict[str, Op] = {}

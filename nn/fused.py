@@ -7,10 +7,12 @@ elementwise nodes, and records one n-ary node with one partial per parent:
   (``relu``, ``tanh``, ``sigmoid``, ``leaky_relu``, ``gelu``, ``linear``).
   Operands: ``x1..xn, w1..wn, b`` with ``n >= 1``, so ``2n + 1`` of them
   (``leaky_relu`` adds the slope as a trailing parameter: ``2n + 2``); other
-  operand counts are not neurons. The activation's derivative is read from the
-  activation's own table entry (``autograd.get_op("relu").local`` ...), never
-  restated here, and the compiled path's source templates come from
-  ``autograd.ops.affine_codegen`` over the activation's templates.
+  operand counts are not neurons. Each is a formula composed from the
+  activation's own (``autograd.get_op("relu").rule``): a temporary
+  ``z = sumprod_builtin(xs, ws) + b``, the activation's forward of ``z``, and
+  partials ``act'(z) * ws[i]``, ``act'(z) * xs[i]``, ``act'(z)`` with the
+  activation's partial of ``z``; so every form of it (float and Value rules,
+  compiled templates, :mod:`nn.layers`' kernels) is rendered, never restated.
 * ``mse_loss``, ``l1_loss``, ``bce_with_logits``, ``hinge_loss``: the mean over
   ``n`` pairs; operands ``p1..pn, t1..tn`` (predictions, then targets),
   formulas with a per-element sum (``fsum(term of i) / n``) whose activation
@@ -20,8 +22,8 @@ elementwise nodes, and records one n-ary node with one partial per parent:
   ``-log softmax(z)[target]``).
 * ``sum_squares``: ``x1^2 + ... + xn^2`` (the L2 penalty).
 
-The losses, ``cross_entropy`` and ``sum_squares`` are :func:`autograd.ops.define_op`
-formulas: their float ``local`` rule (the fast path of ``backward``), the
+Every entry is an :func:`autograd.ops.define_op` formula: its float ``local`` rule
+(the fast path of ``backward``), the
 ``local_value`` rule of ``autograd.grad(..., create_graph=True)``, the compiled
 templates and the NumPy form are rendered from that one text.
 Entries are registered with ``builtin=False`` (kept out of the engine's README
@@ -30,15 +32,10 @@ table) when this module is imported, which ``import nn`` does.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Sequence
-from typing import Any
-
 import autograd
-from autograd import Kink, Op, Value
+from autograd import Kink, Op
 from autograd.formula_render import inline
-from autograd.numerics import fsum
-from autograd.ops import affine_codegen, define_op
+from autograd.ops import define_op
 
 __all__ = [
     "ACTIVATIONS",
@@ -48,29 +45,15 @@ __all__ = [
     "L1_LOSS",
     "MSE_LOSS",
     "NEURON_OPS",
+    "NEURON_Z",
     "SUM_SQUARES",
     "activation_op",
-    "activation_source",
-    "neuron_eval",
-    "neuron_partials",
 ]
 
 #: The activations a neuron can have (``linear`` is the identity).
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear")
 
 _R = (-3.0, 3.0)
-_mul = operator.mul
-
-
-def _data(x: Any) -> float:
-    return x.data if isinstance(x, Value) else float(x)
-
-
-def _sumprod(xs: Any, ws: Any) -> float:
-    return fsum(list(map(_mul, xs, ws)))
-
-
-_ZEROS: dict[int, tuple[float, ...]] = {}
 
 
 # ---------------------------------------------------------------------------
@@ -90,105 +73,30 @@ def activation_op(name: str) -> Op | None:
     return None if name == "linear" else autograd.get_op(name)
 
 
-def neuron_eval(act: Op | None, params: tuple[float, ...], xs: Sequence[float],
-                ws: Sequence[float], b: float) -> tuple[float, float]:
-    """Return ``(act(z), act'(z))`` for ``z = x . w + b`` (floats).
-
-    The derivative comes from the activation's own table entry; ``act=None``
-    is the identity (``linear``). Both the ``neuron_*`` entries and
-    :mod:`nn.layers` compute neurons with this function.
-    """
-    z = sum(map(_mul, xs, ws)) + b
-    if act is None:
-        return z, 1.0
-    out = act.forward(z, *params)
-    return out, act.local(out, z, *params)[0]
-
-
-def neuron_partials(a: float, z: float, xs: Sequence[float],
-                    ws: Sequence[float]) -> tuple[float, ...]:
-    """Return d out / d (x1..xn, w1..wn, b) of a neuron with ``z = x . w + b`` and slope ``a``.
-
-    The partials are ``a * w_i``, ``a * x_i`` and ``a``, as IEEE arithmetic
-    gives them (``0 * inf`` is nan); for a dead neuron (``a == 0``) with ``z``
-    finite, every input and weight is finite, so they are the exact zeros,
-    returned as one shared tuple.
-    """
-    if a == 1.0:
-        return (*ws, *xs, 1.0)
-    if a == 0.0 and z - z == 0.0:  # z finite: every x and w is, so 0 * each is 0
-        n = 2 * len(xs) + 1
-        zeros = _ZEROS.get(n)
-        if zeros is None:
-            zeros = _ZEROS[n] = (0.0,) * n
-        return zeros
-    return (*[a * w for w in ws], *[a * x for x in xs], a)
-
-
-def activation_source(act: Op | None, z: str, out: str,
-                      params: Sequence[str] = ()) -> tuple[str, str, dict[str, Any]] | None:
-    """Python expressions for ``act(z)`` and ``act'(z)``, from the activation's own templates.
-
-    What :func:`neuron_eval` computes, as source (for code that inlines it,
-    such as :mod:`nn.layers`' per-layer kernels): the expressions compute the
-    same floats as ``act.forward`` and ``act.local`` (they are rendered from
-    the same formula), so inlined code gives the same bits.
-
-    Args:
-        act: the activation's table entry; ``None`` is the identity.
-        z: the name holding ``w . x + b``.
-        out: the name the first expression's value will be stored in (the
-            derivative may read it).
-        params: source for the activation's parameters (``leaky_relu``'s slope).
-
-    Returns:
-        ``(output expression, derivative expression, names they use)``, or
-        ``None`` if the activation has no templates (``gelu``: call
-        :func:`neuron_eval` instead).
-    """
-    if act is None:
-        return z, "1.0", {}
-    cg = act.codegen
-    if cg is None or cg.temp_templates(1 + len(params)) or cg.after_templates(1 + len(params)):
-        return None
-    n = 1 + len(params)
-    fwd = cg.forward_template(n).format(z, *params)
-    (loc,) = cg.local_templates(n)
-    return fwd, loc.format(z, *params, out=out), dict(cg.names)
+#: A neuron's pre-activation, a temporary of its formula: ``w . x + b``, summed as
+#: Python's ``sum`` adds (``sumprod_builtin``), once per node.
+NEURON_Z = "sumprod_builtin(xs, ws) + b"
 
 
 def _make_neuron_op(act: str) -> Op:
+    """``neuron_<act>``: ``act(z)`` with ``z = w . x + b``, composed from act's own formula.
+
+    The forward is the activation's forward with its operand replaced by ``z``;
+    the partials ``act'(z) * w_i``, ``act'(z) * x_i``, ``act'(z)`` read the
+    activation's partial, so replaced (its ``out`` is the neuron's output).
+    """
     act_op = activation_op(act)
-    nparams = 1 if act == "leaky_relu" else 0
-
-    def split(ops: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
-        core = len(ops) - nparams
-        return (core - 1) // 2, tuple(ops[core:])
-
-    def forward(*ops: float) -> float:
-        n, params = split(ops)
-        return neuron_eval(act_op, params, ops[:n], ops[n : 2 * n], ops[2 * n])[0]
-
-    def local(out: float, *ops: float) -> tuple[float, ...]:
-        n, params = split(ops)
-        xs, ws = ops[:n], ops[n : 2 * n]
-        z = sum(map(_mul, xs, ws)) + ops[2 * n]  # as neuron_eval computes it
-        a = 1.0 if act_op is None else act_op.local(out, z, *params)[0]
-        return neuron_partials(a, z, xs, ws)
-
-    def local_value(ops: tuple[Any, ...], out: Value, wrt: int) -> Any:
-        n, params = split(ops)
-        xs, ws, b = ops[:n], ops[n : 2 * n], ops[2 * n]
-        if act_op is None:
-            a: Any = 1.0
-        else:
-            a = act_op.local_value((autograd.dot(xs, ws) + b, *params), out, 0)
-        if wrt < n:
-            return a * ws[wrt]
-        if wrt < 2 * n:
-            return a * xs[wrt - n]
-        return a
-
+    nparams = act_op.params if act_op is not None else 0
+    if act_op is None or act_op.rule is None:
+        fwd, slope = "z", "1.0"
+        params: tuple[str, ...] = ()
+    else:
+        rule = act_op.rule
+        params = rule.names[1:]
+        fwd, slope = inline(rule, {rule.names[0]: "z", **{p: p for p in params}},
+                            what=f"neuron_{act}", out="out")
+    partials = (("ws[i]", "xs[i]", "1.0") if slope == "1.0" else
+                (f"({slope}) * ws[i]", f"({slope}) * xs[i]", slope))
     kinks: tuple[Kink, ...] = ()
     if act == "relu":
         kinks = (Kink((1.0, 1.0, -1.0), (0.0, 0.0, 0.0),
@@ -197,19 +105,13 @@ def _make_neuron_op(act: str) -> Op:
         kinks = (Kink((1.0, 1.0, -1.0, 0.01), (0.01, 0.01, 0.01),
                       "w . x + b = 0: leaky_relu'(0) = negative_slope, as in PyTorch"),)
     fname = "w.x + b" if act == "linear" else f"{act}(w.x + b)"
-    # Source templates for autograd.compile, composed from the activation's own
-    # (the builtin sum, as in neuron_eval); an activation without templates
-    # (gelu) is compiled to calls of forward/local instead.
-    codegen = (affine_codegen(act_op, nparams, total=sum)
-               if act_op is None or act_op.codegen is not None else None)
-    return Op(
-        f"neuron_{act}", fname, -1, forward, local, local_value,
-        fname, "d/dx_i = act'(z) w_i, d/dw_i = act'(z) x_i, d/db = act'(z)",
-        (_R,) if not nparams else (_R, (0.01, 0.01)),
-        kinks=kinks, params=nparams, api="function",
+    return define_op(
+        f"neuron_{act}", fname, ("*xs", "*ws", "b", *params), fwd, partials,
+        temps=(("z", NEURON_Z),), params=nparams,
+        domain=(_R,) if not nparams else (_R, (0.01, 0.01)),
+        kinks=kinks, api="function", builtin=False,
         call=f"`nn.Neuron(nin, activation={act!r})`",
         doc=f"A fused neuron: {fname} as one node (operands x..., w..., b).",
-        builtin=False, codegen=codegen,
     )
 
 

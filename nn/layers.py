@@ -25,14 +25,8 @@ from typing import Any, Union
 import autograd
 from autograd import Op, Value
 from autograd.engine import data_version
-from nn.fused import (
-    ACTIVATIONS,
-    NEURON_OPS,
-    activation_op,
-    activation_source,
-    neuron_eval,
-    neuron_partials,
-)
+from autograd.formula_render import factored, float_expression, float_globals
+from nn.fused import ACTIVATIONS, NEURON_OPS, NEURON_Z, activation_op
 from nn.module import Module
 
 __all__ = ["INITS", "MLP", "Layer", "Neuron", "Seed"]
@@ -289,59 +283,103 @@ _Entry = tuple[list[float], tuple[float, ...], float, tuple[Value, ...], Op, Uni
                tuple[float, ...], str, tuple[float, ...]]
 
 
+# A layer's kernels, rendered from the neuron op's formula (nn.fused): {z}, {out} and
+# {slope} are its temporary z, forward and shared factor act'(z) as float code, and
+# the partials lines follow the formula's partials (factored: A * ws[i], A * xs[i], A).
+# When A is 1 the partials are the operands themselves; when A is 0 with z finite
+# (so every operand is), they are the shared exact zeros.
 _KERNEL_SOURCE = """
 def kernel(entries, xdt, xvals, record, make):
     outs = []
     floats = []
-    xone = xdt + _ONE
+{row}
     for wd, wt, bd, params, op, _, ex, scope, zeros in entries:
-        z = _sum(_map(_mul, xdt, wd)) + bd
+        z = {z}
         out = {out}
         a = {slope}
         if a == 1.0:
-            partials = wt + xone
-        elif a == 0.0 and z - z == 0.0:  # z finite: every x and w is, so 0 * each is 0
+            partials = {ones}
+        elif a == 0.0 and z - z == 0.0:
             partials = zeros
         else:
-            partials = (*[a * w for w in wd], *[a * x for x in xdt], a)
+            partials = {general}
         outs.append(make(out, op, xvals + params, partials, {operands},
                          scope if record else ""))
         floats.append(out)
     return (tuple(floats), tuple(outs), None), outs
+
+
+def float_kernel(entries, xdt):
+    res = []
+    for wd, _, bd, _, _, _, ex, _, _ in entries:
+        z = {z}
+        res.append({out})
+    return res
 """
 
 _Kernel = Callable[[list[Any], tuple[float, ...], tuple[Value, ...], bool, Callable[..., Value]],
                    tuple[_RowT, list[Value]]]
-_kernels: dict[tuple[Op | None, int], _Kernel | None] = {}
+_FloatKernel = Callable[[list[Any], Sequence[float]], list[float]]
+_kernels: dict[tuple[Op | None, int], tuple[_Kernel, _FloatKernel] | None] = {}
+# the kernel's names for the neuron formula's operands, and each group as a tuple
+_NAMES = {"xs": "xdt", "ws": "wd", "b": "bd"}
+_TUPLES = {"xs": "xdt", "ws": "wt"}
 
 
-def _kernel(act: Op | None, nparams: int) -> _Kernel | None:
-    """A layer's forward on one row of Values, with the activation's templates inlined.
+def _kernel_source(op: Op, nparams: int) -> str | None:
+    """The kernels' source for a neuron op, rendered from its formula (None if the
+    formula is not of a neuron's form)."""
+    rule = op.rule
+    fac = factored(rule) if rule is not None else None
+    if (rule is None or fac is None or rule.groups != ("xs", "ws")
+            or rule.singles[:1] != ("b",) or dict(rule.temps).get("z") != NEURON_Z):
+        return None
+    slope_src, reads = fac
+    names = {**_NAMES, **{p: f"ex[{k}]" for k, p in enumerate(rule.singles[1:])}}
+    ones = [_TUPLES[g] if g else "_ONE" for g in reads]
+    row = ""
+    tail = 0  # the partials' trailing row-only part (xs, then A) is joined once per row
+    while tail < len(reads) and reads[len(reads) - 1 - tail] in ("xs", None):
+        tail += 1
+    if tail > 1:
+        row = f"    xone = {' + '.join(ones[-tail:])}"
+        ones = [*ones[:-tail], "xone"]
+    general = ", ".join(f"*[a * _e for _e in {names[g]}]" if g else "a" for g in reads)
+    return _KERNEL_SOURCE.format(
+        row=row, z=float_expression(NEURON_Z, rule, names, partial=False),
+        out=float_expression(rule.forward, rule, names, partial=False),
+        slope=float_expression(slope_src, rule, names), ones=" + ".join(ones),
+        general=f"({general},)",
+        operands="(*xvals, *params, *ex)" if nparams else "None")
 
-    The same floats and nodes as :func:`_apply` (from the activation's own
-    formula, see :func:`nn.fused.activation_source`), without two Python calls
-    per neuron. ``None`` for an activation without templates.
+
+def _kernel(act: Op | None, nparams: int) -> tuple[_Kernel, _FloatKernel] | None:
+    """A layer's forward on one row of Values (and on floats), from the neuron's formula.
+
+    The same floats and nodes as :func:`_apply` (the op's own forward and
+    local), without the Python calls per neuron. ``None`` for a neuron op
+    whose formula is not of a neuron's form.
     """
     key = (act, nparams)
     if key in _kernels:
         return _kernels[key]
-    src = activation_source(act, "z", "out", [f"ex[{i}]" for i in range(nparams)])
-    fn: _Kernel | None = None
-    if src is not None:
-        out, slope, names = src
-        code = _KERNEL_SOURCE.format(out=out, slope=slope,
-                                     operands="(*xvals, *params, *ex)" if nparams else "None")
-        env: dict[str, Any] = {"_ONE": _ONE, "_sum": sum, "_map": map, "_mul": _mul, **names}
-        exec(compile(code, f"<nn kernel: {act.name if act else 'linear'}>", "exec"), env)
-        fn = env["kernel"]
-    _kernels[key] = fn
-    return fn
+    op = NEURON_OPS[act.name if act is not None else "linear"]
+    src = _kernel_source(op, nparams)
+    fns: tuple[_Kernel, _FloatKernel] | None = None
+    if src is not None and op.rule is not None:
+        env: dict[str, Any] = {"_ONE": _ONE, "_sum": sum, "_map": map, "_mul": _mul,
+                               **float_globals(op.rule)}
+        exec(compile(src, f"<nn kernel: {op.name}>", "exec"), env)
+        fns = (env["kernel"], env["float_kernel"])
+    _kernels[key] = fns
+    return fns
 
 
 class _Prep:
     """The floats and parameters of some neurons, read once (see above)."""
 
-    __slots__ = ("biases", "entries", "kernel", "neurons", "version", "weights")
+    __slots__ = ("biases", "entries", "float_kernel", "kernel", "neurons", "version",
+                 "weights")
 
     def __init__(self, neurons: Sequence[Neuron]) -> None:
         self.version = data_version()  # read first: a later assignment invalidates
@@ -356,7 +394,9 @@ class _Prep:
                             n._scope, (0.0,) * (2 * len(wd) + 1)))
         self.entries = entries
         acts = {(n._act, len(n._extra)) for n in neurons}
-        self.kernel = _kernel(*acts.pop()) if len(acts) == 1 else None
+        fns = _kernel(*acts.pop()) if len(acts) == 1 else None
+        self.kernel: _Kernel | None = fns[0] if fns is not None else None
+        self.float_kernel: _FloatKernel | None = fns[1] if fns is not None else None
 
 
 def _prepared(owner: Any, neurons: list[Neuron]) -> _Prep:
@@ -410,16 +450,10 @@ def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
     entries = prep.entries
     outs: list[Value] = []
     floats: list[float] = []
-    for wd, _, bd, params, op, act, extra, scope, _ in entries:
-        # act(w . x + b) and act'(z), as nn.fused.neuron_eval computes them
-        z = sum(map(_mul, xdt, wd)) + bd
-        if act is None:
-            out = z
-            a = 1.0
-        else:
-            out = act.forward(z, *extra)
-            a = act.local(out, z, *extra)[0]
-        partials = neuron_partials(a, z, xdt, wd)
+    for wd, _, bd, params, op, _, extra, scope, _ in entries:
+        flat = (*xdt, *wd, bd, *extra)  # the neuron op's own float rules
+        out = op.forward(*flat)
+        partials = op.local(out, *flat)
         if items is None:
             operands = (*xvals, *params, *extra) if extra else None
             node = make(out, op, xvals + params, partials, operands, scope if record else "")
@@ -472,8 +506,11 @@ def _unfused(n: Neuron, xs: list[Any]) -> Value:
 
 
 def _float_forward(owner: Any, neurons: list[Neuron], xd: Sequence[float]) -> list[float]:
-    return [neuron_eval(act, extra, xd, wd, bd)[0]
-            for wd, _, bd, _, _, act, extra, _, _ in _prepared(owner, neurons).entries]
+    prep = _prepared(owner, neurons)
+    if prep.float_kernel is not None:
+        return prep.float_kernel(prep.entries, xd)
+    return [op.forward(*xd, *wd, bd, *extra)
+            for wd, _, bd, _, op, _, extra, _, _ in prep.entries]
 
 
 class Layer(Module):

@@ -21,7 +21,6 @@ import autograd
 from autograd import OPS, Value
 from autograd.compile import Compiled, TraceError
 from autograd.compile import compile as compile_fn
-from autograd.ops import affine_codegen
 
 
 def same(a: float, b: float) -> bool:
@@ -361,54 +360,18 @@ def test_codegen_templates_match_the_table(name):
             assert same(a, b), (name, pt, got, want)
 
 
-@pytest.mark.parametrize("total", [math.fsum, sum])
-@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "leaky_relu", None])
-def test_affine_codegen_composes_the_activation(act, total):
-    act_op = OPS[act] if act else None
-    params = (0.05,) if act == "leaky_relu" else ()
-    cg = affine_codegen(act_op, len(params), total=total)
-    rng = random.Random(1)
-    for k in (1, 2, 5):
-        for _ in range(20):
-            xs = [rng.choice([0.0, rng.uniform(-2, 2)]) for _ in range(k)]
-            ws = [rng.uniform(-2, 2) for _ in range(k)]
-            b = rng.choice([0.0, rng.uniform(-1, 1)])
-            z = total([x * w for x, w in zip(xs, ws)]) + b
-            want_out = act_op.forward(z, *params) if act_op else z
-            a = act_op.local(want_out, z, *params)[0] if act_op else 1.0
-            out, got = eval_codegen(cg, (*xs, *ws, b, *params))
-            assert same(out, want_out)
-            want = [a * w for w in ws] + [a * x for x in xs] + [a]
-            assert all(same(g, w) for g, w in zip(got, want)), (got, want)
-
-
-def test_affine_codegen_needs_activation_templates():
-    from dataclasses import replace
-
-    bare = replace(OPS["gelu"], name="gelu_bare", codegen=None)  # an op built from callables
-    with pytest.raises(ValueError, match=r"affine_codegen: activation 'gelu_bare' has no Codegen"):
-        affine_codegen(bare)
-
-
 def _affine_op(name, act):
-    from autograd import Op, register_op
+    # act(sumprod(xs, ws) + b) as one formula: a temporary z, the activation's own formula
+    from autograd import register_op
+    from autograd.formula_render import inline
+    from autograd.ops import define_op
 
-    act_op = OPS[act]
-
-    def forward(*ops):
-        k = (len(ops) - 1) // 2
-        return act_op.forward(math.fsum(x * w for x, w in zip(ops[:k], ops[k:2 * k])) + ops[-1])
-
-    def local(out, *ops):
-        k = (len(ops) - 1) // 2
-        z = math.fsum(x * w for x, w in zip(ops[:k], ops[k:2 * k])) + ops[-1]
-        a = act_op.local(out, z)[0]
-        return tuple(a * w for w in ops[k:2 * k]) + tuple(a * x for x in ops[:k]) + (a,)
-
+    fwd, slope = inline(OPS[act].rule, {"x": "z"}, out="out")
     if name not in OPS:
-        register_op(Op(name, name, -1, forward, local, lambda o, out, i: 0.0, name, "",
-                       ((-3.0, 3.0),), api="function", builtin=False,
-                       codegen=affine_codegen(act_op)))
+        register_op(define_op(name, name, ("*xs", "*ws", "b"), fwd,
+                              (f"({slope}) * ws[i]", f"({slope}) * xs[i]", slope),
+                              temps=(("z", "sumprod(xs, ws) + b"),), domain=((-3.0, 3.0),),
+                              api="function", builtin=False))
     return OPS[name]
 
 

@@ -423,13 +423,17 @@ def _templates(op: autograd.Op, xs: tuple[float, ...]) -> tuple[float, list[floa
     env = dict(cg.names)
     lits = [f"_x{k}" for k in range(n)]
     env.update({f"_x{k}": x for k, x in enumerate(xs)})
-    out = eval(cg.forward_template(n).format(*lits), env)
+    kw = {}
+    for k, t in enumerate(cg.temp_templates(n)):
+        env[f"_t{k}"] = eval(t.format(*lits, **kw), env)
+        kw[f"t{k}"] = f"_t{k}"
+    out = eval(cg.forward_template(n).format(*lits, **kw), env)
     env["_out"] = out
-    after = {f"u{k}": f"_u{k}" for k in range(len(cg.after_templates(n)))}
     for k, t in enumerate(cg.after_templates(n)):
-        env[f"_u{k}"] = eval(t.format(*lits, out="_out"), env)
-    return out, [eval(t.format(*lits, out="_out", **after), env)
-                 for t in cg.local_templates(n)]
+        env[f"_u{k}"] = eval(t.format(*lits, out="_out", **kw), env)
+        kw[f"u{k}"] = f"_u{k}"
+    return out, [eval(t.format(*lits, out="_out", **kw), env)
+                 for t in cg.local_templates(n)[:n - op.params]]
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -493,3 +497,100 @@ def test_loss_partials_are_the_inlined_ops_own_rules() -> None:
         assert list(map(_bits, hinge.local(hinge.forward(*xs), *xs))) == list(map(_bits, want))
         s = [(softplus.local(softplus.forward(p), p)[0] - t) / 3 for p, t in zip(ps, ts)]
         assert list(map(_bits, bce.local(bce.forward(*xs), *xs)[:3])) == list(map(_bits, s))
+
+
+# ---------------------------------------------------------------------------
+# Each neuron op is one formula composed from its activation's: its forms agree.
+
+
+def _neuron_points(act: str, n: int) -> list[tuple[float, ...]]:
+    rng = random.Random(7 * n + len(act))
+    extra = (0.01,) if act == "leaky_relu" else ()
+    pts = [(*(rng.choice(EDGE) if rng.random() < 0.2 else rng.uniform(-3, 3)
+              for _ in range(2 * n + 1)), *extra) for _ in range(40)]
+    pts.append((*[0.0] * (2 * n + 1), *extra))  # z = 0: relu's and leaky_relu's kink
+    return pts
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("n", [1, 3])
+def test_neuron_forms_agree_with_the_activations_own_rules(act: str, n: int) -> None:
+    op = NEURON_OPS[act]
+    act_op = nn.fused.activation_op(act)
+    assert op.rule is not None and op.rule.temps == (("z", nn.fused.NEURON_Z),)
+    for xs in _neuron_points(act, n):
+        core = xs[:2 * n + 1]
+        extra = xs[2 * n + 1:]
+        z = sum(x * w for x, w in zip(core[:n], core[n:2 * n])) + core[2 * n]
+        want_out = act_op.forward(z, *extra) if act_op else z
+        a = act_op.local(want_out, z, *extra)[0] if act_op else 1.0
+        want = [a * w for w in core[n:2 * n]] + [a * x for x in core[:n]] + [a]
+        out = op.forward(*xs)
+        assert _bits(out) == _bits(want_out), (act, xs)
+        assert list(map(_bits, op.local(out, *xs))) == list(map(_bits, want)), (act, xs)
+        t_out, t_local = _templates(op, xs)
+        assert _bits(t_out) == _bits(out)
+        assert list(map(_bits, t_local)) == list(map(_bits, want)), (act, xs)
+        vals = (*[Value(x) for x in core], *extra)
+        for w in range(2 * n + 1):
+            v = op.local_value(vals, Value(out), w)
+            v = v.data if isinstance(v, Value) else v
+            if all(abs(x) < 1e6 for x in core):  # z as a graph: dot's exactly rounded data
+                assert _close(v, want[w], 1e-12) or (v != v and want[w] != want[w]), (act, xs)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_neuron_numpy_form_agrees_with_the_float_rule(act: str) -> None:
+    np = pytest.importorskip("numpy")
+    from autograd import formula_numpy as FN
+
+    op = NEURON_OPS[act]
+    n = 3
+    rows = [xs for xs in _neuron_points(act, n) if all(abs(x) < 1e6 for x in xs)]
+    r = FN.render(op, len(rows[0]))
+    assert r is not None
+    glob = dict(FN.namespace())
+    glob["_B"] = len(rows)
+    cols = np.array(rows).T
+    for k in range(len(rows[0])):
+        glob[f"a{k}"] = cols[k]
+    lines: list[str] = []
+    locs = r.emit("0", [f"a{k}" for k in range(len(rows[0]))], "out", True, lines.append, glob)
+    exec("\n".join(line.strip() for line in lines), glob)
+    assert len(locs) == 2 * n + 1
+    for s, xs in enumerate(rows):
+        out = op.forward(*xs)
+        want = op.local(out, *xs)
+        got = [np.broadcast_to(eval(src, glob), (len(rows),))[s] for src in locs]
+        for a, b in [(glob["out"][s], out), *zip(got, want)]:
+            assert _close(float(a), b, 1e-12) or (a != a and b != b), (act, xs)
+
+
+@pytest.mark.parametrize("act", SMOOTH)
+def test_neuron_create_graph_matches_the_elementwise_graph(act: str) -> None:
+    xs = [Value(0.3), Value(-1.2)]
+    fused = nn.Neuron(2, act, seed=4)
+    plain = nn.Neuron(2, act, seed=4, fused=False)
+    gf = autograd.grad(fused(xs), xs, create_graph=True)
+    gp = autograd.grad(plain(xs), xs, create_graph=True)
+    for a, b in zip(gf, gp):
+        assert _close(a.data, b.data, 1e-12)
+    hf = _grads(gf[0], xs + fused.parameters())
+    hp = _grads(gp[0], xs + plain.parameters())
+    for a, b in zip(hf, hp):
+        assert _close(a, b, 1e-9)
+
+
+def test_a_neuron_formula_of_the_wrong_shape_is_refused_naming_the_op() -> None:
+    with pytest.raises(autograd.formula.FormulaError,
+                       match=r"bad_neuron: the temporary z = .* may not read i"):
+        autograd.ops.define_op("bad_neuron", "b", ("*xs", "*ws", "b"), "z",
+                               ("ws[i]", "xs[i]", "1.0"), temps=(("z", "xs[i] + b"),),
+                               domain=((0, 1),), builtin=False)
+    with pytest.raises(autograd.formula.FormulaError,
+                       match=r"bad_order: groups \(\*xs\) come first"):
+        autograd.ops.define_op("bad_order", "b", ("*xs", "b", "*ws"), "b", ("1.0",) * 3,
+                               domain=((0, 1),), builtin=False)
+    with pytest.raises(autograd.formula.FormulaError, match=r"bad_names: unknown name 'y'"):
+        autograd.ops.define_op("bad_names", "b", ("*xs", "b"), "y", ("1.0", "1.0"),
+                               temps=(("z", "fsum(xs)"),), domain=((0, 1),), builtin=False)

@@ -1,16 +1,16 @@
-"""nn's per-layer kernels (activation templates inlined) make the nodes the op table defines.
+"""nn's per-layer kernels (rendered from the neuron op's formula) make the nodes the op
+table defines.
 
-Each layer call on a row of Values runs a kernel generated from the
-activation's templates (``nn.fused.activation_source``); other rows (plain
-numbers, mixed) and activations without templates run the general path
-(calls of ``forward``/``local``). Both must give, bit for bit, the node
-``neuron_eval``/``neuron_partials`` and the op's own ``forward``/``local``
-describe.
+Each layer call on a row of Values runs a kernel rendered from the
+``neuron_<act>`` formula (its temporary z, forward and shared factor
+act'(z)); other rows (plain numbers, mixed) run the general path (the op's
+own ``forward``/``local``). Both must give the node that the activation's own
+rules describe: ``act(z)`` and ``act'(z) * w_i``, ``act'(z) * x_i``, ``act'(z)``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
 
 import pytest
 from hypothesis import given
@@ -45,10 +45,13 @@ def test_layer_nodes_are_the_op_tables(act: str, xs: list[float], seed: int, kin
     extra = (0.2,) if act == "leaky_relu" else ()
     for n, node in zip(layer.neurons, outs):
         wd = [w.data for w in n.w]
-        out, a = fused.neuron_eval(fused.activation_op(act), extra, xs, wd, n.b.data)
         z = sum(x * w for x, w in zip(xs, wd)) + n.b.data
-        partials = fused.neuron_partials(a, z, xs, wd)
+        act_op = fused.activation_op(act)  # the activation's own rules, an independent reference
+        out = act_op.forward(z, *extra) if act_op else z
+        a = act_op.local(out, z, *extra)[0] if act_op else 1.0
+        partials = (*[a * w for w in wd], *[a * x for x in xs], a)
         assert node.data == out == op.forward(*xs, *wd, n.b.data, *extra)
+        assert op.local(out, *xs, *wd, n.b.data, *extra) == partials
         assert node.op == op.name
         keep = [i for i, x in enumerate(inputs) if isinstance(x, Value)] + list(range(3, 7))
         assert node.partials == tuple(partials[i] for i in keep)
@@ -56,21 +59,25 @@ def test_layer_nodes_are_the_op_tables(act: str, xs: list[float], seed: int, kin
         assert node.scope == f"layer 1/neuron {layer.neurons.index(n) + 1}"
 
 
-def test_activation_source_matches_the_table() -> None:
-    for act in ["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear"]:
-        op = fused.activation_op(act)
-        params = ["slope"] if act == "leaky_relu" else []
-        src = fused.activation_source(op, "z", "out", params)
-        assert src is not None
-        fwd, loc, names = src
-        for z in (-2.5, -0.0, 0.0, 0.75, 3.0):
-            env = {**names, "z": z, "slope": 0.3}
-            out = eval(fwd, env)
-            env["out"] = out
-            want_out, want_a = fused.neuron_eval(op, (0.3,) if params else (), [z], [1.0], 0.0)
-            assert (out, eval(loc, env)) == (want_out, want_a)
-    untemplated = dataclasses.replace(fused.activation_op("tanh"), codegen=None)
-    assert fused.activation_source(untemplated, "z", "out") is None
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear"])
+@pytest.mark.parametrize("z", [0.0, -0.0, 1.0, -1.0, 40.0, -40.0, 1e300, math.inf])
+def test_kernel_nodes_at_kinks_and_saturation_are_the_ops_rules(act: str, z: float) -> None:
+    # the kernel's fast forms (act'(z) == 1: the operands; == 0: shared zeros) against
+    # the op's rendered rules: the same values (zeros of either sign)
+    mlp = nn.MLP(2, [1], act, output_activation=act, seed=3, negative_slope=0.2)
+    n = mlp.layers[0].neurons[0]
+    n.w[0].data, n.w[1].data, n.b.data = 1.0, -2.0, 0.0
+    xs = [z, 0.0]
+    node = mlp([Value(x) for x in xs])
+    assert isinstance(node, Value)
+    op = autograd.get_op(f"neuron_{act}")
+    flat = (*xs, 1.0, -2.0, 0.0, *((0.2,) if act == "leaky_relu" else ()))
+    want = op.forward(*flat)
+    assert node.data == want or (node.data != node.data and want != want)
+    got = op.local(want, *flat)
+    assert all(p == q or (p != p and q != q) for p, q in zip(node.partials, got))
+    assert len(node.partials) == len(got) == 5
+    assert mlp.predict([xs])[0] == node.data or node.data != node.data  # the float kernel
 
 
 def test_a_layer_with_mixed_activations_runs_the_general_path() -> None:
