@@ -857,7 +857,9 @@ def docs(formula: Formula) -> tuple[str, str]:
     out = "" if formula.variadic or " if " in fwd else fwd
     parts = [doc_text(p, formula, out=out, power="^") for p in formula.partials]
     if formula.variadic:
-        return fwd, "; ".join(f"d/d{g}[i] = {p}" for g, p in zip(formula.names, parts))
+        wrt = [f"{g}[i]" for g in formula.groups] + list(formula.singles)
+        temps = "".join(f", {t} = {doc_text(src, formula)}" for t, src in formula.temps)
+        return fwd + temps, "; ".join(f"d/d{g} = {p}" for g, p in zip(wrt, parts))
     return fwd, ", ".join(parts)  # one per operand, in order (visualize splits on ", ")
 
 

@@ -283,13 +283,14 @@ _Entry = tuple[list[float], tuple[float, ...], float, tuple[Value, ...], Op, Uni
                tuple[float, ...], str, tuple[float, ...]]
 
 
-# A layer's kernels, rendered from the neuron op's formula (nn.fused): {z}, {out} and
+# A layer's kernels (a row of Values, a row of plain numbers, floats without a graph),
+# rendered from the neuron op's formula (nn.fused): {z}, {out} and
 # {slope} are its temporary z, forward and shared factor act'(z) as float code, and
 # the partials lines follow the formula's partials (factored: A * ws[i], A * xs[i], A).
 # When A is 1 the partials are the operands themselves; when A is 0 with z finite
 # (so every operand is), they are the shared exact zeros.
 _KERNEL_SOURCE = """
-def kernel(entries, xdt, xvals, record, make):
+def {name}(entries, xdt, xvals, record, make):
     outs = []
     floats = []
 {row}
@@ -300,15 +301,16 @@ def kernel(entries, xdt, xvals, record, make):
         if a == 1.0:
             partials = {ones}
         elif a == 0.0 and z - z == 0.0:
-            partials = zeros
+            partials = {zeros}
         else:
             partials = {general}
-        outs.append(make(out, op, xvals + params, partials, {operands},
+        outs.append(make(out, op, {parents}, partials, {operands},
                          scope if record else ""))
         floats.append(out)
     return (tuple(floats), tuple(outs), None), outs
+"""
 
-
+_FLOAT_KERNEL_SOURCE = """
 def float_kernel(entries, xdt):
     res = []
     for wd, _, bd, _, _, _, ex, _, _ in entries:
@@ -317,13 +319,34 @@ def float_kernel(entries, xdt):
     return res
 """
 
+# (Values row kernel, plain-numbers row kernel, float kernel)
 _Kernel = Callable[[list[Any], tuple[float, ...], tuple[Value, ...], bool, Callable[..., Value]],
                    tuple[_RowT, list[Value]]]
 _FloatKernel = Callable[[list[Any], Sequence[float]], list[float]]
-_kernels: dict[tuple[Op | None, int], tuple[_Kernel, _FloatKernel] | None] = {}
+_Kernels = tuple[_Kernel, _Kernel, _FloatKernel]
+_kernels: dict[tuple[Op | None, int], _Kernels | None] = {}
 # the kernel's names for the neuron formula's operands, and each group as a tuple
 _NAMES = {"xs": "xdt", "ws": "wd", "b": "bd"}
 _TUPLES = {"xs": "xdt", "ws": "wt"}
+
+
+def _partials_source(reads: Sequence[str | None], names: dict[str, str],
+                     skip: int) -> dict[str, str]:
+    """The partials lines of a kernel, from the formula's factored partials ``reads``
+    (the group each partial multiplies by A, None for A itself); the first ``skip``
+    partials (a plain-numbers row's inputs) are not parents."""
+    reads = list(reads[skip:])
+    ones = [_TUPLES[g] if g else "_ONE" for g in reads]
+    row = ["    nx = len(xdt)"] if skip else []
+    tail = 0  # the partials' trailing row-only part (xs, then A) is joined once per row
+    while tail < len(reads) and reads[len(reads) - 1 - tail] in ("xs", None):
+        tail += 1
+    if tail > 1:
+        row.append(f"    xone = {' + '.join(ones[-tail:])}")
+        ones = [*ones[:-tail], "xone"]
+    general = ", ".join(f"*[a * _e for _e in {names[g]}]" if g else "a" for g in reads)
+    return {"row": "\n".join(row), "ones": " + ".join(ones), "general": f"({general},)",
+            "zeros": "zeros[nx:]" if skip else "zeros"}
 
 
 def _kernel_source(op: Op, nparams: int) -> str | None:
@@ -336,41 +359,38 @@ def _kernel_source(op: Op, nparams: int) -> str | None:
         return None
     slope_src, reads = fac
     names = {**_NAMES, **{p: f"ex[{k}]" for k, p in enumerate(rule.singles[1:])}}
-    ones = [_TUPLES[g] if g else "_ONE" for g in reads]
-    row = ""
-    tail = 0  # the partials' trailing row-only part (xs, then A) is joined once per row
-    while tail < len(reads) and reads[len(reads) - 1 - tail] in ("xs", None):
-        tail += 1
-    if tail > 1:
-        row = f"    xone = {' + '.join(ones[-tail:])}"
-        ones = [*ones[:-tail], "xone"]
-    general = ", ".join(f"*[a * _e for _e in {names[g]}]" if g else "a" for g in reads)
-    return _KERNEL_SOURCE.format(
-        row=row, z=float_expression(NEURON_Z, rule, names, partial=False),
-        out=float_expression(rule.forward, rule, names, partial=False),
-        slope=float_expression(slope_src, rule, names), ones=" + ".join(ones),
-        general=f"({general},)",
+    common = {"z": float_expression(NEURON_Z, rule, names, partial=False),
+              "out": float_expression(rule.forward, rule, names, partial=False),
+              "slope": float_expression(slope_src, rule, names)}
+    values = _KERNEL_SOURCE.format(
+        name="kernel", parents="xvals + params", **common, **_partials_source(reads, names, 0),
         operands="(*xvals, *params, *ex)" if nparams else "None")
+    # a row of plain numbers: only the parameters are parents (the partials wrt w, b)
+    numbers = _KERNEL_SOURCE.format(
+        name="number_kernel", parents="params", **common,
+        **_partials_source(reads, names, 1), operands="(*xdt, *params, *ex)")
+    return values + numbers + _FLOAT_KERNEL_SOURCE.format(**common)
 
 
-def _kernel(act: Op | None, nparams: int) -> tuple[_Kernel, _FloatKernel] | None:
-    """A layer's forward on one row of Values (and on floats), from the neuron's formula.
+def _kernel(act: Op | None, nparams: int) -> _Kernels | None:
+    """A layer's forward on one row of Values, of numbers, and of floats (no graph),
+    rendered from the neuron's formula.
 
-    The same floats and nodes as :func:`_apply` (the op's own forward and
-    local), without the Python calls per neuron. ``None`` for a neuron op
-    whose formula is not of a neuron's form.
+    The same floats and nodes as :func:`_apply`'s general path (the op's own
+    forward and local), without the Python calls per neuron. ``None`` for a
+    neuron op whose formula is not of a neuron's form.
     """
     key = (act, nparams)
     if key in _kernels:
         return _kernels[key]
     op = NEURON_OPS[act.name if act is not None else "linear"]
     src = _kernel_source(op, nparams)
-    fns: tuple[_Kernel, _FloatKernel] | None = None
+    fns: _Kernels | None = None
     if src is not None and op.rule is not None:
         env: dict[str, Any] = {"_ONE": _ONE, "_sum": sum, "_map": map, "_mul": _mul,
                                **float_globals(op.rule)}
         exec(compile(src, f"<nn kernel: {op.name}>", "exec"), env)
-        fns = (env["kernel"], env["float_kernel"])
+        fns = (env["kernel"], env["number_kernel"], env["float_kernel"])
     _kernels[key] = fns
     return fns
 
@@ -378,8 +398,8 @@ def _kernel(act: Op | None, nparams: int) -> tuple[_Kernel, _FloatKernel] | None
 class _Prep:
     """The floats and parameters of some neurons, read once (see above)."""
 
-    __slots__ = ("biases", "entries", "float_kernel", "kernel", "neurons", "version",
-                 "weights")
+    __slots__ = ("biases", "entries", "float_kernel", "kernel", "neurons", "number_kernel",
+                 "version", "weights")
 
     def __init__(self, neurons: Sequence[Neuron]) -> None:
         self.version = data_version()  # read first: a later assignment invalidates
@@ -396,7 +416,8 @@ class _Prep:
         acts = {(n._act, len(n._extra)) for n in neurons}
         fns = _kernel(*acts.pop()) if len(acts) == 1 else None
         self.kernel: _Kernel | None = fns[0] if fns is not None else None
-        self.float_kernel: _FloatKernel | None = fns[1] if fns is not None else None
+        self.number_kernel: _Kernel | None = fns[1] if fns is not None else None
+        self.float_kernel: _FloatKernel | None = fns[2] if fns is not None else None
 
 
 def _prepared(owner: Any, neurons: list[Neuron]) -> _Prep:
@@ -445,8 +466,11 @@ def _apply(prep: _Prep, row: _RowT, record: bool) -> tuple[_RowT, list[Value]]:
     """
     xdt, xvals, items = row
     make = autograd.make_node
-    if items is None and prep.kernel is not None:
-        return prep.kernel(prep.entries, xdt, xvals, record, make)
+    if prep.kernel is not None:
+        if items is None:
+            return prep.kernel(prep.entries, xdt, xvals, record, make)
+        if not xvals and prep.number_kernel is not None:
+            return prep.number_kernel(prep.entries, xdt, xvals, record, make)
     entries = prep.entries
     outs: list[Value] = []
     floats: list[float] = []

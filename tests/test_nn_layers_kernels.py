@@ -1,10 +1,10 @@
 """nn's per-layer kernels (rendered from the neuron op's formula) make the nodes the op
 table defines.
 
-Each layer call on a row of Values runs a kernel rendered from the
-``neuron_<act>`` formula (its temporary z, forward and shared factor
-act'(z)); other rows (plain numbers, mixed) run the general path (the op's
-own ``forward``/``local``). Both must give the node that the activation's own
+Each layer call on a row of Values (or of plain numbers) runs a kernel
+rendered from the ``neuron_<act>`` formula (its temporary z, forward and
+shared factor act'(z)); mixed rows run the general path (the op's own
+``forward``/``local``). Both must give the node that the activation's own
 rules describe: ``act(z)`` and ``act'(z) * w_i``, ``act'(z) * x_i``, ``act'(z)``.
 """
 
