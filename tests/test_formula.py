@@ -367,3 +367,26 @@ def test_inline_composes_an_ops_formula_with_its_operands_replaced() -> None:
     with pytest.raises(F.FormulaError, match=r"tanh: inline takes one expression for each "
                                              r"operand .*\(x\), got y"):
         R.inline(tanh, {"y": "a"}, what="tanh")
+
+
+def test_temporaries_and_single_operands_after_groups() -> None:
+    # act(z) with z = xs . ws + b once per node: every form reads the one temporary
+    op = define_op("affine_sq_t", "asq", ("*xs", "*ws", "b"), "z * z",
+                   ("2.0 * z * ws[i]", "2.0 * z * xs[i]", "2.0 * z"),
+                   temps=(("z", "sumprod(xs, ws) + b"),), domain=((-1.0, 1.0),), builtin=False)
+    ops = (0.5, -1.0, 2.0, 0.25, 0.75)  # xs = (0.5, -1), ws = (2, 0.25), b = 0.75
+    z = math.fsum([0.5 * 2.0, -1.0 * 0.25]) + 0.75
+    assert op.forward(*ops) == z * z
+    assert op.local(z * z, *ops) == (2.0 * z * 2.0, 2.0 * z * 0.25, 2.0 * z * 0.5,
+                                     2.0 * z * -1.0, 2.0 * z)
+    assert R.temp_function(op.rule, "z")(*ops) == z
+    assert R.factored(op.rule) == ("2.0 * z", ("ws", "xs", None))
+    assert "z = sumprod(xs, ws) + b" in op.formula and "d/db = 2 * z" in op.derivative
+    vals = [Value(x) for x in ops]
+    g = autograd.grad(autograd.apply(op, *vals), vals, create_graph=True)
+    assert [x.data for x in g] == list(op.local(z * z, *ops))
+    assert autograd.grad(g[4], [vals[4]])[0].data == 2.0  # d/db (2 z) = 2
+    with pytest.raises(F.FormulaError, match=r"has no temporary 'y'; its temporaries are z"):
+        R.temp_function(op.rule, "y")
+    plain = OPS["dot"].rule
+    assert plain is not None and R.factored(plain) == ("1.0", ("ys", "xs"))
