@@ -144,9 +144,16 @@ def section(res: dict[str, Any]) -> str:
         "W-mlp step takes {:.1f} ms"
     where = (f" (the float floor's {what.format(floor_ms)} here, 1.3–2.5 ms on the machine of "
              "`shared/benchmarks.md`)") if floor_ms else ""
+    runs = ""
+    if res.get("merged"):
+        by: dict[str, list[str]] = {}
+        for key, date in res["merged"].items():
+            by.setdefault(date, []).append(key)
+        runs = " Workloads by run: " + "; ".join(
+            f"{', '.join(keys)} ({date})" for date, keys in sorted(by.items())) + "."
     parts.append(
         f"Latest run: {m['date']}, CPython {m['python']} on a shared {m['cpus']}-core "
-        f"{m['processor']} Linux machine{where}."
+        f"{m['processor']} Linux machine{where}.{runs}"
     )
     parts.append("")
     if "user" in res:

@@ -129,11 +129,14 @@ def test_batch_report_states_the_goals():
 
 def test_merge_keeps_the_other_workloads(tmp_path):
     path = tmp_path / "latest.json"
-    old = {"machine": {"date": "d0"}, "W-mlp": {"engines": {}}, "batched": {"old": True}}
+    old = {"machine": {"date": "d0"}, "chain": {"x": 1}, "batched": {"old": True}}
     path.write_text(json.dumps(old))
     out = suite.merge(str(path), {"machine": {"date": "d1"}, "batched": {"new": True}})
-    assert out["W-mlp"] == {"engines": {}} and out["batched"] == {"new": True}
+    assert out["chain"] == {"x": 1} and out["batched"] == {"new": True}
     assert out["machine"] == {"date": "d1"}
-    assert out["merged"] == {"W-mlp": "d0", "batched": "d1"}
+    assert out["merged"] == {"chain": "d0", "batched": "d1"}
+    out["machine"] = suite.machine()
+    del out["chain"], out["batched"]
+    assert "Workloads by run: chain (d0); batched (d1)." in speed_page.section(out)
     with pytest.raises(SystemExit, match="cannot read"):
         suite.merge(str(tmp_path / "missing.json"), out)
