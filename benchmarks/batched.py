@@ -255,10 +255,10 @@ def batch_rows(res: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def batch_report(res: dict[str, Any]) -> str:
-    """Format :func:`run_batch_sizes`'s results as Markdown."""
+def batch_report(res: dict[str, Any], sep: str = "\n") -> str:
+    """Format :func:`run_batch_sizes`'s results as Markdown (``sep`` between caption and table)."""
     load = f"load average {res['load_before'][0]} before, {res['load_after'][0]} after (2 cores)"
-    return "\n".join([
+    return sep.join([
         "W-mlp's training step by batch size (zero grads, forward, backward, SGD): µs per "
         f"step, the best of {res['rounds']} interleaved rounds in CPU time (default GC), "
         "ratios of the bests [the per-round ratios' range]; the data as arrays made once, "

@@ -21,9 +21,11 @@ PAGE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "speed.md")
 
 INTRO = """```bash
 bash .ci/test -q                        # once: ./.venv with the dev extras (micrograd, NumPy)
-.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-tape, W-mlp, W-wide, digits
+.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-tape, W-mlp, W-wide,
+                                        # W-mlp by batch size (64, 1,024), digits, fit, W-sweep
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
 .venv/bin/python -m benchmarks --write-docs  # ... and rewrite this page from the run
+.venv/bin/python -m benchmarks --only batched --merge --write-docs  # one workload anew
 .venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes
 .venv/bin/python -m benchmarks.tape --profile  # W-tape alone: a generated graph, an index tape
 ```
@@ -37,7 +39,9 @@ compare across machines (absolute times move by ±30% here between runs).
 
 Rows of the other tables: `chainrule nn` is the `nn` library (fused neurons, one node each) on
 the dynamic engine; `chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`;
-`compiled` rows run the same loss function through `autograd.compile` (below). PyTorch rows
+`compiled` rows run the same loss function through `autograd.compile` (below); `numpy batched`
+is the same step written by hand in NumPy, vectorised over the batch (parameters and gradient
+in one vector, the penalty one dot, SGD one update: `benchmarks/workloads.py`). PyTorch rows
 appear when it is installed.
 
 **W-user, the step you write.** The first table times micrograd's demo step written against
@@ -176,7 +180,7 @@ def section(res: dict[str, Any]) -> str:
         parts.append(fmt_table(["workload", *STEP_HEADERS], rows))
         parts.append("")
     if "batched" in res:
-        parts += [batched.batch_report(res["batched"]), ""]
+        parts += [batched.batch_report(res["batched"], sep="\n\n"), ""]
     if "digits" in res:
         d = res["digits"]
         parts.append(f"One epoch of digits ({d['samples']} images, MLP(64, [32, 10]), batches "
