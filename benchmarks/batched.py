@@ -166,12 +166,12 @@ def run_steps(spec: W.Spec, repeat: int) -> dict[str, Any]:
                                                                        spec.Y)}
         slow = name.startswith("micrograd") or name == "chainrule nn"
         with gc_mode("default"):
-            entry["ms"] = _best_ms(lambda e=engine: e.step(spec.X, spec.Y),
+            entry["ms"] = _best_ms(partial(engine.step, spec.X, spec.Y),
                                    3 if slow else repeat, 1 if slow else 3)
             if name.startswith("chainrule") and "batched" in name:
-                call = (engine.run if engine.arrays is None else
-                        lambda X, Y, e=engine: e.arrays(e.theta, X, Y))
-                entry["call_ms"] = _best_ms(lambda c=call: c(spec.X, spec.Y), repeat)
+                call = (partial(engine.run, spec.X, spec.Y) if engine.arrays is None else
+                        partial(engine.arrays, engine.theta, spec.X, spec.Y))
+                entry["call_ms"] = _best_ms(call, repeat)
         res[name] = entry
     return res
 
@@ -445,7 +445,7 @@ def run_lecture_step(repeat: int = 30) -> dict[str, Any]:
     def dynamic_step() -> None:
         for p in ps:
             p.grad = 0.0
-        total = sum(per_sample(x, y) for x, y in zip(X, Y)) * (1.0 / len(X))
+        total: Any = sum(per_sample(x, y) for x, y in zip(X, Y)) * (1.0 / len(X))
         total.backward()
         for p in ps:
             p.data -= W.LR * p.grad
