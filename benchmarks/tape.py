@@ -48,7 +48,15 @@ from typing import Any
 
 import autograd
 from autograd import Value
-from benchmarks.timing import fmt_table, gc_mode, machine, profile_top, traced_bytes, write_json
+from benchmarks.timing import (
+    best_in_rounds,
+    fmt_table,
+    gc_mode,
+    machine,
+    profile_top,
+    traced_bytes,
+    write_json,
+)
 
 TAPE = "index tape (peer)"
 DYNAMIC = "chainrule dynamic"
@@ -754,17 +762,7 @@ def breakdown(graph: Graph, *, n_rounds: int = 5) -> dict[str, float]:
         "tape: forward": (lambda v: tape_forward(ops, v), lambda: xs + pad),
         "tape: backward": (tape_grads, tape_values),
     }
-    best = dict.fromkeys(parts, float("inf"))
-    for _ in range(n_rounds):
-        for name, (fn, setup) in parts.items():
-            state = setup()
-            gc.collect()
-            with gc_mode("off"):
-                t0 = time.process_time()
-                fn(state)
-                best[name] = min(best[name], time.process_time() - t0)
-            del state
-    return {k: v * 1e6 for k, v in best.items()}
+    return {k: v * 1e6 for k, v in best_in_rounds(parts, n_rounds).items()}
 
 
 def breakdown_report(b: dict[str, float]) -> str:

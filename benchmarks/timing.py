@@ -104,6 +104,27 @@ def best_of_pair(
     return b1, b2
 
 
+def best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
+                   repeat: int) -> dict[str, float]:
+    """Best CPU seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
+
+    The items are timed in ``repeat`` rounds, one after another in each round,
+    so that the parts whose differences are reported see the same machine.
+    """
+    best = dict.fromkeys(items, float("inf"))
+    for _ in range(repeat):
+        for name, (fn, setup) in items.items():
+            state = setup()
+            gc.collect()
+            with gc_mode("off"):
+                t0 = time.process_time()
+                fn(state)
+                dt = time.process_time() - t0
+            best[name] = min(best[name], dt)
+            del state
+    return best
+
+
 def profile_top(step: Callable[[], Any], steps: int, top: int) -> str:
     """cProfile of ``steps`` calls of ``step()``: the ``top`` functions by own time, as text."""
     import cProfile

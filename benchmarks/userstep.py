@@ -46,7 +46,7 @@ from typing import Any
 
 import autograd
 from benchmarks import workloads as W
-from benchmarks.timing import fmt_table, gc_mode, machine, profile_top
+from benchmarks.timing import best_in_rounds, fmt_table, gc_mode, machine, profile_top
 
 LR = W.LR
 ALPHA = W.ALPHA
@@ -399,27 +399,6 @@ def report(res: dict[str, Any]) -> str:
 # Where the dynamic step's time goes.
 
 
-def _best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
-                    repeat: int) -> dict[str, float]:
-    """Best CPU seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
-
-    The items are timed in ``repeat`` rounds, one after another in each round,
-    so that the parts whose differences are reported see the same machine.
-    """
-    best = dict.fromkeys(items, float("inf"))
-    for _ in range(repeat):
-        for name, (fn, setup) in items.items():
-            state = setup()
-            gc.collect()
-            with gc_mode("off"):
-                t0 = time.process_time()
-                fn(state)
-                dt = time.process_time() - t0
-            best[name] = min(best[name], dt)
-            del state
-    return best
-
-
 def _nothing() -> None:
     return None
 
@@ -456,7 +435,7 @@ def _part_times(eng: UserDynamic, spec: W.Spec, repeat: int) -> dict[str, float]
         for p in model.parameters():
             p.data -= LR * p.grad
 
-    b = _best_in_rounds({
+    b = best_in_rounds({
         "inputs": (lambda _: inputs(), _nothing),
         "per sample": (scores_of, inputs),
         "batch": (lambda inp: model.forward_batch(inp), inputs),
