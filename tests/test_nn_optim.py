@@ -1,8 +1,10 @@
-"""nn.optim against values computed from PyTorch's documented update formulas."""
+"""nn.optim against values computed from PyTorch's documented update formulas; the
+hyper-parameters it refuses."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -194,3 +196,44 @@ def test_bad_arguments():
         optim.CosineAnnealingLR(optim.SGD([Value(1.0)], lr=0.1), T_max=0)
     with pytest.raises(ValueError, match="max_norm"):
         optim.clip_grad_norm_([Value(1.0)], -1.0)
+
+
+# ---------------------------------------------------------------------------
+# optimizers
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda ps: optim.Adam(ps, eps=0.0), r"eps must be in \(0"),
+        (lambda ps: optim.AdamW(ps, eps=-1e-8), r"eps must be in \(0"),
+        (lambda ps: optim.RMSprop(ps, eps=0.0), r"eps must be in \(0"),
+        (lambda ps: optim.Adam(ps, lr=math.inf), "lr must be a finite number"),
+        (lambda ps: optim.SGD(ps, lr=math.nan), "lr must be in"),
+        (lambda ps: optim.Adam(ps, betas=(0.9, 1.0)), r"betas\[1\] must be in"),
+        (lambda ps: optim.Adam(ps, betas=(math.nan, 0.9)), r"betas\[0\] must be in"),
+        (lambda ps: optim.SGD(ps, momentum=math.inf), "momentum must be a finite"),
+        (lambda ps: optim.SGD(ps, lr=10**400), "lr must be a finite number"),
+    ],
+)
+def test_optimizer_hyperparameters_are_validated_at_construction(build: Any,
+                                                                 message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(nn.MLP(2, [4, 1], seed=0).parameters())
+
+
+def test_lr_assignment_is_checked_and_adam_never_divides_by_zero() -> None:
+    m = nn.MLP(2, [4, 1], seed=0)
+    opt = optim.Adam(m.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="Adam: lr"):
+        opt.lr = -0.5
+    X, Y = nn.data.make_moons(24, noise=0.1, seed=0)
+    with pytest.raises(ValueError, match="fit: lr"):
+        nn.fit(m, X, Y, epochs=1, optimizer=opt, lr=-1.0, progress=False)
+    assert opt.lr == 0.1
+    # zero gradients with the smallest eps: a finite step of 0, not ZeroDivisionError
+    tiny = optim.Adam(m.parameters(), lr=0.1, eps=5e-324)
+    m.zero_grad()
+    before = m.state_dict()
+    tiny.step()
+    assert m.state_dict() == before

@@ -1,9 +1,11 @@
-"""Saving and loading models: round trips, atomic writes, damaged and foreign files."""
+"""Saving and loading models: round trips, atomic writes, damaged and foreign files, strict JSON."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +149,15 @@ def test_save_errors(tmp_path):
     assert _files(tmp_path) == []
     nn.MLP(1, [1], seed=0).save(tmp_path / "new" / "folders" / "m.json")  # created, as mkdir -p
     assert nn.load(tmp_path / "new" / "folders" / "m.json").nin == 1
+
+
+def test_saved_files_are_strict_json_and_nan_weights_are_not_saved(tmp_path: Path) -> None:
+    m = nn.MLP(2, [4, 1], seed=0)
+    m.parameters()[0].data = math.nan
+    with pytest.raises(ValueError, match="finite weights only"):
+        m.save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+    with pytest.raises(TypeError, match="finite numbers"):
+        nn.save(nn.MLP(2, [4, 1], seed=0), tmp_path / "m.json", meta={"x": math.inf})
+    nn.MLP(2, [4, 1], seed=0).save(tmp_path / "ok.json")
+    assert "NaN" not in (tmp_path / "ok.json").read_text()
