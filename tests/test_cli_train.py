@@ -135,3 +135,28 @@ def test_resume_refuses_a_changed_setting(tmp_path: Path, change: list[str],
     # setting is what the user changed)
     assert f"was trained with {name}=" in err and f"asks for {name}=" in err
     assert main([*argv, "--epochs", "4", "--resume", ck]) == 0  # the same settings go on
+
+
+@pytest.mark.parametrize("flag,want", [([], "auto"), (["--compile"], True),
+                                       (["--compile", "on"], True),
+                                       (["--compile", "off"], False),
+                                       (["--compile", "auto"], "auto")])
+def test_cli_train_compile_follows_fit(monkeypatch, capsys, flag, want):
+    seen = []
+    real = nn.fit
+
+    def spy(*a, **kw):
+        seen.append(kw["compile"])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(nn, "fit", spy)
+    args = ["train", "--data", "moons", "--samples", "40", "--epochs", "2", "--hidden", "4",
+            "--batch-size", "16", "--no-progress", *flag]
+    assert main(args) == 0
+    assert seen == [want]
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_cli_train_refuses_an_unknown_compile_choice(capsys):
+    assert "invalid choice: 'maybe'" in usage_error(["train", "--compile", "maybe"], capsys)
+
