@@ -36,6 +36,13 @@ def _run_in(folder: Path, blocks: list[str], name: str) -> dict[str, Any]:
     return ns
 
 
+def _run_the_pages_example(folder: Path, name: str) -> str:
+    """Run the one Python example of ``docs/<name>.md`` in ``folder``; return its text."""
+    (block,) = python_blocks(page(name))
+    _run_in(folder, [block], name)
+    return block
+
+
 # ---------------------------------------------------------------------------
 # the README
 
@@ -131,8 +138,7 @@ def test_the_engine_examples_print(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_nn_quickstart_prints_what_it_says(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    (block,) = python_blocks(page("nn"))
-    _run_in(tmp_path, [block], "nn quickstart")
+    block = _run_the_pages_example(tmp_path, "nn")
     said = re.search(r"print\(history\.val_accuracy\[-1\]\)\s+# (\S+)", block)
     assert said is not None
     assert capsys.readouterr().out.strip() == said.group(1)
@@ -142,9 +148,7 @@ def test_the_nn_quickstart_prints_what_it_says(tmp_path: Path,
 @needs_dot
 def test_the_micrograd_page_gives_the_lectures_numbers(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = python_blocks(page("micrograd"))
-    assert len(blocks) == 1
-    _run_in(tmp_path, blocks, "micrograd")
+    _run_the_pages_example(tmp_path, "micrograd")
     # micrograd's Neuron(2) after random.seed(1337), on x = (1, -2)
     assert capsys.readouterr().out.startswith("Value(data=0.10")
 
@@ -152,9 +156,7 @@ def test_the_micrograd_page_gives_the_lectures_numbers(
 @needs_dot
 def test_the_pictures_page_example_draws_and_explains(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = python_blocks(page("visualize"))
-    assert len(blocks) == 1
-    _run_in(tmp_path, blocks, "visualize")
+    _run_the_pages_example(tmp_path, "visualize")
     assert "the sum over 1 path" in capsys.readouterr().out
     assert (tmp_path / "paths.svg").exists()
     assert (tmp_path / "backward" / "backward.html").exists()

@@ -114,29 +114,24 @@ def test_rmsprop_matches_torch_formula(p0, grads, momentum, centered, wd):
         assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def test_schedulers_follow_their_formulas():
-    def opt() -> optim.SGD:
-        return optim.SGD([Value(0.0)], lr=0.5)
-
-    o = opt()
-    s = optim.StepLR(o, step_size=3, gamma=0.5)
-    lrs = []
-    for _ in range(7):
-        s.step()
-        lrs.append(o.lr)
-    assert lrs == [0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125]
-    o = opt()
-    s = optim.ExponentialLR(o, gamma=0.9)
-    for k in range(1, 5):
-        s.step()
-        assert math.isclose(o.lr, 0.5 * 0.9 ** k)
-    assert s.get_last_lr() == [o.lr]
-    o = opt()
-    s = optim.CosineAnnealingLR(o, T_max=10, eta_min=0.1)
+def _lrs(make_scheduler, steps: int) -> list[float]:
+    """The learning rate after each of ``steps`` scheduler steps, from SGD with lr 0.5."""
+    o = optim.SGD([Value(0.0)], lr=0.5)
+    s = make_scheduler(o)
     seen = []
-    for _ in range(10):
+    for _ in range(steps):
         s.step()
         seen.append(o.lr)
+        assert s.get_last_lr() == [o.lr]
+    return seen
+
+
+def test_schedulers_follow_their_formulas():
+    lrs = _lrs(lambda o: optim.StepLR(o, step_size=3, gamma=0.5), 7)
+    assert lrs == [0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125]
+    lrs = _lrs(lambda o: optim.ExponentialLR(o, gamma=0.9), 4)
+    assert all(math.isclose(lr, 0.5 * 0.9 ** k) for k, lr in enumerate(lrs, 1))
+    seen = _lrs(lambda o: optim.CosineAnnealingLR(o, T_max=10, eta_min=0.1), 10)
     assert math.isclose(seen[4], 0.1 + 0.4 * (1 + math.cos(math.pi * 5 / 10)) / 2)
     assert math.isclose(seen[-1], 0.1)
 
