@@ -7,15 +7,21 @@ import math
 from collections.abc import Callable, Sequence
 
 
-def central_diff(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
-    """d f / d xs[i] by a fourth-order central difference."""
-    h = 1e-4 * max(1.0, abs(xs[i]))
-
+def _along(f: Callable[[list[float]], float], xs: Sequence[float],
+           i: int) -> Callable[[float], float]:
+    """``d -> f(xs with xs[i] + d)``: f along coordinate i."""
     def at(d: float) -> float:
         ys = list(xs)
         ys[i] += d
         return f(ys)
 
+    return at
+
+
+def central_diff(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
+    """d f / d xs[i] by a fourth-order central difference."""
+    h = 1e-4 * max(1.0, abs(xs[i]))
+    at = _along(f, xs, i)
     return (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h)
 
 
@@ -31,12 +37,7 @@ def close(a: float, b: float, tol: float = 1e-5) -> bool:
 def one_sided_disagree(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> bool:
     """True when the left and right slopes of f at xs along i differ (a kink nearby)."""
     h = 1e-3 * max(1.0, abs(xs[i]))
-
-    def at(d: float) -> float:
-        ys = list(xs)
-        ys[i] += d
-        return f(ys)
-
+    at = _along(f, xs, i)
     left = (at(0.0) - at(-h)) / h
     right = (at(h) - at(0.0)) / h
     return abs(left - right) > 1e-2 * max(1.0, abs(left), abs(right))
