@@ -2,7 +2,7 @@
 runs as written and prints what the page says, and every link leads somewhere.
 
 The op table, the checking and custom-op examples, the lessons table and the speed page have
-their own tests, next to what generates them (test_ops_table, test_testing, test_lessons_cli,
+their own tests, next to what generates them (test_ops_table, test_testing, test_cli_lesson,
 test_bench_userstep).
 """
 
