@@ -23,8 +23,8 @@ import nn
 import visualize
 from autograd import Value
 from tests.cli_run import TRAIN, status_and_err
+from visualize.app import lessons
 from visualize.app.cli import main
-from visualize.app.lessons import _base
 from visualize.app.lessons import playground as _playground
 from visualize.app.playground.state import PlaygroundState, save_state
 from visualize.graph import find_dot
@@ -67,7 +67,7 @@ WRITERS: dict[str, tuple[str, Callable[[Path], object], str]] = {
     "render": ("g.dot", lambda p: visualize.render(_graph(), p), "render"),
     "steps page": ("backward.html", _steps, ""),
     "replay page": ("training.html", _page, ""),
-    "lesson file": ("index.html", lambda p: _base.write_text(p, "<p>x</p>"), "lesson"),
+    "lesson file": ("index.html", lambda p: lessons.write_text(p, "<p>x</p>"), "lesson"),
     "playground state": ("state.json", lambda p: save_state(PlaygroundState(), p), "--state"),
 }
 
