@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from tests.docs_text import DOCS, README, ROOT, exec_block, page, python_blocks
-from visualize.app.cli import build_parser
 from visualize.graph import find_dot
 
 needs_dot = pytest.mark.skipif(find_dot() is None, reason="Graphviz's dot is not installed")
@@ -238,14 +237,6 @@ def _anchors(path: Path) -> set[str]:
     return {_slug(h) for h in re.findall(r"^#+ (.*)$", prose, re.M)}
 
 
-def _pending(target: Path) -> bool:
-    """docs/playground.md is written with the `chainrule playground` command it documents."""
-    if target != DOCS / "playground.md":
-        return False
-    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
-    return "playground" not in (commands or {})
-
-
 PAGES = [README, *sorted(DOCS.glob("*.md")), ROOT / "examples" / "README.md"]
 
 
@@ -257,8 +248,6 @@ def _check_links(path: Path, text: str) -> int:
             continue  # https://, mailto:
         name, _, anchor = link.partition("#")
         target = (path.parent / name).resolve() if name else path
-        if _pending(target):
-            continue
         assert target.exists(), f"{path.name}: {link} leads nowhere"
         if anchor and target.suffix == ".md":
             assert anchor in _anchors(target), f"{path.name}: {link}: no such heading"
