@@ -443,20 +443,26 @@ def test_public_names() -> None:
 
 
 def test_layering_public_autograd_only_and_no_nn() -> None:
-    """visualize (but its CLI) uses autograd's public names only and never imports nn."""
+    """visualize, the library (not its app, visualize/app/), uses autograd's public names
+    only and never imports nn or the app."""
     import ast
 
     root = Path(__file__).resolve().parents[1] / "visualize"
     public = set(autograd.__all__)
+
+    def forbidden(module: str) -> bool:
+        return module.split(".")[0] == "nn" or module.startswith("visualize.app")
+
     for path in sorted(root.glob("*.py")):
-        if path.name == "cli.py":
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                assert all(a.name.split(".")[0] != "nn" for a in node.names), path.name
+                assert not any(forbidden(a.name) for a in node.names), path.name
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert node.module.split(".")[0] != "nn", path.name
+                assert not forbidden(node.module), path.name
+                assert not (node.level and node.module.split(".")[0] == "app"), path.name
+                if node.module == "visualize":
+                    assert "app" not in {a.name for a in node.names}, path.name
                 if node.module == "autograd":
                     assert {a.name for a in node.names} <= public, path.name
             if isinstance(node, ast.Attribute):
