@@ -1,10 +1,25 @@
 """Finite differences for the engine's tests (a small, fixed-step reference;
-the user-facing checker with Richardson extrapolation is autograd.gradcheck)."""
+the user-facing checker with Richardson extrapolation is autograd.gradcheck), and
+ops that exist only inside a test."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from autograd.custom import remove_op
+
+
+@contextmanager
+def removed_on_exit(name: str) -> Iterator[None]:
+    """Remove the user op ``name`` when the block ends, however it ends, so that no other test
+    sees it. Register it just before the block (``autograd.register_op(op)`` or
+    ``autograd.custom_op(name, ...)``): an op that failed to register is not removed."""
+    try:
+        yield
+    finally:
+        remove_op(name)
 
 
 def _along(f: Callable[[list[float]], float], xs: Sequence[float],
