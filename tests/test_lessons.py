@@ -649,7 +649,8 @@ def test_training_step_page(onestep: lessons.LessonResult, browser: Browser) -> 
 # the pages with nothing more to drive than their pictures and claims
 
 
-@pytest.mark.parametrize("fixture", ["minima", "vanishing", "ae", "digits"])
+@pytest.mark.parametrize("fixture", ["minima", "vanishing", "ae", "digits"],
+                         ids=["local-minima", "vanishing-gradients", "autoencoder", "digits"])
 def test_static_lesson_page(fixture: str, request: pytest.FixtureRequest,
                             browser: Browser) -> None:
     _open_static(browser, request.getfixturevalue(fixture))
