@@ -610,10 +610,6 @@ def test_loss_functions_training_consequence(lossfn: lessons.LessonResult) -> No
     assert m["start_grad_norm"][ce] == pytest.approx(math.hypot(*g), rel=1e-9)
 
 
-def test_loss_functions_page(lossfn: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, lossfn)
-
-
 # ---------------------------------------------------------------------------
 # training-step
 
@@ -641,16 +637,14 @@ def test_training_step_by_hand_equals_fit(onestep: lessons.LessonResult) -> None
     _check_pages(onestep)
 
 
-def test_training_step_page(onestep: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, onestep)
-
-
 # ---------------------------------------------------------------------------
 # the pages with nothing more to drive than their pictures and claims
 
 
-@pytest.mark.parametrize("fixture", ["minima", "vanishing", "ae", "digits"],
-                         ids=["local-minima", "vanishing-gradients", "autoencoder", "digits"])
+@pytest.mark.parametrize(
+    "fixture", ["minima", "vanishing", "ae", "digits", "lossfn", "onestep"],
+    ids=["local-minima", "vanishing-gradients", "autoencoder", "digits", "loss-functions",
+         "training-step"])
 def test_static_lesson_page(fixture: str, request: pytest.FixtureRequest,
                             browser: Browser) -> None:
     _open_static(browser, request.getfixturevalue(fixture))

@@ -432,7 +432,9 @@ def test_render_png_and_pdf(tmp_path: Path) -> None:
 def test_render_a_collapsed_graph(tmp_path: Path) -> None:
     loss, _ = _scoped_mlp([2, 4, 4, 1], seed=3)
     out = render(loss, tmp_path / "mlp.svg", max_nodes=30)
-    ET.parse(out)
+    assert ET.parse(out).getroot().tag.endswith("svg")
+    text = out.read_text(encoding="utf-8")
+    assert "layer 1" in text and "32 nodes" in text  # the first layer drawn as one box
 
 
 def test_public_names() -> None:
