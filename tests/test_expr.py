@@ -395,7 +395,7 @@ def test_bad_bindings(text: str, reason: str, part: str | None) -> None:
 
 
 # ---------------------------------------------------------------------------
-# labels of interior nodes, look-alike names, runs of signs (hardening issue)
+# labels of interior nodes, look-alike names, runs of signs
 
 
 def test_label_nodes_names_interior_nodes_with_their_text() -> None:
