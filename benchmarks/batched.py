@@ -26,10 +26,11 @@ digits epoch, dynamic against batched with the trace and compile time
 included; then a digits epoch as users run it, ``nn.fit(model, X, y,
 epochs=1, batch_size=32, compile=...)`` with ``compile=False``, ``True`` and
 ``"auto"`` (same seed, a fresh model each, CPU time of the process,
-everything fit does included: checks, trace, compile). The suite (``python -m
-benchmarks``) times the batched engines beside the others (:func:`engines`),
-runs the batch sizes (:func:`run_batch_sizes`) and the fit epoch
-(:func:`run_fit_digits`).
+everything fit does included: checks, trace, compile). ``--profile`` times
+W-mlp's emitted batched program statement by statement
+(:func:`statement_profile`). The suite (``python -m benchmarks``) times the
+batched engines beside the others (:func:`engines`), runs the batch sizes
+(:func:`run_batch_sizes`) and the fit epoch (:func:`run_fit_digits`).
 """
 
 from __future__ import annotations
@@ -265,6 +266,109 @@ def batch_report(res: dict[str, Any], sep: str = "\n") -> str:
         f"as nn.fit holds them (the floor: lists); {load}",
         fmt_table(["batch", "engine", "µs/step", "x float floor", "x numpy batched",
                    "max rel diff vs numpy", "goal (issue 22)"], batch_rows(res))])
+
+
+#: How :func:`statement_profile` sorts the emitted statements (first match; names as
+#: ``autograd.batched`` emits them today: ``E``/``M``/``e`` bounds, ``_near``, ``_nr``).
+STATEMENT_KINDS = (
+    ("error bounds", r"(E[A-Z]*\d+|M[A-Z]*\d+|e\d+|_PM|_nr|_Gb) = |_near\(|if _nr\.any|"
+                     r"if not _np\.isfinite\(_G\)"),
+    ("shared (parameter-only) nodes", r"_gx_|broadcast_to\(_pa|\bh\d+ |\bg\d+ = 0\.0$"),
+    ("matrix products", r" @ "),
+    ("bias gradients", r"\.sum\(0\)"),
+    ("elementwise (relu, masks, loss)", r"_where|\* S\d|[-+*/] "),
+)
+
+
+def _kind(stmt: str) -> str:
+    import re
+
+    for label, pattern in STATEMENT_KINDS:
+        if re.search(pattern, stmt):
+            return label
+    return "slices, views, allocations"
+
+
+def statement_profile(n: int = 64, calls: int = 300) -> dict[str, Any]:
+    """Where W-mlp's batched step spends its time at batch ``n``, statement by statement.
+
+    The program ``autograd.compile(..., batch=True)`` emits for the W-mlp loss is
+    run again from its source (``programs()[0].source``, in its own namespace)
+    with a clock read before each top-level statement; each statement keeps
+    its best time over ``calls`` calls (minus the cost of one clock read).
+    Also timed, best of ``calls``: the whole step (array step and
+    ``SGD.step_array``), the array step's call alone and the program alone.
+    Returns the statements (in order, with their kind and best µs), the
+    totals per kind and the three timings.
+
+    Raises:
+        RuntimeError: if the marked program's gradient is not the emitted one's.
+    """
+    import numpy as np
+
+    spec = W.w_mlp(n)
+    eng = ChainruleBatched(spec, spec.init_weights(0), via="nn", arrays=True)
+    X, Y = np.asarray(spec.X, dtype=np.float64), np.asarray(spec.Y, dtype=np.float64)
+    eng.step(X, Y)
+    prog = eng.run.programs(X, Y)[0]
+    marked, stmts = [], []
+    for line in prog.source.splitlines():
+        if line.startswith("    ") and not line.startswith("     "):
+            marked.append("    _T.append(_pc())")
+            stmts.append(line.strip())
+        marked.append(line)
+    marks: list[float] = []
+    glob = dict(prog.run.__globals__, _pc=time.perf_counter, _T=marks)
+    exec(compile("\n".join(marked), "<statement profile>", "exec"), glob)
+    fn = glob["_batched"]
+    D = np.concatenate([X.reshape(n, -1), Y.reshape(n, -1)], axis=1)  # as the step lays it out
+    pa = np.array([v.data for v in prog.captured], dtype=np.float64)
+    clock = time.perf_counter
+    t0 = clock()
+    for _ in range(1000):
+        marks.append(clock())
+    mark = (clock() - t0) / 1000
+    best = [float("inf")] * len(stmts)
+    with np.errstate(all="ignore"):
+        for _ in range(calls):
+            marks.clear()
+            fn(D, None, pa, 1.0 / n)
+            marks.append(clock())
+            best = [min(b, t1 - t0 - mark) for b, t0, t1 in zip(best, marks, marks[1:])]
+        got, want = fn(D, None, pa, 1.0 / n), prog.run(D, None, pa, 1.0 / n)
+        if got[1] is None or not np.array_equal(got[1], want[1]):
+            raise RuntimeError("benchmarks.batched.statement_profile: the marked program's "
+                               "gradient differs from the emitted one's")
+        timings = {"step": _best_ms(partial(eng.step, X, Y), calls),
+                   "array step call": _best_ms(partial(eng.arrays, eng.theta, X, Y), calls),
+                   "program": _best_ms(partial(prog.run, D, None, pa, 1.0 / n), calls)}
+    rows = [{"statement": st, "kind": _kind(st), "us": max(0.0, b) * 1e6}
+            for st, b in zip(stmts, best)]
+    kinds: dict[str, dict[str, float]] = {}
+    for r in rows:
+        k = kinds.setdefault(r["kind"], {"statements": 0, "us": 0.0})
+        k["statements"] += 1
+        k["us"] += r["us"]
+    return {"batch": n, "calls": calls, "load": _load(), "statements": rows, "kinds": kinds,
+            "us": {k: v * 1e3 for k, v in timings.items()}}
+
+
+def statement_report(res: dict[str, Any], top: int = 12) -> str:
+    """Format :func:`statement_profile`'s results as Markdown: kinds, then the dearest ones."""
+    total = sum(k["us"] for k in res["kinds"].values()) or 1.0
+    us = res["us"]
+    kinds = sorted(res["kinds"].items(), key=lambda kv: -kv[1]["us"])
+    rows = [[name, str(int(k["statements"])), f"{k['us']:.1f}", f"{100 * k['us'] / total:.0f}%"]
+            for name, k in kinds]
+    dear = sorted(res["statements"], key=lambda r: -r["us"])[:top]
+    return "\n".join([
+        f"W-mlp's batched step at batch {res['batch']:,}: {us['step']:.1f} µs the whole step, "
+        f"{us['array step call']:.1f} µs the array step's call, {us['program']:.1f} µs the "
+        f"emitted program ({len(res['statements'])} statements); best of {res['calls']} calls "
+        f"(wall time), load average {res['load'][0]}",
+        fmt_table(["statements of kind", "count", "µs (sum of bests)", "share"], rows), "",
+        fmt_table(["µs", "statement"], [[f"{r['us']:.2f}", f"`{r['statement']}`"]
+                                       for r in dear])])
 
 
 def run_digits(repeat: int = 1, max_batches: int | None = None) -> dict[str, Any]:
@@ -555,6 +659,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=50, help="best of this many steps")
     ap.add_argument("--breakeven", action="store_true",
                     help="only measure what a trace costs in fit (behind compile='auto')")
+    ap.add_argument("--profile", action="store_true",
+                    help="only W-mlp's batched step at batch 64 and 1,024, statement by statement")
     args = ap.parse_args(argv)
     if args.breakeven:
         print(breakeven_report(run_auto_breakeven()))
@@ -562,6 +668,9 @@ def main(argv: list[str] | None = None) -> None:
     if not have_batched():
         raise SystemExit("benchmarks.batched: NumPy is not installed: pip install "
                          "'chainrule[fast]'")
+    if args.profile:
+        print("\n\n".join(statement_report(statement_profile(n)) for n in BATCH_SIZES))
+        return
     print(report(run(args.repeat, args.quick)))
 
 

@@ -28,6 +28,7 @@ bash .ci/test -q                        # once: ./.venv with the dev extras (mic
 .venv/bin/python -m benchmarks --only batched --merge --write-docs  # one workload anew
 .venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes
 .venv/bin/python -m benchmarks.tape --profile  # W-tape alone: a generated graph, an index tape
+.venv/bin/python -m benchmarks.batched --profile  # the batched step, statement by statement
 ```
 
 One process times every engine on the workloads of `shared/benchmarks.md`, with the default

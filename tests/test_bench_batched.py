@@ -140,3 +140,18 @@ def test_merge_keeps_the_other_workloads(tmp_path):
     assert "Workloads by run: chain (d0); batched (d1)." in speed_page.section(out)
     with pytest.raises(SystemExit, match="cannot read"):
         suite.merge(str(tmp_path / "missing.json"), out)
+
+
+def test_statement_profile_times_every_emitted_statement():
+    res = batched.statement_profile(16, calls=2)
+    stmts = res["statements"]
+    assert len(stmts) > 30 and all(r["us"] >= 0.0 for r in stmts)
+    assert any("@" in r["statement"] for r in stmts)
+    kinds = res["kinds"]
+    assert sum(k["statements"] for k in kinds.values()) == len(stmts)
+    labels = {label for label, _ in batched.STATEMENT_KINDS} | {"slices, views, allocations"}
+    assert set(kinds) <= labels and {"matrix products", "error bounds"} <= set(kinds)
+    assert all(res["us"][k] > 0 for k in ("step", "array step call", "program"))
+    text = batched.statement_report(res, top=3)
+    assert "W-mlp's batched step at batch 16:" in text and "| matrix products | 8 |" in text
+    assert text.count("| `") == 3
