@@ -20,13 +20,17 @@ does, and run it through :func:`autograd.batched.compile_batched`:
 ms per step for the float floor, hand-written NumPy (the suite's ``numpy
 batched``), micrograd, the dynamic and compiled ``nn`` engines and the batched
 ones (the whole step: zero grads, forward and backward, SGD; and the batched
-call alone), with ratios; then a digits epoch, dynamic against batched with
-the trace and compile time included; then a digits epoch as users run it,
-``nn.fit(model, X, y, epochs=1, batch_size=32, compile=...)`` with
-``compile=False``, ``True`` and ``"auto"`` (same seed, a fresh model each, CPU
-time of the process, everything fit does included: checks, trace, compile).
-The suite (``python -m benchmarks``) times the batched engines beside the
-others (:func:`engines`) and runs the fit epoch (:func:`run_fit_digits`).
+call alone), with ratios; then W-mlp's step by batch size (64 and 1,024:
+:func:`run_batch_sizes`, interleaved rounds, the goals of issue 22); then a
+digits epoch, dynamic against batched with the trace and compile time
+included; then a digits epoch as users run it, ``nn.fit(model, X, y,
+epochs=1, batch_size=32, compile=...)`` with ``compile=False``, ``True`` and
+``"auto"`` (same seed, a fresh model each, CPU time of the process,
+everything fit does included: checks, trace, compile). ``--profile`` times
+W-mlp's emitted batched program statement by statement
+(:func:`statement_profile`). The suite (``python -m benchmarks``) times the
+batched engines beside the others (:func:`engines`), runs the batch sizes
+(:func:`run_batch_sizes`) and the fit epoch (:func:`run_fit_digits`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import argparse
 import gc
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import autograd
@@ -106,10 +111,7 @@ class ChainruleBatched:
         if self.arrays is not None:
             loss, grad, _ = self.arrays(self.theta, X, Y)
             return loss, grad.tolist()
-        for p in self.params:
-            p.grad = 0.0
-        loss = self.run(X, Y)
-        return loss, [p.grad for p in self.params]
+        return W.value_loss_grads(self.params, self.run, X, Y)
 
     def step(self, X: Any, Y: Any) -> float:
         """One SGD step; returns the loss."""
@@ -117,18 +119,7 @@ class ChainruleBatched:
             loss, grad, _ = self.arrays(self.theta, X, Y)
             self.opt.step_array(self.theta, grad)
             return float(loss)
-        if self.opt is not None:
-            self.opt.zero_grad()
-            loss: float = self.run(X, Y)
-            self.opt.step()
-            return loss
-        ps = self.params
-        for p in ps:
-            p.grad = 0.0
-        loss = self.run(X, Y)
-        for p in ps:
-            p.data -= W.LR * p.grad
-        return loss
+        return W.value_step(self.opt, self.params, self.run, X, Y)
 
 
 def engines() -> list[tuple[str, Callable[[W.Spec, Sequence[float]], Any]]]:
@@ -145,15 +136,17 @@ def engines() -> list[tuple[str, Callable[[W.Spec, Sequence[float]], Any]]]:
     return out
 
 
-def _best_ms(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> float:
+def _best_ms(fn: Callable[[], Any], repeat: int, warmup: int = 3,
+             clock: Callable[[], float] = time.perf_counter) -> float:
+    """Best ms of ``repeat`` calls of ``fn`` by ``clock`` (after ``warmup`` calls)."""
     for _ in range(warmup):
         fn()
     gc.collect()
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return best * 1e3
 
 
@@ -174,14 +167,208 @@ def run_steps(spec: W.Spec, repeat: int) -> dict[str, Any]:
                                                                        spec.Y)}
         slow = name.startswith("micrograd") or name == "chainrule nn"
         with gc_mode("default"):
-            entry["ms"] = _best_ms(lambda e=engine: e.step(spec.X, spec.Y),
+            entry["ms"] = _best_ms(partial(engine.step, spec.X, spec.Y),
                                    3 if slow else repeat, 1 if slow else 3)
             if name.startswith("chainrule") and "batched" in name:
-                call = (engine.run if engine.arrays is None else
-                        lambda X, Y, e=engine: e.arrays(e.theta, X, Y))
-                entry["call_ms"] = _best_ms(lambda c=call: c(spec.X, spec.Y), repeat)
+                call = (partial(engine.run, spec.X, spec.Y) if engine.arrays is None else
+                        partial(engine.arrays, engine.theta, spec.X, spec.Y))
+                entry["call_ms"] = _best_ms(call, repeat)
         res[name] = entry
     return res
+
+
+BATCH_SIZES = (64, 1024)
+#: The goals of issue 22 for the array step at these batch sizes: (peer, batch, ratio at most).
+BATCH_GOALS = (("float floor", 64, 0.1), ("numpy batched", 1024, 1.5))
+BATCH_ENGINES = ("float floor", "numpy batched", "chainrule nn batched",
+                 "chainrule nn batched (Values)")
+
+
+def _load() -> list[float]:
+    import os
+
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def run_batch_sizes(sizes: Sequence[int] = BATCH_SIZES, *, n_rounds: int = 7,
+                    target: float = 0.2) -> dict[str, Any]:
+    """W-mlp's training step at several batch sizes: batched against the floor and NumPy.
+
+    For each size ``n`` (the W-mlp model on ``n`` moons points): the float
+    floor (lists), hand-written NumPy (:class:`benchmarks.workloads.NumpyBatched`)
+    and the batched path as ``nn.fit(compile=True)`` runs it (array step and
+    ``SGD.step_array``; also with the parameters as Values), the data as
+    float64 arrays made once (the floor gets lists), all from the same
+    weights. Each engine's loss and gradients are checked against the
+    NumPy peer's first; then every engine is timed in ``n_rounds``
+    interleaved rounds (CPU time, default GC, blocks of ``target`` seconds,
+    :func:`benchmarks.tape.rounds`). Ratios are of the bests, with the
+    per-round ratios' range (the machine's noise); the load average is
+    recorded before and after.
+    """
+    import numpy as np
+
+    from benchmarks.suite import rel_err
+    from benchmarks.tape import ratio_stats, rounds
+
+    made = dict([*W.engines(), *engines()])
+    res: dict[str, Any] = {"load_before": _load(), "rounds": n_rounds, "sizes": {}}
+    for n in sizes:
+        spec = W.w_mlp(n)
+        flat = spec.init_weights(0)
+        X, Y = np.asarray(spec.X, dtype=np.float64), np.asarray(spec.Y, dtype=np.float64)
+        eng = {name: made[name](spec, flat) for name in BATCH_ENGINES if name in made}
+        ploss, pgrads = eng["numpy batched"].loss_grads(X, Y)
+        entry: dict[str, Any] = {"engines": {}}
+        items: dict[str, Callable[[], Any]] = {}
+        for name, e in eng.items():
+            data = (spec.X, spec.Y) if name == "float floor" else (X, Y)
+            loss, grads = e.loss_grads(*data)
+            entry["engines"][name] = {
+                "max_rel_diff_vs_numpy": max(rel_err([loss], [ploss]), rel_err(grads, pgrads))}
+            items[name] = partial(e.step, *data)
+        t = rounds(items, n_rounds=n_rounds, target=target, modes=("default",))["default"]
+        for name, ts in t.items():
+            entry["engines"][name].update({
+                "us_best": min(ts) * 1e6, "x_floor": ratio_stats(ts, t["float floor"]),
+                "x_numpy": ratio_stats(ts, t["numpy batched"])})
+        res["sizes"][str(n)] = entry
+    res["load_after"] = _load()
+    return res
+
+
+def batch_rows(res: dict[str, Any]) -> list[list[str]]:
+    """The rows of :func:`batch_report`: one per batch size and engine."""
+
+    def cell(s: dict[str, float], fmt: str) -> str:
+        return f"{s['best']:{fmt}}x [{s['min']:{fmt}}–{s['max']:{fmt}}]"
+
+    rows = []
+    for n, entry in res["sizes"].items():
+        for name, e in entry["engines"].items():
+            goals = [f"≤ {lim}x {peer}: {'met' if e[key]['best'] <= lim else 'not met'}"
+                     for peer, size, lim in BATCH_GOALS
+                     for key in ["x_floor" if peer == "float floor" else "x_numpy"]
+                     if size == int(n) and name == "chainrule nn batched"]
+            rows.append([f"{int(n):,}", name, f"{e['us_best']:.0f}", cell(e["x_floor"], ".3f"),
+                         cell(e["x_numpy"], ".2f"), f"{e['max_rel_diff_vs_numpy']:.0e}",
+                         "; ".join(goals) or "-"])
+    return rows
+
+
+def batch_report(res: dict[str, Any], sep: str = "\n") -> str:
+    """Format :func:`run_batch_sizes`'s results as Markdown (``sep`` between caption and table)."""
+    load = f"load average {res['load_before'][0]} before, {res['load_after'][0]} after (2 cores)"
+    return sep.join([
+        "W-mlp's training step by batch size (zero grads, forward, backward, SGD): µs per "
+        f"step, the best of {res['rounds']} interleaved rounds in CPU time (default GC), "
+        "ratios of the bests [the per-round ratios' range]; the data as arrays made once, "
+        f"as nn.fit holds them (the floor: lists); {load}",
+        fmt_table(["batch", "engine", "µs/step", "x float floor", "x numpy batched",
+                   "max rel diff vs numpy", "goal (issue 22)"], batch_rows(res))])
+
+
+#: How :func:`statement_profile` sorts the emitted statements (first match; names as
+#: ``autograd.batched`` emits them today: ``E``/``M``/``e`` bounds, ``_near``, ``_nr``).
+STATEMENT_KINDS = (
+    ("error bounds", r"(E[A-Z]*\d+|M[A-Z]*\d+|e\d+|_PM|_nr|_Gb) = |_near\(|if _nr\.any|"
+                     r"if not _np\.isfinite\(_G\)"),
+    ("shared (parameter-only) nodes", r"_gx_|broadcast_to\(_pa|\bh\d+ |\bg\d+ = 0\.0$"),
+    ("matrix products", r" @ "),
+    ("bias gradients", r"\.sum\(0\)"),
+    ("elementwise (relu, masks, loss)", r"_where|\* S\d|[-+*/] "),
+)
+
+
+def _kind(stmt: str) -> str:
+    import re
+
+    for label, pattern in STATEMENT_KINDS:
+        if re.search(pattern, stmt):
+            return label
+    return "slices, views, allocations"
+
+
+def statement_profile(n: int = 64, calls: int = 300) -> dict[str, Any]:
+    """Where W-mlp's batched step spends its time at batch ``n``, statement by statement.
+
+    The program ``autograd.compile(..., batch=True)`` emits for the W-mlp loss is
+    run again from its source (``programs()[0].source``, in its own namespace)
+    with a clock read before each top-level statement; each statement keeps
+    its best time over ``calls`` calls (minus the cost of one clock read).
+    Also timed, best of ``calls``: the whole step (array step and
+    ``SGD.step_array``), the array step's call alone and the program alone.
+    Returns the statements (in order, with their kind and best µs), the
+    totals per kind and the three timings.
+
+    Raises:
+        RuntimeError: if the marked program's gradient is not the emitted one's.
+    """
+    import numpy as np
+
+    spec = W.w_mlp(n)
+    eng = ChainruleBatched(spec, spec.init_weights(0), via="nn", arrays=True)
+    X, Y = np.asarray(spec.X, dtype=np.float64), np.asarray(spec.Y, dtype=np.float64)
+    eng.step(X, Y)
+    prog = eng.run.programs(X, Y)[0]
+    marked, stmts = [], []
+    for line in prog.source.splitlines():
+        if line.startswith("    ") and not line.startswith("     "):
+            marked.append("    _T.append(_pc())")
+            stmts.append(line.strip())
+        marked.append(line)
+    marks: list[float] = []
+    glob = dict(prog.run.__globals__, _pc=time.perf_counter, _T=marks)
+    exec(compile("\n".join(marked), "<statement profile>", "exec"), glob)
+    fn = glob["_batched"]
+    D = np.concatenate([X.reshape(n, -1), Y.reshape(n, -1)], axis=1)  # as the step lays it out
+    pa = np.array([v.data for v in prog.captured], dtype=np.float64)
+    clock = time.perf_counter
+    t0 = clock()
+    for _ in range(1000):
+        marks.append(clock())
+    mark = (clock() - t0) / 1000
+    best = [float("inf")] * len(stmts)
+    with np.errstate(all="ignore"):
+        for _ in range(calls):
+            marks.clear()
+            fn(D, None, pa, 1.0 / n)
+            marks.append(clock())
+            best = [min(b, t1 - t0 - mark) for b, t0, t1 in zip(best, marks, marks[1:])]
+        got, want = fn(D, None, pa, 1.0 / n), prog.run(D, None, pa, 1.0 / n)
+        if got[1] is None or not np.array_equal(got[1], want[1]):
+            raise RuntimeError("benchmarks.batched.statement_profile: the marked program's "
+                               "gradient differs from the emitted one's")
+        timings = {"step": _best_ms(partial(eng.step, X, Y), calls),
+                   "array step call": _best_ms(partial(eng.arrays, eng.theta, X, Y), calls),
+                   "program": _best_ms(partial(prog.run, D, None, pa, 1.0 / n), calls)}
+    rows = [{"statement": st, "kind": _kind(st), "us": max(0.0, b) * 1e6}
+            for st, b in zip(stmts, best)]
+    kinds: dict[str, dict[str, float]] = {}
+    for r in rows:
+        k = kinds.setdefault(r["kind"], {"statements": 0, "us": 0.0})
+        k["statements"] += 1
+        k["us"] += r["us"]
+    return {"batch": n, "calls": calls, "load": _load(), "statements": rows, "kinds": kinds,
+            "us": {k: v * 1e3 for k, v in timings.items()}}
+
+
+def statement_report(res: dict[str, Any], top: int = 12) -> str:
+    """Format :func:`statement_profile`'s results as Markdown: kinds, then the dearest ones."""
+    total = sum(k["us"] for k in res["kinds"].values()) or 1.0
+    us = res["us"]
+    kinds = sorted(res["kinds"].items(), key=lambda kv: -kv[1]["us"])
+    rows = [[name, str(int(k["statements"])), f"{k['us']:.1f}", f"{100 * k['us'] / total:.0f}%"]
+            for name, k in kinds]
+    dear = sorted(res["statements"], key=lambda r: -r["us"])[:top]
+    return "\n".join([
+        f"W-mlp's batched step at batch {res['batch']:,}: {us['step']:.1f} µs the whole step, "
+        f"{us['array step call']:.1f} µs the array step's call, {us['program']:.1f} µs the "
+        f"emitted program ({len(res['statements'])} statements); best of {res['calls']} calls "
+        f"(wall time), load average {res['load'][0]}",
+        fmt_table(["statements of kind", "count", "µs (sum of bests)", "share"], rows), "",
+        fmt_table(["µs", "statement"], [[f"{r['us']:.2f}", f"`{r['statement']}`"]
+                                       for r in dear])])
 
 
 def run_digits(repeat: int = 1, max_batches: int | None = None) -> dict[str, Any]:
@@ -362,7 +549,7 @@ def run_lecture_step(repeat: int = 30) -> dict[str, Any]:
     def dynamic_step() -> None:
         for p in ps:
             p.grad = 0.0
-        total = sum(per_sample(x, y) for x, y in zip(X, Y)) * (1.0 / len(X))
+        total: Any = sum(per_sample(x, y) for x, y in zip(X, Y)) * (1.0 / len(X))
         total.backward()
         for p in ps:
             p.data -= W.LR * p.grad
@@ -370,13 +557,7 @@ def run_lecture_step(repeat: int = 30) -> dict[str, Any]:
     floor, npb = W.Floor(spec, flat), W.NumpyBatched(spec, flat)
 
     def cpu_ms(fn: Callable[[], Any], k: int) -> float:
-        fn()
-        best = float("inf")
-        for _ in range(k):
-            c = time.process_time()
-            fn()
-            best = min(best, time.process_time() - c)
-        return best * 1e3
+        return _best_ms(fn, k, 1, time.process_time)
 
     return {"batched": cpu_ms(batched_step, repeat), "dynamic": cpu_ms(dynamic_step, 3),
             "float floor": cpu_ms(lambda: floor.step(X, Y), 10),
@@ -416,23 +597,20 @@ def report(res: dict[str, Any]) -> str:
         mg = eng.get("micrograd", {}).get("ms")
         rows = []
         for name, e in eng.items():
-            rows.append([
-                name, f"{e['ms']:.3f}", f"{e['ms'] / fl:.3f}x",
-                f"{e['ms'] / npb:.2f}x" if npb else "-",
-                f"{mg / e['ms']:.0f}x" if mg else "-",
-                f"{e['call_ms']:.3f}" if "call_ms" in e else "-",
-                f"{e['max_rel_diff_vs_floor']:.0e}",
-            ])
+            rows.append([name, f"{e['ms']:.3f}", *W.ratio_cells(e["ms"], fl, npb, mg),
+                         f"{e['call_ms']:.3f}" if "call_ms" in e else "-",
+                         f"{e['max_rel_diff_vs_floor']:.0e}"])
         lines.append(f"{key}: ms per step (zero grads, forward, backward, SGD; best of N)")
         lines.append(fmt_table(["engine", "ms/step", "x floor", "x numpy batched",
                                 "micrograd / this", "batched call alone (ms)",
                                 "max rel diff vs floor"], rows))
         lines.append("")
+    if "batch sizes" in res:
+        lines += [batch_report(res["batch sizes"]), ""]
     if "lecture" in res:
         u = res["lecture"]
         fl = u["float floor"]
-        rows = [[name, f"{u[name]:.3f}", f"{u[name] / fl:.3f}x",
-                 f"{u[name] / u['numpy batched']:.2f}x"]
+        rows = [[name, f"{u[name]:.3f}", *W.ratio_cells(u[name], fl, u["numpy batched"], None)[:2]]
                 for name in ("batched", "dynamic", "float floor", "numpy batched")]
         lines.append("The lecture's code per sample (nn.micrograd MLP, an elementwise graph of "
                      f"{u['trace_nodes']} nodes per sample): ms per W-mlp step, best CPU time; "
@@ -466,6 +644,7 @@ def run(repeat: int = 50, quick: bool = False) -> dict[str, Any]:
     res: dict[str, Any] = {"machine": machine()}
     res["W-mlp"] = run_steps(W.w_mlp(), 10 if quick else repeat)
     res["W-wide"] = run_steps(W.w_wide(), 10 if quick else repeat)
+    res["batch sizes"] = run_batch_sizes(n_rounds=2 if quick else 7, target=0.02 if quick else 0.2)
     res["lecture"] = run_lecture_step(5 if quick else 30)
     res["digits"] = run_digits(1, max_batches=4 if quick else None)
     res["fit"] = run_fit_digits(1 if quick else 3, samples=256 if quick else None)
@@ -480,6 +659,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=50, help="best of this many steps")
     ap.add_argument("--breakeven", action="store_true",
                     help="only measure what a trace costs in fit (behind compile='auto')")
+    ap.add_argument("--profile", action="store_true",
+                    help="only W-mlp's batched step at batch 64 and 1,024, statement by statement")
     args = ap.parse_args(argv)
     if args.breakeven:
         print(breakeven_report(run_auto_breakeven()))
@@ -487,6 +668,9 @@ def main(argv: list[str] | None = None) -> None:
     if not have_batched():
         raise SystemExit("benchmarks.batched: NumPy is not installed: pip install "
                          "'chainrule[fast]'")
+    if args.profile:
+        print("\n\n".join(statement_report(statement_profile(n)) for n in BATCH_SIZES))
+        return
     print(report(run(args.repeat, args.quick)))
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import sys
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any
 
 import autograd
 from autograd import Value
-from benchmarks.timing import best_of, best_of_pair, fmt_table, machine, traced_bytes
+from benchmarks.timing import best_of, best_of_pair, fmt_table, machine, traced_bytes, write_json
 
 MUL_C = 1.0001
 ADD_C = 0.001
@@ -305,9 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     res = run(n=args.n, repeat=args.repeat, full=args.full, quick=args.quick)
     print(report(res))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=2)
+    write_json(args.json, res)
 
 
 if __name__ == "__main__":

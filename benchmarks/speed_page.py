@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from benchmarks import batched, tape, userstep
+from benchmarks import workloads as W
 from benchmarks.timing import fmt_table
 
 START = "<!-- benchmarks:start -->"
@@ -20,11 +21,14 @@ PAGE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "speed.md")
 
 INTRO = """```bash
 bash .ci/test -q                        # once: ./.venv with the dev extras (micrograd, NumPy)
-.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-tape, W-mlp, W-wide, digits
+.venv/bin/python -m benchmarks          # the suite: W-user, W-chain, W-tape, W-mlp, W-wide,
+                                        # W-mlp by batch size (64, 1,024), digits, fit, W-sweep
 .venv/bin/python -m benchmarks --quick  # a smoke run; --full scales W-chain to 1e6 nodes
 .venv/bin/python -m benchmarks --write-docs  # ... and rewrite this page from the run
+.venv/bin/python -m benchmarks --only batched --merge --write-docs  # one workload anew
 .venv/bin/python -m benchmarks.userstep --profile  # W-user alone, and where its time goes
 .venv/bin/python -m benchmarks.tape --profile  # W-tape alone: a generated graph, an index tape
+.venv/bin/python -m benchmarks.batched --profile  # the batched step, statement by statement
 ```
 
 One process times every engine on the workloads of `shared/benchmarks.md`, with the default
@@ -36,7 +40,9 @@ compare across machines (absolute times move by ±30% here between runs).
 
 Rows of the other tables: `chainrule nn` is the `nn` library (fused neurons, one node each) on
 the dynamic engine; `chainrule ops` builds the same model from `autograd.dot`, `+` and `relu`;
-`compiled` rows run the same loss function through `autograd.compile` (below). PyTorch rows
+`compiled` rows run the same loss function through `autograd.compile` (below); `numpy batched`
+is the same step written by hand in NumPy, vectorised over the batch (parameters and gradient
+in one vector, the penalty one dot, SGD one update: `benchmarks/workloads.py`). PyTorch rows
 appear when it is installed.
 
 **W-user, the step you write.** The first table times micrograd's demo step written against
@@ -101,6 +107,38 @@ def _r(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
+STEP_HEADERS = ["engine", "ms/step, default GC", "ms/step, GC off", "x float floor (default GC)",
+                "x float floor (GC off)", "x numpy batched (default GC)",
+                "micrograd / this (default GC)", "max rel diff vs floor"]
+DIGITS_HEADERS = ["engine", "s/epoch, default GC", "s/epoch, GC off",
+                  "x float floor (default GC)", "x float floor (GC off)"]
+
+
+def step_rows(eng: dict[str, Any]) -> list[list[str]]:
+    """The rows of a step workload's table (W-mlp, W-wide), one per engine (suite schema)."""
+    fl = eng["float floor"]
+    ref = {k: (eng[k]["ms_gc_default"] if k in eng else None)
+           for k in ("numpy batched", "micrograd")}
+    rows = []
+    for name, e in eng.items():
+        on, off = e["ms_gc_default"], e["ms_gc_off"]
+        x_floor, x_numpy, x_mg = W.ratio_cells(on, fl["ms_gc_default"], ref["numpy batched"],
+                                               ref["micrograd"])
+        rows.append([name, f"{on:.3f}", f"{off:.3f}", x_floor,
+                     W.ratio_cells(off, fl["ms_gc_off"], None, None)[0], x_numpy, x_mg,
+                     f"{e['max_rel_diff_vs_floor']:.0e}"])
+    return rows
+
+
+def digits_rows(d: dict[str, Any]) -> list[list[str]]:
+    """The rows of the digits epoch's table, one per engine."""
+    fl = d["engines"]["float floor"]
+    return [[name + (" (est.)" if e.get("extrapolated_from_batches") else ""),
+             f"{e['s_gc_default']:.2f}", f"{e['s_gc_off']:.2f}",
+             _r(e["s_gc_default"], fl["s_gc_default"]), _r(e["s_gc_off"], fl["s_gc_off"])]
+            for name, e in d["engines"].items()]
+
+
 def section(res: dict[str, Any]) -> str:
     """Return the Markdown of the speed section for a suite result."""
     m = res["machine"]
@@ -111,9 +149,16 @@ def section(res: dict[str, Any]) -> str:
         "W-mlp step takes {:.1f} ms"
     where = (f" (the float floor's {what.format(floor_ms)} here, 1.3–2.5 ms on the machine of "
              "`shared/benchmarks.md`)") if floor_ms else ""
+    runs = ""
+    if res.get("merged"):
+        by: dict[str, list[str]] = {}
+        for key, date in res["merged"].items():
+            by.setdefault(date, []).append(key)
+        runs = " Workloads by run: " + "; ".join(
+            f"{', '.join(keys)} ({date})" for date, keys in sorted(by.items())) + "."
     parts.append(
         f"Latest run: {m['date']}, CPython {m['python']} on a shared {m['cpus']}-core "
-        f"{m['processor']} Linux machine{where}."
+        f"{m['processor']} Linux machine{where}.{runs}"
     )
     parts.append("")
     if "user" in res:
@@ -130,38 +175,19 @@ def section(res: dict[str, Any]) -> str:
         parts.append("The other workloads (W-mlp, W-wide: our own fastest paths, `forward_batch` "
                      "and fused losses):")
         parts.append("")
-    rows = []
-    for key in ("W-mlp", "W-wide"):
-        if key not in res:
-            continue
-        eng = res[key]["engines"]
-        fl = eng["float floor"]
-        mg = eng.get("micrograd")
-        npb = eng.get("numpy batched")
-        for name, e in eng.items():
-            rows.append([
-                key, name, f"{e['ms_gc_default']:.2f}", f"{e['ms_gc_off']:.2f}",
-                _r(e["ms_gc_default"], fl["ms_gc_default"]),
-                _r(e["ms_gc_default"], npb["ms_gc_default"]) if npb else "-",
-                _r(mg["ms_gc_default"], e["ms_gc_default"]) if mg else "-",
-            ])
+    rows = [[key, *row] for key in ("W-mlp", "W-wide") if key in res
+            for row in step_rows(res[key]["engines"])]
     if rows:
-        parts.append(fmt_table(
-            ["workload", "engine", "ms/step, default GC", "ms/step, GC off",
-             "x float floor (default GC)", "x numpy batched (default GC)",
-             "micrograd / this (default GC)"], rows))
+        parts.append(fmt_table(["workload", *STEP_HEADERS], rows))
         parts.append("")
+    if "batched" in res:
+        parts += [batched.batch_report(res["batched"], sep="\n\n"), ""]
     if "digits" in res:
         d = res["digits"]
-        eng = d["engines"]
-        fl = eng["float floor"]
-        rows = [[name + (" (est.)" if e.get("extrapolated_from_batches") else ""),
-                 f"{e['s_gc_default']:.2f}", f"{e['s_gc_off']:.2f}",
-                 _r(e["s_gc_default"], fl["s_gc_default"])] for name, e in eng.items()]
         parts.append(f"One epoch of digits ({d['samples']} images, MLP(64, [32, 10]), batches "
                      "of 32, MSE on one-hot targets), seconds; compiled rows include tracing:")
         parts.append("")
-        parts.append(fmt_table(["engine", "default GC", "GC off", "x float floor"], rows))
+        parts.append(fmt_table(DIGITS_HEADERS, digits_rows(d)))
         parts.append("")
     if "fit" in res:
         parts += [batched.fit_report(res["fit"]), ""]

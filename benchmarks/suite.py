@@ -13,7 +13,9 @@ setting and with it off: after a warm-up, N consecutive steps are timed one by
 one and the best is kept. Before timing, every engine's loss and gradients are
 checked against the float floor's on the same weights (the maximum relative
 difference is recorded). Compile times of the compiled path are reported per
-traced node. Last, a digits epoch as users run it: ``nn.fit(...,
+traced node. W-mlp's batched step at batch 64 and 1,024 is timed against the float floor
+and hand-written NumPy in interleaved rounds (:func:`benchmarks.batched.run_batch_sizes`).
+Last, a digits epoch as users run it: ``nn.fit(...,
 compile=False / True / "auto")`` (:func:`benchmarks.batched.run_fit_digits`).
 """
 
@@ -33,6 +35,7 @@ from benchmarks import workloads as W
 from benchmarks.timing import fmt_table, gc_mode, machine
 
 DEFAULT_JSON = os.path.join(os.path.dirname(__file__), "latest.json")
+WORKLOADS = ("user", "chain", "tape", "W-mlp", "W-wide", "batched", "digits", "fit", "sweep")
 
 
 def rel_err(a: Sequence[float], b: Sequence[float]) -> float:
@@ -137,10 +140,6 @@ def run_digits(*, repeat: int, full: bool, skip: Sequence[str] = (),
     return res
 
 
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}x" if b > 0 else "-"
-
-
 def report(res: dict[str, Any]) -> str:
     """Format the suite's results as Markdown."""
     m = res["machine"]
@@ -160,46 +159,22 @@ def report(res: dict[str, Any]) -> str:
         if key not in res:
             continue
         eng = res[key]["engines"]
-        fl = eng["float floor"]
-        mg = eng.get("micrograd")
-        rows = []
-        for name, e in eng.items():
-            rows.append([
-                name,
-                f"{e['ms_gc_default']:.2f}", f"{e['ms_gc_off']:.2f}",
-                _ratio(e["ms_gc_default"], fl["ms_gc_default"]),
-                _ratio(e["ms_gc_off"], fl["ms_gc_off"]),
-                _ratio(mg["ms_gc_default"], e["ms_gc_default"]) if mg else "-",
-                f"{e['max_rel_diff_vs_floor']:.0e}",
-            ])
         lines.append(f"{key}: ms per step (best of N), ratios to the float floor")
-        lines.append(fmt_table(
-            ["engine", "default GC", "GC off", "x floor (default)", "x floor (off)",
-             "micrograd / this (default GC)", "max rel diff vs floor"], rows))
-        comp = [(n, e) for n, e in eng.items() if "compile_ms" in e]
-        for n, e in comp:
-            lines.append(
-                f"{n}: compile {e['compile_ms']:.0f} ms for {e['trace_nodes']} nodes "
-                f"({e['compile_us_per_node']:.1f} us/node, {e['source_lines']} lines)"
-            )
+        lines.append(fmt_table(speed_page.STEP_HEADERS, speed_page.step_rows(eng)))
+        for n, e in eng.items():
+            if "compile_ms" in e:
+                lines.append(
+                    f"{n}: compile {e['compile_ms']:.0f} ms for {e['trace_nodes']} nodes "
+                    f"({e['compile_us_per_node']:.1f} us/node, {e['source_lines']} lines)")
         lines.append("")
+    if "batched" in res:
+        lines += [batched.batch_report(res["batched"]), ""]
     if "digits" in res:
         d = res["digits"]
-        eng = d["engines"]
-        fl = eng["float floor"]
-        rows = []
-        for name, e in eng.items():
-            est = " (est.)" if e.get("extrapolated_from_batches") else ""
-            rows.append([
-                name + est, f"{e['s_gc_default']:.2f}", f"{e['s_gc_off']:.2f}",
-                _ratio(e["s_gc_default"], fl["s_gc_default"]),
-                _ratio(e["s_gc_off"], fl["s_gc_off"]),
-            ])
         lines.append(
             f"digits: seconds per epoch ({d['samples']} samples, {d['batches']} batches of 32)"
         )
-        lines.append(fmt_table(
-            ["engine", "default GC", "GC off", "x floor (default)", "x floor (off)"], rows))
+        lines.append(fmt_table(speed_page.DIGITS_HEADERS, speed_page.digits_rows(d)))
         lines.append("(est.): extrapolated from the first batches (run with --full for all).")
         lines.append("")
     if "fit" in res:
@@ -216,7 +191,7 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
         only: Sequence[str] = ()) -> dict[str, Any]:
     """Run the suite; return the JSON-ready results."""
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "full": full}
-    want = set(only) or {"user", "chain", "tape", "W-mlp", "W-wide", "digits", "fit", "sweep"}
+    want = set(only) or set(WORKLOADS)
     if quick:
         repeat = 2
     slow_repeat = 1 if quick else 3
@@ -232,6 +207,9 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
         if key in want:
             res[key] = run_step_workload(make(), repeat=repeat, warmup=2,
                                          slow_repeat=slow_repeat)
+    if "batched" in want and batched.have_batched() and W.have_nn():
+        res["batched"] = batched.run_batch_sizes(n_rounds=2 if quick else 7,
+                                                 target=0.02 if quick else 0.2)
     if "digits" in want:
         res["digits"] = run_digits(repeat=1 if quick else 2, full=full,
                                    max_batches=4 if quick else None)
@@ -240,6 +218,26 @@ def run(*, quick: bool = False, full: bool = False, repeat: int = 7,
     if "sweep" in want and W.have_nn():
         res["sweep"] = sweep_bench.run(epochs=5 if quick else 20, rounds=1 if quick else 3)
     return res
+
+
+def merge(path: str, new: dict[str, Any]) -> dict[str, Any]:
+    """``new``'s workloads over the results stored in ``path`` (the rest kept as stored).
+
+    The machine line becomes ``new``'s, and ``merged`` lists, per workload, the
+    date of the run it comes from.
+
+    Raises:
+        SystemExit: if ``path`` cannot be read as a suite result.
+    """
+    try:
+        with open(path) as fh:
+            old = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"benchmarks --merge: cannot read {path}: {exc}") from None
+    dates = old.get("merged") or {k: old["machine"]["date"] for k in WORKLOADS if k in old}
+    out = {**old, **new}
+    out["merged"] = {**dates, **{k: new["machine"]["date"] for k in WORKLOADS if k in new}}
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -251,8 +249,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="scale W-chain to 1e6 nodes and run micrograd's digits epoch in full")
     ap.add_argument("--repeat", type=int, default=7, help="best of this many steps")
     ap.add_argument("--only", action="append", default=[],
-                    choices=["user", "chain", "tape", "W-mlp", "W-wide", "digits", "fit", "sweep"],
-                    help="run only this workload (repeatable)")
+                    choices=WORKLOADS, help="run only this workload (repeatable)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --only: keep the other workloads' results from the JSON file "
+                         "(--json) and replace only these (report and --write-docs from both)")
     ap.add_argument("--json", default=DEFAULT_JSON, help="where to write the JSON results")
     ap.add_argument("--write-docs", action="store_true",
                     help="also rewrite the speed page, docs/speed.md, from this run")
@@ -263,6 +263,8 @@ def main(argv: list[str] | None = None) -> None:
             res = json.load(fh)
     else:
         res = run(quick=args.quick, full=args.full, repeat=args.repeat, only=args.only)
+        if args.merge:
+            res = merge(args.json, res)
     print(report(res))
     if args.json and not args.from_json:
         with open(args.json, "w") as fh:

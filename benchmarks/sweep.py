@@ -14,12 +14,11 @@ are checked equal, run for run, before timing counts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from typing import Any
 
-from benchmarks.timing import fmt_table, machine
+from benchmarks.timing import fmt_table, machine, write_json
 
 #: the point every run trains: moons, MLP(2, [8, 8, 1]), adam
 POINT: dict[str, Any] = {"data": "moons", "samples": 200, "noise": 0.1, "hidden": [8, 8],
@@ -81,9 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     res = {"machine": machine(), **run(runs=args.runs, epochs=args.epochs, rounds=args.rounds)}
     print(report(res))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=2)
+    write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,9 @@ Run: ``python -m benchmarks.tape [--quick] [--profile] [--json PATH]``.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
-import io
-import json
 import math
 import operator
-import pstats
 import random
 import statistics
 import sys
@@ -52,7 +48,15 @@ from typing import Any
 
 import autograd
 from autograd import Value
-from benchmarks.timing import fmt_table, gc_mode, machine, traced_bytes
+from benchmarks.timing import (
+    best_in_rounds,
+    fmt_table,
+    gc_mode,
+    machine,
+    profile_top,
+    traced_bytes,
+    write_json,
+)
 
 TAPE = "index tape (peer)"
 DYNAMIC = "chainrule dynamic"
@@ -758,17 +762,7 @@ def breakdown(graph: Graph, *, n_rounds: int = 5) -> dict[str, float]:
         "tape: forward": (lambda v: tape_forward(ops, v), lambda: xs + pad),
         "tape: backward": (tape_grads, tape_values),
     }
-    best = dict.fromkeys(parts, float("inf"))
-    for _ in range(n_rounds):
-        for name, (fn, setup) in parts.items():
-            state = setup()
-            gc.collect()
-            with gc_mode("off"):
-                t0 = time.process_time()
-                fn(state)
-                best[name] = min(best[name], time.process_time() - t0)
-            del state
-    return {k: v * 1e6 for k, v in best.items()}
+    return {k: v * 1e6 for k, v in best_in_rounds(parts, n_rounds).items()}
 
 
 def breakdown_report(b: dict[str, float]) -> str:
@@ -785,14 +779,7 @@ def profile(graph: Graph, *, steps: int = 5, top: int = 20) -> str:
     eng = Dynamic(graph)
     xs = list(graph.inputs)
     eng.step(xs)
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(steps):
-        eng.step(xs)
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
-    return buf.getvalue()
+    return profile_top(lambda: eng.step(xs), steps, top)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -817,9 +804,7 @@ def main(argv: list[str] | None = None) -> None:
         print(breakdown_report(breakdown(graph)))
         print()
         print(profile(graph))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=2)
+    write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ process. Each measurement states the garbage-collector setting it ran under.
 from __future__ import annotations
 
 import gc
+import json
 import platform
 import time
 import tracemalloc
@@ -41,6 +42,17 @@ def gc_mode(mode: str) -> Iterator[None]:
             gc.disable()
 
 
+def _best_times(once: Callable[[], tuple[float, ...]], n: int, repeat: int,
+                warmup: int) -> list[float]:
+    """Call ``once()`` (which returns ``n`` times) ``warmup + repeat`` times; the best of each."""
+    best = [float("inf")] * n
+    for i in range(warmup + repeat):
+        times = once()
+        if i >= warmup:
+            best = [min(b, t) for b, t in zip(best, times, strict=True)]
+    return best
+
+
 def best_of(
     setup: Callable[[], Any],
     run: Callable[[Any], Any],
@@ -54,18 +66,16 @@ def best_of(
     ``setup`` is not timed; a full collection runs before each repeat (untimed)
     so that garbage from the previous repeat does not bill this one.
     """
-    best = float("inf")
-    for i in range(warmup + repeat):
+    def once() -> tuple[float]:
         state = setup()
         gc.collect()
         with gc_mode(mode):
             t0 = time.perf_counter()
             run(state)
             t1 = time.perf_counter()
-        del state
-        if i >= warmup:
-            best = min(best, t1 - t0)
-    return best
+        return (t1 - t0,)
+
+    return _best_times(once, 1, repeat, warmup)[0]
 
 
 def best_of_pair(
@@ -80,8 +90,7 @@ def best_of_pair(
 
     Used for forward (builds a graph) then backward (walks it).
     """
-    b1 = b2 = float("inf")
-    for i in range(warmup + repeat):
+    def once() -> tuple[float, float]:
         gc.collect()
         with gc_mode(mode):
             t0 = time.perf_counter()
@@ -89,11 +98,54 @@ def best_of_pair(
             t1 = time.perf_counter()
             second(state)
             t2 = time.perf_counter()
-        del state
-        if i >= warmup:
-            b1 = min(b1, t1 - t0)
-            b2 = min(b2, t2 - t1)
+        return t1 - t0, t2 - t1
+
+    b1, b2 = _best_times(once, 2, repeat, warmup)
     return b1, b2
+
+
+def best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
+                   repeat: int) -> dict[str, float]:
+    """Best CPU seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
+
+    The items are timed in ``repeat`` rounds, one after another in each round,
+    so that the parts whose differences are reported see the same machine.
+    """
+    best = dict.fromkeys(items, float("inf"))
+    for _ in range(repeat):
+        for name, (fn, setup) in items.items():
+            state = setup()
+            gc.collect()
+            with gc_mode("off"):
+                t0 = time.process_time()
+                fn(state)
+                dt = time.process_time() - t0
+            best[name] = min(best[name], dt)
+            del state
+    return best
+
+
+def profile_top(step: Callable[[], Any], steps: int, top: int) -> str:
+    """cProfile of ``steps`` calls of ``step()``: the ``top`` functions by own time, as text."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+    return buf.getvalue()
+
+
+def write_json(path: str | None, results: Any) -> None:
+    """Write a benchmark's results to ``path`` as indented JSON (nothing when ``path`` is None)."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(results, fh, indent=2)
 
 
 def machine() -> dict[str, Any]:

@@ -38,10 +38,7 @@ cProfile listing).
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
-import io
-import pstats
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +46,7 @@ from typing import Any
 
 import autograd
 from benchmarks import workloads as W
-from benchmarks.timing import fmt_table, gc_mode, machine
+from benchmarks.timing import best_in_rounds, fmt_table, gc_mode, machine, profile_top
 
 LR = W.LR
 ALPHA = W.ALPHA
@@ -100,7 +97,26 @@ def _load(params: Sequence[Any], flat: Sequence[float]) -> None:
         p.data = v
 
 
-class UserDynamic:
+class _Eager:
+    """A model and its ``Value`` class running :func:`user_step` on a dynamic engine."""
+
+    model: Any
+    value_cls: Any
+
+    def loss_grads(self, X: Any, Y: Any) -> tuple[float, list[float]]:
+        """Loss and flat gradients, no update."""
+        model = self.model
+        total = user_loss(model, make_inputs(self.value_cls, X), Y)
+        model.zero_grad()
+        total.backward()
+        return float(total.data), [float(p.grad) for p in model.parameters()]
+
+    def step(self, X: Any, Y: Any) -> float:
+        """One user step; returns the loss."""
+        return user_step(self.model, self.value_cls, X, Y)
+
+
+class UserDynamic(_Eager):
     """chainrule's ``nn.MLP`` and ``Value`` running :func:`user_step` on the dynamic engine."""
 
     name = DYNAMIC
@@ -108,20 +124,9 @@ class UserDynamic:
     def __init__(self, spec: W.Spec, flat: Sequence[float]) -> None:
         from nn import MLP
 
+        self.value_cls = autograd.Value
         self.model = MLP(spec.nin, list(spec.sizes), seed=0)
         _load(self.model.parameters(), flat)
-
-    def loss_grads(self, X: Any, Y: Any) -> tuple[float, list[float]]:
-        """Loss and flat gradients, no update."""
-        model = self.model
-        total = user_loss(model, make_inputs(autograd.Value, X), Y)
-        model.zero_grad()
-        total.backward()
-        return total.data, [p.grad for p in model.parameters()]
-
-    def step(self, X: Any, Y: Any) -> float:
-        """One user step; returns the loss."""
-        return user_step(self.model, autograd.Value, X, Y)
 
 
 class UserCompiled:
@@ -164,7 +169,7 @@ class UserCompiled:
         return float(loss)
 
 
-class UserMicrograd:
+class UserMicrograd(_Eager):
     """micrograd 0.1.0's ``MLP`` and ``Value`` running the same :func:`user_step`."""
 
     name = MICROGRAD
@@ -176,18 +181,6 @@ class UserMicrograd:
         self.value_cls = Value
         self.model = MLP(spec.nin, list(spec.sizes))
         _load(self.model.parameters(), flat)
-
-    def loss_grads(self, X: Any, Y: Any) -> tuple[float, list[float]]:
-        """Loss and flat gradients, no update."""
-        model = self.model
-        total = user_loss(model, make_inputs(self.value_cls, X), Y)
-        model.zero_grad()
-        total.backward()
-        return float(total.data), [float(p.grad) for p in model.parameters()]
-
-    def step(self, X: Any, Y: Any) -> float:
-        """One user step; returns the loss."""
-        return user_step(self.model, self.value_cls, X, Y)
 
 
 def engines() -> list[tuple[str, Callable[[W.Spec, Sequence[float]], Any]]]:
@@ -406,47 +399,16 @@ def report(res: dict[str, Any]) -> str:
 # Where the dynamic step's time goes.
 
 
-def _best_in_rounds(items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]],
-                    repeat: int) -> dict[str, float]:
-    """Best CPU seconds of each ``fn(setup())`` (``setup`` untimed), GC off.
-
-    The items are timed in ``repeat`` rounds, one after another in each round,
-    so that the parts whose differences are reported see the same machine.
-    """
-    best = dict.fromkeys(items, float("inf"))
-    for _ in range(repeat):
-        for name, (fn, setup) in items.items():
-            state = setup()
-            gc.collect()
-            with gc_mode("off"):
-                t0 = time.process_time()
-                fn(state)
-                dt = time.process_time() - t0
-            best[name] = min(best[name], dt)
-            del state
-    return best
-
-
 def _nothing() -> None:
     return None
 
 
-def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
-    """Time each part of the dynamic user step on its own (CPU time, GC off, best of ``repeat``).
+def _part_times(eng: UserDynamic, spec: W.Spec, repeat: int) -> dict[str, float]:
+    """Each part of the dynamic step timed on its own (seconds, best of ``repeat``, GC off).
 
-    Parts: making the input Values; the model called per sample, split into
-    what ``forward_batch`` would do anyway without scope tags, the scope tags
-    (``forward_batch(scopes=True)`` minus ``scopes=False``) and the per-sample
-    overhead (``[model(x) ...]`` minus ``forward_batch``: each call validates its
-    sample, splits it into a row and checks the layers' cached weights); the loss
-    on the scores (hinge, builtin sums, penalty); ``zero_grad``; backward split into collecting and
-    sorting the nodes (``autograd.backward_order``) and the chain-rule loop (the
-    rest); freeing the graph; the SGD loop. The collector's share is the mean
-    default-GC step minus the mean GC-off step (steps alternate between the modes).
+    The parts that cannot run alone are differences: the scope tags, the
+    per-sample overhead and the chain-rule loop.
     """
-    spec = spec or W.w_mlp()
-    flat = spec.init_weights(0)
-    eng = UserDynamic(spec, flat)
     model, X, Y = eng.model, spec.X, spec.Y
     Value = autograd.Value
 
@@ -473,9 +435,7 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
         for p in model.parameters():
             p.data -= LR * p.grad
 
-    for _ in range(3):
-        eng.step(X, Y)
-    b = _best_in_rounds({
+    b = best_in_rounds({
         "inputs": (lambda _: inputs(), _nothing),
         "per sample": (scores_of, inputs),
         "batch": (lambda inp: model.forward_batch(inp), inputs),
@@ -487,7 +447,7 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
         "free": (lambda held: held.clear(), done),
         "sgd": (lambda _: sgd(), _nothing),
     }, repeat)
-    t = {
+    return {
         "inputs as Values": b["inputs"],
         "forward: fused neuron nodes (forward_batch, no scopes)": b["batch, no scopes"],
         "forward: scope tags": b["batch"] - b["batch, no scopes"],
@@ -499,24 +459,49 @@ def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
         "freeing the graph (reference counting)": b["free"],
         "SGD loop": b["sgd"],
     }
-    # the whole step, and the collector's share: means of alternating steps (a full
-    # collection falls on a few steps only, which a median would leave out)
+
+
+def _alternating_steps(eng: UserDynamic, spec: W.Spec, repeat: int) -> dict[str, list[float]]:
+    """CPU seconds of ``3 * repeat`` whole steps per GC mode, the modes alternating."""
+    # means of alternating steps: a full collection falls on a few steps only,
+    # which a median would leave out
     steps: dict[str, list[float]] = {"default": [], "off": []}
     for _ in range(3 * repeat):
         for mode in ("default", "off"):
             with gc_mode(mode):
                 t0 = time.process_time()
-                eng.step(X, Y)
+                eng.step(spec.X, spec.Y)
                 steps[mode].append(time.process_time() - t0)
+    return steps
+
+
+def breakdown(repeat: int = 15, spec: W.Spec | None = None) -> dict[str, Any]:
+    """Time each part of the dynamic user step on its own (CPU time, GC off, best of ``repeat``).
+
+    Parts: making the input Values; the model called per sample, split into
+    what ``forward_batch`` would do anyway without scope tags, the scope tags
+    (``forward_batch(scopes=True)`` minus ``scopes=False``) and the per-sample
+    overhead (``[model(x) ...]`` minus ``forward_batch``: each call validates its
+    sample, splits it into a row and checks the layers' cached weights); the loss
+    on the scores (hinge, builtin sums, penalty); ``zero_grad``; backward split into collecting and
+    sorting the nodes (``autograd.backward_order``) and the chain-rule loop (the
+    rest); freeing the graph; the SGD loop. The collector's share is the mean
+    default-GC step minus the mean GC-off step (steps alternate between the modes).
+    """
+    spec = spec or W.w_mlp()
+    eng = UserDynamic(spec, spec.init_weights(0))
+    for _ in range(3):
+        eng.step(spec.X, spec.Y)
+    parts = {k: v * 1e3 for k, v in _part_times(eng, spec, repeat).items()}
+    steps = _alternating_steps(eng, spec, repeat)
     mean_def = statistics.fmean(steps["default"])
     mean_off = statistics.fmean(steps["off"])
-    best_off = min(steps["off"])
-    parts = {k: v * 1e3 for k, v in t.items()}
-    nodes = autograd.backward_order(graph())
+    nodes = autograd.backward_order(user_loss(eng.model, make_inputs(autograd.Value, spec.X),
+                                              spec.Y))
     return {
         "parts_ms": parts,
         "sum_of_parts_ms": sum(parts.values()),
-        "step_best_gc_off_ms": best_off * 1e3,
+        "step_best_gc_off_ms": min(steps["off"]) * 1e3,
         "step_mean_gc_off_ms": mean_off * 1e3,
         "step_mean_gc_default_ms": mean_def * 1e3,
         "gc_share_of_default_step": (mean_def - mean_off) / mean_def,
@@ -549,14 +534,7 @@ def cprofile_report(steps: int = 20, top: int = 18) -> str:
     spec = W.w_mlp()
     eng = UserDynamic(spec, spec.init_weights(0))
     eng.step(spec.X, spec.Y)
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(steps):
-        eng.step(spec.X, spec.Y)
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
-    return buf.getvalue()
+    return profile_top(lambda: eng.step(spec.X, spec.Y), steps, top)
 
 
 def main(argv: list[str] | None = None) -> None:

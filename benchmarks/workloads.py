@@ -92,10 +92,10 @@ def one_hot(k: int, n: int = 10) -> list[float]:
     return row
 
 
-def w_mlp() -> Spec:
-    """The W-mlp workload (micrograd's demo step)."""
-    X, Y = make_moons(64, 0.1, seed=1)
-    return Spec("W-mlp", 2, (16, 16, 1), "hinge_l2", X, Y)
+def w_mlp(n: int = 64) -> Spec:
+    """The W-mlp workload (micrograd's demo step); ``n`` moons points (64: the suite's batch)."""
+    X, Y = make_moons(n, 0.1, seed=1)
+    return Spec("W-mlp" if n == 64 else f"W-mlp-{n}", 2, (16, 16, 1), "hinge_l2", X, Y)
 
 
 def w_wide() -> Spec:
@@ -238,7 +238,16 @@ class Floor:
 
 
 class NumpyBatched:
-    """The same step on whole batches as matrices (the vector reference)."""
+    """The same step on whole batches as matrices, as a NumPy user writes it by hand.
+
+    The parameters live in one float64 vector in the shared order (each
+    layer's ``W`` and ``b`` are views of it), and so does the gradient, so
+    that the L2 penalty is one dot product, its gradient one vector
+    operation and SGD one in-place update. The forward keeps each layer's
+    input and pre-activation; the backward is the textbook one
+    (``dW = dZ^T X``, ``db = sum(dZ)``, ``dX = dZ W``, ReLU's mask).
+    ``X`` and ``Y`` may be lists (converted on each call) or arrays.
+    """
 
     name = "numpy batched"
 
@@ -247,17 +256,25 @@ class NumpyBatched:
 
         self.np = np
         self.spec = spec
+        self.theta = np.array(flat, dtype=np.float64)
+        self.grad = np.zeros_like(self.theta)
         self.W: list[Any] = []
         self.B: list[Any] = []
+        self.gW: list[Any] = []
+        self.gB: list[Any] = []
         i = 0
         for nin, nout in spec.shapes():
-            block = np.array(flat[i : i + nout * (nin + 1)], dtype=np.float64)
-            block = block.reshape(nout, nin + 1)
-            self.W.append(block[:, :nin].copy())
-            self.B.append(block[:, nin].copy())
-            i += nout * (nin + 1)
+            n = nout * (nin + 1)
+            block = self.theta[i : i + n].reshape(nout, nin + 1)
+            gblock = self.grad[i : i + n].reshape(nout, nin + 1)
+            self.W.append(block[:, :nin])
+            self.B.append(block[:, nin])
+            self.gW.append(gblock[:, :nin])
+            self.gB.append(gblock[:, nin])
+            i += n
 
-    def _loss_grads(self, X: Any, Y: Any) -> tuple[float, list[Any], list[Any]]:
+    def _loss_grad(self, X: Any, Y: Any) -> float:
+        """The loss; its gradient written into ``self.grad``."""
         np = self.np
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
@@ -270,43 +287,36 @@ class NumpyBatched:
             zs.append(z)
             a = z if li == last else np.maximum(z, 0.0)
         n = X.shape[0]
+        theta = self.theta
         if self.spec.loss == "hinge_l2":
             m = 1.0 - Y * a[:, 0]
-            loss = float(np.maximum(m, 0.0).mean())
-            d = np.where(m > 0.0, -Y / n, 0.0)[:, None]
+            hit = m > 0.0
+            loss = float(m[hit].sum()) / n + ALPHA * float(theta @ theta)
+            d = (hit * (-Y / n))[:, None]
+            np.multiply(theta, 2.0 * ALPHA, out=self.grad)
         else:
             diff = a - Y
-            loss = float((diff * diff).mean())
-            d = 2.0 * diff / diff.size
-        gW: list[Any] = [None] * len(self.W)
-        gB: list[Any] = [None] * len(self.W)
+            loss = float(np.vdot(diff, diff)) / diff.size
+            d = diff * (2.0 / diff.size)
+            self.grad.fill(0.0)
         for li in range(last, -1, -1):
             if li != last:
                 d = d * (zs[li] > 0.0)
-            gW[li] = d.T @ ins[li]
-            gB[li] = d.sum(axis=0)
+            self.gW[li] += d.T @ ins[li]
+            self.gB[li] += d.sum(axis=0)
             if li:
                 d = d @ self.W[li]
-        if self.spec.loss == "hinge_l2":
-            sq = sum((w * w).sum() + (b * b).sum() for w, b in zip(self.W, self.B))
-            loss += ALPHA * float(sq)
-            gW = [g + 2.0 * ALPHA * w for g, w in zip(gW, self.W)]
-            gB = [g + 2.0 * ALPHA * b for g, b in zip(gB, self.B)]
-        return loss, gW, gB
+        return loss
 
     def loss_grads(self, X: Any, Y: Any) -> tuple[float, list[float]]:
         """Loss and flat gradients, no update."""
-        np = self.np
-        loss, gW, gB = self._loss_grads(X, Y)
-        flat = np.concatenate([np.hstack([g, gb[:, None]]).ravel() for g, gb in zip(gW, gB)])
-        return loss, [float(v) for v in flat]
+        loss = self._loss_grad(X, Y)
+        return loss, self.grad.tolist()
 
     def step(self, X: Any, Y: Any) -> float:
         """One SGD step; returns the loss."""
-        loss, gW, gB = self._loss_grads(X, Y)
-        for w, b, g, gb in zip(self.W, self.B, gW, gB):
-            w -= LR * g
-            b -= LR * gb
+        loss = self._loss_grad(X, Y)
+        self.theta -= LR * self.grad
         return loss
 
 
@@ -407,30 +417,38 @@ class Chainrule:
 
             self.run = run
 
-    def _zero(self) -> None:
-        for p in self.params:
-            p.grad = 0.0
-
     def loss_grads(self, X: Any, Y: Any) -> tuple[float, list[float]]:
         """Loss and flat gradients, no update."""
-        self._zero()
-        loss = self.run(X, Y)
-        return loss, [p.grad for p in self.params]
+        return value_loss_grads(self.params, self.run, X, Y)
 
     def step(self, X: Any, Y: Any) -> float:
         """One SGD step; returns the loss."""
-        if self.opt is not None:
-            self.opt.zero_grad()
-            loss = self.run(X, Y)
-            self.opt.step()
-            return loss
-        ps = self.params
-        for p in ps:
-            p.grad = 0.0
-        loss = self.run(X, Y)
-        for p in ps:
-            p.data -= LR * p.grad
+        return value_step(self.opt, self.params, self.run, X, Y)
+
+
+def value_loss_grads(params: Sequence[Value], run: Callable[[Any, Any], float], X: Any,
+                     Y: Any) -> tuple[float, list[float]]:
+    """Zero the parameters' grads, ``run(X, Y)`` (forward and backward); loss and grads."""
+    for p in params:
+        p.grad = 0.0
+    loss = run(X, Y)
+    return loss, [p.grad for p in params]
+
+
+def value_step(opt: Any, params: Sequence[Value], run: Callable[[Any, Any], float], X: Any,
+               Y: Any) -> float:
+    """One step on Values: zero grads, ``run(X, Y)``, SGD (by ``opt`` if any, else by hand)."""
+    if opt is not None:
+        opt.zero_grad()
+        loss = run(X, Y)
+        opt.step()
         return loss
+    for p in params:
+        p.grad = 0.0
+    loss = run(X, Y)
+    for p in params:
+        p.data -= LR * p.grad
+    return loss
 
 
 # ---------------------------------------------------------------------------
@@ -513,3 +531,11 @@ def engines(have_numpy: bool = True) -> list[tuple[str, Callable[[Spec, Sequence
         except ImportError:
             pass
     return out
+
+
+def ratio_cells(ms: float, floor_ms: float, numpy_ms: float | None,
+                micrograd_ms: float | None) -> list[str]:
+    """A step table's ratio cells: x the float floor, x NumPy by hand, micrograd / this."""
+    return [f"{ms / floor_ms:.3f}x" if floor_ms else "-",
+            f"{ms / numpy_ms:.2f}x" if numpy_ms else "-",
+            f"{micrograd_ms / ms:.0f}x" if micrograd_ms and ms else "-"]

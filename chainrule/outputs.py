@@ -91,6 +91,14 @@ def _make_folder(folder: Path, shown: str, flag: str) -> None:
                               shown, "folder not writable", _errno.EACCES)
 
 
+def _named(path: PathLike, flag: str, kind: str, example: str) -> str:
+    """``path`` as ``os.fspath`` gives it; OutputPathError if the name is empty or blank."""
+    shown = os.fspath(path)
+    if not str(shown).strip():
+        raise OutputPathError(f"{flag}: the {kind} name is empty; name {example}")
+    return shown
+
+
 def output_file(path: PathLike, flag: str) -> Path:
     """Apply the rule to an output file: create its folder, or refuse it.
 
@@ -104,9 +112,7 @@ def output_file(path: PathLike, flag: str) -> Path:
     Raises:
         OutputPathError: naming ``flag``, the path and the reason.
     """
-    shown = os.fspath(path)
-    if not str(shown).strip():
-        raise OutputPathError(f"{flag}: the file name is empty; name a file such as model.json")
+    shown = _named(path, flag, "file", "a file such as model.json")
     target = Path(shown)
     if target.is_dir():
         raise OutputPathError(f"{flag} {shown!r}: is a folder; name a file (for example "
@@ -128,9 +134,7 @@ def output_dir(path: PathLike, flag: str) -> Path:
     Raises:
         OutputPathError: naming ``flag``, the path and the reason.
     """
-    shown = os.fspath(path)
-    if not str(shown).strip():
-        raise OutputPathError(f"{flag}: the folder name is empty; name a folder such as out")
+    shown = _named(path, flag, "folder", "a folder such as out")
     folder = Path(shown)
     if folder.exists() and not folder.is_dir():
         raise OutputPathError(f"{flag} {shown!r}: is a file, not a folder; name a folder",

@@ -47,8 +47,13 @@ Dataset = tuple[list[list[float]], list[int]]
 MAX_NOISE = 1e6
 
 
+def _is_real(x: Any) -> bool:
+    """Whether ``x`` is a real number (an int, a float, a NumPy scalar), not a bool."""
+    return not isinstance(x, bool) and isinstance(x, numbers.Real)
+
+
 def _nonneg(x: Any, who: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+    if not _is_real(x):
         raise ValueError(f"{who} must be a real number >= 0, got {x!r}")
     try:
         v = float(x)
@@ -57,6 +62,16 @@ def _nonneg(x: Any, who: str) -> float:
     if not 0.0 <= v <= MAX_NOISE:
         raise ValueError(f"{who} must be a real number in [0, {MAX_NOISE:g}], got {x!r}")
     return v
+
+
+def _count_noise(who: str, n_samples: int, noise: float, minimum: int = 1) -> tuple[int, float]:
+    """A generator's ``n_samples`` (at least ``minimum``) and ``noise``, checked.
+
+    Raises:
+        ValueError: naming ``who``'s argument.
+    """
+    return (check_int(n_samples, f"{who}: n_samples", minimum),
+            _nonneg(noise, f"{who}: noise"))
 
 
 def _finish(points: list[list[float]], labels: list[int], noise: float,
@@ -88,8 +103,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> D
     Raises:
         ValueError: for ``n_samples < 2`` or negative noise.
     """
-    n = check_int(n_samples, "make_moons: n_samples", 2)
-    noise = _nonneg(noise, "make_moons: noise")
+    n, noise = _count_noise("make_moons", n_samples, noise, 2)
     rng = make_rng(seed, "make_moons")
     n_out = n // 2
     n_in = n - n_out
@@ -114,9 +128,8 @@ def make_circles(n_samples: int = 100, noise: float = 0.0, factor: float = 0.5,
     Raises:
         ValueError: for a bad count, noise or factor.
     """
-    n = check_int(n_samples, "make_circles: n_samples", 2)
-    noise = _nonneg(noise, "make_circles: noise")
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+    n, noise = _count_noise("make_circles", n_samples, noise, 2)
+    if not _is_real(factor) or not 0 < factor < 1:
         raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
     rng = make_rng(seed, "make_circles")
     n_out = n // 2
@@ -149,9 +162,8 @@ def make_spirals(n_samples: int = 100, classes: int = 2, noise: float = 0.0,
         ValueError: for a bad count, class number, noise or turns.
     """
     k = check_int(classes, "make_spirals: classes", 2)
-    n = check_int(n_samples, "make_spirals: n_samples", k)
-    noise = _nonneg(noise, "make_spirals: noise")
-    if isinstance(turns, bool) or not isinstance(turns, numbers.Real) or not turns > 0:
+    n, noise = _count_noise("make_spirals", n_samples, noise, k)
+    if not _is_real(turns) or not turns > 0:
         raise ValueError(f"make_spirals: turns must be a real number > 0, got {turns!r}")
     rng = make_rng(seed, "make_spirals")
     pts: list[list[float]] = []
@@ -180,8 +192,7 @@ def make_xor(n_samples: int = 100, noise: float = 0.0, seed: Seed = None) -> Dat
     Raises:
         ValueError: for a bad count or noise.
     """
-    n = check_int(n_samples, "make_xor: n_samples")
-    noise = _nonneg(noise, "make_xor: noise")
+    n, noise = _count_noise("make_xor", n_samples, noise)
     rng = make_rng(seed, "make_xor")
     pts = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
     labels = [1 if (a > 0) != (b > 0) else 0 for a, b in pts]
@@ -250,9 +261,8 @@ def make_gaussians(n_samples: int = 100, noise: float = 0.0, distance: float = 1
     Raises:
         ValueError: for a bad count, noise or distance.
     """
-    n = check_int(n_samples, "make_gaussians: n_samples", 2)
-    noise = _nonneg(noise, "make_gaussians: noise")
-    if isinstance(distance, bool) or not isinstance(distance, numbers.Real) or not distance > 0:
+    n, noise = _count_noise("make_gaussians", n_samples, noise, 2)
+    if not _is_real(distance) or not distance > 0:
         raise ValueError(f"make_gaussians: distance must be a real number > 0, got {distance!r}")
     rng = make_rng(seed, "make_gaussians")
     n0 = n // 2
@@ -264,8 +274,7 @@ def make_gaussians(n_samples: int = 100, noise: float = 0.0, distance: float = 1
 def _regression(name: str, n_samples: int, noise: float, seed: Seed,
                 target: Callable[[float, float], float]) -> RegressionSet:
     """Points uniform in [-1, 1]^2, ``target(x1, x2)`` plus Gaussian noise; checked, seeded."""
-    n = check_int(n_samples, f"{name}: n_samples")
-    noise = _nonneg(noise, f"{name}: noise")
+    n, noise = _count_noise(name, n_samples, noise)
     rng = make_rng(seed, name)
     X = [[rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)] for _ in range(n)]
     y = [target(a, b) + (rng.gauss(0.0, noise) if noise else 0.0) for a, b in X]
@@ -340,7 +349,7 @@ def train_test_split(X: Sequence[Any], y: Sequence[Any], test_size: float = 0.25
         raise ValueError(
             f"train_test_split: X has {n} samples but y has {len(y)}; pass one label per sample"
         )
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+    if not _is_real(test_size):
         raise TypeError(f"train_test_split: test_size must be a number, got {test_size!r}")
     if isinstance(test_size, numbers.Integral):
         n_test = int(test_size)

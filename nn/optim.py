@@ -42,6 +42,13 @@ __all__ = [
 ]
 
 
+def _int(value: Any, who: str, what: str, low: int) -> int:
+    """``value`` if it is an integer (not a bool) >= ``low``, else ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{who}: {what} must be an integer >= {low}, got {value!r}")
+    return value
+
+
 def _real(value: Any, who: str, what: str, low: float = 0.0, high: float = math.inf,
           low_open: bool = False, high_open: bool = False, allow_inf: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -227,9 +234,7 @@ class Optimizer:
                              "resume with the optimizer the run was started with")
         lr = _real(state.get("lr"), who, "lr")
         initial_lr = _real(state.get("initial_lr"), who, "initial_lr")
-        steps = state.get("steps")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"{who}: steps must be an integer >= 0, got {steps!r}")
+        steps = _int(state.get("steps"), who, "steps", 0)
         raw = state.get("buffers")
         if not isinstance(raw, dict) or set(raw) != {n.lstrip("_") for n in self._buffers}:
             raise ValueError(f"{who}: the buffers do not match {type(self).__name__}'s")
@@ -538,9 +543,7 @@ class LRScheduler:
             raise ValueError(f"{who}: the state is not a {type(self).__name__}'s; resume with "
                              "the scheduler the run was started with")
         base_lr = _real(state.get("base_lr"), who, "base_lr")
-        last = state.get("last_epoch")
-        if isinstance(last, bool) or not isinstance(last, int) or last < 0:
-            raise ValueError(f"{who}: last_epoch must be an integer >= 0, got {last!r}")
+        last = _int(state.get("last_epoch"), who, "last_epoch", 0)
         self.base_lr, self.last_epoch = base_lr, last
 
     def step(self) -> None:
@@ -562,9 +565,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = _int(step_size, "StepLR", "step_size", 1)
         self.gamma = _real(gamma, "StepLR", "gamma")
 
     def lr_at(self, epoch: int) -> float:
@@ -600,9 +601,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be an integer >= 1, got {T_max!r}")
-        self.T_max = T_max
+        self.T_max = _int(T_max, "CosineAnnealingLR", "T_max", 1)
         self.eta_min = _real(eta_min, "CosineAnnealingLR", "eta_min")
 
     def lr_at(self, epoch: int) -> float:
@@ -628,9 +627,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer)
         self.start_factor = _real(start_factor, "LinearLR", "start_factor", 0.0, 1.0)
         self.end_factor = _real(end_factor, "LinearLR", "end_factor", 0.0, 1.0)
-        if isinstance(total_iters, bool) or not isinstance(total_iters, int) or total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be an integer >= 1, got {total_iters!r}")
-        self.total_iters = total_iters
+        self.total_iters = _int(total_iters, "LinearLR", "total_iters", 1)
         optimizer.lr = self.lr_at(0)
 
     def lr_at(self, epoch: int) -> float:

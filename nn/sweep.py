@@ -523,6 +523,24 @@ def sweep(
             ``fn`` for ``"processes"``; nothing has run.
         ImportError: ``"dask"`` or ``"ray"`` is not installed (names the extra).
     """
+    _check_options(fn, backend, n_jobs, retries, client, address)
+    points = grid_points(grid)
+    runs = [(point, seed) for point in points for seed in _seed_list(seeds)]
+    point_keys = list(dict.fromkeys(k for p in points for k in p))
+    jobs = max(1, min(n_jobs or _cores(), len(runs)))
+    if backend == "processes":
+        _check_picklable(fn, runs)
+    return _run_all(fn, runs, point_keys, backend, progress, n_jobs=jobs, retries=retries,
+                    client=client, address=address)
+
+
+def _check_options(fn: RunFn, backend: str, n_jobs: int | None, retries: int, client: Any,
+                   address: str | None) -> None:
+    """Refuse an unknown backend, a non-function, a bad ``n_jobs``/``retries``, a misplaced option.
+
+    Raises:
+        SweepError: naming the option and what it takes.
+    """
     if backend not in BACKENDS:
         raise SweepError(f"sweep: unknown backend {backend!r}; choose one of "
                          f"{', '.join(BACKENDS)}")
@@ -539,12 +557,18 @@ def sweep(
     if address is not None and backend not in ("dask", "ray"):
         raise SweepError(f"sweep: address= names a dask or ray cluster; backend {backend!r} "
                          "runs on this machine")
-    points = grid_points(grid)
-    runs = [(point, seed) for point in points for seed in _seed_list(seeds)]
-    point_keys = list(dict.fromkeys(k for p in points for k in p))
-    jobs = max(1, min(n_jobs or _cores(), len(runs)))
-    if backend == "processes":
-        _check_picklable(fn, runs)
+
+
+def _run_all(fn: RunFn, runs: Runs, point_keys: list[str], backend: str, progress: bool,
+             **options: Any) -> SweepResult:
+    """Run every ``(point, seed)`` on the backend with a progress bar; collect the rows.
+
+    ``options`` go to the backend's runner (``n_jobs``, ``retries``, ``client``,
+    ``address``). Ctrl-C stops the runs and keeps the finished rows.
+
+    Returns:
+        The rows in run order, with the results' keys in order of first appearance.
+    """
     rows: dict[int, dict[str, Any]] = {}
     result_keys: dict[str, None] = {}
     from tqdm.auto import tqdm
@@ -564,8 +588,7 @@ def sweep(
     t0 = time.perf_counter()
     interrupted = False
     try:
-        _BACKENDS[backend](fn, runs, record, n_jobs=jobs, retries=retries, client=client,
-                           address=address)
+        _BACKENDS[backend](fn, runs, record, **options)
     except KeyboardInterrupt:
         interrupted = True
     finally:

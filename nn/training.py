@@ -473,6 +473,26 @@ def _rows(data: Any) -> list[Any]:
 
 def _check_finite(X: Sequence[Any], y: Sequence[Any], who: str) -> None:
     """Refuse nan/inf (and numbers too large for a float) in ``X`` or ``y``, naming the place."""
+    found = _first_not_finite(X)
+    if found is not None:
+        i, j, v, _ = found
+        raise ValueError(f"{who}: X[{i}][{j}] is {v!r}; every feature must be a finite "
+                         "number: drop or fill that sample")
+    found = _first_not_finite(y)
+    if found is not None:
+        i, j, v, listed = found
+        where = f"y[{i}][{j}]" if listed else f"y[{i}]"
+        raise ValueError(f"{who}: {where} is {v!r}; every target must be a finite "
+                         "number: drop or fix that sample")
+
+
+def _first_not_finite(rows: Sequence[Any]) -> tuple[int, int, Any, bool] | None:
+    """The first nan, inf or too-large number in ``rows`` (a row may be one number).
+
+    Returns:
+        ``(row, column, value, whether the row is a list)``, or None when all
+        the numbers are finite (cells that are not numbers are let through).
+    """
     def bad(v: Any) -> bool:
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             return False  # not a number at all: the model or the task says so
@@ -481,23 +501,15 @@ def _check_finite(X: Sequence[Any], y: Sequence[Any], who: str) -> None:
         except OverflowError:
             return True
 
-    for i, row in enumerate(X):
-        cells = row if isinstance(row, (list, tuple)) else [row]
+    for i, row in enumerate(rows):
+        listed = isinstance(row, (list, tuple))
+        cells = row if listed else [row]
         if _all_finite(cells):
             continue
         for j, v in enumerate(cells):
             if bad(v):
-                raise ValueError(f"{who}: X[{i}][{j}] is {v!r}; every feature must be a finite "
-                                 "number: drop or fill that sample")
-    for i, t in enumerate(y):
-        cells = t if isinstance(t, (list, tuple)) else [t]
-        if _all_finite(cells):
-            continue
-        for j, v in enumerate(cells):
-            if bad(v):
-                where = f"y[{i}][{j}]" if isinstance(t, (list, tuple)) else f"y[{i}]"
-                raise ValueError(f"{who}: {where} is {v!r}; every target must be a finite "
-                                 "number: drop or fix that sample")
+                return i, j, v, listed
+    return None
 
 
 def _all_finite(cells: Sequence[Any]) -> bool:
@@ -1352,6 +1364,18 @@ def fit(
     if resume is not None:
         _resume(run, resume)
     _choose_path(run, epochs)
+    return _train(run, epochs, progress, pause_gc)
+
+
+def _train(run: _Run, epochs: int, progress: bool, pause_gc: bool) -> History:
+    """Run the epochs from ``run.first_epoch`` to ``epochs``, with the bar and the clock.
+
+    Ctrl-C ends the run with ``interrupted`` set; ``seconds`` adds up over
+    resumes.
+
+    Returns:
+        The run's history.
+    """
     history = run.history
     bar = _Bar(progress, max(0, epochs - run.first_epoch + 1) * run.steps)
     gc_block = autograd.pause_gc() if pause_gc else contextlib.nullcontext()

@@ -1,21 +1,42 @@
 """Finite differences for the engine's tests (a small, fixed-step reference;
-the user-facing checker with Richardson extrapolation is autograd.gradcheck)."""
+the user-facing checker with Richardson extrapolation is autograd.gradcheck), and
+ops that exist only inside a test."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from autograd.custom import remove_op
 
 
-def central_diff(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
-    """d f / d xs[i] by a fourth-order central difference."""
-    h = 1e-4 * max(1.0, abs(xs[i]))
+@contextmanager
+def removed_on_exit(name: str) -> Iterator[None]:
+    """Remove the user op ``name`` when the block ends, however it ends, so that no other test
+    sees it. Register it just before the block (``autograd.register_op(op)`` or
+    ``autograd.custom_op(name, ...)``): an op that failed to register is not removed."""
+    try:
+        yield
+    finally:
+        remove_op(name)
 
+
+def _along(f: Callable[[list[float]], float], xs: Sequence[float],
+           i: int) -> Callable[[float], float]:
+    """``d -> f(xs with xs[i] + d)``: f along coordinate i."""
     def at(d: float) -> float:
         ys = list(xs)
         ys[i] += d
         return f(ys)
 
+    return at
+
+
+def central_diff(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> float:
+    """d f / d xs[i] by a fourth-order central difference."""
+    h = 1e-4 * max(1.0, abs(xs[i]))
+    at = _along(f, xs, i)
     return (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h)
 
 
@@ -31,12 +52,7 @@ def close(a: float, b: float, tol: float = 1e-5) -> bool:
 def one_sided_disagree(f: Callable[[list[float]], float], xs: Sequence[float], i: int) -> bool:
     """True when the left and right slopes of f at xs along i differ (a kink nearby)."""
     h = 1e-3 * max(1.0, abs(xs[i]))
-
-    def at(d: float) -> float:
-        ys = list(xs)
-        ys[i] += d
-        return f(ys)
-
+    at = _along(f, xs, i)
     left = (at(0.0) - at(-h)) / h
     right = (at(h) - at(0.0)) / h
     return abs(left - right) > 1e-2 * max(1.0, abs(left), abs(right))

@@ -1,8 +1,11 @@
-"""Smoke tests of benchmarks.batched: the batched engines compute the float floor's loss and
-gradients on the same weights, a step moves the weights the same way, and the report prints
-every row. No timing is asserted."""
+"""Smoke tests of benchmarks.batched (that its engines compute the float floor's loss and
+gradients is tested with the others, in test_bench_workloads.py): the batch-size rows compare
+our step with hand-written NumPy on the same numbers, and the reports print every row. No
+timing is asserted."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -14,22 +17,6 @@ pytest.importorskip("numpy")
 
 def _small(spec: W.Spec, n: int) -> W.Spec:
     return W.Spec(spec.name + "-small", spec.nin, spec.sizes, spec.loss, spec.X[:n], spec.Y[:n])
-
-
-@pytest.mark.parametrize("make_spec", [lambda: _small(W.w_mlp(), 16),
-                                       lambda: _small(W.w_wide(), 4)], ids=["mlp", "wide"])
-@pytest.mark.parametrize("name", [n for n, _ in batched.engines()])
-def test_batched_engine_matches_the_floor(make_spec, name):
-    spec = make_spec()
-    flat = spec.init_weights(3)
-    engine = dict(batched.engines())[name](spec, flat)
-    floor = W.Floor(spec, flat)
-    assert suite.check_engine(engine, floor, spec.X, spec.Y) < 1e-12
-    engine.step(spec.X, spec.Y)
-    floor.step(spec.X, spec.Y)
-    loss, _ = engine.loss_grads(spec.X, spec.Y)
-    floss, _ = floor.loss_grads(spec.X, spec.Y)
-    assert loss == pytest.approx(floss, rel=1e-12)
 
 
 def test_report_has_every_row_and_ratio():
@@ -80,14 +67,15 @@ def test_fit_digits_epoch_is_timed_and_reported():
 
 def test_speed_page_rows_give_the_ratio_to_hand_written_numpy():
     def entry(ms: float) -> dict[str, float]:
-        return {"ms_gc_default": ms, "ms_gc_off": ms}
+        return {"ms_gc_default": ms, "ms_gc_off": ms, "max_rel_diff_vs_floor": 1e-16}
 
     res = {"machine": suite.machine(), "W-mlp": {"engines": {
         "float floor": entry(5.0), "micrograd": entry(500.0), "numpy batched": entry(0.1),
         "chainrule nn batched": entry(0.2)}}}
     text = speed_page.section(res)
     assert "x numpy batched (default GC)" in text
-    assert "| W-mlp | chainrule nn batched | 0.20 | 0.20 | 0.04x | 2.00x | 2500.00x |" in text
+    assert ("| W-mlp | chainrule nn batched | 0.200 | 0.200 | 0.040x | 0.040x | 2.00x | 2500x "
+            "| 1e-16 |") in text
 
 
 def test_breakeven_report_states_the_threshold_and_ratios():
@@ -98,3 +86,72 @@ def test_breakeven_report_states_the_threshold_and_ratios():
     text = batched.breakeven_report(rows)
     assert f">= {AUTO_STEPS_PER_TRACE} steps per trace" in text
     assert "| moons | 16 | 6.00 | 1.50 | 0.25 | 0.300 | 50 | 67 |" in text
+
+
+def test_batch_sizes_compare_our_step_with_hand_written_numpy():
+    """The rows of issue 22: our batched step beside the floor and NumPy, same numbers."""
+    res = batched.run_batch_sizes((16, 128), n_rounds=1, target=0.002)
+    assert list(res["sizes"]) == ["16", "128"]
+    for entry in res["sizes"].values():
+        eng = entry["engines"]
+        assert list(eng) == list(batched.BATCH_ENGINES)
+        for e in eng.values():
+            assert e["max_rel_diff_vs_numpy"] < 1e-12  # the same loss and gradients
+            assert e["us_best"] > 0 and e["x_numpy"]["min"] <= e["x_numpy"]["max"]
+        assert eng["numpy batched"]["x_numpy"]["best"] == 1.0
+    assert len(res["load_before"]) == 3
+    text = batched.batch_report(res)
+    assert text.count("| chainrule nn batched |") == 2 and "| 128 | numpy batched |" in text
+    assert "load average" in text and "interleaved rounds" in text
+    for page in (suite.report({"machine": suite.machine(), "batched": res}),
+                 speed_page.section({"machine": suite.machine(), "batched": res})):
+        assert "W-mlp's training step by batch size" in page
+
+
+def test_batch_report_states_the_goals():
+    def stats(best: float) -> dict[str, float]:
+        return {"best": best, "min": best * 0.9, "median": best, "max": best * 1.1}
+
+    def sizes(x_floor: float, x_numpy: float) -> dict[str, object]:
+        return {"engines": {"chainrule nn batched": {
+            "us_best": 150.0, "x_floor": stats(x_floor), "x_numpy": stats(x_numpy),
+            "max_rel_diff_vs_numpy": 2e-16}}}
+
+    res = {"load_before": [1.5, 1.0, 1.0], "load_after": [2.0, 1.0, 1.0], "rounds": 7,
+           "sizes": {"64": sizes(0.04, 3.1), "1024": sizes(0.006, 1.9)}}
+    text = batched.batch_report(res)
+    assert ("| 64 | chainrule nn batched | 150 | 0.040x [0.036–0.044] | 3.10x [2.79–3.41] "
+            "| 2e-16 | ≤ 0.1x float floor: met |") in text
+    assert "| 1,024 | chainrule nn batched | 150 | 0.006x [0.005–0.007] | 1.90x" in text
+    assert "≤ 1.5x numpy batched: not met" in text
+    assert "load average 1.5 before, 2.0 after" in text
+
+
+def test_merge_keeps_the_other_workloads(tmp_path):
+    path = tmp_path / "latest.json"
+    old = {"machine": {"date": "d0"}, "chain": {"x": 1}, "batched": {"old": True}}
+    path.write_text(json.dumps(old))
+    out = suite.merge(str(path), {"machine": {"date": "d1"}, "batched": {"new": True}})
+    assert out["chain"] == {"x": 1} and out["batched"] == {"new": True}
+    assert out["machine"] == {"date": "d1"}
+    assert out["merged"] == {"chain": "d0", "batched": "d1"}
+    out["machine"] = suite.machine()
+    del out["chain"], out["batched"]
+    assert "Workloads by run: chain (d0); batched (d1)." in speed_page.section(out)
+    with pytest.raises(SystemExit, match="cannot read"):
+        suite.merge(str(tmp_path / "missing.json"), out)
+
+
+def test_statement_profile_times_every_emitted_statement():
+    res = batched.statement_profile(16, calls=2)
+    stmts = res["statements"]
+    assert len(stmts) > 30 and all(r["us"] >= 0.0 for r in stmts)
+    assert any("@" in r["statement"] for r in stmts)
+    kinds = res["kinds"]
+    assert sum(k["statements"] for k in kinds.values()) == len(stmts)
+    labels = {label for label, _ in batched.STATEMENT_KINDS} | {"slices, views, allocations"}
+    assert set(kinds) <= labels and {"matrix products", "error bounds"} <= set(kinds)
+    assert all(res["us"][k] > 0 for k in ("step", "array step call", "program"))
+    text = batched.statement_report(res, top=3)
+    assert "W-mlp's batched step at batch 16:" in text and "| matrix products | 8 |" in text
+    assert text.count("| `") == 3

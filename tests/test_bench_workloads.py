@@ -1,11 +1,12 @@
-"""Smoke tests of the benchmark workloads: every engine computes the float floor's loss and
-gradients on the same weights, and a step changes the weights the same way. No timing."""
+"""Smoke tests of the benchmark workloads: every engine (the batched ones too) computes the
+float floor's loss and gradients on the same weights, and a step changes the weights the same
+way. No timing."""
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks import suite
+from benchmarks import batched, suite
 from benchmarks import workloads as W
 
 
@@ -20,15 +21,15 @@ def _small_mlp() -> W.Spec:
 
 
 SPECS = [_small_mlp, _small_wide]
+ENGINES = dict([*W.engines(), *batched.engines()])  # the batched ones need NumPy
 
 
 @pytest.mark.parametrize("make_spec", SPECS, ids=["mlp", "wide"])
-@pytest.mark.parametrize("name", [n for n, _ in W.engines()])
+@pytest.mark.parametrize("name", list(ENGINES))
 def test_engine_matches_the_floor(make_spec, name):
     spec = make_spec()
     flat = spec.init_weights(3)
-    make = dict(W.engines())[name]
-    engine = make(spec, flat)
+    engine = ENGINES[name](spec, flat)
     floor = W.Floor(spec, flat)
     assert suite.check_engine(engine, floor, spec.X, spec.Y) < 1e-12
     # one SGD step from the same weights gives the same next loss
@@ -60,6 +61,19 @@ def test_digits_batches_cover_the_data():
     bs = W.batches(spec, 32)
     assert sum(len(x) for x, _ in bs) == 1797
     assert all(0.0 <= v <= 1.0 for v in spec.X[5])
+
+
+def test_numpy_peer_matches_the_floor_at_batch_1024():
+    spec = W.w_mlp(1024)
+    flat = spec.init_weights(0)
+    peer = W.NumpyBatched(spec, flat)
+    assert suite.check_engine(peer, W.Floor(spec, flat), spec.X, spec.Y) < 1e-12
+    assert len(spec.X) == 1024 and spec.name == "W-mlp-1024" and W.w_mlp().name == "W-mlp"
+
+
+def test_ratio_cells():
+    assert W.ratio_cells(0.5, 5.0, 0.25, 50.0) == ["0.100x", "2.00x", "100x"]
+    assert W.ratio_cells(0.5, 5.0, None, None) == ["0.100x", "-", "-"]
 
 
 def test_quick_suite_report_has_every_section(tmp_path):

@@ -1,24 +1,22 @@
-"""``chainrule check``: the table, exit status 1 on a failed check, 2 on bad input."""
+"""``chainrule check``: the table, exit status 1 on a failed check, 2 on bad input, ``--at``."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
 from autograd import ops
+from tests.cli_run import long_check, status_and_err, usage_error
 from visualize.app import cli
+from visualize.app.cli import main
 
 
 def run(argv: list[str]) -> int:
-    """Run ``chainrule check`` through its own parser (independent of other commands)."""
-    parser = argparse.ArgumentParser(prog="chainrule")
-    sub = parser.add_subparsers()
-    cli._add_check(sub)
-    args = parser.parse_args(["check", *argv])
-    return int(args.func(args))
+    """Run ``chainrule check ARGV`` (the whole program, as a user runs it)."""
+    return main(["check", *argv])
 
 
 def test_prints_the_table_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,9 +71,31 @@ def test_a_failing_check_exits_1_and_names_the_culprit(
 def test_bad_input_is_an_argparse_error_with_status_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert "chainrule check: error:" in err and message in err
-    assert "Traceback" not in err
+    assert message in usage_error(["check", *argv], capsys)
+
+
+@pytest.mark.parametrize("command", ["check", "graph"])
+def test_at_given_twice_keeps_both(tmp_path: Path, command: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    extra = ["-o", str(tmp_path / "g.dot")] if command == "graph" else []
+    assert main([command, "x*y", "--at", "x=3", "--at", "y=2", *extra]) == 0
+    out = capsys.readouterr().out
+    assert ("f = 6" if command == "check" else "x=3, y=2") in out  # x*y at x=3, y=2: both kept
+    # one value per variable, as in one --at
+    assert "x is given twice" in usage_error([command, "x*y", "--at", "x=3", "--at", "x=2", *extra],
+                                             capsys)
+
+
+def test_a_long_expression_is_shortened_in_the_report(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(long_check()[:-1]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("gradcheck of logsumexp(v0,v1,") and "..." in first
+    assert "_Target" not in first
+
+
+def test_gradcheck_step_errors_in_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    status, err = status_and_err(["check", "x*x", "--at", "x=0.7", "--eps", "1e-300"], capsys)
+    assert status == 2 and "below the spacing of floats" in err
+    assert main(["check", "x*x", "--at", "x=0.7", "--eps", "1e-16"]) == 1
+    assert "uncertain (FD error too large)" in capsys.readouterr().out

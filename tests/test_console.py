@@ -1,4 +1,4 @@
-"""The ``chainrule`` entry point: Ctrl-C while it loads; a cheap ``import visualize``."""
+"""The ``chainrule`` entry point: Ctrl-C while it loads, a cheap ``import visualize``, --version."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from visualize.app import console
+from visualize.app.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,3 +80,13 @@ def test_a_submodule_import_does_not_hide_the_function_of_its_name() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     assert out.split() == ["True", "module"]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import chainrule
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chainrule {chainrule.__version__}"
+    assert chainrule.__version__[0].isdigit()

@@ -2,7 +2,7 @@
 runs as written and prints what the page says, and every link leads somewhere.
 
 The op table, the checking and custom-op examples, the lessons table and the speed page have
-their own tests, next to what generates them (test_ops_table, test_testing, test_lessons_cli,
+their own tests, next to what generates them (test_ops_table, test_testing, test_cli_lesson,
 test_bench_userstep).
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from tests.docs_text import DOCS, README, ROOT, exec_block, page, python_blocks
-from visualize.app.cli import build_parser
 from visualize.graph import find_dot
 
 needs_dot = pytest.mark.skipif(find_dot() is None, reason="Graphviz's dot is not installed")
@@ -34,6 +33,13 @@ def _run_in(folder: Path, blocks: list[str], name: str) -> dict[str, Any]:
     finally:
         os.chdir(cwd)
     return ns
+
+
+def _run_the_pages_example(folder: Path, name: str) -> str:
+    """Run the one Python example of ``docs/<name>.md`` in ``folder``; return its text."""
+    (block,) = python_blocks(page(name))
+    _run_in(folder, [block], name)
+    return block
 
 
 # ---------------------------------------------------------------------------
@@ -131,8 +137,7 @@ def test_the_engine_examples_print(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_nn_quickstart_prints_what_it_says(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    (block,) = python_blocks(page("nn"))
-    _run_in(tmp_path, [block], "nn quickstart")
+    block = _run_the_pages_example(tmp_path, "nn")
     said = re.search(r"print\(history\.val_accuracy\[-1\]\)\s+# (\S+)", block)
     assert said is not None
     assert capsys.readouterr().out.strip() == said.group(1)
@@ -142,9 +147,7 @@ def test_the_nn_quickstart_prints_what_it_says(tmp_path: Path,
 @needs_dot
 def test_the_micrograd_page_gives_the_lectures_numbers(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = python_blocks(page("micrograd"))
-    assert len(blocks) == 1
-    _run_in(tmp_path, blocks, "micrograd")
+    _run_the_pages_example(tmp_path, "micrograd")
     # micrograd's Neuron(2) after random.seed(1337), on x = (1, -2)
     assert capsys.readouterr().out.startswith("Value(data=0.10")
 
@@ -152,9 +155,7 @@ def test_the_micrograd_page_gives_the_lectures_numbers(
 @needs_dot
 def test_the_pictures_page_example_draws_and_explains(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    blocks = python_blocks(page("visualize"))
-    assert len(blocks) == 1
-    _run_in(tmp_path, blocks, "visualize")
+    _run_the_pages_example(tmp_path, "visualize")
     assert "the sum over 1 path" in capsys.readouterr().out
     assert (tmp_path / "paths.svg").exists()
     assert (tmp_path / "backward" / "backward.html").exists()
@@ -236,14 +237,6 @@ def _anchors(path: Path) -> set[str]:
     return {_slug(h) for h in re.findall(r"^#+ (.*)$", prose, re.M)}
 
 
-def _pending(target: Path) -> bool:
-    """docs/playground.md is written with the `chainrule playground` command it documents."""
-    if target != DOCS / "playground.md":
-        return False
-    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
-    return "playground" not in (commands or {})
-
-
 PAGES = [README, *sorted(DOCS.glob("*.md")), ROOT / "examples" / "README.md"]
 
 
@@ -255,8 +248,6 @@ def _check_links(path: Path, text: str) -> int:
             continue  # https://, mailto:
         name, _, anchor = link.partition("#")
         target = (path.parent / name).resolve() if name else path
-        if _pending(target):
-            continue
         assert target.exists(), f"{path.name}: {link} leads nowhere"
         if anchor and target.suffix == ".md":
             assert anchor in _anchors(target), f"{path.name}: {link}: no such heading"

@@ -356,7 +356,7 @@ def test_a_value_wrapped_in_a_value_says_it_is_a_node_already() -> None:
     with pytest.raises(TypeError, match=r"got a Value; a Value is a node already: use it as "
                                         r"it is, or value.detach\(\)"):
         Value(Value(1.0))
-    # inside autograd.compile, Value(x) of a number argument x is x (tests/test_userstep_compile.py)
+    # inside autograd.compile, Value(x) of a number argument x is x (test_compile_arguments.py)
     import autograd
 
     def loss(xs: list[Value]) -> Value:

@@ -197,6 +197,19 @@ def _caret_under(err: ExpressionError, part: str) -> None:
     raise AssertionError(f"no caret line in:\n{err}")
 
 
+def _points_at(err: ExpressionError, prefix: str, reason: str, text: str,
+               part: str | None) -> str:
+    """The message starts with ``prefix``, gives ``reason``, quotes ``text`` and puts a
+    caret under ``part`` (when given). Returns the message."""
+    msg = str(err)
+    assert msg.startswith(prefix)
+    assert reason in msg
+    assert text in msg  # the source is quoted
+    if part is not None:
+        _caret_under(err, part)
+    return msg
+
+
 @pytest.mark.parametrize(
     ("src", "reason", "part"),
     [
@@ -237,12 +250,7 @@ def _caret_under(err: ExpressionError, part: str) -> None:
 )
 def test_rejections_point_at_the_offending_part(src: str, reason: str, part: str | None) -> None:
     err = _error(src)
-    msg = str(err)
-    assert msg.startswith("expression: ")
-    assert reason in msg
-    assert src in msg  # the source is quoted
-    if part is not None:
-        _caret_under(err, part)
+    _points_at(err, "expression: ", reason, src, part)
     assert err.source == src
     assert isinstance(err, ValueError)
 
@@ -382,17 +390,12 @@ def test_parse_bindings() -> None:
 def test_bad_bindings(text: str, reason: str, part: str | None) -> None:
     with pytest.raises(ExpressionError) as info:
         parse_bindings(text)
-    msg = str(info.value)
-    assert msg.startswith("bindings: ")
-    assert reason in msg
-    assert text in msg
+    msg = _points_at(info.value, "bindings: ", reason, text, part)
     assert "x=0.5,w=-3,b=2" in msg  # the example of what is allowed
-    if part is not None:
-        _caret_under(info.value, part)
 
 
 # ---------------------------------------------------------------------------
-# labels of interior nodes, look-alike names, runs of signs (hardening issue)
+# labels of interior nodes, look-alike names, runs of signs
 
 
 def test_label_nodes_names_interior_nodes_with_their_text() -> None:

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import GradcheckError, Value, func, gradcheck, gradgradcheck
-from autograd.custom import remove_op
 from autograd.gradcheck import UNCERTAIN
 from autograd.testing import assert_grads_match, expressions, operands
+from tests.helpers import removed_on_exit
 
 BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
 KINKS = [(op, k) for op in BUILTIN for k in op.kinks]
@@ -30,10 +30,8 @@ def registered(name: str, derivative: object, forward: object = None) -> Iterato
     """A custom op that exists only inside the block (so other tests never see it)."""
     fwd = forward or (lambda x: x / (1.0 + math.exp(-x)))
     op = autograd.custom_op(name, forward=fwd, derivative=derivative)  # type: ignore[arg-type]
-    try:
+    with removed_on_exit(name):
         yield op
-    finally:
-        remove_op(name)
 
 
 def swish_derivative(x: Value) -> Value:
@@ -234,11 +232,9 @@ def test_a_wrong_value_at_a_kink_fails() -> None:
         lambda o, out, wrt: 2.0, "max(x, 0)", "2", ((-3.0, 3.0),), builtin=False,
     )
     autograd.register_op(bad)
-    try:
+    with removed_on_exit("bad_relu"):
         result = gradcheck(lambda x: autograd.apply("bad_relu", x), [0.0],
                            raise_exception=False)
-    finally:
-        remove_op("bad_relu")
     assert not result.passed
     assert result.culprit is not None and result.culprit.op == "bad_relu"
 
@@ -400,12 +396,10 @@ def test_gradgradcheck_names_a_value_rule_that_disagrees_with_the_float_rule() -
         lambda o, out, wrt: 2 * o[0] * o[0], "x^3", "3x^2", ((-3.0, 3.0),), builtin=False,
     )
     autograd.register_op(entry)
-    try:
+    with removed_on_exit("cube_bad_value"):
         f = lambda x: autograd.apply("cube_bad_value", x) * 2  # noqa: E731
         assert gradcheck(f, [0.7]).passed  # backward uses the float rule: right
         result = gradgradcheck(f, [0.7], raise_exception=False)
-    finally:
-        remove_op("cube_bad_value")
     assert not result.passed
     culprit = result.culprit
     assert culprit is not None
@@ -463,10 +457,8 @@ def square_with_derivative(factor: float) -> Iterator[object]:
     """``x*x`` whose derivative rule says ``factor * x`` (right only for factor 2)."""
     name = f"sq_{str(factor).replace('.', '_').replace('-', 'm')}"
     op = autograd.custom_op(name, forward=lambda x: x * x, derivative=lambda x: factor * x)
-    try:
+    with removed_on_exit(name):
         yield op
-    finally:
-        remove_op(name)
 
 
 @pytest.mark.parametrize("eps", [1e-300, 1e-200, 5e-324, 1e-17])

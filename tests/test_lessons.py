@@ -13,6 +13,7 @@ import itertools
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,14 @@ def _run(name: str, tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonR
     out = tmp_path_factory.mktemp(name)
     lines = PRINTED.setdefault(name, [])
     return lessons.run(name, out / "deeper" / name, seed=0, echo=lines.append)
+
+
+def _lesson_fixture(lesson: str, fixture: str) -> Any:
+    """A module-scoped fixture named ``fixture``: the lesson run once (seed 0) for its tests."""
+    @pytest.fixture(scope="module", name=fixture)
+    def run(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
+        return _run(lesson, tmp_path_factory)
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +95,7 @@ def _open_static(browser: Browser, result: lessons.LessonResult) -> None:
 # chain-rule
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("chain-rule", tmp_path_factory)
+chain = _lesson_fixture("chain-rule", "chain")
 
 
 def test_chain_rule_numbers_are_the_lectures(chain: lessons.LessonResult) -> None:
@@ -138,9 +145,7 @@ def test_chain_rule_pages_step_through(chain: lessons.LessonResult, browser: Bro
 # learning-rate
 
 
-@pytest.fixture(scope="module")
-def lr(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("learning-rate", tmp_path_factory)
+lr = _lesson_fixture("learning-rate", "lr")
 
 
 def test_learning_rate_curvature_is_the_data_s(lr: lessons.LessonResult) -> None:
@@ -221,9 +226,7 @@ def test_learning_rate_pages(lr: lessons.LessonResult, browser: Browser) -> None
 # local-minima
 
 
-@pytest.fixture(scope="module")
-def minima(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("local-minima", tmp_path_factory)
+minima = _lesson_fixture("local-minima", "minima")
 
 
 def _xor_model_loss(params: list[float]) -> float:
@@ -306,17 +309,11 @@ def test_local_minima_hand_loss_is_nns() -> None:
                                                                      rel=1e-12)
 
 
-def test_local_minima_page(minima: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, minima)
-
-
 # ---------------------------------------------------------------------------
 # vanishing-gradients
 
 
-@pytest.fixture(scope="module")
-def vanishing(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("vanishing-gradients", tmp_path_factory)
+vanishing = _lesson_fixture("vanishing-gradients", "vanishing")
 
 
 def test_vanishing_gradients_claims(vanishing: lessons.LessonResult) -> None:
@@ -346,17 +343,11 @@ def test_vanishing_gradients_echo_prints_what_it_claims(
     assert vanishing_gradients.times(r.measured["ratio"][rh]) in r.claims[0]
 
 
-def test_vanishing_gradients_page(vanishing: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, vanishing)
-
-
 # ---------------------------------------------------------------------------
 # optimizers
 
 
-@pytest.fixture(scope="module")
-def opts(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("optimizers", tmp_path_factory)
+opts = _lesson_fixture("optimizers", "opts")
 
 
 def test_rosenbrock_is_computed_by_the_engine() -> None:
@@ -412,9 +403,7 @@ def test_optimizers_pages(opts: lessons.LessonResult, browser: Browser) -> None:
 # overfitting
 
 
-@pytest.fixture(scope="module")
-def overfit(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("overfitting", tmp_path_factory)
+overfit = _lesson_fixture("overfitting", "overfit")
 
 
 def _rebuilt(params: list[float]) -> nn.MLP:
@@ -480,9 +469,7 @@ def test_overfitting_page(overfit: lessons.LessonResult, browser: Browser) -> No
 # autoencoder
 
 
-@pytest.fixture(scope="module")
-def ae(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("autoencoder", tmp_path_factory)
+ae = _lesson_fixture("autoencoder", "ae")
 
 
 def test_autoencoder_claims(ae: lessons.LessonResult) -> None:
@@ -495,17 +482,11 @@ def test_autoencoder_claims(ae: lessons.LessonResult) -> None:
     _check_pages(ae)
 
 
-def test_autoencoder_page(ae: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, ae)
-
-
 # ---------------------------------------------------------------------------
 # digits
 
 
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("digits", tmp_path_factory)
+digits = _lesson_fixture("digits", "digits")
 
 
 def test_digits_claims(digits: lessons.LessonResult) -> None:
@@ -522,17 +503,11 @@ def test_digits_claims(digits: lessons.LessonResult) -> None:
     _check_pages(digits)
 
 
-def test_digits_page(digits: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, digits)
-
-
 # ---------------------------------------------------------------------------
 # playground
 
 
-@pytest.fixture(scope="module")
-def play(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("playground", tmp_path_factory)
+play = _lesson_fixture("playground", "play")
 
 
 def test_playground_claims(play: lessons.LessonResult) -> None:
@@ -597,9 +572,7 @@ def test_lessons_are_deterministic(tmp_path: Path, play: lessons.LessonResult) -
 # loss-functions
 
 
-@pytest.fixture(scope="module")
-def lossfn(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("loss-functions", tmp_path_factory)
+lossfn = _lesson_fixture("loss-functions", "lossfn")
 
 
 def test_loss_functions_gradients_are_the_formulas(lossfn: lessons.LessonResult) -> None:
@@ -637,17 +610,11 @@ def test_loss_functions_training_consequence(lossfn: lessons.LessonResult) -> No
     assert m["start_grad_norm"][ce] == pytest.approx(math.hypot(*g), rel=1e-9)
 
 
-def test_loss_functions_page(lossfn: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, lossfn)
-
-
 # ---------------------------------------------------------------------------
 # training-step
 
 
-@pytest.fixture(scope="module")
-def onestep(tmp_path_factory: pytest.TempPathFactory) -> lessons.LessonResult:
-    return _run("training-step", tmp_path_factory)
+onestep = _lesson_fixture("training-step", "onestep")
 
 
 def test_training_step_by_hand_equals_fit(onestep: lessons.LessonResult) -> None:
@@ -670,5 +637,14 @@ def test_training_step_by_hand_equals_fit(onestep: lessons.LessonResult) -> None
     _check_pages(onestep)
 
 
-def test_training_step_page(onestep: lessons.LessonResult, browser: Browser) -> None:
-    _open_static(browser, onestep)
+# ---------------------------------------------------------------------------
+# the pages with nothing more to drive than their pictures and claims
+
+
+@pytest.mark.parametrize(
+    "fixture", ["minima", "vanishing", "ae", "digits", "lossfn", "onestep"],
+    ids=["local-minima", "vanishing-gradients", "autoencoder", "digits", "loss-functions",
+         "training-step"])
+def test_static_lesson_page(fixture: str, request: pytest.FixtureRequest,
+                            browser: Browser) -> None:
+    _open_static(browser, request.getfixturevalue(fixture))

@@ -1,10 +1,11 @@
-"""nn.data: generators, splitting, standardisation and the shipped digits."""
+"""nn.data: generators, splitting, standardisation and the shipped digits; what they refuse."""
 
 from __future__ import annotations
 
 import math
 import statistics
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -160,3 +161,25 @@ def test_damaged_digits_file_raises(monkeypatch, tmp_path):
     (tmp_path / "datasets" / "digits.csv.gz").write_bytes(gzip.compress(row.encode() * 5))
     with pytest.raises(RuntimeError, match="has 5 rows, expected 1797"):
         data.load_digits()
+
+
+# ---------------------------------------------------------------------------
+# what the scaler and the generators refuse
+
+
+def test_standard_scaler_refuses_non_finite_columns_and_survives_huge_spreads() -> None:
+    with pytest.raises(ValueError, match=r"StandardScaler.fit: X\[1\]\[0\] is inf"):
+        data.StandardScaler().fit([[1.0, 2.0], [math.inf, 3.0]])
+    with pytest.raises(ValueError, match="too large for a float"):
+        data.StandardScaler().fit([[10**400], [1]])
+    s = data.StandardScaler().fit([[1e300], [-1e300]])
+    assert s.scale_ == [1e300]
+    assert s.transform([[1e300]]) == [[1.0]]
+
+
+@pytest.mark.parametrize("maker", [data.make_moons, data.make_xor])
+def test_generator_noise_that_would_overflow_is_refused(maker: Any) -> None:
+    with pytest.raises(ValueError, match=r"noise must be a real number in \[0, 1e\+06\]"):
+        maker(10, noise=1e308, seed=0)
+    with pytest.raises(ValueError, match="noise"):
+        maker(10, noise=10**400, seed=0)

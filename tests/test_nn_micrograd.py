@@ -45,6 +45,17 @@ def _demo_run(value: Callable[[float], Any], model: Any, X: Sequence[Sequence[fl
     return out
 
 
+def _micrographs_demo(X: Sequence[Sequence[float]], y: Sequence[int],
+                      steps: int) -> list[tuple[float, float]]:
+    """micrograd's own demo: its MLP(2, [16, 16, 1]) drawn after ``random.seed(1337)``,
+    trained ``steps`` steps by :func:`_demo_run`; then ``random.seed(1337)`` again, so
+    that the next model drawn gets micrograd's weights."""
+    random.seed(1337)
+    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, steps)
+    random.seed(1337)
+    return theirs
+
+
 @pytest.fixture(scope="module")
 def moons() -> tuple[list[list[float]], list[int]]:
     X, y = nn.data.make_moons(16, noise=0.1, seed=3)
@@ -92,9 +103,7 @@ def test_init_micrograd_reproduces_the_demo_losses_step_for_step(
     moons: tuple[list[list[float]], list[int]], fused: bool
 ) -> None:
     X, y = moons
-    random.seed(1337)
-    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 5)
-    random.seed(1337)
+    theirs = _micrographs_demo(X, y, 5)  # then random.seed(1337) again
     model = nn.MLP(2, [16, 16, 1], init="micrograd", fused=fused)
     ours = _demo_run(Value, model, X, y, 5)
     assert len(ours) == len(theirs) == 5
@@ -109,9 +118,7 @@ def test_fit_with_init_micrograd_matches_the_hand_written_loop(
     moons: tuple[list[list[float]], list[int]],
 ) -> None:
     X, y = moons
-    random.seed(1337)
-    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 5)
-    random.seed(1337)
+    theirs = _micrographs_demo(X, y, 5)  # then random.seed(1337) again
     model = nn.MLP(2, [16, 16, 1], init="micrograd")
     opt = nn.optim.SGD(model.parameters(), lr=1.0)
     sched = nn.optim.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=5)
@@ -128,9 +135,7 @@ def test_nn_micrograd_has_micrographs_defaults_and_numbers(
     from nn import micrograd as mg
 
     X, y = moons
-    random.seed(1337)
-    theirs = _demo_run(micrograd_engine.Value, micrograd_nn.MLP(2, [16, 16, 1]), X, y, 3)
-    random.seed(1337)
+    theirs = _micrographs_demo(X, y, 3)  # then random.seed(1337) again
     model = mg.MLP(2, [16, 16, 1])
     assert not model.layers[0].neurons[0].fused  # micrograd's elementwise graph
     assert model.layers[-1].activation == "linear" and model.layers[0].activation == "relu"

@@ -1,8 +1,10 @@
-"""nn.optim against values computed from PyTorch's documented update formulas."""
+"""nn.optim against values computed from PyTorch's documented update formulas; the
+hyper-parameters it refuses."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -112,29 +114,24 @@ def test_rmsprop_matches_torch_formula(p0, grads, momentum, centered, wd):
         assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def test_schedulers_follow_their_formulas():
-    def opt() -> optim.SGD:
-        return optim.SGD([Value(0.0)], lr=0.5)
-
-    o = opt()
-    s = optim.StepLR(o, step_size=3, gamma=0.5)
-    lrs = []
-    for _ in range(7):
-        s.step()
-        lrs.append(o.lr)
-    assert lrs == [0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125]
-    o = opt()
-    s = optim.ExponentialLR(o, gamma=0.9)
-    for k in range(1, 5):
-        s.step()
-        assert math.isclose(o.lr, 0.5 * 0.9 ** k)
-    assert s.get_last_lr() == [o.lr]
-    o = opt()
-    s = optim.CosineAnnealingLR(o, T_max=10, eta_min=0.1)
+def _lrs(make_scheduler, steps: int) -> list[float]:
+    """The learning rate after each of ``steps`` scheduler steps, from SGD with lr 0.5."""
+    o = optim.SGD([Value(0.0)], lr=0.5)
+    s = make_scheduler(o)
     seen = []
-    for _ in range(10):
+    for _ in range(steps):
         s.step()
         seen.append(o.lr)
+        assert s.get_last_lr() == [o.lr]
+    return seen
+
+
+def test_schedulers_follow_their_formulas():
+    lrs = _lrs(lambda o: optim.StepLR(o, step_size=3, gamma=0.5), 7)
+    assert lrs == [0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125]
+    lrs = _lrs(lambda o: optim.ExponentialLR(o, gamma=0.9), 4)
+    assert all(math.isclose(lr, 0.5 * 0.9 ** k) for k, lr in enumerate(lrs, 1))
+    seen = _lrs(lambda o: optim.CosineAnnealingLR(o, T_max=10, eta_min=0.1), 10)
     assert math.isclose(seen[4], 0.1 + 0.4 * (1 + math.cos(math.pi * 5 / 10)) / 2)
     assert math.isclose(seen[-1], 0.1)
 
@@ -194,3 +191,44 @@ def test_bad_arguments():
         optim.CosineAnnealingLR(optim.SGD([Value(1.0)], lr=0.1), T_max=0)
     with pytest.raises(ValueError, match="max_norm"):
         optim.clip_grad_norm_([Value(1.0)], -1.0)
+
+
+# ---------------------------------------------------------------------------
+# optimizers
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda ps: optim.Adam(ps, eps=0.0), r"eps must be in \(0"),
+        (lambda ps: optim.AdamW(ps, eps=-1e-8), r"eps must be in \(0"),
+        (lambda ps: optim.RMSprop(ps, eps=0.0), r"eps must be in \(0"),
+        (lambda ps: optim.Adam(ps, lr=math.inf), "lr must be a finite number"),
+        (lambda ps: optim.SGD(ps, lr=math.nan), "lr must be in"),
+        (lambda ps: optim.Adam(ps, betas=(0.9, 1.0)), r"betas\[1\] must be in"),
+        (lambda ps: optim.Adam(ps, betas=(math.nan, 0.9)), r"betas\[0\] must be in"),
+        (lambda ps: optim.SGD(ps, momentum=math.inf), "momentum must be a finite"),
+        (lambda ps: optim.SGD(ps, lr=10**400), "lr must be a finite number"),
+    ],
+)
+def test_optimizer_hyperparameters_are_validated_at_construction(build: Any,
+                                                                 message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(nn.MLP(2, [4, 1], seed=0).parameters())
+
+
+def test_lr_assignment_is_checked_and_adam_never_divides_by_zero() -> None:
+    m = nn.MLP(2, [4, 1], seed=0)
+    opt = optim.Adam(m.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="Adam: lr"):
+        opt.lr = -0.5
+    X, Y = nn.data.make_moons(24, noise=0.1, seed=0)
+    with pytest.raises(ValueError, match="fit: lr"):
+        nn.fit(m, X, Y, epochs=1, optimizer=opt, lr=-1.0, progress=False)
+    assert opt.lr == 0.1
+    # zero gradients with the smallest eps: a finite step of 0, not ZeroDivisionError
+    tiny = optim.Adam(m.parameters(), lr=0.1, eps=5e-324)
+    m.zero_grad()
+    before = m.state_dict()
+    tiny.step()
+    assert m.state_dict() == before

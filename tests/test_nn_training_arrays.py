@@ -4,6 +4,9 @@ The array path (ArrayStep + the optimizer's step_array) runs the same NumPy prog
 the same update formula as the batched path over Values, so the two agree bit for bit;
 every place where anything can look at the weights (epoch end, validation, callbacks,
 checkpoints, early stopping's best weights, Ctrl-C, divergence) sees the array's numbers.
+The reference, the batched path over Values, is what fit runs for an optimizer with a
+step() of its own (``History.path_reason`` says so): the same optimizer class with a
+``step`` that calls the class's.
 """
 
 from __future__ import annotations
@@ -24,24 +27,31 @@ def _data(n=60, classes=False):
     return X, [2 * v - 1 for v in y]
 
 
-@pytest.fixture
-def value_path():
-    """Make fit's batched path keep its parameters as Values (the reference)."""
-    mp = pytest.MonkeyPatch()
-
-    def use(on: bool) -> None:
-        if on:
-            mp.setattr(training._Arrays, "build", classmethod(lambda cls, run: (None, "test")))
-        else:
-            mp.undo()
-    yield use
-    mp.undo()
+def _reference(opt, step=None):
+    """``opt`` with a step() of its own (the class's, or ``step``): fit's batched path then
+    keeps the parameters as Values, the reference the array path must equal."""
+    base = type(opt)
+    own = step or (lambda self: base.step(self))
+    opt.__class__ = type(f"Values{base.__name__}", (base,), {"step": own})
+    return opt
 
 
-def _run(value_path, arrays: bool, sizes=(6, 1), classes=False, **kw):
-    value_path(not arrays)
+def _optimizer(model, optimizer, arrays: bool, step=None):
+    """The optimizer fit gets for ``optimizer`` (a name, as fit reads it from
+    ``training.OPTIMIZERS``, or a factory of the parameters): on the array path as it is,
+    on the reference path with a step() of its own (``step``, or the class's)."""
+    if isinstance(optimizer, str):
+        cls, lr = training.OPTIMIZERS[optimizer]
+        opt = cls(model.parameters(), lr=lr)
+    else:
+        opt = optimizer(model.parameters())
+    return opt if arrays else _reference(opt, step)
+
+
+def _run(arrays: bool, sizes=(6, 1), classes=False, step=None, **kw):
     X, y = _data(classes=classes)
     model = MLP(2, list(sizes), seed=1)
+    kw["optimizer"] = _optimizer(model, kw.get("optimizer", "adam"), arrays, step)
     seen = []
 
     def cb(epoch, history):
@@ -52,7 +62,6 @@ def _run(value_path, arrays: bool, sizes=(6, 1), classes=False, **kw):
     opts = {"epochs": 3, "batch_size": 16, "compile": True, "seed": 0, "progress": False}
     opts.update(kw)
     h = fit(model, X, y, **opts)
-    value_path(False)
     assert h.path == "batched" and ("stay Values" in h.path_reason) != arrays
     return model, h, seen
 
@@ -62,23 +71,22 @@ def _run(value_path, arrays: bool, sizes=(6, 1), classes=False, **kw):
     lambda ps: nn.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
     lambda ps: nn.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
 ], ids=["sgd", "adam", "adamw", "rmsprop", "sgd-nesterov", "rmsprop-centered"])
-def test_array_path_equals_value_path_bit_for_bit(value_path, optimizer):
+def test_array_path_equals_value_path_bit_for_bit(optimizer):
     def run(arrays):
         model = MLP(2, [6, 1], seed=1)
-        opt = optimizer(model.parameters()) if callable(optimizer) else optimizer
-        value_path(not arrays)
+        opt = _optimizer(model, optimizer, arrays)
         X, y = _data()
         seen = []
         h = fit(model, X, y, epochs=3, batch_size=16, optimizer=opt, compile=True, seed=0,
                 progress=False, validation_split=0.25, l2=1e-3, clip_grad_norm=0.5,
                 callbacks=[lambda e, hist: seen.append([p.data for p in model.parameters()])])
-        value_path(False)
         return model, h, seen
 
     m0, h0, s0 = run(False)
     m1, h1, s1 = run(True)
     assert h1.path == h0.path == "batched"
-    assert h0.path_reason == "compile=True, NumPy arrays; the parameters stay Values (test)"
+    assert h0.path_reason.startswith("compile=True, NumPy arrays; the parameters stay Values "
+                                     "(Values")
     assert h1.path_reason == "compile=True, NumPy arrays"
     assert m1.state_dict() == m0.state_dict()
     assert [p.grad for p in m1.parameters()] == [p.grad for p in m0.parameters()]
@@ -90,19 +98,19 @@ def test_array_path_equals_value_path_bit_for_bit(value_path, optimizer):
     assert s1 == s0 and len(s1) == 3  # callbacks see the weights of each epoch's end
 
 
-def test_multiclass_accuracy_and_regression(value_path):
+def test_multiclass_accuracy_and_regression():
     for kw in ({"sizes": (5, 3), "classes": True}, {"loss": "mse"}, {"loss": "l1"}):
-        _, h0, s0 = _run(value_path, False, **kw)
-        _, h1, s1 = _run(value_path, True, **kw)
+        _, h0, s0 = _run(False, **kw)
+        _, h1, s1 = _run(True, **kw)
         assert (h1.loss, h1.accuracy, h1.grad_flow) == (h0.loss, h0.accuracy, h0.grad_flow)
         assert s1 == s0
 
 
-def test_checkpoint_and_early_stopping_see_the_array(value_path, tmp_path):
+def test_checkpoint_and_early_stopping_see_the_array(tmp_path):
     runs = []
     for arrays in (False, True):
         path = tmp_path / f"ck{arrays}.json"
-        model, h, seen = _run(value_path, arrays, epochs=8, validation_split=0.3,
+        model, h, seen = _run(arrays, epochs=8, validation_split=0.3,
                               early_stopping=2, checkpoint=path, optimizer="sgd", lr=2.0)
         runs.append((model.state_dict(), h, nn.load(path).state_dict(), seen))
     (w0, h0, c0, s0), (w1, h1, c1, s1) = runs
@@ -115,9 +123,8 @@ def test_checkpoint_and_early_stopping_see_the_array(value_path, tmp_path):
     assert list(c1.values()) == epoch_of[h1.checkpoint_epoch]
 
 
-def test_ctrl_c_mid_epoch_leaves_the_last_steps_weights(value_path, monkeypatch):
+def test_ctrl_c_mid_epoch_leaves_the_last_steps_weights(monkeypatch):
     calls = {"n": 0}
-    real_step, real_array = nn.optim.Adam.step, nn.optim.Adam.step_array
 
     def counting(real):
         def step(self, *a):
@@ -127,36 +134,33 @@ def test_ctrl_c_mid_epoch_leaves_the_last_steps_weights(value_path, monkeypatch)
             return real(self, *a)
         return step
 
-    monkeypatch.setattr(nn.optim.Adam, "step", counting(real_step))
-    monkeypatch.setattr(nn.optim.Adam, "step_array", counting(real_array))
-    monkeypatch.setattr(nn.optim, "_ARRAY_STEPS", (nn.optim.Adam.step,))
+    # the array path calls Adam.step_array; the reference, its own step()
+    monkeypatch.setattr(nn.optim.Adam, "step_array", counting(nn.optim.Adam.step_array))
     results = []
     for arrays in (False, True):
         calls["n"] = 0
-        model, h, _ = _run(value_path, arrays, callbacks=[])
+        model, h, _ = _run(arrays, callbacks=[], step=counting(nn.optim.Adam.step))
         results.append((model.state_dict(), [p.grad for p in model.parameters()], h))
     (w0, g0, h0), (w1, g1, h1) = results
     assert h0.interrupted and h1.interrupted and h1.epochs_run == 1
     assert w1 == w0 and g1 == g0
 
 
-def test_divergence_keeps_the_weights_before_the_step(value_path):
+def test_divergence_keeps_the_weights_before_the_step():
     results = []
     for arrays in (False, True):
-        model, _, _ = None, None, None
-        value_path(not arrays)
         X, y = _data()
         model = MLP(2, [6, 1], seed=1)
         with pytest.raises(training.TrainingDivergedError) as info:
             fit(model, X, [v * 1e300 for v in y], loss="mse", epochs=3, batch_size=16,
-                optimizer="sgd", lr=1e10, compile=True, seed=0, progress=False)
-        value_path(False)
+                optimizer=_optimizer(model, "sgd", arrays), lr=1e10, compile=True, seed=0,
+                progress=False)
         results.append((model.state_dict(), info.value.epoch, info.value.batch,
                         str(info.value)))
     assert results[1] == results[0]
 
 
-def test_weights_changed_between_epochs_are_read_back(value_path):
+def test_weights_changed_between_epochs_are_read_back():
     """A callback that edits the weights: the next epoch trains from the edited ones."""
     def shrink(model):
         def cb(epoch, history):
@@ -166,17 +170,15 @@ def test_weights_changed_between_epochs_are_read_back(value_path):
 
     out = []
     for arrays in (False, True):
-        value_path(not arrays)
         X, y = _data()
         model = MLP(2, [6, 1], seed=1)
         fit(model, X, y, epochs=3, batch_size=16, compile=True, seed=0, progress=False,
-            callbacks=[shrink(model)])
-        value_path(False)
+            optimizer=_optimizer(model, "adam", arrays), callbacks=[shrink(model)])
         out.append(model.state_dict())
     assert out[1] == out[0]
 
 
-def test_custom_optimizer_subclass_keeps_values(value_path):
+def test_custom_optimizer_subclass_keeps_values():
     class Halving(nn.optim.SGD):
         def step(self):
             super().step()

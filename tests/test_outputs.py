@@ -22,8 +22,9 @@ import pytest
 import nn
 import visualize
 from autograd import Value
+from tests.cli_run import TRAIN, status_and_err
+from visualize.app import lessons
 from visualize.app.cli import main
-from visualize.app.lessons import _base
 from visualize.app.lessons import playground as _playground
 from visualize.app.playground.state import PlaygroundState, save_state
 from visualize.graph import find_dot
@@ -66,7 +67,7 @@ WRITERS: dict[str, tuple[str, Callable[[Path], object], str]] = {
     "render": ("g.dot", lambda p: visualize.render(_graph(), p), "render"),
     "steps page": ("backward.html", _steps, ""),
     "replay page": ("training.html", _page, ""),
-    "lesson file": ("index.html", lambda p: _base.write_text(p, "<p>x</p>"), "lesson"),
+    "lesson file": ("index.html", lambda p: lessons.write_text(p, "<p>x</p>"), "lesson"),
     "playground state": ("state.json", lambda p: save_state(PlaygroundState(), p), "--state"),
 }
 
@@ -191,3 +192,100 @@ def test_a_dangling_link_gets_its_target_and_a_looping_one_is_refused(tmp_path: 
     with pytest.raises(OSError, match="loops"):
         write_file(loop, b"x", "-o")
     assert loop.is_symlink()
+
+
+# ---------------------------------------------------------------------------
+# the command line's output options: one rule for every command
+
+
+def _cases(tmp: Path) -> list[tuple[list[str], str, str]]:
+    afile = tmp / "afile"
+    folder = tmp / "folder"
+    return [
+        (["graph", "x*y", "--at", "x=1,y=2", "-o", str(folder)], "-o", "is a folder"),
+        (["graph", "x*y", "--at", "x=1,y=2", "-o", ""], "-o", "the file name is empty"),
+        (["graph", "x*y", "--at", "x=1,y=2", "-o", str(afile / "g.svg")], "-o",
+         f"runs through {str(afile)!r}, which is a file"),
+        (["graph", "x*y", "--at", "x=1,y=2", "-o", str(tmp / "g.dot"), "--steps", str(afile)],
+         "--steps", "is a file, not a folder"),
+        (["graph", "x*y", "--at", "x=1,y=2", "-o", str(tmp / "g.dot"), "--steps",
+          str(afile / "s")], "--steps", "runs through"),
+        ([*TRAIN, "--epochs", "1", "--save", ""], "--save", "the file name is empty"),
+        ([*TRAIN, "--epochs", "1", "--save", str(folder)], "--save", "is a folder"),
+        ([*TRAIN, "--epochs", "1", "--checkpoint", str(afile / "c.json")], "--checkpoint",
+         "runs through"),
+        ([*TRAIN, "--epochs", "1", "--resume", str(tmp / "missing.json")], "--resume",
+         "no such file"),
+        ([*TRAIN, "--epochs", "1", "--save", str(tmp / "s.json"), "--checkpoint",
+          str(tmp / "s.json")], "--save", "is also the checkpoint"),
+        (["demo", "--epochs", "1", "--no-progress", "--out", str(afile)], "--out",
+         "is a file, not a folder"),
+        (["demo", "--epochs", "1", "--no-progress", "--out", ""], "--out",
+         "the folder name is empty"),
+        (["lesson", "all", "--out", str(afile)], "--out", "is a file, not a folder"),
+        (["lesson", "all", "--out", str(afile / "x")], "--out", "runs through"),
+        (["lesson", "all", "--out", ""], "--out", "the folder name is empty"),
+    ]
+
+
+def test_every_output_option_refuses_bad_paths_in_one_line_before_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "folder").mkdir()
+    for argv, flag, reason in _cases(tmp_path):
+        status, err = status_and_err(argv, capsys)
+        assert status == 2, (argv, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"chainrule {argv[0]}: error: {flag}"), \
+            (argv, err)
+        assert reason in lines[0], (argv, err)
+    assert sorted(os.listdir(tmp_path)) == ["afile", "folder"]  # nothing was written
+    assert os.listdir(tmp_path / "folder") == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_a_read_only_folder_is_refused(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        status, err = status_and_err([*TRAIN, "--epochs", "1", "--save", str(ro / "m.json")],
+                                     capsys)
+    finally:
+        ro.chmod(0o755)
+    assert status == 2 and "is not writable" in err
+
+
+def test_missing_folders_are_created_for_every_output(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "x*y", "--at", "x=1,y=2", "-o", str(tmp_path / "a" / "b" / "g.dot")]) \
+        == 0
+    assert (tmp_path / "a" / "b" / "g.dot").is_file()
+    assert main([*TRAIN, "--epochs", "1", "--save", str(tmp_path / "c" / "m.json"),
+                 "--checkpoint", str(tmp_path / "d" / "e" / "k.json")]) == 0
+    assert nn.load(tmp_path / "c" / "m.json") is not None
+    assert nn.load_meta(tmp_path / "d" / "e" / "k.json")["epoch"] == 1
+    if find_dot() is not None:
+        assert main(["graph", "x*y", "--at", "x=1,y=2", "-o", str(tmp_path / "g.dot"),
+                     "--steps", str(tmp_path / "f" / "g")]) == 0
+        assert (tmp_path / "f" / "g" / "backward.html").is_file()
+
+
+def test_train_save_into_missing_folder_creates_it(tmp_path, capsys):
+    # the one output rule: missing folders on the way to an output are created
+    target = tmp_path / "missing" / "deeper" / "m.json"
+    status = main(["train", "--epochs", "1", "--no-progress", "--save", str(target)])
+    assert status == 0
+    assert nn.load(target).config()["nouts"] == [16, 16, 1]
+
+
+def test_train_save_through_a_file_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    status = main(["train", "--epochs", "1", "--no-progress",
+                   "--save", str(blocker / "m.json")])
+    err = capsys.readouterr()
+    assert status == 2
+    assert f"runs through {str(blocker)!r}, which is a file" in err.err
+    assert "trained" not in err.out and "data:" not in err.out

@@ -1,4 +1,5 @@
-"""Tests of visualize.graph: DOT text, budget, clusters, colours, rendering, missing Graphviz."""
+"""Tests of visualize.graph: DOT text, budget, clusters, colours, rendering, layout, missing
+Graphviz."""
 
 from __future__ import annotations
 
@@ -431,7 +432,9 @@ def test_render_png_and_pdf(tmp_path: Path) -> None:
 def test_render_a_collapsed_graph(tmp_path: Path) -> None:
     loss, _ = _scoped_mlp([2, 4, 4, 1], seed=3)
     out = render(loss, tmp_path / "mlp.svg", max_nodes=30)
-    ET.parse(out)
+    assert ET.parse(out).getroot().tag.endswith("svg")
+    text = out.read_text(encoding="utf-8")
+    assert "layer 1" in text and "32 nodes" in text  # the first layer drawn as one box
 
 
 def test_public_names() -> None:
@@ -442,20 +445,26 @@ def test_public_names() -> None:
 
 
 def test_layering_public_autograd_only_and_no_nn() -> None:
-    """visualize (but its CLI) uses autograd's public names only and never imports nn."""
+    """visualize, the library (not its app, visualize/app/), uses autograd's public names
+    only and never imports nn or the app."""
     import ast
 
     root = Path(__file__).resolve().parents[1] / "visualize"
     public = set(autograd.__all__)
+
+    def forbidden(module: str) -> bool:
+        return module.split(".")[0] == "nn" or module.startswith("visualize.app")
+
     for path in sorted(root.glob("*.py")):
-        if path.name == "cli.py":
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                assert all(a.name.split(".")[0] != "nn" for a in node.names), path.name
+                assert not any(forbidden(a.name) for a in node.names), path.name
             if isinstance(node, ast.ImportFrom) and node.module:
-                assert node.module.split(".")[0] != "nn", path.name
+                assert not forbidden(node.module), path.name
+                assert not (node.level and node.module.split(".")[0] == "app"), path.name
+                if node.module == "visualize":
+                    assert "app" not in {a.name for a in node.names}, path.name
                 if node.module == "autograd":
                     assert {a.name for a in node.names} <= public, path.name
             if isinstance(node, ast.Attribute):
@@ -498,3 +507,83 @@ def test_draw_dot_takes_micrographs_trace_graph_signature() -> None:
         draw_dot(y, "svg", "RL")
     with pytest.raises(ValueError, match="format must be a Graphviz output format"):
         draw_dot(y, format="")
+
+
+# ---------------------------------------------------------------------------
+# layout: Graphviz keeps neurons in their numeric order inside a layer (needs dot)
+
+
+def _layer_of_neurons(n: int) -> Value:
+    xs = [Value(0.5), Value(-0.3)]
+    outs = []
+    for j in range(1, n + 1):
+        with autograd.scope("layer 1"), autograd.scope(f"neuron {j}"):
+            outs.append((xs[0] * (0.1 * j) + xs[1] * (0.2 - 0.01 * j)).tanh())
+    with autograd.scope("layer 2"), autograd.scope("neuron 1"):
+        y = autograd.sum(outs)
+    y.backward()
+    return y
+
+
+@needs_dot
+@pytest.mark.parametrize("n", [4, 12, 16, 24])
+def test_neuron_clusters_are_laid_out_in_numeric_order(n: int) -> None:
+    root = _layer_of_neurons(n)
+    text = visualize.to_dot(root, max_nodes=n + 8)  # one summary node per neuron
+    names = dict(re.findall(r"(s\d+) \[.*?<b>layer 1/neuron (\d+)</b>", text))
+    assert len(names) == n
+    dot = find_dot()
+    assert dot is not None
+    plain = subprocess.run([dot, "-Tplain"], input=text, capture_output=True, text=True,
+                           check=True).stdout
+    ys = {}
+    for line in plain.splitlines():
+        parts = line.split()
+        if parts[:1] == ["node"] and parts[1] in names:
+            ys[int(names[parts[1]])] = float(parts[3])
+    order = sorted(ys, key=lambda j: -ys[j])  # top to bottom in an LR layout
+    assert order == sorted(order) or order == sorted(order, reverse=True)
+
+
+def _cluster_tops(text: str) -> dict[str, float]:
+    """Graphviz's layout: each cluster's label -> its top edge (larger y is higher)."""
+    dot = find_dot()
+    assert dot is not None
+    laid = subprocess.run([dot, "-Tdot"], input=text, capture_output=True, text=True,
+                          check=True).stdout
+    tops = {}
+    for m in re.finditer(r'subgraph cluster_\d+ \{\s*(?:graph \[)?bb="([\d.,]+)",'
+                         r'(?:(?!bb=).)*?label="?(neuron \d+)"?', laid, re.DOTALL):
+        y1 = float(m.group(1).split(",")[3])
+        tops.setdefault(m.group(2), y1)
+    return tops
+
+
+@needs_dot
+@pytest.mark.parametrize("width", [4, 12])
+def test_unfused_mlp_neurons_stay_in_numeric_order(width: int) -> None:
+    import nn
+
+    model = nn.MLP(2, [width, 1], fused=False, init="micrograd", seed=1)
+    y = model([0.5, -1.0])
+    y.backward()
+    text = visualize.to_dot(y, max_nodes=10_000)
+    tops = _cluster_tops(text)
+    layer1 = [tops[f"neuron {j}"] for j in range(1, width + 1)]
+    assert layer1 == sorted(layer1, reverse=True)  # neuron 1 on top, then 2, 3...
+
+
+def test_parameter_labels_are_short_and_one_based_inside_neuron_clusters() -> None:
+    import nn
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    y = model([0.5, -1.0])
+    y.backward()
+    p = model.layers[0].neurons[2].w[1]
+    assert p.label == "layers.0.neurons.2.w.1"  # nn's name stays the full dotted one
+    text = visualize.to_dot(y)
+    line = next(line for line in text.splitlines() if "layers.0.neurons.2.w.1" in line)
+    assert "<b>w2</b>" in line  # drawn as w2 in "layer 1/neuron 3"
+    assert "<b>b</b>" in text and "<b>layers." not in text
+    flat = visualize.to_dot(y, clusters=False)
+    assert "<b>layers.0.neurons.2.w.1</b>" in flat  # outside clusters the full name

@@ -680,94 +680,141 @@ class _Highlight:
 _HL = palette.HIGHLIGHT
 
 
-def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
-               overlay: _Overlay | None = None,
-               highlight: _Highlight | None = None) -> list[str]:
-    nodes = model.nodes
-    item_of = plan.item_of
+@dataclass
+class _Drawing:
+    """What every piece of one DOT text reads: the graph, its plan and options, the overlays.
+
+    ``shown`` is the gradient drawn for each node (the overlay's, else
+    ``.grad``); ``colours`` the grad colour scale (None without colour).
+    """
+
+    model: _Model
+    plan: _Plan
+    opts: _Options
+    overlay: _Overlay | None
+    highlight: _Highlight | None
+    shown: list[float | None]
+    colours: _Colours | None
+
+    def inside(self, i: int) -> bool:
+        """Whether node ``i`` is drawn inside a cluster (its labels then short)."""
+        return self.opts.clusters and bool(self.model.scopes[i])
+
+    def lit(self, i: int) -> bool:
+        """Whether node ``i`` is on a highlighted path."""
+        return self.highlight is not None and i in self.highlight.nodes
+
+
+def _drawing(model: _Model, plan: _Plan, opts: _Options, overlay: _Overlay | None,
+             highlight: _Highlight | None) -> _Drawing:
+    """The shown gradients and a colour scale over those actually drawn (nodes and groups)."""
     if overlay is not None:
-        shown = [overlay.grads.get(i) for i in range(len(nodes))]
+        shown = [overlay.grads.get(i) for i in range(len(model.nodes))]
     else:
-        shown = [v.grad for v in nodes]
-    drawn_grads = [g for i, g in enumerate(shown) if isinstance(item_of[i], int)]
+        shown = [v.grad for v in model.nodes]
+    drawn_grads = [g for i, g in enumerate(shown) if isinstance(plan.item_of[i], int)]
     drawn_grads += [_group_grad(model, g, shown) for g in plan.groups.values()]
     colours = _Colours(drawn_grads) if opts.color else None
-    # items per cluster path, in order of first appearance
+    return _Drawing(model, plan, opts, overlay, highlight, shown, colours)
+
+
+def _group_node(d: _Drawing, key: str) -> str:
+    """The DOT line of a summary box: its label, fill by gradient, and a tooltip."""
+    group = d.plan.groups[key]
+    label = _group_label(d.model, d.plan, group, d.shown)
+    fill, font = palette.GROUP_FILL, "black"
+    gg = _group_grad(d.model, group, d.shown)
+    if d.colours is not None and gg is not None:
+        fill, font = d.colours.fill(gg)
+    tip = f"{group.title}: {len(group.members)} nodes drawn as one box"
+    return (f'{_gid(key, d.plan)} [shape=note style="filled,dashed" fillcolor="{fill}" '
+            f'fontcolor="{font}" tooltip={dot_string(tip)} label={label}];')
+
+
+def _value_nodes(d: _Drawing, i: int) -> list[str]:
+    """The DOT lines of node ``i``: its value box, and its op ellipse if it has parents."""
+    v, overlay = d.model.nodes[i], d.overlay
+    muted = overlay is not None and i not in overlay.grads
+    name = _short_label(v.label) if d.inside(i) and v.label else v.label
+    label, attrs = _value_label(v, d.shown[i], d.colours, muted, name, d.lit(i))
+    extra = ""
+    if overlay is not None and i == overlay.sender:
+        extra = f' style=filled fillcolor="{palette.STEP_SENDER_FILL}"'
+    elif overlay is not None and i in overlay.receivers:
+        extra = f' style=filled fillcolor="{palette.STEP_RECEIVER_FILL}"'
+    if overlay is not None and i == (overlay.sender if overlay.sender >= 0 else 0):
+        extra += ' class="cr-focus"'  # the step page keeps this node in view
+    tip = _tooltip(v, d.inside(i))
+    lines = [f"v{i} [{attrs} tooltip={dot_string(tip)} label={label}{extra}];"]
+    if v.parents:
+        op_attrs = "shape=ellipse"
+        if overlay is not None and i == overlay.sender:
+            op_attrs += f' style=filled fillcolor="{palette.STEP_SENDER_FILL}"'
+        if d.lit(i):
+            op_attrs += f' color="{_HL}" penwidth=2'
+        op_tip = _op_tooltip(v)
+        lines.append(f"o{i} [{op_attrs} tooltip={dot_string(op_tip)} "
+                     f"label={dot_string(_op_text(v))}];")
+    return lines
+
+
+def _cluster_items(d: _Drawing) -> dict[tuple[str, ...], list[str]]:
+    """The node lines of each cluster path (``()`` is the top level), in order of first appearance.
+
+    Every prefix of a path has an entry, so that empty outer clusters are
+    still drawn around their inner ones. Without clusters all goes to ``()``.
+    """
     cluster_items: dict[tuple[str, ...], list[str]] = {}
 
-    def put(path: tuple[str, ...], line: str) -> None:
-        if not opts.clusters:
+    def put(path: tuple[str, ...], lines: list[str]) -> None:
+        if not d.opts.clusters:
             path = ()
         for k in range(len(path) + 1):
             cluster_items.setdefault(path[:k], [])
-        cluster_items[path].append(line)
-
-    def inside(i: int) -> bool:
-        return opts.clusters and bool(model.scopes[i])
+        cluster_items[path].extend(lines)
 
     emitted_groups: set[str] = set()
-    for i, v in enumerate(nodes):
-        item = item_of[i]
+    for i in range(len(d.model.nodes)):
+        item = d.plan.item_of[i]
         if isinstance(item, str):
-            if item in emitted_groups:
-                continue
-            emitted_groups.add(item)
-            group = plan.groups[item]
-            label = _group_label(model, plan, group, shown)
-            fill, font = palette.GROUP_FILL, "black"
-            gg = _group_grad(model, group, shown)
-            if colours is not None and gg is not None:
-                fill, font = colours.fill(gg)
-            tip = f"{group.title}: {len(group.members)} nodes drawn as one box"
-            put(group.cluster,
-                f'{_gid(item, plan)} [shape=note style="filled,dashed" fillcolor="{fill}" '
-                f'fontcolor="{font}" tooltip={dot_string(tip)} label={label}];')
+            if item not in emitted_groups:
+                emitted_groups.add(item)
+                put(d.plan.groups[item].cluster, [_group_node(d, item)])
             continue
-        muted = overlay is not None and i not in overlay.grads
-        name = _short_label(v.label) if inside(i) and v.label else v.label
-        label, attrs = _value_label(v, shown[i], colours, muted, name,
-                                    highlight is not None and i in highlight.nodes)
-        extra = ""
-        if overlay is not None and i == overlay.sender:
-            extra = f' style=filled fillcolor="{palette.STEP_SENDER_FILL}"'
-        elif overlay is not None and i in overlay.receivers:
-            extra = f' style=filled fillcolor="{palette.STEP_RECEIVER_FILL}"'
-        if overlay is not None and i == (overlay.sender if overlay.sender >= 0 else 0):
-            extra += ' class="cr-focus"'  # the step page keeps this node in view
-        tip = _tooltip(v, inside(i))
-        put(model.scopes[i], f"v{i} [{attrs} tooltip={dot_string(tip)} label={label}{extra}];")
-        if v.parents:
-            op_attrs = "shape=ellipse"
-            if overlay is not None and i == overlay.sender:
-                op_attrs += f' style=filled fillcolor="{palette.STEP_SENDER_FILL}"'
-            if highlight is not None and i in highlight.nodes:
-                op_attrs += f' color="{_HL}" penwidth=2'
-            op_tip = _op_tooltip(v)
-            put(model.scopes[i],
-                f"o{i} [{op_attrs} tooltip={dot_string(op_tip)} label={dot_string(_op_text(v))}];")
+        put(d.model.scopes[i], _value_nodes(d, i))
+    return cluster_items
 
+
+def _header_lines(d: _Drawing, clustered: bool) -> list[str]:
+    """The graph's opening lines: layout, fonts, and the caption (title, notes, legend)."""
     # With clusters (layers, neurons), keep them in the order we emit them (neuron
     # 1, 2, 3...): no second crossing pass, and a short first one, so that Graphviz
     # does not rotate a layer's neurons to 13, 14, 15, 16, 1, 2...
-    keep_order = " remincross=false; mclimit=0.01;" if len(cluster_items) > 1 else ""
-    lines = ["digraph G {", f"  rankdir={opts.rankdir};{keep_order}",
+    keep_order = " remincross=false; mclimit=0.01;" if clustered else ""
+    lines = ["digraph G {", f"  rankdir={d.opts.rankdir};{keep_order}",
              f'  graph [fontname="{_FONT}" fontsize=12];',
              f'  node [fontname="{_FONT}" fontsize=11];',
              f'  edge [fontname="{_FONT}" fontsize=9 arrowsize=0.7];']
     caption = []
-    if opts.title:
-        caption.append(f"<b>{dot_html(opts.title)}</b>")
-    if overlay is not None and overlay.caption:
-        caption.append(dot_html(overlay.caption))
-    if highlight is not None and highlight.caption:
-        caption.append(f'<font color="{_HL}">{dot_html(highlight.caption)}</font>')
-    legend = colours.legend("grad ?: not reached yet") if colours is not None else ""
+    if d.opts.title:
+        caption.append(f"<b>{dot_html(d.opts.title)}</b>")
+    if d.overlay is not None and d.overlay.caption:
+        caption.append(dot_html(d.overlay.caption))
+    if d.highlight is not None and d.highlight.caption:
+        caption.append(f'<font color="{_HL}">{dot_html(d.highlight.caption)}</font>')
+    legend = d.colours.legend("grad ?: not reached yet") if d.colours is not None else ""
     if caption or legend:
         body = "".join(f'<tr><td align="left">{c}</td></tr>' for c in caption)
         if legend:
             body += f'<tr><td align="left">{legend}</td></tr>'
         lines.append(f'  labelloc=t; labeljust=l; label=<<table border="0" cellpadding="1">'
                      f"{body}</table>>;")
+    return lines
+
+
+def _cluster_lines(cluster_items: Mapping[tuple[str, ...], list[str]]) -> list[str]:
+    """The node lines nested in ``subgraph cluster_N`` blocks, inner clusters in numeric order."""
+    lines: list[str] = []
     counter = [0]
 
     def emit(path: tuple[str, ...], indent: str) -> None:
@@ -783,62 +830,94 @@ def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
             lines.append(f"{indent}}}")
 
     emit((), "  ")
-    # edges, in the order of the consuming node and operand position
+    return lines
+
+
+def _edge_attrs(d: _Drawing, i: int, k: int, slot: int) -> list[str]:
+    """The attributes of the edge from parent ``k`` (operand ``slot``) of node ``i`` to its op.
+
+    A backward-step frame labels it with the arithmetic of the pass; otherwise
+    ``partials`` labels it with the local derivative; a highlighted path
+    colours it; every edge gets a tooltip.
+    """
+    v, overlay = d.model.nodes[i], d.overlay
+    p, dv = v.parents[k], v.partials[k]
+    g = d.shown[i]
+    attrs = []
+    if overlay is not None:
+        if i == overlay.sender:
+            c = palette.STEP_SENDER_EDGE
+            attrs.append(f'color="{c}" penwidth=2.5 fontcolor="{c}"')
+            text = f"{fmt(g or 0.0)} × {fmt(dv)} = {fmt((g or 0.0) * dv)}"
+            attrs.append(f"label={dot_string(text)}")
+        elif i in overlay.traversed:
+            c = palette.STEP_TRAVERSED
+            attrs.append(f'color="{c}" fontcolor="{c}"')
+            text = f"passed {fmt((g or 0.0) * dv)}"
+            attrs.append(f"label={dot_string(text)}")
+        else:
+            attrs.append(f'color="{palette.UNVISITED}"')
+    elif d.opts.partials:
+        attrs.append(f"label={dot_string(_partial_label(v, k, slot, dv, g, d.inside(i)))}")
+    if d.highlight is not None and (i, k) in d.highlight.edges:
+        attrs.append(f'color="{_HL}" penwidth=2.5 fontcolor="{_HL}"')
+    tip = (f"{_node_name(p, d.inside(i))} → {_node_name(v, d.inside(i))}: "
+           f"local derivative {fmt(dv)}")
+    attrs.append(f"tooltip={dot_string(tip)}")
+    return attrs
+
+
+def _edge_lines(d: _Drawing) -> list[str]:
+    """The edges, in the order of the consuming node and operand position.
+
+    An edge between two drawn nodes goes from the parent's value box to the
+    child's op (``o -> v`` joins the op to its result); an edge touching a
+    summary box is dashed and drawn once.
+    """
+    lines = []
+    model, item_of = d.model, d.plan.item_of
     seen_edges: set[tuple[str, str]] = set()
-    traversed = overlay.traversed if overlay is not None else frozenset()
-    for i, v in enumerate(nodes):
+    for i, v in enumerate(model.nodes):
         if not v.parents:
             continue
         dst_item = item_of[i]
         if isinstance(dst_item, int):
-            hl = highlight is not None and i in highlight.nodes
-            out_tip = dot_string(f"{_symbol(v.op)} gives {_node_name(v, inside(i))}")
+            out_tip = dot_string(f"{_symbol(v.op)} gives {_node_name(v, d.inside(i))}")
             lines.append(f"  o{i} -> v{i} [tooltip={out_tip}"
-                         + (f' color="{_HL}" penwidth=2.5];' if hl else "];"))
+                         + (f' color="{_HL}" penwidth=2.5];' if d.lit(i) else "];"))
         slots = _slots(v)
-        for k, (p, d) in enumerate(zip(v.parents, v.partials, strict=True)):
+        for k, (p, _) in enumerate(zip(v.parents, v.partials, strict=True)):
             j = model.index[p]
             src_item = item_of[j]
             if src_item == dst_item:
                 continue
-            src = f"v{j}" if isinstance(src_item, int) else _gid(src_item, plan)
-            if isinstance(dst_item, int):
-                dst = f"o{i}"
-            else:
-                dst = _gid(dst_item, plan)
-            edge_attrs = []
+            src = f"v{j}" if isinstance(src_item, int) else _gid(src_item, d.plan)
+            dst = f"o{i}" if isinstance(dst_item, int) else _gid(dst_item, d.plan)
             if isinstance(src_item, int) and isinstance(dst_item, int):
-                g = shown[i]
-                if overlay is not None:
-                    if i == overlay.sender:
-                        c = palette.STEP_SENDER_EDGE
-                        edge_attrs.append(f'color="{c}" penwidth=2.5 fontcolor="{c}"')
-                        text = f"{fmt(g or 0.0)} × {fmt(d)} = {fmt((g or 0.0) * d)}"
-                        edge_attrs.append(f"label={dot_string(text)}")
-                    elif i in traversed:
-                        c = palette.STEP_TRAVERSED
-                        edge_attrs.append(f'color="{c}" fontcolor="{c}"')
-                        text = f"passed {fmt((g or 0.0) * d)}"
-                        edge_attrs.append(f"label={dot_string(text)}")
-                    else:
-                        edge_attrs.append(f'color="{palette.UNVISITED}"')
-                elif opts.partials:
-                    edge_attrs.append(
-                        f"label={dot_string(_partial_label(v, k, slots[k], d, g, inside(i)))}")
-                if highlight is not None and (i, k) in highlight.edges:
-                    edge_attrs.append(f'color="{_HL}" penwidth=2.5 fontcolor="{_HL}"')
-                tip = (f"{_node_name(p, inside(i))} → {_node_name(v, inside(i))}: "
-                       f"local derivative {fmt(d)}")
-                edge_attrs.append(f"tooltip={dot_string(tip)}")
-                tail = " [" + " ".join(edge_attrs) + "]" if edge_attrs else ""
-                lines.append(f"  {src} -> {dst}{tail};")
-                continue
-            if (src, dst) in seen_edges:
-                continue
-            seen_edges.add((src, dst))
-            lines.append(f"  {src} -> {dst} [style=dashed];")
-    lines.append("}")
+                lines.append(f"  {src} -> {dst} [" + " ".join(_edge_attrs(d, i, k, slots[k]))
+                             + "];")
+            elif (src, dst) not in seen_edges:
+                seen_edges.add((src, dst))
+                lines.append(f"  {src} -> {dst} [style=dashed];")
     return lines
+
+
+def _dot_lines(model: _Model, plan: _Plan, opts: _Options,
+               overlay: _Overlay | None = None,
+               highlight: _Highlight | None = None) -> list[str]:
+    """The DOT text of a planned graph, line by line (without newlines).
+
+    Args:
+        model: the collected graph.
+        plan: which nodes are drawn and which collapse into summary boxes.
+        opts: the drawing options.
+        overlay: a backward-pass frame's state (grads so far, sender, receivers).
+        highlight: an explanation's paths to draw in orange.
+    """
+    d = _drawing(model, plan, opts, overlay, highlight)
+    cluster_items = _cluster_items(d)
+    return [*_header_lines(d, len(cluster_items) > 1), *_cluster_lines(cluster_items),
+            *_edge_lines(d), "}"]
 
 
 def _tooltip(v: Value, inside: bool) -> str:

@@ -184,6 +184,25 @@ class Context:
         """List a file the lesson wrote itself (an HTML page, a text file) on its pages."""
         self.pictures.append(Picture(Path(path), caption, kind))
 
+    def draw_backward(self, root: Any, title: str) -> tuple[Path, Any] | str:
+        """Draw ``root``'s graph (edges labelled by their partials) and its backward pass.
+
+        Writes ``graph.svg`` and the step-by-step page in ``backward/`` (not
+        listed on the pages: the lesson captions them).
+
+        Returns:
+            ``(the graph's path, visualize.render_backward's frames)``, or, when
+            Graphviz is missing, the error's text.
+        """
+        import visualize
+
+        try:
+            graph = visualize.render(root, self.out / "graph.svg", partials=True, title=title)
+            frames = visualize.render_backward(root, self.out / "backward", title=title)
+        except visualize.GraphvizNotFoundError as e:
+            return str(e)
+        return graph, frames
+
 
 def new_figure(width: float, height: float) -> Any:
     """Return a matplotlib ``Figure`` of ``width`` x ``height`` inches (no pyplot).

@@ -135,16 +135,15 @@ def run(ctx: Context) -> None:
                  "every path from o to each input, its local derivatives, their product; "
                  "then the gradcheck table", "file")
     title = "the lecture's neuron: o = tanh(x1*w1 + x2*w2 + b)"
-    try:
-        graph = visualize.render(o, ctx.out / "graph.svg", partials=True, title=title)
-        frames = visualize.render_backward(o, ctx.out / "backward", title=title)
-    except visualize.GraphvizNotFoundError as e:
+    drawn = ctx.draw_backward(o, title)
+    if isinstance(drawn, str):
         visualize.render(o, ctx.out / "graph.dot", partials=True, title=title)
-        ctx.add_file(ctx.out / "graph.dot", f"the graph as DOT text ({e})", "file")
+        ctx.add_file(ctx.out / "graph.dot", f"the graph as DOT text ({drawn})", "file")
         ctx.note("Graphviz is missing, so the graph is DOT text and there is no step-by-step "
                  "page; install Graphviz to see them.")
         _used_twice(ctx)
         return
+    graph, frames = drawn
     ctx.add_file(graph, "the graph after backward: every node's data and grad; each edge "
                  "carries the local derivative ∂ and the gradient it passes back", "svg")
     ctx.add_file(frames.html, f"the backward pass in {len(frames.frames)} steps, with a slider "

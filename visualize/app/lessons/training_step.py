@@ -15,7 +15,6 @@ import math
 from typing import Any
 
 import nn
-import visualize
 from autograd import Value
 from visualize.app.lessons._base import Context, Lesson, write_text
 
@@ -128,12 +127,11 @@ def run(ctx: Context) -> None:
     ctx.add_file(ctx.out / "step.txt", "the whole step in numbers: forward, chain rule, and "
                  "the update by hand beside nn.fit's", "file")
     title = "one training step: L = (v1·tanh(z1) + v2·tanh(z2) + c - y)²"
-    try:
-        pic = visualize.render(loss, ctx.out / "graph.svg", partials=True, title=title)
-        frames = visualize.render_backward(loss, ctx.out / "backward", title=title)
-    except visualize.GraphvizNotFoundError as e:
-        ctx.note(f"Graphviz is missing ({e}); install it to see the graph.")
+    drawn = ctx.draw_backward(loss, title)
+    if isinstance(drawn, str):
+        ctx.note(f"Graphviz is missing ({drawn}); install it to see the graph.")
         return
+    pic, frames = drawn
     ctx.add_file(pic, "the step's graph: every node's value and gradient (red > 0, blue < 0); "
                  "each edge carries its local derivative", "svg")
     ctx.add_file(frames.html, f"the backward pass in {len(frames.frames)} steps", "page")

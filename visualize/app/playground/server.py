@@ -119,6 +119,58 @@ class _Hub:
                 self.save()
             await asyncio.sleep(0)
 
+    async def receive(self, client: _Client, raw: str) -> None:
+        """Answer one message of a tab: to it, and what changes the run to every tab."""
+        if len(raw) > protocol.MAX_MESSAGE_BYTES:
+            await self.send(client, [{"type": "error", "request": None, "message":
+                                      f"a message is at most "
+                                      f"{protocol.MAX_MESSAGE_BYTES} bytes"}])
+            return
+        mine, everyone = self.controller.handle(raw)
+        if not mine and not everyone:  # an "ack": this tab has drawn its frame
+            client.drawn.set()
+            return
+        await self.send(client, mine)
+        if everyone:
+            if any(m["type"] == "state" for m in everyone):
+                self.pristine = False
+                self.save(force=True)
+            await self.broadcast(everyone)
+
+    async def serve_socket(self, ws: Any) -> None:
+        """Serve one tab's WebSocket until it closes (another site's page is refused)."""
+        from starlette.websockets import WebSocketDisconnect
+
+        origin = ws.headers.get("origin")
+        host = ws.headers.get("host", "")
+        if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+            await ws.close(code=1008)  # another site's page: refused
+            return
+        await ws.accept()
+        client = _Client(ws)
+        self.clients.append(client)
+        try:
+            while True:
+                await self.receive(client, await ws.receive_text())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            client.drawn.set()
+            if client in self.clients:
+                self.clients.remove(client)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """Train in the background while the app runs; save the state when it stops."""
+        task = asyncio.create_task(self.train())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.save(force=True)
+
 
 def make_app(session: Session | None = None, *, state_file: str | Path | None = None,
              allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Any:
@@ -137,7 +189,6 @@ def make_app(session: Session | None = None, *, state_file: str | Path | None = 
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route, WebSocketRoute
-    from starlette.websockets import WebSocket, WebSocketDisconnect
 
     hub = _Hub(protocol.Controller(session), Path(state_file) if state_file else None)
     headers = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
@@ -153,58 +204,13 @@ def make_app(session: Session | None = None, *, state_file: str | Path | None = 
             return Response(text(), media_type=media, headers=headers)
         return serve_file
 
-    async def socket(ws: WebSocket) -> None:
-        origin = ws.headers.get("origin")
-        host = ws.headers.get("host", "")
-        if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
-            await ws.close(code=1008)  # another site's page: refused
-            return
-        await ws.accept()
-        client = _Client(ws)
-        hub.clients.append(client)
-        try:
-            while True:
-                raw = await ws.receive_text()
-                if len(raw) > protocol.MAX_MESSAGE_BYTES:
-                    await hub.send(client, [{"type": "error", "request": None, "message":
-                                             f"a message is at most "
-                                             f"{protocol.MAX_MESSAGE_BYTES} bytes"}])
-                    continue
-                mine, everyone = hub.controller.handle(raw)
-                if not mine and not everyone:  # an "ack": this tab has drawn its frame
-                    client.drawn.set()
-                    continue
-                await hub.send(client, mine)
-                if everyone:
-                    if any(m["type"] == "state" for m in everyone):
-                        hub.pristine = False
-                        hub.save(force=True)
-                    await hub.broadcast(everyone)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            client.drawn.set()
-            if client in hub.clients:
-                hub.clients.remove(client)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        task = asyncio.create_task(hub.train())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            hub.save(force=True)
-
     app = Starlette(routes=[
         Route("/", index),
         Route("/static/playground.js", static(assets.esm, "text/javascript")),
         Route("/static/playground.css", static(assets.css, "text/css")),
-        WebSocketRoute("/ws", socket),
+        WebSocketRoute("/ws", hub.serve_socket),
     ], middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
-        lifespan=lifespan)
+        lifespan=hub.lifespan)
     app.state.hub = hub
     return app
 

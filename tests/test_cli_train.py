@@ -1,12 +1,18 @@
-"""``chainrule demo`` and ``chainrule train``: runs, outputs and argparse-style errors."""
+"""``chainrule train``: runs, outputs, compile paths, early stopping, resume, argparse-style errors.
+
+(Its output paths: ``test_outputs.py``; its limits: ``test_cli_limits.py``; Ctrl-C:
+``test_cli_signals.py``.)
+"""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 import nn
+from tests.cli_run import usage_error
 from visualize.app.cli import main
 
 
@@ -50,49 +56,7 @@ def test_train_multiclass_and_checkpoint(tmp_path, capsys):
     (["--test-size", "1.5"], "argument --test-size: expected a fraction in (0, 1)"),
 ])
 def test_train_bad_arguments_get_argparse_messages(args, message, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["train", *args])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert "chainrule train: error:" in err and message in err
-    assert "Traceback" not in err
-
-
-def test_train_save_into_missing_folder_creates_it(tmp_path, capsys):
-    # the one output rule: missing folders on the way to an output are created
-    target = tmp_path / "missing" / "deeper" / "m.json"
-    status = main(["train", "--epochs", "1", "--no-progress", "--save", str(target)])
-    assert status == 0
-    assert nn.load(target).config()["nouts"] == [16, 16, 1]
-
-
-def test_train_save_through_a_file_fails_before_training(tmp_path, capsys):
-    blocker = tmp_path / "afile"
-    blocker.write_text("x")
-    status = main(["train", "--epochs", "1", "--no-progress",
-                   "--save", str(blocker / "m.json")])
-    err = capsys.readouterr()
-    assert status == 2
-    assert f"runs through {str(blocker)!r}, which is a file" in err.err
-    assert "trained" not in err.out and "data:" not in err.out
-
-
-def test_demo_trains_and_keeps_the_model(tmp_path, capsys):
-    out_dir = tmp_path / "demo"
-    status = main(["demo", "--epochs", "30", "--no-progress", "--out", str(out_dir)])
-    out = capsys.readouterr().out
-    assert status == 0
-    assert "engine: o = tanh(x1*w1 + x2*w2 + b) = 0.7071" in out
-    assert re.search(r"train accuracy \d+\.\d%, test accuracy \d+\.\d%", out)
-    model = nn.load(out_dir / "model.json")
-    assert model.config()["nouts"] == [16, 16, 1]
-
-
-def test_demo_bad_arguments(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["demo", "--epochs", "-3"])
-    assert info.value.code == 2
-    assert "argument --epochs" in capsys.readouterr().err
+    assert message in usage_error(["train", *args], capsys)
 
 
 def test_train_compile_flag_gives_the_same_result(capsys):
@@ -141,3 +105,58 @@ def test_train_early_stopping_chooses_on_training_data_not_the_test_set(monkeypa
     # samples; the fit never sees them and the 20 test samples are neither fitted nor watched
     assert watched == {tuple(x) for x in X_val} and len(watched) == 16
     assert fitted == {tuple(x) for x in X_fit} and len(fitted) == 64 and not watched & fitted
+
+
+@pytest.mark.parametrize("compile_", ["on", "off", "auto"])
+def test_an_overflowing_l2_is_one_line_on_every_path(compile_: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--samples", "40", "--epochs", "2", "--hidden", "4", "--no-progress",
+            "--l2", "1e308", "--compile", compile_]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chainrule train: error: fit: training diverged: the loss became "
+                          "inf in epoch 1, batch 1")
+    assert "use a smaller l2" in err and "--resume" not in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("change", [["--lr", "0.5"], ["--l2", "0.1"],
+                                    ["--early-stopping", "3"]])
+def test_resume_refuses_a_changed_setting(tmp_path: Path, change: list[str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    ck = str(tmp_path / "ck.json")
+    argv = ["train", "--samples", "40", "--hidden", "4", "--no-progress"]
+    assert main([*argv, "--epochs", "2", "--checkpoint", ck]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--epochs", "4", "--resume", ck, *change]) == 2
+    err = capsys.readouterr().err.strip()
+    name = change[0].lstrip("-").replace("-", "_")
+    # the changed setting is named (early stopping also carves a validation split, but the
+    # setting is what the user changed)
+    assert f"was trained with {name}=" in err and f"asks for {name}=" in err
+    assert main([*argv, "--epochs", "4", "--resume", ck]) == 0  # the same settings go on
+
+
+@pytest.mark.parametrize("flag,want", [([], "auto"), (["--compile"], True),
+                                       (["--compile", "on"], True),
+                                       (["--compile", "off"], False),
+                                       (["--compile", "auto"], "auto")])
+def test_cli_train_compile_follows_fit(monkeypatch, capsys, flag, want):
+    seen = []
+    real = nn.fit
+
+    def spy(*a, **kw):
+        seen.append(kw["compile"])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(nn, "fit", spy)
+    args = ["train", "--data", "moons", "--samples", "40", "--epochs", "2", "--hidden", "4",
+            "--batch-size", "16", "--no-progress", *flag]
+    assert main(args) == 0
+    assert seen == [want]
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_cli_train_refuses_an_unknown_compile_choice(capsys):
+    assert "invalid choice: 'maybe'" in usage_error(["train", "--compile", "maybe"], capsys)
+

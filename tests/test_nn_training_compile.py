@@ -1,13 +1,17 @@
-"""fit(compile="auto"), the default: compiles only along a bit-identical path, when it pays.
+"""fit's compile choice: "auto" (the default) compiles only along a bit-identical path, when it
+pays; True and False force a path; ``History.path`` and ``path_reason`` say which ran and why.
 
 "auto" uses ``autograd.compile`` (straight-line float code, the dynamic engine's numbers
 bit for bit), never the batched NumPy path (summed in another order); it compiles when
 the run has at least ``AUTO_STEPS_PER_TRACE`` steps per traced batch size and runs a model
-that cannot be traced dynamically, without an error. ``History.path`` says which ran.
+that cannot be traced dynamically, without an error. (``chainrule train --compile``:
+``test_cli_train.py``; the array form of compile=True's batched path:
+``test_nn_training_arrays.py``.)
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -44,6 +48,17 @@ def _same(a, b):
         for k in ("seconds", "path", "path_reason"):
             d.pop(k)
     assert da == db
+
+
+def _dynamic_and_auto(make_model, X, y, epochs):
+    """Fit a fresh ``make_model()`` with compile=False, then with "auto"; return each run's
+    (inner MLP's state dict, History)."""
+    runs = []
+    for mode in (False, "auto"):
+        model = make_model()
+        h = fit(model, X, y, epochs=epochs, batch_size=16, seed=0, progress=False, compile=mode)
+        runs.append((model.mlp.state_dict(), h))
+    return runs
 
 
 @pytest.fixture
@@ -142,12 +157,7 @@ class _Untraceable(_Wrapped):
 
 def test_auto_falls_back_on_a_model_that_cannot_compile(always_pays):
     X, y = _moons()
-    runs = []
-    for mode in (False, "auto"):
-        model = _Untraceable()
-        h = fit(model, X, y, epochs=2, batch_size=16, seed=0, progress=False, compile=mode)
-        runs.append((model.mlp.state_dict(), h))
-    (w0, h0), (w1, h1) = runs
+    (w0, h0), (w1, h1) = _dynamic_and_auto(_Untraceable, X, y, epochs=2)
     assert h1.path == "dynamic"
     assert h1.path_reason.startswith("auto: the model could not be compiled (TraceError: ")
     assert h1.path_reason.endswith("; dynamic")
@@ -176,37 +186,6 @@ def test_forced_paths_are_recorded(numpy_or_not):
     assert h.as_dict()["path"] == h.path
 
 
-@pytest.mark.parametrize("flag,want", [([], "auto"), (["--compile"], True),
-                                       (["--compile", "on"], True),
-                                       (["--compile", "off"], False),
-                                       (["--compile", "auto"], "auto")])
-def test_cli_train_compile_follows_fit(monkeypatch, capsys, flag, want):
-    from visualize.app.cli import main
-
-    seen = []
-    real = nn.fit
-
-    def spy(*a, **kw):
-        seen.append(kw["compile"])
-        return real(*a, **kw)
-
-    monkeypatch.setattr(nn, "fit", spy)
-    args = ["train", "--data", "moons", "--samples", "40", "--epochs", "2", "--hidden", "4",
-            "--batch-size", "16", "--no-progress", *flag]
-    assert main(args) == 0
-    assert seen == [want]
-    assert "test accuracy" in capsys.readouterr().out
-
-
-def test_cli_train_refuses_an_unknown_compile_choice(capsys):
-    from visualize.app.cli import main
-
-    with pytest.raises(SystemExit) as info:
-        main(["train", "--compile", "maybe"])
-    assert info.value.code != 0
-    assert "invalid choice: 'maybe'" in capsys.readouterr().err
-
-
 class _Branchy(_Wrapped):
     """A model with a Python branch on a Value: every other batch takes another trace."""
 
@@ -217,12 +196,7 @@ class _Branchy(_Wrapped):
 
 def test_auto_stops_compiling_a_model_that_keeps_retracing(always_pays):
     X, y = _moons()
-    runs = []
-    for mode in (False, "auto"):
-        model = _Branchy()
-        h = fit(model, X, y, epochs=3, batch_size=16, seed=0, progress=False, compile=mode)
-        runs.append((model.mlp.state_dict(), h))
-    (w0, h0), (w1, h1) = runs
+    (w0, h0), (w1, h1) = _dynamic_and_auto(_Branchy, X, y, epochs=3)
     assert h1.path == "dynamic"
     assert "traces for 1 batch size(s) (its branches depend on the data); compiled for" \
         in h1.path_reason, h1.path_reason
@@ -246,13 +220,9 @@ def test_auto_runs_dynamic_when_the_model_makes_values_every_time(always_pays, r
     # every fit in the process (the CompileWarning itself is shown once per source line)
     X, y = _moons()
     for _ in range(2):
-        runs = []
-        for mode in (False, "auto"):
-            model = _Jitter()
-            h = fit(model, X, y, epochs=2, batch_size=16, seed=0, progress=False, compile=mode)
-            runs.append((model.mlp.state_dict(), h))
-        (w0, h0), (w1, h1) = runs
+        (w0, h0), (w1, h1) = _dynamic_and_auto(_Jitter, X, y, epochs=2)
         assert h1.path == "dynamic", h1.path_reason
-        assert "makes Values inside its forward pass (test_nn_training_auto.py:" in h1.path_reason
+        where = f"makes Values inside its forward pass ({os.path.basename(__file__)}:"
+        assert where in h1.path_reason
         assert w1 == w0 and h1.loss == h0.loss and h1.accuracy == h0.accuracy
     assert not [w for w in recwarn if issubclass(w.category, autograd.CompileWarning)]
