@@ -45,11 +45,11 @@ from __future__ import annotations
 
 import builtins
 import operator
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from autograd.compile_emit import Backward, Forward, analyse, emit_guards, names
 from autograd.engine import Value
 from autograd.numerics import RAISING as _RAISING
 from autograd.trace import (
@@ -66,40 +66,39 @@ from autograd.trace import (
 __all__ = ["CompileWarning", "Compiled", "TraceError", "compile"]
 
 _INF = float("inf")
-_MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
-# A call of a helper on names and literals only (``_exp(v4 - v5)``): a forward
-# line of that form is reused where a partial computes the same call (the
-# partials of logsumexp are the softmax outputs over it), the same value.
-_FLAT_CALL = re.compile(r"_\w+\([^()]*\)")
 _GRAD = operator.attrgetter("grad")
 _DATA = operator.attrgetter("_data")
 
 
-def _creation(node: Value) -> int:
-    return node._id
+def _stand_ins(flat: list[Any], keep: frozenset[int]) -> tuple[list[Value], list[Value]]:
+    """Pass 1a: the Values a trace runs on, and those of them standing for numbers.
 
-
-def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
-    """If every partial template is ``{u0}`` or ``{u0} * {i}``, the operands i they read.
-
-    ``None`` otherwise (or when the op computes other than one value after
-    its output).
+    A new leaf for every number, and one for every distinct Value argument (so
+    that the code serves any Values of later calls), except the Value
+    arguments at ``keep``, which the function also captures (traced as
+    themselves).
     """
-    if n_after != 1:
-        return None
-    refs: list[int] = []
-    for t in local:
-        if t == "{u0}":
-            continue
-        head, _, tail = t.partition(" * ")
-        if head != "{u0}" or not (tail[:1] == "{" and tail[-1:] == "}" and tail[1:-1].isdigit()):
-            return None
-        refs.append(int(tail[1:-1]))
-    return refs
+    traced: list[Value] = []
+    targs: list[Value] = []
+    stand: dict[Value, Value] = {}
+    for i, x in enumerate(flat):
+        if isinstance(x, Value):
+            if i in keep:
+                targs.append(x)
+                continue
+            s = stand.get(x)
+            if s is None:
+                s = stand[x] = Value(x._data)
+            targs.append(s)
+        else:
+            v = Value(x)
+            traced.append(v)
+            targs.append(v)
+    return targs, traced
 
 
 class _Program:
-    """The generated code for one trace, and how to feed it."""
+    """The generated code for one trace, and how to feed it (passes 1-7 in order)."""
 
     def __init__(
         self,
@@ -108,57 +107,56 @@ class _Program:
         flat: list[Any],
         keep: frozenset[int] = frozenset(),
     ) -> None:
-        # 1. Trace with the dynamic engine, on stand-ins: a new leaf for every
-        # number, and one for every distinct Value argument (so that the code
-        # serves any Values of later calls), except the Value arguments at
-        # ``keep``, which the function also captures (traced as themselves).
-        traced: list[Value] = []
-        targs = []
-        stand: dict[Value, Value] = {}
-        for i, x in enumerate(flat):
-            if isinstance(x, Value):
-                if i in keep:
-                    targs.append(x)
-                    continue
-                s = stand.get(x)
-                if s is None:
-                    s = stand[x] = Value(x._data)
-                targs.append(s)
-            else:
-                v = Value(x)
-                traced.append(v)
-                targs.append(v)
+        targs, traced = _stand_ins(flat, keep)
         rec, outs, single, interior, order, leaves = trace(
             fn, args, targs,
             "compile: the function must return a Value (the loss), or a tuple whose "
             "items are Values (the loss first)", traced)
         self.single = single
         self.trace_nodes = len(order)
+        name, captured, grad_leaves = names(rec, targs, traced, leaves, order)
+        self._slots(targs, captured, grad_leaves)
+        #: where the trace turned a Value it made into a constant of the code
+        #: (file, line), whether or not that line was warned about before
+        self.constants: tuple[tuple[str, int], ...] = tuple(dict.fromkeys(
+            rec.made[v] for v in captured if v in rec.made))
+        if self.constants:
+            warn_constants(fn, rec.made, captured)
 
-        # 3. Names.
-        name: dict[Value, str] = {}
-        for i, v in enumerate(targs):
-            name.setdefault(v, f"a{i}")
-        for copy, source in rec.copies.items():  # Value(x) of a number argument x is x
-            name[copy] = name[source]
-        captured = [v for v in leaves if v not in name]
-        for j, v in enumerate(captured):
-            name[v] = f"p{j}"
-        for m, node in enumerate(order):
-            name[node] = f"v{m}"
-        # leaves whose gradients we return: Value arguments (not numbers) and captured ones
-        grad_leaves: list[Value] = []
-        seen_leaf = dict.fromkeys(traced)
-        for v in [*targs, *captured]:
-            if v not in seen_leaf:
-                seen_leaf[v] = None
-                grad_leaves.append(v)
+        glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": GuardFailed}
+        body: list[str] = []
+        emit = body.append
+        if targs:
+            emit(f"    {', '.join(f'a{i}' for i in range(len(targs)))}, = _x")
+        if captured:
+            emit(f"    {', '.join(f'p{j}' for j in range(len(captured)))}, = _p")
         wants = set(grad_leaves)
+        info, needs, uses, pinned = analyse(order, outs, rec.guards, wants, glob)
+        fw = Forward(emit, name, uses, pinned)
+        for m, node in enumerate(order):
+            fw.node(m, node, *info[m])
+        emit_guards(emit, rec.guards, name)
+        self.nguards = len(rec.guards)
+        loss = outs[0]
+        gname: dict[Value, str] = {v: f"g_{name[v]}" for v in grad_leaves}
+        if grad_leaves:
+            emit(f"    {', '.join(gname[v] for v in grad_leaves)}, = _g")
+        if loss in interior and loss in needs:
+            Backward(emit, gname, wants, needs, fw).run(loss, order)
+        elif loss in wants:  # the loss is itself a leaf argument or parameter
+            emit(f"    {gname[loss]} += 1.0")
+        ret_grads = [gname[v] for v in grad_leaves]
+        outs_s = ", ".join(name[o] if o in name else literal(o.data) for o in outs)
+        emit(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
+        self._build("def _compiled(_x, _p, _g):\n" + "\n".join(body) + "\n", glob)
+        self.trace_outputs = tuple(o.data for o in outs)
+
+    def _slots(self, targs: list[Value], captured: list[Value], grad_leaves: list[Value]) -> None:
+        """Where a call's own leaves are: the position in the call's flat
+        arguments of each argument leaf, then the captured ones."""
         self.captured = captured
         self.captured_set = frozenset(captured)
         self.grad_leaves = grad_leaves
-        # where a call's own leaves are: the position in the call's flat
-        # arguments of each argument leaf, then the captured ones
         first: dict[Value, int] = {}
         for i, v in enumerate(targs):
             first.setdefault(v, i)
@@ -169,253 +167,20 @@ class _Program:
         self.pre_slots = frozenset(len(self.arg_slots) + j
                                    for j, v in enumerate(self.captured_leaves)
                                    if v._p is not None)
-        #: where the trace turned a Value it made into a constant of the code
-        #: (file, line), whether or not that line was warned about before
-        self.constants: tuple[tuple[str, int], ...] = tuple(dict.fromkeys(
-            rec.made[v] for v in captured if v in rec.made))
-        if self.constants:
-            warn_constants(fn, rec.made, captured)
 
-        # 4. Emit the forward, from each op's templates (or calls of its functions).
-        glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": GuardFailed}
-        body: list[str] = []
-        emit = body.append
-        nargs = len(targs)
-        if nargs:
-            emit(f"    {', '.join(f'a{i}' for i in range(nargs))}, = _x")
-        if captured:
-            emit(f"    {', '.join(f'p{j}' for j in range(len(captured)))}, = _p")
-        shapes: dict[tuple[int, int], tuple[Any, ...]] = {}
-        needs = set(wants)  # nodes through which some wanted gradient flows
-        # Analysis: which nodes can be inlined into their one consumer's
-        # expression (used once by forward code, never by backward code).
-        uses: dict[Value, int] = {}
-        pinned: set[Value] = set(outs)  # outputs, guards and values backward reads
-        for g in rec.guards:
-            pinned.add(g[0])
-            if isinstance(g[2], Value):
-                pinned.add(g[2])
-        info = []
-        for node in order:
-            op = node._entry
-            operands = node.operands
-            n = len(operands)
-            shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
-            if shape is None:
-                shape = shapes[(id(op), n)] = self._shape(op, n, glob)
-            need = False
-            for p in node.parents:
-                if p in needs:
-                    need = True
-                    needs.add(node)
-                    break
-            fwd_uses, bwd_refs, out_ref = shape[6], shape[7], shape[8]
-            for i, o in enumerate(operands):
-                if isinstance(o, Value):
-                    uses[o] = uses.get(o, 0) + fwd_uses[i]
-                    if need and i in bwd_refs:
-                        pinned.add(o)
-            if need and out_ref:
-                pinned.add(node)
-            info.append((operands, shape, need))
-        inline: dict[Value, str] = {}
-        depth: dict[Value, int] = {}
-        lits: dict[float, str] = {}
-        local_expr: dict[Value, list[str | None]] = {}
-        # Nodes whose every partial is one value u times an operand (or u
-        # itself: a fused neuron's act'(z) * w_i, act'(z) * x_i, act'(z)): when
-        # u is 0 and the gradient and those operands are finite, the node
-        # passes on zeros only, and its backward lines are skipped (as
-        # Value.backward skips a node whose partials are all zero).
-        gate: dict[Value, tuple[str, list[str]]] = {}
-        computed: dict[str, str] = {}  # forward calls emitted (see _FLAT_CALL) -> name
-        for m, node in enumerate(order):
-            operands, shape, need = info[m]
-            kind, t_temps, t_fwd, t_after, t_local, npar = shape[:6]
-            args_s = []
-            dep = 0
-            for o in operands:
-                if isinstance(o, Value):
-                    e = inline.get(o)
-                    if e is None:
-                        args_s.append(name[o])
-                    else:
-                        args_s.append(e)
-                        d_ = depth[o]
-                        if d_ > dep:
-                            dep = d_
-                else:
-                    lit = lits.get(o) if o else None
-                    if lit is None:
-                        lit = literal(o)
-                        if o:
-                            lits[o] = lit
-                    args_s.append(lit)
-            out = f"v{m}"
-            can_inline = (
-                node not in pinned and uses.get(node, 0) == 1 and dep < _MAX_INLINE and not t_temps
-            )
-            if kind:  # templates
-                kw: dict[str, str] = {}
-                for k, t in enumerate(t_temps):
-                    tn = f"t{m}_{k}"
-                    emit(f"    {tn} = {t.format(*args_s, **kw)}")
-                    kw[f"t{k}"] = tn
-                expr = t_fwd.format(*args_s, **kw)
-                if can_inline and not (need and t_after):
-                    inline[node] = f"({expr})"
-                    depth[node] = dep + 1
-                else:
-                    emit(f"    {out} = {expr}")
-                    kw["out"] = out
-                    if _FLAT_CALL.fullmatch(expr):
-                        computed.setdefault(expr, out)
-                if need:
-                    for k, t in enumerate(t_after):
-                        un = f"u{m}_{k}"
-                        emit(f"    {un} = {t.format(*args_s, **kw)}")
-                        kw[f"u{k}"] = un
-                    local_expr[node] = [
-                        t.format(*args_s, **kw) if isinstance(o, Value) else None
-                        for t, o in zip(t_local, operands[:npar])
-                    ]
-                    gated = _gated(t_local, len(t_after))
-                    if gated is not None:
-                        gate[node] = (kw["u0"], [args_s[i] for i in gated])
-            else:  # calls of the op's forward and local functions
-                joined = ", ".join(args_s)
-                if can_inline:
-                    inline[node] = f"{t_fwd}({joined})"
-                    depth[node] = dep + 1
-                    continue
-                emit(f"    {out} = {t_fwd}({joined})")
-                if need:
-                    emit(f"    d{m} = {t_local}({out}, {joined})")
-                    local_expr[node] = [
-                        f"d{m}[{i}]" if isinstance(o, Value) else None
-                        for i, o in enumerate(operands[:npar])
-                    ]
-
-        # 5. Guards (after the forward; before any gradient is returned).
-        for value, what, other, res in rec.guards:
-            rhs = name[other] if isinstance(other, Value) else literal(other)
-            cond = f"{name[value]} {what} {rhs}"
-            emit(f"    if {'not ' if res else ''}({cond}): raise _GuardFailed")
-        self.nguards = len(rec.guards)
-
-        # 6. Emit the backward, in Value.backward's order and accumulation order.
-        # Interior gradients live in a pool of names reused once a node is done.
-        loss = outs[0]
-        gname: dict[Value, str] = {v: f"g_{name[v]}" for v in grad_leaves}
-        if grad_leaves:
-            emit(f"    {', '.join(gname[v] for v in grad_leaves)}, = _g")
-        if loss in interior and loss in needs:
-            # How many contributions each node's gradient receives: a node with
-            # one keeps it as an expression, substituted where it is used.
-            incoming: dict[Value, int] = {}
-            for node in order:
-                if node in needs and node in local_expr:
-                    ops_ = node.operands
-                    for o, d in zip(ops_, local_expr[node]):
-                        if d is not None and o in needs:
-                            incoming[o] = incoming.get(o, 0) + 1
-            free: list[str] = []
-            fresh = 1
-            gname[loss] = "g0"
-            emit("    g0 = 1.0")
-            gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
-            for node in reversed(order):
-                gn = gname.get(node)
-                depth_g = 0
-                if gn is None:
-                    pend = gexpr.pop(node, None)
-                    if pend is None or node not in needs:
-                        continue  # not on the loss's graph (a guard's), or no gradient wanted
-                    gn, depth_g = pend
-                ops_ = node.operands
-                pairs = [(o, _reuse(d, computed)) for o, d in zip(ops_, local_expr[node])
-                         if d is not None and o in needs]
-                if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):
-                    tmp = free.pop() if free else f"g{fresh}"
-                    if tmp == f"g{fresh}":
-                        fresh += 1
-                    emit(f"    {tmp} = {gn}")
-                    gn, depth_g = tmp, 0
-                if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
-                    o = pairs[0][0]  # the gradient passes through unchanged
-                    if not depth_g:
-                        gname[o] = gn
-                        continue
-                    if incoming.get(o) == 1 and o not in wants:
-                        gexpr[o] = (gn, depth_g)
-                        continue
-                g_s = f"({gn})" if depth_g else gn
-                kept = False  # a pending expression reads gn: keep its name out of the pool
-                ind = "    "
-                fresh_names: set[str] = set()
-                gating = gate.get(node) if len(pairs) > 1 and not depth_g else None
-                if gating is not None:
-                    # names first given here start at 0.0 (what they hold if skipped)
-                    for o, _ in pairs:
-                        if o not in gname:
-                            if free:
-                                new = free.pop()
-                            else:
-                                new = f"g{fresh}"
-                                fresh += 1
-                            gname[o] = new
-                            fresh_names.add(new)
-                            emit(f"    {new} = 0.0")
-                    u_name, refs = gating
-                    emit(f"    if {u_name} != 0.0 or ({' + '.join([gn, *refs])}) * 0.0 != 0.0:")
-                    ind = "        "
-                for o, d in pairs:
-                    if d == "1.0":
-                        term = g_s
-                    elif d == "-1.0":
-                        term = f"-{g_s}"
-                    elif d.isidentifier() or d[0] == "d":
-                        term = f"{g_s} * {d}"
-                    else:
-                        term = f"{g_s} * ({d})"
-                    go = gname.get(o)
-                    if go is not None:
-                        if go in fresh_names:
-                            fresh_names.discard(go)
-                            emit(f"{ind}{go} = {term}")
-                        else:
-                            emit(f"{ind}{go} += {term}")
-                    elif incoming.get(o) == 1 and o not in wants:
-                        gexpr[o] = (term, depth_g + 1)
-                        kept = True
-                    else:
-                        if free:
-                            go = free.pop()
-                        else:
-                            go = f"g{fresh}"
-                            fresh += 1
-                        gname[o] = go
-                        emit(f"    {go} = {term}")
-                if not depth_g and not kept:
-                    free.append(gn)  # every consumer of node is done: reuse its name
-        elif loss in wants:  # the loss is itself a leaf argument or parameter
-            emit(f"    {gname[loss]} += 1.0")
-        ret_grads = [gname[v] for v in grad_leaves]
-        outs_s = ", ".join(name[o] if o in name else literal(o.data) for o in outs)
-        emit(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
-        src = "def _compiled(_x, _p, _g):\n" + "\n".join(body) + "\n"
+    def _build(self, src: str, glob: dict[str, Any]) -> None:
+        """Pass 7: compile the source, twice: with the helpers, and with the math
+        functions themselves for the helpers that only catch their exceptions
+        (same floats wherever they return): the fast one runs first; on an
+        exception, the helpers' code runs instead (see run)."""
         self.source = src
         code = builtins.compile(src, "<autograd.compile>", "exec")
         exec(code, glob)
         self.safe: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = glob["_compiled"]
-        # The same code with the math functions themselves for the helpers that
-        # only catch their exceptions (same floats wherever they return): run
-        # first; on an exception, the helpers' code runs instead (see run).
         raw = {id(k): v for k, v in _RAISING.items()}
         fast = {k: raw.get(id(v), v) for k, v in glob.items()}
         exec(code, fast)
         self.fast: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = fast["_compiled"]
-        self.trace_outputs = tuple(o.data for o in outs)
 
     def run(self, xs: list[float], ps: list[float], gs: list[float],
             ) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -425,35 +190,6 @@ class _Program:
             return self.fast(xs, ps, gs)
         except (ArithmeticError, ValueError):  # an IEEE edge (1/0, log(0)...): the helpers
             return self.safe(xs, ps, gs)
-
-    @staticmethod
-    def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
-        """How to emit ``op`` with ``n`` operands: its templates, or its functions' names."""
-        npar = n - op.params
-        cg = op.codegen
-        if cg is None:
-            base = f"_op{sum(1 for k in glob if k.endswith('_f') and k.startswith('_op'))}"
-            for k, v in glob.items():  # one pair of names per op
-                if v is op.forward and k.startswith("_op") and k.endswith("_f"):
-                    base = k[:-2]
-            glob[base + "_f"] = op.forward
-            glob[base + "_l"] = op.local
-            every = frozenset(range(n))
-            return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True)
-        for key, val in cg.names.items():
-            if glob.get(key, val) is not val:
-                raise TraceError(
-                    f"compile: op {op.name!r} binds template name {key!r} to another "
-                    "object than an earlier op; rename it in its Codegen.names"
-                )
-            glob[key] = val
-        temps, fwd = cg.temp_templates(n), cg.forward_template(n)
-        after, local = cg.after_templates(n), cg.local_templates(n)
-        fwd_text = "".join(temps) + fwd
-        fwd_uses = tuple(fwd_text.count(f"{{{i}}}") for i in range(n))
-        bwd_text = "".join(after) + "".join(local)
-        bwd_refs = frozenset(i for i in range(n) if f"{{{i}}}" in bwd_text)
-        return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text)
 
     def leaves(self, flat: list[Any]) -> list[Value]:
         """The leaves a call with flat arguments ``flat`` returns gradients for, in order."""
@@ -482,13 +218,6 @@ class _Program:
                 v.grad = g
         for v, g in pre:
             v.backward(g)
-
-
-def _reuse(partial: str, computed: dict[str, str]) -> str:
-    """``partial`` with each call the forward already computed replaced by its name."""
-    if not computed or "(" not in partial:
-        return partial
-    return _FLAT_CALL.sub(lambda m: computed.get(m.group(0), m.group(0)), partial)
 
 
 class Compiled:

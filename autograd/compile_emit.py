@@ -1,0 +1,356 @@
+"""The float code :mod:`autograd.compile` emits for one trace: its passes 2-6.
+
+Each pass is a function (or a small class keeping a pass's state) with the
+trace's nodes in creation order as input: :func:`names` (each Value's name in
+the code), :func:`analyse` (each node's emission shape, which nodes a wanted
+gradient flows through, which can be inlined), :class:`Forward` (the forward
+lines, from each op's templates or calls of its functions), :func:`emit_guards`
+and :class:`Backward` (the backward lines, in ``Value.backward``'s order and
+accumulation order). No derivative formula lives here: every line comes from
+an op-table entry (:mod:`autograd.ops`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from autograd.engine import Value
+from autograd.trace import TraceError, literal
+
+__all__ = ["Backward", "Forward", "analyse", "emit_guards", "names"]
+
+_MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
+# A call of a helper on names and literals only (``_exp(v4 - v5)``): a forward
+# line of that form is reused where a partial computes the same call (the
+# partials of logsumexp are the softmax outputs over it), the same value.
+_FLAT_CALL = re.compile(r"_\w+\([^()]*\)")
+
+
+def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
+    """If every partial template is ``{u0}`` or ``{u0} * {i}``, the operands i they read.
+
+    ``None`` otherwise (or when the op computes other than one value after
+    its output).
+    """
+    if n_after != 1:
+        return None
+    refs: list[int] = []
+    for t in local:
+        if t == "{u0}":
+            continue
+        head, _, tail = t.partition(" * ")
+        if head != "{u0}" or not (tail[:1] == "{" and tail[-1:] == "}" and tail[1:-1].isdigit()):
+            return None
+        refs.append(int(tail[1:-1]))
+    return refs
+
+
+def names(rec: Any, targs: list[Value], traced: list[Value], leaves: dict[Value, None],
+           order: list[Value]) -> tuple[dict[Value, str], list[Value], list[Value]]:
+    """Pass 2: each Value's name in the code (``a<i>`` arguments, ``p<j>`` captured
+    leaves, ``v<m>`` nodes), the captured leaves, and the leaves whose gradients
+    the code returns (Value arguments, not numbers, then the captured ones)."""
+    name: dict[Value, str] = {}
+    for i, v in enumerate(targs):
+        name.setdefault(v, f"a{i}")
+    for copy, source in rec.copies.items():  # Value(x) of a number argument x is x
+        name[copy] = name[source]
+    captured = [v for v in leaves if v not in name]
+    for j, v in enumerate(captured):
+        name[v] = f"p{j}"
+    for m, node in enumerate(order):
+        name[node] = f"v{m}"
+    grad_leaves: list[Value] = []
+    seen_leaf = dict.fromkeys(traced)
+    for v in [*targs, *captured]:
+        if v not in seen_leaf:
+            seen_leaf[v] = None
+            grad_leaves.append(v)
+    return name, captured, grad_leaves
+
+
+def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
+    """How to emit ``op`` with ``n`` operands: its templates, or its functions' names."""
+    npar = n - op.params
+    cg = op.codegen
+    if cg is None:
+        base = f"_op{sum(1 for k in glob if k.endswith('_f') and k.startswith('_op'))}"
+        for k, v in glob.items():  # one pair of names per op
+            if v is op.forward and k.startswith("_op") and k.endswith("_f"):
+                base = k[:-2]
+        glob[base + "_f"] = op.forward
+        glob[base + "_l"] = op.local
+        every = frozenset(range(n))
+        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True)
+    for key, val in cg.names.items():
+        if glob.get(key, val) is not val:
+            raise TraceError(
+                f"compile: op {op.name!r} binds template name {key!r} to another "
+                "object than an earlier op; rename it in its Codegen.names"
+            )
+        glob[key] = val
+    temps, fwd = cg.temp_templates(n), cg.forward_template(n)
+    after, local = cg.after_templates(n), cg.local_templates(n)
+    fwd_text = "".join(temps) + fwd
+    fwd_uses = tuple(fwd_text.count(f"{{{i}}}") for i in range(n))
+    bwd_text = "".join(after) + "".join(local)
+    bwd_refs = frozenset(i for i in range(n) if f"{{{i}}}" in bwd_text)
+    return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text)
+
+
+def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set[Value],
+             glob: dict[str, Any],
+             ) -> tuple[list[tuple[Any, ...]], set[Value], dict[Value, int], set[Value]]:
+    """Pass 3: per node its operands, emission shape and whether a wanted gradient
+    flows through it; the set of such nodes (``needs``); how often forward code
+    uses each node; and the nodes that must keep a name (``pinned``: outputs,
+    guards and values backward reads). The others may be inlined into their
+    one consumer's expression."""
+    shapes: dict[tuple[int, int], tuple[Any, ...]] = {}
+    needs = set(wants)
+    uses: dict[Value, int] = {}
+    pinned: set[Value] = set(outs)
+    for g in guards:
+        pinned.add(g[0])
+        if isinstance(g[2], Value):
+            pinned.add(g[2])
+    info = []
+    for node in order:
+        op = node._entry
+        operands = node.operands
+        n = len(operands)
+        shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
+        if shape is None:
+            shape = shapes[(id(op), n)] = _shape(op, n, glob)
+        need = False
+        for p in node.parents:
+            if p in needs:
+                need = True
+                needs.add(node)
+                break
+        fwd_uses, bwd_refs, out_ref = shape[6], shape[7], shape[8]
+        for i, o in enumerate(operands):
+            if isinstance(o, Value):
+                uses[o] = uses.get(o, 0) + fwd_uses[i]
+                if need and i in bwd_refs:
+                    pinned.add(o)
+        if need and out_ref:
+            pinned.add(node)
+        info.append((operands, shape, need))
+    return info, needs, uses, pinned
+
+
+class Forward:
+    """Pass 4: emit the forward, from each op's templates (or calls of its functions).
+
+    Keeps what the backward reads: each node's partials as expressions
+    (``local_expr``), the gated nodes (``gate``: every partial is one value u
+    times an operand, or u itself, as a fused neuron's act'(z) * w_i: when u is
+    0 and the gradient and those operands are finite, the node passes on
+    zeros only and its backward lines are skipped, as ``Value.backward`` skips
+    a node whose partials are all zero), and the forward calls emitted
+    (``computed``, see ``_FLAT_CALL``).
+    """
+
+    def __init__(self, emit: Callable[[str], None], name: dict[Value, str],
+                 uses: dict[Value, int], pinned: set[Value]) -> None:
+        self.emit, self.name, self.uses, self.pinned = emit, name, uses, pinned
+        self.inline: dict[Value, str] = {}
+        self.depth: dict[Value, int] = {}
+        self.lits: dict[float, str] = {}
+        self.local_expr: dict[Value, list[str | None]] = {}
+        self.gate: dict[Value, tuple[str, list[str]]] = {}
+        self.computed: dict[str, str] = {}
+
+    def operands(self, operands: tuple[Any, ...]) -> tuple[list[str], int]:
+        """Each operand's text (name, inlined expression or literal), and the
+        deepest nesting among them."""
+        args_s = []
+        dep = 0
+        for o in operands:
+            if isinstance(o, Value):
+                e = self.inline.get(o)
+                if e is None:
+                    args_s.append(self.name[o])
+                else:
+                    args_s.append(e)
+                    d_ = self.depth[o]
+                    if d_ > dep:
+                        dep = d_
+            else:
+                lit = self.lits.get(o) if o else None
+                if lit is None:
+                    lit = literal(o)
+                    if o:
+                        self.lits[o] = lit
+                args_s.append(lit)
+        return args_s, dep
+
+    def node(self, m: int, node: Value, operands: tuple[Any, ...], shape: tuple[Any, ...],
+             need: bool) -> None:
+        """Emit node ``m`` (or keep it as an expression for its one consumer)."""
+        emit = self.emit
+        kind, t_temps, t_fwd, t_after, t_local, npar = shape[:6]
+        args_s, dep = self.operands(operands)
+        out = f"v{m}"
+        can_inline = (node not in self.pinned and self.uses.get(node, 0) == 1
+                      and dep < _MAX_INLINE and not t_temps)
+        if not kind:  # calls of the op's forward and local functions
+            joined = ", ".join(args_s)
+            if can_inline:
+                self.inline[node] = f"{t_fwd}({joined})"
+                self.depth[node] = dep + 1
+                return
+            emit(f"    {out} = {t_fwd}({joined})")
+            if need:
+                emit(f"    d{m} = {t_local}({out}, {joined})")
+                self.local_expr[node] = [f"d{m}[{i}]" if isinstance(o, Value) else None
+                                         for i, o in enumerate(operands[:npar])]
+            return
+        kw: dict[str, str] = {}
+        for k, t in enumerate(t_temps):
+            tn = f"t{m}_{k}"
+            emit(f"    {tn} = {t.format(*args_s, **kw)}")
+            kw[f"t{k}"] = tn
+        expr = t_fwd.format(*args_s, **kw)
+        if can_inline and not (need and t_after):
+            self.inline[node] = f"({expr})"
+            self.depth[node] = dep + 1
+        else:
+            emit(f"    {out} = {expr}")
+            kw["out"] = out
+            if _FLAT_CALL.fullmatch(expr):
+                self.computed.setdefault(expr, out)
+        if need:
+            for k, t in enumerate(t_after):
+                un = f"u{m}_{k}"
+                emit(f"    {un} = {t.format(*args_s, **kw)}")
+                kw[f"u{k}"] = un
+            self.local_expr[node] = [t.format(*args_s, **kw) if isinstance(o, Value) else None
+                                     for t, o in zip(t_local, operands[:npar])]
+            gated = _gated(t_local, len(t_after))
+            if gated is not None:
+                self.gate[node] = (kw["u0"], [args_s[i] for i in gated])
+
+
+def emit_guards(emit: Callable[[str], None], guards: list[Any], name: dict[Value, str]) -> None:
+    """Pass 5: one check per guard (after the forward; before any gradient is returned)."""
+    for value, what, other, res in guards:
+        rhs = name[other] if isinstance(other, Value) else literal(other)
+        cond = f"{name[value]} {what} {rhs}"
+        emit(f"    if {'not ' if res else ''}({cond}): raise _GuardFailed")
+
+
+class Backward:
+    """Pass 6: emit the backward, in ``Value.backward``'s order and accumulation order.
+
+    Interior gradients live in a pool of names reused once a node is done; a
+    node whose gradient receives one contribution keeps it as an expression,
+    substituted where it is used.
+    """
+
+    def __init__(self, emit: Callable[[str], None], gname: dict[Value, str],
+                 wants: set[Value], needs: set[Value], fw: Forward) -> None:
+        self.emit, self.gname, self.wants, self.needs, self.fw = emit, gname, wants, needs, fw
+        self.free: list[str] = []
+        self.fresh = 1
+        self.gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
+        self.incoming: dict[Value, int] = {}  # contributions each node's gradient receives
+
+    def new_name(self) -> str:
+        """A gradient name from the pool, or a new one."""
+        if self.free:
+            return self.free.pop()
+        self.fresh += 1
+        return f"g{self.fresh - 1}"
+
+    def run(self, loss: Value, order: list[Value]) -> None:
+        """Emit every node's backward lines, from the loss down."""
+        local_expr, needs = self.fw.local_expr, self.needs
+        for node in order:
+            if node in needs and node in local_expr:
+                for o, d in zip(node.operands, local_expr[node]):
+                    if d is not None and o in needs:
+                        self.incoming[o] = self.incoming.get(o, 0) + 1
+        self.gname[loss] = "g0"
+        self.emit("    g0 = 1.0")
+        for node in reversed(order):
+            gn = self.gname.get(node)
+            depth_g = 0
+            if gn is None:
+                pend = self.gexpr.pop(node, None)
+                if pend is None or node not in needs:
+                    continue  # not on the loss's graph (a guard's), or no gradient wanted
+                gn, depth_g = pend
+            self.node(node, gn, depth_g)
+
+    def node(self, node: Value, gn: str, depth_g: int) -> None:
+        """Emit the lines passing ``node``'s gradient ``gn`` (an expression of
+        nesting ``depth_g`` when pending) on to its operands."""
+        emit, gname, incoming, wants = self.emit, self.gname, self.incoming, self.wants
+        computed = self.fw.computed
+        pairs = [(o, _reuse(d, computed)) for o, d in zip(node.operands, self.fw.local_expr[node])
+                 if d is not None and o in self.needs]
+        if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):
+            tmp = self.new_name()
+            emit(f"    {tmp} = {gn}")
+            gn, depth_g = tmp, 0
+        if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
+            o = pairs[0][0]  # the gradient passes through unchanged
+            if not depth_g:
+                gname[o] = gn
+                return
+            if incoming.get(o) == 1 and o not in wants:
+                self.gexpr[o] = (gn, depth_g)
+                return
+        g_s = f"({gn})" if depth_g else gn
+        kept = False  # a pending expression reads gn: keep its name out of the pool
+        ind = "    "
+        fresh_names: set[str] = set()
+        gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
+        if gating is not None:
+            for o, _ in pairs:  # names first given here start at 0.0 (what they hold if skipped)
+                if o not in gname:
+                    new = gname[o] = self.new_name()
+                    fresh_names.add(new)
+                    emit(f"    {new} = 0.0")
+            u_name, refs = gating
+            emit(f"    if {u_name} != 0.0 or ({' + '.join([gn, *refs])}) * 0.0 != 0.0:")
+            ind = "        "
+        for o, d in pairs:
+            term = _times(g_s, d)
+            go = gname.get(o)
+            if go is not None:
+                if go in fresh_names:
+                    fresh_names.discard(go)
+                    emit(f"{ind}{go} = {term}")
+                else:
+                    emit(f"{ind}{go} += {term}")
+            elif incoming.get(o) == 1 and o not in wants:
+                self.gexpr[o] = (term, depth_g + 1)
+                kept = True
+            else:
+                go = gname[o] = self.new_name()
+                emit(f"    {go} = {term}")
+        if not depth_g and not kept:
+            self.free.append(gn)  # every consumer of node is done: reuse its name
+
+
+def _times(g_s: str, d: str) -> str:
+    """The text of gradient ``g_s`` times partial ``d``."""
+    if d == "1.0":
+        return g_s
+    if d == "-1.0":
+        return f"-{g_s}"
+    if d.isidentifier() or d[0] == "d":
+        return f"{g_s} * {d}"
+    return f"{g_s} * ({d})"
+
+
+def _reuse(partial: str, computed: dict[str, str]) -> str:
+    """``partial`` with each call the forward already computed replaced by its name."""
+    if not computed or "(" not in partial:
+        return partial
+    return _FLAT_CALL.sub(lambda m: computed.get(m.group(0), m.group(0)), partial)
