@@ -18,12 +18,13 @@ traced, straight-line path), ``memory`` (``pause_gc``), ``testing``
 and ``codegen`` (generates the engine's fast paths from the op table).
 """
 
-from autograd.anomaly import AnomalyError, detect_anomaly
+from autograd.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from autograd.batched import BatchedCompiled  # NumPy is imported only when one is built
 from autograd.compile import (
     Compiled,
     CompileWarning,
     TraceError,
+    TraceStats,
     compile,  # noqa: A004 - as torch.compile
 )
 from autograd.custom import CustomOp, custom_op
@@ -63,6 +64,7 @@ __all__ = [
     "Op",
     "Special",
     "TraceError",
+    "TraceStats",
     "UnknownOpError",
     "Value",
     "apply",
@@ -75,6 +77,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "iter_ops",
     "logsumexp",

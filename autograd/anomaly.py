@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 from autograd import engine as _engine
 from autograd.engine import Value, _get_meta, _set_meta, backward_order
 
-__all__ = ["AnomalyError", "detect_anomaly", "suspend_anomaly"]
+__all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled", "suspend_anomaly"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -169,6 +169,16 @@ def detect_anomaly() -> Iterator[None]:
     finally:
         state.on_node, state.checked_backward = previous
         _engine._exit_special()
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly checks are on in this thread (as ``torch.is_anomaly_enabled``).
+
+    Returns:
+        True inside a :func:`detect_anomaly` block (and not inside a
+        :func:`suspend_anomaly` one), False otherwise.
+    """
+    return _engine._tls.checked_backward is _checked_backward
 
 
 @contextmanager

@@ -100,13 +100,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd import numerics as N
-from autograd.batched_emit import Program
+from autograd.batched_emit import BatchedStats, Program
 from autograd.compile import Compiled
 from autograd.engine import Value
 from autograd.formula_numpy import namespace, require_numpy
 from autograd.trace import TraceError, flatten
 
-__all__ = ["ArrayStep", "BatchedCompiled", "compile_batched", "require_numpy"]
+__all__ = ["ArrayStep", "BatchedCompiled", "BatchedStats", "compile_batched", "require_numpy"]
 
 REDUCTIONS = ("mean", "sum")
 _DATA = operator.attrgetter("_data")  # a parameter's float, read in one C-level pass
@@ -444,6 +444,22 @@ class BatchedCompiled:
         if not progs:
             raise TraceError("compile(batch=True): no batched program (per-sample path only)")
         return progs[0].source
+
+    def stats(self, *args: Any) -> BatchedStats:
+        """What the traces for these arguments' shapes became (tracing now if none).
+
+        Returns:
+            A :class:`BatchedStats`, summed over the programs serving this
+            shape (``programs == 0`` when every sample takes the per-sample
+            path).
+        """
+        _, key, _ = self._columns(args)
+        if key not in self._programs:
+            self.forward(*args)
+        total = BatchedStats(0, {}, 0, 0, 0, {}, 0, 0, 0, {})
+        for prog in self.programs(*args):
+            total = total + prog.stats
+        return total
 
     def array_step(self, params: Sequence[Value]) -> ArrayStep:
         """Return this step with the parameters passed and returned as arrays.

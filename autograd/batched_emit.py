@@ -25,16 +25,57 @@ from __future__ import annotations
 
 import builtins
 import operator
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from autograd.batch_rules import Group, error_plan, find_chains, find_groups, layout, op_of, whole
 from autograd.batched_backward import Backward, assemble
+from autograd.compile import TraceStats, helper_calls
 from autograd.engine import Value
 from autograd.formula_numpy import FormulaRendered, Side, bound, namespace, render
 from autograd.trace import flatten, literal, trace
 
-__all__ = ["Forward", "Program", "classify"]
+__all__ = ["BatchedStats", "Forward", "Program", "classify"]
+
+
+@dataclass(frozen=True)
+class BatchedStats(TraceStats):
+    """What a batched step's traces became (``compile(f, batch=True).stats(*args)``).
+
+    The fields of :class:`~autograd.compile.TraceStats`, summed over the
+    programs (one per branch of the guards) serving these arguments' shapes;
+    here ``calls`` counts the nodes run by their op's float functions sample
+    by sample (``numpy.frompyfunc``: an op with neither formula nor
+    templates), and:
+
+    Attributes:
+        programs: the programs traced for this batch shape (one per branch).
+        groups: matrix products formed (layers of fused neurons, ``dot``
+            nodes or micrograd-style ``sum(w*x, b)`` chains).
+        grouped: affine nodes computed inside them.
+        vector_ops: op name -> shared nodes over many parameters (an L2
+            penalty's ``dot(ps, ps)``) run as one NumPy call on the
+            parameter vector.
+    """
+
+    programs: int
+    groups: int
+    grouped: int
+    vector_ops: Mapping[str, int]
+
+    def __add__(self, other: BatchedStats) -> BatchedStats:
+        """The stats of two programs together (counts summed)."""
+        def add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+            return dict(Counter(a) + Counter(b))
+
+        return BatchedStats(
+            self.nodes + other.nodes, add(self.ops, other.ops),
+            self.constants + other.constants, self.guards + other.guards,
+            self.calls + other.calls, add(self.helper_calls, other.helper_calls),
+            self.programs + other.programs, self.groups + other.groups,
+            self.grouped + other.grouped, add(self.vector_ops, other.vector_ops))
 
 
 def _picker(srcs: Sequence[str], objs: Sequence[Any]) -> Callable[[int], tuple[str, Any]]:
@@ -93,6 +134,7 @@ class Forward:
         self.shared_vec: dict[Value, tuple[int, list[tuple[str, bool]], list[Any]]] = {}
         self.gsrc: dict[Group, str] = {}
         self.pm_done = False
+        self.calls = 0  # nodes run by their op's float functions, sample by sample
 
     # -- names and bounds
     def ref(self, o: Any) -> str:
@@ -334,6 +376,7 @@ class Forward:
         r = render(act, 1 + len(grp.params))
         gneed = any(self.needs[mm] for mm in grp.members)
         if r is None:  # the activation's float functions, elementwise
+            self.calls += len(grp.members)
             na = 1 + len(grp.params)
             pj = "".join(f", {literal(p)}" for p in grp.params)
             self.glob[f"_AF{g}"] = np.frompyfunc(act.forward, na, 1)
@@ -381,6 +424,7 @@ class Forward:
         np, emit, m = self.np, self.emit, -node._id
         op: Any = node._entry
         operands = node.operands
+        self.calls += 1
         nin = len(operands)
         npar = nin - op.params
         fk = f"{self.fname(op.forward, 'f')}_{nin}"
@@ -484,6 +528,18 @@ class Program:
         self._build(body, fw.glob)
         self.grouped = sum(len(g.members) for g in groups.values())
         self.groups = len(groups)
+        self._counts = (dict(Counter(op_of(node).name for node in order)),
+                        len(dict.fromkeys(rec.made[v] for v in captured if v in rec.made)),
+                        fw.calls, dict(Counter(op_of(node).name for node in fw.shared_vec)))
+
+    @property
+    def stats(self) -> BatchedStats:
+        """This program's :class:`BatchedStats` (helper calls counted on first use)."""
+        ops, constants, calls, vector_ops = self._counts
+        return BatchedStats(
+            nodes=self.trace_nodes, ops=ops, constants=constants, guards=self.nguards,
+            calls=calls, helper_calls=helper_calls(self.source, self.run.__globals__),
+            programs=1, groups=self.groups, grouped=self.grouped, vector_ops=vector_ops)
 
     @staticmethod
     def _stand_ins(sample: tuple[Any, ...]) -> list[Value]:

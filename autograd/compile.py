@@ -45,8 +45,11 @@ from __future__ import annotations
 
 import builtins
 import operator
+import re
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from autograd.compile_emit import Backward, Forward, analyse, emit_guards, names
@@ -63,11 +66,55 @@ from autograd.trace import (
     warn_constants,
 )
 
-__all__ = ["CompileWarning", "Compiled", "TraceError", "compile"]
+__all__ = ["CompileWarning", "Compiled", "TraceError", "TraceStats", "compile"]
 
 _INF = float("inf")
 _GRAD = operator.attrgetter("grad")
 _DATA = operator.attrgetter("_data")
+
+
+@dataclass(frozen=True)
+class TraceStats:
+    """What one trace of a compiled function became (``compiled.stats(*args)``).
+
+    As ``jax.make_jaxpr(f)(x).eqns`` or a ``torch.fx`` graph's node counts:
+    numbers to assert how a trace runs without reading its generated code.
+
+    Attributes:
+        nodes: interior nodes of the traced graph (the ops the code computes,
+            plus those only a guard reads).
+        ops: op name -> how many traced nodes of it.
+        constants: Values made inside the function and baked in as constants
+            (the source lines of :attr:`Compiled.constants` for this trace).
+        guards: branch guards recorded (comparisons or ``bool()`` on a Value);
+            an op's kinks branch inside its code and are not guards.
+        calls: nodes run as calls of their op's Python functions (an op with
+            neither formula nor templates) instead of inlined code.
+        helper_calls: math helper name (``"exp"``, ``"tanh"``...) -> how many
+            calls of it the generated code holds (each runs once per call: the
+            code is straight-line, without loops: a call runs at most once).
+    """
+
+    nodes: int
+    ops: Mapping[str, int]
+    constants: int
+    guards: int
+    calls: int
+    helper_calls: Mapping[str, int]
+
+
+def _op_name(node: Value) -> str:
+    op: Any = node._entry
+    return str(op.name)
+
+
+def helper_calls(src: str, glob: Mapping[str, Any]) -> dict[str, int]:
+    """How many calls of each math helper (a callable global ``_name``, not an op's
+    own function ``_op<k>_f``) the source ``src`` holds, by name without ``_``."""
+    names = [k for k, v in glob.items() if k.startswith("_") and callable(v)
+             and not k.startswith(("_op", "_Guard", "_compiled", "_batched"))]
+    counts = {k[1:]: len(re.findall(rf"(?<![\w.]){re.escape(k)}\(", src)) for k in names}
+    return {k: n for k, n in sorted(counts.items()) if n}
 
 
 def _stand_ins(flat: list[Any], keep: frozenset[int]) -> tuple[list[Value], list[Value]]:
@@ -135,6 +182,7 @@ class _Program:
         fw = Forward(emit, name, uses, pinned)
         for m, node in enumerate(order):
             fw.node(m, node, *info[m])
+        self.calls = fw.calls
         emit_guards(emit, rec.guards, name)
         self.nguards = len(rec.guards)
         loss = outs[0]
@@ -150,6 +198,7 @@ class _Program:
         emit(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
         self._build("def _compiled(_x, _p, _g):\n" + "\n".join(body) + "\n", glob)
         self.trace_outputs = tuple(o.data for o in outs)
+        self.ops = dict(Counter(_op_name(node) for node in order))
 
     def _slots(self, targs: list[Value], captured: list[Value], grad_leaves: list[Value]) -> None:
         """Where a call's own leaves are: the position in the call's flat
@@ -181,6 +230,17 @@ class _Program:
         fast = {k: raw.get(id(v), v) for k, v in glob.items()}
         exec(code, fast)
         self.fast: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = fast["_compiled"]
+
+    @property
+    def stats(self) -> TraceStats:
+        """This trace's :class:`TraceStats` (its helper calls counted on first use)."""
+        st = self.__dict__.get("_stats")
+        if st is None:
+            st = self._stats = TraceStats(
+                nodes=self.trace_nodes, ops=self.ops, constants=len(self.constants),
+                guards=self.nguards, calls=self.calls,
+                helper_calls=helper_calls(self.source, self.safe.__globals__))
+        return st
 
     def run(self, xs: list[float], ps: list[float], gs: list[float],
             ) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -319,6 +379,14 @@ class Compiled:
     def source(self, *args: Any) -> str:
         """Return the generated Python source for these arguments' trace."""
         return self.program(*args).source
+
+    def stats(self, *args: Any) -> TraceStats:
+        """What the trace for these arguments became (tracing now if there is none).
+
+        Returns:
+            A :class:`TraceStats`: its nodes, ops, constants, guards and calls.
+        """
+        return self.program(*args).stats
 
     def _execute(self, args: tuple[Any, ...], backward: bool) -> tuple[tuple[float, ...], bool]:
         if tracers and threading.get_ident() in tracers:

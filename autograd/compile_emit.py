@@ -163,6 +163,7 @@ class Forward:
         self.local_expr: dict[Value, list[str | None]] = {}
         self.gate: dict[Value, tuple[str, list[str]]] = {}
         self.computed: dict[str, str] = {}
+        self.calls = 0  # nodes emitted as calls of their op's Python functions
 
     def operands(self, operands: tuple[Any, ...]) -> tuple[list[str], int]:
         """Each operand's text (name, inlined expression or literal), and the
@@ -198,6 +199,7 @@ class Forward:
         can_inline = (node not in self.pinned and self.uses.get(node, 0) == 1
                       and dep < _MAX_INLINE and not t_temps)
         if not kind:  # calls of the op's forward and local functions
+            self.calls += 1
             joined = ", ".join(args_s)
             if can_inline:
                 self.inline[node] = f"{t_fwd}({joined})"

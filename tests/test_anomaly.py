@@ -83,6 +83,7 @@ def test_non_finite_seed_is_an_anomaly() -> None:
 
 def _nothing_is_checked() -> None:
     """Outside anomaly mode a nan forward and an inf backward are plain IEEE results."""
+    assert not autograd.is_anomaly_enabled()
     y = Value(-1.0).log()
     assert math.isnan(y.data)
     x = Value(0.0)
@@ -106,7 +107,8 @@ def test_outside_the_block_nothing_is_checked() -> None:
 def test_blocks_nest() -> None:
     with detect_anomaly():
         with detect_anomaly():
-            pass
+            assert autograd.is_anomaly_enabled()
+        assert autograd.is_anomaly_enabled()
         with pytest.raises(AnomalyError):
             Value(-1.0).sqrt()  # the outer block still checks
     _nothing_is_checked()
@@ -217,3 +219,19 @@ def test_make_node_with_a_scope_keeps_the_creation_site() -> None:
         with pytest.raises(AnomalyError) as info:
             node.backward()
     assert info.value.filename == __file__
+
+
+def test_is_anomaly_enabled_follows_the_block_and_the_thread() -> None:
+    from autograd.anomaly import suspend_anomaly
+
+    seen: list[bool] = []
+    assert not autograd.is_anomaly_enabled()
+    with detect_anomaly():
+        assert autograd.is_anomaly_enabled()
+        with suspend_anomaly():  # gradcheck's probes
+            assert not autograd.is_anomaly_enabled()
+        assert autograd.is_anomaly_enabled()
+        t = threading.Thread(target=lambda: seen.append(autograd.is_anomaly_enabled()))
+        t.start()
+        t.join()
+    assert seen == [False] and not autograd.is_anomaly_enabled()

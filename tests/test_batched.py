@@ -188,9 +188,9 @@ def test_mlp_matches_dynamic(activation):
         return (1.0 - y * model(x)).relu() + l2_penalty(ps, 1e-3)
 
     step = check_batched(fn, ps, X, Y)
-    prog = step.programs(X, Y)[0]
-    assert prog.groups == 3 and prog.grouped == 17  # every neuron in a matrix product
-    assert "@" in prog.source
+    st = step.stats(X, Y)
+    assert st.groups == 3 and st.grouped == 17  # every neuron in a matrix product
+    assert st.programs == 1 and st.calls == 0 and st.vector_ops == {"sum_squares": 1}
 
 
 def test_ops_mlp_dot_nodes_are_matrix_products():
@@ -208,7 +208,7 @@ def test_ops_mlp_dot_nodes_are_matrix_products():
     X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(10)]
     Y = [rng.uniform(-1, 1) for _ in range(10)]
     step = check_batched(fn, ps, X, Y, reduction="sum")
-    assert step.programs(X, Y)[0].groups == 2
+    assert step.stats(X, Y).groups == 2
 
 
 def test_fused_losses_run_per_sample_and_match():
@@ -280,7 +280,8 @@ def test_guards_split_the_batch_by_branch():
     Y = [0.0, 1.0, 2.0, 0.5, 1.0, 0.0]
     step = check_batched(fn, [w], X, Y)
     assert step.traces == 2 and step.fallback_samples == 0
-    assert len(step.programs(X, Y)) == 2
+    st = step.stats(X, Y)
+    assert st.programs == 2 and st.guards == 2  # one program per branch, one guard each
 
 
 def test_guards_beyond_max_traces_use_the_per_sample_path():
@@ -442,7 +443,7 @@ def test_each_op_renders_from_its_formula_and_matches_at_kinks(name):
 
         X, Y = [list(pt[:core])], [1.0]
         step = check_batched(fn, shift, X, Y, reduction="sum")
-        assert "_E" not in step.source(X, Y)  # no per-sample fallback: NumPy code throughout
+        assert step.stats(X, Y).calls == 0  # no per-sample fallback: NumPy code throughout
 
 
 def test_shared_penalties_over_many_parameters_run_as_vectors():
@@ -456,8 +457,7 @@ def test_shared_penalties_over_many_parameters_run_as_vectors():
     X = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(8)]
     Y = [rng.choice([-1.0, 1.0]) for _ in range(8)]
     step = check_batched(fn, ps, X, Y)
-    src = step.source(X, Y)
-    assert "_gx_sumprod(_pa[" in src and "_gx_fsum(_pa[" in src  # one vector op each
+    assert step.stats(X, Y).vector_ops == {"dot": 1, "mean": 1}  # one NumPy call each
 
 
 def test_a_program_failing_its_self_check_runs_sample_by_sample(monkeypatch):
@@ -473,7 +473,7 @@ def test_a_program_failing_its_self_check_runs_sample_by_sample(monkeypatch):
     X, Y = [[1.0], [2.0], [-1.0]], [0.5, 0.0, 1.0]
     step = compile_batched(fn)
     loss, s = step(X, Y)
-    assert step.fallback_samples == 3 and step.programs(X, Y) == []
+    assert step.fallback_samples == 3 and step.stats(X, Y).programs == 0
     assert s.tolist() == [math.tanh(0.4 * x[0]) for x in X]
     ref = autograd.mean([fn(x, y)[0] for x, y in zip(X, Y)])
     w_grad = w.grad
