@@ -13,9 +13,11 @@ How a derivative is estimated (for every input separately):
 
 * The step is ``h = cbrt(machine eps) * max(1, |x|)`` (about ``6e-6`` near 1)
   unless ``eps`` fixes it. Central differences at ``h`` and ``2h`` are combined
-  by Richardson extrapolation; the distance to the same combination at ``2h``
-  and ``4h``, plus the rounding error of the forward values, is the *error
-  estimate* reported with the number. When an entry fails at that step, it
+  by Richardson extrapolation; the larger of its distance to the same
+  combination at ``2h`` and ``4h`` and a sixteenth of that distance one step
+  coarser (``4h``, ``8h``; the two cannot both cancel by chance), plus the
+  rounding error of the forward values, is the *error estimate* reported with
+  the number. When an entry fails at that step, it
   is retried at 1/16 and 1/256 of it before the verdict is FAIL (a step that
   grows with ``|x|`` can be too coarse for the function: ``sin`` at ``1e6``).
 * A fixed ``eps`` below the spacing of floats at an input, or stepping beyond
@@ -148,6 +150,31 @@ def _side(g0: float, g1: float, g2: float, g4: float, h: float, rnd: float) -> _
     return _Side("finite", value, err + rnd, near, far)
 
 
+def _central_error(g: Callable[[float], float], x: float, h: float, central: float,
+                   d1: float, d2: float, d4: float) -> float:
+    """A bound on the truncation error of ``central`` (Richardson's ``h``, ``2h``).
+
+    Its distance to the same combination one step coarser (``2h``, ``4h``)
+    is about 15 times its error where ``g`` is smooth at the scale of ``h``,
+    but can cancel by chance: when the ``h**4`` and ``h**6`` terms of the two
+    combinations balance, it is near 0 while the error is not. So the bound is
+    the larger of that distance and the next one, coarser again (``4h``,
+    ``8h``, divided by 16), which cannot cancel at the same point: for a
+    truncation error ``a h**4 + b h**6`` the larger of the two is at least
+    ten times it. Where ``g`` is not finite at ``x +- 8h`` (the edge of its
+    domain), the ``h**2`` term's size ``|d1 - d2| / 3`` stands in.
+    """
+    coarse = d2 + (d2 - d4) / 3.0
+    err = abs(central - coarse)
+    gp8, gm8 = _safe(g, x + 8.0 * h), _safe(g, x - 8.0 * h)
+    if math.isfinite(gp8) and math.isfinite(gm8):
+        d8 = (gp8 - gm8) / (16.0 * h)
+        coarser = abs(coarse - (d4 + (d4 - d8) / 3.0)) / 16.0
+    else:
+        coarser = abs(d1 - d2) / 3.0
+    return max(err, coarser) if math.isfinite(coarser) else err
+
+
 def _step(x: float, eps: float | None, shrink: float = 1.0) -> float:
     h = eps if eps is not None else _STEP * max(1.0, abs(x)) / shrink
     exact = (x + h) - x  # a step that is exactly representable around x
@@ -160,12 +187,12 @@ def _estimate(
 ) -> _Estimate:
     """Estimate ``g'(x)``: value, error estimate, and the shape of ``g`` at ``x``.
 
-    Evaluates ``g`` at ``x``, ``x +- h``, ``x +- 2h`` and ``x +- 4h``. The
-    central estimate is Richardson's combination of the central differences at
-    ``h`` and ``2h``; its error estimate is its distance from the same
-    combination one step coarser (``2h`` and ``4h``), which overestimates the
-    error about 16-fold where the function is smooth at the scale of ``h``,
-    plus the rounding error of the values.
+    Evaluates ``g`` at ``x``, ``x +- h``, ``x +- 2h``, ``x +- 4h`` (and
+    ``x +- 8h``). The central estimate is Richardson's combination of the
+    central differences at ``h`` and ``2h``; its error estimate is a bound
+    that cannot cancel (:func:`_central_error`: its distance from the same
+    combination one and two steps coarser), plus the rounding error of the
+    values.
     """
     h = _step(x, eps, shrink)
     g0 = _safe(g, x)
@@ -184,7 +211,7 @@ def _estimate(
         central_err = abs(d1 - d2) / 3.0
         if math.isfinite(gp4) and math.isfinite(gm4):
             d4 = (gp4 - gm4) / (8.0 * h)
-            central_err = abs(central - (d2 + (d2 - d4) / 3.0))
+            central_err = _central_error(g, x, h, central, d1, d2, d4)
         central_err += rnd
     kinds = {left.kind, right.kind}
     if kinds == {"finite"}:

@@ -67,6 +67,20 @@ def test_error_estimate_covers_the_error_even_with_a_coarse_fixed_step(x: float,
         assert abs(entry.numeric - true) <= entry.error + 1e-9
 
 
+def test_error_estimate_covers_the_error_where_richardsons_difference_cancels() -> None:
+    # at b = 1.25 with eps = 0.05 the two Richardson combinations (h, 2h and 2h, 4h)
+    # differ by 6.3e-9 while the estimate is off by 4.3e-8: the h**4 and h**6 terms
+    # balance; the estimate also looks one step coarser, where they do not
+    x, y = -1.732421875, 1.25
+    result = gradcheck(lambda a, b: (a * b).tanh() + b.log(), [x, y], eps=0.05,
+                       allow_uncertain=True)
+    entry = result.entries[1]
+    true = (1 - math.tanh(x * y) ** 2) * x + 1 / y
+    assert abs(entry.numeric - true) > 4e-8  # the example: a coarse step's real error
+    assert abs(entry.numeric - true) <= entry.error
+    assert entry.passed and entry.shape == "smooth"
+
+
 def test_richardson_beats_a_plain_central_difference_at_the_same_step() -> None:
     x, h = 1.3, 0.05
     plain = (math.exp(x + h) - math.exp(x - h)) / (2 * h)
