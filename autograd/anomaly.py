@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -159,15 +159,11 @@ def detect_anomaly() -> Iterator[None]:
         ...     y = Value(-1.0).log()  # doctest: +SKIP
         AnomalyError: detect_anomaly: the forward of node (log, input -1.0), ...
     """
-    state = _engine._tls
-    previous = (state.on_node, state.checked_backward)
     _engine._enter_special()
-    state.on_node = _on_node
-    state.checked_backward = _checked_backward
     try:
-        yield
+        with _hooks(_on_node, _checked_backward):
+            yield
     finally:
-        state.on_node, state.checked_backward = previous
         _engine._exit_special()
 
 
@@ -189,10 +185,17 @@ def suspend_anomaly() -> Iterator[None]:
     point, where a NaN (``sqrt`` just below 0) is expected and not an anomaly;
     it runs those probes inside this block.
     """
+    with _hooks(None, None):
+        yield
+
+
+@contextmanager
+def _hooks(on_node: Callable[[Value], None] | None,
+           checked: Callable[[Value, float], None] | None) -> Iterator[None]:
+    """This thread's engine hooks set inside the block, the previous ones restored after."""
     state = _engine._tls
     previous = (state.on_node, state.checked_backward)
-    state.on_node = None
-    state.checked_backward = None
+    state.on_node, state.checked_backward = on_node, checked
     try:
         yield
     finally:

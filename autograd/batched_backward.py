@@ -10,6 +10,7 @@ nodes' backward, twice (:meth:`Backward.shared`, :func:`shared_scalar`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autograd.batch_rules import Group, op_of, whole
@@ -179,17 +180,8 @@ class Backward:
     def _shared_vector(self, node: Value) -> None:
         """A shared vector node's gradient (per sample) into the parameter vector."""
         m = -node._id
-        size, vec, ixs = self.fw.shared_vec[node]
-        for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
-            q = src if by_i else f"_full({size}, {src})"
-            term = f"_outer_sum(g{m}, _np.broadcast_to({q}, ({size},)))"
-            lo = int(ix[0])
-            if ix.tolist() == list(range(lo, lo + size)):
-                self.bemit(f"    _G[{lo}:{lo + size}] += {term}")
-            elif len(set(ix.tolist())) != ix.size:
-                self.bemit(f"    _add_at(_G, _V{m}_{k}, {term})")
-            else:
-                self.bemit(f"    _G[_V{m}_{k}] += {term}")
+        self.lines += _vector_lines(m, self.fw.shared_vec[node],
+                                    lambda q: f"_outer_sum(g{m}, _np.broadcast_to({q}))")
 
     def _shared_node(self, node: Value) -> None:
         """A shared scalar node's gradient (per sample) to its operands: many
@@ -218,6 +210,26 @@ class Backward:
             self.contribute(ops_[i], f"g{m} * {d_i}", False)
 
 
+def _vector_lines(m: int, vec_ixs: tuple[int, list[tuple[str, bool]], list[Any]],
+                  term: Callable[[str], str]) -> list[str]:
+    """The lines adding a shared vector node's gradient into ``_G``, one per operand
+    group: ``term(q)`` is the gradient from ``q``, the group's partial and shape
+    (a slice where the group is a block of the vector, else an indexed add)."""
+    size, vec, ixs = vec_ixs
+    lines = []
+    for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
+        q = src if by_i else f"_full({size}, {src})"
+        t = term(f"{q}, ({size},)")
+        lo = int(ix[0])
+        if ix.tolist() == list(range(lo, lo + size)):
+            lines.append(f"    _G[{lo}:{lo + size}] += {t}")
+        elif len(set(ix.tolist())) != ix.size:
+            lines.append(f"    _add_at(_G, _V{m}_{k}, {t})")
+        else:
+            lines.append(f"    _G[_V{m}_{k}] += {t}")
+    return lines
+
+
 def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value],
                   shared_vec: dict[Value, tuple[int, list[tuple[str, bool]], list[Any]]],
                   shared_local: dict[Value, str | list[str]], pidx: dict[Value, int],
@@ -230,17 +242,7 @@ def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value
     for node in nodes:
         m = -node._id
         if node in shared_vec:
-            size, vec, ixs = shared_vec[node]
-            for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
-                q = src if by_i else f"_full({size}, {src})"
-                term = f"h{m} * _np.broadcast_to({q}, ({size},))"
-                lo = int(ix[0])
-                if ix.tolist() == list(range(lo, lo + size)):
-                    lines.append(f"    _G[{lo}:{lo + size}] += {term}")
-                elif len(set(ix.tolist())) != ix.size:
-                    lines.append(f"    _add_at(_G, _V{m}_{k}, {term})")
-                else:
-                    lines.append(f"    _G[_V{m}_{k}] += {term}")
+            lines += _vector_lines(m, shared_vec[node], f"h{m} * _np.broadcast_to({{}})".format)
             continue
         loc = shared_local[node]
         if isinstance(loc, str):
