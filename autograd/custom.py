@@ -206,6 +206,16 @@ def custom_op(
             f"custom_op({name!r}): forward and derivative must be callables, got "
             f"{type(forward).__name__} and {type(derivative).__name__}"
         )
+    return _function_op(name, forward, derivative, arity, method, symbol, formula,
+                        derivative_text, domain, kinks, doc)
+
+
+def _function_op(
+    name: str, forward: Callable[..., float], derivative: Callable[..., Any],
+    arity: int | None, method: bool, symbol: str, formula: str, derivative_text: str,
+    domain: Sequence[tuple[float, float]] | None, kinks: Sequence[Kink], doc: str,
+) -> CustomOp:
+    """:func:`custom_op` from a float ``forward`` and a Value ``derivative``."""
     _check_name(name, method)
     n = _arity(name, forward) if arity is None else arity
     if not isinstance(n, int) or n == 0 or n < -1:
@@ -213,15 +223,7 @@ def custom_op(
             f"custom_op({name!r}): arity must be a positive number of operands or -1 "
             f"(any number), got {n!r}"
         )
-    if domain is None:
-        dom: tuple[tuple[float, float], ...] = ((-3.0, 3.0),) * max(n, 1)
-    else:
-        dom = tuple((float(lo), float(hi)) for lo, hi in domain)
-        if len(dom) != max(n, 1) or any(not lo <= hi for lo, hi in dom):
-            raise ValueError(
-                f"custom_op({name!r}): domain needs one (lo, hi) interval with lo <= hi "
-                f"per operand ({max(n, 1)}), got {domain!r}"
-            )
+    dom = _domain(name, domain, n)
 
     def local(out: float, *xs: float) -> tuple[float, ...]:
         # an infinite partial is the backward pass's business (anomaly mode
@@ -255,6 +257,20 @@ def custom_op(
     )
     register_op(op)
     return CustomOp(op)
+
+
+def _domain(name: str, domain: Sequence[tuple[float, float]] | None, n: int,
+            ) -> tuple[tuple[float, float], ...]:
+    """The operands' smooth intervals (default ``(-3, 3)`` each), checked."""
+    if domain is None:
+        return ((-3.0, 3.0),) * max(n, 1)
+    dom = tuple((float(lo), float(hi)) for lo, hi in domain)
+    if len(dom) != max(n, 1) or any(not lo <= hi for lo, hi in dom):
+        raise ValueError(
+            f"custom_op({name!r}): domain needs one (lo, hi) interval with lo <= hi "
+            f"per operand ({max(n, 1)}), got {domain!r}"
+        )
+    return dom
 
 
 def _check_name(name: str, method: bool) -> None:
@@ -299,16 +315,8 @@ def _formula_op(
         raise ValueError(f"custom_op({name!r}): operands must be names, got {operands!r}")
     _check_name(name, method)
     count = 1 if names[0].startswith("*") else len(names)
-    if domain is None:
-        dom: tuple[tuple[float, float], ...] = ((-3.0, 3.0),) * count
-    else:
-        dom = tuple((float(lo), float(hi)) for lo, hi in domain)
-        if len(dom) != count or any(not lo <= hi for lo, hi in dom):
-            raise ValueError(
-                f"custom_op({name!r}): domain needs one (lo, hi) interval with lo <= hi "
-                f"per operand ({count}), got {domain!r}"
-            )
-    op = define_op(name, symbol or name, names, forward, partials, domain=dom,
+    op = define_op(name, symbol or name, names, forward, partials,
+                   domain=_domain(name, domain, count),
                    kinks=kinks, api="method" if method else "function", doc=doc,
                    builtin=False)
     if formula or derivative_text:
