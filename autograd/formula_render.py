@@ -76,6 +76,112 @@ _INDEX = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 # Parsing and checking.
 
 
+class _Checker:
+    """The checks of :func:`parse`: one method per construct of the language."""
+
+    def __init__(self, src: str, formula: Formula, names: set[str], what: str) -> None:
+        self.src, self.formula, self.names, self.what = src, formula, names, what
+        self.groups = set(formula.groups)
+
+    def bad(self, node: ast.AST, why: str) -> FormulaError:
+        return FormulaError(f"{self.what}: {why} in {self.src!r} ({ast.unparse(node)})")
+
+    def check(self, node: ast.AST, cond: bool = False) -> None:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise self.bad(node, "only numbers may be literals")
+        elif isinstance(node, ast.Name):
+            if node.id not in self.names and node.id not in CONSTANTS:
+                raise self.bad(node, f"unknown name {node.id!r}; use the operands "
+                                f"({', '.join(self.formula.names)}), out, or "
+                                f"{', '.join(CONSTANTS)}")
+            if node.id in self.groups:
+                raise self.bad(node, f"a group ({node.id}) is used whole only as a helper's "
+                                f"argument; index it as {node.id}[i]")
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, _ARITH):
+                raise self.bad(node, "only + - * / are allowed (pow(a, b) for powers)")
+            self.check(node.left, cond)
+            self.check(node.right, cond)
+        elif isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                if not cond:
+                    raise self.bad(node, "'not' is allowed only in where's condition")
+            elif not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise self.bad(node, "only unary - is allowed")
+            self.check(node.operand, cond)
+        elif isinstance(node, (ast.Compare, ast.BoolOp)):
+            if not cond:
+                raise self.bad(node, "comparisons and and/or are allowed only in where's "
+                                "condition: where(c, a, b)")
+            for sub in ([node.left, *node.comparators] if isinstance(node, ast.Compare)
+                        else node.values):
+                self.check(sub, cond)
+        elif isinstance(node, ast.Subscript):
+            if not (isinstance(node.value, ast.Name) and node.value.id in self.groups):
+                raise self.bad(node, "only an operand group may be indexed")
+            _check_index(node.slice, lambda n, w: self.bad(n, w))
+        elif isinstance(node, ast.Call):
+            self.call(node, cond)
+        elif isinstance(node, (ast.Set, ast.Dict, ast.JoinedStr)):
+            raise self.bad(node, "braces are not part of the formula language (a formula is not "
+                            "a template): write the operand's name itself, e.g. "
+                            f"{self.formula.names[0] if self.formula.names else 'x'}")
+        else:
+            raise self.bad(node, f"{type(node).__name__} is not part of the formula language")
+
+    def call(self, node: ast.Call, cond: bool) -> None:
+        """Check a helper call: its name, arguments and their kinds."""
+        if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
+            raise self.bad(node, f"unknown helper; the helpers are {', '.join(HELPERS)}")
+        if node.keywords:
+            raise self.bad(node, "helpers take positional arguments only")
+        h = HELPERS[node.func.id]
+        if node.func.id == "where" and len(node.args) != 3:
+            raise self.bad(node, "where takes (condition, a, b)")
+        if len(node.args) != h.arity or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.bad(node, f"{node.func.id} takes {h.arity} argument(s), got "
+                            f"{len(node.args)}: {HELPERS[node.func.id].doc}")
+        if node.func.id == "where":
+            self.check(node.args[0], True)
+            self.check(node.args[1], cond)
+            self.check(node.args[2], cond)
+            return
+        args = node.args
+        if node.func.id == "fsum" and not _is_group(args[0], self.formula):
+            self.per_element(node, args[0])
+            return
+        if h.group:
+            for a in args:
+                if isinstance(a, ast.Name) and a.id in self.groups:
+                    continue
+                if node.func.id == "tie_share" and a is args[-1]:
+                    _check_index(a, lambda n, w: self.bad(n, w))
+                    continue
+                raise self.bad(node, f"{node.func.id} takes whole operand groups")
+            return
+        for a in args:
+            self.check(a, cond)
+
+    def per_element(self, node: ast.Call, term: ast.expr) -> None:
+        # fsum(term of i): the sum over i = 0..n-1 of a per-element term
+        if not self.formula.variadic:
+            raise self.bad(node, "fsum takes an operand group; a fixed-arity op adds its "
+                            "operands with +")
+        if "i" in self.names:
+            raise self.bad(node, "a per-element sum fsum(term of i) is allowed only in the "
+                            "forward, not in a partial or another per-element sum; "
+                            "write the partial of one element, of i")
+        if not _uses(term, "i"):
+            raise self.bad(node, "fsum takes a whole group (fsum(xs)) or a per-element term "
+                            "of i (fsum(xs[i] * ys[i]))")
+        self.names.add("i")
+        try:
+            self.check(term)
+        finally:
+            self.names.discard("i")
+
+
 def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "",
           temps: int | None = None) -> ast.expr:
     """Parse and check one expression of ``formula``; return its ``ast`` tree.
@@ -95,7 +201,6 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "",
         tree = ast.parse(src, mode="eval").body
     except SyntaxError as e:
         raise FormulaError(f"{what}: cannot parse {src!r}: {e.msg}") from None
-    groups = set(formula.groups)
     names = set(formula.names) | {t for t, _ in formula.temps[:temps]}
     if partial:
         names.add("out")
@@ -104,101 +209,7 @@ def parse(src: str, formula: Formula, *, partial: bool = False, what: str = "",
         if partial:
             names.add("i")
 
-    def bad(node: ast.AST, why: str) -> FormulaError:
-        return FormulaError(f"{what}: {why} in {src!r} ({ast.unparse(node)})")
-
-    def check(node: ast.AST, cond: bool = False) -> None:
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise bad(node, "only numbers may be literals")
-        elif isinstance(node, ast.Name):
-            if node.id not in names and node.id not in CONSTANTS:
-                raise bad(node, f"unknown name {node.id!r}; use the operands "
-                                f"({', '.join(formula.names)}), out, or "
-                                f"{', '.join(CONSTANTS)}")
-            if node.id in groups:
-                raise bad(node, f"a group ({node.id}) is used whole only as a helper's "
-                                f"argument; index it as {node.id}[i]")
-        elif isinstance(node, ast.BinOp):
-            if not isinstance(node.op, _ARITH):
-                raise bad(node, "only + - * / are allowed (pow(a, b) for powers)")
-            check(node.left, cond)
-            check(node.right, cond)
-        elif isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                if not cond:
-                    raise bad(node, "'not' is allowed only in where's condition")
-            elif not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise bad(node, "only unary - is allowed")
-            check(node.operand, cond)
-        elif isinstance(node, (ast.Compare, ast.BoolOp)):
-            if not cond:
-                raise bad(node, "comparisons and and/or are allowed only in where's "
-                                "condition: where(c, a, b)")
-            for sub in ([node.left, *node.comparators] if isinstance(node, ast.Compare)
-                        else node.values):
-                check(sub, cond)
-        elif isinstance(node, ast.Subscript):
-            if not (isinstance(node.value, ast.Name) and node.value.id in groups):
-                raise bad(node, "only an operand group may be indexed")
-            _check_index(node.slice, lambda n, w: bad(n, w))
-        elif isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
-                raise bad(node, f"unknown helper; the helpers are {', '.join(HELPERS)}")
-            if node.keywords:
-                raise bad(node, "helpers take positional arguments only")
-            h = HELPERS[node.func.id]
-            if node.func.id == "where" and len(node.args) != 3:
-                raise bad(node, "where takes (condition, a, b)")
-            if len(node.args) != h.arity or any(isinstance(a, ast.Starred) for a in node.args):
-                raise bad(node, f"{node.func.id} takes {h.arity} argument(s), got "
-                                f"{len(node.args)}: {HELPERS[node.func.id].doc}")
-            if node.func.id == "where":
-                check(node.args[0], True)
-                check(node.args[1], cond)
-                check(node.args[2], cond)
-                return
-            args = node.args
-            if node.func.id == "fsum" and not _is_group(args[0], formula):
-                per_element(node, args[0])
-                return
-            if h.group:
-                for a in args:
-                    if isinstance(a, ast.Name) and a.id in groups:
-                        continue
-                    if node.func.id == "tie_share" and a is args[-1]:
-                        _check_index(a, lambda n, w: bad(n, w))
-                        continue
-                    raise bad(node, f"{node.func.id} takes whole operand groups")
-                return
-            for a in args:
-                check(a, cond)
-        elif isinstance(node, (ast.Set, ast.Dict, ast.JoinedStr)):
-            raise bad(node, "braces are not part of the formula language (a formula is not "
-                            "a template): write the operand's name itself, e.g. "
-                            f"{formula.names[0] if formula.names else 'x'}")
-        else:
-            raise bad(node, f"{type(node).__name__} is not part of the formula language")
-
-    def per_element(node: ast.Call, term: ast.expr) -> None:
-        # fsum(term of i): the sum over i = 0..n-1 of a per-element term
-        if not formula.variadic:
-            raise bad(node, "fsum takes an operand group; a fixed-arity op adds its "
-                            "operands with +")
-        if "i" in names:
-            raise bad(node, "a per-element sum fsum(term of i) is allowed only in the "
-                            "forward, not in a partial or another per-element sum; "
-                            "write the partial of one element, of i")
-        if not _uses(term, "i"):
-            raise bad(node, "fsum takes a whole group (fsum(xs)) or a per-element term "
-                            "of i (fsum(xs[i] * ys[i]))")
-        names.add("i")
-        try:
-            check(term)
-        finally:
-            names.discard("i")
-
-    check(tree)
+    _Checker(src, formula, names, what).check(tree)
     return _SafeDivision().visit(tree)
 
 
@@ -640,6 +651,64 @@ def value_source(name: str, formula: Formula) -> str:
 # Templates for the compiled path and the engine's fast paths.
 
 
+class _Expand(ast.NodeTransformer):
+    """A variadic formula's tree for ``size`` elements per group: group names become
+    tuples of operand slots, ``xs[i]`` the slot of element ``env["i"]``, a
+    per-element ``fsum(term of i)`` the tuple of its terms."""
+
+    def __init__(self, group_of: dict[str, list[str]], env: dict[str, int], size: int) -> None:
+        self.group_of, self.env, self.size = group_of, env, size
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if (isinstance(node.func, ast.Name) and node.func.id == "sumprod_builtin"
+                and all(isinstance(a, ast.Name) for a in node.args)):
+            # the builtin sum of the products themselves: one C call
+            pairs = zip(*(self.group_of[a.id] for a in node.args))  # type: ignore[attr-defined]
+            prods: list[ast.expr] = [ast.BinOp(ast.Name(x), ast.Mult(), ast.Name(y))
+                                     for x, y in pairs]
+            return ast.Call(ast.Name("_sum"), [ast.Tuple(prods, ast.Load())], [])
+        if not any(node is c for c in per_element_sums(node)):
+            self.generic_visit(node)
+            return node
+        terms = []  # fsum(term of i): the tuple of its n terms
+        for m in range(self.size):
+            self.env["i"] = m
+            terms.append(self.visit(_copy(node.args[0])))
+        self.env["i"] = 0
+        node.args = [ast.Tuple(terms, ast.Load())]
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        idx = eval(compile(ast.Expression(node.slice), "<index>", "eval"), {}, self.env)
+        return ast.Name(self.group_of[node.value.id][idx])  # type: ignore[attr-defined]
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.group_of:
+            elts = self.group_of[node.id]
+            return ast.parse(f"({', '.join(elts)},)" if elts else "()",
+                             mode="eval").body
+        if node.id in self.env:
+            return ast.Constant(self.env[node.id])
+        return node
+
+
+def _fixed_templates(formula: Formula, calls: dict[str, str], consts: dict[str, str],
+                     ) -> tuple[str, tuple[str, ...]]:
+    """:func:`templates` of a fixed-arity op: ``(forward, local)``."""
+    slots = {o: f"__op{k}__" for k, o in enumerate(formula.names)}
+    slots["out"] = "__out__"
+
+    def fix(text: str) -> str:
+        for k in range(len(formula.names)):
+            text = text.replace(f"__op{k}__", f"{{{k}}}")
+        return text.replace("__out__", "{out}")
+
+    fwd = fix(_render(parse(formula.forward, formula), {**consts, **slots}, calls))
+    loc = tuple(fix(_render(parse(p, formula, partial=True), {**consts, **slots}, calls))
+                for p in formula.partials)
+    return fwd, loc
+
+
 def templates(formula: Formula) -> tuple[Any, ...]:
     """Return ``str.format`` templates for :class:`~autograd.ops.Codegen`.
 
@@ -654,18 +723,7 @@ def templates(formula: Formula) -> tuple[Any, ...]:
     calls = _float_calls()
     consts = _float_consts()
     if not formula.variadic:
-        slots = {o: f"__op{k}__" for k, o in enumerate(formula.names)}
-        slots["out"] = "__out__"
-
-        def fix(text: str) -> str:
-            for k in range(len(formula.names)):
-                text = text.replace(f"__op{k}__", f"{{{k}}}")
-            return text.replace("__out__", "{out}")
-
-        fwd = fix(_render(parse(formula.forward, formula), {**consts, **slots}, calls))
-        loc = tuple(fix(_render(parse(p, formula, partial=True), {**consts, **slots}, calls))
-                    for p in formula.partials)
-        return fwd, loc
+        return _fixed_templates(formula, calls, consts)
     groups = formula.groups
     singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
@@ -683,40 +741,7 @@ def templates(formula: Formula) -> tuple[Any, ...]:
         env = {"i": i if i is not None else 0, "n": size}
         ones = {nm: f"__op{k * size + j}__" for j, nm in enumerate(singles)}
 
-        class Sub(ast.NodeTransformer):
-            def visit_Call(self, node: ast.Call) -> ast.AST:
-                if (isinstance(node.func, ast.Name) and node.func.id == "sumprod_builtin"
-                        and all(isinstance(a, ast.Name) for a in node.args)):
-                    # the builtin sum of the products themselves: one C call
-                    pairs = zip(*(group_of[a.id] for a in node.args))  # type: ignore[attr-defined]
-                    prods: list[ast.expr] = [ast.BinOp(ast.Name(x), ast.Mult(), ast.Name(y))
-                                             for x, y in pairs]
-                    return ast.Call(ast.Name("_sum"), [ast.Tuple(prods, ast.Load())], [])
-                if not any(node is c for c in per_element_sums(node)):
-                    self.generic_visit(node)
-                    return node
-                terms = []  # fsum(term of i): the tuple of its n terms
-                for m in range(size):
-                    env["i"] = m
-                    terms.append(self.visit(_copy(node.args[0])))
-                env["i"] = 0
-                node.args = [ast.Tuple(terms, ast.Load())]
-                return node
-
-            def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-                idx = eval(compile(ast.Expression(node.slice), "<index>", "eval"), {}, env)
-                return ast.Name(group_of[node.value.id][idx])  # type: ignore[attr-defined]
-
-            def visit_Name(self, node: ast.Name) -> ast.AST:
-                if node.id in group_of:
-                    elts = group_of[node.id]
-                    return ast.parse(f"({', '.join(elts)},)" if elts else "()",
-                                     mode="eval").body
-                if node.id in env:
-                    return ast.Constant(env[node.id])
-                return node
-
-        text = _render(Sub().visit(_copy(tree)),
+        text = _render(_Expand(group_of, env, size).visit(_copy(tree)),
                        {**consts, "out": "__out__", **ones,
                         **{h: f"__{h}__" for h in hoisted}}, calls)
         for h, u in hoisted.items():
