@@ -1,10 +1,11 @@
 """Finite differences for the engine's tests (a small, fixed-step reference;
-the user-facing checker with Richardson extrapolation is autograd.gradcheck), and
-ops that exist only inside a test."""
+the user-facing checker with Richardson extrapolation is autograd.gradcheck),
+ops that exist only inside a test, and the two-moons data of the batched tests."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -56,3 +57,19 @@ def one_sided_disagree(f: Callable[[list[float]], float], xs: Sequence[float], i
     left = (at(0.0) - at(-h)) / h
     right = (at(h) - at(0.0)) / h
     return abs(left - right) > 1e-2 * max(1.0, abs(left), abs(right))
+
+
+def moons(n: int, seed: int, labels: tuple[float, float] = (-1.0, 1.0),
+          ) -> tuple[list[list[float]], list[float]]:
+    """``n`` noisy two-moons points (alternating moons) and their labels (lower, upper)."""
+    rng = random.Random(seed)
+    X, Y = [], []
+    for i in range(n):
+        t = math.pi * rng.random()
+        if i % 2:
+            X.append([math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)])
+            Y.append(labels[0])
+        else:
+            X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
+            Y.append(labels[1])
+    return X, Y

@@ -1,5 +1,6 @@
-"""Hypothesis strategies for our own tests: operands inside an op's domain, and
-random expression DAGs with shared subexpressions.
+"""Hypothesis strategies for our own tests: operands inside an op's domain,
+random expression DAGs with shared subexpressions, and random programs over the
+whole op table (kinks included) for the compiled and batched paths.
 
 Users get their own, richer strategies from :mod:`autograd.testing`; these are
 small and exist so the engine's tests need nothing beyond the op table.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -89,3 +91,69 @@ def dags(draw: Callable[..., object], max_inputs: int = 3, max_steps: int = 12) 
 
 
 inputs = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
+
+
+# ---------------------------------------------------------------------------
+# Random programs over the whole table, kinks included (compile and batched).
+
+UNARY = [n for n, op in autograd.OPS.items() if op.builtin and op.arity == 1]
+BINARY = [n for n, op in autograd.OPS.items()
+          if op.builtin and op.arity == 2 and op.params == 0]
+NARY = [n for n, op in autograd.OPS.items() if op.builtin and op.arity == -1]
+KINKY = [-1.0, 0.0, 1.0, 0.5, 2.0]
+values = st.sampled_from(KINKY) | st.floats(-2.5, 2.5)
+
+Step = tuple[str, list[tuple[str, Any]]]
+
+
+@st.composite
+def programs(draw: st.DrawFn, extra: int = 0) -> tuple[int, int, list[Step]]:
+    """``(n_in, n_par, steps)``: a program over ``n_in`` inputs, ``extra`` more leaves
+    (the batched path's target) and ``n_par`` parameters; each step applies an op
+    to earlier nodes (``("n", k)``) and constants (``("c", x)``)."""
+    n_in = draw(st.integers(1, 3))
+    n_par = draw(st.integers(1, 3))
+    steps: list[Step] = []
+    for k in range(draw(st.integers(1, 10))):
+        avail = n_in + extra + n_par + k
+        ref = st.integers(0, avail - 1)
+        const = st.sampled_from(KINKY) | st.floats(-3, 3)
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "nary", "param"]))
+        if kind == "unary":
+            steps.append((draw(st.sampled_from(UNARY)), [("n", draw(ref))]))
+        elif kind == "binary":
+            name = draw(st.sampled_from(BINARY))
+            a: tuple[str, Any] = ("n", draw(ref))
+            b: tuple[str, Any] = ("n", draw(ref))
+            side = draw(st.integers(0, 2))
+            if side == 1:
+                a = ("c", draw(const))
+            elif side == 2:
+                b = ("c", draw(const))
+            steps.append((name, [a, b]))
+        elif kind == "nary":
+            name = draw(st.sampled_from(NARY))
+            m = draw(st.integers(1, 4))
+            ops = [("n", draw(ref)) if draw(st.booleans()) or i == 0 else ("c", draw(const))
+                   for i in range(m)]
+            if name == "dot":
+                ops = ops + [("n", draw(ref)) for _ in range(m)]
+            steps.append((name, ops))
+        elif draw(st.booleans()):
+            slope = draw(st.sampled_from([0.01, 0.2]))
+            steps.append(("leaky_relu", [("n", draw(ref)), ("c", slope)]))
+        else:
+            lo = draw(st.sampled_from([-1.0, 0.0, -0.5]))
+            steps.append(("clamp", [("n", draw(ref)), ("c", lo), ("c", lo + 1.0)]))
+    return n_in, n_par, steps
+
+
+def run_program(steps: list[Step], leaves: list[Any]) -> Value:
+    """Build a program's graph on ``leaves`` (inputs, extras, parameters, in order)."""
+    nodes = list(leaves)
+    for name, ops in steps:
+        nodes.append(autograd.apply(name, *(nodes[i] if t == "n" else i for t, i in ops)))
+    out = nodes[-1]
+    if not isinstance(out, Value) or not out.parents:
+        out = out + 0.0  # the loss must be a node (a leaf output is tested separately)
+    return out

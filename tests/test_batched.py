@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 import autograd
 from autograd import OPS, Value
 from autograd.batched import BatchedCompiled, compile_batched, require_numpy
+from tests.helpers import moons
+from tests.strategies import programs, run_program, values
 
 np = pytest.importorskip("numpy")
 
@@ -81,62 +83,7 @@ def check_batched(fn, params, X, Y, reduction="mean", **kw):
 # ---------------------------------------------------------------------------
 # Random per-sample programs over the table, kinks included.
 
-UNARY = [n for n, op in OPS.items() if op.builtin and op.arity == 1]
-BINARY = [n for n, op in OPS.items() if op.builtin and op.arity == 2 and op.params == 0]
-NARY = [n for n, op in OPS.items() if op.builtin and op.arity == -1]
-KINKY = [-1.0, 0.0, 1.0, 0.5, 2.0]
-values = st.sampled_from(KINKY) | st.floats(-2.5, 2.5)
-
-
-@st.composite
-def programs(draw):
-    n_in = draw(st.integers(1, 3))
-    n_par = draw(st.integers(1, 3))
-    steps = []
-    for k in range(draw(st.integers(1, 10))):
-        avail = n_in + 1 + n_par + k  # inputs, the target, parameters, earlier steps
-        ref = st.integers(0, avail - 1)
-        const = st.sampled_from(KINKY) | st.floats(-3, 3)
-        kind = draw(st.sampled_from(["unary", "binary", "binary", "nary", "param"]))
-        if kind == "unary":
-            steps.append((draw(st.sampled_from(UNARY)), [("n", draw(ref))]))
-        elif kind == "binary":
-            name = draw(st.sampled_from(BINARY))
-            a, b = ("n", draw(ref)), ("n", draw(ref))
-            side = draw(st.integers(0, 2))
-            if side == 1:
-                a = ("c", draw(const))
-            elif side == 2:
-                b = ("c", draw(const))
-            steps.append((name, [a, b]))
-        elif kind == "nary":
-            name = draw(st.sampled_from(NARY))
-            m = draw(st.integers(1, 4))
-            ops = [("n", draw(ref)) if draw(st.booleans()) or i == 0 else ("c", draw(const))
-                   for i in range(m)]
-            if name == "dot":
-                ops = ops + [("n", draw(ref)) for _ in range(m)]
-            steps.append((name, ops))
-        elif draw(st.booleans()):
-            slope = draw(st.sampled_from([0.01, 0.2]))
-            steps.append(("leaky_relu", [("n", draw(ref)), ("c", slope)]))
-        else:
-            lo = draw(st.sampled_from([-1.0, 0.0, -0.5]))
-            steps.append(("clamp", [("n", draw(ref)), ("c", lo), ("c", lo + 1.0)]))
-    return n_in, n_par, steps
-
-
-def run_program(steps, xs, y, params):
-    nodes = [*xs, y, *params]
-    for name, ops in steps:
-        nodes.append(autograd.apply(name, *(nodes[i] if t == "n" else i for t, i in ops)))
-    out = nodes[-1]
-    if not isinstance(out, Value) or not out.parents:
-        out = out + 0.0
-    return out
-
-
-@given(programs(), st.data(), st.sampled_from(["mean", "sum"]))
+@given(programs(extra=1), st.data(), st.sampled_from(["mean", "sum"]))
 def test_batched_matches_dynamic_on_random_programs(prog, data, reduction):
     n_in, n_par, steps = prog
     params = [Value(data.draw(values)) for _ in range(n_par)]
@@ -145,7 +92,7 @@ def test_batched_matches_dynamic_on_random_programs(prog, data, reduction):
     Y = [data.draw(values) for _ in range(B)]
 
     def fn(xs, y):
-        return run_program(steps, xs, y, params)
+        return run_program(steps, [*xs, y, *params])
 
     try:
         per_sample_reference(fn, params, X, Y, reduction)
@@ -158,20 +105,6 @@ def test_batched_matches_dynamic_on_random_programs(prog, data, reduction):
 
 # ---------------------------------------------------------------------------
 # nn models: fused neurons as matrix products.
-
-
-def moons(n, seed):
-    rng = random.Random(seed)
-    X, Y = [], []
-    for i in range(n):
-        t = math.pi * rng.random()
-        if i % 2:
-            X.append([math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)])
-            Y.append(-1.0)
-        else:
-            X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
-            Y.append(1.0)
-    return X, Y
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu", "gelu",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import autograd
 from autograd import Value
 from autograd.batched import ArrayStep, compile_batched
-from tests.test_batched import programs, run_program
+from tests.strategies import programs, run_program
 
 np = pytest.importorskip("numpy")
 
@@ -30,7 +30,7 @@ def _value_call(step, params, X, Y):
 
 
 @settings(max_examples=60)
-@given(programs(), st.data())
+@given(programs(extra=1), st.data())
 def test_array_step_equals_the_value_call(prog, data):
     n_in, n_par, steps = prog
     params = [Value(data.draw(st.floats(-2, 2))) for _ in range(n_par)]
@@ -40,7 +40,7 @@ def test_array_step_equals_the_value_call(prog, data):
     Y = [data.draw(st.floats(-2, 2)) for _ in range(n)]
 
     def fn(x, y):
-        return run_program(steps, x, y, params)
+        return run_program(steps, [*x, y, *params])
 
     step = compile_batched(fn)
     try:

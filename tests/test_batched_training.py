@@ -7,30 +7,15 @@ batch=True)``: the same losses, gradients and accuracies as the dynamic engine
 
 from __future__ import annotations
 
-import math
-import random
 import re
 
 import pytest
 
 import autograd
 from nn import MLP, fit
+from tests.helpers import moons
 
 pytest.importorskip("numpy")
-
-
-def moons(n, seed):
-    rng = random.Random(seed)
-    X, y = [], []
-    for i in range(n):
-        t = math.pi * rng.random()
-        if i % 2:
-            X.append([math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)])
-            y.append(-1)
-        else:
-            X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
-            y.append(1)
-    return X, y
 
 
 def run(X, y, sizes, loss, compile, **kw):  # noqa: A002
@@ -43,7 +28,7 @@ def run(X, y, sizes, loss, compile, **kw):  # noqa: A002
 @pytest.mark.parametrize("loss,labels", [("hinge", "pm1"), ("bce", "01"), ("mse", "pm1"),
                                          ("l1", "pm1"), ("cross_entropy", "classes")])
 def test_fit_batched_equals_dynamic(loss, labels):
-    X, y = moons(48, 3)
+    X, y = moons(48, 3, labels=(-1, 1))
     if labels == "01":
         y = [(v + 1) // 2 for v in y]
     sizes = [8, 1]
@@ -67,7 +52,7 @@ def test_fit_compiled_uses_the_batched_path(monkeypatch):
         return real(fn, **kw)
 
     monkeypatch.setattr(autograd, "compile", spy)
-    X, y = moons(16, 1)
+    X, y = moons(16, 1, labels=(-1, 1))
     run(X, y, [4, 1], "hinge", True)
     assert made == [True]
 

@@ -21,6 +21,7 @@ import autograd
 from autograd import OPS, Value
 from autograd.compile import Compiled, TraceError
 from autograd.compile import compile as compile_fn
+from tests.strategies import programs, run_program, values
 
 
 def same(a: float, b: float) -> bool:
@@ -30,71 +31,13 @@ def same(a: float, b: float) -> bool:
 # ---------------------------------------------------------------------------
 # Random programs over the whole table.
 
-UNARY = [n for n, op in OPS.items() if op.builtin and op.arity == 1]
-BINARY = [n for n, op in OPS.items() if op.builtin and op.arity == 2 and op.params == 0]
-NARY = [n for n, op in OPS.items() if op.builtin and op.arity == -1]
-KINKY = [-1.0, 0.0, 1.0, 0.5, 2.0]
-
-
-@st.composite
-def programs(draw):
-    n_in = draw(st.integers(1, 3))
-    n_par = draw(st.integers(1, 3))
-    steps = []
-    for k in range(draw(st.integers(1, 10))):
-        avail = n_in + n_par + k
-        ref = st.integers(0, avail - 1)
-        const = st.sampled_from(KINKY) | st.floats(-3, 3)
-        kind = draw(st.sampled_from(["unary", "binary", "binary", "nary", "param"]))
-        if kind == "unary":
-            steps.append((draw(st.sampled_from(UNARY)), [("n", draw(ref))]))
-        elif kind == "binary":
-            name = draw(st.sampled_from(BINARY))
-            a, b = ("n", draw(ref)), ("n", draw(ref))
-            side = draw(st.integers(0, 2))
-            if side == 1:
-                a = ("c", draw(const))
-            elif side == 2:
-                b = ("c", draw(const))
-            steps.append((name, [a, b]))
-        elif kind == "nary":
-            name = draw(st.sampled_from(NARY))
-            m = draw(st.integers(1, 4))
-            ops = [("n", draw(ref)) if draw(st.booleans()) or i == 0 else ("c", draw(const))
-                   for i in range(m)]
-            if name == "dot":
-                ops = ops + [("n", draw(ref)) for _ in range(m)]
-            steps.append((name, ops))
-        else:
-            if draw(st.booleans()):
-                slope = draw(st.sampled_from([0.01, 0.2]))
-                steps.append(("leaky_relu", [("n", draw(ref)), ("c", slope)]))
-            else:
-                lo = draw(st.sampled_from([-1.0, 0.0, -0.5]))
-                steps.append(("clamp", [("n", draw(ref)), ("c", lo), ("c", lo + 1.0)]))
-    return n_in, n_par, steps
-
-
-def run_program(steps, inputs, params):
-    nodes = list(inputs) + list(params)
-    for name, ops in steps:
-        nodes.append(autograd.apply(name, *(nodes[i] if t == "n" else i for t, i in ops)))
-    out = nodes[-1]
-    if not isinstance(out, Value) or not out.parents:
-        out = out + 0.0  # the loss must be a node (a leaf output is tested separately)
-    return out
-
-
-values = st.sampled_from(KINKY) | st.floats(-2.5, 2.5)
-
-
 @given(programs(), st.data())
 def test_compiled_matches_dynamic_on_new_data(prog, data):
     n_in, n_par, steps = prog
     params = [Value(data.draw(values)) for _ in range(n_par)]
 
     def fn(xs):
-        return run_program(steps, xs, params)
+        return run_program(steps, [*xs, *params])
 
     compiled = compile_fn(fn)
     for _ in range(3):  # trace on the first data set, replay on the others
