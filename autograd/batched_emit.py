@@ -395,7 +395,11 @@ class Forward:
         emit(f"    S{g} = {locs[0]}")
         if gneed:
             grp.slope = f"S{g}"
-        emit(f"    EA{g} = _eprop(A{g}, {_own_error(r, False)}, {bound(locs[0], f'S{g}')}, EZ{g})")
+        own, slope = _own_error(r, False), bound(locs[0], f"S{g}")
+        if own in ("0", "0.0") and slope == "1.0":  # relu: _eprop would return EZ (nan: inf)
+            emit(f"    EA{g} = _fin(EZ{g})")
+        else:
+            emit(f"    EA{g} = _eprop(A{g}, {own}, {slope}, EZ{g})")
 
     def node(self, node: Value, checks: dict[Value, Any], need_e: set[Value]) -> None:
         """Rule for any other batched node: elementwise from its formula (NumPy forms

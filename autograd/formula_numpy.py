@@ -76,6 +76,37 @@ def where(c: Any, a: Any, b: Any) -> Any:
     return np.where(c, a, b)
 
 
+def fmask(c: Any) -> Any:
+    """``where(c, 1.0, 0.0)``, bit for bit: the compare cast to float."""
+    return np.asarray(c, dtype=np.float64)
+
+
+def relu0(x: Any) -> Any:
+    """``where(x <= 0.0, 0.0, x)``, bit for bit: ``maximum`` keeps nan, ``+ 0.0`` makes
+    its ``-0.0`` (from ``x = -0.0``) the select's ``0.0``."""
+    r = np.maximum(x, 0.0)
+    r += 0.0
+    return r
+
+
+def _const(t: ast.AST, v: float) -> bool:
+    return (isinstance(t, ast.Constant) and isinstance(t.value, (int, float))
+            and not isinstance(t.value, bool)
+            and t.value == v and math.copysign(1.0, t.value) == 1.0)
+
+
+def _select(t: ast.expr, a: ast.expr, b: ast.expr) -> tuple[str, list[ast.expr]]:
+    """The helper and operands for ``where(t, a, b)``: a 0/1 mask as ``_fmask(t)``,
+    relu's ``where(x <= 0.0, 0.0, x)`` as ``_relu0(x)`` (same bits, fewer passes)."""
+    if _const(a, 1.0) and _const(b, 0.0):
+        return "_fmask", [t]
+    if (_const(a, 0.0) and isinstance(t, ast.Compare) and len(t.ops) == 1
+            and isinstance(t.ops[0], ast.LtE) and _const(t.comparators[0], 0.0)
+            and ast.dump(t.left) == ast.dump(b)):
+        return "_relu0", [b]
+    return "_where", [t, a, b]
+
+
 def sigmoid(x: Any) -> Any:
     e = np.exp(-np.abs(x))
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -314,7 +345,8 @@ def namespace() -> dict[str, Any]:
     np = require_numpy()
     _ERF = np.frompyfunc(math.erf, 1, 1)
     _NS.update({
-        "_np": np, "_where": where, "_and": logic_and, "_or": logic_or,
+        "_np": np, "_where": where, "_fmask": fmask, "_relu0": relu0,
+        "_and": logic_and, "_or": logic_or,
         "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
         "_stack": stack, "_outer_sum": outer_sum, "_zeros": np.zeros, "_full": np.full,
         "_add_at": np.add.at,
@@ -372,7 +404,8 @@ class _ToNumpy(ast.NodeTransformer):
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
         self.generic_visit(node)
-        return self._call("_where", [node.test, node.body, node.orelse], node)
+        name, args = _select(node.test, node.body, node.orelse)
+        return self._call(name, args, node)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
         self.generic_visit(node)
@@ -545,6 +578,9 @@ class _FormulaToNumpy(_ToNumpy):
         else:
             node.args = [self.visit(a) for a in node.args]
         node.func = ast.Name(_HELPER_NP[name], ast.Load())
+        if _HELPER_NP[name] == "_where" and len(node.args) == 3:
+            sel, sargs = _select(*node.args)
+            node.func, node.args = ast.Name(sel, ast.Load()), sargs
         from autograd.formula import HELPERS
 
         if self.col and HELPERS[name].group and name != "tie_share":
@@ -752,6 +788,9 @@ def bound(src: str, name: str | None = None) -> str:
     def walk(t: ast.AST) -> bool:
         if isinstance(t, ast.Call) and isinstance(t.func, ast.Name) and t.func.id == "_where":
             return walk(t.args[1]) and walk(t.args[2])
+        if isinstance(t, ast.Call) and isinstance(t.func, ast.Name) and t.func.id == "_fmask":
+            leaves.append(1.0)
+            return True
         if isinstance(t, ast.UnaryOp) and isinstance(t.op, ast.USub):
             return walk(t.operand)
         if isinstance(t, ast.Constant) and isinstance(t.value, (int, float)):
