@@ -132,16 +132,16 @@ class Backward:
             s0, s1 = grp.start, grp.start + k_ * n_
             bemit(f"    _G[{s0}:{s1}] += (dZ{g}.T @ X{g}).ravel()")
             if grp.bias:
-                bemit(f"    _G[{s1}:{s1 + k_}] += dZ{g}.sum(0)")
+                bemit(f"    _G[{s1}:{s1 + k_}] += _colsum(dZ{g})")
         elif grp.dup:
             bemit(f"    _add_at(_G, _I{g}, X{g}.T @ dZ{g})")
         else:
             bemit(f"    _G[_I{g}] += X{g}.T @ dZ{g}")
         if grp.bias and grp.start is None:
             if grp.bdup:
-                bemit(f"    _add_at(_G, _J{g}, dZ{g}.sum(0))")
+                bemit(f"    _add_at(_G, _J{g}, _colsum(dZ{g}))")
             else:
-                bemit(f"    _G[_J{g}] += dZ{g}.sum(0)")
+                bemit(f"    _G[_J{g}] += _colsum(dZ{g})")
         if any(isinstance(x, Value) and fw.needs[x] for x in grp.xs):
             bemit(f"    dX{g} = dZ{g} @ W{g}.T")
             prev = whole(grp, fw.member)

@@ -76,6 +76,23 @@ def where(c: Any, a: Any, b: Any) -> Any:
     return np.where(c, a, b)
 
 
+_ONES: dict[int, Any] = {}
+
+
+def colsum(m: Any) -> Any:
+    """The column sums of a matrix as ``ones(rows) @ m``: one BLAS call, a few times
+    faster than ``m.sum(0)`` (the ones vector is kept per length, read-only)."""
+    n = m.shape[0]
+    o = _ONES.get(n)
+    if o is None:
+        if len(_ONES) >= 16:
+            _ONES.clear()
+        o = np.ones(n)
+        o.flags.writeable = False
+        _ONES[n] = o
+    return o @ m
+
+
 def fmask(c: Any) -> Any:
     """``where(c, 1.0, 0.0)``, bit for bit: the compare cast to float."""
     return np.asarray(c, dtype=np.float64)
@@ -345,7 +362,7 @@ def namespace() -> dict[str, Any]:
     np = require_numpy()
     _ERF = np.frompyfunc(math.erf, 1, 1)
     _NS.update({
-        "_np": np, "_where": where, "_fmask": fmask, "_relu0": relu0,
+        "_np": np, "_where": where, "_fmask": fmask, "_relu0": relu0, "_colsum": colsum,
         "_and": logic_and, "_or": logic_or,
         "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
         "_stack": stack, "_outer_sum": outer_sum, "_zeros": np.zeros, "_full": np.full,
