@@ -143,7 +143,11 @@ class Backward:
             else:
                 bemit(f"    _G[_J{g}] += _colsum(dZ{g})")
         if any(isinstance(x, Value) and fw.needs[x] for x in grp.xs):
-            bemit(f"    dX{g} = dZ{g} @ W{g}.T")
+            if len(grp.members) == 1:  # an outer product: NumPy's matmul runs it far slower
+                # than a broadcast multiply (the same products; zeros' signs vanish in _G)
+                bemit(f"    dX{g} = dZ{g} * W{g}.T  # dZ{g} @ W{g}.T of one column")
+            else:
+                bemit(f"    dX{g} = dZ{g} @ W{g}.T")
             prev = whole(grp, fw.member)
             if prev is not None and fw.gsrc[grp] == f"A{prev.gid}":
                 self.gm_used.add(prev)
