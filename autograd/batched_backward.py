@@ -10,7 +10,9 @@ nodes' backward, twice (:meth:`Backward.shared`, :func:`shared_scalar`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from autograd.batch_rules import Group, op_of, whole
@@ -234,6 +236,19 @@ def _vector_lines(m: int, vec_ixs: tuple[int, list[tuple[str, bool]], list[Any]]
     return lines
 
 
+def _block(q: str) -> str:
+    """``_np.broadcast_to(q)`` (``q`` is ``"src, (size,)"``), or ``src`` itself when it is
+    a block ``_pa[lo:hi]`` of that size already."""
+    hit = re.fullmatch(r"_pa\[(\d+):(\d+)\], \((\d+),\)", q)
+    if hit and int(hit[2]) - int(hit[1]) == int(hit[3]):
+        return q.split(", ", 1)[0]
+    return f"_np.broadcast_to({q})"
+
+
+def _summed_term(m: int, q: str) -> str:
+    return f"h{m} * {_block(q)}"
+
+
 def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value],
                   shared_vec: dict[Value, tuple[int, list[tuple[str, bool]], list[Any]]],
                   shared_local: dict[Value, str | list[str]], pidx: dict[Value, int],
@@ -246,7 +261,10 @@ def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value
     for node in nodes:
         m = -node._id
         if node in shared_vec:
-            lines += _vector_lines(m, shared_vec[node], f"h{m} * _np.broadcast_to({{}})".format)
+            vl = _vector_lines(m, shared_vec[node], partial(_summed_term, m))
+            if len(vl) == 2 and vl[0] == vl[1]:  # dot(ps, ps): one add of twice the term
+                vl = [vl[0].replace(f"+= h{m} * ", f"+= (2.0 * h{m}) * ", 1)]
+            lines += vl
             continue
         loc = shared_local[node]
         if isinstance(loc, str):
