@@ -275,8 +275,8 @@ STATEMENT_KINDS = (
                      r"if not _np\.isfinite\(_G\)"),
     ("shared (parameter-only) nodes", r"_gx_|broadcast_to\(_pa|\bh\d+ |\bg\d+ = 0\.0$"),
     ("matrix products", r" @ "),
-    ("bias gradients", r"\.sum\(0\)"),
-    ("elementwise (relu, masks, loss)", r"_where|\* S\d|[-+*/] "),
+    ("bias gradients", r"\.sum\(0\)|_colsum\("),
+    ("elementwise (relu, masks, loss)", r"_where|_relu0\(|_fmask\(|\* S\d|[-+*/] "),
 )
 
 
