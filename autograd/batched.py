@@ -394,7 +394,8 @@ class BatchedCompiled:
                 for arr, v in zip(outs, vals):
                     arr[sel] = v
         per = outs[0]
-        total = float(per.sum())  # NumPy's pairwise sum: the mean is promised to rounding
+        with np.errstate(all="ignore"):  # inf and nan are results here, as in the engine
+            total = float(per.sum())  # NumPy's pairwise sum: the mean is promised to rounding
         loss = total / n if self.reduction == "mean" else total
         return loss, outs
 

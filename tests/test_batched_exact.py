@@ -211,3 +211,16 @@ def test_the_per_shape_program_cache_is_bounded():
     kept = sum(len(step.programs(X)) for X in shapes)
     assert 1 <= kept <= 4
     assert step.stats(shapes[-1]).programs == 1  # the newest shape is kept
+
+
+def test_a_batch_whose_losses_overflow_or_are_nan_gives_them_without_a_warning():
+    """The batch's total is IEEE arithmetic, as the engine's: no RuntimeWarning escapes."""
+    import warnings
+
+    w = Value(1.0)
+    step = autograd.compile(lambda row: row[0] * w, batch=True, reduction="sum")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert step([[0.5], [0.25]]) == 0.75
+        assert step([[1e308], [1e308]]) == math.inf  # the sum overflows
+        assert math.isnan(step([[math.inf], [-math.inf]]))  # inf - inf
