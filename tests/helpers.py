@@ -8,6 +8,7 @@ import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from autograd.custom import remove_op
 
@@ -73,3 +74,22 @@ def moons(n: int, seed: int, labels: tuple[float, float] = (-1.0, 1.0),
             X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
             Y.append(labels[1])
     return X, Y
+
+
+def eval_codegen(cg: Any, pt: Sequence[float]) -> tuple[float, list[float]]:
+    """Evaluate a Codegen's templates at operand floats; return (out, partials)."""
+    n = len(pt)
+    argn = [f"x{i}" for i in range(n)]
+    env = dict(cg.names)
+    env.update(dict(zip(argn, pt)))
+    temps: dict[str, str] = {}
+    for k, t in enumerate(cg.temp_templates(n)):
+        env[f"t_{k}"] = eval(t.format(*argn, **temps), env)
+        temps[f"t{k}"] = f"t_{k}"
+    out = eval(cg.forward_template(n).format(*argn, **temps), env)
+    env["out_"] = out
+    for k, t in enumerate(cg.after_templates(n)):
+        env[f"u_{k}"] = eval(t.format(*argn, out="out_", **temps), env)
+        temps[f"u{k}"] = f"u_{k}"
+    partials = [eval(t.format(*argn, out="out_", **temps), env) for t in cg.local_templates(n)]
+    return out, partials

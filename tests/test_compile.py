@@ -21,6 +21,7 @@ import autograd
 from autograd import OPS, Value
 from autograd.compile import Compiled, TraceError
 from autograd.compile import compile as compile_fn
+from tests.helpers import eval_codegen
 from tests.strategies import programs, run_program, values
 
 
@@ -269,25 +270,6 @@ def _template_points(op):
         p = [rng.choice(grid) for _ in range(core)]
         pts.append(tuple(p) + tuple(lo for lo, _ in op.domain[core:]))
     return pts
-
-
-def eval_codegen(cg, pt):
-    """Evaluate a Codegen's templates at operand floats; return (out, partials)."""
-    n = len(pt)
-    argn = [f"x{i}" for i in range(n)]
-    env = dict(cg.names)
-    env.update(dict(zip(argn, pt)))
-    temps = {}
-    for k, t in enumerate(cg.temp_templates(n)):
-        env[f"t_{k}"] = eval(t.format(*argn, **temps), env)
-        temps[f"t{k}"] = f"t_{k}"
-    out = eval(cg.forward_template(n).format(*argn, **temps), env)
-    env["out_"] = out
-    for k, t in enumerate(cg.after_templates(n)):
-        env[f"u_{k}"] = eval(t.format(*argn, out="out_", **temps), env)
-        temps[f"u{k}"] = f"u_{k}"
-    partials = [eval(t.format(*argn, out="out_", **temps), env) for t in cg.local_templates(n)]
-    return out, partials
 
 
 # The built-in entries (nn's fused neuron entries are checked at real sizes

@@ -15,6 +15,7 @@ import autograd
 import nn
 from autograd import Value
 from nn.fused import ACTIVATIONS, NEURON_OPS
+from tests.helpers import eval_codegen
 
 finite = st.floats(-3.0, 3.0, allow_nan=False)
 SMOOTH = ("tanh", "sigmoid", "gelu", "linear")
@@ -417,23 +418,9 @@ def _loss_points(n: int) -> list[tuple[float, ...]]:
 
 
 def _templates(op: autograd.Op, xs: tuple[float, ...]) -> tuple[float, list[float]]:
-    cg = op.codegen
-    assert cg is not None
-    n = len(xs)
-    env = dict(cg.names)
-    lits = [f"_x{k}" for k in range(n)]
-    env.update({f"_x{k}": x for k, x in enumerate(xs)})
-    kw = {}
-    for k, t in enumerate(cg.temp_templates(n)):
-        env[f"_t{k}"] = eval(t.format(*lits, **kw), env)
-        kw[f"t{k}"] = f"_t{k}"
-    out = eval(cg.forward_template(n).format(*lits, **kw), env)
-    env["_out"] = out
-    for k, t in enumerate(cg.after_templates(n)):
-        env[f"_u{k}"] = eval(t.format(*lits, out="_out", **kw), env)
-        kw[f"u{k}"] = f"_u{k}"
-    return out, [eval(t.format(*lits, out="_out", **kw), env)
-                 for t in cg.local_templates(n)[:n - op.params]]
+    """An op's compile templates evaluated at ``xs``: (out, the non-parameter partials)."""
+    out, partials = eval_codegen(op.codegen, xs)
+    return out, partials[:len(xs) - op.params]
 
 
 @pytest.mark.parametrize("name", LOSSES)
