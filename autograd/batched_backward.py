@@ -186,8 +186,10 @@ class Backward:
     def _shared_vector(self, node: Value) -> None:
         """A shared vector node's gradient (per sample) into the parameter vector."""
         m = -node._id
-        self.lines += _vector_lines(m, self.fw.shared_vec[node],
-                                    lambda q: f"_outer_sum(g{m}, _np.broadcast_to({q}))")
+        def term(q: str, size: int, _: int) -> str:
+            return f"_outer_sum(g{m}, _np.broadcast_to({q}, ({size},)))"
+
+        self.lines += _vector_lines(m, self.fw.shared_vec[node], term)
 
     def _shared_node(self, node: Value) -> None:
         """A shared scalar node's gradient (per sample) to its operands: many
@@ -217,36 +219,42 @@ class Backward:
 
 
 def _vector_lines(m: int, vec_ixs: tuple[int, list[tuple[str, bool]], list[Any]],
-                  term: Callable[[str], str]) -> list[str]:
+                  term: Callable[[str, int, int], str], merge: bool = False) -> list[str]:
     """The lines adding a shared vector node's gradient into ``_G``, one per operand
-    group: ``term(q)`` is the gradient from ``q``, the group's partial and shape
-    (a slice where the group is a block of the vector, else an indexed add)."""
+    group: ``term(q, size, count)`` is the gradient from ``q``, the group's partial, of
+    ``size`` elements, added ``count`` times (a slice where the group is a block of the
+    vector, else an indexed add). With ``merge``, groups adding the same partial to the
+    same block (``dot(ps, ps)``) are one add of the term counted twice."""
     size, vec, ixs = vec_ixs
-    lines = []
+    adds: list[list[Any]] = []  # [line with {} for the term, q, count]
     for k, ((src, by_i), ix) in enumerate(zip(vec, ixs)):
         q = src if by_i else f"_full({size}, {src})"
-        t = term(f"{q}, ({size},)")
         lo = int(ix[0])
         if ix.tolist() == list(range(lo, lo + size)):
-            lines.append(f"    _G[{lo}:{lo + size}] += {t}")
+            line = f"    _G[{lo}:{lo + size}] += {{}}"
         elif len(set(ix.tolist())) != ix.size:
-            lines.append(f"    _add_at(_G, _V{m}_{k}, {t})")
+            line = f"    _add_at(_G, _V{m}_{k}, {{}})"
         else:
-            lines.append(f"    _G[_V{m}_{k}] += {t}")
-    return lines
+            line = f"    _G[_V{m}_{k}] += {{}}"
+        if merge and adds and adds[-1][:2] == [line, q]:
+            adds[-1][2] += 1
+        else:
+            adds.append([line, q, 1])
+    return [line.format(term(q, size, count)) for line, q, count in adds]
 
 
-def _block(q: str) -> str:
-    """``_np.broadcast_to(q)`` (``q`` is ``"src, (size,)"``), or ``src`` itself when it is
-    a block ``_pa[lo:hi]`` of that size already."""
-    hit = re.fullmatch(r"_pa\[(\d+):(\d+)\], \((\d+),\)", q)
-    if hit and int(hit[2]) - int(hit[1]) == int(hit[3]):
-        return q.split(", ", 1)[0]
-    return f"_np.broadcast_to({q})"
+def _block(q: str, size: int) -> str:
+    """``q`` as an array of ``size`` elements: itself when it is a block ``_pa[lo:hi]``
+    of that size already, else ``_np.broadcast_to`` of it."""
+    hit = re.fullmatch(r"_pa\[(\d+):(\d+)\]", q)
+    if hit and int(hit[2]) - int(hit[1]) == size:
+        return q
+    return f"_np.broadcast_to({q}, ({size},))"
 
 
-def _summed_term(m: int, q: str) -> str:
-    return f"h{m} * {_block(q)}"
+def _summed_term(m: int, q: str, size: int, count: int) -> str:
+    h = f"h{m}" if count == 1 else f"({count:.1f} * h{m})"
+    return f"{h} * {_block(q, size)}"
 
 
 def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value],
@@ -261,10 +269,7 @@ def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value
     for node in nodes:
         m = -node._id
         if node in shared_vec:
-            vl = _vector_lines(m, shared_vec[node], partial(_summed_term, m))
-            if len(vl) == 2 and vl[0] == vl[1]:  # dot(ps, ps): one add of twice the term
-                vl = [vl[0].replace(f"+= h{m} * ", f"+= (2.0 * h{m}) * ", 1)]
-            lines += vl
+            lines += _vector_lines(m, shared_vec[node], partial(_summed_term, m), merge=True)
             continue
         loc = shared_local[node]
         if isinstance(loc, str):
