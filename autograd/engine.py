@@ -508,8 +508,14 @@ class Value:
                 # on zeros only, when g is finite: skip it (see the module notes).
                 if local[0] == 0.0 and g - g == 0.0 and local.count(0.0) == len(local):
                     continue
-                for q, d in zip(p, local):
-                    q.grad += g * d
+                if len(p) == 2:  # the commonest tuple (a product, a softmax output)
+                    a, b = p
+                    da, db = local
+                    a.grad += g * da
+                    b.grad += g * db
+                else:
+                    for q, d in zip(p, local):
+                        q.grad += g * d
             else:  # one parent, stored bare with its partial (see _node)
                 p.grad += g * node._local
 
