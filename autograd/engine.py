@@ -1012,7 +1012,10 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     Raises:
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    return _fast_group_sum(_values(values, "sum"))
+    t = type(values)  # a list or tuple as it is, without a call (the common case)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "sum"))  # (mypy does not narrow on type(x))
+    return _fast_group_sum(vs)
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1022,7 +1025,9 @@ def mean(values: Iterable[Value | Number]) -> Value:
         ValueError: if ``values`` is empty.
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    vs = _values(values, "mean")
+    t = type(values)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "mean"))
     if not vs:
         raise ValueError("mean: got an empty sequence; pass at least one value")
     return _fast_group_mean(vs)
@@ -1037,14 +1042,16 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
         ValueError: if the sequences differ in length.
         TypeError: if an element is not a Value or a real number.
     """
-    a = _values(xs, "dot: xs")
-    b = _values(ys, "dot: ys")
+    t = type(xs)  # a list or tuple as it is, without a call (the common case)
+    a = xs if t is list or t is tuple else _values(xs, "dot: xs")
+    t = type(ys)
+    b = ys if t is list or t is tuple else _values(ys, "dot: ys")
     if len(a) != len(b):
         raise ValueError(
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
             "of equal length"
         )
-    return _fast_group_dot([*a, *b])
+    return _fast_group_dot((*a, *b))  # a tuple: the node's parents as they are
 
 
 def maximum(a: Value | Number, b: Value | Number) -> Value:
@@ -1072,7 +1079,9 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
-    vs = _values(values, "logsumexp")
+    t = type(values)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "logsumexp"))
     if not vs:
         raise ValueError("logsumexp: got an empty sequence; pass at least one value")
     return _fast_group_logsumexp(vs)
@@ -1089,7 +1098,9 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
-    vs = _values(values, "softmax")
+    t = type(values)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "softmax"))
     if not vs:
         raise ValueError("softmax: got an empty sequence; pass at least one value")
     lse = _fast_group_logsumexp(vs)
@@ -1507,8 +1518,11 @@ def _fast_relu(self: Value) -> Value:
     return node
 
 
+_LOCAL_SUM: dict[int, tuple[float, ...]] = {}
+
+
 def _fast_group_sum(vs: Sequence[Any]) -> Value:
-    """``fsum(xs)`` of a list of operands: op table entry ``sum``."""
+    """``fsum(xs)`` of a list or tuple of operands: op table entry ``sum``."""
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
@@ -1520,12 +1534,16 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
         xs = ops
         node._data = _raw_fsum(xs)
         n = len(ops)
-        node._local = (1.0,) * n
     except (ArithmeticError, ValueError):
         xs = ops
         node._data = _fsum(xs)
         n = len(ops)
-        node._local = (1.0,) * n
+    local = _LOCAL_SUM.get(n)
+    if local is None:
+        local = (1.0,) * n
+        if n <= 64:
+            _LOCAL_SUM[n] = local
+    node._local = local
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1536,8 +1554,11 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
     return node
 
 
+_LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
+
+
 def _fast_group_mean(vs: Sequence[Any]) -> Value:
-    """``fsum(xs) / n`` of a list of operands: op table entry ``mean``."""
+    """``fsum(xs) / n`` of a list or tuple of operands: op table entry ``mean``."""
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
@@ -1549,12 +1570,16 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
         xs = ops
         n = len(ops)
         node._data = _raw_fsum(xs) / n
-        node._local = (1.0 / n,) * n
     except (ArithmeticError, ValueError):
         xs = ops
         n = len(ops)
         node._data = _fsum(xs) / n
-        node._local = (1.0 / n,) * n
+    local = _LOCAL_MEAN.get(n)
+    if local is None:
+        local = (1.0 / n,) * n
+        if n <= 64:
+            _LOCAL_MEAN[n] = local
+    node._local = local
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1566,7 +1591,7 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
 
 
 def _fast_group_dot(vs: Sequence[Any]) -> Value:
-    """``sumprod(xs, ys)`` of a list of operands: op table entry ``dot``."""
+    """``sumprod(xs, ys)`` of a list or tuple of operands: op table entry ``dot``."""
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
@@ -1590,7 +1615,7 @@ def _fast_group_dot(vs: Sequence[Any]) -> Value:
 
 
 def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
-    """``logsumexp(xs)`` of a list of operands: op table entry ``logsumexp``."""
+    """``logsumexp(xs)`` of a list or tuple of operands: op table entry ``logsumexp``."""
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
@@ -1619,13 +1644,31 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
 
 
 def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:
-    """``exp(x - lse)`` for each x of ``vs`` (Values): op table entry ``softmax_out``."""
+    """``exp(x - lse)`` for each x of ``vs`` (Values): op table entry ``softmax_out``.
+
+    Unless ``m == _INF or m == -_INF``, the outputs are the partials of ``lse``
+    (logsumexp's partial i is the same expression): the nodes take those floats.
+    """
     m = lse._data
     outs: list[Value] = []
     push = outs.append
+    if not (m == _INF or m == -_INF):
+        for v, out in zip(vs, lse._local):
+            node: Value = _new(Value)
+            node._data = out
+            node._local = (out, -out)
+            node._p = (v, lse)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_SOFTMAX_OUT
+            node._id = _count()
+            if _special:
+                _record_special(node)
+            push(node)
+        return outs
     for v in vs:
         x = v._data
-        node: Value = _new(Value)
+        node = _new(Value)
         try:  # the math function; the IEEE helper where it raises
             node._data = out = _raw_exp(x - m)
             node._local = (out, -out)
