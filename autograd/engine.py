@@ -152,7 +152,9 @@ class Value:
     _meta: str | dict[str, Any]
 
     def __init__(self, data: Any, label: str = "") -> None:
-        if isinstance(data, Value):
+        if type(data) is float:  # the commonest leaf: no checks
+            self._data = data
+        elif isinstance(data, Value):
             self._data = data._data
             self.grad = 0.0
             self._entry = None
@@ -172,7 +174,8 @@ class Value:
                 "already: use it as it is, or value.detach() for a new leaf with the "
                 "same data"
             )
-        self._data = _to_float(data, "Value")
+        else:
+            self._data = _to_float(data, "Value")
         self.grad = 0.0
         self._entry = None
         self._p = None
@@ -611,6 +614,21 @@ def _interior(root: Value, reset: bool) -> list[Value]:
     for node in order:  # the loop also visits the nodes appended during it
         p = node._p
         if type(p) is tuple:
+            if len(p) == 2:  # the commonest tuple (see backward): no iterator, no met()
+                a, b = p
+                if a not in seen:
+                    add(a)
+                    if a._p is not None:
+                        append(a)
+                        if reset:
+                            a.grad = 0.0
+                if b not in seen:
+                    add(b)
+                    if b._p is not None:
+                        append(b)
+                        if reset:
+                            b.grad = 0.0
+                continue
             if met(p):  # commonly so: the neurons of a layer share inputs and weights
                 continue
             for q in p:
