@@ -30,13 +30,13 @@ from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
 
-_uses_cache: dict[int, tuple[Op, Any, Any, Any]] = {}
+_uses_cache: dict[int, tuple[Op, Any, Any, Any, Any]] = {}
 
 
-def _plan(op: Op) -> tuple[Op, Any, Any, Any]:
+def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any]:
     """How ``create_graph`` treats nodes of ``op`` (cached per op).
 
-    Returns ``(op, uses, fused, slots)``. ``uses``: for each operand slot, the
+    Returns ``(op, uses, fused, slots, direct)``. ``uses``: for each operand slot, the
     operand indices its partial reads as values (``-1`` is ``out``); ``None``
     for a slot (or for the whole op, if it has no formula) means: evaluate
     the op's Value rule. Names read only in a ``where`` condition do not
@@ -45,12 +45,16 @@ def _plan(op: Op) -> tuple[Op, Any, Any, Any]:
     ``fused``: ``(backward op, value slots)`` for a one-operand entry that
     declares ``fused_backward``, else None. ``slots``: for an entry of more
     operands that declares it, ``(fused slots, guard)`` (see :func:`_slot_ops`),
-    else None.
+    else None. ``direct``: for each slot whose partial is one of the values
+    (``b`` of ``a * b``, ``out`` of ``exp``, ``ys[i]`` of ``dot``), where that
+    value is: the operand index (``-1``: ``out``; for a group, the group's
+    index), None for the others; the Value rule would return it as it is.
     """
     rule = op.rule
     uses: Any = None
     fused: Any = None
     slots: Any = None
+    direct: Any = None
     if rule is not None:
         from autograd.formula_render import value_names
 
@@ -67,9 +71,33 @@ def _plan(op: Op) -> tuple[Op, Any, Any, Any]:
             fused = (_fused_op(op, rule.partials[0], names, dict(op.fused_backward[0][1])), at)
         elif op.fused_backward:
             slots = _slot_ops(op)
-    plan = (op, uses, fused, slots)
+        direct = _direct(rule)
+    plan = (op, uses, fused, slots, direct)
     _uses_cache[id(op)] = plan
     return plan
+
+
+def _direct(rule: Any) -> tuple[int | None, ...] | None:
+    """For each partial that is a bare value, where it is (see :func:`_plan`)."""
+    import ast
+
+    from autograd.formula_render import parse
+
+    if rule.variadic and rule.singles:
+        return None
+    where: list[int | None] = []
+    for src in rule.partials:
+        tree = parse(src, rule, partial=True)
+        if not rule.variadic and isinstance(tree, ast.Name):
+            where.append(-1 if tree.id == "out" else rule.names.index(tree.id)
+                         if tree.id in rule.names else None)
+        elif (rule.variadic and isinstance(tree, ast.Subscript)
+              and isinstance(tree.value, ast.Name) and tree.value.id in rule.groups
+              and isinstance(tree.slice, ast.Name) and tree.slice.id == "i"):
+            where.append(rule.groups.index(tree.value.id))
+        else:
+            where.append(None)
+    return tuple(where) if any(w is not None for w in where) else None
 
 
 def _slot_ops(op: Op) -> tuple[dict[int, tuple[Op, tuple[int, ...]]], Any]:
@@ -210,7 +238,16 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             else:
                 vals = (g, p, node)
                 parts = fop.local(0.0, g._data, p._data, node._data)
-            contrib: Any = _fused_node(fop, vals, g._data * parts[0], parts)  # (out unread)
+            contrib: Any = _new(Value)  # the body of engine._node, inlined: grad * partial
+            contrib._data = g._data * parts[0]
+            contrib.grad = 0.0
+            contrib._entry = fop
+            contrib._p = vals
+            contrib._local = parts
+            contrib._ctx = None
+            contrib._id = _count()
+            if _engine._special:
+                _engine._record_special(contrib)
             prev = grads.get(p)
             grads[p] = contrib if prev is None else prev + contrib
             continue
@@ -246,6 +283,7 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
         if slots is not None and (type(g) is not Value or (slots[1] is not None
                                   and slots[1](node._data))):
             slots = None
+        direct = plan[4]
         last: Any = None  # (partial, contrib): equal float partials share one g * d node
         for i, o in enumerate(operands):
             if type(o) is not Value and not isinstance(o, Value):
@@ -269,7 +307,17 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
                     d = local if bare else local[k]
             k += 1
             if d is None:
-                d = op.local_value(operands, node, i)  # the op's Value rule
+                j = None
+                if direct is not None:  # the partial is one of the values: that Value
+                    if op.arity >= 0:
+                        j = direct[i]
+                    else:
+                        n = len(operands) // len(direct)
+                        j = direct[i // n]
+                        if j is not None:
+                            j = j * n + i % n
+                d = op.local_value(operands, node, i) if j is None else (  # the Value rule
+                    node if j == -1 else operands[j])
             # x * 1.0 is x exactly (IEEE-754): build no node for it
             if type(d) is float and d == 1.0:
                 contrib = g

@@ -170,3 +170,16 @@ def test_a_fused_backward_must_name_an_operand() -> None:
             autograd.grad(y, [a, b], create_graph=True)
     finally:
         autograd.custom.remove_op("mul_t")
+
+
+def test_partials_that_are_operands_through_dot_with_numbers_among_them() -> None:
+    def f(a: Value, b: Value, c: Value) -> Value:  # (a c + 2 b + 3 b) a = a^2 c + 5 a b
+        return autograd.dot([a, 2.0, b], [c, b, 3.0]) * a
+
+    a, b, c = Value(0.7), Value(-1.3), Value(2.1)
+    y = f(a, b, c)
+    graph = autograd.grad(y, [a, b, c], create_graph=True)
+    assert [_bits(g.data) for g in graph] == [_bits(g.data) for g in autograd.grad(y, [a, b, c])]
+    h = func.hessian(f, argnums=(0, 1, 2))(0.7, -1.3, 2.1)
+    want = [[2 * 2.1, 5.0, 2 * 0.7], [5.0, 0.0, 0.0], [2 * 0.7, 0.0, 0.0]]
+    assert h == [pytest.approx(row, rel=1e-12, abs=1e-12) for row in want]
