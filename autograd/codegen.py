@@ -231,6 +231,10 @@ def _group(name: str, op: Op) -> str:
     lines = [ln if len(ln) <= 100 or ln.endswith("# noqa: E501") else f"{ln}  # noqa: E501"
              for ln in body.splitlines()]
     ref = _ref(name)
+    # the operands' data as a list, unless the partials are made from its slices
+    # (dot's ``ys + xs``): then a tuple, the node's partials as they are
+    data = ("[v._data for v in vs]" if cached or ret.startswith(("(", "tuple("))
+            else "tuple([v._data for v in vs])")
     if cached:  # after the guard: its lines only read n
         cache = f"_LOCAL_{name.upper()}"
         lines += [f"    local = {cache}.get(n)",
@@ -244,7 +248,7 @@ def _group(name: str, op: Op) -> str:
         + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
         f'    """``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``."""\n'
         "    try:\n"
-        "        ops = tuple([v._data for v in vs])\n"
+        f"        ops = {data}\n"
         "    except AttributeError:  # a number among them: the general path\n"
         f"        return apply({ref}, *vs)\n"
         "    if len(ops) < 2:  # a constant, or one parent stored bare: the general path\n"

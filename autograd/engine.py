@@ -1542,7 +1542,7 @@ _LOCAL_SUM: dict[int, tuple[float, ...]] = {}
 def _fast_group_sum(vs: Sequence[Any]) -> Value:
     """``fsum(xs)`` of a list or tuple of operands: op table entry ``sum``."""
     try:
-        ops = tuple([v._data for v in vs])
+        ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_SUM, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
@@ -1578,7 +1578,7 @@ _LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
 def _fast_group_mean(vs: Sequence[Any]) -> Value:
     """``fsum(xs) / n`` of a list or tuple of operands: op table entry ``mean``."""
     try:
-        ops = tuple([v._data for v in vs])
+        ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_MEAN, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
@@ -1635,7 +1635,7 @@ def _fast_group_dot(vs: Sequence[Any]) -> Value:
 def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     """``logsumexp(xs)`` of a list or tuple of operands: op table entry ``logsumexp``."""
     try:
-        ops = tuple([v._data for v in vs])
+        ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
