@@ -211,8 +211,9 @@ def _constant_partials(rule: F.Formula) -> bool:
     return True
 
 
-def _group(name: str, op: Op) -> str:
-    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data.
+def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
+    """A group op's node from ``ops``, its operands' data: (a cache declaration or "",
+    the expression of ``ops`` from ``vs``, the lines setting ``node._data``/``_local``).
 
     A partials tuple that depends only on the operand count (``sum``, ``mean``) is
     made once per count (up to :data:`CACHED_LOCAL`) and shared by the nodes.
@@ -230,22 +231,29 @@ def _group(name: str, op: Op) -> str:
     body = _guard("    ", "".join(f"{ln}\n" for ln in lines))
     lines = [ln if len(ln) <= 100 or ln.endswith("# noqa: E501") else f"{ln}  # noqa: E501"
              for ln in body.splitlines()]
-    ref = _ref(name)
     # the operands' data as a list, unless the partials are made from its slices
     # (dot's ``ys + xs``): then a tuple, the node's partials as they are
     data = ("[v._data for v in vs]" if cached or ret.startswith(("(", "tuple("))
             else "tuple([v._data for v in vs])")
+    decl = ""
     if cached:  # after the guard: its lines only read n
         cache = f"_LOCAL_{name.upper()}"
+        decl = f"{cache}: dict[int, tuple[float, ...]] = {{}}\n\n\n"
         lines += [f"    local = {cache}.get(n)",
                   "    if local is None:",
                   f"        local = {ret}",
                   f"        if n <= {CACHED_LOCAL}:",
                   f"            {cache}[n] = local",
                   "    node._local = local"]
+    return decl, data, lines
+
+
+def _group(name: str, op: Op) -> str:
+    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data."""
+    decl, data, lines = _group_body(name, op)
+    ref = _ref(name)
     return (
-        (f"{cache}: dict[int, tuple[float, ...]] = {{}}\n\n\n" if cached else "")
-        + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
+        decl + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
         f'    """``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``."""\n'
         "    try:\n"
         f"        ops = {data}\n"
@@ -299,21 +307,38 @@ def _shared_softmax(lse: Op, smo: Op) -> str:
 
 
 def _softmax(op: Op) -> str:
-    """``_fast_softmax_outs(vs, lse)``: one ``softmax_out`` node per Value of ``vs``."""
+    """``_fast_softmax(vs)``: a list of Values to its logsumexp node and one
+    ``softmax_out`` node per Value, in one call (None: take the general path)."""
     cg = _templates(op)
     fwd = cg.forward_template(2).format("x", "m")
     l0, l1 = (t.format("x", "m", out="{out}") for t in cg.local_templates(2))
     tail = "".join(f"    {ln}\n" if ln else "\n"
                    for ln in _TAIL.format(ref=_ref(op.name)).splitlines()[:-1])
-    cond = _shared_softmax(OPS["logsumexp"], op)
+    lse = OPS["logsumexp"]
+    cond = _shared_softmax(lse, op)
+    _, data, lines = _group_body(lse.name, lse)
+    lse_lines = "".join(re.sub(r"\bnode\b", "lse", ln) + "\n" for ln in lines)
+    lse_tail = re.sub(r"\bnode\b", "lse", _TAIL.format(ref=_ref(lse.name))).replace(
+        "    return lse\n", "")
     return (
-        "def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:\n"
-        f'    """``{op.formula}`` for each x of ``vs`` (Values): op table entry '
-        f'``{op.name}``.\n\n'
+        "def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:\n"
+        f'    """``{op.formula}`` for each x of ``vs``: op table entries ``{lse.name}`` '
+        f'and ``{op.name}``.\n\n'
         f"    Unless ``{cond}``, the outputs are the partials of ``lse``\n"
         "    (logsumexp's partial i is the same expression): the nodes take those floats.\n"
+        "    None for a number among ``vs`` or fewer than two: the general path.\n"
         '    """\n'
-        "    m = lse._data\n"
+        "    try:\n"
+        f"        ops = {data}\n"
+        "    except AttributeError:\n"
+        "        return None\n"
+        "    if len(ops) < 2:\n"
+        "        return None\n"
+        "    lse: Value = _new(Value)\n"
+        + lse_lines
+        + "    lse._p = vs if type(vs) is tuple else tuple(vs)\n"
+        "    lse._ctx = None\n" + lse_tail
+        + "    m = lse._data\n"
         "    outs: list[Value] = []\n"
         "    push = outs.append\n"
         f"    if not ({cond}):\n"

@@ -1121,12 +1121,13 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
                          else _values(values, "softmax"))
     if not vs:
         raise ValueError("softmax: got an empty sequence; pass at least one value")
+    if not _special:  # (an open mode may strip the nodes as they are made)
+        outs = _fast_softmax(vs)
+        if outs is not None:
+            return outs
+    # an open mode, a number among them or only one: the general path
     lse = _fast_group_logsumexp(vs)
-    p = lse._p
-    if _special or type(p) is not tuple or len(p) != len(vs):
-        # an open mode, a number among them or only one: the general path
-        return [_binary(_SOFTMAX_OUT, v, lse) for v in vs]
-    return _fast_softmax_outs(vs, lse)
+    return [_binary(_SOFTMAX_OUT, v, lse) for v in vs]
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
@@ -1661,12 +1662,37 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     return node
 
 
-def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:
-    """``exp(x - lse)`` for each x of ``vs`` (Values): op table entry ``softmax_out``.
+def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:
+    """``exp(x - lse)`` for each x of ``vs``: op table entries ``logsumexp`` and ``softmax_out``.
 
     Unless ``m == _INF or m == -_INF``, the outputs are the partials of ``lse``
     (logsumexp's partial i is the same expression): the nodes take those floats.
+    None for a number among ``vs`` or fewer than two: the general path.
     """
+    try:
+        ops = [v._data for v in vs]
+    except AttributeError:
+        return None
+    if len(ops) < 2:
+        return None
+    lse: Value = _new(Value)
+    try:  # the math function; the IEEE helper where it raises
+        xs = ops
+        lse._data = out = _logsumexp(xs)
+        n = len(ops)
+        lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
+    except (ArithmeticError, ValueError):
+        xs = ops
+        lse._data = out = _logsumexp(xs)
+        n = len(ops)
+        lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
+    lse._p = vs if type(vs) is tuple else tuple(vs)
+    lse._ctx = None
+    lse.grad = 0.0
+    lse._entry = _FAST_LOGSUMEXP
+    lse._id = _count()
+    if _special:
+        _record_special(lse)
     m = lse._data
     outs: list[Value] = []
     push = outs.append
