@@ -17,8 +17,11 @@ drifts from what this module generates. Regenerate both with::
   (``+ - * / **``, unary ``-``, ``exp log sqrt tanh sigmoid relu``)
   specialised for a float or a Value operand so that one node costs one
   Python call, built from the op's templates (the same ones
-  :mod:`autograd.compile` emits) and installed on ``Value`` there. It can be
-  read, type-checked and stepped through like any other code.
+  :mod:`autograd.compile` emits) and installed on ``Value`` there; and the
+  group ops' (``sum mean dot logsumexp``, ``_fast_group_<op>``) and softmax's
+  (``_fast_softmax``: the logsumexp node and its outputs in one call) bodies,
+  rendered from their float rules. It can be read, type-checked and stepped
+  through like any other code.
 
 Anything the fast paths do not cover (ints, NumPy scalars, non-numbers, ops
 without templates) goes through the engine's general path, which also raises
