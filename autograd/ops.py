@@ -359,6 +359,8 @@ def define_op(
 
     Raises:
         autograd.formula.FormulaError: if the formula is outside the language.
+        ValueError: if ``fused_backward`` has the one-operand form for an op of
+            several operands.
     """
     rule = Formula(tuple(operands), forward, tuple(partials), params, tuple(temps))
     pre = _derived.RULES.get(name) if builtin else None
@@ -391,6 +393,12 @@ def _fused_slots(rule: Formula, declared: Mapping[str, Any]
     if not declared:
         return ()
     if all(isinstance(v, str) for v in declared.values()):  # one operand: the flat form
+        if len(rule.partials) != 1:
+            raise ValueError(
+                f"fused_backward of an op of {len(rule.partials)} operands: give the "
+                "derivatives per operand, {operand: {value: formula}} "
+                "(softmax_out's is {'lse': {'out': '-grad'}})"
+            )
         return ((rule.names[0], tuple(declared.items())),)
     return tuple((slot, tuple(d.items())) for slot, d in declared.items())
 

@@ -183,3 +183,10 @@ def test_partials_that_are_operands_through_dot_with_numbers_among_them() -> Non
     h = func.hessian(f, argnums=(0, 1, 2))(0.7, -1.3, 2.1)
     want = [[2 * 2.1, 5.0, 2 * 0.7], [5.0, 0.0, 0.0], [2 * 0.7, 0.0, 0.0]]
     assert h == [pytest.approx(row, rel=1e-12, abs=1e-12) for row in want]
+
+
+def test_a_flat_fused_backward_needs_a_one_operand_op() -> None:
+    with pytest.raises(ValueError, match=r"fused_backward of an op of 2 operands: give the "
+                                         r"derivatives per operand"):
+        define_op("mul_f", "*", ("a", "b"), "a * b", ("b", "a"), domain=((-1.0, 1.0),) * 2,
+                  fused_backward={"b": "grad"}, builtin=False)
