@@ -132,7 +132,7 @@ class Value:
 
     # ``data`` is a property over the ``_data`` slot (its setter checks the
     # type); the engine itself reads and writes ``_data`` directly.
-    __slots__ = ("_ctx", "_data", "_entry", "_id", "_label", "_local", "_meta", "_p", "grad")
+    __slots__ = ("_ctx", "_data", "_entry", "_id", "_local", "_meta", "_p", "grad")
 
     # NumPy scalars defer to our reflected operators instead of broadcasting.
     __array_ufunc__ = None
@@ -146,9 +146,9 @@ class Value:
     _local: Any  # float (one parent) | tuple[float, ...]
     _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
-    _label: str
-    # What open modes recorded: the scope path alone as a str (one shared
-    # string per scope block, no dict per node), or a dict ("scope", "site").
+    # Rarely set, so one slot (unset until needed) holds it all: the scope path
+    # alone as a str (one shared string per scope block, no dict per node), or
+    # a dict ("scope", "site", "label": what open modes and ``label`` recorded).
     _meta: str | dict[str, Any]
 
     def __init__(self, data: Any, label: str = "") -> None:
@@ -232,15 +232,16 @@ class Value:
     def label(self) -> str:
         """A name for display; "" if none was given."""
         try:
-            return self._label
+            meta = self._meta
         except AttributeError:
             return ""
+        return "" if type(meta) is str else meta.get("label", "")  # type: ignore[union-attr]
 
     @label.setter
     def label(self, name: str) -> None:
         if not isinstance(name, str):
             raise TypeError(f"Value.label: expected a str, got {type(name).__name__}")
-        self._label = name
+        _set_meta(self, "label", name)
 
     @property
     def op(self) -> str:
@@ -523,7 +524,7 @@ class Value:
                 p.grad += g * node._local
 
 
-_UNSET_SLOTS = frozenset({"_label", "_meta"})
+_UNSET_SLOTS = frozenset({"_meta"})
 
 
 def _get_meta(node: Value, key: str) -> Any:

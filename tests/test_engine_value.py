@@ -363,3 +363,25 @@ def test_a_value_wrapped_in_a_value_says_it_is_a_node_already() -> None:
         return sum(Value(x) * 2.0 for x in xs)  # type: ignore[return-value]
 
     assert autograd.compile(loss)([1.0, 2.0]) == 6.0
+
+
+def test_label_scope_and_operands_are_kept_together() -> None:
+    # label, scope and the constant operands share storage on a node: setting one
+    # must keep the others, in any order
+    x = Value(1.0)
+    with autograd.scope("layer 1"):
+        a = x * 2.0
+        b = 3.0 - x
+        c = autograd.sum([x, 4.0, x])
+    for node, operands in ((a, (x, 2.0)), (b, (3.0, x)), (c, (x, 4.0, x))):
+        assert node.label == ""
+        node.label = "n"
+        assert (node.label, node.scope, node.operands) == ("n", "layer 1", operands)
+        node.scope = "other"
+        node.label = "m"
+        assert (node.label, node.scope, node.operands) == ("m", "other", operands)
+    d = x + x
+    d.label = "d"
+    d.scope = "s"
+    assert (d.label, d.scope, d.operands) == ("d", "s", (x, x))
+    assert (x.label, x.scope, x.operands) == ("", "", ())
