@@ -190,3 +190,28 @@ def test_a_flat_fused_backward_needs_a_one_operand_op() -> None:
                                          r"derivatives per operand"):
         define_op("mul_f", "*", ("a", "b"), "a * b", ("b", "a"), domain=((-1.0, 1.0),) * 2,
                   fused_backward={"b": "grad"}, builtin=False)
+
+
+def test_scoped_and_labelled_nodes_with_constants_differentiate_twice_the_same() -> None:
+    # a scope or a label shares storage with a node's constant operands: create_graph
+    # must still find them (x ** 3.0, 2.0 * x, x - 1.0 under a scope, one relabelled)
+    def f(x: Value) -> Value:
+        y = x ** 3.0 + 2.0 * x
+        y.label = "y"
+        return (y - 1.0) * x
+
+    def second(scoped: bool) -> tuple[float, float]:
+        x = Value(0.7)
+        if scoped:
+            with autograd.scope("block"):
+                out = f(x)
+        else:
+            out = f(x)
+        (g,) = autograd.grad(out, [x], create_graph=True)
+        (h,) = autograd.grad(g, [x])
+        return g.data, h.data
+
+    assert second(True) == second(False)
+    # d/dx (x^4 + 2x^2 - x) = 4x^3 + 4x - 1, d2 = 12x^2 + 4
+    g, h = second(True)
+    assert math.isclose(g, 4 * 0.7**3 + 4 * 0.7 - 1) and math.isclose(h, 12 * 0.49 + 4)
