@@ -809,7 +809,9 @@ def _record_special(node: Value) -> None:
         node._id = 0
     else:
         if state.path:
-            _set_meta(node, "scope", state.path)  # one string per block, shared by its nodes
+            # one string per scope block, shared by its nodes (see _set_meta)
+            ctx = node._ctx
+            node._ctx = state.path if ctx is None else {"operands": ctx, "scope": state.path}
         if hook is not None:
             hook(node)
 
@@ -975,14 +977,14 @@ def make_node(
     else:  # no Value operand: a constant, i.e. a leaf
         node._p = None
         node._local = ()
-    node._ctx = None if operands is None else tuple(operands)
+    node._ctx = ctx = None if operands is None else tuple(operands)
     node._id = _count()
     if _special:
         _record_special(node)
         if scope:  # keep what the open modes recorded (anomaly mode's call site)
             node.scope = scope
-    elif scope:
-        _set_meta(node, "scope", scope)
+    elif scope:  # nn tags every neuron node: _set_meta's work, inlined
+        node._ctx = scope if ctx is None else {"operands": ctx, "scope": scope}
     return node
 
 
