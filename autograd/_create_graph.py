@@ -253,8 +253,6 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             continue
         uses = plan[1]
         ctx = node._ctx
-        if type(ctx) is dict or type(ctx) is str:  # also a scope, label or site
-            ctx = _engine._operand_ctx(ctx)
         if uses is not None and type(p) is not tuple and (ctx is None or type(ctx) is float):
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
             # commonest node; its partial is the stored float if it reads no Value

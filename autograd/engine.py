@@ -132,7 +132,7 @@ class Value:
 
     # ``data`` is a property over the ``_data`` slot (its setter checks the
     # type); the engine itself reads and writes ``_data`` directly.
-    __slots__ = ("_ctx", "_data", "_entry", "_id", "_local", "_p", "grad")
+    __slots__ = ("_ctx", "_data", "_entry", "_id", "_local", "_meta", "_p", "grad")
 
     # NumPy scalars defer to our reflected operators instead of broadcasting.
     __array_ufunc__ = None
@@ -144,14 +144,12 @@ class Value:
     _p: Any  # None | Value | tuple[Value, ...]: typed loosely for the hot loops
     _entry: Op | None  # the op table entry (None for a leaf); read ``op``
     _local: Any  # float (one parent) | tuple[float, ...]
-    # What few nodes carry, in one slot (read it through ``operands``,
-    # ``_operand_ctx`` and ``_get_meta``): None; the operands when some are
-    # constants (a tuple, or a bare float for the commonest ``x op c``); the
-    # scope path alone as a str (one shared string per scope block, no dict per
-    # node); or, once a node has more than one of these or a label or site, a
-    # dict ("operands", "scope", "site", "label").
-    _ctx: Any
+    _ctx: tuple[Any, ...] | float | None  # operands when some are constants (see operands)
     _id: int
+    # Rarely set, so one slot (unset until needed) holds it all: the scope path
+    # alone as a str (one shared string per scope block, no dict per node), or
+    # a dict ("scope", "site", "label": what open modes and ``label`` recorded).
+    _meta: str | dict[str, Any]
 
     def __init__(self, data: Any, label: str = "") -> None:
         if type(data) is float:  # the commonest leaf: no checks
@@ -233,8 +231,11 @@ class Value:
     @property
     def label(self) -> str:
         """A name for display; "" if none was given."""
-        ctx = self._ctx
-        return ctx.get("label", "") if type(ctx) is dict else ""
+        try:
+            meta = self._meta
+        except AttributeError:
+            return ""
+        return "" if type(meta) is str else meta.get("label", "")  # type: ignore[union-attr]
 
     @label.setter
     def label(self, name: str) -> None:
@@ -296,7 +297,7 @@ class Value:
     @property
     def operands(self) -> tuple[Value | float, ...]:
         """All operands in call order, constants included (``x * 2`` -> ``(x, 2.0)``)."""
-        ctx = _operand_ctx(self._ctx)
+        ctx = self._ctx
         if ctx is None:
             return self.parents
         if isinstance(ctx, tuple):
@@ -348,6 +349,8 @@ class Value:
         # Reached only when normal lookup fails: ops registered by users with
         # api="method" (autograd.custom_op) are called as ``x.name(*params)``.
         if name[:1] == "_":
+            if name in _UNSET_SLOTS:  # read by the label/scope properties: fail fast
+                raise AttributeError(name)
             raise AttributeError(
                 f"'Value' object has no attribute {name!r}; the public attributes are "
                 "data, grad, label, op (the op's name), parents (the Value operands, in "
@@ -521,32 +524,33 @@ class Value:
                 p.grad += g * node._local
 
 
-def _operand_ctx(ctx: Any) -> tuple[Any, ...] | float | None:
-    """The constant operands held in a node's ``_ctx`` (see Value): None if none."""
-    if type(ctx) is dict:
-        return ctx.get("operands")
-    return None if type(ctx) is str else ctx
+_UNSET_SLOTS = frozenset({"_meta"})
 
 
 def _get_meta(node: Value, key: str) -> Any:
-    """What an open mode (or ``label``) recorded on ``node`` under ``key`` (None if nothing)."""
-    ctx = node._ctx
-    if type(ctx) is dict:
-        return ctx.get(key)
-    return ctx if key == "scope" and type(ctx) is str else None
+    """What an open mode recorded on ``node`` under ``key`` (None if nothing)."""
+    try:
+        meta = node._meta
+    except AttributeError:
+        return None
+    if type(meta) is str:
+        return meta if key == "scope" else None
+    return meta.get(key)  # type: ignore[union-attr]
 
 
 def _set_meta(node: Value, key: str, value: Any) -> None:
     """Record ``value`` under ``key`` on ``node`` (keeping what is there)."""
-    ctx = node._ctx
-    if type(ctx) is dict:
-        ctx[key] = value
-    elif type(ctx) is str:
-        node._ctx = value if key == "scope" else {"scope": ctx, key: value}
-    elif ctx is None:
-        node._ctx = value if key == "scope" else {key: value}
-    else:  # constant operands
-        node._ctx = {"operands": ctx, key: value}
+    try:
+        meta = node._meta
+    except AttributeError:
+        node._meta = value if key == "scope" else {key: value}
+        return
+    if type(meta) is str:
+        if key == "scope":
+            node._meta = value
+            return
+        node._meta = meta = {"scope": meta}
+    meta[key] = value  # type: ignore[index]
 
 
 class _BoundOp:
@@ -809,9 +813,7 @@ def _record_special(node: Value) -> None:
         node._id = 0
     else:
         if state.path:
-            # one string per scope block, shared by its nodes (see _set_meta)
-            ctx = node._ctx
-            node._ctx = state.path if ctx is None else {"operands": ctx, "scope": state.path}
+            node._meta = state.path  # one string per scope block, shared by its nodes
         if hook is not None:
             hook(node)
 
@@ -977,14 +979,14 @@ def make_node(
     else:  # no Value operand: a constant, i.e. a leaf
         node._p = None
         node._local = ()
-    node._ctx = ctx = None if operands is None else tuple(operands)
+    node._ctx = None if operands is None else tuple(operands)
     node._id = _count()
     if _special:
         _record_special(node)
         if scope:  # keep what the open modes recorded (anomaly mode's call site)
             node.scope = scope
-    elif scope:  # nn tags every neuron node: _set_meta's work, inlined
-        node._ctx = scope if ctx is None else {"operands": ctx, "scope": scope}
+    elif scope:
+        node._meta = scope
     return node
 
 
