@@ -128,7 +128,9 @@ class Backward:
         matrix in one add)."""
         fw, bemit, g = self.fw, self.bemit, grp.gid
         slope = grp.slope
-        bemit(f"    dZ{g} = GM{g} * {slope}" if slope else f"    dZ{g} = GM{g}")
+        bemit(f"    dZ{g} = GM{g}")
+        if slope:  # in place: GM is this call's own array, not read after this
+            bemit(f"    dZ{g} *= {slope}")
         if grp.start is not None:
             k_, n_ = len(grp.members), len(grp.xs)
             s0, s1 = grp.start, grp.start + k_ * n_

@@ -349,7 +349,9 @@ class Forward:
                 bidx = np.array([pidx[b] for b in grp.bs], dtype=np.intp)
                 self.glob[f"_J{g}"] = bidx
                 grp.bdup = len(set(bidx.tolist())) != bidx.size
-        emit(f"    Z{g} = X{g} @ W{g} + {bias_src}" if grp.bias else f"    Z{g} = X{g} @ W{g}")
+        emit(f"    Z{g} = X{g} @ W{g}")
+        if grp.bias:
+            emit(f"    Z{g} += {bias_src}")  # in place: one batch-sized array, not two
         self.glob[f"_X{g}"] = grp.exact
         b_arg = bias_src if grp.bias else "None"
         ein = [self.eref(x) for x in grp.xs]

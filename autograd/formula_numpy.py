@@ -76,21 +76,27 @@ def where(c: Any, a: Any, b: Any) -> Any:
     return np.where(c, a, b)
 
 
-_ONES: dict[int, Any] = {}
+_CONST: dict[tuple[float, Any], Any] = {}
+
+
+def _filled(v: float, shape: Any) -> Any:
+    """A read-only array of ``v`` (``0.0`` or ``1.0``) shaped ``shape``, kept per shape
+    (at most 16 are kept: batch sizes come and go)."""
+    key = (v, shape)
+    o = _CONST.get(key)
+    if o is None:
+        if len(_CONST) >= 16:
+            _CONST.clear()
+        o = np.zeros(shape) if v == 0.0 else np.full(shape, v)
+        o.flags.writeable = False
+        _CONST[key] = o
+    return o
 
 
 def colsum(m: Any) -> Any:
     """The column sums of a matrix as ``ones(rows) @ m``: one BLAS call, a few times
-    faster than ``m.sum(0)`` (the ones vector is kept per length, read-only)."""
-    n = m.shape[0]
-    o = _ONES.get(n)
-    if o is None:
-        if len(_ONES) >= 16:
-            _ONES.clear()
-        o = np.ones(n)
-        o.flags.writeable = False
-        _ONES[n] = o
-    return o @ m
+    faster than ``m.sum(0)``."""
+    return _filled(1.0, m.shape[0]) @ m
 
 
 def fmask(c: Any) -> Any:
@@ -100,8 +106,10 @@ def fmask(c: Any) -> Any:
 
 def relu0(x: Any) -> Any:
     """``where(x <= 0.0, 0.0, x)``, bit for bit: ``maximum`` keeps nan, ``+ 0.0`` makes
-    its ``-0.0`` (from ``x = -0.0``) the select's ``0.0``."""
-    r = np.maximum(x, 0.0)
+    its ``-0.0`` (from ``x = -0.0``) the select's ``0.0``. On a large ``x`` the zeros
+    are an array of its shape: NumPy's ``maximum`` against a scalar runs twice as long."""
+    big = getattr(x, "size", 0) >= 4096
+    r = np.maximum(x, _filled(0.0, x.shape) if big else 0.0)
     r += 0.0
     return r
 
