@@ -185,3 +185,71 @@ def test_threads_calling_one_array_step_get_their_own_gradients():
         for loss, grad in results:
             assert loss == want[j][0]
             assert np.array_equal(grad, want[j][1])
+
+
+def _wide_step():
+    """A layer of 64 fused neurons: batches of a few hundred samples run in work arrays."""
+    from nn import MLP
+
+    model = MLP(3, [64, 1], activation="relu", output_activation=None, seed=2)
+    ps = model.parameters()
+
+    def per_sample(x, y):
+        s = model(x)  # one output: a Value, the layer's only column
+        return (1.0 - y * s).relu() + 1e-3 * autograd.dot(ps, ps), s
+
+    return compile_batched(per_sample).array_step(ps), ps
+
+
+def _job(rng, n, k):
+    theta = rng.normal(scale=0.4, size=k)
+    X = rng.normal(size=(n, 3))
+    return theta, X, np.sign(rng.normal(size=n))
+
+
+def test_what_a_call_returns_is_its_own_when_work_arrays_are_reused():
+    # the program keeps its batch-sized arrays between calls: a returned output that is
+    # a layer's column (a view of one) would change under the caller on the next call
+    arr, ps = _wide_step()
+    rng = np.random.default_rng(0)
+    first = _job(rng, 400, len(ps))
+    loss, grad, (out,) = arr(*first)
+    kept = (loss, grad.copy(), out.copy())
+    for _ in range(3):
+        arr(*_job(rng, 400, len(ps)))
+    assert loss == kept[0]
+    assert np.array_equal(grad, kept[1]) and np.array_equal(out, kept[2])
+    again = arr(*first)
+    assert again[0] == loss and np.array_equal(again[1], grad)
+    assert np.array_equal(again[2][0], out)
+
+
+def test_threads_calling_one_program_on_large_batches_get_their_own_work_arrays():
+    import threading
+
+    arr, ps = _wide_step()
+    rng = np.random.default_rng(1)
+    jobs = [_job(rng, n, len(ps)) for n in (300, 300, 500, 300, 500, 300)]
+    want = [arr(*job) for job in jobs]
+    errors: list[BaseException] = []
+    got: list[tuple[int, tuple]] = []
+
+    def work(t: int) -> None:
+        try:
+            for _ in range(6):
+                for j in range(t % 3, len(jobs), 3):
+                    got.append((j, arr(*jobs[j])))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors[0]
+    assert len(got) == 6 * 12
+    for j, (loss, grad, outs) in got:
+        assert loss == want[j][0]
+        assert np.array_equal(grad, want[j][1])
+        assert np.array_equal(outs[0], want[j][2][0])
