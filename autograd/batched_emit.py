@@ -24,7 +24,6 @@
 from __future__ import annotations
 
 import builtins
-import contextlib
 import operator
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -97,20 +96,20 @@ class WorkArrays:
     afresh, which for large arrays is an ``mmap`` whose pages fault in on every
     call (glibc's malloc maps 128 KiB and more apart, and gives them back on
     ``free``). A set is taken by one call at a time (threads calling the program
-    at once get sets of their own), sets are kept for the last few batch sizes
-    only, and none for a batch whose set would exceed ``max_bytes``. A small
-    batch (its widest array under ``min_bytes``, where allocating is cheap) gets
-    ``None`` for each array: the program then allocates as NumPy does. What a
-    program returns is never a work array (its outputs are copied out when
-    they are views).
+    at once get sets of their own); the sets kept hold at most ``max_bytes``
+    together (the oldest batch size goes first, and a set larger than that is
+    not kept). A small batch (its widest array under ``min_bytes``, where
+    allocating is cheap) gets ``None`` for each array: the program then
+    allocates as NumPy does. What a program returns is never a work array (its
+    outputs are copied out when they are views).
     """
 
-    SIZES = 4  # batch sizes kept
     SETS = 4  # sets kept per batch size (concurrent calls)
 
     def __init__(self, np: Any, cols: list[int], min_bytes: int = 1 << 16,
                  max_bytes: int = 1 << 26) -> None:
         self.np, self.cols, self.max_bytes = np, cols, max_bytes
+        self.row_bytes = 8 * sum(cols)
         self.min_rows = -(-min_bytes // (8 * max(cols, default=1)))
         self.none = [None] * len(cols)
         self.free: dict[int, list[list[Any]]] = {}
@@ -128,18 +127,25 @@ class WorkArrays:
         empty = self.np.empty
         return [empty((n, c)) for c in self.cols]
 
+    def kept_bytes(self) -> int:
+        """The bytes of the sets kept now."""
+        return sum(len(sets) * n for n, sets in list(self.free.items())) * self.row_bytes
+
     def give(self, n: int, work: list[Any], result: Any) -> Any:
         """Keep ``work`` for the next call on ``n`` samples; return ``result``."""
-        if n < self.min_rows or n * sum(self.cols) * 8 > self.max_bytes:
+        if n < self.min_rows:
             return result
+        size = n * self.row_bytes
         sets = self.free.get(n)
-        if sets is None:
-            if len(self.free) >= self.SIZES:  # oldest batch size out
-                with contextlib.suppress(RuntimeError, StopIteration):  # another thread
-                    self.free.pop(next(iter(self.free)), None)  # changed it: fine
-            sets = self.free.setdefault(n, [])
-        if len(sets) < self.SETS:
-            sets.append(work)
+        if sets is None or len(sets) < self.SETS:
+            while self.free and self.kept_bytes() + size > self.max_bytes:
+                old = next((k for k in list(self.free) if k != n), None)
+                if old is None:
+                    return result  # this size alone fills the budget: not kept
+                self.free.pop(old, None)  # the oldest batch size out
+            if self.kept_bytes() + size > self.max_bytes:
+                return result
+            self.free.setdefault(n, []).append(work)
         return result
 
 

@@ -253,3 +253,25 @@ def test_threads_calling_one_program_on_large_batches_get_their_own_work_arrays(
         assert loss == want[j][0]
         assert np.array_equal(grad, want[j][1])
         assert np.array_equal(outs[0], want[j][2][0])
+
+
+def test_work_arrays_are_reused_per_batch_size_within_their_memory_budget():
+    from autograd.batched_emit import WorkArrays
+
+    wa = WorkArrays(np, [16, 4], min_bytes=1024, max_bytes=3 * 100 * 20 * 8)
+    assert wa.take(4) == [None, None]  # a small batch: the program allocates
+    first = wa.take(100)
+    assert [a.shape for a in first] == [(100, 16), (100, 4)]
+    assert wa.give(100, first, "result") == "result"
+    again = wa.take(100)
+    assert again is first  # the next call on 100 samples writes into the same arrays
+    other = wa.take(100)  # taken while the first is in use (another thread): its own
+    assert other is not first and not np.shares_memory(other[0], first[0])
+    wa.give(100, first, None)
+    wa.give(100, other, None)
+    wa.give(120, wa.take(120), None)  # over the budget: the oldest size goes first
+    assert wa.kept_bytes() <= wa.max_bytes
+    assert wa.take(120) is not None and 100 not in wa.free
+    big = wa.take(1000)
+    wa.give(1000, big, None)  # larger than the whole budget: not kept
+    assert wa.take(1000) is not big and wa.kept_bytes() <= wa.max_bytes
