@@ -130,7 +130,7 @@ class Backward:
         slope = grp.slope
         bemit(f"    dZ{g} = GM{g}")
         if slope:  # in place: GM is this call's own array, not read after this
-            bemit(f"    dZ{g} *= {slope}")
+            bemit(f"    dZ{g} *= {slope}  # GM{g} * {slope}")
         if grp.start is not None:
             k_, n_ = len(grp.members), len(grp.xs)
             s0, s1 = grp.start, grp.start + k_ * n_

@@ -134,8 +134,9 @@ _OUT_HELPERS = frozenset({"_relu0", "_fmask"})
 def write_into(src: str, into: Callable[[], str]) -> str | None:
     """``src``, a rendered expression, writing its result into a work array.
 
-    When ``src`` is one call of a ufunc of :func:`namespace` (``_nx_tanh``,
-    ``_nx_exp``...) or of a helper taking ``out`` (``_relu0``, ``_fmask``),
+    When ``src`` is one call of a float ufunc of :func:`namespace` (``_nx_tanh``,
+    ``_nx_exp``...; not a comparison or a logical one) or of a helper taking
+    ``out`` (``_relu0``, ``_fmask``),
     returns that call with ``out=into()`` (``into`` names an array of the
     result's shape, reserved only then); else None. The values are the
     call's own: only where they are stored changes.
@@ -148,8 +149,9 @@ def write_into(src: str, into: Callable[[], str]) -> str | None:
             and not tree.keywords and not any(isinstance(a, ast.Starred) for a in tree.args)):
         return None
     fn = _NS.get(tree.func.id)
-    if tree.func.id not in _OUT_HELPERS and not (
-            isinstance(fn, np.ufunc) and fn.nout == 1 and len(tree.args) == fn.nin):
+    if tree.func.id not in _OUT_HELPERS and not (  # a ufunc giving floats for floats
+            isinstance(fn, np.ufunc) and fn.nout == 1 and len(tree.args) == fn.nin
+            and "d" * fn.nin + "->d" in fn.types):
         return None
     tree.keywords.append(ast.keyword("out", ast.parse(into(), mode="eval").body))
     return ast.unparse(tree)
