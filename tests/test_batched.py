@@ -535,3 +535,15 @@ def test_write_into_stores_a_float_ufunc_or_helper_call_in_a_work_array_with_its
     for src in ["_not(c)", "_where(c, 1.0, 0.0)", "1.0 - Z * Z", "_nx_sigmoid(Z)", "Z"]:
         assert write_into(src, into) is None  # not a float ufunc or a helper taking out
     assert len(reserved) == n  # nothing reserved for them
+
+
+@pytest.mark.parametrize("n", [1, 511, 512, 1500])
+def test_the_arguments_are_joined_as_concatenate_joins_them(n):
+    from autograd.batched import _join
+
+    rng = np.random.default_rng(n)
+    for widths in ([2, 1], [1, 1, 1], [3, 5], [8, 1], [1]):
+        mats = [rng.normal(size=(n, w)) for w in widths]
+        mats[0][0, 0], mats[-1][-1, -1] = -0.0, np.nan
+        got, want = _join(np, mats, n), np.concatenate(mats, axis=1)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
