@@ -225,30 +225,15 @@ def test_what_a_call_returns_is_its_own_when_work_arrays_are_reused():
 
 
 def test_threads_calling_one_program_on_large_batches_get_their_own_work_arrays():
-    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     arr, ps = _wide_step()
     rng = np.random.default_rng(1)
     jobs = [_job(rng, n, len(ps)) for n in (300, 300, 500, 300, 500, 300)]
     want = [arr(*job) for job in jobs]
-    errors: list[BaseException] = []
-    got: list[tuple[int, tuple]] = []
-
-    def work(t: int) -> None:
-        try:
-            for _ in range(6):
-                for j in range(t % 3, len(jobs), 3):
-                    got.append((j, arr(*jobs[j])))
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors, errors[0]
-    assert len(got) == 6 * 12
+    order = [j for _ in range(12) for j in range(len(jobs))]
+    with ThreadPoolExecutor(max_workers=6) as pool:  # calls overlap: sets in use at once
+        got = list(zip(order, pool.map(lambda j: arr(*jobs[j]), order)))
     for j, (loss, grad, outs) in got:
         assert loss == want[j][0]
         assert np.array_equal(grad, want[j][1])
