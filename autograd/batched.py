@@ -99,7 +99,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd.batched_emit import BatchedStats, Program
+from autograd.batched_emit import BatchedStats, Program, WorkArrays
 from autograd.compile import Compiled
 from autograd.engine import Value
 from autograd.formula_numpy import namespace, require_numpy
@@ -117,14 +117,15 @@ _REL = 1e-9  # self-check tolerance (relative to the terms' magnitude)
 # The compiled batched function.
 
 
-def _join(np: Any, mats: list[Any], n: int) -> Any:
+def _join(np: Any, mats: list[Any], n: int, out: Any = None) -> Any:
     """The arguments' matrices side by side, one row per sample (``concatenate``'s
-    array). A few columns over many rows are copied one column at a time: NumPy
-    copies a block of two or three columns row by row, several times slower."""
+    array; into ``out``, an array of that shape, if given). A few columns over many
+    rows are copied one column at a time: NumPy copies a block of two or three
+    columns row by row, several times slower."""
     width = sum(m.shape[1] for m in mats)
     if width > 8 or n < 512:
-        return np.concatenate(mats, axis=1)
-    D = np.empty((n, width))
+        return np.concatenate(mats, axis=1, out=out)
+    D = np.empty((n, width)) if out is None else out
     flat = D.reshape(-1)
     c = 0
     for m in mats:
@@ -184,10 +185,16 @@ class BatchedCompiled:
         self._fallback: Compiled | None = None
         self._lock = threading.RLock()  # traces and the per-sample path use the Values
         self._is_single = True
+        self._joined: dict[int, WorkArrays] = {}  # the joined batch's arrays, by width
         self.__doc__ = getattr(fn, "__doc__", None)
 
     # -- inputs
-    def _columns(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], int]:
+    def _columns(self, args: tuple[Any, ...], held: list[Any] | None = None,
+                 ) -> tuple[Any, tuple[Any, ...], int]:
+        """The batch as one matrix (a row per sample), its shape key and its size; with
+        ``held``, several arguments are joined into a kept array (see
+        :class:`~autograd.batched_emit.WorkArrays`), appended to ``held`` to be given
+        back when the call ends."""
         np = self._np
         if not args:
             raise TypeError("compile(batch=True): call it with one batch per argument")
@@ -222,7 +229,20 @@ class BatchedCompiled:
             key.append(type(first) if not hasattr(first, "dtype") else "array")
             mats.append(arr.reshape(n, -1))
         assert n is not None
-        return (mats[0] if len(mats) == 1 else _join(np, mats, n)), tuple(key), n
+        if len(mats) == 1:
+            return mats[0], tuple(key), n
+        out = None
+        if held is not None:
+            width = sum(m.shape[1] for m in mats)
+            pool = self._joined.get(width)
+            if pool is None:
+                if len(self._joined) >= 8:
+                    self._joined.clear()
+                pool = self._joined.setdefault(width, WorkArrays(np, [width]))
+            work = pool.take(n)
+            held.append((pool, n, work))
+            out = work[0]
+        return _join(np, mats, n, out), tuple(key), n
 
     @staticmethod
     def _sample(args: tuple[Any, ...], i: int) -> tuple[Any, ...]:
@@ -296,8 +316,17 @@ class BatchedCompiled:
 
     def _execute(self, args: tuple[Any, ...], backward: bool,
                  arr: _ArrayCall | None = None, theta: Any = None) -> Any:
+        held: list[Any] = []
+        try:
+            return self._execute_on(self._columns(args, held), args, backward, arr, theta)
+        finally:  # the joined batch's array, for the next call (outputs never view it)
+            for pool, n, work in held:
+                pool.give(n, work, None)
+
+    def _execute_on(self, batch: tuple[Any, tuple[Any, ...], int], args: tuple[Any, ...],
+                    backward: bool, arr: _ArrayCall | None, theta: Any) -> Any:
         np = self._np
-        D, key, n = self._columns(args)
+        D, key, n = batch
         seed = 1.0 / n if self.reduction == "mean" else 1.0
         progs = self._programs_for(key)
         rows = None  # None: all rows

@@ -260,3 +260,23 @@ def test_work_arrays_are_reused_per_batch_size_within_their_memory_budget():
     big = wa.take(1000)
     wa.give(1000, big, None)  # larger than the whole budget: not kept
     assert wa.take(1000) is not big and wa.kept_bytes() <= wa.max_bytes
+
+
+def test_an_output_that_is_an_input_column_stays_the_callers_when_the_batch_array_is_reused():
+    # several arguments are joined into one array, kept between calls for large batches
+    ws = [Value(0.1 * (k + 1)) for k in range(30)]
+
+    def per_sample(x, y):
+        return (autograd.dot(ws, x) - y) ** 2, x[0]
+
+    arr = compile_batched(per_sample).array_step(ws)
+    rng = np.random.default_rng(3)
+    theta = np.array([w.data for w in ws])
+    X1, Y1 = rng.normal(size=(400, 30)), rng.normal(size=400)
+    loss, grad, (col,) = arr(theta, X1, Y1)
+    kept = col.copy()
+    for _ in range(2):
+        arr(theta, rng.normal(size=(400, 30)), rng.normal(size=400))
+    assert np.array_equal(col, kept) and np.array_equal(col, X1[:, 0])
+    again = arr(theta, X1, Y1)
+    assert again[0] == loss and np.array_equal(again[1], grad)
