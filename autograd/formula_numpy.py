@@ -274,7 +274,12 @@ def g_fsum(m: Any) -> Any:
     r = s + c
     bp = r - s
     t2 = (s - (r - bp)) + (c - bp)
-    ok = np.abs(t2) + k * 2.3e-16 * ca < 0.25 * np.spacing(np.abs(r))
+    # r is the exactly rounded sum when the sum, r + t2 + (the error of c), lies strictly
+    # inside r's rounding interval: half the gap to its neighbours, the smaller one (the
+    # gap below a power of two is half the one above)
+    ar = np.abs(r)
+    gap = np.minimum(np.spacing(ar), ar - np.nextafter(ar, 0.0))
+    ok = np.abs(t2) + k * 2.3e-16 * ca < 0.5 * gap
     ok &= np.isfinite(r) & np.isfinite(ca)
     if not ok.all():
         r = np.array(r, dtype=np.float64)
