@@ -46,6 +46,7 @@ from autograd.formula import (
 __all__ = [
     "Derived",
     "check",
+    "compile_names",
     "derive",
     "direct_forward",
     "doc_text",
@@ -709,7 +710,22 @@ def _fixed_templates(formula: Formula, calls: dict[str, str], consts: dict[str, 
     return fwd, loc
 
 
-def templates(formula: Formula) -> tuple[Any, ...]:
+class _ProductSums(ast.NodeTransformer):
+    """``sumprod(xs, ys)`` of two groups as the per-element sum ``fsum(xs[i] * ys[i])``:
+    the same float (sumprod is the exactly rounded sum of the products), which a
+    template expands to one ``fsum`` of the n products instead of a helper call
+    that builds them."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if (isinstance(node.func, ast.Name) and node.func.id == "sumprod" and len(node.args) == 2
+                and all(isinstance(a, ast.Name) for a in node.args)):
+            x, y = (a.id for a in node.args)  # type: ignore[attr-defined]
+            return ast.parse(f"fsum({x}[i] * {y}[i])", mode="eval").body
+        return node
+
+
+def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
     """Return ``str.format`` templates for :class:`~autograd.ops.Codegen`.
 
     For a fixed-arity op: ``(forward, local)``, a string and a tuple of
@@ -719,6 +735,10 @@ def templates(formula: Formula) -> tuple[Any, ...]:
     without ``i`` (``fsum(ts)``; a neuron's ``act'(z)`` in ``act'(z) * ws[i]``),
     computed once and read as ``{u0}``, ``{u1}``...; ``temps`` the formula's
     temporaries, computed before the forward and read as ``{t0}``, ``{t1}``...
+
+    With ``products``, the forward and temporaries of a variadic op write
+    ``sumprod(xs, ys)`` as ``fsum`` of the n products (the same float, one call;
+    the compiled path's form: :func:`compile_names` gives the names it reads).
     """
     calls = _float_calls()
     consts = _float_consts()
@@ -727,11 +747,15 @@ def templates(formula: Formula) -> tuple[Any, ...]:
     groups = formula.groups
     singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
+    if products:
+        fwd_tree = _ProductSums().visit(fwd_tree)
     hoist = _Hoist()  # what the partials compute without i: once, after the output
     part_trees = [hoist.visit(parse(p, formula, partial=True)) for p in formula.partials]
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
     hoisted.update({t: f"{{t{k}}}" for k, (t, _) in enumerate(formula.temps)})
     temp_trees = [parse(src, formula, temps=k) for k, (_, src) in enumerate(formula.temps)]
+    if products:
+        temp_trees = [_ProductSums().visit(t) for t in temp_trees]
 
     def expand(tree: ast.expr, n: int, i: int | None) -> str:
         k = len(groups)
@@ -930,6 +954,15 @@ def float_globals(formula: Formula) -> dict[str, Any]:
         out[float_name(h)] = HELPERS[h].float_fn if h in HELPERS else CONSTANTS[h]
         if h == "sumprod_builtin":  # templates add its products with the builtin sum
             out["_sum"] = builtins.sum
+    return out
+
+
+def compile_names(formula: Formula) -> dict[str, Any]:
+    """The globals ``templates(formula, products=True)`` reads: :func:`float_globals`,
+    and ``fsum`` where ``sumprod`` became a sum of products."""
+    out = float_globals(formula)
+    if "sumprod" in helpers_used(formula):
+        out[float_name("fsum")] = HELPERS["fsum"].float_fn
     return out
 
 
