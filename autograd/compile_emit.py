@@ -72,6 +72,8 @@ def names(rec: Any, targs: list[Value], traced: list[Value], leaves: dict[Value,
 
 
 _RENDERED: dict[Any, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_BY_SIZE: dict[tuple[Any, int], tuple[Any, ...]] = {}  # (rule, n) -> its templates
+_MAX_SIZES = 512  # (rule, n) pairs kept: a long sum's templates are long strings
 
 
 def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
@@ -115,9 +117,14 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     if rendered is None:
         temps, fwd = cg.temp_templates(n), cg.forward_template(n)
         after, local = cg.after_templates(n), cg.local_templates(n)
-    else:
-        t_fwd, t_local, t_after, t_temps = rendered[0]
-        temps, fwd, after, local = t_temps(n), t_fwd(n), t_after(n), t_local(n)
+    else:  # rendered once per operand count, for every later trace too
+        got = _BY_SIZE.get((op.rule, n))
+        if got is None:
+            if len(_BY_SIZE) >= _MAX_SIZES:
+                _BY_SIZE.clear()
+            t_fwd, t_local, t_after, t_temps = rendered[0]
+            got = _BY_SIZE[(op.rule, n)] = (t_temps(n), t_fwd(n), t_after(n), t_local(n))
+        temps, fwd, after, local = got
     fwd_text = "".join(temps) + fwd
     fwd_uses = tuple(fwd_text.count(f"{{{i}}}") for i in range(n))
     bwd_text = "".join(after) + "".join(local)
