@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -360,6 +361,8 @@ class _Rename(ast.NodeTransformer):
         new = self.names.get(node.id, node.id)
         if self.in_cond and self.cond_name is not None and node.id not in _PLAIN:
             new = self.cond_name(new)
+        if new.isidentifier():  # a name (an operand's slot): no parse needed
+            return ast.copy_location(ast.Name(new, ast.Load()), node)
         return ast.copy_location(ast.parse(new, mode="eval").body, node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
@@ -725,6 +728,14 @@ class _ProductSums(ast.NodeTransformer):
         return node
 
 
+_SLOT = re.compile(r"__op(\d+)__|__out__")
+
+
+def _slot_field(m: re.Match[str]) -> str:
+    """An operand slot's placeholder as its ``str.format`` field (``{3}``, ``{out}``)."""
+    return "{out}" if m.group(1) is None else f"{{{m.group(1)}}}"
+
+
 def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
     """Return ``str.format`` templates for :class:`~autograd.ops.Codegen`.
 
@@ -757,30 +768,45 @@ def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
     if products:
         temp_trees = [_ProductSums().visit(t) for t in temp_trees]
 
-    def expand(tree: ast.expr, n: int, i: int | None) -> str:
-        k = len(groups)
-        size = (n - len(singles)) // k
-        group_of = {g: [f"__op{j * size + m}__" for m in range(size)]
-                    for j, g in enumerate(groups)}
-        env = {"i": i if i is not None else 0, "n": size}
-        ones = {nm: f"__op{k * size + j}__" for j, nm in enumerate(singles)}
+    sizes: dict[int, tuple[int, dict[str, list[str]], dict[str, str]]] = {}
 
-        text = _render(_Expand(group_of, env, size).visit(_copy(tree)),
-                       {**consts, "out": "__out__", **ones,
-                        **{h: f"__{h}__" for h in hoisted}}, calls)
+    def context(n: int) -> tuple[int, dict[str, list[str]], dict[str, str]]:
+        # per operand count, once: the group size, each group's slots, the names
+        got = sizes.get(n)
+        if got is None:
+            k = len(groups)
+            size = (n - len(singles)) // k
+            group_of = {g: [f"__op{j * size + m}__" for m in range(size)]
+                        for j, g in enumerate(groups)}
+            ones = {nm: f"__op{k * size + j}__" for j, nm in enumerate(singles)}
+            if len(sizes) >= 64:
+                sizes.clear()
+            got = sizes[n] = (size, group_of, {**consts, "out": "__out__", **ones,
+                                               **{h: f"__{h}__" for h in hoisted}})
+        return got
+
+    def expand(tree: ast.expr, n: int, i: int | None) -> str:
+        size, group_of, names = context(n)
+        env = {"i": i if i is not None else 0, "n": size}
+        text = _render(_Expand(group_of, env, size).visit(_copy(tree)), names, calls)
         for h, u in hoisted.items():
             text = text.replace(f"__{h}__", u)
-        for m in range(n - 1, -1, -1):
-            text = text.replace(f"__op{m}__", f"{{{m}}}")
-        return text.replace("__out__", "{out}")
+        return _SLOT.sub(_slot_field, text)  # one pass: linear in the operand count
 
     def forward(n: int) -> str:
         return expand(fwd_tree, n, None)
 
     def local(n: int) -> tuple[str, ...]:
-        size = (n - len(singles)) // len(groups)
-        return tuple(expand(t, n, m) for j, t in enumerate(part_trees)
-                     for m in (range(size) if j < len(groups) else (None,)))
+        size = context(n)[0]
+        out: list[str] = []
+        for j, t in enumerate(part_trees):
+            if j >= len(groups):
+                out.append(expand(t, n, None))
+            elif _uses(t, "i"):
+                out += [expand(t, n, m) for m in range(size)]
+            else:  # the same partial for every element (sum's 1.0): rendered once
+                out += [expand(t, n, 0)] * size
+        return tuple(out)
 
     def after(n: int) -> tuple[str, ...]:
         return tuple(expand(c, n, None) for c in hoist.calls)

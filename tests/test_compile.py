@@ -411,3 +411,18 @@ def test_dot_compiles_to_one_fsum_of_products_and_matches_dynamic(data) -> None:
     assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
     assert "sumprod" not in cf.stats(*ys).helper_calls  # the products inline, fsum once
     assert cf.stats(*ys).helper_calls["fsum"] == 1
+
+
+def test_a_long_sum_and_dot_compile_and_match_dynamic() -> None:
+    # templates of n operands are rendered in one pass over their text (not n passes)
+    data = [0.001 * i - 1.0 for i in range(3000)]
+
+    def f(xs: list[Value]) -> Value:
+        return autograd.sum(xs) * autograd.dot(xs[:1500], xs[1500:])
+
+    xs = [Value(d) for d in data]
+    out = f(xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    assert same(compile_fn(f)(ys), out.data)
+    assert [y.grad for y in ys] == [x.grad for x in xs]
