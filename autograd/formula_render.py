@@ -728,6 +728,31 @@ class _ProductSums(ast.NodeTransformer):
         return node
 
 
+class _WholeGroups(ast.NodeTransformer):
+    """Each group that a partial passes whole to a helper (``tie_share(xs, i)``)
+    as one temporary tuple (``_all_xs``), read by the forward's and partials'
+    helper calls: one tuple per node instead of the group spelled out again in
+    each of its n partials (which made a node's code quadratic in n)."""
+
+    def __init__(self, formula: Formula, partials: Sequence[ast.expr]) -> None:
+        groups = set(formula.groups)
+        self.temps = {a.id: f"_all_{a.id}" for t in partials for c in ast.walk(t)
+                      if isinstance(c, ast.Call) and _call_name(c) != "sumprod_builtin"
+                      for a in c.args if isinstance(a, ast.Name) and a.id in groups}
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if _call_name(node) != "sumprod_builtin":  # expanded from the groups themselves
+            node.args = [ast.Name(self.temps[a.id], ast.Load())
+                         if isinstance(a, ast.Name) and a.id in self.temps else a
+                         for a in node.args]
+        return node
+
+
+def _call_name(node: ast.Call) -> str:
+    return node.func.id if isinstance(node.func, ast.Name) else ""
+
+
 _SLOT = re.compile(r"__op(\d+)__|__out__")
 
 
@@ -758,15 +783,20 @@ def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
     groups = formula.groups
     singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
-    if products:
-        fwd_tree = _ProductSums().visit(fwd_tree)
-    hoist = _Hoist()  # what the partials compute without i: once, after the output
-    part_trees = [hoist.visit(parse(p, formula, partial=True)) for p in formula.partials]
-    hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
-    hoisted.update({t: f"{{t{k}}}" for k, (t, _) in enumerate(formula.temps)})
+    part_trees = [parse(p, formula, partial=True) for p in formula.partials]
+    temp_names = [t for t, _ in formula.temps]
     temp_trees = [parse(src, formula, temps=k) for k, (_, src) in enumerate(formula.temps)]
     if products:
+        fwd_tree = _ProductSums().visit(fwd_tree)
         temp_trees = [_ProductSums().visit(t) for t in temp_trees]
+        whole = _WholeGroups(formula, part_trees)  # a group a partial takes whole: one tuple
+        fwd_tree, part_trees = whole.visit(fwd_tree), [whole.visit(t) for t in part_trees]
+        temp_names += list(whole.temps.values())
+        temp_trees += [ast.Name(g, ast.Load()) for g in whole.temps]
+    hoist = _Hoist()  # what the partials compute without i: once, after the output
+    part_trees = [hoist.visit(t) for t in part_trees]
+    hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
+    hoisted.update({t: f"{{t{k}}}" for k, t in enumerate(temp_names)})
 
     sizes: dict[int, tuple[int, dict[str, list[str]], dict[str, str]]] = {}
 

@@ -426,3 +426,20 @@ def test_a_long_sum_and_dot_compile_and_match_dynamic() -> None:
     ys = [Value(d) for d in data]
     assert same(compile_fn(f)(ys), out.data)
     assert [y.grad for y in ys] == [x.grad for x in xs]
+
+
+def test_a_wide_softmax_names_its_operands_once_per_node() -> None:
+    # the partials' tie_share(xs, i) read one tuple of the group, not the group spelled out
+    data = [0.01 * i for i in range(400)]
+
+    def f(xs: list[Value]) -> Value:
+        return autograd.sum([p * p for p in autograd.softmax(xs)])
+
+    xs = [Value(d) for d in data]
+    out = f(xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    cf = compile_fn(f)
+    assert same(cf(ys), out.data)
+    assert [y.grad for y in ys] == [x.grad for x in xs]
+    assert len(cf.source(ys)) < 400 * 400  # linear in k (k^2 names before: ~1e6 chars)
