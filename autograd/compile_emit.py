@@ -78,8 +78,8 @@ _MAX_SIZES = 512  # (rule, n) pairs kept: a long sum's templates are long string
 
 def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
     """A variadic formula op's templates in the compiled path's form, and the names
-    they read (:func:`autograd.formula_render.templates` with ``products``: a
-    ``sumprod`` as one ``fsum`` of its products); None for other ops (their
+    they read (:func:`autograd.formula_render.templates` with ``compiled``: a
+    ``sumprod`` as one ``fsum`` of its products...); None for other ops (their
     :class:`~autograd.ops.Codegen` as it is)."""
     rule = op.rule
     if rule is None or not rule.variadic or not callable(op.codegen.forward):
@@ -88,7 +88,7 @@ def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None
     if got is None:
         from autograd import formula_render
 
-        got = _RENDERED[rule] = (formula_render.templates(rule, products=True),
+        got = _RENDERED[rule] = (formula_render.templates(rule, compiled=True),
                                  formula_render.compile_names(rule))
     return got
 

@@ -761,7 +761,7 @@ def _slot_field(m: re.Match[str]) -> str:
     return "{out}" if m.group(1) is None else f"{{{m.group(1)}}}"
 
 
-def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
+def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     """Return ``str.format`` templates for :class:`~autograd.ops.Codegen`.
 
     For a fixed-arity op: ``(forward, local)``, a string and a tuple of
@@ -772,9 +772,11 @@ def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
     computed once and read as ``{u0}``, ``{u1}``...; ``temps`` the formula's
     temporaries, computed before the forward and read as ``{t0}``, ``{t1}``...
 
-    With ``products``, the forward and temporaries of a variadic op write
-    ``sumprod(xs, ys)`` as ``fsum`` of the n products (the same float, one call;
-    the compiled path's form: :func:`compile_names` gives the names it reads).
+    With ``compiled``, a variadic op's templates take the compiled path's form
+    (:mod:`autograd.compile`; :func:`compile_names` gives the names they read):
+    ``sumprod(xs, ys)`` in the forward and temporaries as ``fsum`` of the n
+    products (the same float, one call), and a group the partials pass whole
+    to a helper as one temporary tuple (the node's code linear in n).
     """
     calls = _float_calls()
     consts = _float_consts()
@@ -786,7 +788,7 @@ def templates(formula: Formula, *, products: bool = False) -> tuple[Any, ...]:
     part_trees = [parse(p, formula, partial=True) for p in formula.partials]
     temp_names = [t for t, _ in formula.temps]
     temp_trees = [parse(src, formula, temps=k) for k, (_, src) in enumerate(formula.temps)]
-    if products:
+    if compiled:
         fwd_tree = _ProductSums().visit(fwd_tree)
         temp_trees = [_ProductSums().visit(t) for t in temp_trees]
         whole = _WholeGroups(formula, part_trees)  # a group a partial takes whole: one tuple
@@ -1014,7 +1016,7 @@ def float_globals(formula: Formula) -> dict[str, Any]:
 
 
 def compile_names(formula: Formula) -> dict[str, Any]:
-    """The globals ``templates(formula, products=True)`` reads: :func:`float_globals`,
+    """The globals ``templates(formula, compiled=True)`` reads: :func:`float_globals`,
     and ``fsum`` where ``sumprod`` became a sum of products."""
     out = float_globals(formula)
     if "sumprod" in helpers_used(formula):

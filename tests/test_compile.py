@@ -364,7 +364,7 @@ class _Forms:
     def __init__(self, rule) -> None:
         from autograd.formula_render import compile_names, templates
 
-        self.fwd, self.loc, self.aft, self.tmp = templates(rule, products=True)
+        self.fwd, self.loc, self.aft, self.tmp = templates(rule, compiled=True)
         self.names = compile_names(rule)
 
     def forward_template(self, n):
