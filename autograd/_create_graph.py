@@ -7,10 +7,13 @@ partial comes from the op's one formula:
 * a partial that reads no Value in this node (``b`` in ``x * 2.0``, the ``1``
   of an addition, relu's ``where(out > 0.0, 1.0, 0.0)``) is the float the node
   stored at forward time: no Value rule is called, no node is built for it;
-* an entry that declares ``fused_backward`` (tanh, sigmoid) gets
+* an entry that declares ``fused_backward`` (tanh, sigmoid; per operand slot:
+  logsumexp's group away from infinity, softmax_out's ``lse``) gets
   ``grad * partial`` as one node of its ``<op>_backward`` op, made from the
   entry (PyTorch's ``tanh_backward``);
-* otherwise the op's Value rule (``Op.local_value``) builds the partial.
+* otherwise the op's Value rule (``Op.local_value``) builds the partial;
+  operands with the same stored float partial (``mean``'s ``1 / n``) share
+  one ``grad * partial`` node.
 
 Loaded by :func:`autograd.grad` on its first ``create_graph=True`` call, so
 ``import autograd`` does not pay for it.
@@ -27,52 +30,158 @@ from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
 
-_uses_cache: dict[int, tuple[Op, Any, Any]] = {}
+_uses_cache: dict[int, tuple[Op, Any, Any, Any, Any]] = {}
 
 
-def _plan(op: Op) -> tuple[Op, Any, Any]:
+def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any]:
     """How ``create_graph`` treats nodes of ``op`` (cached per op).
 
-    Returns ``(op, uses, fused)``. ``uses``: for each operand slot, the
+    Returns ``(op, uses, fused, slots, direct)``. ``uses``: for each operand slot, the
     operand indices its partial reads as values (``-1`` is ``out``); ``None``
     for a slot (or for the whole op, if it has no formula) means: evaluate
     the op's Value rule. Names read only in a ``where`` condition do not
     count: a condition reads data, so a partial whose value-names are all
     constants in a node is a float, the one the node stored at forward time.
-    ``fused``: ``(backward op, value slots)`` when the entry declares
-    ``fused_backward``, else None.
+    ``fused``: ``(backward op, value slots)`` for a one-operand entry that
+    declares ``fused_backward``, else None. ``slots``: for an entry of more
+    operands that declares it, ``(fused slots, guard)`` (see :func:`_slot_ops`),
+    else None. ``direct``: for each slot whose partial is one of the values
+    (``b`` of ``a * b``, ``out`` of ``exp``, ``ys[i]`` of ``dot``), where that
+    value is: the operand index (``-1``: ``out``; for a group, the group's
+    index), None for the others; the Value rule would return it as it is.
     """
     rule = op.rule
     uses: Any = None
     fused: Any = None
+    slots: Any = None
+    direct: Any = None
     if rule is not None:
         from autograd.formula_render import value_names
 
         index = {name: k for k, name in enumerate(rule.names)}
         index["out"] = -1
-        slots = [value_names(src, rule) for src in rule.partials]
+        names_of = [value_names(src, rule) for src in rule.partials]
         if rule.variadic:
-            uses = _AllFree() if not any(slots) else None
+            uses = _AllFree() if not any(names_of) else None
         else:
-            uses = tuple(tuple(sorted(index[n] for n in names)) for names in slots)
+            uses = tuple(tuple(sorted(index[n] for n in names)) for names in names_of)
         if op.fused_backward and len(rule.partials) == 1 and not rule.variadic:
-            names = sorted(slots[0], key=lambda n: index[n] % len(index))  # operand, then out
+            names = sorted(names_of[0], key=lambda n: index[n] % len(index))  # operand, out
             at = -1 if names == ["out"] else 0 if names == [rule.names[0]] else 2
-            fused = (_fused_op(op, names), at)
-    plan = (op, uses, fused)
+            fused = (_fused_op(op, rule.partials[0], names, dict(op.fused_backward[0][1])), at)
+        elif op.fused_backward:
+            slots = _slot_ops(op)
+        direct = _direct(rule)
+    plan = (op, uses, fused, slots, direct)
     _uses_cache[id(op)] = plan
     return plan
 
 
-def _fused_op(op: Op, names: list[str]) -> Op:
-    """The one-node ``grad * partial`` op of ``op`` (``tanh_backward``), from its entry."""
-    name = f"{op.name}_backward"
+def _direct(rule: Any) -> tuple[int | None, ...] | None:
+    """For each partial that is a bare value, where it is (see :func:`_plan`)."""
+    import ast
+
+    from autograd.formula_render import parse
+
+    if rule.variadic and rule.singles:
+        return None
+    where: list[int | None] = []
+    for src in rule.partials:
+        tree = parse(src, rule, partial=True)
+        if not rule.variadic and isinstance(tree, ast.Name):
+            where.append(-1 if tree.id == "out" else rule.names.index(tree.id)
+                         if tree.id in rule.names else None)
+        elif (rule.variadic and isinstance(tree, ast.Subscript)
+              and isinstance(tree.value, ast.Name) and tree.value.id in rule.groups
+              and isinstance(tree.slice, ast.Name) and tree.slice.id == "i"):
+            where.append(rule.groups.index(tree.value.id))
+        else:
+            where.append(None)
+    return tuple(where) if any(w is not None for w in where) else None
+
+
+def _slot_ops(op: Op) -> tuple[dict[int, tuple[Op, tuple[int, ...]]], Any]:
+    """The fused ops of an entry of several operands, and when they apply.
+
+    Returns ``(fused, guard)``: ``fused`` maps a partial's index to ``(backward op,
+    reads)``, ``reads`` the values it takes after ``grad`` (an operand index, ``-1``
+    for ``out``, ``-2`` for the group element the partial is for); ``guard`` is None,
+    or a float function of ``out``, true where the fused ops do not apply: a group's
+    partial ``where(c, a, b)`` whose ``a`` reads the whole group (logsumexp's ties at
+    infinity) is fused as ``b``, where ``c`` is false.
+
+    Raises:
+        ValueError: if a declared slot is not an operand of the op, or the op has
+            more than one group.
+    """
+    import ast
+
+    from autograd.formula_render import float_expression, float_globals, parse, value_names
+
+    rule = op.rule
+    assert rule is not None
+    if len(rule.groups) > 1 or (rule.singles and rule.groups):
+        raise ValueError(f"{op.name}: fused_backward supports one group or fixed operands")
+    fused: dict[int, tuple[Op, tuple[int, ...]]] = {}
+    guard: Any = None
+    for slot, declared in op.fused_backward:
+        if slot not in rule.names:
+            raise ValueError(f"{op.name}: fused_backward names {slot!r}, not an operand; "
+                             f"the operands are {', '.join(rule.names)}")
+        j = rule.names.index(slot)
+        src = rule.partials[j]
+        tree = parse(src, rule, partial=True)
+        if rule.variadic and isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) \
+                and tree.func.id == "where" and _whole(tree.args[1], slot):
+            cond, _, other = tree.args  # where(c, <the whole group's>, other): fuse other
+            text = float_expression(f"where({ast.unparse(cond)}, 1.0, 0.0)", rule, {})
+            guard = eval(f"lambda out: {text} == 1.0", float_globals(rule))
+            tree = other
+        if rule.variadic:
+            if _whole(tree, slot):
+                raise ValueError(f"{op.name}: fused_backward for {slot!r}: its partial "
+                                 "reads the whole group, not one element")
+            src = re.sub(rf"\b{slot}\[i\]", slot, ast.unparse(tree))
+            own = _element_rule(rule)
+        else:
+            src, own = ast.unparse(tree), rule
+        names = sorted(value_names(src, own), key=lambda n: (n == "out", own.names.index(n)
+                                                              if n != "out" else 0))
+        reads = tuple(-1 if n == "out" else -2 if rule.variadic else rule.names.index(n)
+                      for n in names)
+        fop = _fused_op(op, src, names, dict(declared), f"{op.name}_backward"
+                        if len(op.fused_backward) == 1 else f"{op.name}_backward_{slot}")
+        fused[j] = (fop, reads)
+    return fused, guard
+
+
+def _whole(tree: Any, group: str) -> bool:
+    """Whether ``tree`` reads ``group`` other than as ``group[i]``."""
+    import ast
+
+    inner = {id(nd.value) for nd in ast.walk(tree) if isinstance(nd, ast.Subscript)}
+    return any(isinstance(nd, ast.Name) and nd.id == group and id(nd) not in inner
+               for nd in ast.walk(tree))
+
+
+def _element_rule(rule: Any) -> Any:
+    """``rule`` with its group as one operand (a partial's element ``xs[i]`` as ``xs``)."""
+    from autograd.formula import Formula
+
+    return Formula(tuple(rule.names), "0.0", tuple("0.0" for _ in rule.names))
+
+
+def _fused_op(op: Op, partial: str, names: list[str], declared: dict[str, str],
+              name: str = "") -> Op:
+    """The one-node ``grad * partial`` op of ``op`` (``tanh_backward``), from its entry.
+
+    ``partial`` reads the values ``names`` (operands, ``out``); ``declared`` gives the
+    derivative of ``grad * partial`` with respect to each of them.
+    """
+    name = name or f"{op.name}_backward"
     have = OPS.get(name)
     if have is not None:
         return have
-    rule = op.rule
-    assert rule is not None
-    declared = dict(op.fused_backward)
     missing = [n for n in names if n not in declared]
     if missing:
         raise ValueError(
@@ -83,15 +192,21 @@ def _fused_op(op: Op, names: list[str]) -> Op:
     def result(src: str) -> str:  # out is a reserved name: call it result
         return re.sub(r"\bout\b", "result", src)
 
-    partial = result(rule.partials[0])
+    def own(src: str) -> str:  # ``this``, grad * partial, is the fused op's own out
+        return re.sub(r"\bthis\b", "out", result(src))
+
     operands = ("grad", *("result" if n == "out" else n for n in names))
     entry = define_op(
-        name, f"{op.symbol}_backward", operands, f"grad * ({partial})",
-        (partial, *(result(declared[n]) for n in names)),
+        name, f"{op.symbol}_backward", operands, f"grad * ({result(partial)})",
+        (result(partial), *(own(declared[n]) for n in names)),
         domain=((-1.0, 1.0),) * len(operands), api="function", builtin=False,
         doc=f"grad * d {op.name} / dx as one node (create_graph's fused backward).",
     )
     return register_op(entry)
+
+
+_ELEMENT_OUT = (-2, -1)  # what a fused op reads after grad: the group element, out
+_OUT = (-1,)
 
 
 class _AllFree(tuple):
@@ -115,7 +230,7 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
         if fused is not None and type(g) is Value:  # grad * partial as one node
             fop, at = fused  # a one-operand op whose partial reads out, x or both
             if at == -1:
-                vals: tuple[Value, ...] = (g, node)
+                vals: Any = (g, node)
                 parts = fop.local(0.0, g._data, node._data)  # its own out is not a name
             elif at == 0:
                 vals = (g, p)
@@ -164,11 +279,26 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
         local = node._local
         bare = type(local) is not tuple
         k = 0
+        slots = plan[3]  # the slots of several operands fused, where the guard allows
+        if slots is not None and (type(g) is not Value or (slots[1] is not None
+                                  and slots[1](node._data))):
+            slots = None
+        direct = plan[4]
+        last: Any = None  # (partial, contrib): equal float partials share one g * d node
         for i, o in enumerate(operands):
             if type(o) is not Value and not isinstance(o, Value):
                 continue  # a folded constant or a parameter
+            if slots is not None:
+                f = slots[0].get(0 if op.arity < 0 else i)
+                if f is not None:
+                    contrib = _fused(f, g, o, node, operands, local if bare else local[k])
+                    if contrib is not None:
+                        k += 1
+                        prev = grads.get(o)
+                        grads[o] = contrib if prev is None else prev + contrib
+                        continue
             u = uses[i] if uses is not None else None
-            d: Any = None
+            d = None
             if u is not None:
                 for j in u:
                     if j < 0 or type(operands[j]) is not float:
@@ -177,13 +307,63 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
                     d = local if bare else local[k]
             k += 1
             if d is None:
-                d = op.local_value(operands, node, i)  # the op's Value rule
+                j = None
+                if direct is not None:  # the partial is one of the values: that Value
+                    if op.arity >= 0:
+                        j = direct[i]
+                    else:
+                        n = len(operands) // len(direct)
+                        j = direct[i // n]
+                        if j is not None:
+                            j = j * n + i % n
+                d = op.local_value(operands, node, i) if j is None else (  # the Value rule
+                    node if j == -1 else operands[j])
             # x * 1.0 is x exactly (IEEE-754): build no node for it
             if type(d) is float and d == 1.0:
                 contrib = g
             elif type(g) is float and g == 1.0:
                 contrib = d
+            elif last is not None and d is last[0]:  # mean's 1 / n for every operand
+                contrib = last[1]
             else:
                 contrib = g * d
+                if type(d) is float:
+                    last = (d, contrib)
             prev = grads.get(o)
             grads[o] = contrib if prev is None else prev + contrib
+
+
+def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,
+           operands: tuple[Any, ...], d: float) -> Value | None:
+    """``g * d`` for operand ``o`` of ``node`` as one node of the fused op of ``f``
+    (see :func:`_slot_ops`); None if a value it reads is a constant here."""
+    fop, reads = f
+    if reads == _ELEMENT_OUT:  # (x_i, out): logsumexp's
+        vals: Any = (g, o, node)
+        floats: Any = (g._data, o._data, node._data)
+    elif reads == _OUT:
+        vals = (g, node)
+        floats = (g._data, node._data)
+    else:
+        vals = (g, *[node if r == -1 else o if r == -2 else operands[r] for r in reads])
+        if not all(type(v) is Value for v in vals):
+            return None
+        floats = [v._data for v in vals]
+    data = g._data * d  # the plain gradient's bits
+    return _fused_node(fop, vals, data, fop.local(data, *floats))
+
+
+def _fused_node(fop: Op, vals: tuple[Value, ...], data: float, parts: tuple[float, ...]
+                ) -> Value:
+    """A node of the fused backward op ``fop`` (the body of engine._node, inlined)."""
+    contrib: Any = _new(Value)
+    contrib._data = data
+    contrib.grad = 0.0
+    contrib._entry = fop
+    contrib._p = vals
+    contrib._local = parts
+    contrib._ctx = None
+    contrib._id = _count()
+    if _engine._special:
+        _engine._record_special(contrib)
+    return contrib

@@ -17,8 +17,11 @@ drifts from what this module generates. Regenerate both with::
   (``+ - * / **``, unary ``-``, ``exp log sqrt tanh sigmoid relu``)
   specialised for a float or a Value operand so that one node costs one
   Python call, built from the op's templates (the same ones
-  :mod:`autograd.compile` emits) and installed on ``Value`` there. It can be
-  read, type-checked and stepped through like any other code.
+  :mod:`autograd.compile` emits) and installed on ``Value`` there; and the
+  group ops' (``sum mean dot logsumexp``, ``_fast_group_<op>``) and softmax's
+  (``_fast_softmax``: the logsumexp node and its outputs in one call) bodies,
+  rendered from their float rules. It can be read, type-checked and stepped
+  through like any other code.
 
 Anything the fast paths do not cover (ints, NumPy scalars, non-numbers, ops
 without templates) goes through the engine's general path, which also raises
@@ -27,6 +30,7 @@ the errors.
 
 from __future__ import annotations
 
+import ast
 import pathlib
 import re
 
@@ -35,8 +39,8 @@ from autograd import formula_render as R
 from autograd import numerics as N
 from autograd.ops import OPS, Codegen, Op, iter_ops
 
-__all__ = ["FAST_BINARY", "FAST_GROUP", "FAST_UNARY", "derived_source", "fast_paths_source",
-           "write_all", "write_derived", "write_engine"]
+__all__ = ["CACHED_LOCAL", "FAST_BINARY", "FAST_GROUP", "FAST_UNARY", "derived_source",
+           "fast_paths_source", "write_all", "write_derived", "write_engine"]
 
 #: op name -> (method for ``self op other``, method for ``other op self``)
 FAST_BINARY = {
@@ -192,24 +196,70 @@ def _body(src: str) -> list[str]:
     return src.splitlines()[1:]
 
 
-def _group(name: str, op: Op) -> str:
-    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data."""
+#: the largest operand count whose constant partials are cached (one tuple shared
+#: by every node of that size; larger groups make their own)
+CACHED_LOCAL = 64
+
+
+def _constant_partials(rule: F.Formula) -> bool:
+    """Whether every partial of a one-group formula reads nothing but ``n`` and constants
+    (``1.0``, ``1.0 / n``): then the partials tuple depends on the operand count only."""
+    if len(rule.groups) != 1 or rule.singles or rule.temps:
+        return False
+    allowed = {"n", *F.CONSTANTS}
+    for src in rule.partials:
+        tree = R.parse(src, rule, partial=True)
+        if not {nd.id for nd in ast.walk(tree) if isinstance(nd, ast.Name)} <= allowed:
+            return False
+    return True
+
+
+def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
+    """A group op's node from ``ops``, its operands' data: (a cache declaration or "",
+    the expression of ``ops`` from ``vs``, the lines setting ``node._data``/``_local``).
+
+    A partials tuple that depends only on the operand count (``sum``, ``mean``) is
+    made once per count (up to :data:`CACHED_LOCAL`) and shared by the nodes.
+    """
     if op.rule is None or not op.rule.variadic:
         raise ValueError(f"codegen: op {name!r} in FAST_GROUP is not a variadic formula")
     fwd, loc = (_body(src) for src in R.float_source(name, op.rule))
     store = "    node._data = out = " if re.search(r"\bout\b", loc[-1]) else "    node._data = "
     lines = [*fwd[:-1], fwd[-1].replace("    return ", store, 1)]
     lines += [ln for ln in loc[:-1] if ln not in fwd]  # the groups are split once
-    lines.append(loc[-1].replace("    return ", "    node._local = ", 1))
+    ret = loc[-1].replace("    return ", "", 1)
+    cached = _constant_partials(op.rule)
+    if not cached:
+        lines.append(f"    node._local = {ret}")
     body = _guard("    ", "".join(f"{ln}\n" for ln in lines))
     lines = [ln if len(ln) <= 100 or ln.endswith("# noqa: E501") else f"{ln}  # noqa: E501"
              for ln in body.splitlines()]
+    # the operands' data as a list, unless the partials are made from its slices
+    # (dot's ``ys + xs``): then a tuple, the node's partials as they are
+    data = ("[v._data for v in vs]" if cached or ret.startswith(("(", "tuple("))
+            else "tuple([v._data for v in vs])")
+    decl = ""
+    if cached:  # after the guard: its lines only read n
+        cache = f"_LOCAL_{name.upper()}"
+        decl = f"{cache}: dict[int, tuple[float, ...]] = {{}}\n\n\n"
+        lines += [f"    local = {cache}.get(n)",
+                  "    if local is None:",
+                  f"        local = {ret}",
+                  f"        if n <= {CACHED_LOCAL}:",
+                  f"            {cache}[n] = local",
+                  "    node._local = local"]
+    return decl, data, lines
+
+
+def _group(name: str, op: Op) -> str:
+    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data."""
+    decl, data, lines = _group_body(name, op)
     ref = _ref(name)
     return (
-        f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
-        f'    """``{op.formula}`` of a list of operands: op table entry ``{name}``."""\n'
+        decl + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
+        f'    """``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``."""\n'
         "    try:\n"
-        "        ops = tuple([v._data for v in vs])\n"
+        f"        ops = {data}\n"
         "    except AttributeError:  # a number among them: the general path\n"
         f"        return apply({ref}, *vs)\n"
         "    if len(ops) < 2:  # a constant, or one parent stored bare: the general path\n"
@@ -221,26 +271,96 @@ def _group(name: str, op: Op) -> str:
     )
 
 
+def _shared_softmax(lse: Op, smo: Op) -> str:
+    """The condition under which logsumexp's partial ``i`` is softmax_out's forward of
+    ``xs[i]`` (the same expression, so the same float), rendered over ``m``.
+
+    logsumexp's partial is ``where(C, A, exp(xs[i] - out))`` and softmax_out's forward
+    ``exp(x - lse)``: where ``C`` is false, the outputs are the logsumexp node's partials.
+
+    Raises:
+        ValueError: if the two formulas do not have that shape.
+    """
+    assert lse.rule is not None and smo.rule is not None
+    part = R.parse(lse.rule.partials[0], lse.rule, partial=True)
+    fwd = R.parse(smo.rule.forward, smo.rule)
+    x, m = smo.rule.operands
+    (group,) = lse.rule.groups
+
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id == x:
+                return ast.Subscript(ast.Name(group, ast.Load()), ast.Name("i", ast.Load()),
+                                     ast.Load())
+            return ast.Name("out", ast.Load()) if node.id == m else node
+
+    want = ast.dump(Sub().visit(fwd))
+    if not (isinstance(part, ast.Call) and isinstance(part.func, ast.Name)
+            and part.func.id == "where" and len(part.args) == 3
+            and ast.dump(part.args[2]) == want):
+        raise ValueError("codegen: logsumexp's partial is no longer where(C, A, <softmax_out's "
+                         "forward>): update _shared_softmax")
+    # a condition renders only inside a where: render where(C, 1.0, 0.0) and take C
+    text = R.float_expression(f"where({ast.unparse(part.args[0])}, 1.0, 0.0)", lse.rule,
+                              {"out": "m"})
+    cond = re.fullmatch(r"\(1\.0 if (.+) else 0\.0\)", text)
+    if cond is None:
+        raise ValueError(f"codegen: unexpected rendering of a where: {text!r}")
+    return cond.group(1)
+
+
 def _softmax(op: Op) -> str:
-    """``_fast_softmax_outs(vs, lse)``: one ``softmax_out`` node per Value of ``vs``."""
+    """``_fast_softmax(vs)``: a list of Values to its logsumexp node and one
+    ``softmax_out`` node per Value, in one call (None: take the general path)."""
     cg = _templates(op)
     fwd = cg.forward_template(2).format("x", "m")
     l0, l1 = (t.format("x", "m", out="{out}") for t in cg.local_templates(2))
+    tail = "".join(f"    {ln}\n" if ln else "\n"
+                   for ln in _TAIL.format(ref=_ref(op.name)).splitlines()[:-1])
+    lse = OPS["logsumexp"]
+    cond = _shared_softmax(lse, op)
+    _, data, lines = _group_body(lse.name, lse)
+    lse_lines = "".join(re.sub(r"\bnode\b", "lse", ln) + "\n" for ln in lines)
+    lse_tail = re.sub(r"\bnode\b", "lse", _TAIL.format(ref=_ref(lse.name))).replace(
+        "    return lse\n", "")
     return (
-        "def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:\n"
-        f'    """``{op.formula}`` for each x of ``vs`` (Values): op table entry '
-        f'``{op.name}``."""\n'
-        "    m = lse._data\n"
+        "def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:\n"
+        f'    """``{op.formula}`` for each x of ``vs``: op table entries ``{lse.name}`` '
+        f'and ``{op.name}``.\n\n'
+        f"    Unless ``{cond}``, the outputs are the partials of ``lse``\n"
+        "    (logsumexp's partial i is the same expression): the nodes take those floats.\n"
+        "    None for a number among ``vs`` or fewer than two: the general path.\n"
+        '    """\n'
+        "    try:\n"
+        f"        ops = {data}\n"
+        "    except AttributeError:\n"
+        "        return None\n"
+        "    if len(ops) < 2:\n"
+        "        return None\n"
+        "    lse: Value = _new(Value)\n"
+        + lse_lines
+        + "    lse._p = vs if type(vs) is tuple else tuple(vs)\n"
+        "    lse._ctx = None\n" + lse_tail
+        + "    m = lse._data\n"
         "    outs: list[Value] = []\n"
         "    push = outs.append\n"
+        f"    if not ({cond}):\n"
+        "        for v, out in zip(vs, lse._local):\n"
+        "            node: Value = _new(Value)\n"
+        "            node._data = out\n"
+        f"            node._local = ({l0.format(out='out')}, {l1.format(out='out')})\n"
+        "            node._p = (v, lse)\n"
+        "            node._ctx = None\n"
+        + "".join(f"    {ln}\n" for ln in tail.splitlines())
+        + "            push(node)\n"
+        "        return outs\n"
         "    for v in vs:\n"
         "        x = v._data\n"
-        "        node: Value = _new(Value)\n"
+        "        node = _new(Value)\n"
         + _store("        ", fwd, [l0, l1])
         + "        node._p = (v, lse)\n"
         "        node._ctx = None\n"
-        + "".join(f"    {ln}\n" if ln else "\n"
-                  for ln in _TAIL.format(ref=_ref(op.name)).splitlines()[:-1])
+        + tail
         + "        push(node)\n"
         "    return outs\n"
     )

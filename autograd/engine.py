@@ -152,7 +152,9 @@ class Value:
     _meta: str | dict[str, Any]
 
     def __init__(self, data: Any, label: str = "") -> None:
-        if isinstance(data, Value):
+        if type(data) is float:  # the commonest leaf: no checks
+            self._data = data
+        elif isinstance(data, Value):
             self._data = data._data
             self.grad = 0.0
             self._entry = None
@@ -172,7 +174,8 @@ class Value:
                 "already: use it as it is, or value.detach() for a new leaf with the "
                 "same data"
             )
-        self._data = _to_float(data, "Value")
+        else:
+            self._data = _to_float(data, "Value")
         self.grad = 0.0
         self._entry = None
         self._p = None
@@ -508,8 +511,14 @@ class Value:
                 # on zeros only, when g is finite: skip it (see the module notes).
                 if local[0] == 0.0 and g - g == 0.0 and local.count(0.0) == len(local):
                     continue
-                for q, d in zip(p, local):
-                    q.grad += g * d
+                if len(p) == 2:  # the commonest tuple (a product, a softmax output)
+                    a, b = p
+                    da, db = local
+                    a.grad += g * da
+                    b.grad += g * db
+                else:
+                    for q, d in zip(p, local):
+                        q.grad += g * d
             else:  # one parent, stored bare with its partial (see _node)
                 p.grad += g * node._local
 
@@ -605,6 +614,21 @@ def _interior(root: Value, reset: bool) -> list[Value]:
     for node in order:  # the loop also visits the nodes appended during it
         p = node._p
         if type(p) is tuple:
+            if len(p) == 2:  # the commonest tuple (see backward): no iterator, no met()
+                a, b = p
+                if a not in seen:
+                    add(a)
+                    if a._p is not None:
+                        append(a)
+                        if reset:
+                            a.grad = 0.0
+                if b not in seen:
+                    add(b)
+                    if b._p is not None:
+                        append(b)
+                        if reset:
+                            b.grad = 0.0
+                continue
             if met(p):  # commonly so: the neurons of a layer share inputs and weights
                 continue
             for q in p:
@@ -1006,7 +1030,10 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     Raises:
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    return _fast_group_sum(_values(values, "sum"))
+    t = type(values)  # a list or tuple as it is, without a call (the common case)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "sum"))  # (mypy does not narrow on type(x))
+    return _fast_group_sum(vs)
 
 
 def mean(values: Iterable[Value | Number]) -> Value:
@@ -1016,7 +1043,9 @@ def mean(values: Iterable[Value | Number]) -> Value:
         ValueError: if ``values`` is empty.
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    vs = _values(values, "mean")
+    t = type(values)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "mean"))
     if not vs:
         raise ValueError("mean: got an empty sequence; pass at least one value")
     return _fast_group_mean(vs)
@@ -1031,14 +1060,16 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
         ValueError: if the sequences differ in length.
         TypeError: if an element is not a Value or a real number.
     """
-    a = _values(xs, "dot: xs")
-    b = _values(ys, "dot: ys")
+    t = type(xs)  # a list or tuple as it is, without a call (the common case)
+    a = xs if t is list or t is tuple else _values(xs, "dot: xs")
+    t = type(ys)
+    b = ys if t is list or t is tuple else _values(ys, "dot: ys")
     if len(a) != len(b):
         raise ValueError(
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
             "of equal length"
         )
-    return _fast_group_dot([*a, *b])
+    return _fast_group_dot((*a, *b))  # a tuple: the node's parents as they are
 
 
 def maximum(a: Value | Number, b: Value | Number) -> Value:
@@ -1066,7 +1097,9 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
-    vs = _values(values, "logsumexp")
+    t = type(values)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "logsumexp"))
     if not vs:
         raise ValueError("logsumexp: got an empty sequence; pass at least one value")
     return _fast_group_logsumexp(vs)
@@ -1083,15 +1116,18 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
-    vs = _values(values, "softmax")
+    t = type(values)
+    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
+                         else _values(values, "softmax"))
     if not vs:
         raise ValueError("softmax: got an empty sequence; pass at least one value")
+    if not _special:  # (an open mode may strip the nodes as they are made)
+        outs = _fast_softmax(vs)
+        if outs is not None:
+            return outs
+    # an open mode, a number among them or only one: the general path
     lse = _fast_group_logsumexp(vs)
-    p = lse._p
-    if _special or type(p) is not tuple or len(p) != len(vs):
-        # an open mode, a number among them or only one: the general path
-        return [_binary(_SOFTMAX_OUT, v, lse) for v in vs]
-    return _fast_softmax_outs(vs, lse)
+    return [_binary(_SOFTMAX_OUT, v, lse) for v in vs]
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
@@ -1501,10 +1537,13 @@ def _fast_relu(self: Value) -> Value:
     return node
 
 
+_LOCAL_SUM: dict[int, tuple[float, ...]] = {}
+
+
 def _fast_group_sum(vs: Sequence[Any]) -> Value:
-    """``fsum(xs)`` of a list of operands: op table entry ``sum``."""
+    """``fsum(xs)`` of a list or tuple of operands: op table entry ``sum``."""
     try:
-        ops = tuple([v._data for v in vs])
+        ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_SUM, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
@@ -1514,12 +1553,16 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
         xs = ops
         node._data = _raw_fsum(xs)
         n = len(ops)
-        node._local = (1.0,) * n
     except (ArithmeticError, ValueError):
         xs = ops
         node._data = _fsum(xs)
         n = len(ops)
-        node._local = (1.0,) * n
+    local = _LOCAL_SUM.get(n)
+    if local is None:
+        local = (1.0,) * n
+        if n <= 64:
+            _LOCAL_SUM[n] = local
+    node._local = local
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1530,10 +1573,13 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
     return node
 
 
+_LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
+
+
 def _fast_group_mean(vs: Sequence[Any]) -> Value:
-    """``fsum(xs) / n`` of a list of operands: op table entry ``mean``."""
+    """``fsum(xs) / n`` of a list or tuple of operands: op table entry ``mean``."""
     try:
-        ops = tuple([v._data for v in vs])
+        ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_MEAN, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
@@ -1543,12 +1589,16 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
         xs = ops
         n = len(ops)
         node._data = _raw_fsum(xs) / n
-        node._local = (1.0 / n,) * n
     except (ArithmeticError, ValueError):
         xs = ops
         n = len(ops)
         node._data = _fsum(xs) / n
-        node._local = (1.0 / n,) * n
+    local = _LOCAL_MEAN.get(n)
+    if local is None:
+        local = (1.0 / n,) * n
+        if n <= 64:
+            _LOCAL_MEAN[n] = local
+    node._local = local
     node._p = vs if type(vs) is tuple else tuple(vs)
     node._ctx = None
     node.grad = 0.0
@@ -1560,7 +1610,7 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
 
 
 def _fast_group_dot(vs: Sequence[Any]) -> Value:
-    """``sumprod(xs, ys)`` of a list of operands: op table entry ``dot``."""
+    """``sumprod(xs, ys)`` of a list or tuple of operands: op table entry ``dot``."""
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
@@ -1584,9 +1634,9 @@ def _fast_group_dot(vs: Sequence[Any]) -> Value:
 
 
 def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
-    """``logsumexp(xs)`` of a list of operands: op table entry ``logsumexp``."""
+    """``logsumexp(xs)`` of a list or tuple of operands: op table entry ``logsumexp``."""
     try:
-        ops = tuple([v._data for v in vs])
+        ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
@@ -1612,14 +1662,57 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     return node
 
 
-def _fast_softmax_outs(vs: Sequence[Value], lse: Value) -> list[Value]:
-    """``exp(x - lse)`` for each x of ``vs`` (Values): op table entry ``softmax_out``."""
+def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:
+    """``exp(x - lse)`` for each x of ``vs``: op table entries ``logsumexp`` and ``softmax_out``.
+
+    Unless ``m == _INF or m == -_INF``, the outputs are the partials of ``lse``
+    (logsumexp's partial i is the same expression): the nodes take those floats.
+    None for a number among ``vs`` or fewer than two: the general path.
+    """
+    try:
+        ops = [v._data for v in vs]
+    except AttributeError:
+        return None
+    if len(ops) < 2:
+        return None
+    lse: Value = _new(Value)
+    try:  # the math function; the IEEE helper where it raises
+        xs = ops
+        lse._data = out = _logsumexp(xs)
+        n = len(ops)
+        lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
+    except (ArithmeticError, ValueError):
+        xs = ops
+        lse._data = out = _logsumexp(xs)
+        n = len(ops)
+        lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
+    lse._p = vs if type(vs) is tuple else tuple(vs)
+    lse._ctx = None
+    lse.grad = 0.0
+    lse._entry = _FAST_LOGSUMEXP
+    lse._id = _count()
+    if _special:
+        _record_special(lse)
     m = lse._data
     outs: list[Value] = []
     push = outs.append
+    if not (m == _INF or m == -_INF):
+        for v, out in zip(vs, lse._local):
+            node: Value = _new(Value)
+            node._data = out
+            node._local = (out, -out)
+            node._p = (v, lse)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_SOFTMAX_OUT
+            node._id = _count()
+            if _special:
+                _record_special(node)
+            push(node)
+        return outs
     for v in vs:
         x = v._data
-        node: Value = _new(Value)
+        node = _new(Value)
         try:  # the math function; the IEEE helper where it raises
             node._data = out = _raw_exp(x - m)
             node._local = (out, -out)

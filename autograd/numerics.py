@@ -135,16 +135,21 @@ def logsumexp(xs: Sequence[float]) -> float:
         return m
     # x - m <= 0 (or nan) here, so math.exp cannot overflow; all terms are in
     # [0, 1] or nan, so math.fsum cannot raise: the same value as exp and fsum
-    return m + math.log(math.fsum(map(math.exp, [x - m for x in xs])))
+    return m + _raw_log(_raw_fsum(map(_raw_exp, [x - m for x in xs])))
 
 
 def sumprod(xs: Sequence[float], ys: Sequence[float]) -> float:
     """Return the exactly rounded ``sum(x * y)`` of two equal-length sequences."""
-    products = list(map(operator.mul, xs, ys))
-    try:  # fsum's body, one call fewer on this hot path
-        return math.fsum(products)
+    try:  # fsum's body, one call fewer on this hot path (and no list of the products)
+        return _raw_fsum(map(_mul, xs, ys))
     except (ValueError, OverflowError):
-        return fsum(products)
+        return fsum(list(map(_mul, xs, ys)))
+
+
+_raw_fsum = math.fsum  # module globals: one lookup each on the hot paths above
+_raw_exp = math.exp
+_raw_log = math.log
+_mul = operator.mul
 
 
 def tie_share(xs: Sequence[float], i: int) -> float:

@@ -19,11 +19,11 @@ Everything else is derived from that formula, never restated:
 * ``Op.formula``/``Op.derivative`` and :func:`op_table_markdown`: the
   README's op table; ``Op.symbol`` labels graph nodes.
 
-An entry may also declare ``fused_backward`` (tanh, sigmoid): the
-derivatives of ``grad * partial``, from which ``create_graph`` makes one
-``<op>_backward`` node per gradient instead of a small graph (PyTorch's
-``tanh_backward``); that op is itself defined from a formula, so it can be
-differentiated again.
+An entry may also declare ``fused_backward`` (tanh, sigmoid, logsumexp,
+softmax_out): the derivatives of ``grad * partial``, from which
+``create_graph`` makes one ``<op>_backward`` node per gradient instead of a
+small graph (PyTorch's ``tanh_backward``); that op is itself defined from a
+formula, so it can be differentiated again.
 
 For the built-in ops these forms are committed, generated, in
 :mod:`autograd._derived` (``python -m autograd.codegen`` rewrites it; a test
@@ -224,12 +224,14 @@ class Op:
             :class:`Codegen`); ``None`` compiles to calls of ``forward``/``local``.
         rule: the :class:`~autograd.formula.Formula` every other form was
             derived from (``None`` for an op built from callables).
-        fused_backward: for a one-operand op, how ``create_graph`` builds
-            ``grad * partial`` as one node (PyTorch's ``tanh_backward``):
-            ``(name, formula)`` pairs giving the derivative of
-            ``grad * partial`` with respect to each value the partial reads
-            (``out`` or the operand), over ``grad``, the operand and ``out``.
-            Empty: the partial is built from Value operations.
+        fused_backward: how ``create_graph`` builds ``grad * partial`` as one
+            node (PyTorch's ``tanh_backward``), for the operand slots listed:
+            ``(slot, ((name, formula), ...))`` pairs, ``slot`` an operand (or
+            group) name, each formula the derivative of ``grad * partial``
+            with respect to one value the partial reads (``out``, an
+            operand; a group's name stands for its element ``i``), over
+            ``grad``, those operands, ``out`` and ``this`` (``grad * partial``
+            itself). Empty: the partials are built from Value operations.
     """
 
     name: str
@@ -250,7 +252,8 @@ class Op:
     builtin: bool = field(default=True, compare=False)
     codegen: Codegen | None = field(default=None, compare=False)
     rule: Formula | None = field(default=None, compare=False)
-    fused_backward: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    fused_backward: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = field(
+        default=(), compare=False)
 
     def edge_label(self, slot: int, names: Sequence[str]) -> str:
         """The local derivative for operand ``slot`` as text in the operands' names.
@@ -317,7 +320,7 @@ def define_op(
     doc: str = "",
     call: str = "",
     builtin: bool = True,
-    fused_backward: Mapping[str, str] | None = None,
+    fused_backward: Mapping[str, Any] | None = None,
     temps: Sequence[tuple[str, str]] = (),
 ) -> Op:
     """Build a table entry from one formula: its forward and partials, written once.
@@ -339,10 +342,14 @@ def define_op(
         doc: one line saying what the op computes.
         call: how to call it, for docs.
         builtin: False for ops registered by users.
-        fused_backward: for a one-operand op, the derivative of ``grad *
-            partial`` with respect to each value the partial reads (``{"out":
-            "-2.0 * grad * out"}`` for tanh), so that ``create_graph`` builds
-            the gradient as one node (see :attr:`Op.fused_backward`).
+        fused_backward: the derivative of ``grad * partial`` with respect to
+            each value the partial reads, so that ``create_graph`` builds the
+            gradient as one node (see :attr:`Op.fused_backward`): for a
+            one-operand op ``{"out": "-2.0 * grad * out"}`` (tanh); else per
+            operand slot, ``{"lse": {"out": "-grad"}}`` (softmax_out). A group's
+            name stands for its element ``i``; a partial ``where(c, a, b)`` whose
+            ``a`` reads the whole group is fused where ``c`` is false (logsumexp
+            away from infinity).
         temps: named temporaries of a variadic op, ``(("z", "sumprod(xs, ws) + b"),)``:
             each computed once per node, before the forward, from the operands and
             earlier temporaries; the forward and partials read them by name.
@@ -352,6 +359,8 @@ def define_op(
 
     Raises:
         autograd.formula.FormulaError: if the formula is outside the language.
+        ValueError: if ``fused_backward`` has the one-operand form for an op of
+            several operands.
     """
     rule = Formula(tuple(operands), forward, tuple(partials), params, tuple(temps))
     pre = _derived.RULES.get(name) if builtin else None
@@ -374,8 +383,24 @@ def define_op(
         ftext, dtext, tuple(domain), kinks=tuple(kinks), specials=tuple(specials),
         params=params, api=api, doc=doc, call=call, builtin=builtin,
         codegen=Codegen(ft, lt, temps=tt, names=names, after=after), rule=rule,
-        fused_backward=tuple((fused_backward or {}).items()),
+        fused_backward=_fused_slots(rule, fused_backward or {}),
     )
+
+
+def _fused_slots(rule: Formula, declared: Mapping[str, Any]
+                 ) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """``fused_backward`` as ``(slot, ((value, formula), ...))`` pairs (see :class:`Op`)."""
+    if not declared:
+        return ()
+    if all(isinstance(v, str) for v in declared.values()):  # one operand: the flat form
+        if len(rule.partials) != 1:
+            raise ValueError(
+                f"fused_backward of an op of {len(rule.partials)} operands: give the "
+                "derivatives per operand, {operand: {value: formula}} "
+                "(softmax_out's is {'lse': {'out': '-grad'}})"
+            )
+        return ((rule.names[0], tuple(declared.items())),)
+    return tuple((slot, tuple(d.items())) for slot, d in declared.items())
 
 
 # ---------------------------------------------------------------------------
@@ -492,12 +517,15 @@ _TABLE: tuple[Op, ...] = (
         # at +-inf all the mass is on the largest entries, shared between ties
         ("where(out == INF or out == -INF, tie_share(xs, i), exp(xs[i] - out))",),
         domain=(_R,), api="function",
+        # d(grad * exp(x - out)) / d x and / d out (away from +-inf): +-this
+        fused_backward={"xs": {"xs": "this", "out": "-this"}},
         specials=(Special((1000.0, 1000.0), 1000.0 + math.log(2.0)),),
         doc="Stable log-sum-exp as one node."),
     # one output of softmax: every output of a group shares one logsumexp node,
     # so the backward is the closed form dx_j = y_j * (g_j - sum_i g_i * y_i)
     _op("softmax_out", "softmax", ("x", "lse"), "exp(x - lse)", ("out", "-out"),
         domain=(_R, _R), api="function",
+        fused_backward={"lse": {"out": "-grad"}},  # d(grad * -out) / d out
         call="`autograd.softmax(values)` (one node per output)",
         doc="Output i of softmax, exp(x_i - logsumexp(x)): k outputs share one "
             "logsumexp node, k + 1 nodes in all."),

@@ -70,3 +70,43 @@ def test_fast_paths_equal_the_general_path(a: float, b: float) -> None:
         assert _same(fast.data, general.data) and all(
             map(_same, fast.partials, general.partials)
         ), (name, a)
+
+
+def _general(name: str, operands: list) -> Value:
+    return autograd.apply(autograd.get_op(name), *operands)
+
+
+@given(st.lists(floats, min_size=2, max_size=9))
+def test_group_fast_paths_equal_the_general_path(xs: list[float]) -> None:
+    vs = [Value(x) for x in xs]
+    h = len(vs) // 2
+    for name, fast, operands in [
+        ("sum", autograd.sum(vs), vs), ("mean", autograd.mean(vs), vs),
+        ("logsumexp", autograd.logsumexp(vs), vs),
+        ("dot", autograd.dot(vs[:h], vs[h:2 * h]), vs[:2 * h]),
+    ]:
+        general = _general(name, operands)
+        assert fast.op == general.op == name
+        assert fast.parents == general.parents
+        assert _same(fast.data, general.data), (name, xs)
+        assert all(map(_same, fast.partials, general.partials)), (name, xs)
+
+
+@given(st.lists(floats, min_size=2, max_size=9))
+def test_softmax_fast_outputs_equal_the_general_path(xs: list[float]) -> None:
+    vs = [Value(x) for x in xs]
+    outs = autograd.softmax(vs)
+    lse = outs[0].parents[1]
+    for v, out in zip(vs, outs):
+        general = _general("softmax_out", [v, lse])
+        assert out.parents == general.parents == (v, lse)
+        assert _same(out.data, general.data), xs
+        assert all(map(_same, out.partials, general.partials)), xs
+
+
+def test_sum_and_mean_partials_of_any_length() -> None:
+    for n in (2, 3, cg.CACHED_LOCAL, cg.CACHED_LOCAL + 1, 200):
+        vs = [Value(float(i)) for i in range(n)]
+        assert autograd.sum(vs).partials == (1.0,) * n
+        assert autograd.mean(vs).partials == (1.0 / n,) * n
+        assert autograd.mean(tuple(vs)).parents == tuple(vs)

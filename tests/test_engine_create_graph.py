@@ -100,3 +100,93 @@ def test_a_fused_backward_must_cover_every_value_its_partial_reads() -> None:
             autograd.grad(y, [x], create_graph=True)
     finally:
         autograd.custom.remove_op("sq_t")
+
+
+def _ops_in(v: Value) -> set[str]:
+    ops: set[str] = set()
+    stack, seen = [v], set()
+    while stack:
+        u = stack.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        ops.add(u.op)
+        stack.extend(u.parents)
+    return ops
+
+
+def _softmax_graph(xs: list[Value]) -> Value:
+    ps = autograd.softmax([x * 1.5 for x in xs])
+    return autograd.logsumexp([xs[0] * ps[1], ps[0], xs[2].tanh()]) * ps[2] + ps[0] * ps[1]
+
+
+def test_logsumexp_and_softmax_gradients_are_fused_nodes() -> None:
+    xs = [Value(v) for v in (0.3, -0.5, 1.1)]
+    grads = autograd.grad(_softmax_graph(xs) * Value(2.0), xs, create_graph=True)
+    ops = set().union(*(_ops_in(g) for g in grads))
+    assert {"logsumexp_backward", "softmax_out_backward"} <= ops
+    lse = autograd.get_op("logsumexp_backward")
+    assert lse.rule is not None and lse.rule.forward == "grad * (exp(xs - result))"
+    assert lse.rule.operands == ("grad", "xs", "result") and not lse.builtin
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fused_logsumexp_and_softmax_first_derivatives_are_the_plain_grads_bits(
+        seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    xs = [Value(rng.uniform(-2.0, 2.0)) for _ in range(3)]
+    y = _softmax_graph(xs) * Value(0.7) + autograd.softmax(xs)[1]
+    graph = autograd.grad(y, xs, create_graph=True)
+    plain = autograd.grad(y, xs)
+    assert [_bits(g.data) for g in graph] == [_bits(g.data) for g in plain]
+
+
+def test_gradgradcheck_through_fused_logsumexp_and_softmax() -> None:
+    def f(a: Value, b: Value, c: Value) -> Value:
+        return _softmax_graph([a, b, c]) * Value(1.3)
+
+    assert autograd.gradgradcheck(f, [0.3, -0.8, 0.5]).passed
+
+
+def test_logsumexp_at_infinity_keeps_its_tie_rule_under_create_graph() -> None:
+    xs = [Value(math.inf), Value(math.inf), Value(1.0)]
+    y = autograd.logsumexp(xs) * Value(3.0)  # a Value gradient reaches the logsumexp node
+    graph = autograd.grad(y, xs, create_graph=True)
+    assert [g.data for g in graph] == [g.data for g in autograd.grad(y, xs)] == [1.5, 1.5, 0.0]
+    assert "logsumexp_backward" not in set().union(*(_ops_in(g) for g in graph))
+
+
+def test_a_fused_backward_must_name_an_operand() -> None:
+    op = autograd.register_op(define_op(
+        "mul_t", "*", ("a", "b"), "a * b", ("b", "a"), domain=((-1.0, 1.0),) * 2,
+        fused_backward={"c": {"b": "grad"}}, builtin=False,
+    ))
+    try:
+        a, b = Value(0.5), Value(2.0)
+        y = autograd.apply(op, a, b) * a
+        with pytest.raises(ValueError, match=r"mul_t: fused_backward names 'c', not an operand"):
+            autograd.grad(y, [a, b], create_graph=True)
+    finally:
+        autograd.custom.remove_op("mul_t")
+
+
+def test_partials_that_are_operands_through_dot_with_numbers_among_them() -> None:
+    def f(a: Value, b: Value, c: Value) -> Value:  # (a c + 2 b + 3 b) a = a^2 c + 5 a b
+        return autograd.dot([a, 2.0, b], [c, b, 3.0]) * a
+
+    a, b, c = Value(0.7), Value(-1.3), Value(2.1)
+    y = f(a, b, c)
+    graph = autograd.grad(y, [a, b, c], create_graph=True)
+    assert [_bits(g.data) for g in graph] == [_bits(g.data) for g in autograd.grad(y, [a, b, c])]
+    h = func.hessian(f, argnums=(0, 1, 2))(0.7, -1.3, 2.1)
+    want = [[2 * 2.1, 5.0, 2 * 0.7], [5.0, 0.0, 0.0], [2 * 0.7, 0.0, 0.0]]
+    assert h == [pytest.approx(row, rel=1e-12, abs=1e-12) for row in want]
+
+
+def test_a_flat_fused_backward_needs_a_one_operand_op() -> None:
+    with pytest.raises(ValueError, match=r"fused_backward of an op of 2 operands: give the "
+                                         r"derivatives per operand"):
+        define_op("mul_f", "*", ("a", "b"), "a * b", ("b", "a"), domain=((-1.0, 1.0),) * 2,
+                  fused_backward={"b": "grad"}, builtin=False)

@@ -250,9 +250,27 @@ def test_any_entry_replaced_by_any_json_value_loads_or_raises_model_file_error(
         model = nn.load(path)
     except nn.ModelFileError:
         return
-    # when it loads, it is exactly what the file says
+    # when it loads, it is exactly what the file says, its numbers read as the nearest
+    # floats (as JSON's are: an integer past 2**53, such as 9007199254740993, is rounded)
+    arch = dict(doc["architecture"])
+    if _is_number(arch.get("negative_slope")):
+        arch["negative_slope"] = float(arch["negative_slope"])
     assert model.state_dict() == {k: float(v) for k, v in doc["weights"].items()}
-    assert model.config() == {**model.config(), **doc["architecture"]}
+    assert model.config() == {**model.config(), **arch}
+    assert all(type(v) is float for v in model.state_dict().values())
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def test_a_float_entry_given_as_an_integer_past_2_53_loads_as_the_nearest_float(
+        tmp_path: Path) -> None:
+    doc = _doc()
+    doc["architecture"]["negative_slope"] = 9007199254740993  # 2**53 + 1
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(_resign(doc)))
+    assert nn.load(path).config()["negative_slope"] == 9007199254740992.0
 
 
 @pytest.mark.parametrize(
