@@ -99,7 +99,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd.batched_emit import BatchedStats, Program
+from autograd.batched_emit import BatchedStats, Program, WorkArrays
 from autograd.compile import Compiled
 from autograd.engine import Value
 from autograd.formula_numpy import namespace, require_numpy
@@ -115,6 +115,24 @@ _REL = 1e-9  # self-check tolerance (relative to the terms' magnitude)
 
 # ---------------------------------------------------------------------------
 # The compiled batched function.
+
+
+def _join(np: Any, mats: list[Any], n: int, out: Any = None) -> Any:
+    """The arguments' matrices side by side, one row per sample (``concatenate``'s
+    array; into ``out``, an array of that shape, if given). A few columns over many
+    rows are copied one column at a time: NumPy copies a block of two or three
+    columns row by row, several times slower."""
+    width = sum(m.shape[1] for m in mats)
+    if width > 8 or n < 512:
+        return np.concatenate(mats, axis=1, out=out)
+    D = np.empty((n, width)) if out is None else out
+    flat = D.reshape(-1)
+    c = 0
+    for m in mats:
+        for j in range(m.shape[1]):
+            flat[c::width] = m[:, j]
+            c += 1
+    return D
 
 
 def _close(a: float, b: float, scale: float) -> bool:
@@ -167,10 +185,16 @@ class BatchedCompiled:
         self._fallback: Compiled | None = None
         self._lock = threading.RLock()  # traces and the per-sample path use the Values
         self._is_single = True
+        self._joined: dict[int, WorkArrays] = {}  # the joined batch's arrays, by width
         self.__doc__ = getattr(fn, "__doc__", None)
 
     # -- inputs
-    def _columns(self, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], int]:
+    def _columns(self, args: tuple[Any, ...], held: list[Any] | None = None,
+                 ) -> tuple[Any, tuple[Any, ...], int]:
+        """The batch as one matrix (a row per sample), its shape key and its size; with
+        ``held``, several arguments are joined into a kept array (see
+        :class:`~autograd.batched_emit.WorkArrays`), appended to ``held`` to be given
+        back when the call ends."""
         np = self._np
         if not args:
             raise TypeError("compile(batch=True): call it with one batch per argument")
@@ -204,9 +228,21 @@ class BatchedCompiled:
             first = a[0]
             key.append(type(first) if not hasattr(first, "dtype") else "array")
             mats.append(arr.reshape(n, -1))
-        D = mats[0] if len(mats) == 1 else np.concatenate(mats, axis=1)
         assert n is not None
-        return D, tuple(key), n
+        if len(mats) == 1:
+            return mats[0], tuple(key), n
+        out = None
+        if held is not None:
+            width = sum(m.shape[1] for m in mats)
+            pool = self._joined.get(width)
+            if pool is None:
+                if len(self._joined) >= 8:
+                    self._joined.clear()
+                pool = self._joined.setdefault(width, WorkArrays(np, [width]))
+            work = pool.take(n)
+            held.append((pool, n, work))
+            out = work[0]
+        return _join(np, mats, n, out), tuple(key), n
 
     @staticmethod
     def _sample(args: tuple[Any, ...], i: int) -> tuple[Any, ...]:
@@ -280,14 +316,24 @@ class BatchedCompiled:
 
     def _execute(self, args: tuple[Any, ...], backward: bool,
                  arr: _ArrayCall | None = None, theta: Any = None) -> Any:
+        held: list[Any] = []
+        try:
+            return self._execute_on(self._columns(args, held), args, backward, arr, theta)
+        finally:  # the joined batch's array, for the next call (outputs never view it)
+            for pool, n, work in held:
+                pool.give(n, work, None)
+
+    def _execute_on(self, batch: tuple[Any, tuple[Any, ...], int], args: tuple[Any, ...],
+                    backward: bool, arr: _ArrayCall | None, theta: Any) -> Any:
         np = self._np
-        D, key, n = self._columns(args)
+        D, key, n = batch
         seed = 1.0 / n if self.reduction == "mean" else 1.0
         progs = self._programs_for(key)
         rows = None  # None: all rows
         parts: list[tuple[Any, tuple[Any, ...]]] = []  # (row indices or None, outs)
         exact: list[Any] = []  # rows the dynamic engine's own path takes (near a kink)
         k = 0
+        state = ""
         with np.errstate(all="ignore"):
             while rows is None or rows.size:
                 if k == len(progs):
@@ -302,32 +348,37 @@ class BatchedCompiled:
                 prog = progs[k]
                 if prog is None:  # failed its self-check: the rest go sample by sample
                     break
-                idx = np.arange(n) if rows is None else rows
-                rows, state = self._run(prog, D, rows, idx, arr, theta, seed, backward,
-                                        parts, exact)
+                rows, state = self._run(prog, D, rows, arr, theta, seed, backward, parts,
+                                        exact)
+                if state == "done":
+                    break
                 if state == "next":
                     k += 1
-        if rows is None:
-            rows = np.arange(n)
-        rest = np.concatenate([rows, *exact]) if exact else rows
-        if rest.size:
-            rest = np.sort(rest)
+            if state == "done" and not exact:  # the usual case: one program ran them all
+                return self._assemble(parts, n)
+        rest = [*exact] if state == "done" else [np.arange(n) if rows is None else rows,
+                                                 *exact]
+        rest_rows = np.sort(np.concatenate(rest))
+        if rest_rows.size:
             if arr is None:
                 with self._lock:
-                    parts.append((rest, self._run_per_sample(args, rest, seed, backward)))
+                    parts.append((rest_rows, self._run_per_sample(args, rest_rows, seed,
+                                                                  backward)))
             else:
-                parts.append((rest, arr._per_sample(theta, args, rest, seed, backward)))
-        return self._assemble(parts, n)
+                parts.append((rest_rows, arr._per_sample(theta, args, rest_rows, seed,
+                                                         backward)))
+        with np.errstate(all="ignore"):
+            return self._assemble(parts, n)
 
-    def _run(self, prog: Program, D: Any, rows: Any, idx: Any, arr: _ArrayCall | None,
-             theta: Any, seed: float, backward: bool, parts: list[Any],
+    def _run(self, prog: Program, D: Any, rows: Any, arr: _ArrayCall | None, theta: Any,
+             seed: float, backward: bool, parts: list[Any],
              exact: list[Any]) -> tuple[Any, str]:
         """Run ``prog`` on ``rows`` (None: all); return the rows left and what to do next.
 
         Samples near a kink (within their values' error bounds) join ``exact``;
         those taking another branch are left for the next program (``"next"``);
         after samples were set aside, the program runs again on the others
-        (``"again"``).
+        (``"again"``); ``"done"`` when it ran them all.
         """
         np = self._np
         sub = D if rows is None else D[rows]
@@ -339,15 +390,16 @@ class BatchedCompiled:
         pl = pa.tolist() if prog.uses_pl else None
         outs, G, pre = prog.run(sub, pl, pa, seed)
         if outs is None:
+            idx = np.arange(D.shape[0]) if rows is None else rows
             ok = G if G.ndim else np.full(sub.shape[0], bool(G))
             if pre is True:  # near a kink: the dynamic engine's path for those
                 exact.append(idx[~ok])
                 return idx[ok], "again"
             take, rest = idx[ok], idx[~ok]
             left, state = take, "again"
-            while left.size and state == "again":
-                left, state = self._run(prog, D, left, left, arr, theta, seed, backward,
-                                        parts, exact)
+            while state == "again" and left.size:
+                left, state = self._run(prog, D, left, arr, theta, seed, backward, parts,
+                                        exact)
                 if state == "next":
                     raise TraceError(
                         "compile(batch=True): a guard changed between two runs on the "
@@ -357,7 +409,7 @@ class BatchedCompiled:
         parts.append((rows, outs))
         if backward:
             self._accumulate(prog, G, pre) if arr is None else arr._add(prog, G)
-        return idx[:0], "done"
+        return None, "done"
 
     @staticmethod
     def _accumulate(prog: Program, G: Any, pre: tuple[Any, ...]) -> None:
@@ -393,9 +445,9 @@ class BatchedCompiled:
                 sel = slice(None) if rows is None else rows
                 for arr, v in zip(outs, vals):
                     arr[sel] = v
-        per = outs[0]
-        with np.errstate(all="ignore"):  # inf and nan are results here, as in the engine
-            total = float(per.sum())  # NumPy's pairwise sum: the mean is promised to rounding
+        # inf and nan are results here, as in the engine (the caller ignores NumPy's
+        # warnings); NumPy's pairwise sum: the mean is promised to rounding
+        total = float(outs[0].sum())
         loss = total / n if self.reduction == "mean" else total
         return loss, outs
 
@@ -567,7 +619,7 @@ class ArrayStep:
         theta = self._theta(theta)
         call = _ArrayCall(self, theta)  # this call's running gradient: its own
         loss, outs = self.compiled._execute(args, True, call, theta)
-        return loss, call.grad, tuple(outs[1:])
+        return loss, call.total(), tuple(outs[1:])
 
     def _theta(self, theta: Any) -> Any:
         np = self.compiled._np
@@ -585,13 +637,20 @@ class ArrayStep:
 
 class _ArrayCall:
     """One :class:`ArrayStep` call's state: its running gradient (never on the step, so
-    that threads may call one step at once)."""
+    that threads may call one step at once; None until a program or the per-sample
+    path adds to it)."""
 
     __slots__ = ("grad", "step")
 
     def __init__(self, step: ArrayStep, theta: Any) -> None:
         self.step = step
-        self.grad = step.compiled._np.zeros(len(step.params))
+        self.grad: Any = None
+
+    def total(self) -> Any:
+        """The gradient (a new array)."""
+        if self.grad is None:
+            self.grad = self.step.compiled._np.zeros(len(self.step.params))
+        return self.grad
 
     def _perm(self, prog: Program) -> Any:
         return self.step._perm(prog)
@@ -601,10 +660,12 @@ class _ArrayCall:
 
     def _add(self, prog: Program, G: Any) -> None:
         perm = self.step._perm(prog)
-        if perm is None:
+        if perm is None and self.grad is None:
+            self.grad = G  # the program's own new array: the first add takes it as it is
+        elif perm is None:
             self.grad += G
         else:
-            self.grad[perm] += G
+            self.total()[perm] += G
 
     def _per_sample(self, theta: Any, args: tuple[Any, ...], rows: Any, seed: float,
                     backward: bool) -> tuple[Any, ...]:
@@ -614,7 +675,7 @@ class _ArrayCall:
         with self.step.compiled._lock:
             self.step._write(theta)
             saved = [p.grad for p in ps]
-            for p, g in zip(ps, self.grad.tolist()):  # they add on, as the Value call's do
+            for p, g in zip(ps, self.total().tolist()):  # they add on, as the Value call's do
                 p.grad = g
             try:
                 res = self.step.compiled._run_per_sample(args, rows, seed, backward)

@@ -128,7 +128,9 @@ class Backward:
         matrix in one add)."""
         fw, bemit, g = self.fw, self.bemit, grp.gid
         slope = grp.slope
-        bemit(f"    dZ{g} = GM{g} * {slope}" if slope else f"    dZ{g} = GM{g}")
+        bemit(f"    dZ{g} = GM{g}")
+        if slope:  # in place: GM is this call's own array, not read after this
+            bemit(f"    dZ{g} *= {slope}  # GM{g} * {slope}")
         if grp.start is not None:
             k_, n_ = len(grp.members), len(grp.xs)
             s0, s1 = grp.start, grp.start + k_ * n_
@@ -145,11 +147,12 @@ class Backward:
             else:
                 bemit(f"    _G[_J{g}] += _colsum(dZ{g})")
         if any(isinstance(x, Value) and fw.needs[x] for x in grp.xs):
+            out = fw.work_array(len(grp.xs))
             if len(grp.members) == 1:  # an outer product: NumPy's matmul runs it far slower
                 # than a broadcast multiply (the same products; zeros' signs vanish in _G)
-                bemit(f"    dX{g} = dZ{g} * W{g}.T  # dZ{g} @ W{g}.T of one column")
+                bemit(f"    dX{g} = _mul(dZ{g}, W{g}.T, out={out})  # dZ{g} @ W{g}.T of one column")
             else:
-                bemit(f"    dX{g} = dZ{g} @ W{g}.T")
+                bemit(f"    dX{g} = _mm(dZ{g}, W{g}.T, out={out})  # dZ{g} @ W{g}.T")
             prev = whole(grp, fw.member)
             if prev is not None and fw.gsrc[grp] == f"A{prev.gid}":
                 self.gm_used.add(prev)
@@ -299,11 +302,13 @@ def shared_scalar(order: list[Value], batched: dict[Value, bool], has: set[Value
 
 def assemble(used_args: set[int], fwd: list[str], bwd: list[str], outs_s: str,
              n_params: int, gm_used: set[Group], shared_g: set[Value],
-             pre_g: list[str]) -> list[str]:
-    """The generated function's lines: its head (the batch's columns), the forward,
-    the gradient accumulators (a group's matrix starts from its first whole-matrix
-    gradient instead of zeros), the backward and the return."""
-    head = ["def _batched(_D, _pl, _pa, _seed):", "    _B = _D.shape[0]"]
+             pre_g: list[str], work: Callable[[int], str]) -> list[str]:
+    """The generated function's lines: its head (the batch's columns and the call's
+    work arrays, ``work(cols)`` reserving one), the forward, the gradient
+    accumulators (a group's matrix starts from its first whole-matrix gradient
+    instead of zeros), the backward and the return (the work arrays given back)."""
+    head = ["def _batched(_D, _pl, _pa, _seed):", "    _B = _D.shape[0]",
+            "    _w = _take(_B)"]
     head += [f"    a{i} = _D[:, {i}]" for i in sorted(used_args)]
     body = head + fwd
     body.append(f"    _outs = ({outs_s},)")
@@ -317,10 +322,11 @@ def assemble(used_args: set[int], fwd: list[str], bwd: list[str], outs_s: str,
             if any(bwd[k].startswith((f"    {gm} += ", f"    {gm}[")) for k in touch[1:]):
                 bwd[touch[0]] += ".copy()"  # later updates are in place
             continue
-        body.append(f"    {gm} = _zeros((_B, {len(grp.members)}))")
+        body.append(f"    {gm} = _zeros_in({work(len(grp.members))}, _B, {len(grp.members)})")
     for o in sorted(shared_g, key=lambda v: -v._id):
         body.append(f"    g{-o._id} = 0.0")
     body += bwd
-    body.append(f"    return _outs, _G, ({', '.join(pre_g)}{',' if pre_g else ''})")
+    pre = f"({', '.join(pre_g)}{',' if pre_g else ''})"
+    body.append(f"    return _give(_B, _w, (_outs, _G, {pre}))")
     return body
 

@@ -34,10 +34,17 @@ from autograd.batch_rules import Group, error_plan, find_chains, find_groups, la
 from autograd.batched_backward import Backward, assemble
 from autograd.compile import TraceStats, helper_calls
 from autograd.engine import Value
-from autograd.formula_numpy import FormulaRendered, Side, bound, namespace, render
+from autograd.formula_numpy import (
+    FormulaRendered,
+    Side,
+    bound,
+    namespace,
+    render,
+    write_into,
+)
 from autograd.trace import flatten, literal, trace
 
-__all__ = ["BatchedStats", "Forward", "Program", "classify"]
+__all__ = ["BatchedStats", "Forward", "Program", "WorkArrays", "classify", "own"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,75 @@ class BatchedStats(TraceStats):
             self.calls + other.calls, add(self.helper_calls, other.helper_calls),
             self.programs + other.programs, self.groups + other.groups,
             self.grouped + other.grouped, add(self.vector_ops, other.vector_ops))
+
+
+class WorkArrays:
+    """A program's work arrays, kept between calls: one set per batch size and
+    concurrent call.
+
+    A call takes a set (``take(n)``: float64 arrays of ``(n, cols)`` for each
+    entry of ``cols``) and gives it back when it returns (``give``), so that its
+    batch-sized intermediates (products, activations, their slopes, gradients)
+    are written into memory that is already mapped instead of being allocated
+    afresh, which for large arrays is an ``mmap`` whose pages fault in on every
+    call (glibc's malloc maps 128 KiB and more apart, and gives them back on
+    ``free``). A set is taken by one call at a time (threads calling the program
+    at once get sets of their own); the sets kept hold at most ``max_bytes``
+    together (the oldest batch size goes first, and a set larger than that is
+    not kept). A small batch (its widest array under ``min_bytes``, where
+    allocating is cheap) gets ``None`` for each array: the program then
+    allocates as NumPy does. What a program returns is never a work array (its
+    outputs are copied out when they are views).
+    """
+
+    SETS = 4  # sets kept per batch size (concurrent calls)
+
+    def __init__(self, np: Any, cols: list[int], min_bytes: int = 1 << 16,
+                 max_bytes: int = 1 << 26) -> None:
+        self.np, self.cols, self.max_bytes = np, cols, max_bytes
+        self.row_bytes = 8 * sum(cols)
+        self.min_rows = -(-min_bytes // (8 * max(cols, default=1)))
+        self.none = [None] * len(cols)
+        self.free: dict[int, list[list[Any]]] = {}
+
+    def take(self, n: int) -> list[Any]:
+        """A set of work arrays for a batch of ``n`` samples (new if none is free)."""
+        if n < self.min_rows:
+            return self.none
+        sets = self.free.get(n)
+        if sets:
+            try:
+                return sets.pop()
+            except IndexError:  # another thread took the last one
+                pass
+        empty = self.np.empty
+        return [empty((n, c)) for c in self.cols]
+
+    def kept_bytes(self) -> int:
+        """The bytes of the sets kept now."""
+        return sum(len(sets) * n for n, sets in list(self.free.items())) * self.row_bytes
+
+    def give(self, n: int, work: list[Any], result: Any) -> Any:
+        """Keep ``work`` for the next call on ``n`` samples; return ``result``."""
+        if n < self.min_rows:
+            return result
+        size = n * self.row_bytes
+        sets = self.free.get(n)
+        if sets is None or len(sets) < self.SETS:
+            while self.free and self.kept_bytes() + size > self.max_bytes:
+                old = next((k for k in list(self.free) if k != n), None)
+                if old is None:
+                    return result  # this size alone fills the budget: not kept
+                self.free.pop(old, None)  # the oldest batch size out
+            if self.kept_bytes() + size > self.max_bytes:
+                return result
+            self.free.setdefault(n, []).append(work)
+        return result
+
+
+def own(x: Any) -> Any:
+    """``x``, or a copy of it when it is a view (of a work array, of the batch)."""
+    return x.copy() if getattr(x, "base", None) is not None else x
 
 
 def _picker(srcs: Sequence[str], objs: Sequence[Any]) -> Callable[[int], tuple[str, Any]]:
@@ -135,6 +211,12 @@ class Forward:
         self.gsrc: dict[Group, str] = {}
         self.pm_done = False
         self.calls = 0  # nodes run by their op's float functions, sample by sample
+        self.work: list[int] = []  # the work arrays' columns (each (B, cols) float64)
+
+    def work_array(self, cols: int) -> str:
+        """Reserve a work array of ``(B, cols)`` (see :class:`WorkArrays`); return its source."""
+        self.work.append(cols)
+        return f"_w[{len(self.work) - 1}]"
 
     # -- names and bounds
     def ref(self, o: Any) -> str:
@@ -349,7 +431,9 @@ class Forward:
                 bidx = np.array([pidx[b] for b in grp.bs], dtype=np.intp)
                 self.glob[f"_J{g}"] = bidx
                 grp.bdup = len(set(bidx.tolist())) != bidx.size
-        emit(f"    Z{g} = X{g} @ W{g} + {bias_src}" if grp.bias else f"    Z{g} = X{g} @ W{g}")
+        emit(f"    Z{g} = _mm(X{g}, W{g}, out={self.work_array(k_)})  # X{g} @ W{g}")
+        if grp.bias:
+            emit(f"    Z{g} += {bias_src}")  # in place: one batch-sized array, not two
         self.glob[f"_X{g}"] = grp.exact
         b_arg = bias_src if grp.bias else "None"
         ein = [self.eref(x) for x in grp.xs]
@@ -358,7 +442,8 @@ class Forward:
         if not self.pm_done:
             self.pm_done = True
             emit("    _PM = _amax(_pa)")  # bounds every parameter, once per call
-        emit(f"    EZ{g} = _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g}, {ein_s}, _nr, _PM)")
+        scr = self.work_array(max(k_, n_))
+        emit(f"    EZ{g} = _fix_affine(Z{g}, X{g}, W{g}, {b_arg}, _X{g}, {ein_s}, _nr, _PM, {scr})")
         if grp.act is None:
             emit(f"    A{g} = Z{g}")
             emit(f"    EA{g} = EZ{g}")
@@ -391,8 +476,10 @@ class Forward:
                 emit(f"    EA{g} = _inf")
             return
         aargs = [f"Z{g}", *(literal(p) for p in grp.params)]
-        locs = r.emit(f"G{g}", aargs, f"A{g}", True, emit, self.glob)
-        emit(f"    S{g} = {locs[0]}")
+        k_ = len(grp.members)
+        locs = r.emit(f"G{g}", aargs, f"A{g}", True, emit, self.glob,
+                      lambda: self.work_array(k_))
+        emit(f"    S{g} = {write_into(locs[0], lambda: self.work_array(k_)) or locs[0]}")
         if gneed:
             grp.slope = f"S{g}"
         own, slope = _own_error(r, False), bound(locs[0], f"S{g}")
@@ -469,7 +556,7 @@ class Forward:
         if conds:
             self.emit(f"    _ok = _and(_True, {', '.join(conds)})")
             self.glob["_True"] = self.np.True_
-            self.emit("    if not _ok.all(): return None, _ok, None")
+            self.emit("    if not _ok.all(): return _give(_B, _w, (None, _ok, None))")
 
 
 class Program:
@@ -522,13 +609,17 @@ class Program:
         self.checked = any("_nr" in line for line in fw.fwd)
         if self.checked:
             fw.fwd.insert(0, "    _nr = _zeros(_B, bool)")
-            fw.emit("    if _nr.any(): return None, ~_nr, True")
-        outs_s = ", ".join(fw.ref(o) for o in outs)
+            fw.emit("    if _nr.any(): return _give(_B, _w, (None, ~_nr, True))")
+        # an output may be a view of a work array (a layer's column): the caller's own copy
+        outs_s = ", ".join(f"_own({fw.ref(o)})" if batched.get(o) else fw.ref(o) for o in outs)
         bw = Backward(fw, order, absorbed, first_of)
         bw.run(outs[0])
         pre_g = [f"_G[{j}]" for j, _ in self.pre]
         body = assemble(fw.used_args, fw.fwd, bw.lines, outs_s, len(captured), bw.gm_used,
-                        bw.shared_g, pre_g)
+                        bw.shared_g, pre_g, fw.work_array)
+        self.work = WorkArrays(fw.np, fw.work)
+        fw.glob.update(_take=self.work.take, _give=self.work.give, _own=own,
+                       _mm=fw.np.matmul, _mul=fw.np.multiply)
         self._build(body, fw.glob)
         self.grouped = sum(len(g.members) for g in groups.values())
         self.groups = len(groups)

@@ -211,6 +211,8 @@ class _Program:
             first.setdefault(v, i)
         self.arg_slots = [first[v] for v in grad_leaves if v in first]
         self.captured_leaves = [v for v in grad_leaves if v not in first]
+        # every flat argument is a leaf of its own, in order: leaves(flat) is flat itself
+        self.all_args = self.arg_slots == list(range(len(targs)))
         # positions (in leaves()) of nodes made before the trace: they have
         # parents (arguments never do) and keep them
         self.pre_slots = frozenset(len(self.arg_slots) + j
@@ -253,6 +255,8 @@ class _Program:
 
     def leaves(self, flat: list[Any]) -> list[Value]:
         """The leaves a call with flat arguments ``flat`` returns gradients for, in order."""
+        if self.all_args:
+            return flat + self.captured_leaves if self.captured_leaves else flat
         return [flat[i] for i in self.arg_slots] + self.captured_leaves
 
     def initial_grads(self, leaves: list[Value]) -> list[float]:
@@ -330,9 +334,10 @@ class Compiled:
         return prog
 
     def _lookup(self, args: tuple[Any, ...]
-                ) -> tuple[_Program, list[Any], tuple[Any, ...], frozenset[int]]:
+                ) -> tuple[_Program, list[Any], tuple[Any, ...], frozenset[int], bool]:
         """The trace for these arguments (tracing now if there is none), the flat
-        arguments, the trace's key and the Value arguments it keeps as themselves.
+        arguments, the trace's key, the Value arguments it keeps as themselves and
+        whether every flat argument is a Value.
 
         The key is the arguments' structure, plus which Value arguments are the
         same Value (``f(a, a)`` is another trace than ``f(a, b)``), plus which
@@ -343,9 +348,11 @@ class Compiled:
         flatten(args, flat, sig, "args")
         key = tuple(sig)
         nv = sig.count("v")
+        every = nv == len(flat)
         vals: list[Any] = []
         if nv:
-            vals = [x for x in flat if type(x) is not float and type(x) is not int]
+            vals = flat if every else [x for x in flat
+                                       if type(x) is not float and type(x) is not int]
             if nv > 1 and len(set(vals)) != nv:  # some Value passed twice
                 first: dict[Value, int] = {}
                 same = []
@@ -359,13 +366,14 @@ class Compiled:
         if prog is None:
             prog = self._trace(key, args, flat)
         keep: frozenset[int] = frozenset()
-        if vals and not prog.captured_set.isdisjoint(vals):  # an argument is captured too
+        if vals and prog.captured_set and not prog.captured_set.isdisjoint(vals):
+            # an argument is captured too
             caps = prog.captured_set
             shared = tuple((i, x) for i, x in enumerate(flat) if x in caps)
             keep = frozenset(i for i, _ in shared)
             key += (("captured", shared),)
             prog = self._cache.get(key) or self._trace(key, args, flat, keep)
-        return prog, flat, key, keep
+        return prog, flat, key, keep, every
 
     @property
     def constants(self) -> tuple[tuple[str, int], ...]:
@@ -395,8 +403,9 @@ class Compiled:
                 "its float results would become constants of the outer trace: call the "
                 "uncompiled function there (compiled.fn), or compile only the outer one"
             )
-        prog, flat, key, keep = self._lookup(args)
-        xs = [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat]
+        prog, flat, key, keep, every = self._lookup(args)
+        xs = (list(map(_DATA, flat)) if every else
+              [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat])
         leaves = prog.leaves(flat)
         try:
             outs, grads = prog.run(xs, list(map(_DATA, prog.captured)),
@@ -453,7 +462,7 @@ class Compiled:
                 both values: the function's structure depends on something
                 the trace cannot see (a ``.data`` read, outside state).
         """
-        prog, flat, _, _ = self._lookup(args)
+        prog, flat = self._lookup(args)[:2]
         leaves = prog.leaves(flat)
         saved = [v.grad for v in leaves]
         outs, _ = self._execute(args, True)

@@ -71,6 +71,28 @@ def names(rec: Any, targs: list[Value], traced: list[Value], leaves: dict[Value,
     return name, captured, grad_leaves
 
 
+_RENDERED: dict[Any, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_BY_SIZE: dict[tuple[Any, int], tuple[Any, ...]] = {}  # (rule, n) -> its templates
+_MAX_SIZES = 512  # (rule, n) pairs kept: a long sum's templates are long strings
+
+
+def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """A variadic formula op's templates in the compiled path's form, and the names
+    they read (:func:`autograd.formula_render.templates` with ``compiled``: a
+    ``sumprod`` as one ``fsum`` of its products...); None for other ops (their
+    :class:`~autograd.ops.Codegen` as it is)."""
+    rule = op.rule
+    if rule is None or not rule.variadic or not callable(op.codegen.forward):
+        return None
+    got = _RENDERED.get(rule)
+    if got is None:
+        from autograd import formula_render
+
+        got = _RENDERED[rule] = (formula_render.templates(rule, compiled=True),
+                                 formula_render.compile_names(rule))
+    return got
+
+
 def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     """How to emit ``op`` with ``n`` operands: its templates, or its functions' names."""
     npar = n - op.params
@@ -84,15 +106,25 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
         return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True)
-    for key, val in cg.names.items():
+    rendered = _compile_templates(op)
+    for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
             raise TraceError(
                 f"compile: op {op.name!r} binds template name {key!r} to another "
                 "object than an earlier op; rename it in its Codegen.names"
             )
         glob[key] = val
-    temps, fwd = cg.temp_templates(n), cg.forward_template(n)
-    after, local = cg.after_templates(n), cg.local_templates(n)
+    if rendered is None:
+        temps, fwd = cg.temp_templates(n), cg.forward_template(n)
+        after, local = cg.after_templates(n), cg.local_templates(n)
+    else:  # rendered once per operand count, for every later trace too
+        got = _BY_SIZE.get((op.rule, n))
+        if got is None:
+            if len(_BY_SIZE) >= _MAX_SIZES:
+                _BY_SIZE.clear()
+            t_fwd, t_local, t_after, t_temps = rendered[0]
+            got = _BY_SIZE[(op.rule, n)] = (t_temps(n), t_fwd(n), t_after(n), t_local(n))
+        temps, fwd, after, local = got
     fwd_text = "".join(temps) + fwd
     fwd_uses = tuple(fwd_text.count(f"{{{i}}}") for i in range(n))
     bwd_text = "".join(after) + "".join(local)

@@ -40,7 +40,7 @@ from autograd import numerics as N
 from autograd.trace import literal
 
 __all__ = ["FormulaRendered", "Side", "TemplateRendered", "Unrenderable", "bound",
-           "kink_atoms", "namespace", "render", "require_numpy"]
+           "kink_atoms", "namespace", "render", "require_numpy", "write_into"]
 
 _INF = float("inf")
 
@@ -76,34 +76,85 @@ def where(c: Any, a: Any, b: Any) -> Any:
     return np.where(c, a, b)
 
 
-_ONES: dict[int, Any] = {}
+_CONST: dict[tuple[float, Any], Any] = {}
+
+
+def _filled(v: float, shape: Any) -> Any:
+    """A read-only array of ``v`` (``0.0`` or ``1.0``) shaped ``shape``, kept per shape
+    (at most 16 are kept: batch sizes come and go)."""
+    key = (v, shape)
+    o = _CONST.get(key)
+    if o is None:
+        if len(_CONST) >= 16:
+            _CONST.clear()
+        o = np.zeros(shape) if v == 0.0 else np.full(shape, v)
+        o.flags.writeable = False
+        _CONST[key] = o
+    return o
+
+
+def zeros_in(out: Any, *shape: int) -> Any:
+    """``out`` (a work array) filled with zeros, or new zeros of ``shape`` if it is None."""
+    if out is None:
+        return np.zeros(shape)
+    out.fill(0.0)
+    return out
 
 
 def colsum(m: Any) -> Any:
     """The column sums of a matrix as ``ones(rows) @ m``: one BLAS call, a few times
-    faster than ``m.sum(0)`` (the ones vector is kept per length, read-only)."""
-    n = m.shape[0]
-    o = _ONES.get(n)
-    if o is None:
-        if len(_ONES) >= 16:
-            _ONES.clear()
-        o = np.ones(n)
-        o.flags.writeable = False
-        _ONES[n] = o
-    return o @ m
+    faster than ``m.sum(0)``."""
+    return _filled(1.0, m.shape[0]) @ m
 
 
-def fmask(c: Any) -> Any:
-    """``where(c, 1.0, 0.0)``, bit for bit: the compare cast to float."""
-    return np.asarray(c, dtype=np.float64)
+def fmask(c: Any, out: Any = None) -> Any:
+    """``where(c, 1.0, 0.0)``, bit for bit: the compare cast to float (into ``out``, an
+    array of its shape, if given)."""
+    if out is None:
+        return np.asarray(c, dtype=np.float64)
+    np.copyto(out, c)
+    return out
 
 
-def relu0(x: Any) -> Any:
-    """``where(x <= 0.0, 0.0, x)``, bit for bit: ``maximum`` keeps nan, ``+ 0.0`` makes
-    its ``-0.0`` (from ``x = -0.0``) the select's ``0.0``."""
-    r = np.maximum(x, 0.0)
+def relu0(x: Any, out: Any = None) -> Any:
+    """``where(x <= 0.0, 0.0, x)``, bit for bit (into ``out``, an array of its shape, if
+    given): ``maximum`` keeps nan, ``+ 0.0`` makes its ``-0.0`` (from ``x = -0.0``) the
+    select's ``0.0``. On a large ``x`` the zeros are an array of its shape: NumPy's
+    ``maximum`` against a scalar runs twice as long."""
+    big = getattr(x, "size", 0) >= 4096
+    r = np.maximum(x, _filled(0.0, x.shape) if big else 0.0, out=out)
     r += 0.0
     return r
+
+
+#: Helpers of the namespace (besides its ufuncs) that take ``out=``: see :func:`write_into`.
+_OUT_HELPERS = frozenset({"_relu0", "_fmask"})
+
+
+def write_into(src: str, into: Callable[[], str]) -> str | None:
+    """``src``, a rendered expression, writing its result into a work array.
+
+    When ``src`` is one call of a float ufunc of :func:`namespace` (``_nx_tanh``,
+    ``_nx_exp``...; not a comparison or a logical one) or of a helper taking
+    ``out`` (``_relu0``, ``_fmask``),
+    returns that call with ``out=into()`` (``into`` names an array of the
+    result's shape, reserved only then); else None. The values are the
+    call's own: only where they are stored changes.
+    """
+    try:
+        tree = ast.parse(src, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)
+            and not tree.keywords and not any(isinstance(a, ast.Starred) for a in tree.args)):
+        return None
+    fn = _NS.get(tree.func.id)
+    if tree.func.id not in _OUT_HELPERS and not (  # a ufunc giving floats for floats
+            isinstance(fn, np.ufunc) and fn.nout == 1 and len(tree.args) == fn.nin
+            and "d" * fn.nin + "->d" in fn.types):
+        return None
+    tree.keywords.append(ast.keyword("out", ast.parse(into(), mode="eval").body))
+    return ast.unparse(tree)
 
 
 def _const(t: ast.AST, v: float) -> bool:
@@ -223,7 +274,12 @@ def g_fsum(m: Any) -> Any:
     r = s + c
     bp = r - s
     t2 = (s - (r - bp)) + (c - bp)
-    ok = np.abs(t2) + k * 2.3e-16 * ca < 0.25 * np.spacing(np.abs(r))
+    # r is the exactly rounded sum when the sum, r + t2 + (the error of c), lies strictly
+    # inside r's rounding interval: half the gap to its neighbours, the smaller one (the
+    # gap below a power of two is half the one above)
+    ar = np.abs(r)
+    gap = np.minimum(np.spacing(ar), ar - np.nextafter(ar, 0.0))
+    ok = np.abs(t2) + k * 2.3e-16 * ca < 0.5 * gap
     ok &= np.isfinite(r) & np.isfinite(ca)
     if not ok.all():
         r = np.array(r, dtype=np.float64)
@@ -251,12 +307,13 @@ def g_tie_share(m: Any) -> Any:
     return tops / np.sum(tops, axis=-1, keepdims=True)
 
 
-def amax(x: Any) -> float:
-    """The largest finite magnitude in ``x`` (0 for none)."""
+def amax(x: Any, scr: Any = None) -> float:
+    """The largest finite magnitude in ``x`` (0 for none); ``scr``, if given, is a float64
+    work array of at least ``x.size`` elements (C order) for ``|x|``."""
     if type(x) is float:
         v = abs(x)
         return v if v - v == 0.0 else 0.0
-    a = np.abs(x)
+    a = np.abs(x) if scr is None else np.abs(x, out=_part(scr, x.shape))
     if not a.size:
         return 0.0
     m = float(a.max())
@@ -266,8 +323,13 @@ def amax(x: Any) -> float:
     return float(a.max()) if a.size else 0.0
 
 
+def _part(scr: Any, shape: tuple[int, ...]) -> Any:
+    """The first elements of the work array ``scr``, as an array of ``shape``."""
+    return scr.reshape(-1)[:math.prod(shape)].reshape(shape)
+
+
 def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
-               nr: Any, pm: float) -> float:
+               nr: Any, pm: float, scr: Any = None) -> float:
     """Make ``Z = X @ W (+ b)`` take the op's side of 0; return its error bounds.
 
     A matrix product sums in another order (and with FMA) than the op's own
@@ -278,7 +340,8 @@ def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
     sign) are recomputed as the op computes them; with inexact inputs
     their samples are marked in ``nr`` (the dynamic engine's own path takes
     them), so that afterwards every entry's side of 0 is the dynamic
-    engine's. ``pm`` bounds every parameter's magnitude. Returns the bound on
+    engine's. ``pm`` bounds every parameter's magnitude; ``scr``, if given, is a
+    float64 work array (C order) as large as ``X`` and as ``Z``. Returns the bound on
     ``|Z - Z_dynamic|``.
     """
     if not Z.size:
@@ -286,8 +349,9 @@ def fix_affine(Z: Any, X: Any, W: Any, b: Any, exact: Any, ein: float,
     n = X.shape[1]
     gam = (n + 2) * 2.3e-16
     colw = n * pm  # bounds each column's sum of |w|
-    ez = gam * (amax(X) * colw + pm) + ein * colw
-    if float(np.abs(Z).min()) > ez:  # nothing within reach of 0 (nan compares False)
+    ez = gam * (amax(X, scr) * colw + pm) + ein * colw
+    az = np.abs(Z) if scr is None else np.abs(Z, out=_part(scr, Z.shape))
+    if float(az.min()) > ez:  # nothing within reach of 0 (nan compares False)
         return ez
     aw = np.abs(W)
     colw = amax(aw.sum(0))
@@ -363,6 +427,7 @@ def namespace() -> dict[str, Any]:
     _ERF = np.frompyfunc(math.erf, 1, 1)
     _NS.update({
         "_np": np, "_where": where, "_fmask": fmask, "_relu0": relu0, "_colsum": colsum,
+        "_zeros_in": zeros_in,
         "_and": logic_and, "_or": logic_or,
         "_not": np.logical_not, "_nan": float("nan"), "_inf": _INF,
         "_stack": stack, "_outer_sum": outer_sum, "_zeros": np.zeros, "_full": np.full,
@@ -460,6 +525,11 @@ def _to_numpy(src: str, rename: dict[str, str]) -> str:
     return ast.unparse(new)
 
 
+def _into(src: str, into: Callable[[], str] | None) -> str:
+    """``src`` writing into a work array where it can (:func:`write_into`), else itself."""
+    return (into and write_into(src, into)) or src
+
+
 class TemplateRendered:
     """One op, rendered for NumPy for one operand count."""
 
@@ -495,13 +565,15 @@ class TemplateRendered:
         return _to_numpy(template.format(*args, **kw), self.rename)
 
     def emit(self, m: str, args: Sequence[str], out: str, need: bool,
-             emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
-        """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
+             emit: Callable[[str], None], glob: dict[str, Any],
+             into: Callable[[], str] | None = None) -> list[str]:
+        """Emit the forward (``out = ...``, into a work array named by ``into()`` where
+        :func:`write_into` can); return each non-parameter operand's partial."""
         kw: dict[str, str] = {}
         for k, t in enumerate(self.temps):
             emit(f"    t{m}_{k} = {self.np(t, args, kw)}")
             kw[f"t{k}"] = f"t{m}_{k}"
-        emit(f"    {out} = {self.np(self.fwd, args, kw)}")
+        emit(f"    {out} = {_into(self.np(self.fwd, args, kw), into)}")
         kw["out"] = out
         if not need:
             return []
@@ -670,12 +742,14 @@ class FormulaRendered:
         return ast.unparse(new), tr.uses_i
 
     def emit(self, m: str, args: Sequence[str], out: str, need: bool,
-             emit: Callable[[str], None], glob: dict[str, Any]) -> list[str]:
-        """Emit the forward (``out = ...``); return each non-parameter operand's partial."""
+             emit: Callable[[str], None], glob: dict[str, Any],
+             into: Callable[[], str] | None = None) -> list[str]:
+        """Emit the forward (``out = ...``, into a work array named by ``into()`` where
+        :func:`write_into` can); return each non-parameter operand's partial."""
         rule = self.rule
         if self.templates is not None:
             fwd_t, loc_t = self.templates
-            emit(f"    {out} = {fwd_t.format(*args, out=out)}")
+            emit(f"    {out} = {_into(fwd_t.format(*args, out=out), into)}")
             if not need:
                 return []
             return [t.format(*args, out=out) for t in loc_t][:self.npar]
@@ -686,7 +760,7 @@ class FormulaRendered:
             emit(f"    M{m}_{k} = _stack(_B, {', '.join(cols)})")
             subst[g] = f"M{m}_{k}"
         fwd, _ = self._np(rule.forward, subst, glob, False)
-        emit(f"    {out} = {fwd}")
+        emit(f"    {out} = {_into(fwd, into)}")
         if not need:
             return []
         subst["out"] = f"{out}[:, None]"

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -46,6 +47,7 @@ from autograd.formula import (
 __all__ = [
     "Derived",
     "check",
+    "compile_names",
     "derive",
     "direct_forward",
     "doc_text",
@@ -359,6 +361,8 @@ class _Rename(ast.NodeTransformer):
         new = self.names.get(node.id, node.id)
         if self.in_cond and self.cond_name is not None and node.id not in _PLAIN:
             new = self.cond_name(new)
+        if new.isidentifier():  # a name (an operand's slot): no parse needed
+            return ast.copy_location(ast.Name(new, ast.Load()), node)
         return ast.copy_location(ast.parse(new, mode="eval").body, node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
@@ -709,7 +713,55 @@ def _fixed_templates(formula: Formula, calls: dict[str, str], consts: dict[str, 
     return fwd, loc
 
 
-def templates(formula: Formula) -> tuple[Any, ...]:
+class _ProductSums(ast.NodeTransformer):
+    """``sumprod(xs, ys)`` of two groups as the per-element sum ``fsum(xs[i] * ys[i])``:
+    the same float (sumprod is the exactly rounded sum of the products), which a
+    template expands to one ``fsum`` of the n products instead of a helper call
+    that builds them."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if (isinstance(node.func, ast.Name) and node.func.id == "sumprod" and len(node.args) == 2
+                and all(isinstance(a, ast.Name) for a in node.args)):
+            x, y = (a.id for a in node.args)  # type: ignore[attr-defined]
+            return ast.parse(f"fsum({x}[i] * {y}[i])", mode="eval").body
+        return node
+
+
+class _WholeGroups(ast.NodeTransformer):
+    """Each group that a partial passes whole to a helper (``tie_share(xs, i)``)
+    as one temporary tuple (``_all_xs``), read by the forward's and partials'
+    helper calls: one tuple per node instead of the group spelled out again in
+    each of its n partials (which made a node's code quadratic in n)."""
+
+    def __init__(self, formula: Formula, partials: Sequence[ast.expr]) -> None:
+        groups = set(formula.groups)
+        self.temps = {a.id: f"_all_{a.id}" for t in partials for c in ast.walk(t)
+                      if isinstance(c, ast.Call) and _call_name(c) != "sumprod_builtin"
+                      for a in c.args if isinstance(a, ast.Name) and a.id in groups}
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if _call_name(node) != "sumprod_builtin":  # expanded from the groups themselves
+            node.args = [ast.Name(self.temps[a.id], ast.Load())
+                         if isinstance(a, ast.Name) and a.id in self.temps else a
+                         for a in node.args]
+        return node
+
+
+def _call_name(node: ast.Call) -> str:
+    return node.func.id if isinstance(node.func, ast.Name) else ""
+
+
+_SLOT = re.compile(r"__op(\d+)__|__out__")
+
+
+def _slot_field(m: re.Match[str]) -> str:
+    """An operand slot's placeholder as its ``str.format`` field (``{3}``, ``{out}``)."""
+    return "{out}" if m.group(1) is None else f"{{{m.group(1)}}}"
+
+
+def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     """Return ``str.format`` templates for :class:`~autograd.ops.Codegen`.
 
     For a fixed-arity op: ``(forward, local)``, a string and a tuple of
@@ -719,6 +771,12 @@ def templates(formula: Formula) -> tuple[Any, ...]:
     without ``i`` (``fsum(ts)``; a neuron's ``act'(z)`` in ``act'(z) * ws[i]``),
     computed once and read as ``{u0}``, ``{u1}``...; ``temps`` the formula's
     temporaries, computed before the forward and read as ``{t0}``, ``{t1}``...
+
+    With ``compiled``, a variadic op's templates take the compiled path's form
+    (:mod:`autograd.compile`; :func:`compile_names` gives the names they read):
+    ``sumprod(xs, ys)`` in the forward and temporaries as ``fsum`` of the n
+    products (the same float, one call), and a group the partials pass whole
+    to a helper as one temporary tuple (the node's code linear in n).
     """
     calls = _float_calls()
     consts = _float_consts()
@@ -727,36 +785,60 @@ def templates(formula: Formula) -> tuple[Any, ...]:
     groups = formula.groups
     singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
-    hoist = _Hoist()  # what the partials compute without i: once, after the output
-    part_trees = [hoist.visit(parse(p, formula, partial=True)) for p in formula.partials]
-    hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
-    hoisted.update({t: f"{{t{k}}}" for k, (t, _) in enumerate(formula.temps)})
+    part_trees = [parse(p, formula, partial=True) for p in formula.partials]
+    temp_names = [t for t, _ in formula.temps]
     temp_trees = [parse(src, formula, temps=k) for k, (_, src) in enumerate(formula.temps)]
+    if compiled:
+        fwd_tree = _ProductSums().visit(fwd_tree)
+        temp_trees = [_ProductSums().visit(t) for t in temp_trees]
+        whole = _WholeGroups(formula, part_trees)  # a group a partial takes whole: one tuple
+        fwd_tree, part_trees = whole.visit(fwd_tree), [whole.visit(t) for t in part_trees]
+        temp_names += list(whole.temps.values())
+        temp_trees += [ast.Name(g, ast.Load()) for g in whole.temps]
+    hoist = _Hoist()  # what the partials compute without i: once, after the output
+    part_trees = [hoist.visit(t) for t in part_trees]
+    hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
+    hoisted.update({t: f"{{t{k}}}" for k, t in enumerate(temp_names)})
+
+    sizes: dict[int, tuple[int, dict[str, list[str]], dict[str, str]]] = {}
+
+    def context(n: int) -> tuple[int, dict[str, list[str]], dict[str, str]]:
+        # per operand count, once: the group size, each group's slots, the names
+        got = sizes.get(n)
+        if got is None:
+            k = len(groups)
+            size = (n - len(singles)) // k
+            group_of = {g: [f"__op{j * size + m}__" for m in range(size)]
+                        for j, g in enumerate(groups)}
+            ones = {nm: f"__op{k * size + j}__" for j, nm in enumerate(singles)}
+            if len(sizes) >= 64:
+                sizes.clear()
+            got = sizes[n] = (size, group_of, {**consts, "out": "__out__", **ones,
+                                               **{h: f"__{h}__" for h in hoisted}})
+        return got
 
     def expand(tree: ast.expr, n: int, i: int | None) -> str:
-        k = len(groups)
-        size = (n - len(singles)) // k
-        group_of = {g: [f"__op{j * size + m}__" for m in range(size)]
-                    for j, g in enumerate(groups)}
+        size, group_of, names = context(n)
         env = {"i": i if i is not None else 0, "n": size}
-        ones = {nm: f"__op{k * size + j}__" for j, nm in enumerate(singles)}
-
-        text = _render(_Expand(group_of, env, size).visit(_copy(tree)),
-                       {**consts, "out": "__out__", **ones,
-                        **{h: f"__{h}__" for h in hoisted}}, calls)
+        text = _render(_Expand(group_of, env, size).visit(_copy(tree)), names, calls)
         for h, u in hoisted.items():
             text = text.replace(f"__{h}__", u)
-        for m in range(n - 1, -1, -1):
-            text = text.replace(f"__op{m}__", f"{{{m}}}")
-        return text.replace("__out__", "{out}")
+        return _SLOT.sub(_slot_field, text)  # one pass: linear in the operand count
 
     def forward(n: int) -> str:
         return expand(fwd_tree, n, None)
 
     def local(n: int) -> tuple[str, ...]:
-        size = (n - len(singles)) // len(groups)
-        return tuple(expand(t, n, m) for j, t in enumerate(part_trees)
-                     for m in (range(size) if j < len(groups) else (None,)))
+        size = context(n)[0]
+        out: list[str] = []
+        for j, t in enumerate(part_trees):
+            if j >= len(groups):
+                out.append(expand(t, n, None))
+            elif _uses(t, "i"):
+                out += [expand(t, n, m) for m in range(size)]
+            else:  # the same partial for every element (sum's 1.0): rendered once
+                out += [expand(t, n, 0)] * size
+        return tuple(out)
 
     def after(n: int) -> tuple[str, ...]:
         return tuple(expand(c, n, None) for c in hoist.calls)
@@ -930,6 +1012,15 @@ def float_globals(formula: Formula) -> dict[str, Any]:
         out[float_name(h)] = HELPERS[h].float_fn if h in HELPERS else CONSTANTS[h]
         if h == "sumprod_builtin":  # templates add its products with the builtin sum
             out["_sum"] = builtins.sum
+    return out
+
+
+def compile_names(formula: Formula) -> dict[str, Any]:
+    """The globals ``templates(formula, compiled=True)`` reads: :func:`float_globals`,
+    and ``fsum`` where ``sumprod`` became a sum of products."""
+    out = float_globals(formula)
+    if "sumprod" in helpers_used(formula):
+        out[float_name("fsum")] = HELPERS["fsum"].float_fn
     return out
 
 

@@ -185,14 +185,10 @@ def flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
             flat.extend(obj)
             sig.extend(["n"] * len(obj))
             return
-        if kinds == _VALUES:  # a row of Values: all leaves?
-            for o in obj:
-                if o._p is not None:
-                    break  # an interior Value: the general path names it
-            else:
-                flat.extend(obj)
-                sig.extend(["v"] * len(obj))
-                return
+        if kinds == _VALUES and list(map(_PARENTS, obj)).count(None) == len(obj):
+            flat.extend(obj)  # a row of leaf Values (an interior one: the general path names it)
+            sig.extend(["v"] * len(obj))
+            return
         for i, o in enumerate(obj):
             flatten(o, flat, sig, f"{where}[{i}]")
     elif t is Value or isinstance(obj, Value):
@@ -217,6 +213,7 @@ def flatten(obj: Any, flat: list[Any], sig: list[Any], where: str) -> None:
 _NUMBERS = frozenset({float, int})
 _CREATION = operator.attrgetter("_id")
 _VALUES = frozenset({Value})
+_PARENTS = operator.attrgetter("_p")
 
 
 def rebuild(obj: Any, it: Any) -> Any:

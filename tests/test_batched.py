@@ -510,3 +510,40 @@ def test_autograd_compile_batch_true_is_the_batched_path():
     assert isinstance(deco, autograd.BatchedCompiled)
     with pytest.raises(ValueError, match="batch=True"):
         autograd.compile(fn, reduction="sum")
+
+
+def test_write_into_stores_a_float_ufunc_or_helper_call_in_a_work_array_with_its_own_bits():
+    from autograd.formula_numpy import namespace, write_into
+
+    ns = dict(namespace())
+    Z = np.array([[-0.0, 0.0, -1.5, 2.0], [np.nan, np.inf, -np.inf, 1e-300]])
+    ns.update(Z=Z, c=Z > 0.0)
+    reserved: list[str] = []
+
+    def into() -> str:
+        reserved.append("W")
+        return "W"
+
+    for src in ["_relu0(Z)", "_fmask(Z > 0.0)", "_nx_tanh(Z)", "_nx_abs(Z)", "_nx_div(1.0, Z)"]:
+        got = write_into(src, into)
+        assert got is not None and got.endswith("out=W)")
+        ns["W"] = np.full_like(Z, 7.0)
+        with np.errstate(all="ignore"):
+            want, res = eval(src, ns), eval(got, ns)
+        assert res is ns["W"] and res.tobytes() == np.asarray(want, dtype=float).tobytes()
+    n = len(reserved)
+    for src in ["_not(c)", "_where(c, 1.0, 0.0)", "1.0 - Z * Z", "_nx_sigmoid(Z)", "Z"]:
+        assert write_into(src, into) is None  # not a float ufunc or a helper taking out
+    assert len(reserved) == n  # nothing reserved for them
+
+
+@pytest.mark.parametrize("n", [1, 511, 512, 1500])
+def test_the_arguments_are_joined_as_concatenate_joins_them(n):
+    from autograd.batched import _join
+
+    rng = np.random.default_rng(n)
+    for widths in ([2, 1], [1, 1, 1], [3, 5], [8, 1], [1]):
+        mats = [rng.normal(size=(n, w)) for w in widths]
+        mats[0][0, 0], mats[-1][-1, -1] = -0.0, np.nan
+        got, want = _join(np, mats, n), np.concatenate(mats, axis=1)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()

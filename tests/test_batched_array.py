@@ -185,3 +185,98 @@ def test_threads_calling_one_array_step_get_their_own_gradients():
         for loss, grad in results:
             assert loss == want[j][0]
             assert np.array_equal(grad, want[j][1])
+
+
+def _wide_step():
+    """A layer of 64 fused neurons: batches of a few hundred samples run in work arrays."""
+    from nn import MLP
+
+    model = MLP(3, [64, 1], activation="relu", output_activation=None, seed=2)
+    ps = model.parameters()
+
+    def per_sample(x, y):
+        s = model(x)  # one output: a Value, the layer's only column
+        return (1.0 - y * s).relu() + 1e-3 * autograd.dot(ps, ps), s
+
+    return compile_batched(per_sample).array_step(ps), ps
+
+
+def _job(rng, n, k):
+    theta = rng.normal(scale=0.4, size=k)
+    X = rng.normal(size=(n, 3))
+    return theta, X, np.sign(rng.normal(size=n))
+
+
+def test_what_a_call_returns_is_its_own_when_work_arrays_are_reused():
+    # the program keeps its batch-sized arrays between calls: a returned output that is
+    # a layer's column (a view of one) would change under the caller on the next call
+    arr, ps = _wide_step()
+    rng = np.random.default_rng(0)
+    first = _job(rng, 400, len(ps))
+    loss, grad, (out,) = arr(*first)
+    kept = (loss, grad.copy(), out.copy())
+    for _ in range(3):
+        arr(*_job(rng, 400, len(ps)))
+    assert loss == kept[0]
+    assert np.array_equal(grad, kept[1]) and np.array_equal(out, kept[2])
+    again = arr(*first)
+    assert again[0] == loss and np.array_equal(again[1], grad)
+    assert np.array_equal(again[2][0], out)
+
+
+def test_threads_calling_one_program_on_large_batches_get_their_own_work_arrays():
+    from concurrent.futures import ThreadPoolExecutor
+
+    arr, ps = _wide_step()
+    rng = np.random.default_rng(1)
+    jobs = [_job(rng, n, len(ps)) for n in (300, 300, 500, 300, 500, 300)]
+    want = [arr(*job) for job in jobs]
+    order = [j for _ in range(12) for j in range(len(jobs))]
+    with ThreadPoolExecutor(max_workers=6) as pool:  # calls overlap: sets in use at once
+        got = list(zip(order, pool.map(lambda j: arr(*jobs[j]), order)))
+    for j, (loss, grad, outs) in got:
+        assert loss == want[j][0]
+        assert np.array_equal(grad, want[j][1])
+        assert np.array_equal(outs[0], want[j][2][0])
+
+
+def test_work_arrays_are_reused_per_batch_size_within_their_memory_budget():
+    from autograd.batched_emit import WorkArrays
+
+    wa = WorkArrays(np, [16, 4], min_bytes=1024, max_bytes=3 * 100 * 20 * 8)
+    assert wa.take(4) == [None, None]  # a small batch: the program allocates
+    first = wa.take(100)
+    assert [a.shape for a in first] == [(100, 16), (100, 4)]
+    assert wa.give(100, first, "result") == "result"
+    again = wa.take(100)
+    assert again is first  # the next call on 100 samples writes into the same arrays
+    other = wa.take(100)  # taken while the first is in use (another thread): its own
+    assert other is not first and not np.shares_memory(other[0], first[0])
+    wa.give(100, first, None)
+    wa.give(100, other, None)
+    wa.give(120, wa.take(120), None)  # over the budget: the oldest size goes first
+    assert wa.kept_bytes() <= wa.max_bytes
+    assert wa.take(120) is not None and 100 not in wa.free
+    big = wa.take(1000)
+    wa.give(1000, big, None)  # larger than the whole budget: not kept
+    assert wa.take(1000) is not big and wa.kept_bytes() <= wa.max_bytes
+
+
+def test_an_output_that_is_an_input_column_stays_the_callers_when_the_batch_array_is_reused():
+    # several arguments are joined into one array, kept between calls for large batches
+    ws = [Value(0.1 * (k + 1)) for k in range(30)]
+
+    def per_sample(x, y):
+        return (autograd.dot(ws, x) - y) ** 2, x[0]
+
+    arr = compile_batched(per_sample).array_step(ws)
+    rng = np.random.default_rng(3)
+    theta = np.array([w.data for w in ws])
+    X1, Y1 = rng.normal(size=(400, 30)), rng.normal(size=400)
+    loss, grad, (col,) = arr(theta, X1, Y1)
+    kept = col.copy()
+    for _ in range(2):
+        arr(theta, rng.normal(size=(400, 30)), rng.normal(size=400))
+    assert np.array_equal(col, kept) and np.array_equal(col, X1[:, 0])
+    again = arr(theta, X1, Y1)
+    assert again[0] == loss and np.array_equal(again[1], grad)

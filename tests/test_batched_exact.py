@@ -224,3 +224,23 @@ def test_a_batch_whose_losses_overflow_or_are_nan_gives_them_without_a_warning()
         assert step([[0.5], [0.25]]) == 0.75
         assert step([[1e308], [1e308]]) == math.inf  # the sum overflows
         assert math.isnan(step([[math.inf], [-math.inf]]))  # inf - inf
+
+
+def test_the_batched_fsum_is_exactly_rounded_at_ties_and_next_to_powers_of_two():
+    # a row's compensated sum is kept when the exact sum lies inside its rounding
+    # interval (whose lower half is narrower below a power of two), the compensation's
+    # own error included; rows at a tie, or a carried error away from one, must still
+    # give math.fsum's value, bit for bit
+    from autograd.formula_numpy import g_fsum, namespace
+
+    namespace()  # NumPy, as a batched step loads it
+    rng = np.random.default_rng(22)
+    n, k = 3000, 17
+    x = rng.uniform(1.0, 2.0, size=(n, 1))
+    x[: n // 4] = 2.0 ** rng.integers(-3, 4, size=(n // 4, 1))  # powers of two
+    half = rng.choice([0.5, -0.5, 0.25, -0.25, 0.5 + 2.0**-20, 0.5 - 2.0**-20], size=(n, 1))
+    tiny = rng.choice([0.0, 2.0**-80, -(2.0**-80)], size=(n, k - 2)) * x
+    rows = np.concatenate([x, half * np.spacing(x), tiny], axis=1)
+    for m in (rows, rows[:, rng.permutation(k)], rng.normal(size=(n, 7)) ** 2):
+        want = np.array([math.fsum(r) for r in m.tolist()])
+        assert g_fsum(m).tobytes() == want.tobytes()

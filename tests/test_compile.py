@@ -356,3 +356,90 @@ def test_ieee_edges_take_the_helpers_path_and_match_dynamic(data: tuple[float, f
     p, q = Value(data[0]), Value(data[1])
     assert same(cf(p, q), out.data)
     assert same(p.grad, x.grad) and same(q.grad, y.grad)
+
+
+class _Forms:
+    """An op's templates in the compiled path's form, as a Codegen-like object."""
+
+    def __init__(self, rule) -> None:
+        from autograd.formula_render import compile_names, templates
+
+        self.fwd, self.loc, self.aft, self.tmp = templates(rule, compiled=True)
+        self.names = compile_names(rule)
+
+    def forward_template(self, n):
+        return self.fwd(n)
+
+    def local_templates(self, n):
+        return self.loc(n)
+
+    def after_templates(self, n):
+        return self.aft(n)
+
+    def temp_templates(self, n):
+        return self.tmp(n)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, op in OPS.items() if op.rule is not None and op.rule.variadic
+                   and op.builtin)
+)
+def test_compiled_forms_of_nary_templates_match_the_table(name):
+    # the compiled path writes sumprod(xs, ys) as one fsum of the products: the same floats
+    op = OPS[name]
+    forms = _Forms(op.rule)
+    for pt in _template_points(op):
+        out, got = eval_codegen(forms, pt)
+        assert same(out, op.forward(*pt)), (name, pt)
+        for a, b in zip(got, op.local(out, *pt), strict=True):
+            assert same(a, b), (name, pt, got)
+
+
+@pytest.mark.parametrize("data", [(1e300, 1e300, 2.0, -0.0), (math.inf, 1.0, -math.inf, 1.0),
+                                  (math.inf, 0.0, 1.0, 2.0), (0.5, -1.5, 2.0, 0.25)])
+def test_dot_compiles_to_one_fsum_of_products_and_matches_dynamic(data) -> None:
+    def f(a: Value, b: Value, c: Value, d: Value) -> Value:
+        return autograd.dot([a, c], [b, d]) * a
+
+    cf = compile_fn(f)
+    cf(*map(Value, (0.5, 1.0, 1.5, 2.0)))  # traced on ordinary data
+    xs = [Value(x) for x in data]
+    out = f(*xs)
+    out.backward()
+    ys = [Value(x) for x in data]
+    assert same(cf(*ys), out.data)
+    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    assert "sumprod" not in cf.stats(*ys).helper_calls  # the products inline, fsum once
+    assert cf.stats(*ys).helper_calls["fsum"] == 1
+
+
+def test_a_long_sum_and_dot_compile_and_match_dynamic() -> None:
+    # templates of n operands are rendered in one pass over their text (not n passes)
+    data = [0.001 * i - 1.0 for i in range(3000)]
+
+    def f(xs: list[Value]) -> Value:
+        return autograd.sum(xs) * autograd.dot(xs[:1500], xs[1500:])
+
+    xs = [Value(d) for d in data]
+    out = f(xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    assert same(compile_fn(f)(ys), out.data)
+    assert [y.grad for y in ys] == [x.grad for x in xs]
+
+
+def test_a_wide_softmax_names_its_operands_once_per_node() -> None:
+    # the partials' tie_share(xs, i) read one tuple of the group, not the group spelled out
+    data = [0.01 * i for i in range(400)]
+
+    def f(xs: list[Value]) -> Value:
+        return autograd.sum([p * p for p in autograd.softmax(xs)])
+
+    xs = [Value(d) for d in data]
+    out = f(xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    cf = compile_fn(f)
+    assert same(cf(ys), out.data)
+    assert [y.grad for y in ys] == [x.grad for x in xs]
+    assert len(cf.source(ys)) < 400 * 400  # linear in k (k^2 names before: ~1e6 chars)
