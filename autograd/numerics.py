@@ -11,6 +11,7 @@ This module owns only float arithmetic; it knows nothing of ``Value``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -135,7 +136,7 @@ def logsumexp(xs: Sequence[float]) -> float:
         return m
     # x - m <= 0 (or nan) here, so math.exp cannot overflow; all terms are in
     # [0, 1] or nan, so math.fsum cannot raise: the same value as exp and fsum
-    return m + _raw_log(_raw_fsum(map(_raw_exp, [x - m for x in xs])))
+    return m + _raw_log(_raw_fsum(map(_raw_exp, map(_sub, xs, _repeat(m)))))
 
 
 def sumprod(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -150,6 +151,8 @@ _raw_fsum = math.fsum  # module globals: one lookup each on the hot paths above
 _raw_exp = math.exp
 _raw_log = math.log
 _mul = operator.mul
+_sub = operator.sub
+_repeat = itertools.repeat
 
 
 def tie_share(xs: Sequence[float], i: int) -> float:
