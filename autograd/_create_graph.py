@@ -270,67 +270,74 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
                 prev = grads.get(p)
                 grads[p] = contrib if prev is None else prev + contrib
                 continue
-        if ctx is None:
-            operands: tuple[Any, ...] = p if type(p) is tuple else (p,)
-        elif type(ctx) is tuple:
-            operands = ctx
-        else:  # ``x op c``: the commonest constant, stored bare (see Value.operands)
-            operands = (p, ctx)
-        local = node._local
-        bare = type(local) is not tuple
-        k = 0
-        slots = plan[3]  # the slots of several operands fused, where the guard allows
-        if slots is not None and (type(g) is not Value or (slots[1] is not None
-                                  and slots[1](node._data))):
-            slots = None
-        direct = plan[4]
-        last: Any = None  # (partial, contrib): equal float partials share one g * d node
-        for i, o in enumerate(operands):
-            if type(o) is not Value and not isinstance(o, Value):
-                continue  # a folded constant or a parameter
-            if slots is not None:
-                f = slots[0].get(0 if op.arity < 0 else i)
-                if f is not None:
-                    contrib = _fused(f, g, o, node, operands, local if bare else local[k])
-                    if contrib is not None:
-                        k += 1
-                        prev = grads.get(o)
-                        grads[o] = contrib if prev is None else prev + contrib
-                        continue
-            u = uses[i] if uses is not None else None
-            d = None
-            if u is not None:
-                for j in u:
-                    if j < 0 or type(operands[j]) is not float:
-                        break
-                else:  # every value it reads is a constant here: the stored float
-                    d = local if bare else local[k]
-            k += 1
-            if d is None:
-                j = None
-                if direct is not None:  # the partial is one of the values: that Value
-                    if op.arity >= 0:
-                        j = direct[i]
-                    else:
-                        n = len(operands) // len(direct)
-                        j = direct[i // n]
-                        if j is not None:
-                            j = j * n + i % n
-                d = op.local_value(operands, node, i) if j is None else (  # the Value rule
-                    node if j == -1 else operands[j])
-            # x * 1.0 is x exactly (IEEE-754): build no node for it
-            if type(d) is float and d == 1.0:
-                contrib = g
-            elif type(g) is float and g == 1.0:
-                contrib = d
-            elif last is not None and d is last[0]:  # mean's 1 / n for every operand
-                contrib = last[1]
-            else:
-                contrib = g * d
-                if type(d) is float:
-                    last = (d, contrib)
-            prev = grads.get(o)
-            grads[o] = contrib if prev is None else prev + contrib
+        _operands_grads(node, g, op, plan, ctx, uses, grads)
+
+def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
+                    grads: dict[Value, Any]) -> None:
+    """Add ``g * partial`` to ``grads`` for each Value operand of ``node``: the general
+    path of :func:`create_graph` (several operands, constants among them, fused slots)."""
+    p = node._p
+    if ctx is None:
+        operands: tuple[Any, ...] = p if type(p) is tuple else (p,)
+    elif type(ctx) is tuple:
+        operands = ctx
+    else:  # ``x op c``: the commonest constant, stored bare (see Value.operands)
+        operands = (p, ctx)
+    local = node._local
+    bare = type(local) is not tuple
+    k = 0
+    slots = plan[3]  # the slots of several operands fused, where the guard allows
+    if slots is not None and (type(g) is not Value or (slots[1] is not None
+                              and slots[1](node._data))):
+        slots = None
+    direct = plan[4]
+    last: Any = None  # (partial, contrib): equal float partials share one g * d node
+    for i, o in enumerate(operands):
+        if type(o) is not Value and not isinstance(o, Value):
+            continue  # a folded constant or a parameter
+        if slots is not None:
+            f = slots[0].get(0 if op.arity < 0 else i)
+            if f is not None:
+                contrib = _fused(f, g, o, node, operands, local if bare else local[k])
+                if contrib is not None:
+                    k += 1
+                    prev = grads.get(o)
+                    grads[o] = contrib if prev is None else prev + contrib
+                    continue
+        u = uses[i] if uses is not None else None
+        d = None
+        if u is not None:
+            for j in u:
+                if j < 0 or type(operands[j]) is not float:
+                    break
+            else:  # every value it reads is a constant here: the stored float
+                d = local if bare else local[k]
+        k += 1
+        if d is None:
+            j = None
+            if direct is not None:  # the partial is one of the values: that Value
+                if op.arity >= 0:
+                    j = direct[i]
+                else:
+                    n = len(operands) // len(direct)
+                    j = direct[i // n]
+                    if j is not None:
+                        j = j * n + i % n
+            d = op.local_value(operands, node, i) if j is None else (  # the Value rule
+                node if j == -1 else operands[j])
+        # x * 1.0 is x exactly (IEEE-754): build no node for it
+        if type(d) is float and d == 1.0:
+            contrib = g
+        elif type(g) is float and g == 1.0:
+            contrib = d
+        elif last is not None and d is last[0]:  # mean's 1 / n for every operand
+            contrib = last[1]
+        else:
+            contrib = g * d
+            if type(d) is float:
+                last = (d, contrib)
+        prev = grads.get(o)
+        grads[o] = contrib if prev is None else prev + contrib
 
 
 def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,
