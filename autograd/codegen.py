@@ -69,13 +69,15 @@ BEGIN = "# --- BEGIN GENERATED: fast paths from the op table (python -m autograd
 INSTALL = "_install_fast_paths()\n"
 END = "# --- END GENERATED ---\n"
 
-_TAIL = """    node.grad = 0.0
-    node._entry = {ref}
-    node._id = _count()
-    if _special:
-        _record_special(node)
-    return node
-"""
+def _made(ref: str, v: str = "node") -> str:
+    """The lines that finish node ``v`` of the op ``ref`` (after its data and parents)."""
+    return (f"    {v}.grad = 0.0\n    {v}._entry = {ref}\n    {v}._id = _count()\n"
+            f"    if _special:\n        _record_special({v})\n")
+
+
+def _tail(ref: str) -> str:
+    """:func:`_made` for ``node``, then its return."""
+    return _made(ref) + "    return node\n"
 
 
 def _ref(name: str) -> str:
@@ -144,7 +146,7 @@ def _unary(name: str, op: Op) -> str:
         f"    node: Value = _new(Value)\n"
         + _store("    ", fwd, [loc])
         + "    node._p = self\n"
-        "    node._ctx = None\n" + _TAIL.format(ref=_ref(name))
+        "    node._ctx = None\n" + _tail(_ref(name))
     )
 
 
@@ -170,7 +172,7 @@ def _left(name: str, op: Op) -> str:
         + "        node._p = (self, other)\n"
         "        node._ctx = None\n"
         "    else:\n"
-        f"        return _binary({_ref(name)}, self, other)\n" + _TAIL.format(ref=_ref(name))
+        f"        return _binary({_ref(name)}, self, other)\n" + _tail(_ref(name))
     )
 
 
@@ -187,7 +189,7 @@ def _right(name: str, op: Op) -> str:
         "    node: Value = _new(Value)\n"
         + _store("    ", fwd.format("other", "y"), [l1.format("other", "y", out="{out}")])
         + "    node._p = self\n"
-        "    node._ctx = (other, self)\n" + _TAIL.format(ref=_ref(name))
+        "    node._ctx = (other, self)\n" + _tail(_ref(name))
     )
 
 
@@ -214,9 +216,9 @@ def _constant_partials(rule: F.Formula) -> bool:
     return True
 
 
-def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
-    """A group op's node from ``ops``, its operands' data: (a cache declaration or "",
-    the expression of ``ops`` from ``vs``, the lines setting ``node._data``/``_local``).
+def _group_body(name: str, op: Op, v: str = "node") -> tuple[str, str, list[str]]:
+    """A group op's node ``v`` from ``ops``, its operands' data: (a cache declaration or "",
+    the expression of ``ops`` from ``vs``, the lines setting ``v._data``/``v._local``).
 
     A partials tuple that depends only on the operand count (``sum``, ``mean``) is
     made once per count (up to :data:`CACHED_LOCAL`) and shared by the nodes.
@@ -224,13 +226,13 @@ def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
     if op.rule is None or not op.rule.variadic:
         raise ValueError(f"codegen: op {name!r} in FAST_GROUP is not a variadic formula")
     fwd, loc = (_body(src) for src in R.float_source(name, op.rule))
-    store = "    node._data = out = " if re.search(r"\bout\b", loc[-1]) else "    node._data = "
+    store = f"    {v}._data = out = " if re.search(r"\bout\b", loc[-1]) else f"    {v}._data = "
     lines = [*fwd[:-1], fwd[-1].replace("    return ", store, 1)]
     lines += [ln for ln in loc[:-1] if ln not in fwd]  # the groups are split once
     ret = loc[-1].replace("    return ", "", 1)
     cached = _constant_partials(op.rule)
     if not cached:
-        lines.append(f"    node._local = {ret}")
+        lines.append(f"    {v}._local = {ret}")
     body = _guard("    ", "".join(f"{ln}\n" for ln in lines))
     lines = [ln if len(ln) <= 100 or ln.endswith("# noqa: E501") else f"{ln}  # noqa: E501"
              for ln in body.splitlines()]
@@ -247,7 +249,7 @@ def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
                   f"        local = {ret}",
                   f"        if n <= {CACHED_LOCAL}:",
                   f"            {cache}[n] = local",
-                  "    node._local = local"]
+                  f"    {v}._local = local"]
     return decl, data, lines
 
 
@@ -267,7 +269,7 @@ def _group(name: str, op: Op) -> str:
         "    node: Value = _new(Value)\n"
         + "".join(f"{ln}\n" for ln in lines)
         + "    node._p = vs if type(vs) is tuple else tuple(vs)\n"
-        "    node._ctx = None\n" + _TAIL.format(ref=ref)
+        "    node._ctx = None\n" + _tail(ref)
     )
 
 
@@ -281,7 +283,9 @@ def _shared_softmax(lse: Op, smo: Op) -> str:
     Raises:
         ValueError: if the two formulas do not have that shape.
     """
-    assert lse.rule is not None and smo.rule is not None
+    if lse.rule is None or smo.rule is None:
+        raise ValueError("codegen: logsumexp and softmax_out must be formulas of the op "
+                         "table: update _shared_softmax")
     part = R.parse(lse.rule.partials[0], lse.rule, partial=True)
     fwd = R.parse(smo.rule.forward, smo.rule)
     x, m = smo.rule.operands
@@ -315,14 +319,12 @@ def _softmax(op: Op) -> str:
     cg = _templates(op)
     fwd = cg.forward_template(2).format("x", "m")
     l0, l1 = (t.format("x", "m", out="{out}") for t in cg.local_templates(2))
-    tail = "".join(f"    {ln}\n" if ln else "\n"
-                   for ln in _TAIL.format(ref=_ref(op.name)).splitlines()[:-1])
+    tail = "".join(f"    {ln}\n" for ln in _made(_ref(op.name)).splitlines())
     lse = OPS["logsumexp"]
     cond = _shared_softmax(lse, op)
-    _, data, lines = _group_body(lse.name, lse)
-    lse_lines = "".join(re.sub(r"\bnode\b", "lse", ln) + "\n" for ln in lines)
-    lse_tail = re.sub(r"\bnode\b", "lse", _TAIL.format(ref=_ref(lse.name))).replace(
-        "    return lse\n", "")
+    _, data, lines = _group_body(lse.name, lse, "lse")
+    lse_lines = "".join(f"{ln}\n" for ln in lines)
+    lse_tail = _made(_ref(lse.name), "lse")
     return (
         "def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:\n"
         f'    """``{op.formula}`` for each x of ``vs``: op table entries ``{lse.name}`` '
