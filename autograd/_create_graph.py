@@ -119,7 +119,8 @@ def _slot_ops(op: Op) -> tuple[dict[int, tuple[Op, tuple[int, ...]]], Any]:
     from autograd.formula_render import float_expression, float_globals, parse, value_names
 
     rule = op.rule
-    assert rule is not None
+    if rule is None:
+        raise ValueError(f"{op.name}: fused_backward needs the op's formula")
     if len(rule.groups) > 1 or (rule.singles and rule.groups):
         raise ValueError(f"{op.name}: fused_backward supports one group or fixed operands")
     fused: dict[int, tuple[Op, tuple[int, ...]]] = {}

@@ -426,7 +426,8 @@ def fast_paths_source() -> str:
             methods.append(f'        "{FAST_UNARY[name]}": _fast_{name},\n')
     for name in FAST_GROUP:
         op = OPS[name]
-        assert op.rule is not None
+        if op.rule is None:
+            raise ValueError(f"codegen: op {name!r} in FAST_GROUP is not a formula")
         for key, obj in R.float_globals(op.rule).items():
             if names.setdefault(key, obj) is not obj:
                 raise ValueError(f"codegen: float name {key!r} means two functions")
