@@ -17,6 +17,7 @@ from __future__ import annotations
 import operator
 from builtins import abs as _abs
 from builtins import max as _max
+from builtins import max as _max_of
 from builtins import min as _min
 from math import erf as _erf
 from math import tanh as _tanh
@@ -340,7 +341,8 @@ def _dot_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
 
 def _logsumexp_forward(*ops: float) -> float:
     xs = ops
-    return _logsumexp(xs)
+    m = _max_of(xs)
+    return (m + _log(_fsum([_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))
 
 
 def _logsumexp_local(out: float, *ops: float) -> tuple[float, ...]:
@@ -548,11 +550,11 @@ RULES: dict[str, tuple[Any, ...]] = {
         'sumprod(xs, ys)', 'd/dxs[i] = ys[i]; d/dys[i] = xs[i]',
     ),
     'logsumexp': (
-        (('*xs',), 'logsumexp(xs)', ('where(out == INF or out == -INF, tie_share(xs, i), exp(xs[i] - out))',), 0),
+        (('*xs',), 'where(m - m == 0.0, m + log(fsum(exp(xs[i] - m))), logsumexp(xs))', ('where(out == INF or out == -INF, tie_share(xs, i), exp(xs[i] - out))',), 0, (('m', 'max_of(xs)'),)),
         _logsumexp_forward, _logsumexp_local, _logsumexp_value,
         None, None,
-        ('INF', 'exp', 'logsumexp', 'tie_share'),
-        'logsumexp(xs)', 'd/dxs[i] = tie_share(xs, i) if out == INF or out == -INF else exp(xs[i] - out)',
+        ('INF', 'exp', 'fsum', 'log', 'logsumexp', 'max_of', 'tie_share'),
+        'm + log(fsum(exp(xs[i] - m))) if m - m == 0 else logsumexp(xs), m = max_of(xs)', 'd/dxs[i] = tie_share(xs, i) if out == INF or out == -INF else exp(xs[i] - out)',
     ),
     'softmax_out': (
         (('x', 'lse'), 'exp(x - lse)', ('out', '-out'), 0),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import pathlib
 import re
+import textwrap
 
 from autograd import formula as F
 from autograd import formula_render as R
@@ -253,14 +254,22 @@ def _group_body(name: str, op: Op, v: str = "node") -> tuple[str, str, list[str]
     return decl, data, lines
 
 
+def _doc(text: str) -> str:
+    """A generated function's docstring of ``text``, wrapped to the line limit."""
+    if len(text) <= 90:
+        return f'    """{text}"""\n'
+    lines = textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False)
+    return '    """' + "\n    ".join(lines) + '\n    """\n'
+
+
 def _group(name: str, op: Op) -> str:
     """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data."""
     decl, data, lines = _group_body(name, op)
     ref = _ref(name)
     return (
         decl + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
-        f'    """``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``."""\n'
-        "    try:\n"
+        + _doc(f"``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``.")
+        + "    try:\n"
         f"        ops = {data}\n"
         "    except AttributeError:  # a number among them: the general path\n"
         f"        return apply({ref}, *vs)\n"

@@ -1132,6 +1132,7 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
 
 
 # --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---
+from builtins import max as _max_of
 from math import exp as _raw_exp
 from math import fsum as _raw_fsum
 from math import log as _raw_log
@@ -1635,7 +1636,9 @@ def _fast_group_dot(vs: Sequence[Any]) -> Value:
 
 
 def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
-    """``logsumexp(xs)`` of a list or tuple of operands: op table entry ``logsumexp``."""
+    """``m + log(fsum(exp(xs[i] - m))) if m - m == 0 else logsumexp(xs), m = max_of(xs)`` of a list
+    or tuple of operands: op table entry ``logsumexp``.
+    """
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
@@ -1645,12 +1648,14 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     node: Value = _new(Value)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
-        node._data = out = _logsumexp(xs)
+        m = _max_of(xs)
+        node._data = out = (m + _raw_log(_raw_fsum([_raw_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
         n = len(ops)
         node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
     except (ArithmeticError, ValueError):
         xs = ops
-        node._data = out = _logsumexp(xs)
+        m = _max_of(xs)
+        node._data = out = (m + _log(_fsum([_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
         n = len(ops)
         node._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
     node._p = vs if type(vs) is tuple else tuple(vs)
@@ -1679,12 +1684,14 @@ def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:
     lse: Value = _new(Value)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
-        lse._data = out = _logsumexp(xs)
+        m = _max_of(xs)
+        lse._data = out = (m + _raw_log(_raw_fsum([_raw_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
         n = len(ops)
         lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
     except (ArithmeticError, ValueError):
         xs = ops
-        lse._data = out = _logsumexp(xs)
+        m = _max_of(xs)
+        lse._data = out = (m + _log(_fsum([_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
         n = len(ops)
         lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
     lse._p = vs if type(vs) is tuple else tuple(vs)

@@ -207,6 +207,9 @@ HELPERS: Mapping[str, Helper] = {
         _sumprod_builtin, "", group=True, arity=2,
         doc="sumprod_builtin(xs, ys): Python's sum of xs[i] * ys[i], added left to right "
             "from 0 (a neuron's w . x: faster than sumprod, rounded as the builtin sum)"),
+    "max_of": Helper(max, "", group=True,
+                     doc="max_of(xs): the largest of a group (Python's max: a nan is "
+                         "passed over unless it comes first)"),
     "logsumexp": Helper(N.logsumexp, "", group=True,
                         doc="ln(sum(e^x)) of a group, shifted by its maximum"),
     "tie_share": Helper(N.tie_share, "", group=True,
@@ -312,6 +315,10 @@ def _v_sumprod_builtin(xs: Any, ys: Any) -> Any:
     from autograd.engine import dot
 
     return dot(xs, ys)  # as a graph: dot's exactly rounded data (a neuron's create_graph)
+
+
+def _v_max_of(xs: Any) -> Any:
+    return max(xs, key=_d)  # the operand itself (a Value or a float), as _v_max
 
 
 def _v_logsumexp(xs: Any) -> Any:

@@ -294,6 +294,12 @@ def g_sumprod(a: Any, b: Any) -> Any:
     return g_fsum(a * b)
 
 
+def g_max_of(m: Any) -> Any:
+    # Python's max: the first element if it is nan (nothing compares above it), else the
+    # largest of the others, passing nans over
+    return np.where(np.isnan(m[..., 0]), np.nan, np.fmax.reduce(m, axis=-1))
+
+
 def g_logsumexp(m: Any) -> Any:
     mx = np.max(m, axis=-1)
     fin = np.isfinite(mx)
@@ -438,7 +444,8 @@ def namespace() -> dict[str, Any]:
         "_nx_abs": np.abs, "_nx_sum": nsum, "_nx_sumprod_builtin": nsumprod, "_nx_fsum": nfsum,
         "_nx_max": pmax, "_nx_min": pmin,
         "_gx_fsum": g_fsum,
-        "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_tie_share": g_tie_share,
+        "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_max_of": g_max_of,
+        "_gx_tie_share": g_tie_share,
         "_cols": cols, "_fix_affine": fix_affine, "_eprop": eprop, "_near": near,
         "_amax": amax, "_fin": lambda e: e if e == e else _INF,
         "_emax": max,
@@ -620,12 +627,17 @@ class _FormulaToNumpy(_ToNumpy):
     source text; the constants become literals; the helpers their NumPy
     forms; ``g[index]`` of a group whose index is ``i`` becomes the whole
     group matrix (one column per element), another index a column selection.
+    The names of ``rows`` (temporaries: one value per row) are read as a column
+    inside a group helper's arguments (``m`` in ``fsum(exp(xs[i] - m))``).
     """
 
     def __init__(self, subst: dict[str, str], groups: dict[str, int],
-                 constants: dict[str, float], glob: dict[str, Any], col: bool = False) -> None:
+                 constants: dict[str, float], glob: dict[str, Any], col: bool = False,
+                 rows: frozenset[str] = frozenset()) -> None:
         super().__init__({})
         self.col = col  # a group's reduction as a column (beside a matrix of partials)
+        self.rows = rows
+        self.in_group = 0  # how deep inside a group helper's arguments
         self.subst = subst
         self.groups = groups
         self.constants = constants
@@ -636,6 +648,8 @@ class _FormulaToNumpy(_ToNumpy):
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if node.id == "i":
             self.uses_i = True
+        if node.id in self.rows and self.in_group:
+            return ast.parse(f"({self.subst[node.id]})[:, None]", mode="eval").body
         if node.id in self.subst:
             return ast.parse(self.subst[node.id], mode="eval").body
         if node.id in self.constants:
@@ -661,16 +675,20 @@ class _FormulaToNumpy(_ToNumpy):
         if not isinstance(node.func, ast.Name) or node.func.id not in _HELPER_NP:
             raise Unrenderable("call")
         name = node.func.id
+        from autograd.formula import HELPERS
+
+        group = HELPERS[name].group
+        self.in_group += group
         if name == "tie_share":
             self.uses_i = True
             node.args = [self.visit(node.args[0])]  # the index is i: the whole matrix
         else:
             node.args = [self.visit(a) for a in node.args]
+        self.in_group -= group
         node.func = ast.Name(_HELPER_NP[name], ast.Load())
         if _HELPER_NP[name] == "_where" and len(node.args) == 3:
             sel, sargs = _select(*node.args)
             node.func, node.args = ast.Name(sel, ast.Load()), sargs
-        from autograd.formula import HELPERS
 
         if self.col and HELPERS[name].group and name != "tie_share":
             return ast.Subscript(node, ast.Tuple([ast.Constant(...), ast.Constant(None)],
@@ -691,9 +709,9 @@ class FormulaRendered:
         self.parse = parse
         self.constants = dict(CONSTANTS)
         self.variadic = bool(rule.variadic)
-        if (rule.singles and self.variadic) or rule.temps:
+        if (rule.singles and self.variadic) or (rule.temps and not self.variadic):
             # a neuron's x..., w..., b with z: rendered from its templates (TemplateRendered)
-            raise Unrenderable(f"{op.name}: single operands or temporaries")
+            raise Unrenderable(f"{op.name}: single operands, or temporaries of no group")
         names = rule.names
         if self.variadic:
             if n % len(names):
@@ -733,13 +751,30 @@ class FormulaRendered:
             self.emit("P", [f"o{k}" for k in range(n)], "out", True, lambda line: None, {})
 
     def _np(self, src: str, subst: dict[str, str], glob: dict[str, Any],
-            partial: bool, col: bool = False) -> tuple[str, bool]:
-        tree = self.parse(src, self.rule, partial=partial, what=self.op.name)
+            partial: bool, col: bool = False, temp: int | None = None,
+            rows: frozenset[str] = frozenset()) -> tuple[str, bool]:
+        if temp is None:
+            tree = self.parse(src, self.rule, partial=partial, what=self.op.name)
+        else:  # the source of temporary ``temp`` (it may read the ones before it)
+            tree = self.parse(src, self.rule, what=self.op.name, temps=temp)
         groups = dict.fromkeys(self.rule.names, self.size) if self.variadic else {}
-        tr = _FormulaToNumpy(subst, groups, self.constants, glob, col)
+        tr = _FormulaToNumpy(subst, groups, self.constants, glob, col, rows)
         new = ast.fix_missing_locations(tr.visit(tree))
         self.reindexed = self.reindexed or tr.reindexed
         return ast.unparse(new), tr.uses_i
+
+    def _temps(self, subst: dict[str, str], glob: dict[str, Any],
+               emit: Callable[[str], None], prefix: str, rows: bool) -> dict[str, str]:
+        """Emit the formula's temporaries (``T<k> = ...``, in order) and name each in
+        ``subst``; return ``{temporary: variable}``. With ``rows``, a group is a matrix
+        (one row per sample) and a temporary one value per row."""
+        out: dict[str, str] = {}
+        for k, (t, src) in enumerate(self.rule.temps):
+            val, _ = self._np(src, subst, glob, False, temp=k,
+                              rows=frozenset(out) if rows else frozenset())
+            emit(f"    {prefix}{k} = {val}")
+            subst[t] = out[t] = f"{prefix}{k}"
+        return out
 
     def emit(self, m: str, args: Sequence[str], out: str, need: bool,
              emit: Callable[[str], None], glob: dict[str, Any],
@@ -759,11 +794,13 @@ class FormulaRendered:
             cols = args[k * size:(k + 1) * size]
             emit(f"    M{m}_{k} = _stack(_B, {', '.join(cols)})")
             subst[g] = f"M{m}_{k}"
-        fwd, _ = self._np(rule.forward, subst, glob, False)
+        temps = self._temps(subst, glob, emit, f"T{m}_", True)  # one value per row
+        fwd, _ = self._np(rule.forward, subst, glob, False, rows=frozenset(temps))
         emit(f"    {out} = {_into(fwd, into)}")
         if not need:
             return []
         subst["out"] = f"{out}[:, None]"
+        subst.update({t: f"{v}[:, None]" for t, v in temps.items()})  # beside the columns
         subst["i"] = f"_ar{size}"
         if glob:
             glob[f"_ar{size}"] = glob["_np"].arange(size, dtype=float)
@@ -774,7 +811,7 @@ class FormulaRendered:
                 emit(f"    Q{m}_{k} = _cols(_B, {size}, {src})")
                 locs += [f"Q{m}_{k}[:, {j}]" for j in range(size)]
             else:
-                sub2 = dict(subst, out=out)
+                sub2 = dict(subst, out=out, **temps)
                 src, _ = self._np(p, sub2, glob, True)
                 locs += [src] * size
         return locs
@@ -791,6 +828,7 @@ class FormulaRendered:
         """
         size = self.size
         subst = {"n": repr(size), **dict(zip(self.rule.names, groups_src))}
+        self._temps(subst, glob, emit, f"{out}_t", False)
         fwd, _ = self._np(self.rule.forward, subst, glob, False)
         emit(f"    {out} = float({fwd})")
         if not need:

@@ -513,13 +513,17 @@ _TABLE: tuple[Op, ...] = (
     _op("dot", "dot", ("*xs", "*ys"), "sumprod(xs, ys)", ("ys[i]", "xs[i]"),
         domain=(_R,), api="function", call="`autograd.dot(xs, ys)`",
         doc="Dot product of two equal-length sequences as one node."),
-    _op("logsumexp", "logsumexp", ("*xs",), "logsumexp(xs)",
+    # shifted by the largest entry m: each exp(xs[i] - m) is in [0, 1], their sum at
+    # least 1; where m is not finite (m - m is nan), the helper says what the sum is
+    _op("logsumexp", "logsumexp", ("*xs",),
+        "where(m - m == 0.0, m + log(fsum(exp(xs[i] - m))), logsumexp(xs))",
         # at +-inf all the mass is on the largest entries, shared between ties
         ("where(out == INF or out == -INF, tie_share(xs, i), exp(xs[i] - out))",),
         domain=(_R,), api="function",
         # d(grad * exp(x - out)) / d x and / d out (away from +-inf): +-this
         fused_backward={"xs": {"xs": "this", "out": "-this"}},
         specials=(Special((1000.0, 1000.0), 1000.0 + math.log(2.0)),),
+        temps=(("m", "max_of(xs)"),),
         doc="Stable log-sum-exp as one node."),
     # one output of softmax: every output of a group shares one logsumexp node,
     # so the backward is the closed form dx_j = y_j * (g_j - sum_i g_i * y_i)
