@@ -547,3 +547,32 @@ def test_the_arguments_are_joined_as_concatenate_joins_them(n):
         mats[0][0, 0], mats[-1][-1, -1] = -0.0, np.nan
         got, want = _join(np, mats, n), np.concatenate(mats, axis=1)
         assert got.shape == want.shape and got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("rows", [2, 3, 7])
+def test_batched_logsumexp_matches_dynamic_with_as_many_rows_as_operands(rows):
+    # logsumexp's forward is the table's m = max_of(xs) then a shifted sum: with as many
+    # rows as the group has elements, m must not broadcast against the group's columns
+    w = [Value(0.5), Value(-1.5), Value(2.0)]
+    rng = random.Random(rows)
+    X = [[rng.uniform(-3, 3) for _ in range(3)] for _ in range(rows)]
+    Y = [rng.uniform(-1, 1) for _ in range(rows)]
+
+    def fn(x, y):
+        return autograd.logsumexp([xi * wi for xi, wi in zip(x, w)]) * y
+
+    check_batched(fn, w, X, Y, reduction="sum")
+
+
+@pytest.mark.parametrize("edge", [[math.inf, 1.0, 2.0], [-math.inf, -math.inf, -math.inf],
+                                  [1.0, math.nan, 0.0], [math.nan, 1.0, 2.0],
+                                  [700.0, 700.0, -700.0]])
+def test_batched_logsumexp_at_infinities_and_nans_is_the_dynamic_value(edge):
+    def fn(x, y):
+        return autograd.logsumexp(list(x)) + y
+
+    X = [edge, [1.0, 2.0, 3.0], [-0.5, 0.25, 0.0]]
+    Y = [0.0, 0.0, 0.0]
+    got = compile_batched(fn, reduction="sum")(X, Y)
+    want = math.fsum(autograd.logsumexp([Value(v) for v in x]).data for x in X)
+    assert got == want or (got != got and want != want), (got, want)
