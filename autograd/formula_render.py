@@ -452,11 +452,17 @@ def float_source(name: str, formula: Formula) -> tuple[str, str]:
 
 class _Hoist(ast.NodeTransformer):
     """Name each call of a group helper that does not read ``i`` (``fsum(ts)``,
-    ``logsumexp(zs)``) once, so that per-element partials compute it once, not n times."""
+    ``logsumexp(zs)``) once, so that per-element partials compute it once, not n times.
 
-    def __init__(self) -> None:
+    With ``conditions`` (the compiled form), also the condition of a per-element
+    ``where(c, a, b)`` that does not read ``i`` (logsumexp's ``out == INF or
+    out == -INF``): tested once per node, each partial reads the boolean.
+    """
+
+    def __init__(self, conditions: bool = False) -> None:
         self.calls: list[ast.expr] = []
         self._keys: dict[str, int] = {}
+        self.conditions = conditions
 
     def _name(self, node: ast.expr) -> ast.expr:
         key = ast.dump(node)
@@ -486,6 +492,10 @@ class _Hoist(ast.NodeTransformer):
         fname = node.func.id if isinstance(node.func, ast.Name) else ""
         if fname in HELPERS and HELPERS[fname].group and not _uses(node, "i"):
             return self._name(node)
+        if (fname == "where" and self.conditions and _uses(node, "i")
+                and not _uses(node.args[0], "i")
+                and not isinstance(node.args[0], (ast.Name, ast.Constant))):
+            node.args[0] = self._name(node.args[0])
         self.generic_visit(node)
         return node
 
@@ -795,7 +805,7 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
         fwd_tree, part_trees = whole.visit(fwd_tree), [whole.visit(t) for t in part_trees]
         temp_names += list(whole.temps.values())
         temp_trees += [ast.Name(g, ast.Load()) for g in whole.temps]
-    hoist = _Hoist()  # what the partials compute without i: once, after the output
+    hoist = _Hoist(compiled)  # what the partials compute without i: once, after the output
     part_trees = [hoist.visit(t) for t in part_trees]
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
     hoisted.update({t: f"{{t{k}}}" for k, t in enumerate(temp_names)})

@@ -444,3 +444,24 @@ def test_a_wide_softmax_names_its_operands_once_per_node() -> None:
     assert same(cf(ys), out.data)
     assert [y.grad for y in ys] == [x.grad for x in xs]
     assert len(cf.source(ys)) < 400 * 400  # linear in k (k^2 names before: ~1e6 chars)
+
+
+@pytest.mark.parametrize("data", [(0.3, -1.2, 2.0, 0.7), (math.inf, 1.0, math.inf, -2.0),
+                                  (-math.inf, -math.inf, -math.inf, -math.inf),
+                                  (math.nan, 1.0, 0.0, 2.0), (1000.0, 1000.0, -1000.0, 0.0)])
+def test_logsumexp_tests_its_infinities_once_per_node_and_matches_dynamic(data) -> None:
+    # the partials' where(out == INF or out == -INF, ...) reads one boolean per node
+    def f(xs: list[Value]) -> Value:
+        a = autograd.logsumexp(xs)
+        b = autograd.logsumexp([x * x for x in xs])
+        return a * b + a
+
+    cf = compile_fn(f)
+    cf([Value(d) for d in (0.5, 1.0, 1.5, 2.0)])  # traced on ordinary data
+    xs = [Value(d) for d in data]
+    out = f(xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    assert same(cf(ys), out.data)
+    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    assert cf.source(ys).count("== -_INF") == 2  # one test per node
