@@ -759,6 +759,24 @@ class _WholeGroups(ast.NodeTransformer):
         return node
 
 
+def _group_max(tree: ast.expr, groups: Sequence[str]) -> bool:
+    """Whether a temporary is ``max_of`` of one whole group (``m = max_of(xs)``)."""
+    return (isinstance(tree, ast.Call) and _call_name(tree) == "max_of" and len(tree.args) == 1
+            and isinstance(tree.args[0], ast.Name) and tree.args[0].id in groups)
+
+
+def _max_chain(elts: Sequence[str], first: int) -> list[str]:
+    """``max_of`` of the fields ``elts`` as the comparisons builtin ``max`` makes, one
+    temporary each (``{t<first>}`` on): ``x if x > m else m`` from the left keeps the
+    same element (first of ties, nan as max passes it over), without a call or a tuple."""
+    out = [elts[0]] if len(elts) == 1 else []
+    prev = elts[0]
+    for x in elts[1:]:
+        out.append(f"({x} if {x} > {prev} else {prev})")
+        prev = f"{{t{first + len(out) - 1}}}"
+    return out
+
+
 def _call_name(node: ast.Call) -> str:
     return node.func.id if isinstance(node.func, ast.Name) else ""
 
@@ -808,7 +826,8 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     hoist = _Hoist(compiled)  # what the partials compute without i: once, after the output
     part_trees = [hoist.visit(t) for t in part_trees]
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
-    hoisted.update({t: f"{{t{k}}}" for k, t in enumerate(temp_names)})
+    hoisted.update({t: f"__{t}__" for t in temp_names})  # their fields: per size (plan)
+    chained = [compiled and _group_max(t, groups) for t in temp_trees]
 
     sizes: dict[int, tuple[int, dict[str, list[str]], dict[str, str]]] = {}
 
@@ -827,13 +846,37 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
                                                **{h: f"__{h}__" for h in hoisted}})
         return got
 
-    def expand(tree: ast.expr, n: int, i: int | None) -> str:
+    def expand(tree: ast.expr, n: int, i: int | None, fields: dict[str, str] | None = None,
+               ) -> str:
         size, group_of, names = context(n)
         env = {"i": i if i is not None else 0, "n": size}
         text = _render(_Expand(group_of, env, size).visit(_copy(tree)), names, calls)
         for h, u in hoisted.items():
             text = text.replace(f"__{h}__", u)
+        for t, u in (plan(n)[1] if fields is None else fields).items():
+            text = text.replace(f"__{t}__", u)
         return _SLOT.sub(_slot_field, text)  # one pass: linear in the operand count
+
+    plans: dict[int, tuple[tuple[str, ...], dict[str, str]]] = {}
+
+    def plan(n: int) -> tuple[tuple[str, ...], dict[str, str]]:
+        # per operand count, once: the temporaries' templates and each one's field
+        got = plans.get(n)
+        if got is None:
+            group_of = context(n)[1]
+            texts: list[str] = []
+            fields: dict[str, str] = {}
+            for t, tree, chain in zip(temp_names, temp_trees, chained, strict=True):
+                elts = group_of[tree.args[0].id] if chain else []  # type: ignore[attr-defined]
+                if elts:
+                    texts += _max_chain([_SLOT.sub(_slot_field, e) for e in elts], len(texts))
+                else:
+                    texts.append(expand(tree, n, None, fields))
+                fields[t] = f"{{t{len(texts) - 1}}}"
+            if len(plans) >= 64:
+                plans.clear()
+            got = plans[n] = (tuple(texts), fields)
+        return got
 
     def forward(n: int) -> str:
         return expand(fwd_tree, n, None)
@@ -854,7 +897,7 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
         return tuple(expand(c, n, None) for c in hoist.calls)
 
     def temps(n: int) -> tuple[str, ...]:
-        return tuple(expand(c, n, None) for c in temp_trees)
+        return plan(n)[0]
 
     return forward, local, after, temps
 

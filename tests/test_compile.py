@@ -465,3 +465,22 @@ def test_logsumexp_tests_its_infinities_once_per_node_and_matches_dynamic(data) 
     assert same(cf(ys), out.data)
     assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
     assert cf.source(ys).count("== -_INF") == 2  # one test per node
+
+
+@pytest.mark.parametrize("data", [(0.0, -0.0, -1.0), (-0.0, 0.0, -1.0), (2.0, math.nan, 3.0),
+                                  (math.nan, 2.0, 3.0), (1.0, 1.0, 1.0), (-5.0, 7.0, 7.0),
+                                  (math.inf, -math.inf, 0.0), (1e308, 1e308, -1e308)])
+def test_group_max_compiles_to_comparisons_and_matches_dynamic(data) -> None:
+    # logsumexp's m = max_of(xs) is the chain of comparisons builtin max makes: no call
+    def f(xs: list[Value]) -> Value:
+        return autograd.sum([p * w for p, w in zip(autograd.softmax(xs), (0.5, -1.5, 2.0))])
+
+    cf = compile_fn(f)
+    cf([Value(d) for d in (0.5, 1.0, 1.5)])  # traced on ordinary data
+    xs = [Value(d) for d in data]
+    out = f(xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    assert same(cf(ys), out.data)
+    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    assert "max_of" not in cf.stats(ys).helper_calls
