@@ -282,7 +282,10 @@ class Backward:
 
     Interior gradients live in a pool of names reused once a node is done; a
     node whose gradient receives one contribution keeps it as an expression,
-    substituted where it is used.
+    substituted where it is used. A contribution that is a name itself (a sum's
+    gradient passed on with partial 1.0) is that name, shared, not a copy: a
+    shared name is never accumulated into, and returns to the pool when its
+    last holder is done.
     """
 
     def __init__(self, emit: Callable[[str], None], gname: dict[Value, str],
@@ -292,6 +295,7 @@ class Backward:
         self.fresh = 1
         self.gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
         self.incoming: dict[Value, int] = {}  # contributions each node's gradient receives
+        self.holders: dict[str, int] = {}  # nodes holding a gradient name, when not 1
 
     def new_name(self) -> str:
         """A gradient name from the pool, or a new one."""
@@ -331,9 +335,10 @@ class Backward:
             tmp = self.new_name()
             emit(f"    {tmp} = {gn}")
             gn, depth_g = tmp, 0
+        holders = self.holders.get(gn, 1) if not depth_g else 0
         if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
             o = pairs[0][0]  # the gradient passes through unchanged
-            if not depth_g:
+            if not depth_g and holders == 1:
                 gname[o] = gn
                 return
             if incoming.get(o) == 1 and o not in wants:
@@ -353,7 +358,8 @@ class Backward:
             u_name, refs = gating
             emit(f"    if {u_name} != 0.0 or ({' + '.join([gn, *refs])}) * 0.0 != 0.0:")
             ind = "        "
-        for o, d in pairs:
+        last = len(pairs) - 1
+        for k, (o, d) in enumerate(pairs):
             term = _times(g_s, d)
             go = gname.get(o)
             if go is not None:
@@ -363,13 +369,24 @@ class Backward:
                 else:
                     emit(f"{ind}{go} += {term}")
             elif incoming.get(o) == 1 and o not in wants:
-                self.gexpr[o] = (term, depth_g + 1)
-                kept = True
+                if term == gn:  # the gradient itself: o holds the name too
+                    self.gexpr[o] = (gn, 0)
+                    self.holders[gn] = holders = holders + 1
+                else:
+                    self.gexpr[o] = (term, depth_g + 1)
+                    kept = True
+            elif term == gn and k == last and holders == 1 and not kept:
+                gname[o] = gn  # node's last use of its name: o's from now on
+                return
             else:
                 go = gname[o] = self.new_name()
                 emit(f"    {go} = {term}")
         if not depth_g and not kept:
-            self.free.append(gn)  # every consumer of node is done: reuse its name
+            if holders > 1:  # another node still holds the name
+                self.holders[gn] = holders - 1
+            else:
+                self.holders.pop(gn, None)
+                self.free.append(gn)  # every consumer of node is done: reuse its name
 
 
 def _times(g_s: str, d: str) -> str:

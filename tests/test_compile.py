@@ -484,3 +484,37 @@ def test_group_max_compiles_to_comparisons_and_matches_dynamic(data) -> None:
     assert same(cf(ys), out.data)
     assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
     assert "max_of" not in cf.stats(ys).helper_calls
+
+
+def test_a_gradient_passed_on_unchanged_is_shared_not_copied_and_matches_dynamic() -> None:
+    # a sum passes its gradient to each operand with partial 1.0: the operands read the
+    # sum's name (no `g2 = g1` lines); an operand twice, or also used elsewhere, still sums
+    import re
+
+    def f(a: Value, b: Value, c: Value) -> Value:
+        t, u = a.tanh(), b.exp()
+        s = autograd.sum([t, t, u, c * a])
+        return autograd.sum([s.sigmoid(), (s * b).tanh(), u.log()])
+
+    cf = compile_fn(f)
+    for data in [(0.5, -1.0, 2.0), (0.0, 0.0, -0.0), (3.0, 1e-3, 7.0)]:
+        xs = [Value(d) for d in data]
+        out = f(*xs)
+        out.backward()
+        ys = [Value(d) for d in data]
+        assert same(cf(*ys), out.data)
+        assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+
+    def g(a: Value, b: Value, c: Value) -> Value:  # each operand of the sums used once
+        s = autograd.sum([a.tanh(), b.exp(), c * a])
+        return autograd.sum([s.sigmoid(), s.tanh().exp() * b])
+
+    cg = compile_fn(g)
+    xs = [Value(d) for d in (0.5, -1.0, 2.0)]
+    out = g(*xs)
+    out.backward()
+    ys = [Value(d) for d in (0.5, -1.0, 2.0)]
+    assert same(cg(*ys), out.data)
+    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    src = cg.source(*ys)
+    assert not re.search(r"^ +g\d+ = g\d+$", src, re.M), src
