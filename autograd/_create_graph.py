@@ -30,25 +30,28 @@ from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
 
-_uses_cache: dict[int, tuple[Op, Any, Any, Any, Any]] = {}
+# per op name (checked against the op itself: a name registered anew gets a new plan)
+_uses_cache: dict[str, tuple[Op, Any, Any, Any, Any, int]] = {}
 
 
-def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any]:
+def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any, int]:
     """How ``create_graph`` treats nodes of ``op`` (cached per op).
 
-    Returns ``(op, uses, fused, slots, direct)``. ``uses``: for each operand slot, the
+    Returns ``(op, uses, fused, slots, direct, single)``. ``uses``: for each operand slot, the
     operand indices its partial reads as values (``-1`` is ``out``); ``None``
     for a slot (or for the whole op, if it has no formula) means: evaluate
     the op's Value rule. Names read only in a ``where`` condition do not
     count: a condition reads data, so a partial whose value-names are all
     constants in a node is a float, the one the node stored at forward time.
-    ``fused``: ``(backward op, value slots)`` for a one-operand entry that
+    ``fused``: ``(backward op, value slots, its local)`` for a one-operand entry that
     declares ``fused_backward``, else None. ``slots``: for an entry of more
     operands that declares it, ``(fused slots, guard)`` (see :func:`_slot_ops`),
     else None. ``direct``: for each slot whose partial is one of the values
     (``b`` of ``a * b``, ``out`` of ``exp``, ``ys[i]`` of ``dot``), where that
     value is: the operand index (``-1``: ``out``; for a group, the group's
     index), None for the others; the Value rule would return it as it is.
+    ``single``: for a node with one parent, whether its partial is the float it
+    stored: 2 always, 1 where its constant operand is a float, 0 never.
     """
     rule = op.rule
     uses: Any = None
@@ -68,12 +71,21 @@ def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any]:
         if op.fused_backward and len(rule.partials) == 1 and not rule.variadic:
             names = sorted(names_of[0], key=lambda n: index[n] % len(index))  # operand, out
             at = -1 if names == ["out"] else 0 if names == [rule.names[0]] else 2
-            fused = (_fused_op(op, rule.partials[0], names, dict(op.fused_backward[0][1])), at)
+            fop = _fused_op(op, rule.partials[0], names, dict(op.fused_backward[0][1]))
+            fused = (fop, at, fop.local)
         elif op.fused_backward:
             slots = _slot_ops(op)
         direct = _direct(rule)
-    plan = (op, uses, fused, slots, direct)
-    _uses_cache[id(op)] = plan
+    single = 0  # a one-parent node's partial is the stored float: 2 always, 1 if ctx is a float
+    if uses is not None:
+        try:
+            u0 = uses[0]
+        except IndexError:
+            u0 = None
+        if u0 is not None:
+            single = 2 if not u0 else 1 if all(j == 1 for j in u0) else 0
+    plan = (op, uses, fused, slots, direct, single)
+    _uses_cache[op.name] = plan
     return plan
 
 
@@ -223,22 +235,22 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
     for node in backward_order(output):
         g = grads[node]
         op: Any = node._entry  # interior nodes always carry their op
-        plan = cache.get(id(op))
+        plan = cache.get(op.name)
         if plan is None or plan[0] is not op:
             plan = _plan(op)
         p = node._p
         fused = plan[2]
         if fused is not None and type(g) is Value:  # grad * partial as one node
-            fop, at = fused  # a one-operand op whose partial reads out, x or both
+            fop, at, local = fused  # a one-operand op whose partial reads out, x or both
             if at == -1:
                 vals: Any = (g, node)
-                parts = fop.local(0.0, g._data, node._data)  # its own out is not a name
+                parts = local(0.0, g._data, node._data)  # its own out is not a name
             elif at == 0:
                 vals = (g, p)
-                parts = fop.local(0.0, g._data, p._data)
+                parts = local(0.0, g._data, p._data)
             else:
                 vals = (g, p, node)
-                parts = fop.local(0.0, g._data, p._data, node._data)
+                parts = local(0.0, g._data, p._data, node._data)
             contrib: Any = _new(Value)  # the body of engine._node, inlined: grad * partial
             contrib._data = g._data * parts[0]
             contrib.grad = 0.0
@@ -252,26 +264,24 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             prev = grads.get(p)
             grads[p] = contrib if prev is None else prev + contrib
             continue
-        uses = plan[1]
         ctx = node._ctx
-        if uses is not None and type(p) is not tuple and (ctx is None or type(ctx) is float):
+        single = plan[5]
+        if single and type(p) is not tuple and (type(ctx) is float
+                                                 or (ctx is None and single == 2)):
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
             # commonest node; its partial is the stored float if it reads no Value
-            for j in uses[0]:
-                if j != 1 or ctx is None:
-                    break
+            d0 = node._local
+            if d0 == 1.0:
+                contrib = g
+            elif type(g) is float and g == 1.0:
+                contrib = d0
             else:
-                d0 = node._local
-                if d0 == 1.0:
-                    contrib = g
-                elif type(g) is float and g == 1.0:
-                    contrib = d0
-                else:
-                    contrib = g * d0
-                prev = grads.get(p)
-                grads[p] = contrib if prev is None else prev + contrib
-                continue
-        _operands_grads(node, g, op, plan, ctx, uses, grads)
+                contrib = g * d0
+            prev = grads.get(p)
+            grads[p] = contrib if prev is None else prev + contrib
+            continue
+        _operands_grads(node, g, op, plan, ctx, plan[1], grads)
+
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
                     grads: dict[Value, Any]) -> None:

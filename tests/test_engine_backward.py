@@ -358,3 +358,68 @@ class TestZeroPartialSkip:
             (out * out).backward()
         for p, q in zip(fused.parameters(), plain.parameters()):
             assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-12)
+
+
+def _bits(xs: list) -> list[str]:
+    return [(x.data if isinstance(x, Value) else x).hex() for x in xs]
+
+
+def _gap(n: int) -> None:
+    """Make (and drop) ``n`` interior nodes: later nodes' creation numbers move on."""
+    t = Value(0.5)
+    for _ in range(n):
+        t * 2.0
+
+
+def _far_graph(gap: int) -> tuple[list[Value], Value, list[Value]]:
+    """Interior nodes made long before the rest of the graph, reused by it."""
+    a, b, c = Value(0.3), Value(-1.2), Value(0.7)
+    old = (a * b).tanh()  # made first, then ``gap`` nodes, then the rest
+    older = old * old + c
+    _gap(gap)
+    x = [Value(0.1 * k) for k in range(5)]
+    terms = [(xi * old + older).sigmoid() * (xi - c) for xi in x]
+    loss = autograd.sum(terms) + old * 3.0
+    return [a, b, c, *x], loss, [old, older]
+
+
+@pytest.mark.parametrize("gap", [0, 10, 5_000, 200_000])
+def test_backward_reaches_nodes_made_long_before_the_rest(gap: int) -> None:
+    # nodes made long before their consumers (far in creation number) are visited
+    # in the same order as any other: the same bits as the walk of backward_order
+    leaves, loss, interior = _far_graph(gap)
+    want = autograd.grad(loss, leaves)
+    loss.backward()
+    assert _bits([v.grad for v in leaves]) == _bits(list(want))
+    ref_leaves, ref_loss, ref_interior = _far_graph(0)
+    ref_loss.backward()
+    assert _bits([v.grad for v in leaves]) == _bits([v.grad for v in ref_leaves])
+    assert _bits([v.grad for v in interior]) == _bits([v.grad for v in ref_interior])
+    loss.backward()  # a second pass: leaves accumulate, interior nodes start again
+    assert _bits([v.grad for v in interior]) == _bits([v.grad for v in ref_interior])
+    assert _bits([v.grad for v in leaves]) == _bits([2.0 * g.data for g in want])
+
+
+def test_copies_of_nodes_get_their_own_creation_number_and_backward_counts_both() -> None:
+    import copy
+
+    a, b = Value(0.6), Value(-0.4)
+    h = a * b + a
+    twin = copy.copy(h)  # another node over h's parents
+    deep = copy.deepcopy(h)  # a copy of h's whole graph, with its own leaves
+    assert twin.parents == h.parents and twin.data == h.data
+    assert deep.data == h.data and all(q not in (a, b) for q in deep.parents)
+    loss = (h * twin).tanh() + twin * 2.0 + h + deep * deep
+    want = autograd.grad(loss, [a, b])
+    loss.backward()
+    assert _bits([a.grad, b.grad]) == _bits(list(want))
+    assert h.grad != 0.0 and twin.grad != 0.0 and deep.grad == 2.0 * deep.data
+
+
+def test_backward_of_a_wide_graph_grows_its_order_past_the_first_row() -> None:
+    leaves = [Value(0.01 * k) for k in range(3000)]
+    hidden = [(x * 1.5 + 0.1).tanh() for x in leaves]  # 3 nodes each, all before the sum
+    loss = autograd.sum(hidden[::-1])  # the oldest parents first
+    want = autograd.grad(loss, leaves)
+    loss.backward()
+    assert _bits([x.grad for x in leaves]) == _bits(list(want))
