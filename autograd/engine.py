@@ -760,8 +760,9 @@ class _Spill:
         self.met: set[Value] = set()
 
     def place(self, q: Value, off: int) -> int:
-        """Place parent ``q`` found at slot ``off``, beyond the row or at a taken slot;
-        return the row's length.
+        """Place parent ``q``, found at slot ``off`` beyond the row: in the row, grown to
+        reach it, or (once the row would grow past its reach) on the heap; return the
+        row's length.
 
         Raises:
             RuntimeError: if ``off`` is within the row: ``q`` would be visited after a
