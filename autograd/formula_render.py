@@ -777,6 +777,35 @@ def _max_chain(elts: Sequence[str], first: int) -> list[str]:
     return out
 
 
+def _guard_of(name: str, trees: Sequence[ast.expr]) -> str | None:
+    """The hoisted condition (``_h<k>``) under which every read of ``name`` in ``trees``
+    lies (in ``a`` of ``where(_h<k>, a, b)``: tie_share(xs, i) at logsumexp's
+    infinities), or None."""
+    guards: set[str | None] = set()
+
+    def walk(node: ast.AST, guard: str | None) -> None:
+        if isinstance(node, ast.Name) and node.id == name:
+            guards.add(guard)
+        elif (isinstance(node, ast.Call) and _call_name(node) == "where"
+              and isinstance(node.args[0], ast.Name) and node.args[0].id.startswith("_h")):
+            walk(node.args[1], node.args[0].id)
+            walk(node.args[2], guard)
+        else:
+            for child in ast.iter_child_nodes(node):
+                walk(child, guard)
+
+    for t in trees:
+        walk(t, None)
+    return next(iter(guards)) if len(guards) == 1 else None
+
+
+def _guarded(tree: ast.expr, guard: str | None) -> ast.expr:
+    """``tree``, or ``() `` where the hoisted condition ``guard`` is false (nothing reads it)."""
+    if guard is None:
+        return tree
+    return ast.IfExp(test=ast.Name(guard, ast.Load()), body=tree, orelse=ast.Tuple([], ast.Load()))
+
+
 def _call_name(node: ast.Call) -> str:
     return node.func.id if isinstance(node.func, ast.Name) else ""
 
@@ -820,12 +849,15 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
         fwd_tree = _ProductSums().visit(fwd_tree)
         temp_trees = [_ProductSums().visit(t) for t in temp_trees]
         whole = _WholeGroups(formula, part_trees)  # a group a partial takes whole: one tuple
-        fwd_tree, part_trees = whole.visit(fwd_tree), [whole.visit(t) for t in part_trees]
-        temp_names += list(whole.temps.values())
-        temp_trees += [ast.Name(g, ast.Load()) for g in whole.temps]
+        part_trees = [whole.visit(t) for t in part_trees]  # (the forward spells it, once)
     hoist = _Hoist(compiled)  # what the partials compute without i: once, after the output
     part_trees = [hoist.visit(t) for t in part_trees]
+    after_trees = list(hoist.calls)
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
+    if compiled:  # the partials' tuples, after the output: built only where a partial reads it
+        for g, tup in whole.temps.items():
+            hoisted[tup] = f"{{u{len(after_trees)}}}"
+            after_trees.append(_guarded(ast.Name(g, ast.Load()), _guard_of(tup, part_trees)))
     hoisted.update({t: f"__{t}__" for t in temp_names})  # their fields: per size (plan)
     chained = [compiled and _group_max(t, groups) for t in temp_trees]
 
@@ -894,7 +926,7 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
         return tuple(out)
 
     def after(n: int) -> tuple[str, ...]:
-        return tuple(expand(c, n, None) for c in hoist.calls)
+        return tuple(expand(c, n, None) for c in after_trees)
 
     def temps(n: int) -> tuple[str, ...]:
         return plan(n)[0]

@@ -518,3 +518,21 @@ def test_a_gradient_passed_on_unchanged_is_shared_not_copied_and_matches_dynamic
     assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
     src = cg.source(*ys)
     assert not re.search(r"^ +g\d+ = g\d+$", src, re.M), src
+
+
+def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
+    # tie_share(xs, i) reads the group as one tuple, made after the output only when the
+    # output is infinite (else an empty one); the forward's edge branch spells the group
+    def f(a: Value, b: Value, c: Value) -> Value:
+        return autograd.logsumexp([a, b, c]) * a
+
+    cf = compile_fn(f)
+    for data in [(0.5, 1.0, 2.0), (math.inf, 1.0, math.inf), (-math.inf,) * 3]:
+        xs = [Value(d) for d in data]
+        out = f(*xs)
+        out.backward()
+        ys = [Value(d) for d in data]
+        assert same(cf(*ys), out.data)
+        assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    src = cf.source(*ys)
+    assert src.count("(a0, a1, a2)") == 2 and src.count(" else ())") == 1, src
