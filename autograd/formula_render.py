@@ -492,11 +492,11 @@ class _Hoist(ast.NodeTransformer):
         fname = node.func.id if isinstance(node.func, ast.Name) else ""
         if fname in HELPERS and HELPERS[fname].group and not _uses(node, "i"):
             return self._name(node)
+        self.generic_visit(node)  # (a condition's own group calls named first)
         if (fname == "where" and self.conditions and _uses(node, "i")
                 and not _uses(node.args[0], "i")
                 and not isinstance(node.args[0], (ast.Name, ast.Constant))):
             node.args[0] = self._name(node.args[0])
-        self.generic_visit(node)
         return node
 
 
@@ -854,10 +854,20 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     part_trees = [hoist.visit(t) for t in part_trees]
     after_trees = list(hoist.calls)
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
-    if compiled:  # the partials' tuples, after the output: built only where a partial reads it
+    if compiled:  # a group's tuple: a temporary the forward reads too, or, when every read
+        # is under a hoisted condition, after the output and built only where it holds
+        shared = {}
         for g, tup in whole.temps.items():
-            hoisted[tup] = f"{{u{len(after_trees)}}}"
-            after_trees.append(_guarded(ast.Name(g, ast.Load()), _guard_of(tup, part_trees)))
+            guard = _guard_of(tup, [*part_trees, *hoist.calls])
+            if guard is None:
+                shared[g] = tup
+            else:
+                hoisted[tup] = f"{{u{len(after_trees)}}}"
+                after_trees.append(_guarded(ast.Name(g, ast.Load()), guard))
+        whole.temps = shared
+        fwd_tree = whole.visit(fwd_tree)
+        temp_names += list(shared.values())
+        temp_trees += [ast.Name(g, ast.Load()) for g in shared]
     hoisted.update({t: f"__{t}__" for t in temp_names})  # their fields: per size (plan)
     chained = [compiled and _group_max(t, groups) for t in temp_trees]
 

@@ -536,3 +536,23 @@ def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
         assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
     src = cf.source(*ys)
     assert src.count("(a0, a1, a2)") == 2 and src.count(" else ())") == 1, src
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (math.inf, 1.0, math.inf),
+                                  (-math.inf, -math.inf, 0.0), (math.nan, 1.0, 0.0)])
+def test_a_fused_op_reading_groups_whole_before_a_condition_matches_dynamic(data) -> None:
+    # nn's cross_entropy: fsum(ts) and logsumexp(zs) read the groups' tuples, and its
+    # where(logsumexp(zs) == INF ...) condition is tested once, after them
+    from nn.fused import CROSS_ENTROPY
+
+    def f(a: Value, b: Value, c: Value) -> Value:
+        return autograd.apply(CROSS_ENTROPY, a, b, c, 0.25, 0.0, 0.75) * a
+
+    cf = compile_fn(f)
+    cf(Value(0.1), Value(0.2), Value(0.3))  # traced on ordinary data
+    xs = [Value(d) for d in data]
+    out = f(*xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    assert same(cf(*ys), out.data)
+    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
