@@ -684,6 +684,9 @@ def _chain_rule(root: Value, seed: float) -> None:
     row[0] = root
     root.grad = seed
     spill = _Spill(row)
+    seen: set[Value] = set()  # the parents of wide nodes met so far (see below)
+    add = seen.add
+    met = seen.issuperset
     i = 0
     while i < size:
         node = row[i]
@@ -718,6 +721,22 @@ def _chain_rule(root: Value, seed: float) -> None:
                         size = spill.place(b, off)
                 a.grad += g * da
                 b.grad += g * db
+            elif len(p) > 4:  # wide: a neuron, whose inputs and weights its neighbours share
+                if not met(p):  # (else each is placed already, or a leaf)
+                    for q in p:
+                        if q not in seen:
+                            add(q)
+                            if q._p is not None:
+                                off = q._id - base
+                                if off < size:
+                                    if row[off] is None:  # else found already
+                                        row[off] = q
+                                        q.grad = 0.0
+                                else:
+                                    size = spill.place(q, off)
+                if not dead:
+                    for q, d in zip(p, local):
+                        q.grad += g * d
             else:
                 for q, d in zip(p, local):
                     if q._p is not None:

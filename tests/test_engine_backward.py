@@ -423,3 +423,21 @@ def test_backward_of_a_wide_graph_grows_its_order_past_the_first_row() -> None:
     want = autograd.grad(loss, leaves)
     loss.backward()
     assert _bits([x.grad for x in leaves]) == _bits(list(want))
+
+
+def test_backward_of_wide_nodes_sharing_parents_and_dead_ones_matches_grad() -> None:
+    # neurons of a layer: wide nodes over the same inputs and weights, some of them off
+    # (all partials zero); their parents are found once, every gradient as grad's walk
+    model = nn.MLP(3, [12, 12, 1], seed=4)
+    xs = [[Value(0.3 * k - 1.0), Value(0.7 - 0.2 * k), Value(0.1 * k)] for k in range(6)]
+    loss = autograd.sum([model(x) for x in xs])
+    params = model.parameters()
+    want = autograd.grad(loss, params)
+    model.zero_grad()
+    loss.backward()
+    # equal floats (grad's first contribution to a leaf is stored as it is, so a -0.0
+    # from a dead neuron stays -0.0 there; backward adds to the leaf's 0.0)
+    assert [p.grad for p in params] == [w.data for w in want]
+    dead = [n for n in autograd.backward_order(loss)
+            if len(n.parents) > 4 and all(d == 0.0 for d in n.partials)]
+    assert dead  # the case is exercised: some neurons are off
