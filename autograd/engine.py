@@ -16,9 +16,9 @@ Design (see shared/benchmarks.md for the measurements behind it):
   parent); the full operand list is kept for ``create_graph``.
 * Every node gets a decreasing creation number. A node is always created after
   its parents, so visiting nodes in creation order, newest first, is a valid
-  reverse topological order: ``backward`` applies the chain rule in one
-  sweep over a row indexed by that number (no recursion, no sort): a parent
-  found is placed at its slot, further on (``_chain_rule``).
+  reverse topological order: ``backward`` collects the reachable nodes with
+  a breadth-first sweep (no recursion), sorts them by that number (in C) and
+  applies the chain rule in one pass.
 * No derivative is written here: every op's forward and partials come from its
   one formula in the op table. The general path (``_unary``, ``_binary``,
   ``_nary``) calls the table's float rules; the operators and the commonest
@@ -46,7 +46,6 @@ the same bits as adding them, except for the sign of a zero: a leaf whose
 from __future__ import annotations
 
 import decimal
-import heapq
 import itertools
 import numbers
 import operator
@@ -331,25 +330,6 @@ class Value:
         """Return a new leaf with the same data and no history."""
         return Value(self._data)
 
-    def __copy__(self) -> Value:
-        """``copy.copy``: a node with this one's data, grad, op and parents, made now
-        (its own creation number: backward tells the two apart)."""
-        return _copied(self, self._p, self._ctx, getattr(self, "_meta", None))
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
-        """``copy.deepcopy``: the node and its graph copied (parents first, so each
-        copy is numbered after its parents); the op is shared."""
-        import copy
-
-        if self._p is None:
-            new = _copied(self, None, None, copy.deepcopy(getattr(self, "_meta", None), memo))
-        else:
-            p = copy.deepcopy(self._p, memo)
-            ctx = copy.deepcopy(self._ctx, memo)
-            new = _copied(self, p, ctx, copy.deepcopy(getattr(self, "_meta", None), memo))
-        memo[id(self)] = new
-        return new
-
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
@@ -519,25 +499,32 @@ class Value:
         if self._p is None:
             self.grad += seed
             return
-        _chain_rule(self, seed)
+        order = _interior(self, reset=True)  # interior grads hold this pass's only
+        self.grad = seed
+        # Newest first: every consumer of a node is newer than the node, so a
+        # node's gradient is complete before it is passed on to its parents.
+        for node in order:
+            g = node.grad
+            p = node._p
+            if type(p) is tuple:
+                local = node._local
+                # A node whose partials are all zero (a dead relu neuron) passes
+                # on zeros only, when g is finite: skip it (see the module notes).
+                if local[0] == 0.0 and g - g == 0.0 and local.count(0.0) == len(local):
+                    continue
+                if len(p) == 2:  # the commonest tuple (a product, a softmax output)
+                    a, b = p
+                    da, db = local
+                    a.grad += g * da
+                    b.grad += g * db
+                else:
+                    for q, d in zip(p, local):
+                        q.grad += g * d
+            else:  # one parent, stored bare with its partial (see _node)
+                p.grad += g * node._local
 
 
 _UNSET_SLOTS = frozenset({"_meta"})
-
-
-def _copied(v: Value, p: Any, ctx: Any, meta: Any) -> Value:
-    """A node with ``v``'s data, grad, op and partials, over ``p`` (``ctx``), numbered now."""
-    new: Value = _new(Value)
-    new._data = v._data
-    new.grad = v.grad
-    new._entry = v._entry
-    new._local = v._local
-    new._p = p
-    new._ctx = ctx
-    new._id = 0 if p is None else _count()
-    if meta is not None:
-        new._meta = meta
-    return new
 
 
 def _get_meta(node: Value, key: str) -> Any:
@@ -663,160 +650,6 @@ def _interior(root: Value, reset: bool) -> list[Value]:
 
 
 _creation = operator.attrgetter("_id")
-
-
-def _chain_rule(root: Value, seed: float) -> None:
-    """Apply the chain rule from ``root`` (gradient ``seed``) to every node it reaches.
-
-    Nodes are visited newest first, as :func:`backward_order` lists them, in one
-    sweep: a node's creation number less ``root``'s is its slot in ``row``, so a
-    parent found while visiting a node is placed at its slot, and walking the
-    slots in order visits each node after all of its consumers, without a set
-    of the nodes met or a sort. Interior nodes' ``.grad`` start at 0.0 when found.
-    """
-    # Why slots and not a set: a parent is always older than its consumers, so
-    # its slot is further on; the row is the sorted order, built as it is read.
-    # Why the spill (_Spill): a node far older than the rest (made long ago
-    # and reused) would make the row as long as every node made since.
-    base = root._id
-    size = _ROW
-    row: list[Any] = [None] * size
-    row[0] = root
-    root.grad = seed
-    spill = _Spill(row)
-    seen: set[Value] = set()  # the parents of wide nodes met so far (see below)
-    add = seen.add
-    met = seen.issuperset
-    i = 0
-    while i < size:
-        node = row[i]
-        i += 1
-        if node is None:
-            continue
-        g = node.grad
-        p = node._p
-        if type(p) is tuple:
-            local = node._local
-            # A node whose partials are all zero (a dead relu neuron) passes on
-            # zeros only, when g is finite: it only finds its parents (module notes).
-            dead = local[0] == 0.0 and g - g == 0.0 and local.count(0.0) == len(local)
-            if len(p) == 2 and not dead:  # the commonest tuple (a product, a softmax output)
-                a, b = p
-                da, db = local
-                if a._p is not None:
-                    off = a._id - base
-                    if off < size:
-                        if row[off] is None:  # else found already
-                            row[off] = a
-                            a.grad = 0.0
-                    else:
-                        size = spill.place(a, off)
-                if b._p is not None:
-                    off = b._id - base
-                    if off < size:
-                        if row[off] is None:  # else found already
-                            row[off] = b
-                            b.grad = 0.0
-                    else:
-                        size = spill.place(b, off)
-                a.grad += g * da
-                b.grad += g * db
-            elif len(p) > 4:  # wide: a neuron, whose inputs and weights its neighbours share
-                if not met(p):  # (else each is placed already, or a leaf)
-                    for q in p:
-                        if q not in seen:
-                            add(q)
-                            if q._p is not None:
-                                off = q._id - base
-                                if off < size:
-                                    if row[off] is None:  # else found already
-                                        row[off] = q
-                                        q.grad = 0.0
-                                else:
-                                    size = spill.place(q, off)
-                if not dead:
-                    for q, d in zip(p, local):
-                        q.grad += g * d
-            else:
-                for q, d in zip(p, local):
-                    if q._p is not None:
-                        off = q._id - base
-                        if off < size:
-                            if row[off] is None:  # else found already
-                                row[off] = q
-                                q.grad = 0.0
-                        else:
-                            size = spill.place(q, off)
-                    if not dead:
-                        q.grad += g * d
-        else:  # one parent, stored bare with its partial (see _node)
-            if p._p is not None:
-                off = p._id - base
-                if off < size:
-                    if row[off] is None:  # else found already
-                        row[off] = p
-                        p.grad = 0.0
-                else:
-                    size = spill.place(p, off)
-            p.grad += g * node._local
-    if spill.heap:
-        spill.visit_far(base)
-
-
-_ROW = 64  # the row's first length; it grows by half (or to a far parent, and an 8th)
-_REACH = 65536  # a parent further than this plus 8x the row is spilled, not placed
-
-
-class _Spill:
-    """Parents beyond :func:`_chain_rule`'s row (``heap``: visited after the row,
-    by creation number), once the row would grow past its reach."""
-
-    __slots__ = ("heap", "met", "row")
-
-    def __init__(self, row: list[Any]) -> None:
-        self.row = row
-        self.heap: list[tuple[int, int, Value]] = []
-        self.met: set[Value] = set()
-
-    def place(self, q: Value, off: int) -> int:
-        """Place parent ``q``, found at slot ``off`` beyond the row: in the row, grown to
-        reach it, or (once the row would grow past its reach) on the heap; return the
-        row's length.
-
-        Raises:
-            RuntimeError: if ``off`` is within the row: ``q`` would be visited after a
-                node it is a parent of.
-        """
-        row = self.row
-        size = len(row)
-        if off < size:  # only nodes made by hand, not by an op, can be numbered so
-            raise RuntimeError("backward: a node is numbered before one of its consumers")
-        if not self.met and off < 8 * size + _REACH:  # nothing spilled yet: grow the row
-            row.extend([None] * (max(off + 1 + (off >> 3), size + (size >> 1)) - size))
-            row[off] = q
-            q.grad = 0.0
-        elif q not in self.met:
-            self.met.add(q)
-            heapq.heappush(self.heap, (off, len(self.met), q))
-            q.grad = 0.0
-        return len(row)
-
-    def visit_far(self, base: int) -> None:
-        """The chain rule at each spilled node, oldest last (its parents spill too)."""
-        heap = self.heap
-        while heap:
-            node = heapq.heappop(heap)[2]
-            g = node.grad
-            p = node._p
-            local = node._local
-            pairs = zip(p, local) if type(p) is tuple else ((p, local),)
-            dead = (type(p) is tuple and local[0] == 0.0 and g - g == 0.0
-                    and local.count(0.0) == len(local))
-            for q, d in pairs:
-                if q._p is not None:
-                    self.place(q, q._id - base)
-                if not dead:
-                    q.grad += g * d
 
 
 # ---------------------------------------------------------------------------
