@@ -344,19 +344,40 @@ def test_softmax_backward_reuses_its_outputs_and_matches_dynamic_bit_for_bit() -
     assert cf.stats(ys).helper_calls["exp"] == 2 * len(data)
 
 
+def _run_both(cf, f, data, spread=True):
+    """``cf`` and ``f`` called on fresh Values of ``data`` (as arguments, or with
+    ``spread`` False one list): the same loss and gradients, bit for bit. Returns the
+    Values ``cf`` was called on."""
+    def call(fn, vs):
+        return fn(*vs) if spread else fn(vs)
+
+    xs = [Value(d) for d in data]
+    out = call(f, xs)
+    out.backward()
+    ys = [Value(d) for d in data]
+    assert same(call(cf, ys), out.data)
+    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    return ys
+
+
+def _compiled_matches_dynamic(f, traced_on, data, spread=True):
+    """``f`` compiled and traced on ``traced_on``, then :func:`_run_both` on ``data``;
+    returns the compiled function and the Values it was called on."""
+    cf = compile_fn(f)
+    vs = [Value(d) for d in traced_on]
+    if spread:  # traced on ordinary data
+        cf(*vs)
+    else:
+        cf(vs)
+    return cf, _run_both(cf, f, data, spread)
+
+
 @pytest.mark.parametrize("data", [(0.0, 2.0), (1000.0, 0.0), (-1.0, 0.0), (2.0, 3.0)])
 def test_ieee_edges_take_the_helpers_path_and_match_dynamic(data: tuple[float, float]) -> None:
     def f(a: Value, b: Value) -> Value:
         return a.log() + a.exp() + (a / b) + a.sqrt() * b
 
-    cf = compile_fn(f)
-    cf(Value(0.5), Value(1.5))  # traced on ordinary data
-    x, y = Value(data[0]), Value(data[1])
-    out = f(x, y)
-    out.backward()
-    p, q = Value(data[0]), Value(data[1])
-    assert same(cf(p, q), out.data)
-    assert same(p.grad, x.grad) and same(q.grad, y.grad)
+    _compiled_matches_dynamic(f, (0.5, 1.5), data)
 
 
 class _Forms:
@@ -402,14 +423,7 @@ def test_dot_compiles_to_one_fsum_of_products_and_matches_dynamic(data) -> None:
     def f(a: Value, b: Value, c: Value, d: Value) -> Value:
         return autograd.dot([a, c], [b, d]) * a
 
-    cf = compile_fn(f)
-    cf(*map(Value, (0.5, 1.0, 1.5, 2.0)))  # traced on ordinary data
-    xs = [Value(x) for x in data]
-    out = f(*xs)
-    out.backward()
-    ys = [Value(x) for x in data]
-    assert same(cf(*ys), out.data)
-    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.0, 1.5, 2.0), data)
     assert "sumprod" not in cf.stats(*ys).helper_calls  # the products inline, fsum once
     assert cf.stats(*ys).helper_calls["fsum"] == 1
 
@@ -456,14 +470,7 @@ def test_logsumexp_tests_its_infinities_once_per_node_and_matches_dynamic(data) 
         b = autograd.logsumexp([x * x for x in xs])
         return a * b + a
 
-    cf = compile_fn(f)
-    cf([Value(d) for d in (0.5, 1.0, 1.5, 2.0)])  # traced on ordinary data
-    xs = [Value(d) for d in data]
-    out = f(xs)
-    out.backward()
-    ys = [Value(d) for d in data]
-    assert same(cf(ys), out.data)
-    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.0, 1.5, 2.0), data, spread=False)
     assert cf.source(ys).count("== -_INF") == 2  # one test per node
 
 
@@ -475,14 +482,7 @@ def test_group_max_compiles_to_comparisons_and_matches_dynamic(data) -> None:
     def f(xs: list[Value]) -> Value:
         return autograd.sum([p * w for p, w in zip(autograd.softmax(xs), (0.5, -1.5, 2.0))])
 
-    cf = compile_fn(f)
-    cf([Value(d) for d in (0.5, 1.0, 1.5)])  # traced on ordinary data
-    xs = [Value(d) for d in data]
-    out = f(xs)
-    out.backward()
-    ys = [Value(d) for d in data]
-    assert same(cf(ys), out.data)
-    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.0, 1.5), data, spread=False)
     assert "max_of" not in cf.stats(ys).helper_calls
 
 
@@ -498,24 +498,14 @@ def test_a_gradient_passed_on_unchanged_is_shared_not_copied_and_matches_dynamic
 
     cf = compile_fn(f)
     for data in [(0.5, -1.0, 2.0), (0.0, 0.0, -0.0), (3.0, 1e-3, 7.0)]:
-        xs = [Value(d) for d in data]
-        out = f(*xs)
-        out.backward()
-        ys = [Value(d) for d in data]
-        assert same(cf(*ys), out.data)
-        assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+        _run_both(cf, f, data)
 
     def g(a: Value, b: Value, c: Value) -> Value:  # each operand of the sums used once
         s = autograd.sum([a.tanh(), b.exp(), c * a])
         return autograd.sum([s.sigmoid(), s.tanh().exp() * b])
 
     cg = compile_fn(g)
-    xs = [Value(d) for d in (0.5, -1.0, 2.0)]
-    out = g(*xs)
-    out.backward()
-    ys = [Value(d) for d in (0.5, -1.0, 2.0)]
-    assert same(cg(*ys), out.data)
-    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    ys = _run_both(cg, g, (0.5, -1.0, 2.0))
     src = cg.source(*ys)
     assert not re.search(r"^ +g\d+ = g\d+$", src, re.M), src
 
@@ -528,12 +518,7 @@ def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
 
     cf = compile_fn(f)
     for data in [(0.5, 1.0, 2.0), (math.inf, 1.0, math.inf), (-math.inf,) * 3]:
-        xs = [Value(d) for d in data]
-        out = f(*xs)
-        out.backward()
-        ys = [Value(d) for d in data]
-        assert same(cf(*ys), out.data)
-        assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+        ys = _run_both(cf, f, data)
     src = cf.source(*ys)
     assert src.count("(a0, a1, a2)") == 2 and src.count(" else ())") == 1, src
 
@@ -548,11 +533,4 @@ def test_a_fused_op_reading_groups_whole_before_a_condition_matches_dynamic(data
     def f(a: Value, b: Value, c: Value) -> Value:
         return autograd.apply(CROSS_ENTROPY, a, b, c, 0.25, 0.0, 0.75) * a
 
-    cf = compile_fn(f)
-    cf(Value(0.1), Value(0.2), Value(0.3))  # traced on ordinary data
-    xs = [Value(d) for d in data]
-    out = f(*xs)
-    out.backward()
-    ys = [Value(d) for d in data]
-    assert same(cf(*ys), out.data)
-    assert all(same(y.grad, x.grad) for x, y in zip(xs, ys))
+    _compiled_matches_dynamic(f, (0.1, 0.2, 0.3), data)
