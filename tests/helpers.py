@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -93,3 +94,9 @@ def eval_codegen(cg: Any, pt: Sequence[float]) -> tuple[float, list[float]]:
         temps[f"u{k}"] = f"u_{k}"
     partials = [eval(t.format(*argn, out="out_", **temps), env) for t in cg.local_templates(n)]
     return out, partials
+
+
+def bits(x: float) -> str:
+    """A float's IEEE-754 bytes as hex, for bit-for-bit comparisons ("nan" for any nan:
+    a nan's sign and payload are not stable across paths)."""
+    return "nan" if x != x else struct.pack("<d", x).hex()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import autograd
 import nn
 from autograd import Value
-from tests.helpers import central_diff, close
+from tests.helpers import bits, central_diff, close
 from tests.strategies import Dag, dags, inputs
 
 
@@ -361,7 +361,7 @@ class TestZeroPartialSkip:
 
 
 def _bits(xs: list) -> list[str]:
-    return [(x.data if isinstance(x, Value) else x).hex() for x in xs]
+    return [bits(x.data if isinstance(x, Value) else x) for x in xs]
 
 
 def _gap(n: int) -> None:
@@ -383,7 +383,7 @@ def _far_graph(gap: int) -> tuple[list[Value], Value, list[Value]]:
     return [a, b, c, *x], loss, [old, older]
 
 
-@pytest.mark.parametrize("gap", [0, 10, 5_000, 200_000])
+@pytest.mark.parametrize("gap", [0, 5_000])
 def test_backward_reaches_nodes_made_long_before_the_rest(gap: int) -> None:
     # nodes made long before their consumers (far in creation number) are visited
     # in the same order as any other: the same bits as the walk of backward_order

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import math
 import pathlib
-import struct
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -24,15 +23,12 @@ from autograd import codegen as cg
 from autograd import formula as F
 from autograd import formula_render as R
 from autograd.ops import OPS, define_op, op_table_markdown, register_op
+from tests.helpers import bits as _bits
 
 BUILTIN = [op for op in autograd.iter_ops() if op.builtin]
 IDS = [op.name for op in BUILTIN]
 POINTS = [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -2.5, 1e-300, 1e300, 1000.0, -1000.0,
           math.inf, -math.inf, math.nan]
-
-
-def _bits(x: float) -> str:
-    return "nan" if x != x else struct.pack("<d", x).hex()  # nan's sign is not stable
 
 
 def _samples(op: autograd.Op) -> Iterator[tuple[float, ...]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import struct
 
 import pytest
 from hypothesis import given
@@ -15,6 +14,7 @@ import autograd
 import nn
 from autograd import Value
 from nn.fused import ACTIVATIONS, NEURON_OPS
+from tests.helpers import bits as _bits
 from tests.helpers import eval_codegen
 
 finite = st.floats(-3.0, 3.0, allow_nan=False)
@@ -403,10 +403,6 @@ def test_dead_relu_neuron_with_a_non_finite_input_gives_ieee_partials(bad, path)
 
 LOSSES = ("mse_loss", "l1_loss", "bce_with_logits", "hinge_loss", "cross_entropy")
 EDGE = (0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -3.0, 1e300, math.inf, -math.inf, math.nan)
-
-
-def _bits(x: float) -> str:
-    return "nan" if x != x else struct.pack("<d", x).hex()
 
 
 def _loss_points(n: int) -> list[tuple[float, ...]]:
