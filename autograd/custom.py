@@ -336,4 +336,4 @@ def remove_op(name: str) -> None:
     op = get_op(name)
     if op.builtin:
         raise ValueError(f"remove_op: {name!r} is a built-in op and cannot be removed")
-    del _ops._REGISTRY[name]
+    _ops._unregister(name)

@@ -538,6 +538,9 @@ del _op
 
 
 _REGISTRY: dict[str, Op] = {}
+# Called as ``watcher(name, op)`` after an op is registered and ``watcher(name,
+# None)`` after one is removed: autograd.engine keeps Value's methods in step.
+_watchers: list[Callable[[str, Op | None], None]] = []
 
 
 def register_op(op: Op) -> Op:
@@ -561,7 +564,23 @@ def register_op(op: Op) -> Op:
             "choose another name"
         )
     _REGISTRY[op.name] = op
+    for watch in _watchers:
+        watch(op.name, op)
     return op
+
+
+def _unregister(name: str) -> None:
+    """Remove the op named ``name`` from the table (``autograd.custom.remove_op``)."""
+    del _REGISTRY[name]
+    for watch in _watchers:
+        watch(name, None)
+
+
+def _watch(watcher: Callable[[str, Op | None], None]) -> None:
+    """Call ``watcher`` on every later registration and removal, and now for each op."""
+    _watchers.append(watcher)
+    for name, op in list(_REGISTRY.items()):
+        watcher(name, op)
 
 
 for _entry in _TABLE:

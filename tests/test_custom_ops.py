@@ -181,9 +181,49 @@ def test_remove_op_refuses_builtins_and_unknown_names() -> None:
         remove_op("no_such_op")
 
 
-def test_unknown_attribute_message_mentions_custom_ops() -> None:
-    with pytest.raises(AttributeError, match="custom_op"):
+def test_unknown_attribute_is_an_attribute_error_naming_it() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'no_such_method'") as err:
         Value(1.0).no_such_method
+    assert err.value.name == "no_such_method"  # what Python's "Did you mean" reads
+
+
+def test_method_op_is_a_method_while_registered_and_gone_after() -> None:
+    x = Value(0.5)
+    with op("swish_m", method=True):
+        assert x.swish_m().data == pytest.approx(_swish(0.5))
+        assert "swish_m" in dir(x) and Value.swish_m.__doc__
+    with pytest.raises(AttributeError, match="no attribute 'swish_m'"):
+        x.swish_m
+    with op("swish_m", forward=lambda t: 2.0 * t, derivative=lambda t: 2.0 + 0.0 * t,
+            method=True):  # registered again: the new op
+        assert x.swish_m().data == 1.0
+
+
+def test_register_op_with_method_api_adds_a_method_but_never_replaces_one() -> None:
+    from autograd.ops import Op, register_op
+
+    base = autograd.OPS["exp"]
+    for name in ("exp_again", "detach"):  # a new name, and one Value has
+        entry = Op(name=name, symbol=name, arity=1, forward=base.forward, local=base.local,
+                   local_value=base.local_value, formula="e^x", derivative="e^x",
+                   domain=base.domain, api="method", builtin=False)
+        register_op(entry)
+        try:
+            if name == "exp_again":
+                assert Value(1.0).exp_again().data == math.e
+            else:
+                assert Value(1.0).detach().op == ""  # still Value.detach
+        finally:
+            remove_op(name)
+    assert not hasattr(Value, "exp_again") and callable(Value.detach)
+
+
+def test_value_has_no_getattr_hook() -> None:
+    # CPython 3.11 specialises no attribute read on instances of a class with
+    # __getattr__: every node._p and node.grad in the engine's loops got ~20 ns
+    # slower (W-chain backward 285 -> 180 ns a node without it). Method ops are
+    # installed on registration instead (test above).
+    assert "__getattr__" not in vars(Value)
 
 
 def test_anomaly_mode_blames_the_custom_op_in_backward() -> None:
