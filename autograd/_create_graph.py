@@ -231,16 +231,20 @@ class _AllFree(tuple):
 
 def create_graph(output: Value, grads: dict[Value, Any]) -> None:
     """The gradients of ``output`` as Values (``grads`` starts with the seed), in place."""
-    cache = _uses_cache
+    plans = _uses_cache.get
+    get = grads.get
+    new, count, V, mul = _new, _count, Value, _engine._fast_mul  # (read once, not per node)
+    after: Any = None  # the parent the last node passed its gradient to, and that gradient:
+    passed: Any = None  # in a chain it is the next node, and needs no dictionary lookup
     for node in backward_order(output):
-        g = grads[node]
+        g = passed if node is after else grads[node]
         op: Any = node._entry  # interior nodes always carry their op
-        plan = cache.get(op.name)
+        plan = plans(op.name)
         if plan is None or plan[0] is not op:
             plan = _plan(op)
         p = node._p
         fused = plan[2]
-        if fused is not None and type(g) is Value:  # grad * partial as one node
+        if fused is not None and type(g) is V:  # grad * partial as one node
             fop, at, local = fused  # a one-operand op whose partial reads out, x or both
             if at == -1:
                 vals: Any = (g, node)
@@ -251,36 +255,38 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             else:
                 vals = (g, p, node)
                 parts = local(0.0, g._data, p._data, node._data)
-            contrib: Any = _new(Value)  # the body of engine._node, inlined: grad * partial
+            contrib: Any = new(V)  # the body of engine._node, inlined: grad * partial
             contrib._data = g._data * parts[0]
             contrib.grad = 0.0
             contrib._entry = fop
             contrib._p = vals
             contrib._local = parts
             contrib._ctx = None
-            contrib._id = _count()
+            contrib._id = count()
             if _engine._special:
                 _engine._record_special(contrib)
-            prev = grads.get(p)
-            grads[p] = contrib if prev is None else prev + contrib
-            continue
-        ctx = node._ctx
-        single = plan[5]
-        if single and type(p) is not tuple and (type(ctx) is float
-                                                 or (ctx is None and single == 2)):
+        else:
+            ctx = node._ctx
+            single = plan[5]
+            if not (single and type(p) is not tuple and (type(ctx) is float
+                                                         or (ctx is None and single == 2))):
+                _operands_grads(node, g, op, plan, ctx, plan[1], grads)
+                after = None
+                continue
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
             # commonest node; its partial is the stored float if it reads no Value
             d0 = node._local
             if d0 == 1.0:
                 contrib = g
-            elif type(g) is float and g == 1.0:
+            elif type(g) is V:
+                contrib = mul(g, d0)  # g * d0, without the operator's dispatch
+            elif g == 1.0:
                 contrib = d0
             else:
                 contrib = g * d0
-            prev = grads.get(p)
-            grads[p] = contrib if prev is None else prev + contrib
-            continue
-        _operands_grads(node, g, op, plan, ctx, plan[1], grads)
+        prev = get(p)
+        grads[p] = passed = contrib if prev is None else prev + contrib
+        after = p
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
