@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from autograd import engine as _engine
-from autograd.engine import Value, _count, _new, backward_order
+from autograd.engine import Value, _ids, _new, backward_order
 from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
@@ -233,7 +233,7 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
     """The gradients of ``output`` as Values (``grads`` starts with the seed), in place."""
     plans = _uses_cache.get
     get = grads.get
-    new, count, V, mul = _new, _count, Value, _engine._fast_mul  # (read once, not per node)
+    new, ids, V, mul = _new, _ids, Value, _engine._fast_mul  # (read once, not per node)
     after: Any = None  # the parent the last node passed its gradient to, and that gradient:
     passed: Any = None  # in a chain it is the next node, and needs no dictionary lookup
     for node in backward_order(output):
@@ -262,7 +262,7 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             contrib._p = vals
             contrib._local = parts
             contrib._ctx = None
-            contrib._id = count()
+            contrib._id = next(ids)
             if _engine._special:
                 _engine._record_special(contrib)
         else:
@@ -387,7 +387,7 @@ def _fused_node(fop: Op, vals: tuple[Value, ...], data: float, parts: tuple[floa
     contrib._p = vals
     contrib._local = parts
     contrib._ctx = None
-    contrib._id = _count()
+    contrib._id = next(_ids)
     if _engine._special:
         _engine._record_special(contrib)
     return contrib

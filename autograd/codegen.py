@@ -72,7 +72,7 @@ END = "# --- END GENERATED ---\n"
 
 def _made(ref: str, v: str = "node") -> str:
     """The lines that finish node ``v`` of the op ``ref`` (after its data and parents)."""
-    return (f"    {v}.grad = 0.0\n    {v}._entry = {ref}\n    {v}._id = _count()\n"
+    return (f"    {v}.grad = 0.0\n    {v}._entry = {ref}\n    {v}._id = next(_ids)\n"
             f"    if _special:\n        _record_special({v})\n")
 
 
