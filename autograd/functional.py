@@ -58,11 +58,17 @@ def grad(
 
         build(output, grads)
     else:
+        get = grads.get
         for node in backward_order(output):
             g = grads[node]
-            for p, d in zip(node.parents, node.partials):
-                prev = grads.get(p)
-                grads[p] = g * d if prev is None else prev + g * d
+            p = node._p  # (the parents and partials slots read as backward reads them)
+            if type(p) is tuple:
+                for q, d in zip(p, node._local):
+                    prev = get(q)
+                    grads[q] = g * d if prev is None else prev + g * d
+            else:
+                prev = get(p)
+                grads[p] = g * node._local if prev is None else prev + g * node._local
     out: list[Value] = []
     for i, x in enumerate(xs):
         if x not in grads:
