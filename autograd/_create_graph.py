@@ -30,14 +30,14 @@ from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
 
-# per op name (checked against the op itself: a name registered anew gets a new plan)
-_uses_cache: dict[str, tuple[Op, Any, Any, Any, Any, int]] = {}
+# per op (an Op hashes by identity: a name registered anew is another Op, with its own plan)
+_uses_cache: dict[Op, tuple[Any, Any, Any, Any, int]] = {}
 
 
-def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any, int]:
+def _plan(op: Op) -> tuple[Any, Any, Any, Any, int]:
     """How ``create_graph`` treats nodes of ``op`` (cached per op).
 
-    Returns ``(op, uses, fused, slots, direct, single)``. ``uses``: for each operand slot, the
+    Returns ``(uses, fused, slots, direct, single)``. ``uses``: for each operand slot, the
     operand indices its partial reads as values (``-1`` is ``out``); ``None``
     for a slot (or for the whole op, if it has no formula) means: evaluate
     the op's Value rule. Names read only in a ``where`` condition do not
@@ -84,8 +84,8 @@ def _plan(op: Op) -> tuple[Op, Any, Any, Any, Any, int]:
             u0 = None
         if u0 is not None:
             single = 2 if not u0 else 1 if all(j == 1 for j in u0) else 0
-    plan = (op, uses, fused, slots, direct, single)
-    _uses_cache[op.name] = plan
+    plan = (uses, fused, slots, direct, single)
+    _uses_cache[op] = plan
     return plan
 
 
@@ -239,11 +239,11 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
     for node in backward_order(output):
         g = passed if node is after else grads[node]
         op: Any = node._entry  # interior nodes always carry their op
-        plan = plans(op.name)
-        if plan is None or plan[0] is not op:
+        plan = plans(op)
+        if plan is None:
             plan = _plan(op)
         p = node._p
-        fused = plan[2]
+        fused = plan[1]
         if fused is not None and type(g) is V:  # grad * partial as one node
             fop, at, local = fused  # a one-operand op whose partial reads out, x or both
             if at == -1:
@@ -267,10 +267,10 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
                 _engine._record_special(contrib)
         else:
             ctx = node._ctx
-            single = plan[5]
+            single = plan[4]
             if not (single and type(p) is not tuple and (type(ctx) is float
                                                          or (ctx is None and single == 2))):
-                _operands_grads(node, g, op, plan, ctx, plan[1], grads)
+                _operands_grads(node, g, op, plan, ctx, plan[0], grads)
                 after = None
                 continue
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
@@ -303,11 +303,11 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
     local = node._local
     bare = type(local) is not tuple
     k = 0
-    slots = plan[3]  # the slots of several operands fused, where the guard allows
+    slots = plan[2]  # the slots of several operands fused, where the guard allows
     if slots is not None and (type(g) is not Value or (slots[1] is not None
                               and slots[1](node._data))):
         slots = None
-    direct = plan[4]
+    direct = plan[3]
     last: Any = None  # (partial, contrib): equal float partials share one g * d node
     for i, o in enumerate(operands):
         if type(o) is not Value and not isinstance(o, Value):

@@ -193,7 +193,7 @@ class Codegen:
         return self.after if isinstance(self.after, tuple) else self.after(n)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a dict key in hot loops
 class Op:
     """One differentiable operation.
 
