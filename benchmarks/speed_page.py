@@ -100,7 +100,14 @@ hand-written NumPy step beside them (`--breakeven`: what a trace costs `fit`).
 **The garbage collector.** chainrule's graphs have no reference cycles (a node refers only to
 its parents), so reference counting frees them and CPython's cyclic collector finds nothing:
 it only costs time. `with autograd.pause_gc(): ...` (and `nn.fit(..., pause_gc=True)`) pauses it
-for a block and restores the previous setting after; nothing changes at import."""
+for a block and restores the previous setting after; nothing changes at import.
+
+**Attribute reads.** `Value` defines no `__getattr__`: CPython 3.11 specialises no attribute read
+on instances of a class that has one, so each `node._p`, `node.grad` or `self._data` in the
+engine's loops took the generic lookup (ten slot reads: 127 ns on a plain slotted class, 311 ns
+with the hook). Without it, W-chain's backward went from about 290 to 170 ns a node and W-tape's
+dynamic step from 3.3x to 2.8x the index tape. Ops a user registers with `api="method"` become
+real methods of `Value` when registered, and go when removed."""
 
 
 def _r(a: float, b: float) -> str:
