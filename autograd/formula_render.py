@@ -668,12 +668,22 @@ def value_source(name: str, formula: Formula) -> str:
 class _Expand(ast.NodeTransformer):
     """A variadic formula's tree for ``size`` elements per group: group names become
     tuples of operand slots, ``xs[i]`` the slot of element ``env["i"]``, a
-    per-element ``fsum(term of i)`` the tuple of its terms."""
+    per-element ``fsum(term of i)`` the tuple of its terms. With ``pairs`` (the
+    compiled form), an ``fsum`` of one or two terms is their sum (:func:`_pair_sum`)."""
 
-    def __init__(self, group_of: dict[str, list[str]], env: dict[str, int], size: int) -> None:
-        self.group_of, self.env, self.size = group_of, env, size
+    def __init__(self, group_of: dict[str, list[str]], env: dict[str, int], size: int,
+                 pairs: bool = False) -> None:
+        self.group_of, self.env, self.size, self.pairs = group_of, env, size, pairs
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
+        out = self._visit_call(node)
+        if (self.pairs and isinstance(out, ast.Call) and _call_name(out) == "fsum"
+                and len(out.args) == 1 and isinstance(out.args[0], ast.Tuple)
+                and 1 <= len(out.args[0].elts) <= 2):
+            return _pair_sum(out.args[0].elts)
+        return out
+
+    def _visit_call(self, node: ast.Call) -> ast.AST:
         if (isinstance(node.func, ast.Name) and node.func.id == "sumprod_builtin"
                 and all(isinstance(a, ast.Name) for a in node.args)):
             # the builtin sum of the products themselves: one C call
@@ -704,6 +714,24 @@ class _Expand(ast.NodeTransformer):
         if node.id in self.env:
             return ast.Constant(self.env[node.id])
         return node
+
+
+def _pair_sum(terms: Sequence[ast.expr]) -> ast.expr:
+    """``fsum`` of one or two terms as float addition: ``x + y + 0.0``, the same float.
+
+    One addition is exactly rounded, as fsum is; an overflow gives ``inf`` and
+    ``inf + -inf`` gives nan, as :func:`autograd.numerics.fsum` does; a nan passes
+    through both alike; the ``+ 0.0`` turns the one other case, ``-0.0 + -0.0``
+    (and a lone ``-0.0``), into fsum's ``0.0``. It is left out when a term is an
+    ``exp``, never ``-0.0`` (x + y is -0.0 only when both are). Proved bit for bit
+    against numerics.fsum in tests/test_compile.py.
+    """
+    total: ast.expr = terms[0]
+    for t in terms[1:]:
+        total = ast.BinOp(total, ast.Add(), t)
+    if not any(isinstance(t, ast.Call) and _call_name(t) == "exp" for t in terms):
+        total = ast.BinOp(total, ast.Add(), ast.Constant(0.0))
+    return total
 
 
 def _fixed_templates(formula: Formula, calls: dict[str, str], consts: dict[str, str],
@@ -892,7 +920,7 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
                ) -> str:
         size, group_of, names = context(n)
         env = {"i": i if i is not None else 0, "n": size}
-        text = _render(_Expand(group_of, env, size).visit(_copy(tree)), names, calls)
+        text = _render(_Expand(group_of, env, size, compiled).visit(_copy(tree)), names, calls)
         for h, u in hoisted.items():
             text = text.replace(f"__{h}__", u)
         for t, u in (plan(n)[1] if fields is None else fields).items():
