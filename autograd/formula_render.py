@@ -827,11 +827,25 @@ def _guard_of(name: str, trees: Sequence[ast.expr]) -> str | None:
     return next(iter(guards)) if len(guards) == 1 else None
 
 
-def _guarded(tree: ast.expr, guard: str | None) -> ast.expr:
-    """``tree``, or ``() `` where the hoisted condition ``guard`` is false (nothing reads it)."""
-    if guard is None:
-        return tree
-    return ast.IfExp(test=ast.Name(guard, ast.Load()), body=tree, orelse=ast.Tuple([], ast.Load()))
+def _guarded(tree: ast.expr, guard: ast.expr) -> ast.expr:
+    """``tree`` (a group's tuple), or ``()`` where the condition ``guard`` is false
+    (nothing reads it then). As a condition itself, true exactly where ``guard`` is (a
+    group read under a condition has an element)."""
+    return ast.IfExp(test=guard, body=tree, orelse=ast.Tuple([], ast.Load()))
+
+
+def _only_tested(name: str, trees: Sequence[ast.expr]) -> bool:
+    """Whether every read of ``name`` in ``trees`` is the condition of a ``where``: its
+    truth alone matters there."""
+    tests = reads = 0
+    for t in trees:
+        for node in ast.walk(t):
+            if isinstance(node, ast.Name) and node.id == name:
+                reads += 1
+            elif (isinstance(node, ast.Call) and _call_name(node) == "where"
+                  and isinstance(node.args[0], ast.Name) and node.args[0].id == name):
+                tests += 1
+    return tests == reads
 
 
 def _call_name(node: ast.Call) -> str:
@@ -867,6 +881,8 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     consts = _float_consts()
     if not formula.variadic:
         return _fixed_templates(formula, calls, consts)
+    if compiled:  # a literal, folded by Python's compiler: -INF is no negation at run time
+        consts["INF"] = "1e999"
     groups = formula.groups
     singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
@@ -884,14 +900,21 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
     if compiled:  # a group's tuple: a temporary the forward reads too, or, when every read
         # is under a hoisted condition, after the output and built only where it holds
+        # (where nothing but where() tests the condition: the tuple is its value, one line)
         shared = {}
+        merged: set[str] = set()
         for g, tup in whole.temps.items():
             guard = _guard_of(tup, [*part_trees, *hoist.calls])
             if guard is None:
                 shared[g] = tup
+            elif guard not in merged and _only_tested(guard, [*part_trees, *hoist.calls]):
+                k = int(guard[2:])
+                merged.add(guard)
+                hoisted[tup] = hoisted[guard]
+                after_trees[k] = _guarded(ast.Name(g, ast.Load()), after_trees[k])
             else:
                 hoisted[tup] = f"{{u{len(after_trees)}}}"
-                after_trees.append(_guarded(ast.Name(g, ast.Load()), guard))
+                after_trees.append(_guarded(ast.Name(g, ast.Load()), ast.Name(guard, ast.Load())))
         whole.temps = shared
         fwd_tree = whole.visit(fwd_tree)
         temp_names += list(shared.values())
