@@ -71,6 +71,8 @@ __all__ = ["CompileWarning", "Compiled", "TraceError", "TraceStats", "compile"]
 _INF = float("inf")
 _GRAD = operator.attrgetter("grad")
 _DATA = operator.attrgetter("_data")
+# a Value's parents slot read through its descriptor: a TypeError for anything but a Value
+_PARENTS_OF_VALUE = Value.__dict__["_p"].__get__
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,9 @@ class Compiled:
         self.traces = 0
         self._constants: dict[tuple[str, int], None] = {}
         self._cache: dict[tuple[Any, ...], _Program] = {}
+        # (n, trace) when a call with one list of n distinct leaf Values has a trace
+        # (the commonest call: step(params)); see _run_list
+        self._list: tuple[int, _Program] | None = None
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], flat: list[Any],
@@ -327,6 +332,7 @@ class Compiled:
             )
         prog = _Program(self.fn, args, flat, keep)
         self.traces += 1
+        self._list = None  # found again by the next general call
         self._constants.update(dict.fromkeys(prog.constants))
         if len(self._cache) >= self.max_traces:
             self._cache.pop(next(iter(self._cache)))
@@ -425,6 +431,36 @@ class Compiled:
                                    prog.initial_grads(leaves))
         if backward:
             prog.store(leaves, grads)
+        if (len(args) == 1 and type(args[0]) is list and every and not keep
+                and len(key) == len(flat) + 2):  # args, one list, no nested one: its Values
+            self._list = (len(flat), prog)  # (distinct: "same" would lengthen the key)
+        return outs, prog.single
+
+    def _run_list(self, arg: Any, backward: bool) -> tuple[tuple[float, ...], bool] | None:
+        """A call with the one argument ``arg``, when it is a list of the same length of
+        distinct leaf Values as a call traced before, none captured by the function:
+        what :meth:`_execute` returns, checking only that. None for any other call (and
+        where the data takes another branch): the general path then traces, refuses
+        or runs it."""
+        n, prog = self._list  # type: ignore[misc]
+        if type(arg) is not list or len(arg) != n:
+            return None
+        try:
+            leaf = list(map(_PARENTS_OF_VALUE, arg)).count(None) == n
+        except TypeError:  # an item that is no Value
+            return None
+        caps = prog.captured_set
+        if (not leaf or len(set(arg)) != n or (caps and not caps.isdisjoint(arg))
+                or (tracers and threading.get_ident() in tracers)):
+            return None
+        leaves = arg + prog.captured_leaves if prog.captured_leaves else arg
+        try:
+            outs, grads = prog.run(list(map(_DATA, arg)), list(map(_DATA, prog.captured)),
+                                   prog.initial_grads(leaves))
+        except GuardFailed:
+            return None
+        if backward:
+            prog.store(leaves, grads)
         return outs, prog.single
 
     def __call__(self, *args: Any) -> Any:
@@ -443,12 +479,14 @@ class Compiled:
             TypeError: for an argument that is not a number, a leaf Value or a
                 list or tuple of them.
         """
-        outs, single = self._execute(args, True)
+        got = self._run_list(args[0], True) if self._list and len(args) == 1 else None
+        outs, single = self._execute(args, True) if got is None else got
         return outs[0] if single else outs
 
     def forward(self, *args: Any) -> Any:
         """Run the forward pass only: no ``.grad`` changes; returns as :meth:`__call__`."""
-        outs, single = self._execute(args, False)
+        got = self._run_list(args[0], False) if self._list and len(args) == 1 else None
+        outs, single = self._execute(args, False) if got is None else got
         return outs[0] if single else outs
 
     def verify(self, *args: Any, rel: float = 1e-9) -> None:
