@@ -336,6 +336,15 @@ class Backward:
             emit(f"    {tmp} = {gn}")
             gn, depth_g = tmp, 0
         holders = self.holders.get(gn, 1) if not depth_g else 0
+        gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
+        if gating is None and len(pairs) > 1 and pairs[0][1] not in ("1.0", "-1.0") and all(
+                d == pairs[0][1] for _, d in pairs):  # mean's 1.0 / n: one product, shared
+            tmp = self.new_name()
+            emit(f"    {tmp} = {_times(f'({gn})' if depth_g else gn, pairs[0][1])}")
+            if not depth_g:
+                self.release(gn, holders)
+            gn, depth_g, holders = tmp, 0, 1
+            pairs = [(o, "1.0") for o, _ in pairs]
         if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
             o = pairs[0][0]  # the gradient passes through unchanged
             if not depth_g and holders == 1:
@@ -348,7 +357,6 @@ class Backward:
         kept = False  # a pending expression reads gn: keep its name out of the pool
         ind = "    "
         fresh_names: set[str] = set()
-        gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
         if gating is not None:
             for o, _ in pairs:  # names first given here start at 0.0 (what they hold if skipped)
                 if o not in gname:
@@ -382,11 +390,15 @@ class Backward:
                 go = gname[o] = self.new_name()
                 emit(f"    {go} = {term}")
         if not depth_g and not kept:
-            if holders > 1:  # another node still holds the name
-                self.holders[gn] = holders - 1
-            else:
-                self.holders.pop(gn, None)
-                self.free.append(gn)  # every consumer of node is done: reuse its name
+            self.release(gn, holders)
+
+    def release(self, gn: str, holders: int) -> None:
+        """A node is done with its gradient name ``gn`` (held by ``holders`` nodes)."""
+        if holders > 1:  # another node still holds the name
+            self.holders[gn] = holders - 1
+        else:
+            self.holders.pop(gn, None)
+            self.free.append(gn)  # every consumer of node is done: reuse its name
 
 
 def _times(g_s: str, d: str) -> str:

@@ -589,6 +589,21 @@ def test_a_gradient_passed_on_unchanged_is_shared_not_copied_and_matches_dynamic
     assert not re.search(r"^ +g\d+ = g\d+$", src, re.M), src
 
 
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (0.0, -0.0, 1e308), (math.inf, 1.0, -2.0),
+                                  (math.nan, 2.0, 3.0), (5e-324, -5e-324, 1.0)])
+def test_a_mean_multiplies_its_gradient_once_and_matches_dynamic(data) -> None:
+    # every operand of a mean has the partial 1.0 / n: the product is one, passed on as a
+    # sum's gradient is (an operand twice, or also used elsewhere, still sums it)
+    def f(a: Value, b: Value, c: Value) -> Value:
+        t = a.tanh()
+        m = autograd.mean([t, b, t, c * a])
+        return autograd.mean([m.sigmoid(), (m * b).exp(), c]) * m
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    assert src.count("* (1.0 / 4)") == 1 and src.count("* (1.0 / 3)") == 1, src
+
+
 def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
     # tie_share(xs, i) reads the group as one tuple, made after the output only when the
     # output is infinite (else an empty one); the forward's edge branch spells the group
