@@ -604,6 +604,24 @@ def test_a_mean_multiplies_its_gradient_once_and_matches_dynamic(data) -> None:
     assert src.count("* (1.0 / 4)") == 1 and src.count("* (1.0 / 3)") == 1, src
 
 
+@pytest.mark.parametrize("data", [(0.5, 1.0, 2.0), (math.inf, 1.0, math.inf), (-math.inf,) * 3,
+                                  (math.inf, -math.inf, 0.0), (math.nan, 1.0, 2.0),
+                                  (1000.0, 1000.0, -1000.0), (-0.0, 0.0, 5e-324)])
+def test_logsumexp_and_softmax_branch_once_per_node_and_match_dynamic(data) -> None:
+    # each partial is tie_share(xs, i) where the output is infinite, else exp(xs[i] - out)
+    # (softmax: its output): the node's backward lines are written for either case, under
+    # one test of the node's tuple, instead of one conditional per partial
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.softmax([a, b * a, c])
+        return autograd.logsumexp([s[0], c, s[2] * b]) * autograd.logsumexp([a, b, c]) + s[1]
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    tests = re.findall(r"^ +if (u\d+_\d+):$", src, re.M)
+    assert len(tests) == len(set(tests)) == 3, src  # one per logsumexp node (softmax's too)
+    assert not re.search(r"_tie_share\(.*\) if ", src), src
+
+
 def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
     # tie_share(xs, i) reads the group as one tuple, made after the output only when the
     # output is infinite (else an empty one); the forward's edge branch spells the group
