@@ -44,7 +44,6 @@ the ``.grad`` of leaf Values only.
 from __future__ import annotations
 
 import builtins
-import operator
 import re
 import threading
 from collections import Counter
@@ -69,10 +68,6 @@ from autograd.trace import (
 __all__ = ["CompileWarning", "Compiled", "TraceError", "TraceStats", "compile"]
 
 _INF = float("inf")
-_GRAD = operator.attrgetter("grad")
-_DATA = operator.attrgetter("_data")
-# a Value's parents slot read through its descriptor: a TypeError for anything but a Value
-_PARENTS_OF_VALUE = Value.__dict__["_p"].__get__
 
 
 @dataclass(frozen=True)
@@ -264,7 +259,7 @@ class _Program:
     def initial_grads(self, leaves: list[Value]) -> list[float]:
         """The gradients the generated code starts from: leaves accumulate into
         their ``.grad``; nodes made before the trace start from 0."""
-        grads = list(map(_GRAD, leaves))
+        grads = [v.grad for v in leaves]
         for i in self.pre_slots:
             grads[i] = 0.0
         return grads
@@ -410,11 +405,11 @@ class Compiled:
                 "uncompiled function there (compiled.fn), or compile only the outer one"
             )
         prog, flat, key, keep, every = self._lookup(args)
-        xs = (list(map(_DATA, flat)) if every else
+        xs = ([x._data for x in flat] if every else
               [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat])
         leaves = prog.leaves(flat)
         try:
-            outs, grads = prog.run(xs, list(map(_DATA, prog.captured)),
+            outs, grads = prog.run(xs, [p._data for p in prog.captured],
                                    prog.initial_grads(leaves))
         except GuardFailed:
             if not self.retrace:
@@ -445,17 +440,14 @@ class Compiled:
         n, prog = self._list  # type: ignore[misc]
         if type(arg) is not list or len(arg) != n:
             return None
-        try:
-            leaf = list(map(_PARENTS_OF_VALUE, arg)).count(None) == n
-        except TypeError:  # an item that is no Value
-            return None
         caps = prog.captured_set
-        if (not leaf or len(set(arg)) != n or (caps and not caps.isdisjoint(arg))
+        if ([v._p if type(v) is Value else 1 for v in arg].count(None) != n  # leaf Values
+                or len(set(arg)) != n or (caps and not caps.isdisjoint(arg))
                 or (tracers and threading.get_ident() in tracers)):
             return None
         leaves = arg + prog.captured_leaves if prog.captured_leaves else arg
         try:
-            outs, grads = prog.run(list(map(_DATA, arg)), list(map(_DATA, prog.captured)),
+            outs, grads = prog.run([v._data for v in arg], [p._data for p in prog.captured],
                                    prog.initial_grads(leaves))
         except GuardFailed:
             return None

@@ -328,6 +328,13 @@ def test_a_list_with_an_interior_value_or_a_number_gets_the_general_answer() -> 
     assert f([Value(1.0), 2.0]) == (0.5 + 1.0) * 1.0  # a number in the list
     assert f.traces == 2
 
+    class Leaf(Value):
+        __slots__ = ()
+
+    mine = [Leaf(3.0), Leaf(1.0)]  # a subclass of Value is a Value: the first trace serves
+    assert f(mine) == 6.0 and [v.grad for v in mine] == [2.0 + 0.5 * 3.0, 0.5 * 3.0]
+    assert f.traces == 2
+
 
 def test_a_list_call_retraces_when_the_data_takes_another_branch() -> None:
     f = autograd.compile(lambda xs: xs[0] * 2 if xs[0] > xs[1] else xs[1] * 3)
