@@ -44,7 +44,6 @@ the ``.grad`` of leaf Values only.
 from __future__ import annotations
 
 import builtins
-import operator
 import re
 import threading
 from collections import Counter
@@ -69,8 +68,6 @@ from autograd.trace import (
 __all__ = ["CompileWarning", "Compiled", "TraceError", "TraceStats", "compile"]
 
 _INF = float("inf")
-_GRAD = operator.attrgetter("grad")
-_DATA = operator.attrgetter("_data")
 
 
 @dataclass(frozen=True)
@@ -262,7 +259,7 @@ class _Program:
     def initial_grads(self, leaves: list[Value]) -> list[float]:
         """The gradients the generated code starts from: leaves accumulate into
         their ``.grad``; nodes made before the trace start from 0."""
-        grads = list(map(_GRAD, leaves))
+        grads = [v.grad for v in leaves]
         for i in self.pre_slots:
             grads[i] = 0.0
         return grads
@@ -315,6 +312,9 @@ class Compiled:
         self.traces = 0
         self._constants: dict[tuple[str, int], None] = {}
         self._cache: dict[tuple[Any, ...], _Program] = {}
+        # (n, trace) when a call with one list of n distinct leaf Values has a trace
+        # (the commonest call: step(params)); see _run_list
+        self._list: tuple[int, _Program] | None = None
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], flat: list[Any],
@@ -327,6 +327,7 @@ class Compiled:
             )
         prog = _Program(self.fn, args, flat, keep)
         self.traces += 1
+        self._list = None  # found again by the next general call
         self._constants.update(dict.fromkeys(prog.constants))
         if len(self._cache) >= self.max_traces:
             self._cache.pop(next(iter(self._cache)))
@@ -404,11 +405,11 @@ class Compiled:
                 "uncompiled function there (compiled.fn), or compile only the outer one"
             )
         prog, flat, key, keep, every = self._lookup(args)
-        xs = (list(map(_DATA, flat)) if every else
+        xs = ([x._data for x in flat] if every else
               [x._data if type(x) is not float and isinstance(x, Value) else x for x in flat])
         leaves = prog.leaves(flat)
         try:
-            outs, grads = prog.run(xs, list(map(_DATA, prog.captured)),
+            outs, grads = prog.run(xs, [p._data for p in prog.captured],
                                    prog.initial_grads(leaves))
         except GuardFailed:
             if not self.retrace:
@@ -423,6 +424,33 @@ class Compiled:
             leaves = prog.leaves(flat)
             outs, grads = prog.run(xs, [p._data for p in prog.captured],
                                    prog.initial_grads(leaves))
+        if backward:
+            prog.store(leaves, grads)
+        if (len(args) == 1 and type(args[0]) is list and every and not keep
+                and len(key) == len(flat) + 2):  # args, one list, no nested one: its Values
+            self._list = (len(flat), prog)  # (distinct: "same" would lengthen the key)
+        return outs, prog.single
+
+    def _run_list(self, arg: Any, backward: bool) -> tuple[tuple[float, ...], bool] | None:
+        """A call with the one argument ``arg``, when it is a list of the same length of
+        distinct leaf Values as a call traced before, none captured by the function:
+        what :meth:`_execute` returns, checking only that. None for any other call (and
+        where the data takes another branch): the general path then traces, refuses
+        or runs it."""
+        n, prog = self._list  # type: ignore[misc]
+        if type(arg) is not list or len(arg) != n:
+            return None
+        caps = prog.captured_set
+        if ([v._p if type(v) is Value else 1 for v in arg].count(None) != n  # leaf Values
+                or len(set(arg)) != n or (caps and not caps.isdisjoint(arg))
+                or (tracers and threading.get_ident() in tracers)):
+            return None
+        leaves = arg + prog.captured_leaves if prog.captured_leaves else arg
+        try:
+            outs, grads = prog.run([v._data for v in arg], [p._data for p in prog.captured],
+                                   prog.initial_grads(leaves))
+        except GuardFailed:
+            return None
         if backward:
             prog.store(leaves, grads)
         return outs, prog.single
@@ -443,12 +471,14 @@ class Compiled:
             TypeError: for an argument that is not a number, a leaf Value or a
                 list or tuple of them.
         """
-        outs, single = self._execute(args, True)
+        got = self._run_list(args[0], True) if self._list and len(args) == 1 else None
+        outs, single = self._execute(args, True) if got is None else got
         return outs[0] if single else outs
 
     def forward(self, *args: Any) -> Any:
         """Run the forward pass only: no ``.grad`` changes; returns as :meth:`__call__`."""
-        outs, single = self._execute(args, False)
+        got = self._run_list(args[0], False) if self._list and len(args) == 1 else None
+        outs, single = self._execute(args, False) if got is None else got
         return outs[0] if single else outs
 
     def verify(self, *args: Any, rel: float = 1e-9) -> None:

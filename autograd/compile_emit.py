@@ -336,6 +336,15 @@ class Backward:
             emit(f"    {tmp} = {gn}")
             gn, depth_g = tmp, 0
         holders = self.holders.get(gn, 1) if not depth_g else 0
+        gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
+        if gating is None and len(pairs) > 1 and pairs[0][1] not in ("1.0", "-1.0") and all(
+                d == pairs[0][1] for _, d in pairs):  # mean's 1.0 / n: one product, shared
+            tmp = self.new_name()
+            emit(f"    {tmp} = {_times(f'({gn})' if depth_g else gn, pairs[0][1])}")
+            if not depth_g:
+                self.release(gn, holders)
+            gn, depth_g, holders = tmp, 0, 1
+            pairs = [(o, "1.0") for o, _ in pairs]
         if len(pairs) == 1 and pairs[0][1] == "1.0" and pairs[0][0] not in gname:
             o = pairs[0][0]  # the gradient passes through unchanged
             if not depth_g and holders == 1:
@@ -348,8 +357,12 @@ class Backward:
         kept = False  # a pending expression reads gn: keep its name out of the pool
         ind = "    "
         fresh_names: set[str] = set()
-        gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
-        if gating is not None:
+        split = _tied(pairs) if gating is None and len(pairs) > 1 else None
+        lines: list[str] = []
+        if split is not None:  # the lines once, with a slot per partial; filled in below
+            emit = lines.append
+            pairs = [(o, f"__d{k}__") for k, (o, _) in enumerate(pairs)]
+        elif gating is not None:
             for o, _ in pairs:  # names first given here start at 0.0 (what they hold if skipped)
                 if o not in gname:
                     new = gname[o] = self.new_name()
@@ -368,7 +381,7 @@ class Backward:
                     emit(f"{ind}{go} = {term}")
                 else:
                     emit(f"{ind}{go} += {term}")
-            elif incoming.get(o) == 1 and o not in wants:
+            elif incoming.get(o) == 1 and o not in wants and split is None:
                 if term == gn:  # the gradient itself: o holds the name too
                     self.gexpr[o] = (gn, 0)
                     self.holders[gn] = holders = holders + 1
@@ -381,12 +394,45 @@ class Backward:
             else:
                 go = gname[o] = self.new_name()
                 emit(f"    {go} = {term}")
+        if split is not None:
+            cond, branches = split
+            for head, parts in ((f"if {cond}:", branches[0]), ("else:", branches[1])):
+                self.emit(f"    {head}")
+                for line in lines:
+                    self.emit("    " + _fill(line, parts))
         if not depth_g and not kept:
-            if holders > 1:  # another node still holds the name
-                self.holders[gn] = holders - 1
-            else:
-                self.holders.pop(gn, None)
-                self.free.append(gn)  # every consumer of node is done: reuse its name
+            self.release(gn, holders)
+
+    def release(self, gn: str, holders: int) -> None:
+        """A node is done with its gradient name ``gn`` (held by ``holders`` nodes)."""
+        if holders > 1:  # another node still holds the name
+            self.holders[gn] = holders - 1
+        else:
+            self.holders.pop(gn, None)
+            self.free.append(gn)  # every consumer of node is done: reuse its name
+
+
+_SLOT = re.compile(r"__d(\d+)__")
+# a partial taking one of two values on a name computed once per node (logsumexp's
+# tie_share(xs, i) where its output is infinite, else exp(xs[i] - out)): each side a
+# name or a call on names
+_TIED = re.compile(r"\((\w+|_\w+\([^()]*\)) if (u\d+_\d+) else (\w+|_\w+\([^()]*\))\)")
+
+
+def _tied(pairs: list[tuple[Any, str]]) -> tuple[str, tuple[list[str], list[str]]] | None:
+    """If every partial of ``pairs`` is ``(a if u else b)`` with one name ``u``: ``u`` and
+    the partials on either side (the node's lines are then written once for each,
+    testing ``u`` once per node instead of once per partial). None otherwise."""
+    found = [_TIED.fullmatch(d) for _, d in pairs]
+    if not all(found) or len({m.group(2) for m in found if m}) != 1:
+        return None
+    sides = [[m.group(1) for m in found if m], [m.group(3) for m in found if m]]
+    return found[0].group(2), (sides[0], sides[1])  # type: ignore[union-attr]
+
+
+def _fill(line: str, parts: list[str]) -> str:
+    """``line`` with each slot ``__d<k>__`` replaced by ``parts[k]``."""
+    return _SLOT.sub(lambda m: parts[int(m.group(1))], line)
 
 
 def _times(g_s: str, d: str) -> str:

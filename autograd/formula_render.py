@@ -668,12 +668,22 @@ def value_source(name: str, formula: Formula) -> str:
 class _Expand(ast.NodeTransformer):
     """A variadic formula's tree for ``size`` elements per group: group names become
     tuples of operand slots, ``xs[i]`` the slot of element ``env["i"]``, a
-    per-element ``fsum(term of i)`` the tuple of its terms."""
+    per-element ``fsum(term of i)`` the tuple of its terms. With ``pairs`` (the
+    compiled form), an ``fsum`` of one or two terms is their sum (:func:`_pair_sum`)."""
 
-    def __init__(self, group_of: dict[str, list[str]], env: dict[str, int], size: int) -> None:
-        self.group_of, self.env, self.size = group_of, env, size
+    def __init__(self, group_of: dict[str, list[str]], env: dict[str, int], size: int,
+                 pairs: bool = False) -> None:
+        self.group_of, self.env, self.size, self.pairs = group_of, env, size, pairs
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
+        out = self._visit_call(node)
+        if (self.pairs and isinstance(out, ast.Call) and _call_name(out) == "fsum"
+                and len(out.args) == 1 and isinstance(out.args[0], ast.Tuple)
+                and 1 <= len(out.args[0].elts) <= 2):
+            return _pair_sum(out.args[0].elts)
+        return out
+
+    def _visit_call(self, node: ast.Call) -> ast.AST:
         if (isinstance(node.func, ast.Name) and node.func.id == "sumprod_builtin"
                 and all(isinstance(a, ast.Name) for a in node.args)):
             # the builtin sum of the products themselves: one C call
@@ -704,6 +714,24 @@ class _Expand(ast.NodeTransformer):
         if node.id in self.env:
             return ast.Constant(self.env[node.id])
         return node
+
+
+def _pair_sum(terms: Sequence[ast.expr]) -> ast.expr:
+    """``fsum`` of one or two terms as float addition: ``x + y + 0.0``, the same float.
+
+    One addition is exactly rounded, as fsum is; an overflow gives ``inf`` and
+    ``inf + -inf`` gives nan, as :func:`autograd.numerics.fsum` does; a nan passes
+    through both alike; the ``+ 0.0`` turns the one other case, ``-0.0 + -0.0``
+    (and a lone ``-0.0``), into fsum's ``0.0``. It is left out when a term is an
+    ``exp``, never ``-0.0`` (x + y is -0.0 only when both are). Proved bit for bit
+    against numerics.fsum in tests/test_compile.py.
+    """
+    total: ast.expr = terms[0]
+    for t in terms[1:]:
+        total = ast.BinOp(total, ast.Add(), t)
+    if not any(isinstance(t, ast.Call) and _call_name(t) == "exp" for t in terms):
+        total = ast.BinOp(total, ast.Add(), ast.Constant(0.0))
+    return total
 
 
 def _fixed_templates(formula: Formula, calls: dict[str, str], consts: dict[str, str],
@@ -799,11 +827,25 @@ def _guard_of(name: str, trees: Sequence[ast.expr]) -> str | None:
     return next(iter(guards)) if len(guards) == 1 else None
 
 
-def _guarded(tree: ast.expr, guard: str | None) -> ast.expr:
-    """``tree``, or ``() `` where the hoisted condition ``guard`` is false (nothing reads it)."""
-    if guard is None:
-        return tree
-    return ast.IfExp(test=ast.Name(guard, ast.Load()), body=tree, orelse=ast.Tuple([], ast.Load()))
+def _guarded(tree: ast.expr, guard: ast.expr) -> ast.expr:
+    """``tree`` (a group's tuple), or ``()`` where the condition ``guard`` is false
+    (nothing reads it then). As a condition itself, true exactly where ``guard`` is (a
+    group read under a condition has an element)."""
+    return ast.IfExp(test=guard, body=tree, orelse=ast.Tuple([], ast.Load()))
+
+
+def _only_tested(name: str, trees: Sequence[ast.expr]) -> bool:
+    """Whether every read of ``name`` in ``trees`` is the condition of a ``where``: its
+    truth alone matters there."""
+    tests = reads = 0
+    for t in trees:
+        for node in ast.walk(t):
+            if isinstance(node, ast.Name) and node.id == name:
+                reads += 1
+            elif (isinstance(node, ast.Call) and _call_name(node) == "where"
+                  and isinstance(node.args[0], ast.Name) and node.args[0].id == name):
+                tests += 1
+    return tests == reads
 
 
 def _call_name(node: ast.Call) -> str:
@@ -839,6 +881,8 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     consts = _float_consts()
     if not formula.variadic:
         return _fixed_templates(formula, calls, consts)
+    if compiled:  # a literal, folded by Python's compiler: -INF is no negation at run time
+        consts["INF"] = "1e999"
     groups = formula.groups
     singles = formula.singles
     fwd_tree = parse(formula.forward, formula)
@@ -856,14 +900,21 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
     hoisted = {f"_h{k}": f"{{u{k}}}" for k in range(len(hoist.calls))}
     if compiled:  # a group's tuple: a temporary the forward reads too, or, when every read
         # is under a hoisted condition, after the output and built only where it holds
+        # (where nothing but where() tests the condition: the tuple is its value, one line)
         shared = {}
+        merged: set[str] = set()
         for g, tup in whole.temps.items():
             guard = _guard_of(tup, [*part_trees, *hoist.calls])
             if guard is None:
                 shared[g] = tup
+            elif guard not in merged and _only_tested(guard, [*part_trees, *hoist.calls]):
+                k = int(guard[2:])
+                merged.add(guard)
+                hoisted[tup] = hoisted[guard]
+                after_trees[k] = _guarded(ast.Name(g, ast.Load()), after_trees[k])
             else:
                 hoisted[tup] = f"{{u{len(after_trees)}}}"
-                after_trees.append(_guarded(ast.Name(g, ast.Load()), guard))
+                after_trees.append(_guarded(ast.Name(g, ast.Load()), ast.Name(guard, ast.Load())))
         whole.temps = shared
         fwd_tree = whole.visit(fwd_tree)
         temp_names += list(shared.values())
@@ -892,7 +943,7 @@ def templates(formula: Formula, *, compiled: bool = False) -> tuple[Any, ...]:
                ) -> str:
         size, group_of, names = context(n)
         env = {"i": i if i is not None else 0, "n": size}
-        text = _render(_Expand(group_of, env, size).visit(_copy(tree)), names, calls)
+        text = _render(_Expand(group_of, env, size, compiled).visit(_copy(tree)), names, calls)
         for h, u in hoisted.items():
             text = text.replace(f"__{h}__", u)
         for t, u in (plan(n)[1] if fields is None else fields).items():

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import random
+import re
+import struct
 
 import pytest
 from hypothesis import assume, given
@@ -21,7 +23,7 @@ import autograd
 from autograd import OPS, Value
 from autograd.compile import Compiled, TraceError
 from autograd.compile import compile as compile_fn
-from tests.helpers import eval_codegen
+from tests.helpers import bits, eval_codegen
 from tests.strategies import programs, run_program, values
 
 
@@ -417,6 +419,71 @@ def test_compiled_forms_of_nary_templates_match_the_table(name):
             assert same(a, b), (name, pt, got)
 
 
+_NAN_PAYLOAD = struct.unpack("<d", bytes.fromhex("2301000000f8ff7f"))[0]
+_EDGES = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, -1e-310, 1.0, -1.0, 0.1,
+          1e308, -1e308, 1.7976931348623157e308, -1.7976931348623157e308, math.inf, -math.inf,
+          math.nan, -math.nan, _NAN_PAYLOAD]
+
+
+def _pair_forms():
+    """(name, pair -> the compiled template's forward, pair -> the table's forward) for every
+    variadic op whose compiled form of two operands adds them instead of calling fsum."""
+    out = []
+    for name in ("sum", "mean", "dot", "logsumexp"):
+        op, n = OPS[name], 4 if name == "dot" else 2
+        forms = _Forms(op.rule)
+        text = "".join(forms.tmp(n)) + forms.fwd(n)
+        assert "_fsum" not in text and " + " in text, (name, text)  # the rule applies
+        out.append((name, forms, op))
+    return out
+
+
+def _check_pair(forms, op, pt) -> None:
+    out, _ = eval_codegen(forms, pt)
+    want = op.forward(*pt)  # the table's own float forward: numerics.fsum
+    assert bits(out) == bits(want), (op.name, pt, out, want)
+
+
+def test_a_sum_of_two_is_fsum_bit_for_bit_at_the_edges() -> None:
+    # x + y + 0.0 is numerics.fsum((x, y)) for every pair: signed zeros, subnormals,
+    # overflow (inf, where math.fsum raises), inf - inf (nan), nans (as nan: which of two
+    # nans a float addition returns differs between CPython's own paths, see bits)
+    from autograd.numerics import fsum
+
+    for x in _EDGES:
+        assert bits(x + 0.0) == bits(fsum((x,)))
+        for y in _EDGES:
+            assert bits(x + y + 0.0) == bits(fsum((x, y))), (x, y)
+    for _, forms, op in _pair_forms():
+        for x in _EDGES:
+            for y in _EDGES:
+                pt = (x, 0.5, y, -2.0) if op.name == "dot" else (x, y)
+                _check_pair(forms, op, pt)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+       st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+       st.floats(-1e10, 1e10))
+def test_a_sum_of_two_is_fsum_bit_for_bit(x: float, y: float, w: float) -> None:
+    from autograd.numerics import fsum
+
+    assert bits(x + y + 0.0) == bits(fsum((x, y)))
+    for _, forms, op in _pair_forms():
+        _check_pair(forms, op, (x, w, y, x) if op.name == "dot" else (x, y))
+
+
+@pytest.mark.parametrize("data", [(-0.0, -0.0), (1e308, 1e308), (math.inf, -math.inf),
+                                  (5e-324, -5e-324), (math.nan, 1.0), (-1e308, -1e308)])
+def test_sums_of_two_compile_without_fsum_and_match_dynamic(data) -> None:
+    def f(a: Value, b: Value) -> Value:
+        return (autograd.sum([a, b]) + autograd.mean([b, a]) + autograd.dot([a, b], [b, a])
+                + autograd.logsumexp([a, b]) * a)
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5), data)
+    assert "fsum" not in cf.stats(*ys).helper_calls
+    assert bits(cf(*ys)) == bits(f(*[Value(d) for d in data]).data)
+
+
 @pytest.mark.parametrize("data", [(1e300, 1e300, 2.0, -0.0), (math.inf, 1.0, -math.inf, 1.0),
                                   (math.inf, 0.0, 1.0, 2.0), (0.5, -1.5, 2.0, 0.25)])
 def test_dot_compiles_to_one_fsum_of_products_and_matches_dynamic(data) -> None:
@@ -424,8 +491,15 @@ def test_dot_compiles_to_one_fsum_of_products_and_matches_dynamic(data) -> None:
         return autograd.dot([a, c], [b, d]) * a
 
     cf, ys = _compiled_matches_dynamic(f, (0.5, 1.0, 1.5, 2.0), data)
-    assert "sumprod" not in cf.stats(*ys).helper_calls  # the products inline, fsum once
-    assert cf.stats(*ys).helper_calls["fsum"] == 1
+    assert "sumprod" not in cf.stats(*ys).helper_calls  # the products inline,
+    assert "fsum" not in cf.stats(*ys).helper_calls  # and two of them are added: a * b + c * d
+
+    def g(a: Value, b: Value, c: Value, d: Value) -> Value:
+        return autograd.dot([a, c, d], [b, d, a]) * a
+
+    cg, ys = _compiled_matches_dynamic(g, (0.5, 1.0, 1.5, 2.0), data)
+    assert "sumprod" not in cg.stats(*ys).helper_calls  # three products: fsum once
+    assert cg.stats(*ys).helper_calls["fsum"] == 1
 
 
 def test_a_long_sum_and_dot_compile_and_match_dynamic() -> None:
@@ -471,7 +545,12 @@ def test_logsumexp_tests_its_infinities_once_per_node_and_matches_dynamic(data) 
         return a * b + a
 
     cf, ys = _compiled_matches_dynamic(f, (0.5, 1.0, 1.5, 2.0), data, spread=False)
-    assert cf.source(ys).count("== -_INF") == 2  # one test per node
+    src = cf.source(ys)
+    assert src.count("== -1e309") == 2  # one test per node (-inf a literal: no negation)
+    # tie_share reads the tuple the test itself makes (empty when the output is finite)
+    tested = {line.split(" = ")[0].strip() for line in src.splitlines() if "== -1e309" in line}
+    read = set(re.findall(r"_tie_share\((\w+), ", src))
+    assert len(tested) == 2 and read == tested
 
 
 @pytest.mark.parametrize("data", [(0.0, -0.0, -1.0), (-0.0, 0.0, -1.0), (2.0, math.nan, 3.0),
@@ -508,6 +587,39 @@ def test_a_gradient_passed_on_unchanged_is_shared_not_copied_and_matches_dynamic
     ys = _run_both(cg, g, (0.5, -1.0, 2.0))
     src = cg.source(*ys)
     assert not re.search(r"^ +g\d+ = g\d+$", src, re.M), src
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (0.0, -0.0, 1e308), (math.inf, 1.0, -2.0),
+                                  (math.nan, 2.0, 3.0), (5e-324, -5e-324, 1.0)])
+def test_a_mean_multiplies_its_gradient_once_and_matches_dynamic(data) -> None:
+    # every operand of a mean has the partial 1.0 / n: the product is one, passed on as a
+    # sum's gradient is (an operand twice, or also used elsewhere, still sums it)
+    def f(a: Value, b: Value, c: Value) -> Value:
+        t = a.tanh()
+        m = autograd.mean([t, b, t, c * a])
+        return autograd.mean([m.sigmoid(), (m * b).exp(), c]) * m
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    assert src.count("* (1.0 / 4)") == 1 and src.count("* (1.0 / 3)") == 1, src
+
+
+@pytest.mark.parametrize("data", [(0.5, 1.0, 2.0), (math.inf, 1.0, math.inf), (-math.inf,) * 3,
+                                  (math.inf, -math.inf, 0.0), (math.nan, 1.0, 2.0),
+                                  (1000.0, 1000.0, -1000.0), (-0.0, 0.0, 5e-324)])
+def test_logsumexp_and_softmax_branch_once_per_node_and_match_dynamic(data) -> None:
+    # each partial is tie_share(xs, i) where the output is infinite, else exp(xs[i] - out)
+    # (softmax: its output): the node's backward lines are written for either case, under
+    # one test of the node's tuple, instead of one conditional per partial
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.softmax([a, b * a, c])
+        return autograd.logsumexp([s[0], c, s[2] * b]) * autograd.logsumexp([a, b, c]) + s[1]
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    tests = re.findall(r"^ +if (u\d+_\d+):$", src, re.M)
+    assert len(tests) == len(set(tests)) == 3, src  # one per logsumexp node (softmax's too)
+    assert not re.search(r"_tie_share\(.*\) if ", src), src
 
 
 def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:

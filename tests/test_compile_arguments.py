@@ -256,3 +256,115 @@ def test_constants_lists_every_baked_line_even_after_the_warning_was_shown() -> 
         assert step.constants == ((__file__, f.__code__.co_firstlineno + 1),)
     clean = autograd.compile(lambda x: w * x + 2.0)
     assert clean(1.5) == 2.75 and clean.constants == ()
+
+
+# ---------------------------------------------------------------------------
+# One list of leaf Values (step(params), step(leaves)): every call after the first
+# takes a shorter path, with the general path's answers
+
+
+def _list_fn() -> tuple[Any, Value]:
+    w = Value(0.5)
+    return autograd.compile(lambda xs: autograd.sum([x * w for x in xs]) * xs[0]), w
+
+
+def _dynamic_list(xs: list[Value], w: Value) -> Value:
+    out = autograd.sum([x * w for x in xs]) * xs[0]
+    out.backward()
+    return out
+
+
+def test_a_list_of_leaves_gives_the_dynamic_gradients_on_every_call() -> None:
+    f, w = _list_fn()
+    for k in range(4):
+        xs = [Value(1.0 + k + i) for i in range(3)]
+        ref_w = Value(0.5)
+        ref = [Value(1.0 + k + i) for i in range(3)]
+        for v, r in zip(xs, ref):  # accumulates into the .grad a leaf had
+            v.grad = r.grad = 0.25 * k
+        want = _dynamic_list(ref, ref_w)
+        w.grad = 0.0
+        assert f(xs) == want.data
+        assert [v.grad for v in xs] == [r.grad for r in ref] and w.grad == ref_w.grad
+        assert f.forward(xs) == want.data and [v.grad for v in xs] == [r.grad for r in ref]
+    assert f.traces == 1
+
+
+def test_a_list_of_another_shape_or_with_a_value_twice_traces_again() -> None:
+    f, _ = _list_fn()
+    a, b = Value(2.0), Value(3.0)
+    f([a, b])
+    assert f([a, a]) == (2.0 * 0.5 + 2.0 * 0.5) * 2.0 and f.traces == 2
+    assert a.grad == 3.5 + 4.0  # the first call's 2 w a + w b, then d(2 w a^2)/da
+    c = Value(1.0)
+    assert f([a, b, c]) == (1.0 + 1.5 + 0.5) * 2.0 and f.traces == 3
+
+    def first_twice(xs: list[Any]) -> Value:  # xs[0] a Value or a list holding one
+        x0 = xs[0] if isinstance(xs[0], Value) else xs[0][0]
+        return x0 * 2.0 + xs[1]
+
+    for order in ([[a, b], [[a], b]], [[[a], b], [a, b]]):  # nested: another structure
+        g = autograd.compile(first_twice)
+        for xs in order * 2:
+            a.grad = 0.0
+            assert g(xs) == 7.0 and a.grad == 2.0
+        assert g.traces == 2
+
+
+def test_a_list_holding_a_captured_value_traces_it_as_itself() -> None:
+    f, w = _list_fn()
+    f([Value(1.0), Value(2.0)])
+    w.grad = 0.0
+    x = Value(4.0)
+    assert f([x, w]) == (4.0 * 0.5 + 0.5 * 0.5) * 4.0 and f.traces == 2
+    assert x.grad == 2.0 + 2.25 and w.grad == 4.0 * (4.0 + 2 * 0.5)
+
+
+def test_a_list_with_an_interior_value_or_a_number_gets_the_general_answer() -> None:
+    f, _ = _list_fn()
+    f([Value(1.0), Value(2.0)])
+    with pytest.raises(TypeError, match=r"argument args\[0\]\[1\] is an interior Value"):
+        f([Value(1.0), Value(2.0) * 3])
+    assert f([Value(1.0), 2.0]) == (0.5 + 1.0) * 1.0  # a number in the list
+    assert f.traces == 2
+
+    class Leaf(Value):
+        __slots__ = ()
+
+    mine = [Leaf(3.0), Leaf(1.0)]  # a subclass of Value is a Value: the first trace serves
+    assert f(mine) == 6.0 and [v.grad for v in mine] == [2.0 + 0.5 * 3.0, 0.5 * 3.0]
+    assert f.traces == 2
+
+
+def test_a_list_call_retraces_when_the_data_takes_another_branch() -> None:
+    f = autograd.compile(lambda xs: xs[0] * 2 if xs[0] > xs[1] else xs[1] * 3)
+    a, b = Value(2.0), Value(1.0)
+    assert f([a, b]) == 4.0 and a.grad == 2.0
+    c, d = Value(1.0), Value(2.0)
+    assert f([c, d]) == 6.0 and (c.grad, d.grad) == (0.0, 3.0) and f.traces == 2
+    g = autograd.compile(lambda xs: xs[0] * 2 if xs[0] > xs[1] else xs[1] * 3, retrace=False)
+    g([a, b])
+    with pytest.raises(autograd.TraceError, match=r"takes another branch"):
+        g([c, d])
+
+
+def test_a_list_call_keeps_pre_trace_nodes_going_backward() -> None:
+    w = Value(3.0)
+    w2 = w * w  # made before the trace: its gradient continues into w
+    f = autograd.compile(lambda xs: w2 * xs[0] + xs[1])
+    f([Value(1.0), Value(1.0)])
+    w.grad = w2.grad = 0.0
+    x = Value(2.0)
+    assert f([x, Value(5.0)]) == 23.0 and x.grad == 9.0
+    assert w2.grad == 2.0 and w.grad == 2 * 3.0 * 2.0
+
+
+def test_a_compiled_list_call_inside_a_trace_is_refused() -> None:
+    inner, _ = _list_fn()
+    inner([Value(1.0), Value(2.0)])
+
+    def outer(xs: list[Value]) -> Value:
+        return xs[0] * inner(xs)
+
+    with pytest.raises(autograd.TraceError, match=r"called inside a function being traced"):
+        autograd.compile(outer)([Value(1.0), Value(2.0)])
