@@ -229,18 +229,34 @@ class _AllFree(tuple):
         return ()
 
 
-def create_graph(output: Value, grads: dict[Value, Any]) -> None:
-    """The gradients of ``output`` as Values (``grads`` starts with the seed), in place."""
-    plans = _uses_cache.get
+def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None:
+    """The gradients of ``output`` as Values (``grads`` starts with the seed), in place.
+
+    Afterwards ``grads`` holds the gradient of every leaf reached and of each interior
+    node in ``keep``; another interior node's entry may be missing or partial.
+    """
+    plans = _uses_cache
     get = grads.get
-    new, ids, V, mul = _new, _ids, Value, _engine._fast_mul  # (read once, not per node)
-    after: Any = None  # the parent the last node passed its gradient to, and that gradient:
-    passed: Any = None  # in a chain it is the next node, and needs no dictionary lookup
+    new, ids, V, mulop = _new, _ids, Value, _engine._FAST_MUL  # (read once, not per node)
+    special = _engine._special  # (anomaly mode cannot change during the loop)
+    # Why carry a gradient: the parent a node passes it to is, in a chain, the next node,
+    # which then needs no dictionary lookup; and as every consumer of a node comes
+    # before it, that gradient is final and need not be stored (unless kept) either.
+    after: Any = None  # the parent the last node passed its gradient to, not yet stored
+    passed: Any = None  # that gradient
     for node in backward_order(output):
-        g = passed if node is after else grads[node]
+        if node is after:
+            g = passed
+            if keep and node in keep:
+                grads[node] = g
+        else:
+            if after is not None:
+                grads[after] = passed
+            g = grads[node]
         op: Any = node._entry  # interior nodes always carry their op
-        plan = plans(op)
-        if plan is None:
+        try:
+            plan = plans[op]
+        except KeyError:
             plan = _plan(op)
         p = node._p
         fused = plan[1]
@@ -263,7 +279,7 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             contrib._local = parts
             contrib._ctx = None
             contrib._id = next(ids)
-            if _engine._special:
+            if special:
                 _engine._record_special(contrib)
         else:
             ctx = node._ctx
@@ -278,15 +294,26 @@ def create_graph(output: Value, grads: dict[Value, Any]) -> None:
             d0 = node._local
             if d0 == 1.0:
                 contrib = g
-            elif type(g) is V:
-                contrib = mul(g, d0)  # g * d0, without the operator's dispatch
+            elif type(g) is V and type(d0) is float:  # g * d0: the node engine._fast_mul makes
+                contrib = new(V)
+                contrib._data = g._data * d0
+                contrib.grad = 0.0
+                contrib._entry = mulop
+                contrib._p = g
+                contrib._local = d0
+                contrib._ctx = d0
+                contrib._id = next(ids)
+                if special:
+                    _engine._record_special(contrib)
             elif g == 1.0:
                 contrib = d0
             else:
                 contrib = g * d0
         prev = get(p)
-        grads[p] = passed = contrib if prev is None else prev + contrib
+        passed = contrib if prev is None else prev + contrib
         after = p
+    if after is not None:
+        grads[after] = passed
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,

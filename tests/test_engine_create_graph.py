@@ -206,3 +206,49 @@ def test_scoped_and_labelled_nodes_with_constants_differentiate_twice_the_same()
     # d/dx (x^4 + 2x^2 - x) = 4x^3 + 4x - 1, d2 = 12x^2 + 4
     g, h = second(True)
     assert math.isclose(g, 4 * 0.7**3 + 4 * 0.7 - 1) and math.isclose(h, 12 * 0.49 + 4)
+
+
+def test_gradients_with_respect_to_interior_nodes_of_a_chain() -> None:
+    """A chain's gradient is carried from node to node without being stored: the interior
+    nodes asked for still get theirs, as Values with the plain grad's bits."""
+    x = Value(0.3)
+    mids = []
+    y = x
+    for _ in range(4):
+        y = (y * 1.5 - 0.25).tanh()
+        mids.append(y)
+    wanted = [mids[0], x, mids[2], mids[1]]  # any order, a leaf among them
+    built = autograd.grad(y, wanted, create_graph=True)
+    plain = autograd.grad(y, wanted)
+    assert all(isinstance(g, Value) and g.data == p.data for g, p in zip(built, plain))
+    assert autograd.grad(y, [y], create_graph=True)[0].data == 1.0
+    (second,) = autograd.grad(built[0], [mids[0]])  # differentiable again
+    assert math.isclose(second.data, func.grad(lambda m: _tail(m, 3))(mids[0].data),
+                        rel_tol=1e-12)
+    with pytest.raises(ValueError, match="not used"):
+        autograd.grad(mids[1], [mids[2]], create_graph=True)
+
+
+def _tail(m: Value, n: int) -> Value:
+    """d/dm of the chain's last n links after m (what grad(y, [m]) computes)."""
+    y = m
+    for _ in range(n):
+        y = (y * 1.5 - 0.25).tanh()
+    (g,) = autograd.grad(y, [m], create_graph=True)
+    return g
+
+
+@pytest.mark.parametrize("c", [1.0001, -2.5, 0.0, -0.0, 1e-310, math.inf])
+def test_a_gradient_times_a_stored_float_is_the_node_the_operator_makes(c: float) -> None:
+    """grad * 1.0001 (the partial ``x * c`` stored) is built as ``*`` builds it."""
+    x = Value(0.3)
+    (g,) = autograd.grad((x * c + 0.001).tanh(), [x], create_graph=True)
+    (t,) = g.parents
+    h = t * c
+    assert (g.op, g.parents, g.partials, g.operands) == (h.op, h.parents, h.partials, h.operands)
+    assert _bits(g.data) == _bits(h.data)
+    g.backward()
+    tg = t.grad
+    t.grad = 0.0
+    h.backward()
+    assert _bits(t.grad) == _bits(tg)
