@@ -262,20 +262,54 @@ def _doc(text: str) -> str:
     return '    """' + "\n    ".join(lines) + '\n    """\n'
 
 
+def _pair(name: str, op: Op) -> str:
+    """The lines of ``_fast_group_<name>`` for two Values: the op's compiled form for two
+    operands (:func:`autograd.formula_render.templates`; the same floats, which the
+    compile tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` call."""
+    forward, local, after, temps = R.templates(op.rule, compiled=True)  # type: ignore[arg-type]
+    env = {"out": "out", **{f"t{k}": f"t{k}" for k in range(len(temps(2)))},
+           **{f"u{k}": f"u{k}" for k in range(len(after(2)))}}
+
+    def fill(t: str) -> str:
+        return t.format("x0", "x1", **env)
+
+    locs = [fill(t) for t in local(2)]
+    lines = [f"t{k} = {fill(t)}" for k, t in enumerate(temps(2))]
+    uses_out = bool(after(2)) or any(re.search(r"\bout\b", t) for t in locs)
+    lines.append(f"node._data = {'out = ' if uses_out else ''}{fill(forward(2))}")
+    lines += [f"u{k} = {fill(t)}" for k, t in enumerate(after(2))]
+    lines.append(f"node._local = ({', '.join(locs)})")
+    body = _guard("            ", "".join(f"            {ln}\n" for ln in lines))
+    return (
+        "    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled\n"
+        "        a, b = vs\n"
+        "        if type(a) is Value and type(b) is Value:\n"
+        "            x0 = a._data\n"
+        "            x1 = b._data\n"
+        "            node: Value = _new(Value)\n"
+        + body
+        + "            node._p = vs if type(vs) is tuple else (a, b)\n"
+        "            node._ctx = None\n"
+        + "".join(f"        {ln}\n" for ln in _tail(_ref(name)).splitlines())
+    )
+
+
 def _group(name: str, op: Op) -> str:
-    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data."""
+    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data (two
+    Values: :func:`_pair`)."""
     decl, data, lines = _group_body(name, op)
     ref = _ref(name)
     return (
         decl + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
         + _doc(f"``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``.")
+        + _pair(name, op)
         + "    try:\n"
         f"        ops = {data}\n"
         "    except AttributeError:  # a number among them: the general path\n"
         f"        return apply({ref}, *vs)\n"
         "    if len(ops) < 2:  # a constant, or one parent stored bare: the general path\n"
         f"        return apply({ref}, *vs)\n"
-        "    node: Value = _new(Value)\n"
+        "    node = _new(Value)  # (declared in the two-Value lines above)\n"
         + "".join(f"{ln}\n" for ln in lines)
         + "    node._p = vs if type(vs) is tuple else tuple(vs)\n"
         "    node._ctx = None\n" + _tail(ref)
@@ -440,6 +474,9 @@ def fast_paths_source() -> str:
         for key, obj in R.float_globals(op.rule).items():
             if names.setdefault(key, obj) is not obj:
                 raise ValueError(f"codegen: float name {key!r} means two functions")
+        for key, obj in R.compile_names(op.rule).items():  # (what _pair's lines call)
+            if names.setdefault(key, obj) is not obj:
+                raise ValueError(f"codegen: compiled name {key!r} means two functions")
         refs.append(f'{_ref(name)} = OPS["{name}"]\n')
         parts.append(_group(name, op))
     softmax = OPS["softmax_out"]

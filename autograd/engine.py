@@ -1542,13 +1542,29 @@ _LOCAL_SUM: dict[int, tuple[float, ...]] = {}
 
 def _fast_group_sum(vs: Sequence[Any]) -> Value:
     """``fsum(xs)`` of a list or tuple of operands: op table entry ``sum``."""
+    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
+        a, b = vs
+        if type(a) is Value and type(b) is Value:
+            x0 = a._data
+            x1 = b._data
+            node: Value = _new(Value)
+            node._data = x0 + x1 + 0.0
+            node._local = (1.0, 1.0)
+            node._p = vs if type(vs) is tuple else (a, b)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_SUM
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_SUM, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_SUM, *vs)
-    node: Value = _new(Value)
+    node = _new(Value)  # (declared in the two-Value lines above)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         node._data = _raw_fsum(xs)
@@ -1578,13 +1594,29 @@ _LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
 
 def _fast_group_mean(vs: Sequence[Any]) -> Value:
     """``fsum(xs) / n`` of a list or tuple of operands: op table entry ``mean``."""
+    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
+        a, b = vs
+        if type(a) is Value and type(b) is Value:
+            x0 = a._data
+            x1 = b._data
+            node: Value = _new(Value)
+            node._data = (x0 + x1 + 0.0) / 2
+            node._local = (1.0 / 2, 1.0 / 2)
+            node._p = vs if type(vs) is tuple else (a, b)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_MEAN
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_MEAN, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_MEAN, *vs)
-    node: Value = _new(Value)
+    node = _new(Value)  # (declared in the two-Value lines above)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         n = len(ops)
@@ -1611,13 +1643,29 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
 
 def _fast_group_dot(vs: Sequence[Any]) -> Value:
     """``sumprod(xs, ys)`` of a list or tuple of operands: op table entry ``dot``."""
+    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
+        a, b = vs
+        if type(a) is Value and type(b) is Value:
+            x0 = a._data
+            x1 = b._data
+            node: Value = _new(Value)
+            node._data = x0 * x1 + 0.0
+            node._local = (x1, x0)
+            node._p = vs if type(vs) is tuple else (a, b)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_DOT
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_DOT, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_DOT, *vs)
-    node: Value = _new(Value)
+    node = _new(Value)  # (declared in the two-Value lines above)
     n = len(ops) // 2
     xs = ops[:n]
     ys = ops[n:]
@@ -1637,13 +1685,37 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     """``m + log(fsum(exp(xs[i] - m))) if m - m == 0 else logsumexp(xs), m = max_of(xs)`` of a list
     or tuple of operands: op table entry ``logsumexp``.
     """
+    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
+        a, b = vs
+        if type(a) is Value and type(b) is Value:
+            x0 = a._data
+            x1 = b._data
+            node: Value = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                t0 = (x1 if x1 > x0 else x0)
+                node._data = out = (t0 + _raw_log(_raw_exp(x0 - t0) + _raw_exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
+                u0 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0, 0) if u0 else _raw_exp(x0 - out)), (_tie_share(u0, 1) if u0 else _raw_exp(x1 - out)))  # noqa: E501
+            except (ArithmeticError, ValueError):
+                t0 = (x1 if x1 > x0 else x0)
+                node._data = out = (t0 + _log(_exp(x0 - t0) + _exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
+                u0 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0, 0) if u0 else _exp(x0 - out)), (_tie_share(u0, 1) if u0 else _exp(x1 - out)))  # noqa: E501
+            node._p = vs if type(vs) is tuple else (a, b)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_LOGSUMEXP
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
-    node: Value = _new(Value)
+    node = _new(Value)  # (declared in the two-Value lines above)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         m = _max_of(xs)

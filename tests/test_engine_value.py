@@ -6,9 +6,12 @@ from __future__ import annotations
 import decimal
 import fractions
 import math
+import struct
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autograd
 from autograd import Value
@@ -385,3 +388,57 @@ def test_label_scope_and_operands_are_kept_together() -> None:
     d.scope = "s"
     assert (d.label, d.scope, d.operands) == ("d", "s", (x, x))
     assert (x.label, x.scope, x.operands) == ("", "", ())
+
+
+_EDGES = [0.0, -0.0, 1.0, -2.5, 5e-324, -5e-324, 1e308, -1e308, 709.8, -745.2,
+          math.inf, -math.inf, math.nan]
+
+
+def _bits_of(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+class TestGroupsOfTwo:
+    """sum, mean, dot and logsumexp of two Values take unrolled lines (the compiled form
+    for two operands): the same floats as the op table's float rules, edge values included."""
+
+    @staticmethod
+    def _check(name: str, node: Value, x0: float, x1: float) -> None:
+        op = autograd.OPS[name]
+        out = op.forward(x0, x1)
+        assert node.op == name
+        assert _bits_of(node.data) == _bits_of(out)
+        want = op.local(out, x0, x1)
+        assert [_bits_of(d) for d in node.partials] == [_bits_of(d) for d in want]
+
+    @pytest.mark.parametrize("x0", _EDGES)
+    @pytest.mark.parametrize("x1", _EDGES)
+    def test_edge_values(self, x0: float, x1: float) -> None:
+        a, b = Value(x0), Value(x1)
+        for name, node in (("sum", autograd.sum([a, b])), ("sum", autograd.sum((a, b))),
+                           ("mean", autograd.mean([a, b])), ("dot", autograd.dot([a], [b])),
+                           ("logsumexp", autograd.logsumexp([a, b]))):
+            self._check(name, node, x0, x1)
+            assert node.parents == (a, b)
+
+    @given(st.floats(), st.floats())
+    def test_any_floats(self, x0: float, x1: float) -> None:
+        a, b = Value(x0), Value(x1)
+        self._check("sum", autograd.sum([a, b]), x0, x1)
+        self._check("mean", autograd.mean([a, b]), x0, x1)
+        self._check("dot", autograd.dot([a], [b]), x0, x1)
+        self._check("logsumexp", autograd.logsumexp([a, b]), x0, x1)
+
+    def test_a_value_twice_a_number_and_a_subclass_take_the_general_path_alike(self) -> None:
+        class Sub(Value):
+            pass
+
+        a = Value(0.5)
+        s = autograd.sum([a, a])
+        assert s.data == 1.0 and s.parents == (a, a)
+        s.backward()
+        assert a.grad == 2.0
+        assert autograd.sum([a, 2.0]).data == 2.5
+        b = Sub(1.5)
+        t = autograd.logsumexp([a, b])
+        self._check("logsumexp", t, 0.5, 1.5)
