@@ -356,6 +356,13 @@ def _shared_softmax(lse: Op, smo: Op) -> str:
     return cond.group(1)
 
 
+def _indent(text: str) -> str:
+    """``text`` four spaces further in (a long line keeps or gets its ``noqa``)."""
+    lines = [f"    {ln}" for ln in text.splitlines()]
+    return "".join(ln + ("  # noqa: E501" if len(ln) > 100 and not ln.endswith("E501") else "")
+                   + "\n" for ln in lines)
+
+
 def _softmax(op: Op) -> str:
     """``_fast_softmax(vs)``: a list of Values to its logsumexp node and one
     ``softmax_out`` node per Value, in one call (None: take the general path)."""
@@ -376,16 +383,20 @@ def _softmax(op: Op) -> str:
         "    (logsumexp's partial i is the same expression): the nodes take those floats.\n"
         "    None for a number among ``vs`` or fewer than two: the general path.\n"
         '    """\n'
-        "    try:\n"
-        f"        ops = {data}\n"
-        "    except AttributeError:\n"
-        "        return None\n"
-        "    if len(ops) < 2:\n"
-        "        return None\n"
-        "    lse: Value = _new(Value)\n"
-        + lse_lines
-        + "    lse._p = vs if type(vs) is tuple else tuple(vs)\n"
-        "    lse._ctx = None\n" + lse_tail
+        "    if len(vs) == 2 and type(vs[0]) is Value and type(vs[1]) is Value:\n"
+        f"        lse = _fast_group_{lse.name}(vs)  # its two-Value lines\n"
+        "    else:\n"
+        + _indent(
+            "    try:\n"
+            f"        ops = {data}\n"
+            "    except AttributeError:\n"
+            "        return None\n"
+            "    if len(ops) < 2:\n"
+            "        return None\n"
+            "    lse = _new(Value)\n"
+            + lse_lines
+            + "    lse._p = vs if type(vs) is tuple else tuple(vs)\n"
+            "    lse._ctx = None\n" + lse_tail)
         + "    m = lse._data\n"
         "    outs: list[Value] = []\n"
         "    push = outs.append\n"

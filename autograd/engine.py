@@ -1745,32 +1745,35 @@ def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:
     (logsumexp's partial i is the same expression): the nodes take those floats.
     None for a number among ``vs`` or fewer than two: the general path.
     """
-    try:
-        ops = [v._data for v in vs]
-    except AttributeError:
-        return None
-    if len(ops) < 2:
-        return None
-    lse: Value = _new(Value)
-    try:  # the math function; the IEEE helper where it raises
-        xs = ops
-        m = _max_of(xs)
-        lse._data = out = (m + _raw_log(_raw_fsum([_raw_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
-        n = len(ops)
-        lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
-    except (ArithmeticError, ValueError):
-        xs = ops
-        m = _max_of(xs)
-        lse._data = out = (m + _log(_fsum([_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
-        n = len(ops)
-        lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
-    lse._p = vs if type(vs) is tuple else tuple(vs)
-    lse._ctx = None
-    lse.grad = 0.0
-    lse._entry = _FAST_LOGSUMEXP
-    lse._id = next(_ids)
-    if _special:
-        _record_special(lse)
+    if len(vs) == 2 and type(vs[0]) is Value and type(vs[1]) is Value:
+        lse = _fast_group_logsumexp(vs)  # its two-Value lines
+    else:
+        try:
+            ops = [v._data for v in vs]
+        except AttributeError:
+            return None
+        if len(ops) < 2:
+            return None
+        lse = _new(Value)
+        try:  # the math function; the IEEE helper where it raises
+            xs = ops
+            m = _max_of(xs)
+            lse._data = out = (m + _raw_log(_raw_fsum([_raw_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
+            n = len(ops)
+            lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
+        except (ArithmeticError, ValueError):
+            xs = ops
+            m = _max_of(xs)
+            lse._data = out = (m + _log(_fsum([_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
+            n = len(ops)
+            lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
+        lse._p = vs if type(vs) is tuple else tuple(vs)
+        lse._ctx = None
+        lse.grad = 0.0
+        lse._entry = _FAST_LOGSUMEXP
+        lse._id = next(_ids)
+        if _special:
+            _record_special(lse)
     m = lse._data
     outs: list[Value] = []
     push = outs.append

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 
 import pytest
 
@@ -95,3 +96,30 @@ def test_empty_and_tuple_inputs() -> None:
     assert [p.data for p in autograd.softmax(xs)] == [p.data for p in autograd.softmax(list(xs))]
     d = autograd.dot((xs[0], 2.0), [xs[1], xs[0]])
     assert d.data == 0.5 * -0.5 + 2.0 * 0.5
+
+
+_EDGES = [0.0, -0.0, 1.0, -2.5, 5e-324, 1e308, -1e308, 709.8, -745.2, math.inf, -math.inf,
+          math.nan]
+
+
+def _bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+@pytest.mark.parametrize("x0", _EDGES)
+@pytest.mark.parametrize("x1", _EDGES)
+def test_two_values_give_the_op_tables_floats_at_edge_values(x0: float, x1: float) -> None:
+    """softmax of two Values (its logsumexp from the two-Value lines) against the table's
+    float rules of logsumexp and softmax_out, and against the elementwise graph."""
+    a, b = Value(x0), Value(x1)
+    ps = autograd.softmax([a, b])
+    (_, lse) = ps[0].parents
+    want = autograd.OPS["logsumexp"].forward(x0, x1)
+    assert lse.op == "logsumexp" and _bits(lse.data) == _bits(want)
+    smo = autograd.OPS["softmax_out"]
+    for p, x in zip(ps, (x0, x1)):
+        out = smo.forward(x, want)
+        assert _bits(p.data) == _bits(out)
+        assert [_bits(d) for d in p.partials] == [_bits(d) for d in smo.local(out, x, want)]
+    qs = _elementwise([Value(x0), Value(x1)])
+    assert [_bits(p.data) for p in ps] == [_bits(q.data) for q in qs]
