@@ -20,7 +20,8 @@ drifts from what this module generates. Regenerate both with::
   :mod:`autograd.compile` emits) and installed on ``Value`` there; and the
   group ops' (``sum mean dot logsumexp``, ``_fast_group_<op>``) and softmax's
   (``_fast_softmax``: the logsumexp node and its outputs in one call) bodies,
-  rendered from their float rules. It can be read, type-checked and stepped
+  rendered from their float rules (for two Values, from the op's compiled form
+  for two operands, unrolled). It can be read, type-checked and stepped
   through like any other code.
 
 Anything the fast paths do not cover (ints, NumPy scalars, non-numbers, ops
