@@ -26,6 +26,7 @@ _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 # line of that form is reused where a partial computes the same call (the
 # partials of logsumexp are the softmax outputs over it), the same value.
 _FLAT_CALL = re.compile(r"_\w+\([^()]*\)")
+_TEMP_REF = re.compile(r"\{t\d+\}")  # a template's read of a temporary
 
 
 def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
@@ -105,7 +106,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_f"] = op.forward
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
-        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True)
+        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True)
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -129,7 +130,11 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     fwd_uses = tuple(fwd_text.count(f"{{{i}}}") for i in range(n))
     bwd_text = "".join(after) + "".join(local)
     bwd_refs = frozenset(i for i in range(n) if f"{{{i}}}" in bwd_text)
-    return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text)
+    # temporaries only the node's own forward lines read (not its partials, which the
+    # backward reads later) take names every such node shares (see Forward.node)
+    shared = not _TEMP_REF.search("".join(local))
+    return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
+            shared)
 
 
 def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set[Value],
@@ -244,8 +249,11 @@ class Forward:
                                          for i, o in enumerate(operands[:npar])]
             return
         kw: dict[str, str] = {}
+        # temporaries the partials do not read are dead after this node's lines: the
+        # same few names for every node (a frame of fewer slots: ~4% of W-tape's step)
+        shared = shape[9]
         for k, t in enumerate(t_temps):
-            tn = f"t{m}_{k}"
+            tn = f"t{k}" if shared else f"t{m}_{k}"
             emit(f"    {tn} = {t.format(*args_s, **kw)}")
             kw[f"t{k}"] = tn
         expr = t_fwd.format(*args_s, **kw)
@@ -255,7 +263,7 @@ class Forward:
         else:
             emit(f"    {out} = {expr}")
             kw["out"] = out
-            if _FLAT_CALL.fullmatch(expr):
+            if _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):  # (a shared name changes)
                 self.computed.setdefault(expr, out)
         if need:
             for k, t in enumerate(t_after):

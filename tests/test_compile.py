@@ -646,3 +646,39 @@ def test_a_fused_op_reading_groups_whole_before_a_condition_matches_dynamic(data
         return autograd.apply(CROSS_ENTROPY, a, b, c, 0.25, 0.0, 0.75) * a
 
     _compiled_matches_dynamic(f, (0.1, 0.2, 0.3), data)
+
+
+def _square_of_sum_op():
+    # fsum(xs) ** 2 with the sum a temporary z that the partials read (2 z), after the
+    # forward: a temporary the backward needs
+    from autograd import register_op
+    from autograd.ops import define_op
+
+    name = "test_square_of_sum"
+    if name not in OPS:
+        register_op(define_op(name, name, ("*xs",), "z * z", ("2.0 * z",),
+                              temps=(("z", "fsum(xs)"),), domain=((-3.0, 3.0),),
+                              api="function", builtin=False))
+    return OPS[name]
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (math.inf, 1.0, -2.0), (math.nan, 1.0, 0.0),
+                                  (-0.0, 0.0, 5e-324), (1000.0, 1000.0, -1000.0)])
+def test_temporaries_only_a_nodes_forward_reads_share_names_and_match_dynamic(data) -> None:
+    # logsumexp's maximum chain is read by its own forward line only: every such node
+    # writes the same names t0, t1...; a temporary a partial reads (z of z * z, whose
+    # partial is 2 z) keeps a name of its own node, read in the backward
+    op = _square_of_sum_op()
+
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.logsumexp([a, b * a, c])
+        q = autograd.apply(op, a, s, c)
+        r = autograd.apply(op, s, b)
+        return autograd.logsumexp([q, c, r * b]) * autograd.logsumexp([a, b]) + q
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    assert re.findall(r"^    (t\d+) = ", src, re.M).count("t0") == 3, src  # the 3 logsumexps
+    own = re.findall(r"^    (t\d+_0) = ", src, re.M)
+    backward = src.split(" = _g\n")[1]
+    assert len(own) == 2 and all(f"(2.0 * {t})" in backward for t in own), src
