@@ -14,6 +14,7 @@ import math
 import random
 import re
 import struct
+import sys
 
 import pytest
 from hypothesis import assume, given
@@ -678,7 +679,70 @@ def test_temporaries_only_a_nodes_forward_reads_share_names_and_match_dynamic(da
 
     cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
     src = cf.source(*ys)
-    assert re.findall(r"^    (t\d+) = ", src, re.M).count("t0") == 3, src  # the 3 logsumexps
-    own = re.findall(r"^    (t\d+_0) = ", src, re.M)
+    assert re.findall(r"^ +(t\d+) = ", src, re.M).count("t0") == 3, src  # the 3 logsumexps
+    own = re.findall(r"^ +(t\d+_0) = ", src, re.M)
     backward = src.split(" = _g\n")[1]
     assert len(own) == 2 and all(f"(2.0 * {t})" in backward for t in own), src
+
+
+def _loss_and_grads(fn, data):
+    """``fn``'s loss and leaf gradients on fresh Values of ``data``, as bits."""
+    vs = [Value(d) for d in data]
+    out = fn(*vs)
+    if isinstance(out, Value):
+        out.backward()
+        out = out.data
+    return bits(out), [bits(v.grad) for v in vs]
+
+
+def test_runs_kept_between_calls_start_afresh_after_an_edge_a_guard_and_a_copy() -> None:
+    # the generated code is a generator kept between calls: each call a new run with the
+    # new data; one raising (an IEEE edge: the helpers' code answers; a branch change:
+    # a retrace) is replaced by a new one, and a copy makes its own
+    import copy
+
+    def f(a: Value, b: Value) -> Value:
+        y = a.log() * b + (a / b).exp()
+        return y * a if b > 0.0 else y - b.tanh()
+
+    cf = compile_fn(f)
+    for data in [(0.5, 1.5), (2.0, 3.0), (0.0, 2.0), (1.5, 0.5), (1000.0, 1.0), (0.5, -1.0),
+                 (0.25, -2.0), (3.0, 0.0), (0.5, 1.5), (math.nan, 1.0), (2.0, 3.0)]:
+        assert _loss_and_grads(cf, data) == _loss_and_grads(f, data), data
+    twin = copy.deepcopy(cf)
+    for data in [(0.5, 1.5), (4.0, -0.5), (0.0, 1.0)]:
+        assert _loss_and_grads(twin, data) == _loss_and_grads(f, data) == _loss_and_grads(
+            cf, data), data
+
+
+def test_threads_calling_one_compiled_function_get_their_own_results() -> None:
+    # a thread finding the kept run busy in another starts its own: every call's loss and
+    # gradients are those of its own data
+    import threading
+
+    def f(a: Value, b: Value) -> Value:
+        return autograd.logsumexp([a * b, a.tanh(), b.exp()]) * a + b.sigmoid()
+
+    cf = compile_fn(f)
+    cf(Value(0.1), Value(0.2))
+    cases = [(0.1 * i, 1.0 - 0.05 * i) for i in range(40)]
+    want = {d: _loss_and_grads(f, d) for d in cases}
+    bad: list[tuple[float, float]] = []
+
+    def work(k: int) -> None:
+        for _ in range(25):
+            for d in cases[k::4]:
+                if _loss_and_grads(cf, d) != want[d]:
+                    bad.append(d)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, inside runs too
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not bad, bad[:5]
