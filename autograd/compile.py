@@ -5,7 +5,9 @@ arguments and from Values it captures (parameters). On the first call it runs
 the function once with the dynamic engine (the *trace*), then generates one
 Python function holding the whole forward and backward pass as straight-line
 float code, with no ``Value`` objects, and runs that on every later call with
-the new arguments and the parameters' current ``.data``.
+the new arguments and the parameters' current ``.data``. (The function is a
+generator, one pass per turn of its loop, kept suspended between calls: its
+frame, thousands of locals for a large graph, is allocated once, not per call.)
 
 Where the code comes from: every node is emitted from its op-table entry
 (:mod:`autograd.ops`): from the entry's :class:`~autograd.ops.Codegen`
