@@ -746,3 +746,34 @@ def test_threads_calling_one_compiled_function_get_their_own_results() -> None:
     finally:
         sys.setswitchinterval(old)
     assert not bad, bad[:5]
+
+
+def _difference_of_squares_op():
+    # (x + 1)(x - 1): a forward whose first and last parentheses are not one pair
+    from autograd import register_op
+    from autograd.ops import define_op
+
+    name = "test_difference_of_squares"
+    if name not in OPS:
+        register_op(define_op(name, name, ("x",), "(x + 1.0) * (x - 1.0)", ("2.0 * x",),
+                              domain=((-3.0, 3.0),), builtin=False))
+    return OPS[name]
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (-0.0, 0.0, -2.0), (math.inf, 1.0, 0.0),
+                                  (math.nan, 2.0, -3.0), (1e308, -1e308, 5e-324)])
+def test_forward_lines_drop_parentheses_around_the_whole_expression_only(data) -> None:
+    # relu's and the maximum chain's conditionals, logsumexp's: `v = a if c else b`, the
+    # same code with fewer tokens to parse; (x + 1) * (x - 1) keeps its parentheses
+    op = _difference_of_squares_op()
+
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.logsumexp([a.relu(), b, c * a])
+        return autograd.apply(op, s) * (b - c).relu() + autograd.apply(op, c * b)
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    forward = src.split(" = _g\n")[0]
+    assert not re.search(r"^ +[tv]\d+ = \(.* if .* else .*\)$", forward, re.M), src
+    assert len(re.findall(r"\(\w+ \+ 1\.0\) \* \(\w+ - 1\.0\)", forward)) == 2, src
+    assert len(re.findall(r" = \w+ if \w+ > \w+ else \w+$", forward, re.M)) == 2, src
