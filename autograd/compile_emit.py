@@ -272,7 +272,7 @@ class Forward:
             return
         kw: dict[str, str] = {}
         # temporaries the partials do not read are dead after this node's lines: the
-        # same few names for every node (a frame of fewer slots: ~4% of W-tape's step)
+        # same few names for every node (fewer slots in the frame)
         shared = shape[9]
         for k, t in enumerate(t_temps):
             tn = f"t{k}" if shared else f"t{m}_{k}"
