@@ -108,7 +108,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_f"] = op.forward
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
-        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True)
+        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, ())
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -136,8 +136,10 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     # temporaries only the node's own forward lines read (not its partials, which the
     # backward reads later) take names every such node shares (see Forward.node)
     shared = not _TEMP_REF.search("".join(local))
+    # each partial as the backward's g * <partial> needs it: in parentheses unless an atom
+    factors = tuple(t if _atom(t) else f"({t})" for t in local)
     return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
-            shared)
+            shared, factors)
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
@@ -157,6 +159,20 @@ def _bare(template: str) -> str:
     except SyntaxError:  # (a generator expression, a walrus...)
         same = False
     return template[1:-1] if same else template
+
+
+@functools.lru_cache(maxsize=1024)
+def _atom(template: str) -> bool:
+    """Whether ``g * <template>`` means ``g * (<template>)`` (a name, a call, a
+    unary minus, an expression in parentheses: the partial needs no more of them).
+    Its fields are filled with names, literals (negative ones in parentheses) and
+    parenthesized expressions: atoms, which keep it one."""
+    probe = _FIELD.sub("_f", template).replace("{{", "{").replace("}}", "}")
+    try:
+        bare, grouped = ast.parse(f"_x = _g * {probe}"), ast.parse(f"_x = _g * ({probe})")
+    except SyntaxError:
+        return False
+    return ast.dump(bare) == ast.dump(grouped)
 
 
 def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set[Value],
@@ -293,7 +309,7 @@ class Forward:
                 emit(f"    {un} = {t.format(*args_s, **kw)}")
                 kw[f"u{k}"] = un
             self.local_expr[node] = [t.format(*args_s, **kw) if isinstance(o, Value) else None
-                                     for t, o in zip(t_local, operands[:npar])]
+                                     for t, o in zip(shape[10], operands[:npar])]
             gated = _gated(t_local, len(t_after))
             if gated is not None:
                 self.gate[node] = (kw["u0"], [args_s[i] for i in gated])
@@ -370,7 +386,7 @@ class Backward:
         if gating is None and len(pairs) > 1 and pairs[0][1] not in ("1.0", "-1.0") and all(
                 d == pairs[0][1] for _, d in pairs):  # mean's 1.0 / n: one product, shared
             tmp = self.new_name()
-            emit(f"    {tmp} = {_times(f'({gn})' if depth_g else gn, pairs[0][1])}")
+            emit(f"    {tmp} = {_times(gn, pairs[0][1], depth_g > 0)}")
             if not depth_g:
                 self.release(gn, holders)
             gn, depth_g, holders = tmp, 0, 1
@@ -383,7 +399,7 @@ class Backward:
             if incoming.get(o) == 1 and o not in wants:
                 self.gexpr[o] = (gn, depth_g)
                 return
-        g_s = f"({gn})" if depth_g else gn
+        pending = depth_g > 0
         kept = False  # a pending expression reads gn: keep its name out of the pool
         ind = "    "
         fresh_names: set[str] = set()
@@ -403,7 +419,7 @@ class Backward:
             ind = "        "
         last = len(pairs) - 1
         for k, (o, d) in enumerate(pairs):
-            term = _times(g_s, d)
+            term = _times(gn, d, pending)
             go = gname.get(o)
             if go is not None:
                 if go in fresh_names:
@@ -465,15 +481,15 @@ def _fill(line: str, parts: list[str]) -> str:
     return _SLOT.sub(lambda m: parts[int(m.group(1))], line)
 
 
-def _times(g_s: str, d: str) -> str:
-    """The text of gradient ``g_s`` times partial ``d``."""
+def _times(g: str, d: str, pending: bool = False) -> str:
+    """The text of gradient ``g`` times partial ``d`` (an atom or in parentheses:
+    see ``_atom``); a ``pending`` gradient is a product or a negation, left of the
+    ``*`` as it is, and in parentheses alone or under a minus."""
     if d == "1.0":
-        return g_s
+        return f"({g})" if pending else g
     if d == "-1.0":
-        return f"-{g_s}"
-    if d.isidentifier() or d[0] == "d":
-        return f"{g_s} * {d}"
-    return f"{g_s} * ({d})"
+        return f"-({g})" if pending else f"-{g}"
+    return f"{g} * {d}"
 
 
 def _reuse(partial: str, computed: dict[str, str]) -> str:

@@ -777,3 +777,23 @@ def test_forward_lines_drop_parentheses_around_the_whole_expression_only(data) -
     assert not re.search(r"^ +[tv]\d+ = \(.* if .* else .*\)$", forward, re.M), src
     assert len(re.findall(r"\(\w+ \+ 1\.0\) \* \(\w+ - 1\.0\)", forward)) == 2, src
     assert len(re.findall(r" = \w+ if \w+ > \w+ else \w+$", forward, re.M)) == 2, src
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (-0.0, 0.0, -2.0), (math.inf, 1.0, 0.0),
+                                  (math.nan, 2.0, -3.0), (2.0, -math.nan, 1.0),
+                                  (1e308, -1e308, 5e-324)])
+def test_backward_products_parenthesize_a_partial_only_where_it_needs_it(data) -> None:
+    # g * <partial>: a call (log's div), a negation (softmax's -out), a conditional in its
+    # own parentheses (relu's) as they are; mean's 1.0 / n in parentheses; a gradient still
+    # an expression under a minus (neg's) in parentheses: the same floats, nan's sign too
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.softmax([a, b * c, c])
+        m = autograd.mean([s[0], (a * b).relu(), c.log()])
+        return (m * b - (s[1] * c).tanh()) * a + s[2] * (b - c) + (-(a * c)).exp()
+
+    cf = compile_fn(f)
+    cf(Value(0.5), Value(1.5), Value(2.5))
+    assert _loss_and_grads(cf, data) == _loss_and_grads(f, data)
+    backward = cf.source(*[Value(d) for d in data]).split(" = _g\n")[1]
+    assert "* ((" not in backward and "* (_div(" not in backward, backward
+    assert "* -v" in backward and "* (1.0 / 3)" in backward and " = -(g" in backward, backward
