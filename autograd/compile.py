@@ -5,7 +5,9 @@ arguments and from Values it captures (parameters). On the first call it runs
 the function once with the dynamic engine (the *trace*), then generates one
 Python function holding the whole forward and backward pass as straight-line
 float code, with no ``Value`` objects, and runs that on every later call with
-the new arguments and the parameters' current ``.data``.
+the new arguments and the parameters' current ``.data``. (The function is a
+generator, one pass per turn of its loop, kept suspended between calls: its
+frame, thousands of locals for a large graph, is allocated once, not per call.)
 
 Where the code comes from: every node is emitted from its op-table entry
 (:mod:`autograd.ops`): from the entry's :class:`~autograd.ops.Codegen`
@@ -47,7 +49,7 @@ import builtins
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +70,10 @@ from autograd.trace import (
 __all__ = ["CompileWarning", "Compiled", "TraceError", "TraceStats", "compile"]
 
 _INF = float("inf")
+# a run of a trace's generated code: yields (outputs, gradients), is sent the next
+# call's (arguments, captured data, initial gradients)
+_Run = Generator[tuple[tuple[float, ...], tuple[float, ...]],
+                 tuple[list[float], list[float], list[float]], None]
 
 
 @dataclass(frozen=True)
@@ -192,8 +198,10 @@ class _Program:
             emit(f"    {gname[loss]} += 1.0")
         ret_grads = [gname[v] for v in grad_leaves]
         outs_s = ", ".join(name[o] if o in name else literal(o.data) for o in outs)
-        emit(f"    return ({outs_s},), ({', '.join(ret_grads)}{',' if ret_grads else ''})")
-        self._build("def _compiled(_x, _p, _g):\n" + "\n".join(body) + "\n", glob)
+        grads_s = ", ".join(ret_grads) + ("," if ret_grads else "")
+        emit(f"    _x, _p, _g = yield ({outs_s},), ({grads_s})")  # one run a turn: see _build
+        self._build("def _compiled(_x, _p, _g):\n    while True:\n    "
+                    + "\n    ".join(body) + "\n", glob)
         self.trace_outputs = tuple(o.data for o in outs)
         self.ops = dict(Counter(_op_name(node) for node in order))
 
@@ -220,15 +228,30 @@ class _Program:
         """Pass 7: compile the source, twice: with the helpers, and with the math
         functions themselves for the helpers that only catch their exceptions
         (same floats wherever they return): the fast one runs first; on an
-        exception, the helpers' code runs instead (see run)."""
+        exception, the helpers' code runs instead (see run).
+
+        The code is a generator, one run of the program per turn of its loop: a
+        run yields its results and waits for the next arguments. A generator
+        kept between calls (``_idle``) runs in its own frame, allocated once: a
+        plain call of a function with thousands of locals gets a new chunk of
+        the interpreter's frame stack (mmap and munmap, fresh pages) every
+        time, and frees every value when it returns."""
         self.source = src
         code = builtins.compile(src, "<autograd.compile>", "exec")
         exec(code, glob)
-        self.safe: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = glob["_compiled"]
+        self.safe: Callable[..., _Run] = glob["_compiled"]
         raw = {id(k): v for k, v in _RAISING.items()}
         fast = {k: raw.get(id(v), v) for k, v in glob.items()}
         exec(code, fast)
-        self.fast: Callable[..., tuple[tuple[float, ...], tuple[float, ...]]] = fast["_compiled"]
+        self.fast: Callable[..., _Run] = fast["_compiled"]
+        # runs of fast waiting for their next arguments (one per thread calling at the
+        # same time: list.pop and append are atomic); a run that raised is dropped
+        self._idle: list[_Run] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state for copy and pickle: without the suspended runs (a generator has
+        none to copy; the copy makes its own)."""
+        return {**self.__dict__, "_idle": []}
 
     @property
     def stats(self) -> TraceStats:
@@ -245,10 +268,19 @@ class _Program:
             ) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Outputs and gradients for arguments ``xs``, captured data ``ps`` and
         initial gradients ``gs`` (none of them is modified)."""
+        idle = self._idle
         try:
-            return self.fast(xs, ps, gs)
+            try:
+                run = idle.pop()
+            except IndexError:  # the first call, or another thread's run is under way
+                run = self.fast(xs, ps, gs)
+                got = next(run)
+            else:
+                got = run.send((xs, ps, gs))
         except (ArithmeticError, ValueError):  # an IEEE edge (1/0, log(0)...): the helpers
-            return self.safe(xs, ps, gs)
+            return next(self.safe(xs, ps, gs))
+        idle.append(run)
+        return got
 
     def leaves(self, flat: list[Any]) -> list[Value]:
         """The leaves a call with flat arguments ``flat`` returns gradients for, in order."""

@@ -14,6 +14,7 @@ import math
 import random
 import re
 import struct
+import sys
 
 import pytest
 from hypothesis import assume, given
@@ -646,3 +647,153 @@ def test_a_fused_op_reading_groups_whole_before_a_condition_matches_dynamic(data
         return autograd.apply(CROSS_ENTROPY, a, b, c, 0.25, 0.0, 0.75) * a
 
     _compiled_matches_dynamic(f, (0.1, 0.2, 0.3), data)
+
+
+def _square_of_sum_op():
+    # fsum(xs) ** 2 with the sum a temporary z that the partials read (2 z), after the
+    # forward: a temporary the backward needs
+    from autograd import register_op
+    from autograd.ops import define_op
+
+    name = "test_square_of_sum"
+    if name not in OPS:
+        register_op(define_op(name, name, ("*xs",), "z * z", ("2.0 * z",),
+                              temps=(("z", "fsum(xs)"),), domain=((-3.0, 3.0),),
+                              api="function", builtin=False))
+    return OPS[name]
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (math.inf, 1.0, -2.0), (math.nan, 1.0, 0.0),
+                                  (-0.0, 0.0, 5e-324), (1000.0, 1000.0, -1000.0)])
+def test_temporaries_only_a_nodes_forward_reads_share_names_and_match_dynamic(data) -> None:
+    # logsumexp's maximum chain is read by its own forward line only: every such node
+    # writes the same names t0, t1...; a temporary a partial reads (z of z * z, whose
+    # partial is 2 z) keeps a name of its own node, read in the backward
+    op = _square_of_sum_op()
+
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.logsumexp([a, b * a, c])
+        q = autograd.apply(op, a, s, c)
+        r = autograd.apply(op, s, b)
+        return autograd.logsumexp([q, c, r * b]) * autograd.logsumexp([a, b]) + q
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    assert re.findall(r"^ +(t\d+) = ", src, re.M).count("t0") == 3, src  # the 3 logsumexps
+    own = re.findall(r"^ +(t\d+_0) = ", src, re.M)
+    backward = src.split(" = _g\n")[1]
+    assert len(own) == 2 and all(f"(2.0 * {t})" in backward for t in own), src
+
+
+def _loss_and_grads(fn, data):
+    """``fn``'s loss and leaf gradients on fresh Values of ``data``, as bits."""
+    vs = [Value(d) for d in data]
+    out = fn(*vs)
+    if isinstance(out, Value):
+        out.backward()
+        out = out.data
+    return bits(out), [bits(v.grad) for v in vs]
+
+
+def test_runs_kept_between_calls_start_afresh_after_an_edge_a_guard_and_a_copy() -> None:
+    # the generated code is a generator kept between calls: each call a new run with the
+    # new data; one raising (an IEEE edge: the helpers' code answers; a branch change:
+    # a retrace) is replaced by a new one, and a copy makes its own
+    import copy
+
+    def f(a: Value, b: Value) -> Value:
+        y = a.log() * b + (a / b).exp()
+        return y * a if b > 0.0 else y - b.tanh()
+
+    cf = compile_fn(f)
+    for data in [(0.5, 1.5), (2.0, 3.0), (0.0, 2.0), (1.5, 0.5), (1000.0, 1.0), (0.5, -1.0),
+                 (0.25, -2.0), (3.0, 0.0), (0.5, 1.5), (math.nan, 1.0), (2.0, 3.0)]:
+        assert _loss_and_grads(cf, data) == _loss_and_grads(f, data), data
+    twin = copy.deepcopy(cf)
+    for data in [(0.5, 1.5), (4.0, -0.5), (0.0, 1.0)]:
+        assert _loss_and_grads(twin, data) == _loss_and_grads(f, data) == _loss_and_grads(
+            cf, data), data
+
+
+def test_threads_calling_one_compiled_function_get_their_own_results() -> None:
+    # a thread finding the kept run busy in another starts its own: every call's loss and
+    # gradients are those of its own data
+    import threading
+
+    def f(a: Value, b: Value) -> Value:
+        return autograd.logsumexp([a * b, a.tanh(), b.exp()]) * a + b.sigmoid()
+
+    cf = compile_fn(f)
+    cf(Value(0.1), Value(0.2))
+    cases = [(0.1 * i, 1.0 - 0.05 * i) for i in range(40)]
+    want = {d: _loss_and_grads(f, d) for d in cases}
+    bad: list[tuple[float, float]] = []
+
+    def work(k: int) -> None:
+        for _ in range(25):
+            for d in cases[k::4]:
+                if _loss_and_grads(cf, d) != want[d]:
+                    bad.append(d)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, inside runs too
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not bad, bad[:5]
+
+
+def _difference_of_squares_op():
+    # (x + 1)(x - 1): a forward whose first and last parentheses are not one pair
+    from autograd import register_op
+    from autograd.ops import define_op
+
+    name = "test_difference_of_squares"
+    if name not in OPS:
+        register_op(define_op(name, name, ("x",), "(x + 1.0) * (x - 1.0)", ("2.0 * x",),
+                              domain=((-3.0, 3.0),), builtin=False))
+    return OPS[name]
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (-0.0, 0.0, -2.0), (math.inf, 1.0, 0.0),
+                                  (math.nan, 2.0, -3.0), (1e308, -1e308, 5e-324)])
+def test_forward_lines_drop_parentheses_around_the_whole_expression_only(data) -> None:
+    # relu's and the maximum chain's conditionals, logsumexp's: `v = a if c else b`, the
+    # same code with fewer tokens to parse; (x + 1) * (x - 1) keeps its parentheses
+    op = _difference_of_squares_op()
+
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.logsumexp([a.relu(), b, c * a])
+        return autograd.apply(op, s) * (b - c).relu() + autograd.apply(op, c * b)
+
+    cf, ys = _compiled_matches_dynamic(f, (0.5, 1.5, 2.5), data)
+    src = cf.source(*ys)
+    forward = src.split(" = _g\n")[0]
+    assert not re.search(r"^ +[tv]\d+ = \(.* if .* else .*\)$", forward, re.M), src
+    assert len(re.findall(r"\(\w+ \+ 1\.0\) \* \(\w+ - 1\.0\)", forward)) == 2, src
+    assert len(re.findall(r" = \w+ if \w+ > \w+ else \w+$", forward, re.M)) == 2, src
+
+
+@pytest.mark.parametrize("data", [(0.5, -1.0, 2.0), (-0.0, 0.0, -2.0), (math.inf, 1.0, 0.0),
+                                  (math.nan, 2.0, -3.0), (2.0, -math.nan, 1.0),
+                                  (1e308, -1e308, 5e-324)])
+def test_backward_products_parenthesize_a_partial_only_where_it_needs_it(data) -> None:
+    # g * <partial>: a call (log's div), a negation (softmax's -out), a conditional in its
+    # own parentheses (relu's) as they are; mean's 1.0 / n in parentheses; a gradient still
+    # an expression under a minus (neg's) in parentheses: the same floats, nan's sign too
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.softmax([a, b * c, c])
+        m = autograd.mean([s[0], (a * b).relu(), c.log()])
+        return (m * b - (s[1] * c).tanh()) * a + s[2] * (b - c) + (-(a * c)).exp()
+
+    cf = compile_fn(f)
+    cf(Value(0.5), Value(1.5), Value(2.5))
+    assert _loss_and_grads(cf, data) == _loss_and_grads(f, data)
+    backward = cf.source(*[Value(d) for d in data]).split(" = _g\n")[1]
+    assert "* ((" not in backward and "* (_div(" not in backward, backward
+    assert "* -v" in backward and "* (1.0 / 3)" in backward and " = -(g" in backward, backward
