@@ -260,7 +260,7 @@ def trace(
         reach (as a dict, and in creation order), and the leaves they reach
         (arguments, captured parameters and nodes made before the trace).
     """
-    start = _engine._count()  # nodes made from here on have smaller ids
+    start = next(_engine._ids)  # nodes made from here on have smaller ids
     rec = start_recording(numbers)
     try:
         result = fn(*rebuild(args, iter(targs)))
