@@ -27,7 +27,15 @@ from typing import Any
 
 import autograd
 from autograd import Value
-from benchmarks.timing import best_of, best_of_pair, fmt_table, machine, traced_bytes, write_json
+from benchmarks.timing import (
+    best_in_rounds,
+    best_of,
+    best_of_pair,
+    fmt_table,
+    machine,
+    traced_bytes,
+    write_json,
+)
 
 MUL_C = 1.0001
 ADD_C = 0.001
@@ -148,8 +156,13 @@ def bytes_per_node(engine: str, n: int) -> float:
     return used / (3 * n)
 
 
-def time_create_graph(n: int, *, repeat: int) -> dict[str, float]:
-    """Time a plain backward, ``grad`` and ``grad(create_graph=True)`` on W-chain(n), GC off."""
+def time_create_graph(n: int, *, repeat: int) -> dict[str, Any]:
+    """Time a plain backward, ``grad`` and ``grad(create_graph=True)`` on W-chain(n).
+
+    CPU time, GC off, each on a fresh chain (built untimed), the three one after another
+    in each of ``3 * repeat`` rounds; the ratio of the bests and the range of the
+    per-round ratios.
+    """
 
     def plain(state: tuple[Value, Value]) -> None:
         state[1].backward()
@@ -160,11 +173,16 @@ def time_create_graph(n: int, *, repeat: int) -> dict[str, float]:
     def grad_cg(state: tuple[Value, Value]) -> None:
         autograd.grad(state[1], [state[0]], create_graph=True)
 
-    out = {}
-    for name, fn in (("backward", plain), ("grad", grad_plain), ("grad_create_graph", grad_cg)):
-        t = best_of(lambda: chainrule_forward(n), fn, repeat=repeat, mode="off")
-        out[name + "_ns"] = t / (3 * n) * 1e9
+    def setup() -> tuple[Value, Value]:
+        return chainrule_forward(n)
+
+    items = {"backward": (plain, setup), "grad": (grad_plain, setup),
+             "grad_create_graph": (grad_cg, setup)}
+    rounds = [best_in_rounds(items, 1) for _ in range(3 * repeat)]
+    out: dict[str, Any] = {f"{k}_ns": min(r[k] for r in rounds) / (3 * n) * 1e9 for k in items}
     out["create_graph_over_backward"] = out["grad_create_graph_ns"] / out["backward_ns"]
+    per = [r["grad_create_graph"] / r["backward"] for r in rounds]
+    out["create_graph_over_backward_range"] = [min(per), max(per)]
     return out
 
 
@@ -232,6 +250,12 @@ def run(
     return res
 
 
+def range_text(cg: dict[str, Any]) -> str:
+    """`` [lo-hi]``, the per-round ratios' range, where the run recorded it."""
+    r = cg.get("create_graph_over_backward_range")
+    return f" [{r[0]:.2f}-{r[1]:.2f}]" if r else ""
+
+
 def report(res: dict[str, Any]) -> str:
     """Format :func:`run`'s results as Markdown tables with ratios."""
     eng = res["engines"]
@@ -268,7 +292,8 @@ def report(res: dict[str, Any]) -> str:
     lines.append(
         f"create_graph: backward {cg['backward_ns']:.0f} ns/node, grad {cg['grad_ns']:.0f}, "
         f"grad(create_graph=True) {cg['grad_create_graph_ns']:.0f} "
-        f"({cg['create_graph_over_backward']:.2f}x the plain backward), GC off"
+        f"({cg['create_graph_over_backward']:.2f}x the plain backward{range_text(cg)}), "
+        "CPU time, GC off, interleaved rounds"
     )
     comp = res.get("compiled")
     if comp:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from benchmarks import batched, tape, userstep
+from benchmarks import batched, chain, tape, userstep
 from benchmarks import workloads as W
 from benchmarks.timing import fmt_table
 
@@ -244,7 +244,8 @@ def section(res: dict[str, Any]) -> str:
             speed = f"chainrule is {ratio:.1f}x faster than micrograd per node (default GC). "
         parts.append(
             f"{speed}`autograd.grad(create_graph=True)` costs "
-            f"{cg['create_graph_over_backward']:.1f}x a plain backward. Per-node time at "
+            f"{cg['create_graph_over_backward']:.1f}x a plain backward{chain.range_text(cg)} "
+            "(CPU time, GC off, interleaved rounds). Per-node time at "
             f"{lastrow['nodes']:,} nodes is {tot(lastrow, 'default') / tot(first, 'default'):.2f}x "
             f"(default GC) and {tot(lastrow, 'off') / tot(first, 'off'):.2f}x (GC off) that at "
             f"{first['nodes']:,}."
