@@ -176,8 +176,9 @@ def time_create_graph(n: int, *, repeat: int) -> dict[str, Any]:
     def setup() -> tuple[Value, Value]:
         return chainrule_forward(n)
 
-    items = {"backward": (plain, setup), "grad": (grad_plain, setup),
-             "grad_create_graph": (grad_cg, setup)}
+    items: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
+        "backward": (plain, setup), "grad": (grad_plain, setup),
+        "grad_create_graph": (grad_cg, setup)}
     rounds = [best_in_rounds(items, 1) for _ in range(3 * repeat)]
     out: dict[str, Any] = {f"{k}_ns": min(r[k] for r in rounds) / (3 * n) * 1e9 for k in items}
     out["create_graph_over_backward"] = out["grad_create_graph_ns"] / out["backward_ns"]
