@@ -35,6 +35,7 @@ import ast
 import pathlib
 import re
 import textwrap
+from typing import Any
 
 from autograd import formula as F
 from autograd import formula_render as R
@@ -263,33 +264,45 @@ def _doc(text: str) -> str:
     return '    """' + "\n    ".join(lines) + '\n    """\n'
 
 
-def _pair(name: str, op: Op) -> str:
-    """The lines of ``_fast_group_<name>`` for two Values: the op's compiled form for two
-    operands (:func:`autograd.formula_render.templates`; the same floats, which the
-    compile tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` call."""
-    forward, local, after, temps = R.templates(op.rule, compiled=True)  # type: ignore[arg-type]
-    env = {"out": "out", **{f"t{k}": f"t{k}" for k in range(len(temps(2)))},
-           **{f"u{k}": f"u{k}" for k in range(len(after(2)))}}
+#: the operand counts whose group nodes take unrolled lines (see :func:`_unrolled`)
+UNROLLED = (2, 3, 4, 5)
 
-    def fill(t: str) -> str:
-        return t.format("x0", "x1", **env)
 
-    locs = [fill(t) for t in local(2)]
-    lines = [f"t{k} = {fill(t)}" for k, t in enumerate(temps(2))]
-    uses_out = bool(after(2)) or any(re.search(r"\bout\b", t) for t in locs)
-    lines.append(f"node._data = {'out = ' if uses_out else ''}{fill(forward(2))}")
-    lines += [f"u{k} = {fill(t)}" for k, t in enumerate(after(2))]
+def _unrolled(name: str, op: Op) -> str:
+    """The lines of ``_fast_group_<name>`` for a few Values (:data:`UNROLLED`; dot's
+    pairs: even counts): the op's compiled form for that many operands
+    (:func:`autograd.formula_render.templates`; the same floats, which the compile
+    tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` of two terms."""
+    tpl = R.templates(op.rule, compiled=True)  # type: ignore[arg-type]
+    sizes = [n for n in UNROLLED if n % len(op.rule.groups) == 0]  # type: ignore[union-attr]
+    return "    n = len(vs)\n" + "".join(
+        _unrolled_size(name, tpl, n, "if" if k == 0 else "elif") for k, n in enumerate(sizes))
+
+
+def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str) -> str:
+    """One branch of :func:`_unrolled`: ``n`` operands, the templates ``tpl``."""
+    forward, local, after, temps = tpl
+    xs = [f"x{k}" for k in range(n)]
+    vs = [f"v{k}" for k in range(n)]
+    env = {"out": "out", **{f"t{k}": f"t{k}" for k in range(len(temps(n)))},
+           **{f"u{k}": f"u{k}_{n}" for k in range(len(after(n)))}}  # (a tuple of n: a name each n)
+    locs = [t.format(*xs, **env) for t in local(n)]
+    lines = [f"t{k} = {t.format(*xs, **env)}" for k, t in enumerate(temps(n))]
+    uses_out = bool(after(n)) or any(re.search(r"\bout\b", t) for t in locs)
+    lines.append(f"node._data = {'out = ' if uses_out else ''}{forward(n).format(*xs, **env)}")
+    lines += [f"u{k}_{n} = {t.format(*xs, **env)}" for k, t in enumerate(after(n))]
     lines.append(f"node._local = ({', '.join(locs)})")
     body = _guard("            ", "".join(f"            {ln}\n" for ln in lines))
+    checks = "\n                and ".join(f"type({v}) is Value" for v in vs)
     return (
-        "    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled\n"
-        "        a, b = vs\n"
-        "        if type(a) is Value and type(b) is Value:\n"
-        "            x0 = a._data\n"
-        "            x1 = b._data\n"
-        "            node: Value = _new(Value)\n"
+        f"    {kw} n == {n}:  # the compiled form for {n} operands, unrolled\n"
+        f"        {', '.join(vs)} = vs\n"
+        f"        if ({checks}):\n"
+        + "".join(f"            {x} = {v}._data\n" for x, v in zip(xs, vs))
+        + ("            node: Value = _new(Value)\n" if kw == "if" else
+           "            node = _new(Value)\n")
         + body
-        + "            node._p = vs if type(vs) is tuple else (a, b)\n"
+        + f"            node._p = vs if type(vs) is tuple else ({', '.join(vs)})\n"
         "            node._ctx = None\n"
         + "".join(f"        {ln}\n" for ln in _tail(_ref(name)).splitlines())
     )
@@ -303,7 +316,7 @@ def _group(name: str, op: Op) -> str:
     return (
         decl + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
         + _doc(f"``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``.")
-        + _pair(name, op)
+        + _unrolled(name, op)
         + "    try:\n"
         f"        ops = {data}\n"
         "    except AttributeError:  # a number among them: the general path\n"
@@ -357,13 +370,6 @@ def _shared_softmax(lse: Op, smo: Op) -> str:
     return cond.group(1)
 
 
-def _indent(text: str) -> str:
-    """``text`` four spaces further in (a long line keeps or gets its ``noqa``)."""
-    lines = [f"    {ln}" for ln in text.splitlines()]
-    return "".join(ln + ("  # noqa: E501" if len(ln) > 100 and not ln.endswith("E501") else "")
-                   + "\n" for ln in lines)
-
-
 def _softmax(op: Op) -> str:
     """``_fast_softmax(vs)``: a list of Values to its logsumexp node and one
     ``softmax_out`` node per Value, in one call (None: take the general path)."""
@@ -373,9 +379,6 @@ def _softmax(op: Op) -> str:
     tail = "".join(f"    {ln}\n" for ln in _made(_ref(op.name)).splitlines())
     lse = OPS["logsumexp"]
     cond = _shared_softmax(lse, op)
-    _, data, lines = _group_body(lse.name, lse, "lse")
-    lse_lines = "".join(f"{ln}\n" for ln in lines)
-    lse_tail = _made(_ref(lse.name), "lse")
     return (
         "def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:\n"
         f'    """``{op.formula}`` for each x of ``vs``: op table entries ``{lse.name}`` '
@@ -384,20 +387,13 @@ def _softmax(op: Op) -> str:
         "    (logsumexp's partial i is the same expression): the nodes take those floats.\n"
         "    None for a number among ``vs`` or fewer than two: the general path.\n"
         '    """\n'
-        "    if len(vs) == 2 and type(vs[0]) is Value and type(vs[1]) is Value:\n"
-        f"        lse = _fast_group_{lse.name}(vs)  # its two-Value lines\n"
-        "    else:\n"
-        + _indent(
-            "    try:\n"
-            f"        ops = {data}\n"
-            "    except AttributeError:\n"
-            "        return None\n"
-            "    if len(ops) < 2:\n"
-            "        return None\n"
-            "    lse = _new(Value)\n"
-            + lse_lines
-            + "    lse._p = vs if type(vs) is tuple else tuple(vs)\n"
-            "    lse._ctx = None\n" + lse_tail)
+        "    try:\n"
+        "        ops = [v._data for v in vs]\n"
+        "    except AttributeError:\n"
+        "        return None\n"
+        "    if len(ops) < 2:\n"
+        "        return None\n"
+        f"    lse = _fast_group_{lse.name}(vs)\n"
         + "    m = lse._data\n"
         "    outs: list[Value] = []\n"
         "    push = outs.append\n"

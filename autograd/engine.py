@@ -1541,15 +1541,92 @@ _LOCAL_SUM: dict[int, tuple[float, ...]] = {}
 
 def _fast_group_sum(vs: Sequence[Any]) -> Value:
     """``fsum(xs)`` of a list or tuple of operands: op table entry ``sum``."""
-    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
-        a, b = vs
-        if type(a) is Value and type(b) is Value:
-            x0 = a._data
-            x1 = b._data
+    n = len(vs)
+    if n == 2:  # the compiled form for 2 operands, unrolled
+        v0, v1 = vs
+        if (type(v0) is Value
+                and type(v1) is Value):
+            x0 = v0._data
+            x1 = v1._data
             node: Value = _new(Value)
             node._data = x0 + x1 + 0.0
             node._local = (1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (a, b)
+            node._p = vs if type(vs) is tuple else (v0, v1)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_SUM
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 3:  # the compiled form for 3 operands, unrolled
+        v0, v1, v2 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                node._data = _raw_fsum((x0, x1, x2))
+                node._local = (1.0, 1.0, 1.0)
+            except (ArithmeticError, ValueError):
+                node._data = _fsum((x0, x1, x2))
+                node._local = (1.0, 1.0, 1.0)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_SUM
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 4:  # the compiled form for 4 operands, unrolled
+        v0, v1, v2, v3 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                node._data = _raw_fsum((x0, x1, x2, x3))
+                node._local = (1.0, 1.0, 1.0, 1.0)
+            except (ArithmeticError, ValueError):
+                node._data = _fsum((x0, x1, x2, x3))
+                node._local = (1.0, 1.0, 1.0, 1.0)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_SUM
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 5:  # the compiled form for 5 operands, unrolled
+        v0, v1, v2, v3, v4 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value
+                and type(v4) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            x4 = v4._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                node._data = _raw_fsum((x0, x1, x2, x3, x4))
+                node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
+            except (ArithmeticError, ValueError):
+                node._data = _fsum((x0, x1, x2, x3, x4))
+                node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
             node._ctx = None
             node.grad = 0.0
             node._entry = _FAST_SUM
@@ -1593,15 +1670,92 @@ _LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
 
 def _fast_group_mean(vs: Sequence[Any]) -> Value:
     """``fsum(xs) / n`` of a list or tuple of operands: op table entry ``mean``."""
-    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
-        a, b = vs
-        if type(a) is Value and type(b) is Value:
-            x0 = a._data
-            x1 = b._data
+    n = len(vs)
+    if n == 2:  # the compiled form for 2 operands, unrolled
+        v0, v1 = vs
+        if (type(v0) is Value
+                and type(v1) is Value):
+            x0 = v0._data
+            x1 = v1._data
             node: Value = _new(Value)
             node._data = (x0 + x1 + 0.0) / 2
             node._local = (1.0 / 2, 1.0 / 2)
-            node._p = vs if type(vs) is tuple else (a, b)
+            node._p = vs if type(vs) is tuple else (v0, v1)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_MEAN
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 3:  # the compiled form for 3 operands, unrolled
+        v0, v1, v2 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                node._data = _raw_fsum((x0, x1, x2)) / 3
+                node._local = (1.0 / 3, 1.0 / 3, 1.0 / 3)
+            except (ArithmeticError, ValueError):
+                node._data = _fsum((x0, x1, x2)) / 3
+                node._local = (1.0 / 3, 1.0 / 3, 1.0 / 3)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_MEAN
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 4:  # the compiled form for 4 operands, unrolled
+        v0, v1, v2, v3 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                node._data = _raw_fsum((x0, x1, x2, x3)) / 4
+                node._local = (1.0 / 4, 1.0 / 4, 1.0 / 4, 1.0 / 4)
+            except (ArithmeticError, ValueError):
+                node._data = _fsum((x0, x1, x2, x3)) / 4
+                node._local = (1.0 / 4, 1.0 / 4, 1.0 / 4, 1.0 / 4)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_MEAN
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 5:  # the compiled form for 5 operands, unrolled
+        v0, v1, v2, v3, v4 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value
+                and type(v4) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            x4 = v4._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                node._data = _raw_fsum((x0, x1, x2, x3, x4)) / 5
+                node._local = (1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5)
+            except (ArithmeticError, ValueError):
+                node._data = _fsum((x0, x1, x2, x3, x4)) / 5
+                node._local = (1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
             node._ctx = None
             node.grad = 0.0
             node._entry = _FAST_MEAN
@@ -1642,15 +1796,38 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
 
 def _fast_group_dot(vs: Sequence[Any]) -> Value:
     """``sumprod(xs, ys)`` of a list or tuple of operands: op table entry ``dot``."""
-    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
-        a, b = vs
-        if type(a) is Value and type(b) is Value:
-            x0 = a._data
-            x1 = b._data
+    n = len(vs)
+    if n == 2:  # the compiled form for 2 operands, unrolled
+        v0, v1 = vs
+        if (type(v0) is Value
+                and type(v1) is Value):
+            x0 = v0._data
+            x1 = v1._data
             node: Value = _new(Value)
             node._data = x0 * x1 + 0.0
             node._local = (x1, x0)
-            node._p = vs if type(vs) is tuple else (a, b)
+            node._p = vs if type(vs) is tuple else (v0, v1)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_DOT
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 4:  # the compiled form for 4 operands, unrolled
+        v0, v1, v2, v3 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            node = _new(Value)
+            node._data = x0 * x2 + x1 * x3 + 0.0
+            node._local = (x2, x3, x0, x1)
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
             node._ctx = None
             node.grad = 0.0
             node._entry = _FAST_DOT
@@ -1684,23 +1861,124 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     """``m + log(fsum(exp(xs[i] - m))) if m - m == 0 else logsumexp(xs), m = max_of(xs)`` of a list
     or tuple of operands: op table entry ``logsumexp``.
     """
-    if len(vs) == 2:  # two Values: the compiled form for two operands, unrolled
-        a, b = vs
-        if type(a) is Value and type(b) is Value:
-            x0 = a._data
-            x1 = b._data
+    n = len(vs)
+    if n == 2:  # the compiled form for 2 operands, unrolled
+        v0, v1 = vs
+        if (type(v0) is Value
+                and type(v1) is Value):
+            x0 = v0._data
+            x1 = v1._data
             node: Value = _new(Value)
             try:  # the math function; the IEEE helper where it raises
                 t0 = (x1 if x1 > x0 else x0)
                 node._data = out = (t0 + _raw_log(_raw_exp(x0 - t0) + _raw_exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
-                u0 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0, 0) if u0 else _raw_exp(x0 - out)), (_tie_share(u0, 1) if u0 else _raw_exp(x1 - out)))  # noqa: E501
+                u0_2 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_2, 0) if u0_2 else _raw_exp(x0 - out)), (_tie_share(u0_2, 1) if u0_2 else _raw_exp(x1 - out)))  # noqa: E501
             except (ArithmeticError, ValueError):
                 t0 = (x1 if x1 > x0 else x0)
                 node._data = out = (t0 + _log(_exp(x0 - t0) + _exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
-                u0 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0, 0) if u0 else _exp(x0 - out)), (_tie_share(u0, 1) if u0 else _exp(x1 - out)))  # noqa: E501
-            node._p = vs if type(vs) is tuple else (a, b)
+                u0_2 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_2, 0) if u0_2 else _exp(x0 - out)), (_tie_share(u0_2, 1) if u0_2 else _exp(x1 - out)))  # noqa: E501
+            node._p = vs if type(vs) is tuple else (v0, v1)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_LOGSUMEXP
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 3:  # the compiled form for 3 operands, unrolled
+        v0, v1, v2 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                t0 = (x1 if x1 > x0 else x0)
+                t1 = (x2 if x2 > t0 else t0)
+                node._data = out = (t1 + _raw_log(_raw_fsum((_raw_exp(x0 - t1), _raw_exp(x1 - t1), _raw_exp(x2 - t1)))) if t1 - t1 == 0.0 else _logsumexp((x0, x1, x2)))  # noqa: E501
+                u0_3 = ((x0, x1, x2) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_3, 0) if u0_3 else _raw_exp(x0 - out)), (_tie_share(u0_3, 1) if u0_3 else _raw_exp(x1 - out)), (_tie_share(u0_3, 2) if u0_3 else _raw_exp(x2 - out)))  # noqa: E501
+            except (ArithmeticError, ValueError):
+                t0 = (x1 if x1 > x0 else x0)
+                t1 = (x2 if x2 > t0 else t0)
+                node._data = out = (t1 + _log(_fsum((_exp(x0 - t1), _exp(x1 - t1), _exp(x2 - t1)))) if t1 - t1 == 0.0 else _logsumexp((x0, x1, x2)))  # noqa: E501
+                u0_3 = ((x0, x1, x2) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_3, 0) if u0_3 else _exp(x0 - out)), (_tie_share(u0_3, 1) if u0_3 else _exp(x1 - out)), (_tie_share(u0_3, 2) if u0_3 else _exp(x2 - out)))  # noqa: E501
+            node._p = vs if type(vs) is tuple else (v0, v1, v2)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_LOGSUMEXP
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 4:  # the compiled form for 4 operands, unrolled
+        v0, v1, v2, v3 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                t0 = (x1 if x1 > x0 else x0)
+                t1 = (x2 if x2 > t0 else t0)
+                t2 = (x3 if x3 > t1 else t1)
+                node._data = out = (t2 + _raw_log(_raw_fsum((_raw_exp(x0 - t2), _raw_exp(x1 - t2), _raw_exp(x2 - t2), _raw_exp(x3 - t2)))) if t2 - t2 == 0.0 else _logsumexp((x0, x1, x2, x3)))  # noqa: E501
+                u0_4 = ((x0, x1, x2, x3) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_4, 0) if u0_4 else _raw_exp(x0 - out)), (_tie_share(u0_4, 1) if u0_4 else _raw_exp(x1 - out)), (_tie_share(u0_4, 2) if u0_4 else _raw_exp(x2 - out)), (_tie_share(u0_4, 3) if u0_4 else _raw_exp(x3 - out)))  # noqa: E501
+            except (ArithmeticError, ValueError):
+                t0 = (x1 if x1 > x0 else x0)
+                t1 = (x2 if x2 > t0 else t0)
+                t2 = (x3 if x3 > t1 else t1)
+                node._data = out = (t2 + _log(_fsum((_exp(x0 - t2), _exp(x1 - t2), _exp(x2 - t2), _exp(x3 - t2)))) if t2 - t2 == 0.0 else _logsumexp((x0, x1, x2, x3)))  # noqa: E501
+                u0_4 = ((x0, x1, x2, x3) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_4, 0) if u0_4 else _exp(x0 - out)), (_tie_share(u0_4, 1) if u0_4 else _exp(x1 - out)), (_tie_share(u0_4, 2) if u0_4 else _exp(x2 - out)), (_tie_share(u0_4, 3) if u0_4 else _exp(x3 - out)))  # noqa: E501
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
+            node._ctx = None
+            node.grad = 0.0
+            node._entry = _FAST_LOGSUMEXP
+            node._id = next(_ids)
+            if _special:
+                _record_special(node)
+            return node
+    elif n == 5:  # the compiled form for 5 operands, unrolled
+        v0, v1, v2, v3, v4 = vs
+        if (type(v0) is Value
+                and type(v1) is Value
+                and type(v2) is Value
+                and type(v3) is Value
+                and type(v4) is Value):
+            x0 = v0._data
+            x1 = v1._data
+            x2 = v2._data
+            x3 = v3._data
+            x4 = v4._data
+            node = _new(Value)
+            try:  # the math function; the IEEE helper where it raises
+                t0 = (x1 if x1 > x0 else x0)
+                t1 = (x2 if x2 > t0 else t0)
+                t2 = (x3 if x3 > t1 else t1)
+                t3 = (x4 if x4 > t2 else t2)
+                node._data = out = (t3 + _raw_log(_raw_fsum((_raw_exp(x0 - t3), _raw_exp(x1 - t3), _raw_exp(x2 - t3), _raw_exp(x3 - t3), _raw_exp(x4 - t3)))) if t3 - t3 == 0.0 else _logsumexp((x0, x1, x2, x3, x4)))  # noqa: E501
+                u0_5 = ((x0, x1, x2, x3, x4) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_5, 0) if u0_5 else _raw_exp(x0 - out)), (_tie_share(u0_5, 1) if u0_5 else _raw_exp(x1 - out)), (_tie_share(u0_5, 2) if u0_5 else _raw_exp(x2 - out)), (_tie_share(u0_5, 3) if u0_5 else _raw_exp(x3 - out)), (_tie_share(u0_5, 4) if u0_5 else _raw_exp(x4 - out)))  # noqa: E501
+            except (ArithmeticError, ValueError):
+                t0 = (x1 if x1 > x0 else x0)
+                t1 = (x2 if x2 > t0 else t0)
+                t2 = (x3 if x3 > t1 else t1)
+                t3 = (x4 if x4 > t2 else t2)
+                node._data = out = (t3 + _log(_fsum((_exp(x0 - t3), _exp(x1 - t3), _exp(x2 - t3), _exp(x3 - t3), _exp(x4 - t3)))) if t3 - t3 == 0.0 else _logsumexp((x0, x1, x2, x3, x4)))  # noqa: E501
+                u0_5 = ((x0, x1, x2, x3, x4) if out == 1e309 or out == -1e309 else ())
+                node._local = ((_tie_share(u0_5, 0) if u0_5 else _exp(x0 - out)), (_tie_share(u0_5, 1) if u0_5 else _exp(x1 - out)), (_tie_share(u0_5, 2) if u0_5 else _exp(x2 - out)), (_tie_share(u0_5, 3) if u0_5 else _exp(x3 - out)), (_tie_share(u0_5, 4) if u0_5 else _exp(x4 - out)))  # noqa: E501
+            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
             node._ctx = None
             node.grad = 0.0
             node._entry = _FAST_LOGSUMEXP
@@ -1744,35 +2022,13 @@ def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:
     (logsumexp's partial i is the same expression): the nodes take those floats.
     None for a number among ``vs`` or fewer than two: the general path.
     """
-    if len(vs) == 2 and type(vs[0]) is Value and type(vs[1]) is Value:
-        lse = _fast_group_logsumexp(vs)  # its two-Value lines
-    else:
-        try:
-            ops = [v._data for v in vs]
-        except AttributeError:
-            return None
-        if len(ops) < 2:
-            return None
-        lse = _new(Value)
-        try:  # the math function; the IEEE helper where it raises
-            xs = ops
-            m = _max_of(xs)
-            lse._data = out = (m + _raw_log(_raw_fsum([_raw_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
-            n = len(ops)
-            lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_raw_exp(_e - out) for _e in xs]))  # noqa: E501
-        except (ArithmeticError, ValueError):
-            xs = ops
-            m = _max_of(xs)
-            lse._data = out = (m + _log(_fsum([_exp(_e - m) for _e in xs])) if m - m == 0.0 else _logsumexp(xs))  # noqa: E501
-            n = len(ops)
-            lse._local = (tuple([_tie_share(xs, i) for i in range(n)]) if out == _INF or out == -_INF else tuple([_exp(_e - out) for _e in xs]))  # noqa: E501
-        lse._p = vs if type(vs) is tuple else tuple(vs)
-        lse._ctx = None
-        lse.grad = 0.0
-        lse._entry = _FAST_LOGSUMEXP
-        lse._id = next(_ids)
-        if _special:
-            _record_special(lse)
+    try:
+        ops = [v._data for v in vs]
+    except AttributeError:
+        return None
+    if len(ops) < 2:
+        return None
+    lse = _fast_group_logsumexp(vs)
     m = lse._data
     outs: list[Value] = []
     push = outs.append
