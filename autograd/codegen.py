@@ -219,8 +219,8 @@ def _constant_partials(rule: F.Formula) -> bool:
     return True
 
 
-def _group_body(name: str, op: Op, v: str = "node") -> tuple[str, str, list[str]]:
-    """A group op's node ``v`` from ``ops``, its operands' data: (a cache declaration or "",
+def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
+    """A group op's ``node`` from ``ops``, its operands' data: (a cache declaration or "",
     the expression of ``ops`` from ``vs``, the lines setting ``v._data``/``v._local``).
 
     A partials tuple that depends only on the operand count (``sum``, ``mean``) is
@@ -229,13 +229,13 @@ def _group_body(name: str, op: Op, v: str = "node") -> tuple[str, str, list[str]
     if op.rule is None or not op.rule.variadic:
         raise ValueError(f"codegen: op {name!r} in FAST_GROUP is not a variadic formula")
     fwd, loc = (_body(src) for src in R.float_source(name, op.rule))
-    store = f"    {v}._data = out = " if re.search(r"\bout\b", loc[-1]) else f"    {v}._data = "
+    store = "    node._data = out = " if re.search(r"\bout\b", loc[-1]) else "    node._data = "
     lines = [*fwd[:-1], fwd[-1].replace("    return ", store, 1)]
     lines += [ln for ln in loc[:-1] if ln not in fwd]  # the groups are split once
     ret = loc[-1].replace("    return ", "", 1)
     cached = _constant_partials(op.rule)
     if not cached:
-        lines.append(f"    {v}._local = {ret}")
+        lines.append(f"    node._local = {ret}")
     body = _guard("    ", "".join(f"{ln}\n" for ln in lines))
     lines = [ln if len(ln) <= 100 or ln.endswith("# noqa: E501") else f"{ln}  # noqa: E501"
              for ln in body.splitlines()]
@@ -252,7 +252,7 @@ def _group_body(name: str, op: Op, v: str = "node") -> tuple[str, str, list[str]
                   f"        local = {ret}",
                   f"        if n <= {CACHED_LOCAL}:",
                   f"            {cache}[n] = local",
-                  f"    {v}._local = local"]
+                  "    node._local = local"]
     return decl, data, lines
 
 
