@@ -20,8 +20,8 @@ drifts from what this module generates. Regenerate both with::
   :mod:`autograd.compile` emits) and installed on ``Value`` there; and the
   group ops' (``sum mean dot logsumexp``, ``_fast_group_<op>``) and softmax's
   (``_fast_softmax``: the logsumexp node and its outputs in one call) bodies,
-  rendered from their float rules (for two Values, from the op's compiled form
-  for two operands, unrolled). It can be read, type-checked and stepped
+  rendered from their float rules (for 2 to 5 Values, from the op's compiled
+  form for that many operands, unrolled). It can be read, type-checked and stepped
   through like any other code.
 
 Anything the fast paths do not cover (ints, NumPy scalars, non-numbers, ops
@@ -72,10 +72,10 @@ BEGIN = "# --- BEGIN GENERATED: fast paths from the op table (python -m autograd
 INSTALL = "_install_fast_paths()\n"
 END = "# --- END GENERATED ---\n"
 
-def _made(ref: str, v: str = "node") -> str:
-    """The lines that finish node ``v`` of the op ``ref`` (after its data and parents)."""
-    return (f"    {v}.grad = 0.0\n    {v}._entry = {ref}\n    {v}._id = next(_ids)\n"
-            f"    if _special:\n        _record_special({v})\n")
+def _made(ref: str) -> str:
+    """The lines that finish ``node`` of the op ``ref`` (after its data and parents)."""
+    return (f"    node.grad = 0.0\n    node._entry = {ref}\n    node._id = next(_ids)\n"
+            "    if _special:\n        _record_special(node)\n")
 
 
 def _tail(ref: str) -> str:
@@ -221,7 +221,7 @@ def _constant_partials(rule: F.Formula) -> bool:
 
 def _group_body(name: str, op: Op) -> tuple[str, str, list[str]]:
     """A group op's ``node`` from ``ops``, its operands' data: (a cache declaration or "",
-    the expression of ``ops`` from ``vs``, the lines setting ``v._data``/``v._local``).
+    the expression of ``ops`` from ``vs``, the lines setting ``node._data``/``node._local``).
 
     A partials tuple that depends only on the operand count (``sum``, ``mean``) is
     made once per count (up to :data:`CACHED_LOCAL`) and shared by the nodes.
@@ -309,8 +309,8 @@ def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str) -> str:
 
 
 def _group(name: str, op: Op) -> str:
-    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data (two
-    Values: :func:`_pair`)."""
+    """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data (a
+    few Values: :func:`_unrolled`)."""
     decl, data, lines = _group_body(name, op)
     ref = _ref(name)
     return (
@@ -323,7 +323,7 @@ def _group(name: str, op: Op) -> str:
         f"        return apply({ref}, *vs)\n"
         "    if len(ops) < 2:  # a constant, or one parent stored bare: the general path\n"
         f"        return apply({ref}, *vs)\n"
-        "    node = _new(Value)  # (declared in the two-Value lines above)\n"
+        "    node = _new(Value)  # (declared in the unrolled lines above)\n"
         + "".join(f"{ln}\n" for ln in lines)
         + "    node._p = vs if type(vs) is tuple else tuple(vs)\n"
         "    node._ctx = None\n" + _tail(ref)

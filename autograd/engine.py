@@ -1640,7 +1640,7 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
         return apply(_FAST_SUM, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_SUM, *vs)
-    node = _new(Value)  # (declared in the two-Value lines above)
+    node = _new(Value)  # (declared in the unrolled lines above)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         node._data = _raw_fsum(xs)
@@ -1769,7 +1769,7 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
         return apply(_FAST_MEAN, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_MEAN, *vs)
-    node = _new(Value)  # (declared in the two-Value lines above)
+    node = _new(Value)  # (declared in the unrolled lines above)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         n = len(ops)
@@ -1841,7 +1841,7 @@ def _fast_group_dot(vs: Sequence[Any]) -> Value:
         return apply(_FAST_DOT, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_DOT, *vs)
-    node = _new(Value)  # (declared in the two-Value lines above)
+    node = _new(Value)  # (declared in the unrolled lines above)
     n = len(ops) // 2
     xs = ops[:n]
     ys = ops[n:]
@@ -1992,7 +1992,7 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
         return apply(_FAST_LOGSUMEXP, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
-    node = _new(Value)  # (declared in the two-Value lines above)
+    node = _new(Value)  # (declared in the unrolled lines above)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         m = _max_of(xs)

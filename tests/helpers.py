@@ -98,5 +98,7 @@ def eval_codegen(cg: Any, pt: Sequence[float]) -> tuple[float, list[float]]:
 
 def bits(x: float) -> str:
     """A float's IEEE-754 bytes as hex, for bit-for-bit comparisons ("nan" for any nan:
-    a nan's sign and payload are not stable across paths)."""
+    a nan's sign and payload are not stable across paths; CPython 3.11 itself gives
+    ``p + q`` of two nans of opposite signs one operand's nan in its generic float
+    addition and the other's once the line is specialised)."""
     return "nan" if x != x else struct.pack("<d", x).hex()
