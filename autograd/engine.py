@@ -479,7 +479,7 @@ class Value:
         if self._p is None:
             self.grad += seed
             return
-        order = _interior(self, reset=True)  # interior grads hold this pass's only
+        order = _interior_reset(self)  # interior grads hold this pass's only
         self.grad = seed
         # Newest first: every consumer of a node is newer than the node, so a
         # node's gradient is complete before it is passed on to its parents.
@@ -595,15 +595,11 @@ def backward_order(root: Value) -> list[Value]:
     """
     if root._p is None:
         return []
-    return _interior(root, reset=False)
+    return _interior(root)
 
 
-def _interior(root: Value, reset: bool) -> list[Value]:
-    """The interior nodes reachable from ``root`` (included), newest first.
-
-    With ``reset``, every one but ``root`` gets ``grad = 0.0`` as it is found
-    (what ``backward`` needs, without a second pass).
-    """
+def _interior(root: Value) -> list[Value]:
+    """The interior nodes reachable from ``root`` (included), newest first."""
     order = [root]
     seen = {root}  # every node met, leaves included (a set lookup is cheaper than ._p)
     add = seen.add
@@ -618,14 +614,10 @@ def _interior(root: Value, reset: bool) -> list[Value]:
                     add(a)
                     if a._p is not None:
                         append(a)
-                        if reset:
-                            a.grad = 0.0
                 if b not in seen:
                     add(b)
                     if b._p is not None:
                         append(b)
-                        if reset:
-                            b.grad = 0.0
                 continue
             if met(p):  # commonly so: the neurons of a layer share inputs and weights
                 continue
@@ -634,14 +626,41 @@ def _interior(root: Value, reset: bool) -> list[Value]:
                     add(q)
                     if q._p is not None:
                         append(q)
-                        if reset:
-                            q.grad = 0.0
         elif p not in seen:
             add(p)
             if p._p is not None:
                 append(p)
-                if reset:
-                    p.grad = 0.0
+    order.sort(key=_creation)
+    return order
+
+
+def _interior_reset(root: Value) -> list[Value]:
+    """:func:`_interior` for ``backward``, every node's ``grad`` then 0.0.
+
+    Why not a set of the nodes met: backward overwrites the interior grads
+    anyway, so a node's ``grad`` can say whether this pass has met it: it
+    holds this pass's own marker object until the sort. One attribute read
+    per edge is cheaper than a set lookup and insertion (W-tape's sweep
+    700 -> 480 µs). Leaves are never marked: their grads accumulate.
+    """
+    mark: Any = object()  # a new one each pass: a marker left by an earlier pass is not it
+    order = [root]
+    append = order.append
+    root.grad = mark
+    try:
+        for node in order:  # the loop also visits the nodes appended during it
+            p = node._p
+            if type(p) is tuple:
+                for q in p:
+                    if q.grad is not mark and q._p is not None:
+                        q.grad = mark
+                        append(q)
+            elif p.grad is not mark and p._p is not None:
+                p.grad = mark
+                append(p)
+    finally:  # (an interrupt too: no marker outlives the pass)
+        for node in order:
+            node.grad = 0.0
     order.sort(key=_creation)
     return order
 

@@ -99,6 +99,28 @@ class TestAccumulation:
         with pytest.raises(TypeError, match="backward: gradient"):
             x.backward("1")  # type: ignore[arg-type]
 
+    def test_an_interrupted_pass_leaves_interior_grads_as_floats(self) -> None:
+        x = Value(2.0)
+        h = x * 3
+        y = (h * h).tanh()
+        y.backward()
+        h._p = (x, "not a node")  # a broken graph: the sweep raises inside the pass
+        with pytest.raises(AttributeError):
+            y.backward()
+        assert [type(v.grad) for v in (y, h)] == [float, float]
+        assert x.grad == (1 - y.data ** 2) * 2 * h.data * 3  # the first pass's, untouched
+
+    def test_a_second_pass_meets_every_node_again(self) -> None:
+        x = Value(0.5)
+        a = x.exp()
+        b = a * a + a  # a met twice in each pass
+        c = b * b
+        c.backward()
+        first = (a.grad, b.grad, x.grad)
+        x.grad = 0.0
+        c.backward()
+        assert (a.grad, b.grad, x.grad) == first
+
     def test_shared_subexpression_diamond(self) -> None:
         x = Value(0.7)
         a = x.tanh()
