@@ -642,9 +642,10 @@ def _interior_reset(root: Value) -> list[Value]:
     once: each node met gets this pass's own float 0.0, a new object (two
     floats of one value are two objects unless one is a copy), told apart by
     ``is``. A mark left by an earlier pass is another object, and is a 0.0 like
-    any. One attribute read per edge is cheaper than a set lookup and insertion
-    (the sweep of W-tape's graph 700 -> 430 µs). Leaves are never marked: their
-    grads accumulate.
+    any. Two attribute reads per edge (one for a leaf) are cheaper than a set
+    lookup and insertion: the sweep of W-tape's graph -28%, of W-chain -30%,
+    of W-mlp -6% (nn) and -13% (ops). Leaves are never marked: their grads
+    accumulate.
     """
     mark = float("0")  # (not the literal 0.0: the compiler shares that one object)
     order = [root]
@@ -653,11 +654,11 @@ def _interior_reset(root: Value) -> list[Value]:
     for node in order:  # the loop also visits the nodes appended during it
         p = node._p
         if type(p) is tuple:
-            for q in p:
-                if q.grad is not mark and q._p is not None:
+            for q in p:  # (a leaf first: a wide node's operands are mostly weights)
+                if q._p is not None and q.grad is not mark:
                     q.grad = mark
                     append(q)
-        elif p.grad is not mark and p._p is not None:
+        elif p._p is not None and p.grad is not mark:
             p.grad = mark
             append(p)
     order.sort(key=_creation)
