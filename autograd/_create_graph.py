@@ -15,6 +15,13 @@ partial comes from the op's one formula:
   operands with the same stored float partial (``mean``'s ``1 / n``) share
   one ``grad * partial`` node.
 
+A node's gradient contributions are collected as they arrive and summed when
+the walk reaches it (they are all in then: every consumer of a node comes
+before it) or, for the inputs, at the end: one node of the table's ``add_n``,
+``((c0 + c1) + c2) + ...`` in arrival order, instead of a binary ``+`` per
+contribution. It is the chain of ``+``'s floats, and its partials are 1.0, so
+what is differentiated through it gets the chain's bits too.
+
 Loaded by :func:`autograd.grad` on its first ``create_graph=True`` call, so
 ``import autograd`` does not pay for it.
 """
@@ -25,7 +32,8 @@ import re
 from typing import Any
 
 from autograd import engine as _engine
-from autograd.engine import Value, _ids, _new, backward_order
+from autograd.engine import Value, _fast_group_add_n, _ids, _new, backward_order
+from autograd.formula import _left_sum
 from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
@@ -229,12 +237,14 @@ class _AllFree(tuple):
         return ()
 
 
-def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None:
+def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> None:
     """The gradients of ``output`` as Values (``grads`` starts with the seed), in place.
 
-    Afterwards ``grads`` holds the gradient of every leaf reached and of each interior
-    node in ``keep``; another interior node's entry may be missing or partial.
+    Afterwards ``grads`` holds the gradient of each of ``inputs`` reached; another
+    node's entry may be missing, partial, or a list of contributions (see
+    :func:`_total`).
     """
+    keep = {x for x in inputs if x._p is not None}  # interior inputs: store their gradient
     plans = _uses_cache
     get = grads.get
     new, ids, V, mulop = _new, _ids, Value, _engine._FAST_MUL  # (read once, not per node)
@@ -247,12 +257,14 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
     for node in backward_order(output):
         if node is after:
             g = passed
-            if keep and node in keep:
-                grads[node] = g
         else:
             if after is not None:
                 grads[after] = passed
             g = grads[node]
+        if type(g) is list:  # its contributions, all in now
+            g = _total(g)
+        if keep and node in keep:
+            grads[node] = g
         op: Any = node._entry  # interior nodes always carry their op
         try:
             plan = plans[op]
@@ -309,11 +321,43 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
                 contrib = d0
             else:
                 contrib = g * d0
-        prev = get(p)
-        passed = contrib if prev is None else prev + contrib
+        prev = get(p)  # (as _add, inlined)
+        if prev is None:
+            passed = contrib
+        elif type(prev) is list:
+            prev.append(contrib)
+            passed = prev
+        else:
+            passed = [prev, contrib]
         after = p
     if after is not None:
         grads[after] = passed
+    for x in inputs:  # a leaf's contributions: summed now
+        g = get(x)
+        if type(g) is list:
+            grads[x] = _total(g)
+
+
+def _add(grads: dict[Value, Any], o: Value, contrib: Any) -> None:
+    """Add ``contrib`` to the contributions to ``o``'s gradient collected in ``grads``:
+    the first as it is, then a list of them in arrival order (see :func:`_total`)."""
+    prev = grads.get(o)
+    if prev is None:
+        grads[o] = contrib
+    elif type(prev) is list:
+        prev.append(contrib)
+    else:
+        grads[o] = [prev, contrib]
+
+
+def _total(cs: list[Any]) -> Any:
+    """The sum of a gradient's contributions ``cs`` (two or more, Values or floats):
+    one ``add_n`` node, ``((c0 + c1) + c2) + ...`` (the chain of ``+`` they replace:
+    its floats, and partials of 1.0); the float of that chain if none is a Value."""
+    for c in cs:
+        if isinstance(c, Value):
+            return _fast_group_add_n(cs)
+    return _left_sum(cs)
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
@@ -345,8 +389,7 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                 contrib = _fused(f, g, o, node, operands, local if bare else local[k])
                 if contrib is not None:
                     k += 1
-                    prev = grads.get(o)
-                    grads[o] = contrib if prev is None else prev + contrib
+                    _add(grads, o, contrib)
                     continue
         u = uses[i] if uses is not None else None
         d = None
@@ -380,8 +423,7 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
             contrib = g * d
             if type(d) is float:
                 last = (d, contrib)
-        prev = grads.get(o)
-        grads[o] = contrib if prev is None else prev + contrib
+        _add(grads, o, contrib)
 
 
 def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,
