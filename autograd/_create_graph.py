@@ -257,14 +257,16 @@ def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> No
     for node in backward_order(output):
         if node is after:
             g = passed
+            if keep and node in keep:
+                grads[node] = g
         else:
             if after is not None:
                 grads[after] = passed
             g = grads[node]
-        if type(g) is list:  # its contributions, all in now
-            g = _total(g)
-        if keep and node in keep:
-            grads[node] = g
+            if type(g) is list:  # its contributions, all in now (two: _total's +, inlined)
+                g = g[0] + g[1] if len(g) == 2 else _total(g)
+                if keep and node in keep:
+                    grads[node] = g
         op: Any = node._entry  # interior nodes always carry their op
         try:
             plan = plans[op]
@@ -321,15 +323,16 @@ def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> No
                 contrib = d0
             else:
                 contrib = g * d0
-        prev = get(p)  # (as _add, inlined)
+        prev = get(p)  # the contributions to p's gradient so far (see _total)
         if prev is None:
             passed = contrib
-        elif type(prev) is list:
-            prev.append(contrib)
-            passed = prev
-        else:
-            passed = [prev, contrib]
-        after = p
+            after = p
+        else:  # stored: a carried gradient is a single contribution
+            if type(prev) is list:
+                prev.append(contrib)
+            else:
+                grads[p] = [prev, contrib]
+            after = None
     if after is not None:
         grads[after] = passed
     for x in inputs:  # a leaf's contributions: summed now
@@ -338,26 +341,17 @@ def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> No
             grads[x] = _total(g)
 
 
-def _add(grads: dict[Value, Any], o: Value, contrib: Any) -> None:
-    """Add ``contrib`` to the contributions to ``o``'s gradient collected in ``grads``:
-    the first as it is, then a list of them in arrival order (see :func:`_total`)."""
-    prev = grads.get(o)
-    if prev is None:
-        grads[o] = contrib
-    elif type(prev) is list:
-        prev.append(contrib)
-    else:
-        grads[o] = [prev, contrib]
-
-
 def _total(cs: list[Any]) -> Any:
-    """The sum of a gradient's contributions ``cs`` (two or more, Values or floats):
-    one ``add_n`` node, ``((c0 + c1) + c2) + ...`` (the chain of ``+`` they replace:
-    its floats, and partials of 1.0); the float of that chain if none is a Value."""
+    """The sum of a gradient's contributions ``cs`` (two or more), as the chain of
+    ``+`` would add them, ``((c0 + c1) + c2) + ...``: for three or more Values one
+    ``add_n`` node (the chain's floats, partials of 1.0); else the chain itself (two
+    contributions: one ``+``; a float among them: float additions, or a Value's)."""
+    if len(cs) == 2:
+        return cs[0] + cs[1]
     for c in cs:
-        if isinstance(c, Value):
-            return _fast_group_add_n(cs)
-    return _left_sum(cs)
+        if type(c) is not Value:
+            return _left_sum(cs)
+    return _fast_group_add_n(cs)
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
@@ -379,51 +373,58 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                               and slots[1](node._data))):
         slots = None
     direct = plan[3]
+    get = grads.get
     last: Any = None  # (partial, contrib): equal float partials share one g * d node
     for i, o in enumerate(operands):
         if type(o) is not Value and not isinstance(o, Value):
             continue  # a folded constant or a parameter
+        contrib: Any = None
         if slots is not None:
             f = slots[0].get(0 if op.arity < 0 else i)
             if f is not None:
                 contrib = _fused(f, g, o, node, operands, local if bare else local[k])
-                if contrib is not None:
-                    k += 1
-                    _add(grads, o, contrib)
-                    continue
-        u = uses[i] if uses is not None else None
-        d = None
-        if u is not None:
-            for j in u:
-                if j < 0 or type(operands[j]) is not float:
-                    break
-            else:  # every value it reads is a constant here: the stored float
-                d = local if bare else local[k]
-        k += 1
-        if d is None:
-            j = None
-            if direct is not None:  # the partial is one of the values: that Value
-                if op.arity >= 0:
-                    j = direct[i]
-                else:
-                    n = len(operands) // len(direct)
-                    j = direct[i // n]
-                    if j is not None:
-                        j = j * n + i % n
-            d = op.local_value(operands, node, i) if j is None else (  # the Value rule
-                node if j == -1 else operands[j])
-        # x * 1.0 is x exactly (IEEE-754): build no node for it
-        if type(d) is float and d == 1.0:
-            contrib = g
-        elif type(g) is float and g == 1.0:
-            contrib = d
-        elif last is not None and d is last[0]:  # mean's 1 / n for every operand
-            contrib = last[1]
+        if contrib is not None:
+            k += 1
         else:
-            contrib = g * d
-            if type(d) is float:
-                last = (d, contrib)
-        _add(grads, o, contrib)
+            u = uses[i] if uses is not None else None
+            d = None
+            if u is not None:
+                for j in u:
+                    if j < 0 or type(operands[j]) is not float:
+                        break
+                else:  # every value it reads is a constant here: the stored float
+                    d = local if bare else local[k]
+            k += 1
+            if d is None:
+                j = None
+                if direct is not None:  # the partial is one of the values: that Value
+                    if op.arity >= 0:
+                        j = direct[i]
+                    else:
+                        n = len(operands) // len(direct)
+                        j = direct[i // n]
+                        if j is not None:
+                            j = j * n + i % n
+                d = op.local_value(operands, node, i) if j is None else (  # the Value rule
+                    node if j == -1 else operands[j])
+            # x * 1.0 is x exactly (IEEE-754): build no node for it
+            if type(d) is float and d == 1.0:
+                contrib = g
+            elif type(g) is float and g == 1.0:
+                contrib = d
+            elif last is not None and d is last[0]:  # mean's 1 / n for every operand
+                contrib = last[1]
+            else:
+                contrib = g * d
+                if type(d) is float:
+                    last = (d, contrib)
+        prev = get(o)  # the contributions to o's gradient so far (see _total)
+        if prev is None:
+            grads[o] = contrib
+        elif type(prev) is list:
+            prev.append(contrib)
+        else:
+            grads[o] = [prev, contrib]
 
 
 def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,
