@@ -15,13 +15,6 @@ partial comes from the op's one formula:
   operands with the same stored float partial (``mean``'s ``1 / n``) share
   one ``grad * partial`` node.
 
-A node's gradient contributions are collected as they arrive and summed when
-the walk reaches it (they are all in then: every consumer of a node comes
-before it) or, for the inputs, at the end: one node of the table's ``add_n``,
-``((c0 + c1) + c2) + ...`` in arrival order, instead of a binary ``+`` per
-contribution. It is the chain of ``+``'s floats, and its partials are 1.0, so
-what is differentiated through it gets the chain's bits too.
-
 Loaded by :func:`autograd.grad` on its first ``create_graph=True`` call, so
 ``import autograd`` does not pay for it.
 """
@@ -32,8 +25,7 @@ import re
 from typing import Any
 
 from autograd import engine as _engine
-from autograd.engine import Value, _fast_group_add_n, _ids, _new, backward_order
-from autograd.formula import _left_sum
+from autograd.engine import Value, _ids, _new, backward_order
 from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
@@ -237,14 +229,12 @@ class _AllFree(tuple):
         return ()
 
 
-def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> None:
+def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None:
     """The gradients of ``output`` as Values (``grads`` starts with the seed), in place.
 
-    Afterwards ``grads`` holds the gradient of each of ``inputs`` reached; another
-    node's entry may be missing, partial, or a list of contributions (see
-    :func:`_total`).
+    Afterwards ``grads`` holds the gradient of every leaf reached and of each interior
+    node in ``keep``; another interior node's entry may be missing or partial.
     """
-    keep = {x for x in inputs if x._p is not None}  # interior inputs: store their gradient
     plans = _uses_cache
     get = grads.get
     new, ids, V, mulop = _new, _ids, Value, _engine._FAST_MUL  # (read once, not per node)
@@ -263,10 +253,6 @@ def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> No
             if after is not None:
                 grads[after] = passed
             g = grads[node]
-            if type(g) is list:  # its contributions, all in now (two: _total's +, inlined)
-                g = g[0] + g[1] if len(g) == 2 else _total(g)
-                if keep and node in keep:
-                    grads[node] = g
         op: Any = node._entry  # interior nodes always carry their op
         try:
             plan = plans[op]
@@ -323,35 +309,11 @@ def create_graph(output: Value, grads: dict[Value, Any], inputs: Any = ()) -> No
                 contrib = d0
             else:
                 contrib = g * d0
-        prev = get(p)  # the contributions to p's gradient so far (see _total)
-        if prev is None:
-            passed = contrib
-            after = p
-        else:  # stored: a carried gradient is a single contribution
-            if type(prev) is list:
-                prev.append(contrib)
-            else:
-                grads[p] = [prev, contrib]
-            after = None
+        prev = get(p)
+        passed = contrib if prev is None else prev + contrib
+        after = p
     if after is not None:
         grads[after] = passed
-    for x in inputs:  # a leaf's contributions: summed now
-        g = get(x)
-        if type(g) is list:
-            grads[x] = _total(g)
-
-
-def _total(cs: list[Any]) -> Any:
-    """The sum of a gradient's contributions ``cs`` (two or more), as the chain of
-    ``+`` would add them, ``((c0 + c1) + c2) + ...``: for three or more Values one
-    ``add_n`` node (the chain's floats, partials of 1.0); else the chain itself (two
-    contributions: one ``+``; a float among them: float additions, or a Value's)."""
-    if len(cs) == 2:
-        return cs[0] + cs[1]
-    for c in cs:
-        if type(c) is not Value:
-            return _left_sum(cs)
-    return _fast_group_add_n(cs)
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
@@ -373,58 +335,53 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                               and slots[1](node._data))):
         slots = None
     direct = plan[3]
-    get = grads.get
     last: Any = None  # (partial, contrib): equal float partials share one g * d node
     for i, o in enumerate(operands):
         if type(o) is not Value and not isinstance(o, Value):
             continue  # a folded constant or a parameter
-        contrib: Any = None
         if slots is not None:
             f = slots[0].get(0 if op.arity < 0 else i)
             if f is not None:
                 contrib = _fused(f, g, o, node, operands, local if bare else local[k])
-        if contrib is not None:
-            k += 1
+                if contrib is not None:
+                    k += 1
+                    prev = grads.get(o)
+                    grads[o] = contrib if prev is None else prev + contrib
+                    continue
+        u = uses[i] if uses is not None else None
+        d = None
+        if u is not None:
+            for j in u:
+                if j < 0 or type(operands[j]) is not float:
+                    break
+            else:  # every value it reads is a constant here: the stored float
+                d = local if bare else local[k]
+        k += 1
+        if d is None:
+            j = None
+            if direct is not None:  # the partial is one of the values: that Value
+                if op.arity >= 0:
+                    j = direct[i]
+                else:
+                    n = len(operands) // len(direct)
+                    j = direct[i // n]
+                    if j is not None:
+                        j = j * n + i % n
+            d = op.local_value(operands, node, i) if j is None else (  # the Value rule
+                node if j == -1 else operands[j])
+        # x * 1.0 is x exactly (IEEE-754): build no node for it
+        if type(d) is float and d == 1.0:
+            contrib = g
+        elif type(g) is float and g == 1.0:
+            contrib = d
+        elif last is not None and d is last[0]:  # mean's 1 / n for every operand
+            contrib = last[1]
         else:
-            u = uses[i] if uses is not None else None
-            d = None
-            if u is not None:
-                for j in u:
-                    if j < 0 or type(operands[j]) is not float:
-                        break
-                else:  # every value it reads is a constant here: the stored float
-                    d = local if bare else local[k]
-            k += 1
-            if d is None:
-                j = None
-                if direct is not None:  # the partial is one of the values: that Value
-                    if op.arity >= 0:
-                        j = direct[i]
-                    else:
-                        n = len(operands) // len(direct)
-                        j = direct[i // n]
-                        if j is not None:
-                            j = j * n + i % n
-                d = op.local_value(operands, node, i) if j is None else (  # the Value rule
-                    node if j == -1 else operands[j])
-            # x * 1.0 is x exactly (IEEE-754): build no node for it
-            if type(d) is float and d == 1.0:
-                contrib = g
-            elif type(g) is float and g == 1.0:
-                contrib = d
-            elif last is not None and d is last[0]:  # mean's 1 / n for every operand
-                contrib = last[1]
-            else:
-                contrib = g * d
-                if type(d) is float:
-                    last = (d, contrib)
-        prev = get(o)  # the contributions to o's gradient so far (see _total)
-        if prev is None:
-            grads[o] = contrib
-        elif type(prev) is list:
-            prev.append(contrib)
-        else:
-            grads[o] = [prev, contrib]
+            contrib = g * d
+            if type(d) is float:
+                last = (d, contrib)
+        prev = grads.get(o)
+        grads[o] = contrib if prev is None else prev + contrib
 
 
 def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,

@@ -35,7 +35,6 @@ from autograd.formula import (
     _v_sin,
     _v_tie_share,
 )
-from autograd.formula import _left_sum as _left_sum
 from autograd.numerics import cos as _cos
 from autograd.numerics import div as _div
 from autograd.numerics import exp as _exp
@@ -315,20 +314,6 @@ def _mean_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
     return 1.0 / n
 
 
-def _add_n_forward(*ops: float) -> float:
-    xs = ops
-    return _left_sum(xs)
-
-
-def _add_n_local(out: float, *ops: float) -> tuple[float, ...]:
-    n = len(ops)
-    return (1.0,) * n
-
-
-def _add_n_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
-    return 1.0
-
-
 def _dot_forward(*ops: float) -> float:
     n = len(ops) // 2
     xs = ops[:n]
@@ -556,13 +541,6 @@ RULES: dict[str, tuple[Any, ...]] = {
         None, None,
         ('fsum',),
         'fsum(xs) / n', 'd/dxs[i] = 1 / n',
-    ),
-    'add_n': (
-        (('*xs',), 'left_sum(xs)', ('1.0',), 0),
-        _add_n_forward, _add_n_local, _add_n_value,
-        None, None,
-        ('left_sum',),
-        'left_sum(xs)', 'd/dxs[i] = 1',
     ),
     'dot': (
         (('*xs', '*ys'), 'sumprod(xs, ys)', ('ys[i]', 'xs[i]'), 0),

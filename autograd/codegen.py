@@ -66,7 +66,7 @@ FAST_UNARY = {
 
 #: the variadic ops given a fast path ``_fast_group_<name>(values)``: a list
 #: of Values to one node, the float rules inlined (no ``*operands`` calls)
-FAST_GROUP = ("sum", "mean", "add_n", "dot", "logsumexp")
+FAST_GROUP = ("sum", "mean", "dot", "logsumexp")
 
 BEGIN = "# --- BEGIN GENERATED: fast paths from the op table (python -m autograd.codegen) ---\n"
 INSTALL = "_install_fast_paths()\n"

@@ -1137,7 +1137,6 @@ from math import pow as _raw_pow
 from math import sqrt as _raw_sqrt
 from math import tanh as _tanh
 
-from autograd.formula import _left_sum as _left_sum
 from autograd.numerics import div as _div
 from autograd.numerics import exp as _exp
 from autograd.numerics import fsum as _fsum
@@ -1165,7 +1164,6 @@ _FAST_SIGMOID = OPS["sigmoid"]
 _FAST_RELU = OPS["relu"]
 _FAST_SUM = OPS["sum"]
 _FAST_MEAN = OPS["mean"]
-_FAST_ADD_N = OPS["add_n"]
 _FAST_DOT = OPS["dot"]
 _FAST_LOGSUMEXP = OPS["logsumexp"]
 _FAST_SOFTMAX_OUT = OPS["softmax_out"]
@@ -1790,118 +1788,6 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
     node._ctx = None
     node.grad = 0.0
     node._entry = _FAST_MEAN
-    node._id = next(_ids)
-    if _special:
-        _record_special(node)
-    return node
-
-
-_LOCAL_ADD_N: dict[int, tuple[float, ...]] = {}
-
-
-def _fast_group_add_n(vs: Sequence[Any]) -> Value:
-    """``left_sum(xs)`` of a list or tuple of operands: op table entry ``add_n``."""
-    n = len(vs)
-    if n == 2:  # the compiled form for 2 operands, unrolled
-        v0, v1 = vs
-        if (type(v0) is Value
-                and type(v1) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            node: Value = _new(Value)
-            node._data = x0 + x1
-            node._local = (1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_ADD_N
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 3:  # the compiled form for 3 operands, unrolled
-        v0, v1, v2 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            node = _new(Value)
-            node._data = x0 + x1 + x2
-            node._local = (1.0, 1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_ADD_N
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 4:  # the compiled form for 4 operands, unrolled
-        v0, v1, v2, v3 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            node = _new(Value)
-            node._data = x0 + x1 + x2 + x3
-            node._local = (1.0, 1.0, 1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_ADD_N
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 5:  # the compiled form for 5 operands, unrolled
-        v0, v1, v2, v3, v4 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value
-                and type(v4) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            x4 = v4._data
-            node = _new(Value)
-            node._data = x0 + x1 + x2 + x3 + x4
-            node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_ADD_N
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    try:
-        ops = [v._data for v in vs]
-    except AttributeError:  # a number among them: the general path
-        return apply(_FAST_ADD_N, *vs)
-    if len(ops) < 2:  # a constant, or one parent stored bare: the general path
-        return apply(_FAST_ADD_N, *vs)
-    node = _new(Value)  # (declared in the unrolled lines above)
-    xs = ops
-    node._data = _left_sum(xs)
-    n = len(ops)
-    local = _LOCAL_ADD_N.get(n)
-    if local is None:
-        local = (1.0,) * n
-        if n <= 64:
-            _LOCAL_ADD_N[n] = local
-    node._local = local
-    node._p = vs if type(vs) is tuple else tuple(vs)
-    node._ctx = None
-    node.grad = 0.0
-    node._entry = _FAST_ADD_N
     node._id = next(_ids)
     if _special:
         _record_special(node)

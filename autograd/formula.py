@@ -181,15 +181,6 @@ def _sumprod_builtin(xs: Any, ys: Any) -> float:
     return sum(map(operator.mul, xs, ys))  # the builtin sum: left to right from 0
 
 
-def _left_sum(xs: Any) -> float:
-    """``((xs[0] + xs[1]) + xs[2]) + ...``: each addition rounded, as a chain of ``+``."""
-    it = iter(xs)
-    total = next(it, 0.0)
-    for x in it:
-        total = total + x
-    return total
-
-
 #: The helper names a formula may call, and what each means.
 HELPERS: Mapping[str, Helper] = {
     "where": Helper(lambda c, a, b: a if c else b, "",
@@ -216,11 +207,6 @@ HELPERS: Mapping[str, Helper] = {
         _sumprod_builtin, "", group=True, arity=2,
         doc="sumprod_builtin(xs, ys): Python's sum of xs[i] * ys[i], added left to right "
             "from 0 (a neuron's w . x: faster than sumprod, rounded as the builtin sum)"),
-    "left_sum": Helper(
-        _left_sum, "", group=True,
-        doc="left_sum(xs): ((xs[0] + xs[1]) + xs[2]) + ..., float additions left to right, "
-            "each rounded: the value of a chain of binary + (not exactly rounded as fsum; "
-            "an empty group gives 0.0)"),
     "max_of": Helper(max, "", group=True,
                      doc="max_of(xs): the largest of a group (Python's max: a nan is "
                          "passed over unless it comes first)"),
@@ -329,10 +315,6 @@ def _v_sumprod_builtin(xs: Any, ys: Any) -> Any:
     from autograd.engine import dot
 
     return dot(xs, ys)  # as a graph: dot's exactly rounded data (a neuron's create_graph)
-
-
-def _v_left_sum(xs: Any) -> Any:
-    return _left_sum(xs)  # the chain of + itself: Value additions, the same floats
 
 
 def _v_max_of(xs: Any) -> Any:

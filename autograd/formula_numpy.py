@@ -294,17 +294,6 @@ def g_sumprod(a: Any, b: Any) -> Any:
     return g_fsum(a * b)
 
 
-def g_left_sum(m: Any) -> Any:
-    """``left_sum`` along the last axis: the columns added left to right, as the float rule."""
-    m = np.asarray(m, dtype=np.float64)
-    if m.shape[-1] == 0:
-        return np.zeros(m.shape[:-1])
-    total = m[..., 0]
-    for j in range(1, m.shape[-1]):
-        total = total + m[..., j]
-    return total
-
-
 def g_max_of(m: Any) -> Any:
     # Python's max: the first element if it is nan (nothing compares above it), else the
     # largest of the others, passing nans over
@@ -456,7 +445,6 @@ def namespace() -> dict[str, Any]:
         "_nx_max": pmax, "_nx_min": pmin,
         "_gx_fsum": g_fsum,
         "_gx_sumprod": g_sumprod, "_gx_logsumexp": g_logsumexp, "_gx_max_of": g_max_of,
-        "_gx_left_sum": g_left_sum,
         "_gx_tie_share": g_tie_share,
         "_cols": cols, "_fix_affine": fix_affine, "_eprop": eprop, "_near": near,
         "_amax": amax, "_fin": lambda e: e if e == e else _INF,

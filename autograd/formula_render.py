@@ -677,9 +677,6 @@ class _Expand(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         out = self._visit_call(node)
-        if (isinstance(out, ast.Call) and _call_name(out) == "left_sum"
-                and isinstance(out.args[0], ast.Tuple) and out.args[0].elts):
-            return _left_sum(out.args[0].elts)
         if (self.pairs and isinstance(out, ast.Call) and _call_name(out) == "fsum"
                 and len(out.args) == 1 and isinstance(out.args[0], ast.Tuple)
                 and 1 <= len(out.args[0].elts) <= 2):
@@ -719,15 +716,6 @@ class _Expand(ast.NodeTransformer):
         return node
 
 
-def _left_sum(terms: Sequence[ast.expr]) -> ast.expr:
-    """``left_sum`` of its terms as ``t0 + t1 + ...``: Python adds left to right, so
-    this is the helper's float (each addition rounded in turn), without a call."""
-    total: ast.expr = terms[0]
-    for t in terms[1:]:
-        total = ast.BinOp(total, ast.Add(), t)
-    return total
-
-
 def _pair_sum(terms: Sequence[ast.expr]) -> ast.expr:
     """``fsum`` of one or two terms as float addition: ``x + y + 0.0``, the same float.
 
@@ -738,7 +726,9 @@ def _pair_sum(terms: Sequence[ast.expr]) -> ast.expr:
     ``exp``, never ``-0.0`` (x + y is -0.0 only when both are). Proved bit for bit
     against numerics.fsum in tests/test_compile.py.
     """
-    total = _left_sum(terms)
+    total: ast.expr = terms[0]
+    for t in terms[1:]:
+        total = ast.BinOp(total, ast.Add(), t)
     if not any(isinstance(t, ast.Call) and _call_name(t) == "exp" for t in terms):
         total = ast.BinOp(total, ast.Add(), ast.Constant(0.0))
     return total

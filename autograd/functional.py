@@ -56,7 +56,7 @@ def grad(
     if create_graph:
         from autograd._create_graph import create_graph as build  # loaded on first use
 
-        build(output, grads, xs)
+        build(output, grads, {x for x in xs if x._p is not None})  # interior inputs
     else:
         get = grads.get
         for node in backward_order(output):

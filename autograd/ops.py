@@ -510,12 +510,6 @@ _TABLE: tuple[Op, ...] = (
         domain=(_R,), api="function", doc="Sum of n values as one node."),
     _op("mean", "mean", ("*xs",), "fsum(xs) / n", ("1.0 / n",),
         domain=(_R,), api="function", doc="Mean of n values as one node."),
-    # a gradient's contributions, summed as the chain of binary + that
-    # create_graph would otherwise build: the same floats, one node
-    _op("add_n", "+", ("*xs",), "left_sum(xs)", ("1.0",),
-        domain=(_R,), api="function",
-        call="`autograd.grad(..., create_graph=True)` sums a gradient's contributions with it",
-        doc="Sum of n values added left to right, ((x0 + x1) + x2) + ..., as one node."),
     _op("dot", "dot", ("*xs", "*ys"), "sumprod(xs, ys)", ("ys[i]", "xs[i]"),
         domain=(_R,), api="function", call="`autograd.dot(xs, ys)`",
         doc="Dot product of two equal-length sequences as one node."),
