@@ -1,7 +1,7 @@
 """``autograd.grad(..., create_graph=True)``: gradients built as differentiable Values.
 
-Walks the reverse topological order of :func:`autograd.backward_order` and, for
-each node, adds ``grad * partial`` to each operand's gradient, where the
+Walks the nodes newest first, the order of :func:`autograd.backward_order`, and,
+for each node, adds ``grad * partial`` to each operand's gradient, where the
 partial comes from the op's one formula:
 
 * a partial that reads no Value in this node (``b`` in ``x * 2.0``, the ``1``
@@ -22,10 +22,11 @@ Loaded by :func:`autograd.grad` on its first ``create_graph=True`` call, so
 from __future__ import annotations
 
 import re
+from heapq import heappop, heappush
 from typing import Any
 
 from autograd import engine as _engine
-from autograd.engine import Value, _ids, _new, backward_order
+from autograd.engine import Value, _ids, _new
 from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
@@ -239,20 +240,19 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
     get = grads.get
     new, ids, V, mulop = _new, _ids, Value, _engine._FAST_MUL  # (read once, not per node)
     special = _engine._special  # (anomaly mode cannot change during the loop)
-    # Why carry a gradient: the parent a node passes it to is, in a chain, the next node,
-    # which then needs no dictionary lookup; and as every consumer of a node comes
-    # before it, that gradient is final and need not be stored (unless kept) either.
-    after: Any = None  # the parent the last node passed its gradient to, not yet stored
-    passed: Any = None  # that gradient
-    for node in backward_order(output):
-        if node is after:
-            g = passed
-            if keep and node in keep:
-                grads[node] = g
-        else:
-            if after is not None:
-                grads[after] = passed
-            g = grads[node]
+    # Why a heap and no sweep: the next node is the newest one with a gradient waiting
+    # (its consumers are newer, so all walked: its gradient is complete), and in a
+    # chain that is the parent the last node passed its gradient to. That gradient
+    # goes on to it directly, unstored (unless kept), without a dictionary or heap
+    # operation: a chain needs no sweep of the graph beforehand, and no sort (W-chain
+    # -22%). Another node waits in the heap, by creation key (unique: no tie compares
+    # nodes); the order, and so every node built and every bit, is backward_order's.
+    if output._p is None:
+        return
+    heap: list[tuple[int, Value]] = []  # (creation key, node) of the nodes waiting
+    node = output
+    g = grads[output]
+    while True:
         op: Any = node._entry  # interior nodes always carry their op
         try:
             plan = plans[op]
@@ -286,8 +286,11 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             single = plan[4]
             if not (single and type(p) is not tuple and (type(ctx) is float
                                                          or (ctx is None and single == 2))):
-                _operands_grads(node, g, op, plan, ctx, plan[0], grads)
-                after = None
+                _operands_grads(node, g, op, plan, ctx, plan[0], grads, heap)
+                if not heap:
+                    return
+                node = heappop(heap)[1]
+                g = grads[node]
                 continue
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
             # commonest node; its partial is the stored float if it reads no Value
@@ -310,14 +313,27 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             else:
                 contrib = g * d0
         prev = get(p)
-        passed = contrib if prev is None else prev + contrib
-        after = p
-    if after is not None:
-        grads[after] = passed
+        if prev is not None:  # p has a gradient: it waits in the heap (or is a leaf)
+            grads[p] = prev + contrib
+        elif p._p is None:
+            grads[p] = contrib
+        elif not heap or p._id < heap[0][0]:  # p is the newest waiting: walk it now
+            node = p
+            g = contrib
+            if keep and p in keep:
+                grads[p] = contrib
+            continue
+        else:
+            grads[p] = contrib
+            heappush(heap, (p._id, p))
+        if not heap:
+            return
+        node = heappop(heap)[1]
+        g = grads[node]
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
-                    grads: dict[Value, Any]) -> None:
+                    grads: dict[Value, Any], heap: list[tuple[int, Value]]) -> None:
     """Add ``g * partial`` to ``grads`` for each Value operand of ``node``: the general
     path of :func:`create_graph` (several operands, constants among them, fused slots)."""
     p = node._p
@@ -346,7 +362,12 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                 if contrib is not None:
                     k += 1
                     prev = grads.get(o)
-                    grads[o] = contrib if prev is None else prev + contrib
+                    if prev is None:
+                        grads[o] = contrib
+                        if o._p is not None:
+                            heappush(heap, (o._id, o))
+                    else:
+                        grads[o] = prev + contrib
                     continue
         u = uses[i] if uses is not None else None
         d = None
@@ -381,7 +402,12 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
             if type(d) is float:
                 last = (d, contrib)
         prev = grads.get(o)
-        grads[o] = contrib if prev is None else prev + contrib
+        if prev is None:
+            grads[o] = contrib
+            if o._p is not None:
+                heappush(heap, (o._id, o))
+        else:
+            grads[o] = prev + contrib
 
 
 def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,

@@ -11,10 +11,14 @@ import math
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, func
 from autograd.ops import define_op
+from tests.helpers import bits
+from tests.strategies import Dag, dags, inputs
 
 
 def _bits(x: float) -> str:
@@ -206,6 +210,38 @@ def test_scoped_and_labelled_nodes_with_constants_differentiate_twice_the_same()
     # d/dx (x^4 + 2x^2 - x) = 4x^3 + 4x - 1, d2 = 12x^2 + 4
     g, h = second(True)
     assert math.isclose(g, 4 * 0.7**3 + 4 * 0.7 - 1) and math.isclose(h, 12 * 0.49 + 4)
+
+
+@given(dag=dags(), xs=st.lists(inputs, min_size=3, max_size=3), every=st.booleans())
+def test_every_node_gets_the_plain_grads_bits_on_random_dags(dag: Dag, xs: list[float],
+                                                             every: bool) -> None:
+    """The walk takes each node once its gradient is complete (the newest one waiting):
+    the first derivatives with respect to the leaves, or to every node of the graph (each
+    then kept, whether carried to it or waiting), are the plain grad's, bit for bit."""
+    leaves = [Value(x) for x in xs[: dag.n_inputs]]
+    scale = Value(0.75)  # the gradients are Values from the output on: every path runs
+    out = dag.build(leaves) * scale
+    wanted = [*leaves, *autograd.backward_order(out)] if every else leaves
+    built = autograd.grad(out, wanted, create_graph=True, allow_unused=True)
+    plain = autograd.grad(out, wanted, allow_unused=True)
+    assert [bits(g.data) for g in built] == [bits(g.data) for g in plain], dag.describe()
+
+
+@pytest.mark.parametrize("every", [True, False])
+def test_a_gradient_passed_on_waits_while_a_newer_node_has_one_to_give(every: bool) -> None:
+    """b = tanh(p) is walked while a = p * y, newer than p, still has to pass p its part:
+    p waits for it (the next node is the newest one with a gradient waiting)."""
+    x, y, z = Value(0.7), Value(1.3), Value(-0.4)
+    p = x.exp()
+    a = p * y
+    b = p.tanh()
+    out = (a + b) * z
+    wanted = [x, y, z, p, a, b] if every else [x, y, z]
+    built = autograd.grad(out, wanted, create_graph=True)
+    plain = autograd.grad(out, wanted)
+    assert [bits(g.data) for g in built] == [bits(g.data) for g in plain]
+    t = math.tanh(math.exp(0.7))
+    assert math.isclose(built[0].data, -0.4 * math.exp(0.7) * (1.3 + 1 - t * t))
 
 
 def test_gradients_with_respect_to_interior_nodes_of_a_chain() -> None:
