@@ -107,7 +107,18 @@ on instances of a class that has one, so each `node._p`, `node.grad` or `self._d
 engine's loops took the generic lookup (ten slot reads: 127 ns on a plain slotted class, 311 ns
 with the hook). Without it, W-chain's backward went from about 290 to 170 ns a node and W-tape's
 dynamic step from 3.3x to 2.8x the index tape. Ops a user registers with `api="method"` become
-real methods of `Value` when registered, and go when removed."""
+real methods of `Value` when registered, and go when removed.
+
+**The backward sweep.** Before the chain rule, `backward()` collects the nodes it reaches and
+sorts them by creation number. It marks each node met by giving its `.grad` the pass's own
+float 0.0 (a new object each pass, told apart by `is`), which also resets it, instead of keeping
+a set of the nodes met: one or two attribute reads per edge instead of a set lookup and
+insertion. The sweep alone, in one process against the set: W-tape's graph -28%, W-chain -30%,
+W-mlp -6% (nn) and -13% (ops); W-chain's backward about 230 to 190 ns a node.
+`grad(create_graph=True)` must leave `.grad` alone, so it walks without a sweep: the next node is
+the newest one with a gradient waiting (from a heap by creation number), which in a chain is
+the parent the last node passed its gradient to, with no heap operation at all (W-chain 480 to
+350 ns a node; the same order, nodes and bits)."""
 
 
 def _r(a: float, b: float) -> str:
