@@ -634,6 +634,9 @@ def _interior(root: Value) -> list[Value]:
     return order
 
 
+_MARKS = float("0") is not float("0")  # two floats made apart are two objects (CPython)
+
+
 def _interior_reset(root: Value) -> list[Value]:
     """:func:`_interior` for ``backward``, every node's ``grad`` then 0.0.
 
@@ -647,6 +650,11 @@ def _interior_reset(root: Value) -> list[Value]:
     of W-mlp -6% (nn) and -13% (ops). Leaves are never marked: their grads
     accumulate.
     """
+    if not _MARKS:  # floats without identity (PyPy's ``is`` compares their values)
+        order = _interior(root)
+        for node in order:
+            node.grad = 0.0
+        return order
     mark = float("0")  # (not the literal 0.0: the compiler shares that one object)
     order = [root]
     append = order.append
