@@ -355,52 +355,44 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
     for i, o in enumerate(operands):
         if type(o) is not Value and not isinstance(o, Value):
             continue  # a folded constant or a parameter
+        contrib: Any = None
         if slots is not None:
             f = slots[0].get(0 if op.arity < 0 else i)
             if f is not None:
                 contrib = _fused(f, g, o, node, operands, local if bare else local[k])
-                if contrib is not None:
-                    k += 1
-                    prev = grads.get(o)
-                    if prev is None:
-                        grads[o] = contrib
-                        if o._p is not None:
-                            heappush(heap, (o._id, o))
+        if contrib is None:
+            u = uses[i] if uses is not None else None
+            d = None
+            if u is not None:
+                for j in u:
+                    if j < 0 or type(operands[j]) is not float:
+                        break
+                else:  # every value it reads is a constant here: the stored float
+                    d = local if bare else local[k]
+            if d is None:
+                j = None
+                if direct is not None:  # the partial is one of the values: that Value
+                    if op.arity >= 0:
+                        j = direct[i]
                     else:
-                        grads[o] = prev + contrib
-                    continue
-        u = uses[i] if uses is not None else None
-        d = None
-        if u is not None:
-            for j in u:
-                if j < 0 or type(operands[j]) is not float:
-                    break
-            else:  # every value it reads is a constant here: the stored float
-                d = local if bare else local[k]
+                        n = len(operands) // len(direct)
+                        j = direct[i // n]
+                        if j is not None:
+                            j = j * n + i % n
+                d = op.local_value(operands, node, i) if j is None else (  # the Value rule
+                    node if j == -1 else operands[j])
+            # x * 1.0 is x exactly (IEEE-754): build no node for it
+            if type(d) is float and d == 1.0:
+                contrib = g
+            elif type(g) is float and g == 1.0:
+                contrib = d
+            elif last is not None and d is last[0]:  # mean's 1 / n for every operand
+                contrib = last[1]
+            else:
+                contrib = g * d
+                if type(d) is float:
+                    last = (d, contrib)
         k += 1
-        if d is None:
-            j = None
-            if direct is not None:  # the partial is one of the values: that Value
-                if op.arity >= 0:
-                    j = direct[i]
-                else:
-                    n = len(operands) // len(direct)
-                    j = direct[i // n]
-                    if j is not None:
-                        j = j * n + i % n
-            d = op.local_value(operands, node, i) if j is None else (  # the Value rule
-                node if j == -1 else operands[j])
-        # x * 1.0 is x exactly (IEEE-754): build no node for it
-        if type(d) is float and d == 1.0:
-            contrib = g
-        elif type(g) is float and g == 1.0:
-            contrib = d
-        elif last is not None and d is last[0]:  # mean's 1 / n for every operand
-            contrib = last[1]
-        else:
-            contrib = g * d
-            if type(d) is float:
-                last = (d, contrib)
         prev = grads.get(o)
         if prev is None:
             grads[o] = contrib
