@@ -53,7 +53,15 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autograd.compile_emit import Backward, Forward, analyse, emit_guards, names
+from autograd.compile_emit import (
+    Backward,
+    Forward,
+    RareBranch,
+    analyse,
+    emit_guards,
+    lean_body,
+    names,
+)
 from autograd.engine import Value
 from autograd.numerics import RAISING as _RAISING
 from autograd.trace import (
@@ -173,7 +181,8 @@ class _Program:
         if self.constants:
             warn_constants(fn, rec.made, captured)
 
-        glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": GuardFailed}
+        glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": GuardFailed,
+                                "_Rare": RareBranch}
         body: list[str] = []
         emit = body.append
         if targs:
@@ -182,7 +191,7 @@ class _Program:
             emit(f"    {', '.join(f'p{j}' for j in range(len(captured)))}, = _p")
         wants = set(grad_leaves)
         info, needs, uses, pinned = analyse(order, outs, rec.guards, wants, glob)
-        fw = Forward(emit, name, uses, pinned)
+        fw = Forward(body, name, uses, pinned)
         for m, node in enumerate(order):
             fw.node(m, node, *info[m])
         self.calls = fw.calls
@@ -192,16 +201,20 @@ class _Program:
         gname: dict[Value, str] = {v: f"g_{name[v]}" for v in grad_leaves}
         if grad_leaves:
             emit(f"    {', '.join(gname[v] for v in grad_leaves)}, = _g")
+        lean: list[tuple[int, int, list[str]]] = []
         if loss in interior and loss in needs:
-            Backward(emit, gname, wants, needs, fw).run(loss, order)
+            bw = Backward(body, gname, wants, needs, fw)
+            bw.run(loss, order)
+            lean = bw.lean
         elif loss in wants:  # the loss is itself a leaf argument or parameter
             emit(f"    {gname[loss]} += 1.0")
         ret_grads = [gname[v] for v in grad_leaves]
         outs_s = ", ".join(name[o] if o in name else literal(o.data) for o in outs)
         grads_s = ", ".join(ret_grads) + ("," if ret_grads else "")
         emit(f"    _x, _p, _g = yield ({outs_s},), ({grads_s})")  # one run a turn: see _build
-        self._build("def _compiled(_x, _p, _g):\n    while True:\n    "
-                    + "\n    ".join(body) + "\n", glob)
+        head = "def _compiled(_x, _p, _g):\n    while True:\n    "
+        self._build(head + "\n    ".join(body) + "\n", glob,
+                    head + "\n    ".join(lean_body(body, lean)) + "\n" if lean else None)
         self.trace_outputs = tuple(o.data for o in outs)
         self.ops = dict(Counter(_op_name(node) for node in order))
 
@@ -224,11 +237,20 @@ class _Program:
                                    for j, v in enumerate(self.captured_leaves)
                                    if v._p is not None)
 
-    def _build(self, src: str, glob: dict[str, Any]) -> None:
-        """Pass 7: compile the source, twice: with the helpers, and with the math
-        functions themselves for the helpers that only catch their exceptions
-        (same floats wherever they return): the fast one runs first; on an
-        exception, the helpers' code runs instead (see run).
+    def _build(self, src: str, glob: dict[str, Any], lean: str | None = None) -> None:
+        """Pass 7: compile the code: ``lean`` where the trace has one (``src`` without
+        the lines of branches rare data takes, see :class:`Backward`), else ``src``
+        itself; ``src``, the full code, only when a lean run raises
+        :class:`RareBranch` (:meth:`_complete`)."""
+        self.source = src
+        self._lean = lean is not None
+        self._load(src if lean is None else lean, glob)
+
+    def _load(self, src: str, glob: dict[str, Any]) -> None:
+        """Compile ``src``, and make its function twice: with the helpers, and with
+        the math functions themselves for the helpers that only catch their
+        exceptions (same floats wherever they return): the fast one runs first; on
+        an exception, the helpers' code runs instead (see run).
 
         The code is a generator, one run of the program per turn of its loop: a
         run yields its results and waits for the next arguments. A generator
@@ -236,7 +258,6 @@ class _Program:
         plain call of a function with thousands of locals gets a new chunk of
         the interpreter's frame stack (mmap and munmap, fresh pages) every
         time, and frees every value when it returns."""
-        self.source = src
         code = builtins.compile(src, "<autograd.compile>", "exec")
         exec(code, glob)
         self.safe: Callable[..., _Run] = glob["_compiled"]
@@ -247,6 +268,12 @@ class _Program:
         # runs of fast waiting for their next arguments (one per thread calling at the
         # same time: list.pop and append are atomic); a run that raised is dropped
         self._idle: list[_Run] = []
+
+    def _complete(self) -> None:
+        """Run the full code from now on (a lean run met a branch only it has)."""
+        if self._lean:
+            self._lean = False
+            self._load(self.source, self.safe.__globals__)
 
     def __getstate__(self) -> dict[str, Any]:
         """The state for copy and pickle: without the suspended runs (a generator has
@@ -278,9 +305,17 @@ class _Program:
             else:
                 got = run.send((xs, ps, gs))
         except (ArithmeticError, ValueError):  # an IEEE edge (1/0, log(0)...): the helpers
-            return next(self.safe(xs, ps, gs))
-        idle.append(run)
-        return got
+            try:
+                return next(self.safe(xs, ps, gs))
+            except RareBranch:
+                pass
+        except RareBranch:
+            pass
+        else:
+            idle.append(run)
+            return got
+        self._complete()  # the lean code raised: the full code answers, now and from now on
+        return self.run(xs, ps, gs)
 
     def leaves(self, flat: list[Any]) -> list[Value]:
         """The leaves a call with flat arguments ``flat`` returns gradients for, in order."""

@@ -21,7 +21,12 @@ from typing import Any
 from autograd.engine import Value
 from autograd.trace import TraceError, literal
 
-__all__ = ["Backward", "Forward", "analyse", "emit_guards", "names"]
+__all__ = ["Backward", "Forward", "RareBranch", "analyse", "emit_guards", "lean_body", "names"]
+
+
+class RareBranch(Exception):
+    """Raised by a trace's lean code where the data takes a branch only its full code
+    has (a logsumexp's partials at an infinite output): the full code runs instead."""
 
 _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 # A call of a helper on names and literals only (``_exp(v4 - v5)``): a forward
@@ -108,7 +113,8 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_f"] = op.forward
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
-        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, ())
+        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, (),
+                ())
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -139,10 +145,33 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     # each partial as the backward's g * <partial> needs it: in parentheses unless an atom
     factors = tuple(t if _atom(t) else f"({t})" for t in local)
     return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
-            shared, factors)
+            shared, factors, tuple(map(_guard_test, after)))
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
+_OWN_FIELD = re.compile(r"\{(?:\d+|out)\}")  # a field of an operand or of the output
+
+
+@functools.lru_cache(maxsize=1024)
+def _guard_test(template: str) -> str | None:
+    """The condition ``c`` of an after-template ``(<tuple> if c else ())`` (a group's
+    tuple built only where a partial reads it: logsumexp's at an infinite output),
+    when ``c`` reads the output and operands only (names holding their value all
+    through the backward, unlike a temporary's shared name); None otherwise."""
+    if "{{" in template or "\n" in template:
+        return None
+    probe = _FIELD.sub(lambda m: "_" * len(m.group(0)), template)  # offsets kept
+    try:
+        tree = ast.parse(probe, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.IfExp) and isinstance(tree.body, ast.Tuple)
+            and isinstance(tree.orelse, ast.Tuple) and not tree.orelse.elts):
+        return None
+    test = template[tree.test.col_offset:tree.test.end_col_offset]
+    if not all(_OWN_FIELD.fullmatch(f) for f in _FIELD.findall(test)):
+        return None
+    return test
 
 
 @functools.lru_cache(maxsize=1024)
@@ -225,13 +254,16 @@ class Forward:
     times an operand, or u itself, as a fused neuron's act'(z) * w_i: when u is
     0 and the gradient and those operands are finite, the node passes on
     zeros only and its backward lines are skipped, as ``Value.backward`` skips
-    a node whose partials are all zero), and the forward calls emitted
-    (``computed``, see ``_FLAT_CALL``).
+    a node whose partials are all zero), the forward calls emitted
+    (``computed``, see ``_FLAT_CALL``), and the guarded tuples (``guarded``: name
+    -> its line's index in ``body`` and its condition, see ``_guard_test``).
     """
 
-    def __init__(self, emit: Callable[[str], None], name: dict[Value, str],
+    def __init__(self, body: list[str], name: dict[Value, str],
                  uses: dict[Value, int], pinned: set[Value]) -> None:
-        self.emit, self.name, self.uses, self.pinned = emit, name, uses, pinned
+        self.body, self.name, self.uses, self.pinned = body, name, uses, pinned
+        self.emit = body.append
+        self.guarded: dict[str, tuple[int, str]] = {}
         self.inline: dict[Value, str] = {}
         self.depth: dict[Value, int] = {}
         self.lits: dict[float, str] = {}
@@ -304,8 +336,10 @@ class Forward:
             if _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):  # (a shared name changes)
                 self.computed.setdefault(expr, out)
         if need:
-            for k, t in enumerate(t_after):
+            for k, (t, test) in enumerate(zip(t_after, shape[11])):
                 un = f"u{m}_{k}"
+                if test is not None:
+                    self.guarded[un] = (len(self.body), test.format(*args_s, **kw))
                 emit(f"    {un} = {t.format(*args_s, **kw)}")
                 kw[f"u{k}"] = un
             self.local_expr[node] = [t.format(*args_s, **kw) if isinstance(o, Value) else None
@@ -313,6 +347,19 @@ class Forward:
             gated = _gated(t_local, len(t_after))
             if gated is not None:
                 self.gate[node] = (kw["u0"], [args_s[i] for i in gated])
+
+
+def lean_body(body: list[str], patches: list[tuple[int, int, list[str]]]) -> list[str]:
+    """``body`` with each patch ``(start, end, lines)`` applied: its lines ``start`` to
+    ``end`` (exclusive) replaced by ``lines`` (the patches do not overlap)."""
+    out: list[str] = []
+    at = 0
+    for start, end, lines in sorted(patches, key=lambda p: p[0]):
+        out += body[at:start]
+        out += lines
+        at = end
+    out += body[at:]
+    return out
 
 
 def emit_guards(emit: Callable[[str], None], guards: list[Any], name: dict[Value, str]) -> None:
@@ -332,11 +379,20 @@ class Backward:
     gradient passed on with partial 1.0) is that name, shared, not a copy: a
     shared name is never accumulated into, and returns to the pool when its
     last holder is done.
+
+    A node whose lines are written for either side of a guarded tuple (a
+    logsumexp's, empty unless its output is infinite) also gets lean lines
+    (``lean``: patches for :func:`lean_body`): its tuple's forward line goes,
+    and its lines become the common side's, after ``if <condition>: raise
+    _Rare``; the lean code is what CPython compiles first (a third fewer
+    instructions to compile for W-tape), the full code only if one raises.
     """
 
-    def __init__(self, emit: Callable[[str], None], gname: dict[Value, str],
+    def __init__(self, body: list[str], gname: dict[Value, str],
                  wants: set[Value], needs: set[Value], fw: Forward) -> None:
-        self.emit, self.gname, self.wants, self.needs, self.fw = emit, gname, wants, needs, fw
+        self.body, self.gname, self.wants, self.needs, self.fw = body, gname, wants, needs, fw
+        self.emit = body.append
+        self.lean: list[tuple[int, int, list[str]]] = []
         self.free: list[str] = []
         self.fresh = 1
         self.gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
@@ -442,10 +498,17 @@ class Backward:
                 emit(f"    {go} = {term}")
         if split is not None:
             cond, branches = split
+            start = len(self.body)
             for head, parts in ((f"if {cond}:", branches[0]), ("else:", branches[1])):
                 self.emit(f"    {head}")
                 for line in lines:
                     self.emit("    " + _fill(line, parts))
+            guard = self.fw.guarded.get(cond)
+            if guard is not None:  # the lean lines: the tuple's line goes (its only reader)
+                at, test = guard
+                self.lean.append((at, at + 1, []))
+                self.lean.append((start, len(self.body), [
+                    f"    if {test}: raise _Rare", *(_fill(line, branches[1]) for line in lines)]))
         if not depth_g and not kept:
             self.release(gn, holders)
 

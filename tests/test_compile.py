@@ -623,6 +623,27 @@ def test_logsumexp_and_softmax_branch_once_per_node_and_match_dynamic(data) -> N
     assert not re.search(r"_tie_share\(.*\) if ", src), src
 
 
+def test_the_lean_code_runs_until_a_rare_branch_then_the_full_code_answers() -> None:
+    # the code compiled first has no lines for a logsumexp's infinite output (nor its
+    # group's tuple): where the data reaches one, the full code is compiled and runs,
+    # for that call and every later one, with the same floats as the dynamic engine
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.softmax([a, b * a, c])
+        return autograd.logsumexp([s[0], c, s[2] * b]) * s[1]
+
+    cf = compile_fn(f)
+    ys = _run_both(cf, f, (0.5, 1.0, 2.0))
+    prog = cf.program(*ys)
+    assert "_tie_share" not in prog.fast.__code__.co_names, prog.source
+    assert "_tie_share" in prog.source  # the full code
+    for data in [(0.5, -1.0, 2.0), (0.0, -0.0, 1e308)]:  # finite outputs: still lean
+        _run_both(cf, f, data)
+    assert "_tie_share" not in prog.fast.__code__.co_names
+    for data in [(math.inf, 1.0, 2.0), (0.5, 1.0, 2.0), (-math.inf,) * 3, (1e308, 1e308, 2.0)]:
+        _run_both(cf, f, data)
+        assert "_tie_share" in prog.fast.__code__.co_names and cf.traces == 1
+
+
 def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
     # tie_share(xs, i) reads the group as one tuple, made after the output only when the
     # output is infinite (else an empty one); the forward's edge branch spells the group
