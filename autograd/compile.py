@@ -191,7 +191,7 @@ class _Program:
             emit(f"    {', '.join(f'p{j}' for j in range(len(captured)))}, = _p")
         wants = set(grad_leaves)
         info, needs, uses, pinned = analyse(order, outs, rec.guards, wants, glob)
-        fw = Forward(body, name, uses, pinned)
+        fw = Forward(body, name, uses, pinned, needs)
         for m, node in enumerate(order):
             fw.node(m, node, *info[m])
         self.calls = fw.calls

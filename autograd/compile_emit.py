@@ -34,6 +34,7 @@ _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 # partials of logsumexp are the softmax outputs over it), the same value.
 _FLAT_CALL = re.compile(r"_\w+\([^()]*\)")
 _TEMP_REF = re.compile(r"\{t\d+\}")  # a template's read of a temporary
+_CALL_IN = re.compile(r"_\w+\(")  # a template's call of a helper
 
 
 def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
@@ -114,7 +115,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
         return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, (),
-                ())
+                (), None, False, False)
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -144,8 +145,13 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     shared = not _TEMP_REF.search("".join(local))
     # each partial as the backward's g * <partial> needs it: in parentheses unless an atom
     factors = tuple(t if _atom(t) else f"({t})" for t in local)
+    # whether the partials call helpers (a call the forward made may be reused: see
+    # _reuse), and whether each is one of two sides on an after-value (see _tied)
+    calls = any(_CALL_IN.search(t) for t in local)
+    tied = bool(local) and all(t.startswith("(") and " if {u" in t for t in local)
     return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
-            shared, factors, tuple(map(_guard_test, after)))
+            shared, factors, tuple(map(_guard_test, after)), _gated(local, len(after)),
+            calls, tied)
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
@@ -228,12 +234,17 @@ def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set
         shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
         if shape is None:
             shape = shapes[(id(op), n)] = _shape(op, n, glob)
-        need = False
-        for p in node.parents:
-            if p in needs:
-                need = True
-                needs.add(node)
-                break
+        p = node._p  # the Value operands (one bare, or a tuple)
+        if type(p) is tuple:
+            need = False
+            for q in p:
+                if q in needs:
+                    need = True
+                    break
+        else:
+            need = p in needs
+        if need:
+            needs.add(node)
         fwd_uses, bwd_refs, out_ref = shape[6], shape[7], shape[8]
         for i, o in enumerate(operands):
             if isinstance(o, Value):
@@ -259,15 +270,17 @@ class Forward:
     -> its line's index in ``body`` and its condition, see ``_guard_test``).
     """
 
-    def __init__(self, body: list[str], name: dict[Value, str],
-                 uses: dict[Value, int], pinned: set[Value]) -> None:
-        self.body, self.name, self.uses, self.pinned = body, name, uses, pinned
+    def __init__(self, body: list[str], name: dict[Value, str], uses: dict[Value, int],
+                 pinned: set[Value], needs: set[Value]) -> None:
+        self.body, self.name, self.uses, self.pinned, self.needs = body, name, uses, pinned, needs
         self.emit = body.append
         self.guarded: dict[str, tuple[int, str]] = {}
         self.inline: dict[Value, str] = {}
         self.depth: dict[Value, int] = {}
         self.lits: dict[float, str] = {}
-        self.local_expr: dict[Value, list[str | None]] = {}
+        # per node its (operand, partial) for each operand a wanted gradient flows to,
+        # whether they call helpers and whether they are tied (see _shape)
+        self.local_expr: dict[Value, tuple[list[tuple[Value, str]], bool, bool]] = {}
         self.gate: dict[Value, tuple[str, list[str]]] = {}
         self.computed: dict[str, str] = {}
         self.calls = 0  # nodes emitted as calls of their op's Python functions
@@ -315,8 +328,9 @@ class Forward:
             emit(f"    {out} = {t_fwd}({joined})")
             if need:
                 emit(f"    d{m} = {t_local}({out}, {joined})")
-                self.local_expr[node] = [f"d{m}[{i}]" if isinstance(o, Value) else None
-                                         for i, o in enumerate(operands[:npar])]
+                needs = self.needs
+                self.local_expr[node] = ([(o, f"d{m}[{i}]") for i, o in enumerate(operands[:npar])
+                                          if isinstance(o, Value) and o in needs], False, False)
             return
         kw: dict[str, str] = {}
         # temporaries the partials do not read are dead after this node's lines: the
@@ -342,9 +356,12 @@ class Forward:
                     self.guarded[un] = (len(self.body), test.format(*args_s, **kw))
                 emit(f"    {un} = {t.format(*args_s, **kw)}")
                 kw[f"u{k}"] = un
-            self.local_expr[node] = [t.format(*args_s, **kw) if isinstance(o, Value) else None
-                                     for t, o in zip(shape[10], operands[:npar])]
-            gated = _gated(t_local, len(t_after))
+            needs = self.needs
+            self.local_expr[node] = ([(o, t.format(*args_s, **kw))
+                                      for t, o in zip(shape[10], operands[:npar])
+                                      if isinstance(o, Value) and o in needs],
+                                     shape[13], shape[14])
+            gated = shape[12]
             if gated is not None:
                 self.gate[node] = (kw["u0"], [args_s[i] for i in gated])
 
@@ -408,12 +425,10 @@ class Backward:
 
     def run(self, loss: Value, order: list[Value]) -> None:
         """Emit every node's backward lines, from the loss down."""
-        local_expr, needs = self.fw.local_expr, self.needs
-        for node in order:
-            if node in needs and node in local_expr:
-                for o, d in zip(node.operands, local_expr[node]):
-                    if d is not None and o in needs:
-                        self.incoming[o] = self.incoming.get(o, 0) + 1
+        needs, incoming = self.needs, self.incoming
+        for pairs, _, _ in self.fw.local_expr.values():
+            for o, _ in pairs:
+                incoming[o] = incoming.get(o, 0) + 1
         self.gname[loss] = "g0"
         self.emit("    g0 = 1.0")
         for node in reversed(order):
@@ -430,9 +445,10 @@ class Backward:
         """Emit the lines passing ``node``'s gradient ``gn`` (an expression of
         nesting ``depth_g`` when pending) on to its operands."""
         emit, gname, incoming, wants = self.emit, self.gname, self.incoming, self.wants
-        computed = self.fw.computed
-        pairs = [(o, _reuse(d, computed)) for o, d in zip(node.operands, self.fw.local_expr[node])
-                 if d is not None and o in self.needs]
+        pairs, calls, tied = self.fw.local_expr[node]
+        if calls and self.fw.computed:
+            computed = self.fw.computed
+            pairs = [(o, _reuse(d, computed)) for o, d in pairs]
         if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):
             tmp = self.new_name()
             emit(f"    {tmp} = {gn}")
@@ -459,11 +475,11 @@ class Backward:
         kept = False  # a pending expression reads gn: keep its name out of the pool
         ind = "    "
         fresh_names: set[str] = set()
-        split = _tied(pairs) if gating is None and len(pairs) > 1 else None
+        split = _tied(pairs) if tied and gating is None and len(pairs) > 1 else None
         lines: list[str] = []
-        if split is not None:  # the lines once, with a slot per partial; filled in below
+        if split is not None:  # a line per partial, ending with it: completed below
             emit = lines.append
-            pairs = [(o, f"__d{k}__") for k, (o, _) in enumerate(pairs)]
+            pairs = [(o, "") for o, _ in pairs]
         elif gating is not None:
             for o, _ in pairs:  # names first given here start at 0.0 (what they hold if skipped)
                 if o not in gname:
@@ -497,18 +513,19 @@ class Backward:
                 go = gname[o] = self.new_name()
                 emit(f"    {go} = {term}")
         if split is not None:
-            cond, branches = split
-            start = len(self.body)
-            for head, parts in ((f"if {cond}:", branches[0]), ("else:", branches[1])):
-                self.emit(f"    {head}")
-                for line in lines:
-                    self.emit("    " + _fill(line, parts))
+            cond, (side_a, side_b) = split
+            body = self.body
+            start = len(body)
+            common = [line + d for line, d in zip(lines, side_b)]
+            body.append(f"    if {cond}:")
+            body += ["    " + line + d for line, d in zip(lines, side_a)]
+            body.append("    else:")
+            body += ["    " + line for line in common]
             guard = self.fw.guarded.get(cond)
             if guard is not None:  # the lean lines: the tuple's line goes (its only reader)
                 at, test = guard
                 self.lean.append((at, at + 1, []))
-                self.lean.append((start, len(self.body), [
-                    f"    if {test}: raise _Rare", *(_fill(line, branches[1]) for line in lines)]))
+                self.lean.append((start, len(body), [f"    if {test}: raise _Rare", *common]))
         if not depth_g and not kept:
             self.release(gn, holders)
 
@@ -521,7 +538,6 @@ class Backward:
             self.free.append(gn)  # every consumer of node is done: reuse its name
 
 
-_SLOT = re.compile(r"__d(\d+)__")
 # a partial taking one of two values on a name computed once per node (logsumexp's
 # tie_share(xs, i) where its output is infinite, else exp(xs[i] - out)): each side a
 # name or a call on names
@@ -537,11 +553,6 @@ def _tied(pairs: list[tuple[Any, str]]) -> tuple[str, tuple[list[str], list[str]
         return None
     sides = [[m.group(1) for m in found if m], [m.group(3) for m in found if m]]
     return found[0].group(2), (sides[0], sides[1])  # type: ignore[union-attr]
-
-
-def _fill(line: str, parts: list[str]) -> str:
-    """``line`` with each slot ``__d<k>__`` replaced by ``parts[k]``."""
-    return _SLOT.sub(lambda m: parts[int(m.group(1))], line)
 
 
 def _times(g: str, d: str, pending: bool = False) -> str:
