@@ -61,6 +61,7 @@ from autograd.compile_emit import (
     emit_guards,
     lean_body,
     names,
+    rare,
 )
 from autograd.engine import Value
 from autograd.numerics import RAISING as _RAISING
@@ -182,7 +183,7 @@ class _Program:
             warn_constants(fn, rec.made, captured)
 
         glob: dict[str, Any] = {"_nan": float("nan"), "_inf": _INF, "_GuardFailed": GuardFailed,
-                                "_Rare": RareBranch}
+                                "_Rare": RareBranch, "_rare": rare}
         body: list[str] = []
         emit = body.append
         if targs:
@@ -201,11 +202,8 @@ class _Program:
         gname: dict[Value, str] = {v: f"g_{name[v]}" for v in grad_leaves}
         if grad_leaves:
             emit(f"    {', '.join(gname[v] for v in grad_leaves)}, = _g")
-        lean: list[tuple[int, int, list[str]]] = []
         if loss in interior and loss in needs:
-            bw = Backward(body, gname, wants, needs, fw)
-            bw.run(loss, order)
-            lean = bw.lean
+            Backward(body, gname, wants, needs, fw).run(loss, order)
         elif loss in wants:  # the loss is itself a leaf argument or parameter
             emit(f"    {gname[loss]} += 1.0")
         ret_grads = [gname[v] for v in grad_leaves]
@@ -214,7 +212,7 @@ class _Program:
         emit(f"    _x, _p, _g = yield ({outs_s},), ({grads_s})")  # one run a turn: see _build
         head = "def _compiled(_x, _p, _g):\n    while True:\n    "
         self._build(head + "\n    ".join(body) + "\n", glob,
-                    head + "\n    ".join(lean_body(body, lean)) + "\n" if lean else None)
+                    head + "\n    ".join(lean_body(body, fw.lean)) + "\n" if fw.lean else None)
         self.trace_outputs = tuple(o.data for o in outs)
         self.ops = dict(Counter(_op_name(node) for node in order))
 

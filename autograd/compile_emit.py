@@ -21,12 +21,19 @@ from typing import Any
 from autograd.engine import Value
 from autograd.trace import TraceError, literal
 
-__all__ = ["Backward", "Forward", "RareBranch", "analyse", "emit_guards", "lean_body", "names"]
+__all__ = ["Backward", "Forward", "RareBranch", "analyse", "emit_guards", "lean_body", "names",
+           "rare"]
 
 
 class RareBranch(Exception):
     """Raised by a trace's lean code where the data takes a branch only its full code
     has (a logsumexp's partials at an infinite output): the full code runs instead."""
+
+
+def rare() -> Any:
+    """The lean code's side of a finiteness test that only a non-finite value takes
+    (``_rare()``, see ``_lean_forward``): raise :class:`RareBranch`."""
+    raise RareBranch
 
 _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 # A call of a helper on names and literals only (``_exp(v4 - v5)``): a forward
@@ -115,7 +122,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
         return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, (),
-                (), None, False, False)
+                (), None, False, False, None)
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -151,7 +158,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     tied = bool(local) and all(t.startswith("(") and " if {u" in t for t in local)
     return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
             shared, factors, tuple(map(_guard_test, after)), _gated(local, len(after)),
-            calls, tied)
+            calls, tied, _lean_forward(fwd))
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
@@ -164,17 +171,11 @@ def _guard_test(template: str) -> str | None:
     tuple built only where a partial reads it: logsumexp's at an infinite output),
     when ``c`` reads the output and operands only (names holding their value all
     through the backward, unlike a temporary's shared name); None otherwise."""
-    if "{{" in template or "\n" in template:
-        return None
-    probe = _FIELD.sub(lambda m: "_" * len(m.group(0)), template)  # offsets kept
-    try:
-        tree = ast.parse(probe, mode="eval").body
-    except SyntaxError:
-        return None
+    tree = _offsets_probe(template)
     if not (isinstance(tree, ast.IfExp) and isinstance(tree.body, ast.Tuple)
             and isinstance(tree.orelse, ast.Tuple) and not tree.orelse.elts):
         return None
-    test = template[tree.test.col_offset:tree.test.end_col_offset]
+    test = _text(template, tree.test)
     if not all(_OWN_FIELD.fullmatch(f) for f in _FIELD.findall(test)):
         return None
     return test
@@ -194,6 +195,41 @@ def _bare(template: str) -> str:
     except SyntaxError:  # (a generator expression, a walrus...)
         same = False
     return template[1:-1] if same else template
+
+
+def _offsets_probe(template: str) -> ast.expr | None:
+    """``template`` parsed as an expression, each field a name of its own length (the
+    nodes' offsets are the template's); None if it is no one-line expression."""
+    if "{{" in template or "\n" in template:
+        return None
+    try:
+        return ast.parse(_FIELD.sub(lambda m: "_" * len(m.group(0)), template), mode="eval").body
+    except SyntaxError:
+        return None
+
+
+def _text(template: str, node: ast.expr) -> str:
+    return template[node.col_offset:node.end_col_offset]
+
+
+@functools.lru_cache(maxsize=1024)
+def _lean_forward(template: str) -> tuple[str, str] | None:
+    """For a forward template ``a if x - x == 0.0 else b`` (a finiteness test: only
+    an infinite or nan ``x`` takes ``b``, logsumexp's helper where its largest entry
+    is not finite), ``b`` and what follows it: the lean line has ``_rare()``
+    (raising :class:`RareBranch`) in place of ``b``. None for any other template."""
+    tree = _offsets_probe(template)
+    if not isinstance(tree, ast.IfExp):
+        return None
+    test = tree.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == 0.0 and isinstance(test.left, ast.BinOp)
+            and isinstance(test.left.op, ast.Sub)
+            and isinstance(test.left.left, ast.Name)  # a field or a name
+            and _text(template, test.left.left) == _text(template, test.left.right)):
+        return None
+    return _text(template, tree.orelse), template[tree.orelse.end_col_offset:]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -275,6 +311,7 @@ class Forward:
         self.body, self.name, self.uses, self.pinned, self.needs = body, name, uses, pinned, needs
         self.emit = body.append
         self.guarded: dict[str, tuple[int, str]] = {}
+        self.lean: list[tuple[int, int, list[str]]] = []  # patches for lean_body
         self.inline: dict[Value, str] = {}
         self.depth: dict[Value, int] = {}
         self.lits: dict[float, str] = {}
@@ -345,6 +382,11 @@ class Forward:
             self.inline[node] = f"({expr})"
             self.depth[node] = dep + 1
         else:
+            if shape[15] is not None:  # the lean line raises where the full one is rare
+                rare, tail = shape[15]
+                cut = len(expr) - len(tail) - len(rare.format(*args_s, **kw))
+                at = len(self.body)
+                self.lean.append((at, at + 1, [f"    {out} = {expr[:cut]}_rare(){tail}"]))
             emit(f"    {out} = {expr}")
             kw["out"] = out
             if _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):  # (a shared name changes)
@@ -409,7 +451,7 @@ class Backward:
                  wants: set[Value], needs: set[Value], fw: Forward) -> None:
         self.body, self.gname, self.wants, self.needs, self.fw = body, gname, wants, needs, fw
         self.emit = body.append
-        self.lean: list[tuple[int, int, list[str]]] = []
+        self.lean = fw.lean
         self.free: list[str] = []
         self.fresh = 1
         self.gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
