@@ -16,7 +16,7 @@ import ast
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from autograd.engine import Value
 from autograd.trace import TraceError, literal
@@ -109,7 +109,29 @@ def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None
     return got
 
 
-def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
+class _Shape(NamedTuple):
+    """How to emit one op with one operand count (:func:`_shape`)."""
+
+    templated: bool  # from templates (else calls of the op's functions)
+    temps: tuple[str, ...]  # the temporaries' templates
+    fwd: str  # the output's template (for calls: the forward function's name)
+    after: tuple[str, ...]  # the after-values' templates
+    local: tuple[str, ...] | str  # the partials' (for calls: the local function's name)
+    npar: int  # operands that get a gradient (the op's parameters come last)
+    fwd_uses: tuple[int, ...]  # per operand, how often the forward lines read it
+    bwd_refs: frozenset[int]  # the operands the backward reads
+    out_ref: bool  # whether the backward reads the output
+    shared: bool  # temporaries only its own forward lines read (names shared: Forward.node)
+    factors: tuple[str, ...]  # each partial as g * <partial> needs it
+    guard_tests: tuple[str | None, ...]  # per after-value, see _guard_test
+    gated: list[int] | None  # see _gated
+    calls: bool  # partials calling helpers (see _reuse)
+    tied: bool  # each partial one of two sides on an after-value (see _tied)
+    lean_fwd: tuple[str, str] | None  # see _lean_forward
+    flat: bool  # the forward a call on its fields only (see _FLAT_CALL)
+
+
+def _shape(op: Any, n: int, glob: dict[str, Any]) -> _Shape:
     """How to emit ``op`` with ``n`` operands: its templates, or its functions' names."""
     npar = n - op.params
     cg = op.codegen
@@ -121,8 +143,8 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_f"] = op.forward
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
-        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, (),
-                (), None, False, False, None)
+        return _Shape(False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True,
+                      (), (), None, False, False, None, False)
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -156,9 +178,9 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     # _reuse), and whether each is one of two sides on an after-value (see _tied)
     calls = any(_CALL_IN.search(t) for t in local)
     tied = bool(local) and all(t.startswith("(") and " if {u" in t for t in local)
-    return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
-            shared, factors, tuple(map(_guard_test, after)), _gated(local, len(after)),
-            calls, tied, _lean_forward(fwd))
+    return _Shape(True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
+                  shared, factors, tuple(map(_guard_test, after)), _gated(local, len(after)),
+                  calls, tied, _lean_forward(fwd), bool(_FLAT_CALL.fullmatch(fwd)))
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
@@ -254,7 +276,7 @@ def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set
     uses each node; and the nodes that must keep a name (``pinned``: outputs,
     guards and values backward reads). The others may be inlined into their
     one consumer's expression."""
-    shapes: dict[tuple[int, int], tuple[Any, ...]] = {}
+    shapes: dict[tuple[int, int], _Shape] = {}
     needs = set(wants)
     uses: dict[Value, int] = {}
     pinned: set[Value] = set(outs)
@@ -281,7 +303,7 @@ def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set
             need = p in needs
         if need:
             needs.add(node)
-        fwd_uses, bwd_refs, out_ref = shape[6], shape[7], shape[8]
+        fwd_uses, bwd_refs, out_ref = shape.fwd_uses, shape.bwd_refs, shape.out_ref
         for i, o in enumerate(operands):
             if isinstance(o, Value):
                 uses[o] = uses.get(o, 0) + fwd_uses[i]
@@ -346,7 +368,7 @@ class Forward:
                 args_s.append(lit)
         return args_s, dep
 
-    def node(self, m: int, node: Value, operands: tuple[Any, ...], shape: tuple[Any, ...],
+    def node(self, m: int, node: Value, operands: tuple[Any, ...], shape: _Shape,
              need: bool) -> None:
         """Emit node ``m`` (or keep it as an expression for its one consumer)."""
         emit = self.emit
@@ -372,7 +394,7 @@ class Forward:
         kw: dict[str, str] = {}
         # temporaries the partials do not read are dead after this node's lines: the
         # same few names for every node (fewer slots in the frame)
-        shared = shape[9]
+        shared = shape.shared
         for k, t in enumerate(t_temps):
             tn = f"t{k}" if shared else f"t{m}_{k}"
             emit(f"    {tn} = {t.format(*args_s, **kw)}")
@@ -382,17 +404,18 @@ class Forward:
             self.inline[node] = f"({expr})"
             self.depth[node] = dep + 1
         else:
-            if shape[15] is not None:  # the lean line raises where the full one is rare
-                rare, tail = shape[15]
+            if shape.lean_fwd is not None:  # the lean line raises where the full one is rare
+                rare, tail = shape.lean_fwd
                 cut = len(expr) - len(tail) - len(rare.format(*args_s, **kw))
                 at = len(self.body)
                 self.lean.append((at, at + 1, [f"    {out} = {expr[:cut]}_rare(){tail}"]))
             emit(f"    {out} = {expr}")
             kw["out"] = out
-            if _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):  # (a shared name changes)
+            if shape.flat and _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):
+                # (a shared name changes)
                 self.computed.setdefault(expr, out)
         if need:
-            for k, (t, test) in enumerate(zip(t_after, shape[11])):
+            for k, (t, test) in enumerate(zip(t_after, shape.guard_tests)):
                 un = f"u{m}_{k}"
                 if test is not None:
                     self.guarded[un] = (len(self.body), test.format(*args_s, **kw))
@@ -400,10 +423,10 @@ class Forward:
                 kw[f"u{k}"] = un
             needs = self.needs
             self.local_expr[node] = ([(o, t.format(*args_s, **kw))
-                                      for t, o in zip(shape[10], operands[:npar])
+                                      for t, o in zip(shape.factors, operands[:npar])
                                       if isinstance(o, Value) and o in needs],
-                                     shape[13], shape[14])
-            gated = shape[12]
+                                     shape.calls, shape.tied)
+            gated = shape.gated
             if gated is not None:
                 self.gate[node] = (kw["u0"], [args_s[i] for i in gated])
 
