@@ -6,8 +6,10 @@ the code), :func:`analyse` (each node's emission shape, which nodes a wanted
 gradient flows through, which can be inlined), :class:`Forward` (the forward
 lines, from each op's templates or calls of its functions), :func:`emit_guards`
 and :class:`Backward` (the backward lines, in ``Value.backward``'s order and
-accumulation order). No derivative formula lives here: every line comes from
-an op-table entry (:mod:`autograd.ops`).
+accumulation order). :class:`Forward` and :class:`Backward` also note which
+lines the *lean* code (:func:`lean_body`) leaves out for ``raise _Rare``: the
+sides of a finiteness or infinity test that only IEEE edges take. No derivative
+formula lives here: every line comes from an op-table entry (:mod:`autograd.ops`).
 """
 
 from __future__ import annotations
@@ -466,8 +468,8 @@ class Backward:
     logsumexp's, empty unless its output is infinite) also gets lean lines
     (``lean``: patches for :func:`lean_body`): its tuple's forward line goes,
     and its lines become the common side's, after ``if <condition>: raise
-    _Rare``; the lean code is what CPython compiles first (a third fewer
-    instructions to compile for W-tape), the full code only if one raises.
+    _Rare`` (``Forward`` adds those of the forward, see ``_lean_forward``); the
+    lean code is what CPython compiles first, the full code only if it raises.
     """
 
     def __init__(self, body: list[str], gname: dict[Value, str],
