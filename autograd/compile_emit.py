@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import string
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -111,6 +112,39 @@ def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None
     return got
 
 
+_Fill = Callable[[list[str], dict[str, str]], str]  # see _filler
+
+
+@functools.lru_cache(maxsize=4096)
+def _filler(template: str) -> _Fill:
+    """``template`` as a function of the operands' texts and the other fields' (``{out}``,
+    ``{t0}``...): ``template.format(*args, **kw)``, compiled once to an f-string (a
+    few times faster: W-tape fills some 50,000 templates)."""
+    env: dict[str, str] = {}
+    parts = []
+    for k, (text, field, spec, conversion) in enumerate(string.Formatter().parse(template)):
+        if text:
+            env[f"_s{k}"] = text
+            parts.append(f"{{_s{k}}}")
+        if field is not None:
+            if spec or conversion or not (field.isdigit() or field.isidentifier()):
+                return lambda args, kw: template.format(*args, **kw)
+            parts.append(f"{{a[{int(field)}]}}" if field.isdigit() else f"{{k[{field!r}]}}")
+    fill: _Fill = eval(f"lambda a, k: f{''.join(parts)!r}", env)  # our own text: no input's
+    return fill
+
+
+class _Fillers(NamedTuple):
+    """A templated shape's templates as functions (:func:`_filler`)."""
+
+    temps: tuple[_Fill, ...]
+    fwd: _Fill
+    after: tuple[_Fill, ...]
+    factors: tuple[_Fill, ...]
+    tests: tuple[_Fill | None, ...]  # the guard tests'
+    rare: _Fill | None  # the lean forward's side (see _lean_forward)
+
+
 class _Shape(NamedTuple):
     """How to emit one op with one operand count (:func:`_shape`)."""
 
@@ -131,6 +165,7 @@ class _Shape(NamedTuple):
     tied: bool  # each partial one of two sides on an after-value (see _tied)
     lean_fwd: tuple[str, str] | None  # see _lean_forward
     flat: bool  # the forward a call on its fields only (see _FLAT_CALL)
+    fill: _Fillers | None  # the templates as functions (None for calls)
 
 
 def _shape(op: Any, n: int, glob: dict[str, Any]) -> _Shape:
@@ -146,7 +181,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> _Shape:
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
         return _Shape(False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True,
-                      (), (), None, False, False, None, False)
+                      (), (), None, False, False, None, False, None)
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -180,9 +215,15 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> _Shape:
     # _reuse), and whether each is one of two sides on an after-value (see _tied)
     calls = any(_CALL_IN.search(t) for t in local)
     tied = bool(local) and all(t.startswith("(") and " if {u" in t for t in local)
+    tests = tuple(map(_guard_test, after))
+    lean = _lean_forward(fwd)
+    fill = _Fillers(tuple(map(_filler, temps)), _filler(fwd), tuple(map(_filler, after)),
+                    tuple(map(_filler, factors)),
+                    tuple(None if t is None else _filler(t) for t in tests),
+                    None if lean is None else _filler(lean[0]))
     return _Shape(True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
-                  shared, factors, tuple(map(_guard_test, after)), _gated(local, len(after)),
-                  calls, tied, _lean_forward(fwd), bool(_FLAT_CALL.fullmatch(fwd)))
+                  shared, factors, tests, _gated(local, len(after)), calls, tied, lean,
+                  bool(_FLAT_CALL.fullmatch(fwd)), fill)
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
@@ -394,21 +435,22 @@ class Forward:
                                           if isinstance(o, Value) and o in needs], False, False)
             return
         kw: dict[str, str] = {}
+        fill: _Fillers = shape.fill  # type: ignore[assignment]
         # temporaries the partials do not read are dead after this node's lines: the
         # same few names for every node (fewer slots in the frame)
         shared = shape.shared
-        for k, t in enumerate(t_temps):
+        for k, f in enumerate(fill.temps):
             tn = f"t{k}" if shared else f"t{m}_{k}"
-            emit(f"    {tn} = {t.format(*args_s, **kw)}")
+            emit(f"    {tn} = {f(args_s, kw)}")
             kw[f"t{k}"] = tn
-        expr = t_fwd.format(*args_s, **kw)
+        expr = fill.fwd(args_s, kw)
         if can_inline and not (need and t_after):
             self.inline[node] = f"({expr})"
             self.depth[node] = dep + 1
         else:
-            if shape.lean_fwd is not None:  # the lean line raises where the full one is rare
-                rare, tail = shape.lean_fwd
-                cut = len(expr) - len(tail) - len(rare.format(*args_s, **kw))
+            if fill.rare is not None:  # the lean line raises where the full one is rare
+                tail = shape.lean_fwd[1]  # type: ignore[index]
+                cut = len(expr) - len(tail) - len(fill.rare(args_s, kw))
                 at = len(self.body)
                 self.lean.append((at, at + 1, [f"    {out} = {expr[:cut]}_rare(){tail}"]))
             emit(f"    {out} = {expr}")
@@ -417,15 +459,15 @@ class Forward:
                 # (a shared name changes)
                 self.computed.setdefault(expr, out)
         if need:
-            for k, (t, test) in enumerate(zip(t_after, shape.guard_tests)):
+            for k, (f, test) in enumerate(zip(fill.after, fill.tests)):
                 un = f"u{m}_{k}"
                 if test is not None:
-                    self.guarded[un] = (len(self.body), test.format(*args_s, **kw))
-                emit(f"    {un} = {t.format(*args_s, **kw)}")
+                    self.guarded[un] = (len(self.body), test(args_s, kw))
+                emit(f"    {un} = {f(args_s, kw)}")
                 kw[f"u{k}"] = un
             needs = self.needs
-            self.local_expr[node] = ([(o, t.format(*args_s, **kw))
-                                      for t, o in zip(shape.factors, operands[:npar])
+            self.local_expr[node] = ([(o, f(args_s, kw))
+                                      for f, o in zip(fill.factors, operands[:npar])
                                       if isinstance(o, Value) and o in needs],
                                      shape.calls, shape.tied)
             gated = shape.gated
