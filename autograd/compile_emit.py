@@ -564,8 +564,9 @@ class Backward:
             gn, depth_g = tmp, 0
         holders = self.holders.get(gn, 1) if not depth_g else 0
         gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
-        if gating is None and len(pairs) > 1 and pairs[0][1] not in ("1.0", "-1.0") and all(
-                d == pairs[0][1] for _, d in pairs):  # mean's 1.0 / n: one product, shared
+        if (gating is None and len(pairs) > 1 and pairs[0][1] == pairs[1][1]
+                and pairs[0][1] not in ("1.0", "-1.0")
+                and all(d == pairs[0][1] for _, d in pairs)):  # mean's 1.0 / n: one product
             tmp = self.new_name()
             emit(f"    {tmp} = {_times(gn, pairs[0][1], depth_g > 0)}")
             if not depth_g:
@@ -600,7 +601,7 @@ class Backward:
             ind = "        "
         last = len(pairs) - 1
         for k, (o, d) in enumerate(pairs):
-            term = _times(gn, d, pending)
+            term = f"{gn} * {d}" if d != "1.0" and d != "-1.0" else _times(gn, d, pending)
             go = gname.get(o)
             if go is not None:
                 if go in fresh_names:
