@@ -214,7 +214,7 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> _Shape:
     # whether the partials call helpers (a call the forward made may be reused: see
     # _reuse), and whether each is one of two sides on an after-value (see _tied)
     calls = any(_CALL_IN.search(t) for t in local)
-    tied = bool(local) and all(t.startswith("(") and " if {u" in t for t in local)
+    tied = bool(factors) and all(f.startswith("(") and " if {u" in f for f in factors)
     tests = tuple(map(_guard_test, after))
     lean = _lean_forward(fwd)
     fill = _Fillers(tuple(map(_filler, temps)), _filler(fwd), tuple(map(_filler, after)),
