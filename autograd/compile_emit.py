@@ -274,6 +274,7 @@ def _offsets_probe(template: str) -> ast.expr | None:
 
 
 def _text(template: str, node: ast.expr) -> str:
+    """The text of ``node``, a part of :func:`_offsets_probe`'s tree, in ``template``."""
     return template[node.col_offset:node.end_col_offset]
 
 
