@@ -6,8 +6,10 @@ the code), :func:`analyse` (each node's emission shape, which nodes a wanted
 gradient flows through, which can be inlined), :class:`Forward` (the forward
 lines, from each op's templates or calls of its functions), :func:`emit_guards`
 and :class:`Backward` (the backward lines, in ``Value.backward``'s order and
-accumulation order). No derivative formula lives here: every line comes from
-an op-table entry (:mod:`autograd.ops`).
+accumulation order). :class:`Forward` and :class:`Backward` also note which
+lines the *lean* code (:func:`lean_body`) leaves out for ``raise _Rare``: the
+sides of a finiteness or infinity test that only IEEE edges take. No derivative
+formula lives here: every line comes from an op-table entry (:mod:`autograd.ops`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,26 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import string
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from autograd.engine import Value
 from autograd.trace import TraceError, literal
 
-__all__ = ["Backward", "Forward", "analyse", "emit_guards", "names"]
+__all__ = ["Backward", "Forward", "RareBranch", "analyse", "emit_guards", "lean_body", "names",
+           "rare"]
+
+
+class RareBranch(Exception):
+    """Raised by a trace's lean code where the data takes a branch only its full code
+    has (a logsumexp's partials at an infinite output): the full code runs instead."""
+
+
+def rare() -> Any:
+    """The lean code's side of a finiteness test that only a non-finite value takes
+    (``_rare()``, see ``_lean_forward``): raise :class:`RareBranch`."""
+    raise RareBranch
 
 _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 # A call of a helper on names and literals only (``_exp(v4 - v5)``): a forward
@@ -29,6 +44,7 @@ _MAX_INLINE = 6  # deepest nesting of inlined expressions (keeps lines short)
 # partials of logsumexp are the softmax outputs over it), the same value.
 _FLAT_CALL = re.compile(r"_\w+\([^()]*\)")
 _TEMP_REF = re.compile(r"\{t\d+\}")  # a template's read of a temporary
+_CALL_IN = re.compile(r"_\w+\(")  # a template's call of a helper
 
 
 def _gated(local: tuple[str, ...], n_after: int) -> list[int] | None:
@@ -96,7 +112,63 @@ def _compile_templates(op: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None
     return got
 
 
-def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
+_Fill = Callable[[list[str], dict[str, str]], str]  # see _filler
+
+
+@functools.lru_cache(maxsize=4096)
+def _filler(template: str) -> _Fill:
+    """``template`` as a function of the operands' texts and the other fields' (``{out}``,
+    ``{t0}``...): ``template.format(*args, **kw)``, compiled once to an f-string (a
+    few times faster: W-tape fills some 50,000 templates)."""
+    env: dict[str, str] = {}
+    parts = []
+    for k, (text, field, spec, conversion) in enumerate(string.Formatter().parse(template)):
+        if text:
+            env[f"_s{k}"] = text
+            parts.append(f"{{_s{k}}}")
+        if field is not None:
+            if spec or conversion or not (field.isdigit() or field.isidentifier()):
+                return lambda args, kw: template.format(*args, **kw)
+            parts.append(f"{{a[{int(field)}]}}" if field.isdigit() else f"{{k[{field!r}]}}")
+    fill: _Fill = eval(f"lambda a, k: f{''.join(parts)!r}", env)  # our own text: no input's
+    return fill
+
+
+class _Fillers(NamedTuple):
+    """A templated shape's templates as functions (:func:`_filler`)."""
+
+    temps: tuple[_Fill, ...]
+    fwd: _Fill
+    after: tuple[_Fill, ...]
+    factors: tuple[_Fill, ...]
+    tests: tuple[_Fill | None, ...]  # the guard tests'
+    rare: _Fill | None  # the lean forward's side (see _lean_forward)
+
+
+class _Shape(NamedTuple):
+    """How to emit one op with one operand count (:func:`_shape`)."""
+
+    templated: bool  # from templates (else calls of the op's functions)
+    temps: tuple[str, ...]  # the temporaries' templates
+    fwd: str  # the output's template (for calls: the forward function's name)
+    after: tuple[str, ...]  # the after-values' templates
+    local: tuple[str, ...] | str  # the partials' (for calls: the local function's name)
+    npar: int  # operands that get a gradient (the op's parameters come last)
+    fwd_uses: tuple[int, ...]  # per operand, how often the forward lines read it
+    bwd_refs: frozenset[int]  # the operands the backward reads
+    out_ref: bool  # whether the backward reads the output
+    shared: bool  # temporaries only its own forward lines read (names shared: Forward.node)
+    factors: tuple[str, ...]  # each partial as g * <partial> needs it
+    guard_tests: tuple[str | None, ...]  # per after-value, see _guard_test
+    gated: list[int] | None  # see _gated
+    calls: bool  # partials calling helpers (see _reuse)
+    tied: bool  # each partial one of two sides on an after-value (see _tied)
+    lean_fwd: tuple[str, str] | None  # see _lean_forward
+    flat: bool  # the forward a call on its fields only (see _FLAT_CALL)
+    fill: _Fillers | None  # the templates as functions (None for calls)
+
+
+def _shape(op: Any, n: int, glob: dict[str, Any]) -> _Shape:
     """How to emit ``op`` with ``n`` operands: its templates, or its functions' names."""
     npar = n - op.params
     cg = op.codegen
@@ -108,7 +180,8 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
         glob[base + "_f"] = op.forward
         glob[base + "_l"] = op.local
         every = frozenset(range(n))
-        return (False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True, ())
+        return _Shape(False, (), base + "_f", (), base + "_l", npar, (1,) * n, every, True, True,
+                      (), (), None, False, False, None, False, None)
     rendered = _compile_templates(op)
     for key, val in (cg.names if rendered is None else rendered[1]).items():
         if glob.get(key, val) is not val:
@@ -138,11 +211,39 @@ def _shape(op: Any, n: int, glob: dict[str, Any]) -> tuple[Any, ...]:
     shared = not _TEMP_REF.search("".join(local))
     # each partial as the backward's g * <partial> needs it: in parentheses unless an atom
     factors = tuple(t if _atom(t) else f"({t})" for t in local)
-    return (True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
-            shared, factors)
+    # whether the partials call helpers (a call the forward made may be reused: see
+    # _reuse), and whether each is one of two sides on an after-value (see _tied)
+    calls = any(_CALL_IN.search(t) for t in local)
+    tied = bool(factors) and all(f.startswith("(") and " if {u" in f for f in factors)
+    tests = tuple(map(_guard_test, after))
+    lean = _lean_forward(fwd)
+    fill = _Fillers(tuple(map(_filler, temps)), _filler(fwd), tuple(map(_filler, after)),
+                    tuple(map(_filler, factors)),
+                    tuple(None if t is None else _filler(t) for t in tests),
+                    None if lean is None else _filler(lean[0]))
+    return _Shape(True, temps, fwd, after, local, npar, fwd_uses, bwd_refs, "{out}" in bwd_text,
+                  shared, factors, tests, _gated(local, len(after)), calls, tied, lean,
+                  bool(_FLAT_CALL.fullmatch(fwd)), fill)
 
 
 _FIELD = re.compile(r"\{\w+\}")  # a template's field: {0}, {t1}, {out}
+_OWN_FIELD = re.compile(r"\{(?:\d+|out)\}")  # a field of an operand or of the output
+
+
+@functools.lru_cache(maxsize=1024)
+def _guard_test(template: str) -> str | None:
+    """The condition ``c`` of an after-template ``(<tuple> if c else ())`` (a group's
+    tuple built only where a partial reads it: logsumexp's at an infinite output),
+    when ``c`` reads the output and operands only (names holding their value all
+    through the backward, unlike a temporary's shared name); None otherwise."""
+    tree = _offsets_probe(template)
+    if not (isinstance(tree, ast.IfExp) and isinstance(tree.body, ast.Tuple)
+            and isinstance(tree.orelse, ast.Tuple) and not tree.orelse.elts):
+        return None
+    test = _text(template, tree.test)
+    if not all(_OWN_FIELD.fullmatch(f) for f in _FIELD.findall(test)):
+        return None
+    return test
 
 
 @functools.lru_cache(maxsize=1024)
@@ -159,6 +260,42 @@ def _bare(template: str) -> str:
     except SyntaxError:  # (a generator expression, a walrus...)
         same = False
     return template[1:-1] if same else template
+
+
+def _offsets_probe(template: str) -> ast.expr | None:
+    """``template`` parsed as an expression, each field a name of its own length (the
+    nodes' offsets are the template's); None if it is no one-line expression."""
+    if "{{" in template or "\n" in template:
+        return None
+    try:
+        return ast.parse(_FIELD.sub(lambda m: "_" * len(m.group(0)), template), mode="eval").body
+    except SyntaxError:
+        return None
+
+
+def _text(template: str, node: ast.expr) -> str:
+    """The text of ``node``, a part of :func:`_offsets_probe`'s tree, in ``template``."""
+    return template[node.col_offset:node.end_col_offset]
+
+
+@functools.lru_cache(maxsize=1024)
+def _lean_forward(template: str) -> tuple[str, str] | None:
+    """For a forward template ``a if x - x == 0.0 else b`` (a finiteness test: only
+    an infinite or nan ``x`` takes ``b``, logsumexp's helper where its largest entry
+    is not finite), ``b`` and what follows it: the lean line has ``_rare()``
+    (raising :class:`RareBranch`) in place of ``b``. None for any other template."""
+    tree = _offsets_probe(template)
+    if not isinstance(tree, ast.IfExp):
+        return None
+    test = tree.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == 0.0 and isinstance(test.left, ast.BinOp)
+            and isinstance(test.left.op, ast.Sub)
+            and isinstance(test.left.left, ast.Name)  # a field or a name
+            and _text(template, test.left.left) == _text(template, test.left.right)):
+        return None
+    return _text(template, tree.orelse), template[tree.orelse.end_col_offset:]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -183,7 +320,7 @@ def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set
     uses each node; and the nodes that must keep a name (``pinned``: outputs,
     guards and values backward reads). The others may be inlined into their
     one consumer's expression."""
-    shapes: dict[tuple[int, int], tuple[Any, ...]] = {}
+    shapes: dict[tuple[int, int], _Shape] = {}
     needs = set(wants)
     uses: dict[Value, int] = {}
     pinned: set[Value] = set(outs)
@@ -199,13 +336,18 @@ def analyse(order: list[Value], outs: list[Value], guards: list[Any], wants: set
         shape = shapes.get((id(op), n))  # Op hashes all its fields: key by identity
         if shape is None:
             shape = shapes[(id(op), n)] = _shape(op, n, glob)
-        need = False
-        for p in node.parents:
-            if p in needs:
-                need = True
-                needs.add(node)
-                break
-        fwd_uses, bwd_refs, out_ref = shape[6], shape[7], shape[8]
+        p = node._p  # the Value operands (one bare, or a tuple)
+        if type(p) is tuple:
+            need = False
+            for q in p:
+                if q in needs:
+                    need = True
+                    break
+        else:
+            need = p in needs
+        if need:
+            needs.add(node)
+        fwd_uses, bwd_refs, out_ref = shape.fwd_uses, shape.bwd_refs, shape.out_ref
         for i, o in enumerate(operands):
             if isinstance(o, Value):
                 uses[o] = uses.get(o, 0) + fwd_uses[i]
@@ -225,17 +367,23 @@ class Forward:
     times an operand, or u itself, as a fused neuron's act'(z) * w_i: when u is
     0 and the gradient and those operands are finite, the node passes on
     zeros only and its backward lines are skipped, as ``Value.backward`` skips
-    a node whose partials are all zero), and the forward calls emitted
-    (``computed``, see ``_FLAT_CALL``).
+    a node whose partials are all zero), the forward calls emitted
+    (``computed``, see ``_FLAT_CALL``), and the guarded tuples (``guarded``: name
+    -> its line's index in ``body`` and its condition, see ``_guard_test``).
     """
 
-    def __init__(self, emit: Callable[[str], None], name: dict[Value, str],
-                 uses: dict[Value, int], pinned: set[Value]) -> None:
-        self.emit, self.name, self.uses, self.pinned = emit, name, uses, pinned
+    def __init__(self, body: list[str], name: dict[Value, str], uses: dict[Value, int],
+                 pinned: set[Value], needs: set[Value]) -> None:
+        self.body, self.name, self.uses, self.pinned, self.needs = body, name, uses, pinned, needs
+        self.emit = body.append
+        self.guarded: dict[str, tuple[int, str]] = {}
+        self.lean: list[tuple[int, int, list[str]]] = []  # patches for lean_body
         self.inline: dict[Value, str] = {}
         self.depth: dict[Value, int] = {}
         self.lits: dict[float, str] = {}
-        self.local_expr: dict[Value, list[str | None]] = {}
+        # per node its (operand, partial) for each operand a wanted gradient flows to,
+        # whether they call helpers and whether they are tied (see _shape)
+        self.local_expr: dict[Value, tuple[list[tuple[Value, str]], bool, bool]] = {}
         self.gate: dict[Value, tuple[str, list[str]]] = {}
         self.computed: dict[str, str] = {}
         self.calls = 0  # nodes emitted as calls of their op's Python functions
@@ -264,7 +412,7 @@ class Forward:
                 args_s.append(lit)
         return args_s, dep
 
-    def node(self, m: int, node: Value, operands: tuple[Any, ...], shape: tuple[Any, ...],
+    def node(self, m: int, node: Value, operands: tuple[Any, ...], shape: _Shape,
              need: bool) -> None:
         """Emit node ``m`` (or keep it as an expression for its one consumer)."""
         emit = self.emit
@@ -283,36 +431,62 @@ class Forward:
             emit(f"    {out} = {t_fwd}({joined})")
             if need:
                 emit(f"    d{m} = {t_local}({out}, {joined})")
-                self.local_expr[node] = [f"d{m}[{i}]" if isinstance(o, Value) else None
-                                         for i, o in enumerate(operands[:npar])]
+                needs = self.needs
+                self.local_expr[node] = ([(o, f"d{m}[{i}]") for i, o in enumerate(operands[:npar])
+                                          if isinstance(o, Value) and o in needs], False, False)
             return
         kw: dict[str, str] = {}
+        fill: _Fillers = shape.fill  # type: ignore[assignment]
         # temporaries the partials do not read are dead after this node's lines: the
         # same few names for every node (fewer slots in the frame)
-        shared = shape[9]
-        for k, t in enumerate(t_temps):
+        shared = shape.shared
+        for k, f in enumerate(fill.temps):
             tn = f"t{k}" if shared else f"t{m}_{k}"
-            emit(f"    {tn} = {t.format(*args_s, **kw)}")
+            emit(f"    {tn} = {f(args_s, kw)}")
             kw[f"t{k}"] = tn
-        expr = t_fwd.format(*args_s, **kw)
+        expr = fill.fwd(args_s, kw)
         if can_inline and not (need and t_after):
             self.inline[node] = f"({expr})"
             self.depth[node] = dep + 1
         else:
+            if fill.rare is not None:  # the lean line raises where the full one is rare
+                tail = shape.lean_fwd[1]  # type: ignore[index]
+                cut = len(expr) - len(tail) - len(fill.rare(args_s, kw))
+                at = len(self.body)
+                self.lean.append((at, at + 1, [f"    {out} = {expr[:cut]}_rare(){tail}"]))
             emit(f"    {out} = {expr}")
             kw["out"] = out
-            if _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):  # (a shared name changes)
+            if shape.flat and _FLAT_CALL.fullmatch(expr) and not (t_temps and shared):
+                # (a shared name changes)
                 self.computed.setdefault(expr, out)
         if need:
-            for k, t in enumerate(t_after):
+            for k, (f, test) in enumerate(zip(fill.after, fill.tests)):
                 un = f"u{m}_{k}"
-                emit(f"    {un} = {t.format(*args_s, **kw)}")
+                if test is not None:
+                    self.guarded[un] = (len(self.body), test(args_s, kw))
+                emit(f"    {un} = {f(args_s, kw)}")
                 kw[f"u{k}"] = un
-            self.local_expr[node] = [t.format(*args_s, **kw) if isinstance(o, Value) else None
-                                     for t, o in zip(shape[10], operands[:npar])]
-            gated = _gated(t_local, len(t_after))
+            needs = self.needs
+            self.local_expr[node] = ([(o, f(args_s, kw))
+                                      for f, o in zip(fill.factors, operands[:npar])
+                                      if isinstance(o, Value) and o in needs],
+                                     shape.calls, shape.tied)
+            gated = shape.gated
             if gated is not None:
                 self.gate[node] = (kw["u0"], [args_s[i] for i in gated])
+
+
+def lean_body(body: list[str], patches: list[tuple[int, int, list[str]]]) -> list[str]:
+    """``body`` with each patch ``(start, end, lines)`` applied: its lines ``start`` to
+    ``end`` (exclusive) replaced by ``lines`` (the patches do not overlap)."""
+    out: list[str] = []
+    at = 0
+    for start, end, lines in sorted(patches, key=lambda p: p[0]):
+        out += body[at:start]
+        out += lines
+        at = end
+    out += body[at:]
+    return out
 
 
 def emit_guards(emit: Callable[[str], None], guards: list[Any], name: dict[Value, str]) -> None:
@@ -332,11 +506,20 @@ class Backward:
     gradient passed on with partial 1.0) is that name, shared, not a copy: a
     shared name is never accumulated into, and returns to the pool when its
     last holder is done.
+
+    A node whose lines are written for either side of a guarded tuple (a
+    logsumexp's, empty unless its output is infinite) also gets lean lines
+    (``lean``: patches for :func:`lean_body`): its tuple's forward line goes,
+    and its lines become the common side's, after ``if <condition>: raise
+    _Rare`` (``Forward`` adds those of the forward, see ``_lean_forward``); the
+    lean code is what CPython compiles first, the full code only if it raises.
     """
 
-    def __init__(self, emit: Callable[[str], None], gname: dict[Value, str],
+    def __init__(self, body: list[str], gname: dict[Value, str],
                  wants: set[Value], needs: set[Value], fw: Forward) -> None:
-        self.emit, self.gname, self.wants, self.needs, self.fw = emit, gname, wants, needs, fw
+        self.body, self.gname, self.wants, self.needs, self.fw = body, gname, wants, needs, fw
+        self.emit = body.append
+        self.lean = fw.lean
         self.free: list[str] = []
         self.fresh = 1
         self.gexpr: dict[Value, tuple[str, int]] = {}  # pending gradient expressions, depth
@@ -352,12 +535,10 @@ class Backward:
 
     def run(self, loss: Value, order: list[Value]) -> None:
         """Emit every node's backward lines, from the loss down."""
-        local_expr, needs = self.fw.local_expr, self.needs
-        for node in order:
-            if node in needs and node in local_expr:
-                for o, d in zip(node.operands, local_expr[node]):
-                    if d is not None and o in needs:
-                        self.incoming[o] = self.incoming.get(o, 0) + 1
+        needs, incoming = self.needs, self.incoming
+        for pairs, _, _ in self.fw.local_expr.values():
+            for o, _ in pairs:
+                incoming[o] = incoming.get(o, 0) + 1
         self.gname[loss] = "g0"
         self.emit("    g0 = 1.0")
         for node in reversed(order):
@@ -374,17 +555,19 @@ class Backward:
         """Emit the lines passing ``node``'s gradient ``gn`` (an expression of
         nesting ``depth_g`` when pending) on to its operands."""
         emit, gname, incoming, wants = self.emit, self.gname, self.incoming, self.wants
-        computed = self.fw.computed
-        pairs = [(o, _reuse(d, computed)) for o, d in zip(node.operands, self.fw.local_expr[node])
-                 if d is not None and o in self.needs]
+        pairs, calls, tied = self.fw.local_expr[node]
+        if calls and self.fw.computed:
+            computed = self.fw.computed
+            pairs = [(o, _reuse(d, computed)) for o, d in pairs]
         if depth_g and (len(pairs) != 1 or depth_g >= _MAX_INLINE):
             tmp = self.new_name()
             emit(f"    {tmp} = {gn}")
             gn, depth_g = tmp, 0
         holders = self.holders.get(gn, 1) if not depth_g else 0
         gating = self.fw.gate.get(node) if len(pairs) > 1 and not depth_g else None
-        if gating is None and len(pairs) > 1 and pairs[0][1] not in ("1.0", "-1.0") and all(
-                d == pairs[0][1] for _, d in pairs):  # mean's 1.0 / n: one product, shared
+        if (gating is None and len(pairs) > 1 and pairs[0][1] == pairs[1][1]
+                and pairs[0][1] not in ("1.0", "-1.0")
+                and all(d == pairs[0][1] for _, d in pairs)):  # mean's 1.0 / n: one product
             tmp = self.new_name()
             emit(f"    {tmp} = {_times(gn, pairs[0][1], depth_g > 0)}")
             if not depth_g:
@@ -403,11 +586,11 @@ class Backward:
         kept = False  # a pending expression reads gn: keep its name out of the pool
         ind = "    "
         fresh_names: set[str] = set()
-        split = _tied(pairs) if gating is None and len(pairs) > 1 else None
+        split = _tied(pairs) if tied and gating is None and len(pairs) > 1 else None
         lines: list[str] = []
-        if split is not None:  # the lines once, with a slot per partial; filled in below
+        if split is not None:  # a line per partial, ending with it: completed below
             emit = lines.append
-            pairs = [(o, f"__d{k}__") for k, (o, _) in enumerate(pairs)]
+            pairs = [(o, "") for o, _ in pairs]
         elif gating is not None:
             for o, _ in pairs:  # names first given here start at 0.0 (what they hold if skipped)
                 if o not in gname:
@@ -419,7 +602,7 @@ class Backward:
             ind = "        "
         last = len(pairs) - 1
         for k, (o, d) in enumerate(pairs):
-            term = _times(gn, d, pending)
+            term = f"{gn} * {d}" if d != "1.0" and d != "-1.0" else _times(gn, d, pending)
             go = gname.get(o)
             if go is not None:
                 if go in fresh_names:
@@ -441,11 +624,19 @@ class Backward:
                 go = gname[o] = self.new_name()
                 emit(f"    {go} = {term}")
         if split is not None:
-            cond, branches = split
-            for head, parts in ((f"if {cond}:", branches[0]), ("else:", branches[1])):
-                self.emit(f"    {head}")
-                for line in lines:
-                    self.emit("    " + _fill(line, parts))
+            cond, (side_a, side_b) = split
+            body = self.body
+            start = len(body)
+            common = [line + d for line, d in zip(lines, side_b)]
+            body.append(f"    if {cond}:")
+            body += ["    " + line + d for line, d in zip(lines, side_a)]
+            body.append("    else:")
+            body += ["    " + line for line in common]
+            guard = self.fw.guarded.get(cond)
+            if guard is not None:  # the lean lines: the tuple's line goes (its only reader)
+                at, test = guard
+                self.lean.append((at, at + 1, []))
+                self.lean.append((start, len(body), [f"    if {test}: raise _Rare", *common]))
         if not depth_g and not kept:
             self.release(gn, holders)
 
@@ -458,7 +649,6 @@ class Backward:
             self.free.append(gn)  # every consumer of node is done: reuse its name
 
 
-_SLOT = re.compile(r"__d(\d+)__")
 # a partial taking one of two values on a name computed once per node (logsumexp's
 # tie_share(xs, i) where its output is infinite, else exp(xs[i] - out)): each side a
 # name or a call on names
@@ -474,11 +664,6 @@ def _tied(pairs: list[tuple[Any, str]]) -> tuple[str, tuple[list[str], list[str]
         return None
     sides = [[m.group(1) for m in found if m], [m.group(3) for m in found if m]]
     return found[0].group(2), (sides[0], sides[1])  # type: ignore[union-attr]
-
-
-def _fill(line: str, parts: list[str]) -> str:
-    """``line`` with each slot ``__d<k>__`` replaced by ``parts[k]``."""
-    return _SLOT.sub(lambda m: parts[int(m.group(1))], line)
 
 
 def _times(g: str, d: str, pending: bool = False) -> str:

@@ -281,13 +281,18 @@ def trace(
     leaves: dict[Value, None] = {}  # captured leaves and pre-trace nodes: read .data
     stack = list(roots)
     pop, extend = stack.pop, stack.extend
+    push = stack.append
     while stack:
         node = pop()
         if node in interior or node in leaves:
             continue
-        if node.parents and node._id < start:
+        p = node._p  # its Value operands: one bare, or a tuple (None for a leaf)
+        if p is not None and node._id < start:
             interior[node] = None
-            extend(node.parents)
+            if type(p) is tuple:
+                extend(p)
+            else:
+                push(p)
         else:
             leaves[node] = None
     return rec, outs, single, interior, sorted(interior, key=_CREATION, reverse=True), leaves

@@ -623,6 +623,54 @@ def test_logsumexp_and_softmax_branch_once_per_node_and_match_dynamic(data) -> N
     assert not re.search(r"_tie_share\(.*\) if ", src), src
 
 
+def test_each_template_filled_as_a_function_is_its_str_format() -> None:
+    # Forward fills an op's templates with functions made once per template (f-strings)
+    # in place of str.format: the same text for every op's templates and operand count
+    from autograd.compile_emit import _filler, _shape
+
+    glob: dict = {}
+    for op in OPS.values():
+        if op.codegen is None or not op.builtin:
+            continue
+        for n in (2, 4, 6) if op.rule is not None and op.rule.variadic else (op.arity,):
+            shape = _shape(op, n, glob)
+            args = [f"x{i}" for i in range(n)]
+            kw = {"out": "o", **{f"t{k}": f"t{k}" for k in range(len(shape.temps))},
+                  **{f"u{k}": f"u{k}" for k in range(len(shape.after))}}
+            for t in (*shape.temps, shape.fwd, *shape.after, *shape.factors):
+                assert _filler(t)(args, kw) == t.format(*args, **kw), (op.name, n, t)
+    for t in ("{0!r} {1:>3}", "{{literal}} {0}", "'q' \\ {0}"):  # str.format's own cases
+        assert _filler(t)(["a", "b"], {}) == t.format("a", "b")
+
+
+def test_the_lean_code_runs_until_a_rare_branch_then_the_full_code_answers() -> None:
+    # the code compiled first has no lines for a logsumexp's infinite output (nor its
+    # group's tuple): where the data reaches one, the full code is compiled and runs,
+    # for that call and every later one, with the same floats as the dynamic engine
+    def f(a: Value, b: Value, c: Value) -> Value:
+        s = autograd.softmax([a, b * a, c])
+        return autograd.logsumexp([s[0], c, s[2] * b]) * s[1]
+
+    def lean(prog) -> bool:  # neither the partials' other side nor the forward's helper
+        names = prog.fast.__code__.co_names
+        return "_tie_share" not in names and "_logsumexp" not in names
+
+    cf = compile_fn(f)
+    ys = _run_both(cf, f, (0.5, 1.0, 2.0))
+    prog = cf.program(*ys)
+    assert lean(prog) and "_tie_share" in prog.source, prog.source  # source: the full code
+    for data in [(0.5, -1.0, 2.0), (0.0, -0.0, 1e308)]:  # finite outputs: still lean
+        _run_both(cf, f, data)
+    assert lean(prog)
+    for data in [(math.inf, 1.0, 2.0), (0.5, 1.0, 2.0), (-math.inf,) * 3, (1e308, 1e308, 2.0)]:
+        _run_both(cf, f, data)
+        assert not lean(prog) and cf.traces == 1
+    for data in [(-math.inf,) * 3, (1e308, 1e308, 2.0), (math.nan, 1.0, 2.0)]:
+        cf = compile_fn(f)  # the first call (the trace's) already at an edge
+        _run_both(cf, f, data)
+        assert not lean(cf.program(*[Value(d) for d in data]))
+
+
 def test_logsumexp_builds_its_group_tuple_only_at_infinities() -> None:
     # tie_share(xs, i) reads the group as one tuple, made after the output only when the
     # output is infinite (else an empty one); the forward's edge branch spells the group
