@@ -54,12 +54,10 @@ the ``.grad`` of leaf Values only.
 from __future__ import annotations
 
 import builtins
-import contextlib
-import gc
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +72,7 @@ from autograd.compile_emit import (
     rare,
 )
 from autograd.engine import Value
+from autograd.memory import pause_gc
 from autograd.numerics import RAISING as _RAISING
 from autograd.trace import (
     CompileWarning,
@@ -139,22 +138,6 @@ def helper_calls(src: str, glob: Mapping[str, Any]) -> dict[str, int]:
     return {k: n for k, n in sorted(counts.items()) if n}
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile (unless it is off already): generating
-    the code makes hundreds of thousands of short-lived tuples and lists, none in a
-    cycle, and the collections they would set off walk every young object each time
-    (W-tape 10,000 ops: 30 ms of 0.6 s). Another thread's collections wait too."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _stand_ins(flat: list[Any], keep: frozenset[int]) -> tuple[list[Value], list[Value]]:
     """Pass 1a: the Values a trace runs on, and those of them standing for numbers.
 
@@ -207,7 +190,7 @@ class _Program:
             rec.made[v] for v in captured if v in rec.made))
         if self.constants:
             warn_constants(fn, rec.made, captured)
-        with _gc_paused():
+        with pause_gc():  # its many short-lived tuples and lists (no cycle) set off collections
             self._generate(rec, targs, outs, interior, order, name, captured, grad_leaves)
         self.trace_outputs = tuple(o.data for o in outs)
         self.ops = dict(Counter(_op_name(node) for node in order))
