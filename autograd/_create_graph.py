@@ -149,7 +149,9 @@ def _slot_ops(op: Op) -> tuple[dict[int, tuple[Op, tuple[int, ...]]], Any]:
                 and tree.func.id == "where" and _whole(tree.args[1], slot):
             cond, _, other = tree.args  # where(c, <the whole group's>, other): fuse other
             text = float_expression(f"where({ast.unparse(cond)}, 1.0, 0.0)", rule, {})
-            guard = eval(f"lambda out: {text} == 1.0", float_globals(rule))
+            # compiled first, never eval of a string (see compile_emit._filler)
+            guard = eval(compile(f"lambda out: {text} == 1.0", "<guard>", "eval"),
+                         float_globals(rule))
             tree = other
         if rule.variadic:
             if _whole(tree, slot):

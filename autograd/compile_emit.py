@@ -130,7 +130,11 @@ def _filler(template: str) -> _Fill:
             if spec or conversion or not (field.isdigit() or field.isidentifier()):
                 return lambda args, kw: template.format(*args, **kw)
             parts.append(f"{{a[{int(field)}]}}" if field.isdigit() else f"{{k[{field!r}]}}")
-    fill: _Fill = eval(f"lambda a, k: f{''.join(parts)!r}", env)  # our own text: no input's
+    # our own text, no input's; compiled first: CPython's eval of a string marks a
+    # KeyboardInterrupt that passes through it as unhandled, and the process, however
+    # it handles the interrupt, then ends killed by SIGINT (Ctrl-C while compiling)
+    src = compile(f"lambda a, k: f{''.join(parts)!r}", "<template>", "eval")
+    fill: _Fill = eval(src, env)
     return fill
 
 

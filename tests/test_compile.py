@@ -14,6 +14,7 @@ import math
 import random
 import re
 import struct
+import subprocess
 import sys
 
 import pytest
@@ -845,3 +846,33 @@ def test_backward_products_parenthesize_a_partial_only_where_it_needs_it(data) -
     backward = cf.source(*[Value(d) for d in data]).split(" = _g\n")[1]
     assert "* ((" not in backward and "* (_div(" not in backward, backward
     assert "* -v" in backward and "* (1.0 / 3)" in backward and " = -(g" in backward, backward
+
+
+_INTERRUPT_IN_GENERATED_CODE = """
+import sys
+import autograd
+from autograd import Value
+
+def tracer(frame, event, arg):
+    back = frame.f_back  # the code _filler's eval runs (the one <module> it calls)
+    if (event == "call" and frame.f_code.co_name == "<module>" and back is not None
+            and back.f_code.co_name == "_filler"):
+        sys.settrace(None)
+        raise KeyboardInterrupt  # as Ctrl-C would, inside the code generation's own code
+    return None
+
+sys.settrace(tracer)
+try:
+    autograd.compile(lambda x: (x * 2.0 + 1.0).tanh())(Value(0.5))
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_while_compiling_leaves_the_process_its_own_exit() -> None:
+    """A KeyboardInterrupt raised inside the code compile makes and handled by the caller
+    leaves a normal exit: CPython's eval of a *string* would mark it unhandled, and the
+    process would end killed by SIGINT (status -2) whatever the program did about it."""
+    p = subprocess.run([sys.executable, "-c", _INTERRUPT_IN_GENERATED_CODE],
+                       capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stdout.strip()) == (0, "interrupted"), p.stderr
