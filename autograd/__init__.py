@@ -1,7 +1,7 @@
 """autograd: a scalar reverse-mode automatic-differentiation engine.
 
 The public API: :class:`Value` and its ops, ``backward``, the n-ary functions
-(``sum``, ``mean``, ``dot``, ``maximum``, ``minimum``, ``logsumexp``,
+(``sum``, ``mean``, ``dot``, ``addcmul``, ``maximum``, ``minimum``, ``logsumexp``,
 ``softmax``), ``no_grad``, ``grad`` (gradients without touching ``.grad``,
 optionally differentiable), the JAX-style transforms in :mod:`autograd.func`,
 and the op table in :mod:`autograd.ops`.
@@ -30,6 +30,7 @@ from autograd.compile import (
 from autograd.custom import CustomOp, custom_op
 from autograd.engine import (
     Value,
+    addcmul,
     apply,
     backward_order,
     dot,
@@ -67,6 +68,7 @@ __all__ = [
     "TraceStats",
     "UnknownOpError",
     "Value",
+    "addcmul",
     "apply",
     "backward_order",
     "compile",

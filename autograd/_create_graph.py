@@ -31,11 +31,13 @@ from autograd.ops import OPS, Op, define_op, register_op
 
 __all__ = ["create_graph"]
 
+_ADDCMUL = OPS["addcmul"]
+
 # per op (an Op hashes by identity: a name registered anew is another Op, with its own plan)
-_uses_cache: dict[Op, tuple[Any, Any, Any, Any, int]] = {}
+_uses_cache: dict[Op, tuple[Any, ...]] = {}
 
 
-def _plan(op: Op) -> tuple[Any, Any, Any, Any, int]:
+def _plan(op: Op) -> tuple[Any, ...]:
     """How ``create_graph`` treats nodes of ``op`` (cached per op).
 
     Returns ``(uses, fused, slots, direct, single)``. ``uses``: for each operand slot, the
@@ -85,7 +87,8 @@ def _plan(op: Op) -> tuple[Any, Any, Any, Any, int]:
             u0 = None
         if u0 is not None:
             single = 2 if not u0 else 1 if all(j == 1 for j in u0) else 0
-    plan = (uses, fused, slots, direct, single)
+    plan = (uses, fused, slots, direct, single, None)
+    plan = (*plan[:5], _rule(op, plan))
     _uses_cache[op] = plan
     return plan
 
@@ -221,6 +224,145 @@ def _fused_op(op: Op, partial: str, names: list[str], declared: dict[str, str],
     return register_op(entry)
 
 
+# ---------------------------------------------------------------------------
+# Each op's own create_graph code, generated from its plan: the choices that
+# _operands_grads makes slot by slot, made once, when the op is first met.
+
+
+def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
+    """The op's generated create_graph code for a node whose operands are all Values
+    and whose ``grad`` is a Value, or None where :func:`_operands_grads` stays the path.
+
+    It makes the choices :func:`_operands_grads` would, slot by slot, in the same
+    order, and builds the nodes it would (bodies of engine._node inlined): every
+    node, and so every bit, is the same; only the interpreting of the plan is gone.
+    """
+    rule = op.rule
+    if rule is None or plan[1] is not None or rule.params:
+        return None
+    body = _variadic_body(op, plan) if rule.variadic else _fixed_body(op, plan)
+    if body is None:
+        return None
+    slots = plan[2]
+    env: dict[str, Any] = {
+        "V": Value, "new": _new, "ids": _ids, "record": _engine._record_special,
+        "push": heappush, "ADD": _engine._FAST_ADD, "MUL": _engine._FAST_MUL,
+        "ADDCMUL": _ADDCMUL, "acc": _acc, "lv": op.local_value, "ops": _operands_grads,
+        "op": op, "plan": plan, "guard": slots[1] if slots else None}
+    for i, (fop, _) in (slots[0] if slots else {}).items():
+        env[f"F{i}"], env[f"L{i}"] = fop, fop.local
+    src = "def rule(node, g, get, grads, heap, special):\n" + body
+    exec(compile(src, f"<create_graph {op.name}>", "exec"), env)  # (a code object, never
+    return env["rule"]  # a string: see compile_emit._filler)
+
+
+def _node_src(v: str, op: str, data: str, p: str, local: str, ind: str) -> str:
+    """Source that builds node ``v`` of ``op`` (the body of engine._node)."""
+    return "".join(f"{ind}{line}\n" for line in (
+        f"{v} = new(V)", f"{v}._data = {data}", f"{v}.grad = 0.0", f"{v}._entry = {op}",
+        f"{v}._p = {p}", f"{v}._local = {local}", f"{v}._ctx = None", f"{v}._id = next(ids)",
+        "if special:", f"    record({v})"))
+
+
+def _store_src(o: str, c: str, ind: str, value_prev: bool = True) -> str:
+    """Source that adds the Value ``c`` to ``prev``, the gradient of ``o`` so far
+    (``value_prev``: prev may be a Value)."""
+    add = (f"{ind}elif type(prev) is V:  # prev + {c}: the node engine._fast_add makes\n"
+           + _node_src("s", "ADD", f"prev._data + {c}._data", f"(prev, {c})", "(1.0, 1.0)",
+                       ind + "    ") + f"{ind}    grads[{o}] = s\n") if value_prev else ""
+    return (f"{ind}if prev is None:\n{ind}    grads[{o}] = {c}\n"
+            f"{ind}    if {o}._p is not None:\n{ind}        push(heap, ({o}._id, {o}))\n"
+            + add + f"{ind}else:\n{ind}    grads[{o}] = prev + {c}\n")
+
+
+def _direct_src(o: str, d: str, ind: str) -> str:
+    """Source that adds ``g * d`` to the gradient of ``o``, ``d`` a value of the node."""
+    return (f"{ind}prev = get({o})\n{ind}if type({d}) is not V:  # (a subclass's own ops)\n"
+            f"{ind}    acc({o}, g, {d}, grads, heap, True)\n"
+            f"{ind}elif type(prev) is V:  # prev + g * d as one node (see _addcmul)\n"
+            + _node_src("s", "ADDCMUL", f"prev._data + g._data * {d}._data", f"(prev, g, {d})",
+                        f"(1.0, {d}._data, g._data)", ind + "    ")
+            + f"{ind}    grads[{o}] = s\n{ind}else:  # g * d: the node engine._fast_mul makes\n"
+            + _node_src("c", "MUL", f"g._data * {d}._data", f"(g, {d})",
+                        f"({d}._data, g._data)", ind + "    ")
+            + _store_src(o, "c", ind + "    ", value_prev=False))
+
+
+def _fused_src(o: str, i: int, vals: str, floats: str, d: str, ind: str) -> str:
+    """Source that adds ``g * d`` to the gradient of ``o`` as one node of the fused op
+    of slot ``i`` (see :func:`_fused`)."""
+    return (f"{ind}data = g._data * {d}\n"
+            + _node_src("c", f"F{i}", "data", vals, f"L{i}(data, {floats})", ind)
+            + f"{ind}prev = get({o})\n" + _store_src(o, "c", ind))
+
+
+def _slot_kind(rule: Any, i: int, uses: Any, direct: Any) -> str:
+    """``one`` (the partial is the literal 1.0), ``float`` (a stored float), ``direct``
+    (one of the values) or ``rule`` (the op's Value rule) for slot ``i``."""
+    import ast
+
+    if not uses[i]:
+        try:
+            return "one" if ast.literal_eval(rule.partials[i]) == 1.0 else "float"
+        except ValueError:
+            return "float"
+    return "direct" if direct is not None and direct[i] is not None else "rule"
+
+
+def _fixed_body(op: Op, plan: tuple[Any, ...]) -> str | None:
+    """The generated code of an op of fixed arity (None: keep the general path)."""
+    uses, _, slots, direct, single, _ = plan
+    rule: Any = op.rule  # (not None: _rule checked)
+    n = len(rule.names)
+    if uses is None or (n == 1 and single == 2):  # (the main loop's one-parent path)
+        return None
+    if slots is not None and (slots[1] is not None or any(
+            f[1] not in (_OUT, _ELEMENT_OUT) for f in slots[0].values())):
+        return None
+    names = [f"o{i}" for i in range(n)]
+    src = [f"    {names[0] if n == 1 else ', '.join(names)} = node._p\n    local = node._local\n"]
+    floats = 0
+    for i, o in enumerate(names):
+        loc = "local" if n == 1 else f"local[{i}]"
+        kind = "fused" if slots is not None and i in slots[0] else _slot_kind(rule, i, uses, direct)
+        if kind == "fused":
+            element = slots[0][i][1] == _ELEMENT_OUT
+            src.append(_fused_src(o, i, f"(g, {o}, node)" if element else "(g, node)",
+                                  f"g._data, {o}._data, node._data" if element else
+                                  "g._data, node._data", loc, "    "))
+        elif kind == "one":
+            src.append(f"    prev = get({o})\n" + _store_src(o, "g", "    "))
+        elif kind == "direct":
+            src.append(_direct_src(o, "node" if direct[i] == -1 else names[direct[i]], "    "))
+        else:  # a float, stored or from the Value rule: _operands_grads's own steps
+            floats += 1
+            d = loc if kind == "float" else f"lv(({', '.join(names)},), node, {i})"
+            src.append(f"    acc({o}, g, {d}, grads, heap, {i == n - 1})\n")
+    return None if floats > 1 else "".join(src)  # (two floats may share one product)
+
+
+def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
+    """The generated code of a variadic op whose partials are all 1.0 (``sum``), the
+    other group's elements (``dot``) or fused per element (``logsumexp``), else None."""
+    _, _, slots, direct, _, _ = plan
+    head = "    p = node._p\n    if type(p) is not tuple:\n        p = (p,)\n"
+    if slots is not None:
+        if list(slots[0].items()) != [(0, slots[0].get(0))] or slots[0][0][1] != _ELEMENT_OUT:
+            return None
+        return (head + "    if guard is not None and guard(node._data):\n"
+                "        return ops(node, g, op, plan, None, plan[0], grads, heap)\n"
+                "    local = node._local\n    bare = type(local) is not tuple\n"
+                "    for i, o in enumerate(p):\n"
+                + _fused_src("o", 0, "(g, o, node)", "g._data, o._data, node._data",
+                             "(local if bare else local[i])", "        "))
+    if type(plan[0]) is _AllFree and _slot_kind(op.rule, 0, ((),), None) == "one":
+        return head + "    for o in p:\n        prev = get(o)\n" + _store_src("o", "g", "        ")
+    if direct == (1, 0):  # xs[i]'s partial is ys[i], ys[i]'s is xs[i]
+        return (head + "    k = len(p) // 2\n    for i, o in enumerate(p):\n"
+                "        d = p[i + k] if i < k else p[i - k]\n" + _direct_src("o", "d", "        "))
+    return None
+
+
 _ELEMENT_OUT = (-2, -1)  # what a fused op reads after grad: the group element, out
 _OUT = (-1,)
 
@@ -261,6 +403,14 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
         except KeyError:
             plan = _plan(op)
         p = node._p
+        rule = plan[5]  # the op's own straight-line code, for Value operands and grad
+        if rule is not None and type(g) is V and node._ctx is None:
+            rule(node, g, get, grads, heap, special)
+            if not heap:
+                return
+            node = heappop(heap)[1]
+            g = grads[node]
+            continue
         fused = plan[1]
         if fused is not None and type(g) is V:  # grad * partial as one node
             fop, at, local = fused  # a one-operand op whose partial reads out, x or both
@@ -283,6 +433,7 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             contrib._id = next(ids)
             if special:
                 _engine._record_special(contrib)
+            prev = get(p)
         else:
             ctx = node._ctx
             single = plan[4]
@@ -297,9 +448,18 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
             # commonest node; its partial is the stored float if it reads no Value
             d0 = node._local
+            prev = get(p)
             if d0 == 1.0:
                 contrib = g
-            elif type(g) is V and type(d0) is float:  # g * d0: the node engine._fast_mul makes
+            elif type(g) is V and type(d0) is float:
+                if type(prev) is V:  # prev + g * d0 as one addcmul node
+                    grads[p] = _addcmul(prev, g, d0)
+                    if not heap:
+                        return
+                    node = heappop(heap)[1]
+                    g = grads[node]
+                    continue
+                # g * d0: the node engine._fast_mul makes
                 contrib = new(V)
                 contrib._data = g._data * d0
                 contrib.grad = 0.0
@@ -314,7 +474,6 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
                 contrib = d0
             else:
                 contrib = g * d0
-        prev = get(p)
         if prev is not None:  # p has a gradient: it waits in the heap (or is a leaf)
             grads[p] = prev + contrib
         elif p._p is None:
@@ -391,6 +550,13 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
             elif last is not None and d is last[0]:  # mean's 1 / n for every operand
                 contrib = last[1]
             else:
+                prev = grads.get(o)
+                # prev + g * d as one node, unless a later operand may share g * d
+                if type(prev) is Value and type(g) is Value and (type(d) is Value or (
+                        type(d) is float and (bare or k == len(local) - 1))):
+                    grads[o] = _addcmul(prev, g, d)
+                    k += 1
+                    continue
                 contrib = g * d
                 if type(d) is float:
                     last = (d, contrib)
@@ -402,6 +568,58 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                 heappush(heap, (o._id, o))
         else:
             grads[o] = prev + contrib
+
+
+def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[tuple[int, Value]],
+         fuse_float: bool) -> None:
+    """Add ``g * d`` to the gradient of ``o``, as :func:`_operands_grads` does for a slot
+    whose product no other slot shares; ``fuse_float``: a float ``d`` may be fused."""
+    prev = grads.get(o)
+    if type(d) is float and d == 1.0:  # x * 1.0 is x exactly (IEEE-754): no node
+        contrib = g
+    elif type(g) is float and g == 1.0:
+        contrib = d
+    elif type(prev) is Value and type(g) is Value and (type(d) is Value or (
+            type(d) is float and fuse_float)):
+        grads[o] = _addcmul(prev, g, d)
+        return
+    else:
+        contrib = g * d
+    if prev is None:
+        grads[o] = contrib
+        if o._p is not None:
+            heappush(heap, (o._id, o))
+    else:
+        grads[o] = prev + contrib
+
+
+def _addcmul(prev: Value, g: Value, d: Any) -> Value:
+    """``prev + g * d`` as one node of ``addcmul`` (the body of engine._node, inlined).
+
+    Why one node, not a product and a sum: it halves the nodes an accumulated
+    gradient costs, and keeps every bit of every order. Its value is the two ops'
+    (``+`` and ``*`` round as they did); in any later backward it is walked where
+    the sum was, and the product, one creation number older with nothing made
+    between, was walked next: its operands get the same terms in the same order.
+    """
+    node: Any = _new(Value)
+    if type(d) is Value:
+        y = d._data
+        node._p = (prev, g, d)
+        node._local = (1.0, y, g._data)
+        node._ctx = None
+    else:  # a float partial: a constant operand, stored in the operands
+        y = d
+        node._p = (prev, g)
+        node._local = (1.0, d)
+        node._ctx = (prev, g, d)
+    node._data = prev._data + g._data * y
+    node.grad = 0.0
+    node._entry = _ADDCMUL
+    node._id = next(_ids)
+    if _engine._special:
+        _engine._record_special(node)
+    return node
 
 
 def _fused(f: tuple[Op, tuple[int, ...]], g: Value, o: Value, node: Value,

@@ -87,6 +87,23 @@ def _mul_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
     return a
 
 
+def _addcmul_forward(a: float, b: float, c: float) -> float:
+    return a + b * c
+
+
+def _addcmul_local(out: float, a: float, b: float, c: float) -> tuple[float, float, float]:
+    return (1.0, c, b)
+
+
+def _addcmul_value(o: tuple[Any, ...], out: Any, wrt: int) -> Any:
+    _a, b, c = o
+    if wrt == 0:
+        return 1.0
+    if wrt == 1:
+        return c
+    return b
+
+
 def _div_local(out: float, a: float, b: float) -> tuple[float, float]:
     return (_div(1.0, b), -_div(a, b * b))
 
@@ -394,6 +411,13 @@ RULES: dict[str, tuple[Any, ...]] = {
         '{0} * {1}', ('{1}', '{0}'),
         (),
         'a * b', 'b, a',
+    ),
+    'addcmul': (
+        (('a', 'b', 'c'), 'a + b * c', ('1.0', 'c', 'b'), 0),
+        _addcmul_forward, _addcmul_local, _addcmul_value,
+        '{0} + {1} * {2}', ('1.0', '{2}', '{1}'),
+        (),
+        'a + b * c', '1, c, b',
     ),
     'div': (
         (('a', 'b'), 'div(a, b)', ('div(1.0, b)', '-div(a, b * b)'), 0),

@@ -60,6 +60,7 @@ from autograd.ops import OPS, Op, _watch, get_op
 __all__ = [
     "Number",
     "Value",
+    "addcmul",
     "apply",
     "backward_order",
     "data_version",
@@ -1022,6 +1023,7 @@ _COS = OPS["cos"]
 _ERF = OPS["erf"]
 _ABS = OPS["abs"]
 _CLAMP = OPS["clamp"]
+_ADDCMUL = OPS["addcmul"]
 _MAXIMUM = OPS["maximum"]
 _MINIMUM = OPS["minimum"]
 _SOFTMAX_OUT = OPS["softmax_out"]
@@ -1095,6 +1097,17 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
             "of equal length"
         )
     return _fast_group_dot((*a, *b))  # a tuple: the node's parents as they are
+
+
+def addcmul(a: Value | Number, b: Value | Number, c: Value | Number) -> Value:
+    """``a + b * c`` as one node, rounded as the two ops (PyTorch's ``addcmul``).
+
+    ``grad(create_graph=True)`` adds a gradient and its next term ``g * d`` with it.
+
+    Raises:
+        TypeError: if an operand is not a Value or a real number.
+    """
+    return apply(_ADDCMUL, a, b, c)
 
 
 def maximum(a: Value | Number, b: Value | Number) -> Value:

@@ -648,7 +648,9 @@ def value_source(name: str, formula: Formula) -> str:
     core = len(names) - formula.params
     body = ""
     if names:
-        body = f"    {', '.join(names)}{',' if len(names) == 1 else ''} = o\n"
+        read = [n if any(_uses(ast.parse(p, mode="eval"), n) for p in formula.partials)
+                else f"_{n}" for n in names]  # (a name no partial reads: _a)
+        body = f"    {', '.join(read)}{',' if len(names) == 1 else ''} = o\n"
     exprs = [_render(parse(p, formula, partial=True), consts, calls, cond)
              for p in formula.partials]
     for j, e in enumerate(exprs):

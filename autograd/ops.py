@@ -417,6 +417,10 @@ _TABLE: tuple[Op, ...] = (
         domain=(_R, _R), api="operator", doc="Subtraction."),
     _op("mul", "*", ("a", "b"), "a * b", ("b", "a"),
         domain=(_R, _R), api="operator", doc="Multiplication."),
+    # create_graph accumulates a gradient and a product in one node: prev + g * d
+    _op("addcmul", "addcmul", ("a", "b", "c"), "a + b * c", ("1.0", "c", "b"),
+        domain=(_R, _R, _R), api="function", call="`autograd.addcmul(a, b, c)`",
+        doc="a + b * c as one node (PyTorch's addcmul); create_graph's accumulation."),
     _op("div", "/", ("a", "b"), "div(a, b)", ("div(1.0, b)", "-div(a, b * b)"),
         domain=(_R, (0.2, 3.0)), api="operator",
         specials=(Special((1.0, 0.0), INF), Special((-1.0, 0.0), -INF),
