@@ -243,14 +243,17 @@ def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
     body = _variadic_body(op, plan) if rule.variadic else _fixed_body(op, plan)
     if body is None:
         return None
+    from autograd.formula_render import float_globals
+
     slots = plan[2]
     env: dict[str, Any] = {
         "V": Value, "new": _new, "ids": _ids, "record": _engine._record_special,
         "push": heappush, "ADD": _engine._FAST_ADD, "MUL": _engine._FAST_MUL,
         "ADDCMUL": _ADDCMUL, "acc": _acc, "lv": op.local_value, "ops": _operands_grads,
         "op": op, "plan": plan, "guard": slots[1] if slots else None}
-    for i, (fop, _) in (slots[0] if slots else {}).items():
-        env[f"F{i}"], env[f"L{i}"] = fop, fop.local
+    for fop, _ in (slots[0] if slots else {}).values():  # the fused ops and their helpers
+        env["F" + fop.name] = fop
+        env.update(float_globals(fop.rule))
     src = "def rule(node, g, get, grads, heap, special):\n" + body
     exec(compile(src, f"<create_graph {op.name}>", "exec"), env)  # (a code object, never
     return env["rule"]  # a string: see compile_emit._filler)
@@ -288,11 +291,18 @@ def _direct_src(o: str, d: str, ind: str) -> str:
             + _store_src(o, "c", ind + "    ", value_prev=False))
 
 
-def _fused_src(o: str, i: int, vals: str, floats: str, d: str, ind: str) -> str:
+def _fused_src(o: str, fop: Op, vals: list[str], d: str, ind: str) -> str:
     """Source that adds ``g * d`` to the gradient of ``o`` as one node of the fused op
-    of slot ``i`` (see :func:`_fused`)."""
+    ``fop`` reading ``vals`` (see :func:`_fused`), its partials inlined from its formula."""
+    from autograd.formula_render import float_expression
+
+    rule: Any = fop.rule
+    names = {n: f"{v}._data" for n, v in zip(rule.names, vals)}
+    names["out"] = "data"
+    parts = ", ".join(float_expression(src, rule, names) for src in rule.partials)
     return (f"{ind}data = g._data * {d}\n"
-            + _node_src("c", f"F{i}", "data", vals, f"L{i}(data, {floats})", ind)
+            + _node_src("c", "F" + fop.name, "data", f"({', '.join(vals)},)", f"({parts},)",
+                        ind)
             + f"{ind}prev = get({o})\n" + _store_src(o, "c", ind))
 
 
@@ -327,9 +337,8 @@ def _fixed_body(op: Op, plan: tuple[Any, ...]) -> str | None:
         kind = "fused" if slots is not None and i in slots[0] else _slot_kind(rule, i, uses, direct)
         if kind == "fused":
             element = slots[0][i][1] == _ELEMENT_OUT
-            src.append(_fused_src(o, i, f"(g, {o}, node)" if element else "(g, node)",
-                                  f"g._data, {o}._data, node._data" if element else
-                                  "g._data, node._data", loc, "    "))
+            src.append(_fused_src(o, slots[0][i][0], ["g", o, "node"] if element else
+                                  ["g", "node"], loc, "    "))
         elif kind == "one":
             src.append(f"    prev = get({o})\n" + _store_src(o, "g", "    "))
         elif kind == "direct":
@@ -353,7 +362,7 @@ def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
                 "        return ops(node, g, op, plan, None, plan[0], grads, heap)\n"
                 "    local = node._local\n    bare = type(local) is not tuple\n"
                 "    for i, o in enumerate(p):\n"
-                + _fused_src("o", 0, "(g, o, node)", "g._data, o._data, node._data",
+                + _fused_src("o", slots[0][0][0], ["g", "o", "node"],
                              "(local if bare else local[i])", "        "))
     if type(plan[0]) is _AllFree and _slot_kind(op.rule, 0, ((),), None) == "one":
         return head + "    for o in p:\n        prev = get(o)\n" + _store_src("o", "g", "        ")

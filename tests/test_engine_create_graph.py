@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,7 +19,7 @@ import autograd
 from autograd import Value, func
 from autograd.ops import define_op
 from tests.helpers import bits
-from tests.strategies import Dag, dags, inputs
+from tests.strategies import Dag, dags, inputs, programs, run_program, values
 
 
 def _bits(x: float) -> str:
@@ -288,3 +289,139 @@ def test_a_gradient_times_a_stored_float_is_the_node_the_operator_makes(c: float
     t.grad = 0.0
     h.backward()
     assert _bits(t.grad) == _bits(tg)
+
+
+# ---------------------------------------------------------------------------
+# addcmul accumulation and the generated per-op code keep every node and bit.
+
+
+def _gradient_graph(results: list[Any], forward: set[Value]) -> list[Value]:
+    """The nodes ``create_graph`` built for ``results`` (newest first), forward ones out."""
+    vals = [r for r in results if isinstance(r, Value)]
+    if not vals:
+        return []
+    top = autograd.sum(vals)
+    return [n for n in autograd.backward_order(top)[1:] if n not in forward]
+
+
+def _higher_orders(steps: list[Any], n_in: int, n_par: int, xs: list[float]) -> list[Any]:
+    """Everything three orders of create_graph make of a program: the gradient graphs'
+    nodes (op, value, partials, where each operand sits) and the gradients' bits."""
+    leaves = [Value(x) for x in xs[: n_in + n_par]]
+    out = run_program(steps, leaves) * Value(0.75)  # Value gradients from the output on
+    forward = {*leaves, *autograd.backward_order(out)}
+    where = {}
+    seen: list[Any] = []
+    level = out
+    for order in range(3):
+        res = autograd.grad(level, leaves, create_graph=order < 2, allow_unused=True)
+        seen.append([None if r is None else bits(float(r)) for r in res])
+        nodes = _gradient_graph(list(res), forward) if order < 2 else []
+        for n in reversed(nodes):  # oldest first: a node's operands have their places
+            where[n] = len(where)
+        seen += [(n.op, bits(n.data), [bits(d) for d in n.partials],
+                  [where.get(o, "forward") if isinstance(o, Value) else bits(o)
+                   for o in n.operands]) for n in nodes]
+        forward |= set(nodes)
+        vals = [r for r in res if isinstance(r, Value)]
+        if not vals or order == 2:
+            break
+        level = autograd.sum(vals) * vals[0]
+    return seen
+
+
+@given(prog=programs(), xs=st.lists(values, min_size=6, max_size=6))
+def test_each_ops_generated_code_builds_what_the_general_path_builds(
+        prog: tuple[int, int, list[Any]], xs: list[float]) -> None:
+    """Each op's create_graph code, generated from its plan, builds the nodes the
+    general path builds, in the same order, to the bit, for three orders, over the
+    whole table with constants among the operands and kinks in the inputs."""
+    import autograd._create_graph as cg
+
+    n_in, n_par, steps = prog
+    fast = _higher_orders(steps, n_in, n_par, xs)
+    saved = dict(cg._uses_cache)
+    try:
+        cg._uses_cache.clear()
+        real = cg._rule
+        cg._rule = lambda op, plan: None  # the general path only
+        general = _higher_orders(steps, n_in, n_par, xs)
+    finally:
+        cg._rule = real
+        cg._uses_cache.clear()
+        cg._uses_cache.update(saved)
+    assert fast == general
+
+
+def _expanded(results: list[Value], forward: set[Value]) -> list[Value]:
+    """The gradient graph of ``results`` rebuilt with each ``addcmul(a, b, c)`` as the
+    product and sum it replaces (``a + b * c``), every other node copied as it is."""
+    new: dict[Value, Value] = {}
+
+    def the(o: Any) -> Any:
+        return new.get(o, o) if isinstance(o, Value) else o
+
+    for n in reversed(_gradient_graph(results, forward)):  # oldest first
+        a = [the(o) for o in n.operands]
+        if n.op == "addcmul":
+            new[n] = a[0] + a[1] * a[2]
+        else:
+            new[n] = autograd.make_node(n.data, autograd.get_op(n.op),
+                                        [the(p) for p in n.parents], n.partials, a)
+    return [new.get(r, r) for r in results]
+
+
+@given(dag=dags(max_steps=16), xs=st.lists(inputs, min_size=3, max_size=3))
+def test_an_addcmul_node_differentiates_as_the_product_and_sum_it_replaces(
+        dag: Dag, xs: list[float]) -> None:
+    """An accumulated gradient's next term is one addcmul node: differentiated again
+    (create_graph, and a plain backward), every bit is the unfused graph's."""
+    leaves = [Value(x) for x in xs[: dag.n_inputs]]
+    out = dag.build(leaves) * Value(0.75)
+    forward = {*leaves, *autograd.backward_order(out)}
+    built = [g for g in autograd.grad(out, leaves, create_graph=True, allow_unused=True)
+             if g is not None]
+    if not built:
+        return
+    for grads in (built, _expanded(built, forward)):
+        top = autograd.sum(grads) * grads[0]
+        second = autograd.grad(top, leaves, create_graph=True, allow_unused=True)
+        third = [autograd.grad(s, leaves, allow_unused=True) for s in second
+                 if isinstance(s, Value) and s.parents]
+        for v in leaves:
+            v.grad = 0.0
+        top.backward()
+        seen = ([None if s is None else bits(float(s)) for s in second],
+                [[None if t is None else bits(float(t)) for t in ts] for ts in third],
+                [bits(v.grad) for v in leaves])
+        if grads is built:
+            fused = seen
+    assert seen == fused, dag.describe()
+
+
+def test_a_product_joining_a_gradient_is_one_addcmul_node() -> None:
+    """x feeds two products: its gradient is g2 * z + g1 * y (the newer product first),
+    the second term and the sum one node, ``addcmul(g2 * z, g1, y)``, whose value is
+    the two ops'."""
+    x, y, z, w = Value(0.7), Value(-1.3), Value(0.4), Value(2.0)
+    out = (x * y) * w + (x * z) * w
+    (g,) = autograd.grad(out, [x], create_graph=True)
+    assert g.op == "addcmul"
+    first, g1, yy = g.operands
+    assert yy is y and first.op == "mul" and bits(g.data) == bits(first.data + g1.data * y.data)
+    assert bits(g.data) == bits(autograd.grad(out, [x])[0])
+    assert autograd.addcmul(1.5, 2.0, x).partials == (2.0,)
+    with pytest.raises(TypeError, match="addcmul"):
+        autograd.addcmul(x, "a", y)
+
+
+def test_operands_with_one_stored_partial_share_one_product_even_when_accumulated() -> None:
+    """mean's operands share one g * (1 / n) node, also those that already have a
+    gradient (no addcmul of their own: the shared product is what the plain backward
+    multiplies once, and what a second backward differentiates once)."""
+    a, b, c, v, w = (Value(x) for x in (0.3, -0.8, 1.1, 0.6, 1.7))
+    m = autograd.mean([a, b, c])
+    out = m * w + a * v + b * v
+    ga, gb, gc = autograd.grad(out, [a, b, c], create_graph=True)
+    assert gc.op == "mul" and (ga.op, gb.op) == ("add", "add")
+    assert ga.operands[1] is gc and gb.operands[1] is gc
