@@ -100,6 +100,8 @@ UNARY = [n for n, op in autograd.OPS.items() if op.builtin and op.arity == 1]
 BINARY = [n for n, op in autograd.OPS.items()
           if op.builtin and op.arity == 2 and op.params == 0]
 NARY = [n for n, op in autograd.OPS.items() if op.builtin and op.arity == -1]
+TERNARY = [n for n, op in autograd.OPS.items()
+           if op.builtin and op.arity == 3 and op.params == 0]  # addcmul
 KINKY = [-1.0, 0.0, 1.0, 0.5, 2.0]
 values = st.sampled_from(KINKY) | st.floats(-2.5, 2.5)
 
@@ -118,7 +120,7 @@ def programs(draw: st.DrawFn, extra: int = 0) -> tuple[int, int, list[Step]]:
         avail = n_in + extra + n_par + k
         ref = st.integers(0, avail - 1)
         const = st.sampled_from(KINKY) | st.floats(-3, 3)
-        kind = draw(st.sampled_from(["unary", "binary", "binary", "nary", "param"]))
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "nary", "param", "ternary"]))
         if kind == "unary":
             steps.append((draw(st.sampled_from(UNARY)), [("n", draw(ref))]))
         elif kind == "binary":
@@ -139,6 +141,10 @@ def programs(draw: st.DrawFn, extra: int = 0) -> tuple[int, int, list[Step]]:
             if name == "dot":
                 ops = ops + [("n", draw(ref)) for _ in range(m)]
             steps.append((name, ops))
+        elif kind == "ternary":
+            args = [("n", draw(ref)) if draw(st.booleans()) or i == 0 else ("c", draw(const))
+                    for i in range(3)]
+            steps.append((draw(st.sampled_from(TERNARY)), draw(st.permutations(args))))
         elif draw(st.booleans()):
             slope = draw(st.sampled_from([0.01, 0.2]))
             steps.append(("leaky_relu", [("n", draw(ref)), ("c", slope)]))
