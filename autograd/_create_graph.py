@@ -259,11 +259,12 @@ def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
     return env["rule"]  # a string: see compile_emit._filler)
 
 
-def _node_src(v: str, op: str, data: str, p: str, local: str, ind: str) -> str:
+def _node_src(v: str, op: str, data: str, p: str, local: str, ind: str,
+              ctx: str = "None") -> str:
     """Source that builds node ``v`` of ``op`` (the body of engine._node)."""
     return "".join(f"{ind}{line}\n" for line in (
         f"{v} = new(V)", f"{v}._data = {data}", f"{v}.grad = 0.0", f"{v}._entry = {op}",
-        f"{v}._p = {p}", f"{v}._local = {local}", f"{v}._ctx = None", f"{v}._id = next(ids)",
+        f"{v}._p = {p}", f"{v}._local = {local}", f"{v}._ctx = {ctx}", f"{v}._id = next(ids)",
         "if special:", f"    record({v})"))
 
 
@@ -354,6 +355,7 @@ def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
     """The generated code of a variadic op whose partials are all 1.0 (``sum``), the
     other group's elements (``dot``) or fused per element (``logsumexp``), else None."""
     _, _, slots, direct, _, _ = plan
+    rule: Any = op.rule  # (not None: _rule checked)
     head = "    p = node._p\n    if type(p) is not tuple:\n        p = (p,)\n"
     if slots is not None:
         if list(slots[0].items()) != [(0, slots[0].get(0))] or slots[0][0][1] != _ELEMENT_OUT:
@@ -364,8 +366,26 @@ def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
                 "    for i, o in enumerate(p):\n"
                 + _fused_src("o", slots[0][0][0], ["g", "o", "node"],
                              "(local if bare else local[i])", "        "))
-    if type(plan[0]) is _AllFree and _slot_kind(op.rule, 0, ((),), None) == "one":
+    if rule.singles or len(rule.groups) != len(rule.partials):
+        return None
+    if type(plan[0]) is _AllFree and all(_slot_kind(rule, i, _AllFree(), None) == "one"
+                                         for i in range(len(rule.partials))):
         return head + "    for o in p:\n        prev = get(o)\n" + _store_src("o", "g", "        ")
+    if type(plan[0]) is _AllFree and len(rule.groups) == 1:  # stored floats (mean's 1 / n)
+        ind = "            "
+        return (head + "    local = node._local\n    bare = type(local) is not tuple\n"
+                "    n = len(p) - 1\n    last = None\n    for i, o in enumerate(p):\n"
+                "        d = local if bare else local[i]\n        prev = get(o)\n"
+                "        if d == 1.0:\n            c = g\n"
+                "        elif d is last:  # one g * d node for equal partials\n"
+                "            c = shared\n"
+                "        elif type(prev) is V and i == n:  # the last: nothing shares it\n"
+                + _node_src("s", "ADDCMUL", "prev._data + g._data * d", "(prev, g)", "(1.0, d)",
+                            ind, "(prev, g, d)")
+                + f"{ind}grads[o] = s\n{ind}continue\n        else:\n"
+                + _node_src("c", "MUL", "g._data * d", "g", "d", ind, "d")
+                + f"{ind}last = d\n{ind}shared = c\n"
+                + _store_src("o", "c", "        "))
     if direct == (1, 0):  # xs[i]'s partial is ys[i], ys[i]'s is xs[i]
         return (head + "    k = len(p) // 2\n    for i, o in enumerate(p):\n"
                 "        d = p[i + k] if i < k else p[i - k]\n" + _direct_src("o", "d", "        "))

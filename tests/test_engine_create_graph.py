@@ -330,27 +330,30 @@ def _higher_orders(steps: list[Any], n_in: int, n_par: int, xs: list[float]) -> 
     return seen
 
 
+def _general_path(run: Any) -> Any:
+    """``run()`` with create_graph's generated per-op code off: the general path only."""
+    import autograd._create_graph as cg
+
+    saved, real = dict(cg._uses_cache), cg._rule
+    try:
+        cg._uses_cache.clear()
+        cg._rule = lambda op, plan: None
+        return run()
+    finally:
+        cg._rule = real
+        cg._uses_cache.clear()
+        cg._uses_cache.update(saved)
+
+
 @given(prog=programs(), xs=st.lists(values, min_size=6, max_size=6))
 def test_each_ops_generated_code_builds_what_the_general_path_builds(
         prog: tuple[int, int, list[Any]], xs: list[float]) -> None:
     """Each op's create_graph code, generated from its plan, builds the nodes the
     general path builds, in the same order, to the bit, for three orders, over the
     whole table with constants among the operands and kinks in the inputs."""
-    import autograd._create_graph as cg
-
     n_in, n_par, steps = prog
     fast = _higher_orders(steps, n_in, n_par, xs)
-    saved = dict(cg._uses_cache)
-    try:
-        cg._uses_cache.clear()
-        real = cg._rule
-        cg._rule = lambda op, plan: None  # the general path only
-        general = _higher_orders(steps, n_in, n_par, xs)
-    finally:
-        cg._rule = real
-        cg._uses_cache.clear()
-        cg._uses_cache.update(saved)
-    assert fast == general
+    assert fast == _general_path(lambda: _higher_orders(steps, n_in, n_par, xs))
 
 
 def _expanded(results: list[Value], forward: set[Value]) -> list[Value]:
@@ -425,3 +428,27 @@ def test_operands_with_one_stored_partial_share_one_product_even_when_accumulate
     ga, gb, gc = autograd.grad(out, [a, b, c], create_graph=True)
     assert gc.op == "mul" and (ga.op, gb.op) == ("add", "add")
     assert ga.operands[1] is gc and gb.operands[1] is gc
+
+
+@pytest.mark.parametrize("operands,forward,partials", [
+    (("*xs", "b"), "fsum(xs) + 2.0 * b", ("1.0", "2.0")),  # a group and a single
+    (("*xs",), "fsum(xs) * 3.0", ("3.0",)),  # one stored float for every operand
+    (("a", "b", "c"), "a * b * c", ("b * c", "a * c", "a * b")),  # Value rules
+    (("a", "b"), "a * b + a", ("b + 1.0", "a")),  # a Value rule and a value
+])
+def test_generated_code_of_a_users_op_builds_what_the_general_path_builds(
+        operands: tuple[str, ...], forward: str, partials: tuple[str, ...]) -> None:
+    """A registered op gets generated create_graph code too (or keeps the general
+    path): three orders of it are the general path's, node for node and bit for bit."""
+    n = 3 if operands[0].startswith("*") else len(operands)
+    autograd.register_op(define_op("cg_user", "u", operands, forward, partials,
+                                   domain=((-1.0, 1.0),) * len(operands), builtin=False))
+    steps = [("mul", [("n", 0), ("n", 1)]), ("cg_user", [("n", i % 3) for i in range(n)]),
+             ("cg_user", [("n", 4 - i % 2) for i in range(n)]), ("add", [("n", 5), ("n", 3)])]
+    xs = [0.7, -1.2, 0.4, 0.9, 1.1, -0.3]
+    try:
+        fast = _higher_orders(steps, 3, 0, xs)
+        general = _general_path(lambda: _higher_orders(steps, 3, 0, xs))
+    finally:
+        autograd.custom.remove_op("cg_user")
+    assert fast == general and len(fast) > 6
