@@ -230,8 +230,9 @@ def _fused_op(op: Op, partial: str, names: list[str], declared: dict[str, str],
 
 
 def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
-    """The op's generated create_graph code for a node whose operands are all Values
-    and whose ``grad`` is a Value, or None where :func:`_operands_grads` stays the path.
+    """The op's generated create_graph code for a node whose operands are all Values,
+    ``(for a Value grad, for a float grad)``, each None where :func:`_operands_grads`
+    stays the path (both: None).
 
     It makes the choices :func:`_operands_grads` would, slot by slot, in the same
     order, and builds the nodes it would (bodies of engine._node inlined): every
@@ -240,8 +241,9 @@ def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
     rule = op.rule
     if rule is None or plan[1] is not None or rule.params:
         return None
-    body = _variadic_body(op, plan) if rule.variadic else _fixed_body(op, plan)
-    if body is None:
+    bodies = [_variadic_body(op, plan, vg) if rule.variadic else _fixed_body(op, plan, vg)
+              for vg in (True, False)]
+    if bodies == [None, None]:
         return None
     from autograd.formula_render import float_globals
 
@@ -254,9 +256,13 @@ def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
     for fop, _ in (slots[0] if slots else {}).values():  # the fused ops and their helpers
         env["F" + fop.name] = fop
         env.update(float_globals(fop.rule))
-    src = "def rule(node, g, get, grads, heap, special):\n" + body
-    exec(compile(src, f"<create_graph {op.name}>", "exec"), env)  # (a code object, never
-    return env["rule"]  # a string: see compile_emit._filler)
+    made = []
+    for body, kind in zip(bodies, ("Value", "float")):
+        src = "def rule(node, g, get, grads, heap, special):\n" + (body or "    pass\n")
+        # (a code object, never a string: see compile_emit._filler)
+        exec(compile(src, f"<create_graph {op.name}, {kind} grad>", "exec"), env)
+        made.append(env["rule"] if body else None)
+    return tuple(made)
 
 
 def _node_src(v: str, op: str, data: str, p: str, local: str, ind: str,
@@ -269,8 +275,8 @@ def _node_src(v: str, op: str, data: str, p: str, local: str, ind: str,
 
 
 def _store_src(o: str, c: str, ind: str, value_prev: bool = True) -> str:
-    """Source that adds the Value ``c`` to ``prev``, the gradient of ``o`` so far
-    (``value_prev``: prev may be a Value)."""
+    """Source that adds ``c`` to ``prev``, the gradient of ``o`` so far; ``value_prev``:
+    ``c`` is a Value and ``prev`` may be one (their sum is built inline), else ``+``."""
     add = (f"{ind}elif type(prev) is V:  # prev + {c}: the node engine._fast_add makes\n"
            + _node_src("s", "ADD", f"prev._data + {c}._data", f"(prev, {c})", "(1.0, 1.0)",
                        ind + "    ") + f"{ind}    grads[{o}] = s\n") if value_prev else ""
@@ -279,8 +285,12 @@ def _store_src(o: str, c: str, ind: str, value_prev: bool = True) -> str:
             + add + f"{ind}else:\n{ind}    grads[{o}] = prev + {c}\n")
 
 
-def _direct_src(o: str, d: str, ind: str) -> str:
-    """Source that adds ``g * d`` to the gradient of ``o``, ``d`` a value of the node."""
+def _direct_src(o: str, d: str, ind: str, vg: bool = True) -> str:
+    """Source that adds ``g * d`` to the gradient of ``o``, ``d`` a value of the node,
+    ``g`` a Value (``vg``) or a float."""
+    if not vg:  # g * d as the operator makes it, d itself for g == 1.0
+        return (f"{ind}prev = get({o})\n{ind}c = {d} if g == 1.0 else g * {d}\n"
+                + _store_src(o, "c", ind, value_prev=False))
     return (f"{ind}prev = get({o})\n{ind}if type({d}) is not V:  # (a subclass's own ops)\n"
             f"{ind}    acc({o}, g, {d}, grads, heap, True)\n"
             f"{ind}elif type(prev) is V:  # prev + g * d as one node (see _addcmul)\n"
@@ -320,8 +330,9 @@ def _slot_kind(rule: Any, i: int, uses: Any, direct: Any) -> str:
     return "direct" if direct is not None and direct[i] is not None else "rule"
 
 
-def _fixed_body(op: Op, plan: tuple[Any, ...]) -> str | None:
-    """The generated code of an op of fixed arity (None: keep the general path)."""
+def _fixed_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
+    """The generated code of an op of fixed arity for a Value grad (``vg``) or a
+    float one (None: keep the general path)."""
     uses, _, slots, direct, single, _ = plan
     rule: Any = op.rule  # (not None: _rule checked)
     n = len(rule.names)
@@ -336,14 +347,16 @@ def _fixed_body(op: Op, plan: tuple[Any, ...]) -> str | None:
     for i, o in enumerate(names):
         loc = "local" if n == 1 else f"local[{i}]"
         kind = "fused" if slots is not None and i in slots[0] else _slot_kind(rule, i, uses, direct)
+        if kind == "fused" and not vg:  # (a float grad: no fused node, the Value rule)
+            return None
         if kind == "fused":
             element = slots[0][i][1] == _ELEMENT_OUT
             src.append(_fused_src(o, slots[0][i][0], ["g", o, "node"] if element else
                                   ["g", "node"], loc, "    "))
         elif kind == "one":
-            src.append(f"    prev = get({o})\n" + _store_src(o, "g", "    "))
+            src.append(f"    prev = get({o})\n" + _store_src(o, "g", "    ", vg))
         elif kind == "direct":
-            src.append(_direct_src(o, "node" if direct[i] == -1 else names[direct[i]], "    "))
+            src.append(_direct_src(o, "node" if direct[i] == -1 else names[direct[i]], "    ", vg))
         else:  # a float, stored or from the Value rule: _operands_grads's own steps
             floats += 1
             d = loc if kind == "float" else f"lv(({', '.join(names)},), node, {i})"
@@ -351,14 +364,16 @@ def _fixed_body(op: Op, plan: tuple[Any, ...]) -> str | None:
     return None if floats > 1 else "".join(src)  # (two floats may share one product)
 
 
-def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
+def _variadic_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
     """The generated code of a variadic op whose partials are all 1.0 (``sum``), the
-    other group's elements (``dot``) or fused per element (``logsumexp``), else None."""
+    other group's elements (``dot``), a stored float (``mean``) or fused per element
+    (``logsumexp``), for a Value grad (``vg``) or a float one, else None."""
     _, _, slots, direct, _, _ = plan
     rule: Any = op.rule  # (not None: _rule checked)
     head = "    p = node._p\n    if type(p) is not tuple:\n        p = (p,)\n"
     if slots is not None:
-        if list(slots[0].items()) != [(0, slots[0].get(0))] or slots[0][0][1] != _ELEMENT_OUT:
+        if not vg or list(slots[0].items()) != [(0, slots[0].get(0))] \
+                or slots[0][0][1] != _ELEMENT_OUT:
             return None
         return (head + "    if guard is not None and guard(node._data):\n"
                 "        return ops(node, g, op, plan, None, plan[0], grads, heap)\n"
@@ -370,8 +385,9 @@ def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
         return None
     if type(plan[0]) is _AllFree and all(_slot_kind(rule, i, _AllFree(), None) == "one"
                                          for i in range(len(rule.partials))):
-        return head + "    for o in p:\n        prev = get(o)\n" + _store_src("o", "g", "        ")
-    if type(plan[0]) is _AllFree and len(rule.groups) == 1:  # stored floats (mean's 1 / n)
+        return head + "    for o in p:\n        prev = get(o)\n" + _store_src("o", "g", "        ",
+                                                                          vg)
+    if type(plan[0]) is _AllFree and len(rule.groups) == 1 and vg:  # stored floats (mean's 1 / n)
         ind = "            "
         return (head + "    local = node._local\n    bare = type(local) is not tuple\n"
                 "    n = len(p) - 1\n    last = None\n    for i, o in enumerate(p):\n"
@@ -388,7 +404,8 @@ def _variadic_body(op: Op, plan: tuple[Any, ...]) -> str | None:
                 + _store_src("o", "c", "        "))
     if direct == (1, 0):  # xs[i]'s partial is ys[i], ys[i]'s is xs[i]
         return (head + "    k = len(p) // 2\n    for i, o in enumerate(p):\n"
-                "        d = p[i + k] if i < k else p[i - k]\n" + _direct_src("o", "d", "        "))
+                "        d = p[i + k] if i < k else p[i - k]\n"
+                + _direct_src("o", "d", "        ", vg))
     return None
 
 
@@ -432,14 +449,16 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
         except KeyError:
             plan = _plan(op)
         p = node._p
-        rule = plan[5]  # the op's own straight-line code, for Value operands and grad
-        if rule is not None and type(g) is V and node._ctx is None:
-            rule(node, g, get, grads, heap, special)
-            if not heap:
-                return
-            node = heappop(heap)[1]
-            g = grads[node]
-            continue
+        rules = plan[5]  # the op's own straight-line code, for Value operands
+        if rules is not None and node._ctx is None:
+            rule = rules[0] if type(g) is V else rules[1] if type(g) is float else None
+            if rule is not None:
+                rule(node, g, get, grads, heap, special)
+                if not heap:
+                    return
+                node = heappop(heap)[1]
+                g = grads[node]
+                continue
         fused = plan[1]
         if fused is not None and type(g) is V:  # grad * partial as one node
             fop, at, local = fused  # a one-operand op whose partial reads out, x or both

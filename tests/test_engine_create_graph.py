@@ -304,11 +304,14 @@ def _gradient_graph(results: list[Any], forward: set[Value]) -> list[Value]:
     return [n for n in autograd.backward_order(top)[1:] if n not in forward]
 
 
-def _higher_orders(steps: list[Any], n_in: int, n_par: int, xs: list[float]) -> list[Any]:
+def _higher_orders(steps: list[Any], n_in: int, n_par: int, xs: list[float],
+                   scaled: bool = True) -> list[Any]:
     """Everything three orders of create_graph make of a program: the gradient graphs'
-    nodes (op, value, partials, where each operand sits) and the gradients' bits."""
+    nodes (op, value, partials, where each operand sits) and the gradients' bits.
+    ``scaled``: the output times a Value (Value gradients from it on), else float
+    gradients (the seed, 1.0) go on until a partial is a Value."""
     leaves = [Value(x) for x in xs[: n_in + n_par]]
-    out = run_program(steps, leaves) * Value(0.75)  # Value gradients from the output on
+    out = run_program(steps, leaves) * (Value(0.75) if scaled else 1.0)
     forward = {*leaves, *autograd.backward_order(out)}
     where = {}
     seen: list[Any] = []
@@ -345,15 +348,15 @@ def _general_path(run: Any) -> Any:
         cg._uses_cache.update(saved)
 
 
-@given(prog=programs(), xs=st.lists(values, min_size=6, max_size=6))
+@given(prog=programs(), xs=st.lists(values, min_size=6, max_size=6), scaled=st.booleans())
 def test_each_ops_generated_code_builds_what_the_general_path_builds(
-        prog: tuple[int, int, list[Any]], xs: list[float]) -> None:
+        prog: tuple[int, int, list[Any]], xs: list[float], scaled: bool) -> None:
     """Each op's create_graph code, generated from its plan, builds the nodes the
     general path builds, in the same order, to the bit, for three orders, over the
     whole table with constants among the operands and kinks in the inputs."""
     n_in, n_par, steps = prog
-    fast = _higher_orders(steps, n_in, n_par, xs)
-    assert fast == _general_path(lambda: _higher_orders(steps, n_in, n_par, xs))
+    fast = _higher_orders(steps, n_in, n_par, xs, scaled)
+    assert fast == _general_path(lambda: _higher_orders(steps, n_in, n_par, xs, scaled))
 
 
 def _expanded(results: list[Value], forward: set[Value]) -> list[Value]:
