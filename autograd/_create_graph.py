@@ -15,6 +15,13 @@ partial comes from the op's one formula:
   operands with the same stored float partial (``mean``'s ``1 / n``) share
   one ``grad * partial`` node.
 
+An operand that already has a gradient gets ``prev + grad * partial`` as one
+node of ``addcmul`` (PyTorch's name), not a product and a sum: the same value,
+and in any later pass the same terms in the same order (see :func:`_addcmul`).
+Each op meets these choices once: on first use its plan becomes straight-line
+code of its own (:func:`_rule`), the general path staying for what that code
+does not cover (constants among the operands, ties at infinity, params).
+
 Loaded by :func:`autograd.grad` on its first ``create_graph=True`` call, so
 ``import autograd`` does not pay for it.
 """
