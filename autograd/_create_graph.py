@@ -616,13 +616,19 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                 if type(d) is float:
                     last = (d, contrib)
         k += 1
-        prev = grads.get(o)
-        if prev is None:
-            grads[o] = contrib
-            if o._p is not None:
-                heappush(heap, (o._id, o))
-        else:
-            grads[o] = prev + contrib
+        _store(o, contrib, grads.get(o), grads, heap)
+
+
+def _store(o: Value, contrib: Any, prev: Any, grads: dict[Value, Any],
+           heap: list[tuple[int, Value]]) -> None:
+    """``contrib`` is the gradient of ``o``, or added to ``prev``, its gradient so far; a
+    node's first gradient puts it in the heap (a leaf's does not: it is never walked)."""
+    if prev is None:
+        grads[o] = contrib
+        if o._p is not None:
+            heappush(heap, (o._id, o))
+    else:
+        grads[o] = prev + contrib
 
 
 def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[tuple[int, Value]],
@@ -640,12 +646,7 @@ def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[tuple[int
         return
     else:
         contrib = g * d
-    if prev is None:
-        grads[o] = contrib
-        if o._p is not None:
-            heappush(heap, (o._id, o))
-    else:
-        grads[o] = prev + contrib
+    _store(o, contrib, prev, grads, heap)
 
 
 def _addcmul(prev: Value, g: Value, d: Any) -> Value:
