@@ -1104,6 +1104,13 @@ def addcmul(a: Value | Number, b: Value | Number, c: Value | Number) -> Value:
 
     ``grad(create_graph=True)`` adds a gradient and its next term ``g * d`` with it.
 
+    Args:
+        a: the term added.
+        b, c: the factors of the product.
+
+    Returns:
+        The node (a constant leaf if no operand is a Value).
+
     Raises:
         TypeError: if an operand is not a Value or a real number.
     """
