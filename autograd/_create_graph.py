@@ -47,7 +47,7 @@ _uses_cache: dict[Op, tuple[Any, ...]] = {}
 def _plan(op: Op) -> tuple[Any, ...]:
     """How ``create_graph`` treats nodes of ``op`` (cached per op).
 
-    Returns ``(uses, fused, slots, direct, single)``. ``uses``: for each operand slot, the
+    Returns ``(uses, fused, slots, direct, single, rules)``. ``uses``: for each operand slot, the
     operand indices its partial reads as values (``-1`` is ``out``); ``None``
     for a slot (or for the whole op, if it has no formula) means: evaluate
     the op's Value rule. Names read only in a ``where`` condition do not
@@ -61,7 +61,8 @@ def _plan(op: Op) -> tuple[Any, ...]:
     value is: the operand index (``-1``: ``out``; for a group, the group's
     index), None for the others; the Value rule would return it as it is.
     ``single``: for a node with one parent, whether its partial is the float it
-    stored: 2 always, 1 where its constant operand is a float, 0 never.
+    stored: 2 always, 1 where its constant operand is a float, 0 never. ``rules``: the
+    op's generated code, made from the other five (see :func:`_rule`).
     """
     rule = op.rule
     uses: Any = None
@@ -94,8 +95,8 @@ def _plan(op: Op) -> tuple[Any, ...]:
             u0 = None
         if u0 is not None:
             single = 2 if not u0 else 1 if all(j == 1 for j in u0) else 0
-    plan = (uses, fused, slots, direct, single, None)
-    plan = (*plan[:5], _rule(op, plan))
+    base = (uses, fused, slots, direct, single)
+    plan = (*base, _rule(op, base))
     _uses_cache[op] = plan
     return plan
 
@@ -237,7 +238,8 @@ def _fused_op(op: Op, partial: str, names: list[str], declared: dict[str, str],
 
 
 def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
-    """The op's generated create_graph code for a node whose operands are all Values,
+    """The op's generated create_graph code, from the first five entries of its plan,
+    for a node whose operands are all Values,
     ``(for a Value grad, for a float grad)``, each None where :func:`_operands_grads`
     stays the path (both: None).
 
@@ -340,10 +342,10 @@ def _slot_kind(rule: Any, i: int, uses: Any, direct: Any) -> str:
 def _fixed_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
     """The generated code of an op of fixed arity for a Value grad (``vg``) or a
     float one (None: keep the general path)."""
-    uses, _, slots, direct, single, _ = plan
+    uses, _, slots, direct, single = plan
     rule: Any = op.rule  # (not None: _rule checked)
     n = len(rule.names)
-    if uses is None or (n == 1 and single == 2):  # (the main loop's one-parent path)
+    if n == 1 and single == 2:  # (the main loop's one-parent path)
         return None
     if slots is not None and (slots[1] is not None or any(
             f[1] not in (_OUT, _ELEMENT_OUT) for f in slots[0].values())):
@@ -375,12 +377,11 @@ def _variadic_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
     """The generated code of a variadic op whose partials are all 1.0 (``sum``), the
     other group's elements (``dot``), a stored float (``mean``) or fused per element
     (``logsumexp``), for a Value grad (``vg``) or a float one, else None."""
-    _, _, slots, direct, _, _ = plan
+    uses, _, slots, direct, _ = plan
     rule: Any = op.rule  # (not None: _rule checked)
     head = "    p = node._p\n    if type(p) is not tuple:\n        p = (p,)\n"
     if slots is not None:
-        if not vg or list(slots[0].items()) != [(0, slots[0].get(0))] \
-                or slots[0][0][1] != _ELEMENT_OUT:
+        if not vg or set(slots[0]) != {0} or slots[0][0][1] != _ELEMENT_OUT:
             return None
         return (head + "    if guard is not None and guard(node._data):\n"
                 "        return ops(node, g, op, plan, None, plan[0], grads, heap)\n"
@@ -390,11 +391,11 @@ def _variadic_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
                              "(local if bare else local[i])", "        "))
     if rule.singles or len(rule.groups) != len(rule.partials):
         return None
-    if type(plan[0]) is _AllFree and all(_slot_kind(rule, i, _AllFree(), None) == "one"
-                                         for i in range(len(rule.partials))):
+    if type(uses) is _AllFree and all(_slot_kind(rule, i, uses, None) == "one"
+                                      for i in range(len(rule.partials))):
         return head + "    for o in p:\n        prev = get(o)\n" + _store_src("o", "g", "        ",
                                                                           vg)
-    if type(plan[0]) is _AllFree and len(rule.groups) == 1 and vg:  # stored floats (mean's 1 / n)
+    if type(uses) is _AllFree and len(rule.groups) == 1 and vg:  # stored floats (mean's 1 / n)
         ind = "            "
         return (head + "    local = node._local\n    bare = type(local) is not tuple\n"
                 "    n = len(p) - 1\n    last = None\n    for i, o in enumerate(p):\n"
