@@ -21,8 +21,10 @@ drifts from what this module generates. Regenerate both with::
   group ops' (``sum mean dot logsumexp``, ``_fast_group_<op>``) and softmax's
   (``_fast_softmax``: the logsumexp node and its outputs in one call) bodies,
   rendered from their float rules (for 2 to 5 Values, from the op's compiled
-  form for that many operands, unrolled). It can be read, type-checked and stepped
-  through like any other code.
+  form for that many operands, unrolled); and the group ops' public functions
+  (``autograd.sum`` ...), with those unrolled lines inline for a list, so that
+  ``sum([a, b])`` costs one Python call, as ``a + b`` does. It can be read,
+  type-checked and stepped through like any other code.
 
 Anything the fast paths do not cover (ints, NumPy scalars, non-numbers, ops
 without templates) goes through the engine's general path, which also raises
@@ -32,6 +34,7 @@ the errors.
 from __future__ import annotations
 
 import ast
+import inspect
 import pathlib
 import re
 import textwrap
@@ -268,18 +271,21 @@ def _doc(text: str) -> str:
 UNROLLED = (2, 3, 4, 5)
 
 
-def _unrolled(name: str, op: Op) -> str:
+def _unrolled(name: str, op: Op, public: bool = False) -> str:
     """The lines of ``_fast_group_<name>`` for a few Values (:data:`UNROLLED`; dot's
     pairs: even counts): the op's compiled form for that many operands
     (:func:`autograd.formula_render.templates`; the same floats, which the compile
-    tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` of two terms."""
+    tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` of two terms.
+    ``public``: the branches for the public function (see :func:`_public`), over its
+    list arguments (``values``; dot's ``xs, ys``), one level deeper."""
     tpl = R.templates(op.rule, compiled=True)  # type: ignore[arg-type]
     sizes = [n for n in UNROLLED if n % len(op.rule.groups) == 0]  # type: ignore[union-attr]
-    return "    n = len(vs)\n" + "".join(
-        _unrolled_size(name, tpl, n, "if" if k == 0 else "elif") for k, n in enumerate(sizes))
+    branches = "".join(_unrolled_size(name, tpl, n, "if" if k == 0 else "elif", public)
+                       for k, n in enumerate(sizes))
+    return textwrap.indent(branches, "    ") if public else "    n = len(vs)\n" + branches
 
 
-def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str) -> str:
+def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str, public: bool) -> str:
     """One branch of :func:`_unrolled`: ``n`` operands, the templates ``tpl``."""
     forward, local, after, temps = tpl
     xs = [f"x{k}" for k in range(n)]
@@ -294,18 +300,118 @@ def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str) -> str:
     lines.append(f"node._local = ({', '.join(locs)})")
     body = _guard("            ", "".join(f"            {ln}\n" for ln in lines))
     checks = "\n                and ".join(f"type({v}) is Value" for v in vs)
+    names = ", ".join(vs)
+    unpack, parents = f"{names} = vs", f"vs if type(vs) is tuple else ({names})"
+    if public:  # the arguments are lists (see _public): the parents a new tuple
+        unpack, parents = f"{names} = values", f"({names})"
+        if name == "dot":  # xs then ys, the node's parents
+            h, one = n // 2, "," * (n == 2)  # ((v0,), (v1,): a 1-tuple's comma)
+            unpack = f"({', '.join(vs[:h])}{one}), ({', '.join(vs[h:])}{one}) = xs, ys"
+    head = f"    {kw} n == {n}:  # the compiled form for {n} operands, unrolled\n        {unpack}\n"
+    if public and name == "dot":  # n counts pairs; ys may be of another length
+        head = (f"    {kw} n == {n // 2}:  # the compiled form for {n} operands, unrolled\n"
+                f"        try:\n            {unpack}\n        except ValueError:  # ys of another "
+                "length: the general path's error\n"
+                "            return _fast_group_dot(_pairs(xs, ys))\n")
     return (
-        f"    {kw} n == {n}:  # the compiled form for {n} operands, unrolled\n"
-        f"        {', '.join(vs)} = vs\n"
-        f"        if ({checks}):\n"
+        head
+        + f"        if ({checks}):\n"
         + "".join(f"            {x} = {v}._data\n" for x, v in zip(xs, vs))
         + ("            node: Value = _new(Value)\n" if kw == "if" else
            "            node = _new(Value)\n")
         + body
-        + f"            node._p = vs if type(vs) is tuple else ({', '.join(vs)})\n"
+        + f"            node._p = {parents}\n"
         "            node._ctx = None\n"
         + "".join(f"        {ln}\n" for ln in _tail(_ref(name)).splitlines())
     )
+
+
+#: the group ops' public functions: name -> (signature, docstring, the general path's
+#: call); each is generated with :func:`_unrolled`'s lines for a list of a few Values
+#: inline, one Python call as an operator's (issue 22: ``sum`` of two at one ``+``'s cost)
+PUBLIC: dict[str, tuple[str, str, str]] = {
+    "sum": (
+        "values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum",
+        """Sum values as one node with n parents (numbers are folded in).
+
+        Args:
+            values: Values or real numbers; an empty iterable sums to 0.
+
+        Returns:
+            The sum, a Value.
+
+        Raises:
+            TypeError: if ``values`` is not an iterable, or holds a non-number.
+        """,
+        '_fast_group_sum(_values(values, "sum"))'),
+    "mean": (
+        "values: Iterable[Value | Number]) -> Value:",
+        """Mean of values as one node with n parents.
+
+        Args:
+            values: Values or real numbers, at least one.
+
+        Returns:
+            The mean, a Value.
+
+        Raises:
+            ValueError: if ``values`` is empty.
+            TypeError: if ``values`` is not an iterable, or holds a non-number.
+        """,
+        '_fast_group_mean(_values(values, "mean", least=1))'),
+    "dot": (
+        "xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:",
+        """Dot product ``sum(x * y)`` as one node.
+
+        The node's parents are the Values of ``xs`` then those of ``ys``.
+
+        Args:
+            xs, ys: Values or real numbers, as many in each.
+
+        Returns:
+            The dot product, a Value.
+
+        Raises:
+            ValueError: if the sequences differ in length.
+            TypeError: if an element is not a Value or a real number.
+        """,
+        "_fast_group_dot(_pairs(xs, ys))"),
+    "logsumexp": (
+        "values: Iterable[Value | Number]) -> Value:",
+        """``log(sum(exp(x)))``, stable for large inputs, as one node.
+
+        Args:
+            values: Values or real numbers, at least one.
+
+        Returns:
+            The log-sum-exp, a Value.
+
+        Raises:
+            ValueError: if ``values`` is empty.
+            TypeError: if an element is not a Value or a real number.
+        """,
+        '_fast_group_logsumexp(_values(values, "logsumexp", least=1))'),
+}
+
+
+def _public(name: str, op: Op) -> str:
+    """The public function of a group op (:data:`PUBLIC`): a list of a few Values is
+    made into its node here, anything else by ``_fast_group_<name>`` (the general path)."""
+    signature, doc, general = PUBLIC[name]
+    if name == "dot":
+        head = ("    if type(xs) is list is type(ys):  # lists of a few pairs: here\n"
+                "        n = len(xs)\n")
+        tail = ("        if n == len(ys):  # any other lists of one length\n"
+                "            return _fast_group_dot((*xs, *ys))\n")
+    else:
+        head = ("    if type(values) is list:  # a list of a few Values: here\n"
+                "        n = len(values)\n")
+        tail = f"        return _fast_group_{name}(values)  # any other list\n"
+        if "least" in general:  # (an empty list: the general path's error)
+            tail = "        if n:\n    " + tail.replace("  # any", "  # any nonempty")
+    text = "\n".join(f"    {ln}" if ln else "" for ln in inspect.cleandoc(doc).splitlines())
+    return (f"def {name}({signature}\n" + f'    """{text[4:]}\n    """\n'
+            + head + _unrolled(name, op, public=True) + tail + f"    return {general}\n")
 
 
 def _group(name: str, op: Op) -> str:
@@ -486,7 +592,7 @@ def fast_paths_source() -> str:
             if names.setdefault(key, obj) is not obj:
                 raise ValueError(f"codegen: compiled name {key!r} means two functions")
         refs.append(f'{_ref(name)} = OPS["{name}"]\n')
-        parts.append(_group(name, op))
+        parts += [_group(name, op), _public(name, op)]
     softmax = OPS["softmax_out"]
     if not _usable(softmax):
         raise ValueError("codegen: op 'softmax_out' has no simple Codegen templates")

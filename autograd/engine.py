@@ -1033,59 +1033,32 @@ _SOFTMAX_OUT = OPS["softmax_out"]
 # Functions over several values (each one node).
 
 
-def _values(values: Iterable[Any], what: str) -> Sequence[Any]:
-    t = type(values)
-    if t is list or t is tuple:  # the common case, without the abc check (nor a copy)
-        return values  # type: ignore[return-value]
-    if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(
-            f"{what}: expected an iterable of Values or numbers, got "
-            f"{type(values).__name__}; pass a list such as [a, b, c]"
-        )
-    return list(values)
-
-
-def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
-    """Sum values as one node with n parents (numbers are folded in).
-
-    Args:
-        values: Values or real numbers; an empty iterable sums to 0.
-
-    Returns:
-        The sum, a Value.
+def _values(values: Iterable[Any], what: str, least: int = 0) -> Sequence[Any]:
+    """``values`` as a list or tuple (as it is, if it is one) for the op ``what``.
 
     Raises:
-        TypeError: if ``values`` is not an iterable, or holds a non-number.
-    """
-    t = type(values)  # a list or tuple as it is, without a call (the common case)
-    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
-                         else _values(values, "sum"))  # (mypy does not narrow on type(x))
-    return _fast_group_sum(vs)
-
-
-def mean(values: Iterable[Value | Number]) -> Value:
-    """Mean of values as one node with n parents.
-
-    Raises:
-        ValueError: if ``values`` is empty.
-        TypeError: if ``values`` is not an iterable, or holds a non-number.
+        TypeError: if ``values`` is not an iterable (or is a Value or a string).
+        ValueError: if it has fewer than ``least`` elements.
     """
     t = type(values)
-    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
-                         else _values(values, "mean"))
-    if not vs:
-        raise ValueError("mean: got an empty sequence; pass at least one value")
-    return _fast_group_mean(vs)
+    if t is not list and t is not tuple:  # (the common case: no abc check, no copy)
+        if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
+            raise TypeError(
+                f"{what}: expected an iterable of Values or numbers, got "
+                f"{type(values).__name__}; pass a list such as [a, b, c]"
+            )
+        values = list(values)
+    if len(values) < least:  # type: ignore[arg-type]
+        raise ValueError(f"{what}: got an empty sequence; pass at least one value")
+    return values  # type: ignore[return-value]
 
 
-def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
-    """Dot product ``sum(x * y)`` as one node.
-
-    The node's parents are the Values of ``xs`` then those of ``ys``.
+def _pairs(xs: Sequence[Any], ys: Sequence[Any]) -> tuple[Any, ...]:
+    """``dot``'s operands, ``xs`` then ``ys``, as one tuple (the node's parents as they are).
 
     Raises:
-        ValueError: if the sequences differ in length.
-        TypeError: if an element is not a Value or a real number.
+        TypeError: if either is not an iterable.
+        ValueError: if they differ in length.
     """
     t = type(xs)  # a list or tuple as it is, without a call (the common case)
     a = xs if t is list or t is tuple else _values(xs, "dot: xs")
@@ -1096,7 +1069,7 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
             "of equal length"
         )
-    return _fast_group_dot((*a, *b))  # a tuple: the node's parents as they are
+    return (*a, *b)
 
 
 def addcmul(a: Value | Number, b: Value | Number, c: Value | Number) -> Value:
@@ -1135,21 +1108,6 @@ def minimum(a: Value | Number, b: Value | Number) -> Value:
     return apply(_MINIMUM, a, b)
 
 
-def logsumexp(values: Iterable[Value | Number]) -> Value:
-    """``log(sum(exp(x)))``, stable for large inputs, as one node.
-
-    Raises:
-        ValueError: if ``values`` is empty.
-        TypeError: if an element is not a Value or a real number.
-    """
-    t = type(values)
-    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
-                         else _values(values, "logsumexp"))
-    if not vs:
-        raise ValueError("logsumexp: got an empty sequence; pass at least one value")
-    return _fast_group_logsumexp(vs)
-
-
 def softmax(values: Iterable[Value | Number]) -> list[Value]:
     """Softmax as a list of Values: ``exp(x_i - logsumexp(x))``.
 
@@ -1161,11 +1119,7 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
-    t = type(values)
-    vs: Sequence[Any] = (values if t is list or t is tuple  # type: ignore[assignment]
-                         else _values(values, "softmax"))
-    if not vs:
-        raise ValueError("softmax: got an empty sequence; pass at least one value")
+    vs = _values(values, "softmax", least=1)
     if not _special:  # (an open mode may strip the nodes as they are made)
         outs = _fast_softmax(vs)
         if outs is not None:
@@ -1712,6 +1666,116 @@ def _fast_group_sum(vs: Sequence[Any]) -> Value:
     return node
 
 
+def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
+    """Sum values as one node with n parents (numbers are folded in).
+
+    Args:
+        values: Values or real numbers; an empty iterable sums to 0.
+
+    Returns:
+        The sum, a Value.
+
+    Raises:
+        TypeError: if ``values`` is not an iterable, or holds a non-number.
+    """
+    if type(values) is list:  # a list of a few Values: here
+        n = len(values)
+        if n == 2:  # the compiled form for 2 operands, unrolled
+            v0, v1 = values
+            if (type(v0) is Value
+                    and type(v1) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                node: Value = _new(Value)
+                node._data = x0 + x1 + 0.0
+                node._local = (1.0, 1.0)
+                node._p = (v0, v1)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_SUM
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 3:  # the compiled form for 3 operands, unrolled
+            v0, v1, v2 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    node._data = _raw_fsum((x0, x1, x2))
+                    node._local = (1.0, 1.0, 1.0)
+                except (ArithmeticError, ValueError):
+                    node._data = _fsum((x0, x1, x2))
+                    node._local = (1.0, 1.0, 1.0)
+                node._p = (v0, v1, v2)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_SUM
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 4:  # the compiled form for 4 operands, unrolled
+            v0, v1, v2, v3 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    node._data = _raw_fsum((x0, x1, x2, x3))
+                    node._local = (1.0, 1.0, 1.0, 1.0)
+                except (ArithmeticError, ValueError):
+                    node._data = _fsum((x0, x1, x2, x3))
+                    node._local = (1.0, 1.0, 1.0, 1.0)
+                node._p = (v0, v1, v2, v3)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_SUM
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 5:  # the compiled form for 5 operands, unrolled
+            v0, v1, v2, v3, v4 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value
+                    and type(v4) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                x4 = v4._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    node._data = _raw_fsum((x0, x1, x2, x3, x4))
+                    node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
+                except (ArithmeticError, ValueError):
+                    node._data = _fsum((x0, x1, x2, x3, x4))
+                    node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
+                node._p = (v0, v1, v2, v3, v4)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_SUM
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        return _fast_group_sum(values)  # any other list
+    return _fast_group_sum(_values(values, "sum"))
+
+
 _LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
 
 
@@ -1841,6 +1905,118 @@ def _fast_group_mean(vs: Sequence[Any]) -> Value:
     return node
 
 
+def mean(values: Iterable[Value | Number]) -> Value:
+    """Mean of values as one node with n parents.
+
+    Args:
+        values: Values or real numbers, at least one.
+
+    Returns:
+        The mean, a Value.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if ``values`` is not an iterable, or holds a non-number.
+    """
+    if type(values) is list:  # a list of a few Values: here
+        n = len(values)
+        if n == 2:  # the compiled form for 2 operands, unrolled
+            v0, v1 = values
+            if (type(v0) is Value
+                    and type(v1) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                node: Value = _new(Value)
+                node._data = (x0 + x1 + 0.0) / 2
+                node._local = (1.0 / 2, 1.0 / 2)
+                node._p = (v0, v1)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_MEAN
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 3:  # the compiled form for 3 operands, unrolled
+            v0, v1, v2 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    node._data = _raw_fsum((x0, x1, x2)) / 3
+                    node._local = (1.0 / 3, 1.0 / 3, 1.0 / 3)
+                except (ArithmeticError, ValueError):
+                    node._data = _fsum((x0, x1, x2)) / 3
+                    node._local = (1.0 / 3, 1.0 / 3, 1.0 / 3)
+                node._p = (v0, v1, v2)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_MEAN
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 4:  # the compiled form for 4 operands, unrolled
+            v0, v1, v2, v3 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    node._data = _raw_fsum((x0, x1, x2, x3)) / 4
+                    node._local = (1.0 / 4, 1.0 / 4, 1.0 / 4, 1.0 / 4)
+                except (ArithmeticError, ValueError):
+                    node._data = _fsum((x0, x1, x2, x3)) / 4
+                    node._local = (1.0 / 4, 1.0 / 4, 1.0 / 4, 1.0 / 4)
+                node._p = (v0, v1, v2, v3)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_MEAN
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 5:  # the compiled form for 5 operands, unrolled
+            v0, v1, v2, v3, v4 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value
+                    and type(v4) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                x4 = v4._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    node._data = _raw_fsum((x0, x1, x2, x3, x4)) / 5
+                    node._local = (1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5)
+                except (ArithmeticError, ValueError):
+                    node._data = _fsum((x0, x1, x2, x3, x4)) / 5
+                    node._local = (1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5)
+                node._p = (v0, v1, v2, v3, v4)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_MEAN
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        if n:
+            return _fast_group_mean(values)  # any nonempty other list
+    return _fast_group_mean(_values(values, "mean", least=1))
+
+
 def _fast_group_dot(vs: Sequence[Any]) -> Value:
     """``sumprod(xs, ys)`` of a list or tuple of operands: op table entry ``dot``."""
     n = len(vs)
@@ -1902,6 +2078,72 @@ def _fast_group_dot(vs: Sequence[Any]) -> Value:
     if _special:
         _record_special(node)
     return node
+
+
+def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
+    """Dot product ``sum(x * y)`` as one node.
+
+    The node's parents are the Values of ``xs`` then those of ``ys``.
+
+    Args:
+        xs, ys: Values or real numbers, as many in each.
+
+    Returns:
+        The dot product, a Value.
+
+    Raises:
+        ValueError: if the sequences differ in length.
+        TypeError: if an element is not a Value or a real number.
+    """
+    if type(xs) is list is type(ys):  # lists of a few pairs: here
+        n = len(xs)
+        if n == 1:  # the compiled form for 2 operands, unrolled
+            try:
+                (v0,), (v1,) = xs, ys
+            except ValueError:  # ys of another length: the general path's error
+                return _fast_group_dot(_pairs(xs, ys))
+            if (type(v0) is Value
+                    and type(v1) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                node: Value = _new(Value)
+                node._data = x0 * x1 + 0.0
+                node._local = (x1, x0)
+                node._p = (v0, v1)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_DOT
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 2:  # the compiled form for 4 operands, unrolled
+            try:
+                (v0, v1), (v2, v3) = xs, ys
+            except ValueError:  # ys of another length: the general path's error
+                return _fast_group_dot(_pairs(xs, ys))
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                node = _new(Value)
+                node._data = x0 * x2 + x1 * x3 + 0.0
+                node._local = (x2, x3, x0, x1)
+                node._p = (v0, v1, v2, v3)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_DOT
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        if n == len(ys):  # any other lists of one length
+            return _fast_group_dot((*xs, *ys))
+    return _fast_group_dot(_pairs(xs, ys))
 
 
 def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
@@ -2060,6 +2302,150 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     if _special:
         _record_special(node)
     return node
+
+
+def logsumexp(values: Iterable[Value | Number]) -> Value:
+    """``log(sum(exp(x)))``, stable for large inputs, as one node.
+
+    Args:
+        values: Values or real numbers, at least one.
+
+    Returns:
+        The log-sum-exp, a Value.
+
+    Raises:
+        ValueError: if ``values`` is empty.
+        TypeError: if an element is not a Value or a real number.
+    """
+    if type(values) is list:  # a list of a few Values: here
+        n = len(values)
+        if n == 2:  # the compiled form for 2 operands, unrolled
+            v0, v1 = values
+            if (type(v0) is Value
+                    and type(v1) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                node: Value = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    t0 = (x1 if x1 > x0 else x0)
+                    node._data = out = (t0 + _raw_log(_raw_exp(x0 - t0) + _raw_exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
+                    u0_2 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_2, 0) if u0_2 else _raw_exp(x0 - out)), (_tie_share(u0_2, 1) if u0_2 else _raw_exp(x1 - out)))  # noqa: E501
+                except (ArithmeticError, ValueError):
+                    t0 = (x1 if x1 > x0 else x0)
+                    node._data = out = (t0 + _log(_exp(x0 - t0) + _exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
+                    u0_2 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_2, 0) if u0_2 else _exp(x0 - out)), (_tie_share(u0_2, 1) if u0_2 else _exp(x1 - out)))  # noqa: E501
+                node._p = (v0, v1)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_LOGSUMEXP
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 3:  # the compiled form for 3 operands, unrolled
+            v0, v1, v2 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    t0 = (x1 if x1 > x0 else x0)
+                    t1 = (x2 if x2 > t0 else t0)
+                    node._data = out = (t1 + _raw_log(_raw_fsum((_raw_exp(x0 - t1), _raw_exp(x1 - t1), _raw_exp(x2 - t1)))) if t1 - t1 == 0.0 else _logsumexp((x0, x1, x2)))  # noqa: E501
+                    u0_3 = ((x0, x1, x2) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_3, 0) if u0_3 else _raw_exp(x0 - out)), (_tie_share(u0_3, 1) if u0_3 else _raw_exp(x1 - out)), (_tie_share(u0_3, 2) if u0_3 else _raw_exp(x2 - out)))  # noqa: E501
+                except (ArithmeticError, ValueError):
+                    t0 = (x1 if x1 > x0 else x0)
+                    t1 = (x2 if x2 > t0 else t0)
+                    node._data = out = (t1 + _log(_fsum((_exp(x0 - t1), _exp(x1 - t1), _exp(x2 - t1)))) if t1 - t1 == 0.0 else _logsumexp((x0, x1, x2)))  # noqa: E501
+                    u0_3 = ((x0, x1, x2) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_3, 0) if u0_3 else _exp(x0 - out)), (_tie_share(u0_3, 1) if u0_3 else _exp(x1 - out)), (_tie_share(u0_3, 2) if u0_3 else _exp(x2 - out)))  # noqa: E501
+                node._p = (v0, v1, v2)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_LOGSUMEXP
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 4:  # the compiled form for 4 operands, unrolled
+            v0, v1, v2, v3 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    t0 = (x1 if x1 > x0 else x0)
+                    t1 = (x2 if x2 > t0 else t0)
+                    t2 = (x3 if x3 > t1 else t1)
+                    node._data = out = (t2 + _raw_log(_raw_fsum((_raw_exp(x0 - t2), _raw_exp(x1 - t2), _raw_exp(x2 - t2), _raw_exp(x3 - t2)))) if t2 - t2 == 0.0 else _logsumexp((x0, x1, x2, x3)))  # noqa: E501
+                    u0_4 = ((x0, x1, x2, x3) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_4, 0) if u0_4 else _raw_exp(x0 - out)), (_tie_share(u0_4, 1) if u0_4 else _raw_exp(x1 - out)), (_tie_share(u0_4, 2) if u0_4 else _raw_exp(x2 - out)), (_tie_share(u0_4, 3) if u0_4 else _raw_exp(x3 - out)))  # noqa: E501
+                except (ArithmeticError, ValueError):
+                    t0 = (x1 if x1 > x0 else x0)
+                    t1 = (x2 if x2 > t0 else t0)
+                    t2 = (x3 if x3 > t1 else t1)
+                    node._data = out = (t2 + _log(_fsum((_exp(x0 - t2), _exp(x1 - t2), _exp(x2 - t2), _exp(x3 - t2)))) if t2 - t2 == 0.0 else _logsumexp((x0, x1, x2, x3)))  # noqa: E501
+                    u0_4 = ((x0, x1, x2, x3) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_4, 0) if u0_4 else _exp(x0 - out)), (_tie_share(u0_4, 1) if u0_4 else _exp(x1 - out)), (_tie_share(u0_4, 2) if u0_4 else _exp(x2 - out)), (_tie_share(u0_4, 3) if u0_4 else _exp(x3 - out)))  # noqa: E501
+                node._p = (v0, v1, v2, v3)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_LOGSUMEXP
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        elif n == 5:  # the compiled form for 5 operands, unrolled
+            v0, v1, v2, v3, v4 = values
+            if (type(v0) is Value
+                    and type(v1) is Value
+                    and type(v2) is Value
+                    and type(v3) is Value
+                    and type(v4) is Value):
+                x0 = v0._data
+                x1 = v1._data
+                x2 = v2._data
+                x3 = v3._data
+                x4 = v4._data
+                node = _new(Value)
+                try:  # the math function; the IEEE helper where it raises
+                    t0 = (x1 if x1 > x0 else x0)
+                    t1 = (x2 if x2 > t0 else t0)
+                    t2 = (x3 if x3 > t1 else t1)
+                    t3 = (x4 if x4 > t2 else t2)
+                    node._data = out = (t3 + _raw_log(_raw_fsum((_raw_exp(x0 - t3), _raw_exp(x1 - t3), _raw_exp(x2 - t3), _raw_exp(x3 - t3), _raw_exp(x4 - t3)))) if t3 - t3 == 0.0 else _logsumexp((x0, x1, x2, x3, x4)))  # noqa: E501
+                    u0_5 = ((x0, x1, x2, x3, x4) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_5, 0) if u0_5 else _raw_exp(x0 - out)), (_tie_share(u0_5, 1) if u0_5 else _raw_exp(x1 - out)), (_tie_share(u0_5, 2) if u0_5 else _raw_exp(x2 - out)), (_tie_share(u0_5, 3) if u0_5 else _raw_exp(x3 - out)), (_tie_share(u0_5, 4) if u0_5 else _raw_exp(x4 - out)))  # noqa: E501
+                except (ArithmeticError, ValueError):
+                    t0 = (x1 if x1 > x0 else x0)
+                    t1 = (x2 if x2 > t0 else t0)
+                    t2 = (x3 if x3 > t1 else t1)
+                    t3 = (x4 if x4 > t2 else t2)
+                    node._data = out = (t3 + _log(_fsum((_exp(x0 - t3), _exp(x1 - t3), _exp(x2 - t3), _exp(x3 - t3), _exp(x4 - t3)))) if t3 - t3 == 0.0 else _logsumexp((x0, x1, x2, x3, x4)))  # noqa: E501
+                    u0_5 = ((x0, x1, x2, x3, x4) if out == 1e309 or out == -1e309 else ())
+                    node._local = ((_tie_share(u0_5, 0) if u0_5 else _exp(x0 - out)), (_tie_share(u0_5, 1) if u0_5 else _exp(x1 - out)), (_tie_share(u0_5, 2) if u0_5 else _exp(x2 - out)), (_tie_share(u0_5, 3) if u0_5 else _exp(x3 - out)), (_tie_share(u0_5, 4) if u0_5 else _exp(x4 - out)))  # noqa: E501
+                node._p = (v0, v1, v2, v3, v4)
+                node._ctx = None
+                node.grad = 0.0
+                node._entry = _FAST_LOGSUMEXP
+                node._id = next(_ids)
+                if _special:
+                    _record_special(node)
+                return node
+        if n:
+            return _fast_group_logsumexp(values)  # any nonempty other list
+    return _fast_group_logsumexp(_values(values, "logsumexp", least=1))
 
 
 def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:

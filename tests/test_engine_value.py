@@ -405,8 +405,8 @@ def _edge_lists() -> list[list[float]]:
 
 class TestSmallGroups:
     """sum, mean, dot and logsumexp of 2 to 5 Values take unrolled lines (the compiled form
-    for that many operands): the same floats as the op table's float rules, edge values
-    included."""
+    for that many operands), in the public function for a list and in the group fast path
+    for a tuple: the same floats as the op table's float rules, edge values included."""
 
     @staticmethod
     def _check(name: str, node: Value, xs: list[float]) -> None:
@@ -420,10 +420,11 @@ class TestSmallGroups:
     def _all(self, xs: list[float]) -> None:
         vs = [Value(x) for x in xs]
         h = len(xs) // 2
-        nodes = [("sum", autograd.sum(vs)), ("sum", autograd.sum(tuple(vs))),
-                 ("mean", autograd.mean(vs)), ("logsumexp", autograd.logsumexp(vs))]
+        nodes = [(name, getattr(autograd, name)(seq)) for name in ("sum", "mean", "logsumexp")
+                 for seq in (vs, tuple(vs))]
         if len(xs) % 2 == 0:
-            nodes.append(("dot", autograd.dot(vs[:h], vs[h:])))
+            nodes += [("dot", autograd.dot(vs[:h], vs[h:])),
+                      ("dot", autograd.dot(tuple(vs[:h]), tuple(vs[h:])))]
         for name, node in nodes:
             self._check(name, node, xs)
             assert node.parents == tuple(vs)
@@ -435,6 +436,21 @@ class TestSmallGroups:
     @given(st.lists(st.floats(), min_size=2, max_size=6))
     def test_any_floats(self, xs: list[float]) -> None:
         self._all(xs)
+
+    def test_dot_of_lists_of_other_lengths_or_of_iterators_is_the_general_paths(self) -> None:
+        a, b, c = Value(2.0), Value(3.0), Value(5.0)
+        for xs, ys in (([a], [b, c]), ([a, b], [c]), ([a, b, c], [a])):
+            with pytest.raises(ValueError, match=rf"dot: xs has {len(xs)} elements but ys "
+                                                 rf"has {len(ys)}; pass sequences of equal"):
+                autograd.dot(xs, ys)
+        d = autograd.dot(iter([a, b]), (v for v in [c, a]))
+        assert d.parents == (a, b, c, a) and d.data == 16.0
+        pair = [a]
+        e = autograd.dot(pair, [b])
+        pair.append(c)  # the node's parents are its own tuple, not the caller's list
+        assert e.parents == (a, b) and e.data == 6.0
+        with pytest.raises(TypeError, match="dot: xs: expected an iterable"):
+            autograd.dot(a, [b])
 
     def test_a_value_twice_a_number_and_a_subclass_take_the_general_path_alike(self) -> None:
         class Sub(Value):
