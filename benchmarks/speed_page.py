@@ -130,7 +130,19 @@ the general path, node for node, for three orders over the whole table. W-tape,
 `grad(create_graph=True)` against `backward()`, six alternating runs against the engine before
 it (CPU time, GC off): median 8.4x to 5.3x. The rest is Python building about one Value per
 edge (the floor measured for one node per edge with no logic at all is 1.5x a backward);
-fewer nodes would need n-ary accumulation, which changes second-order bits."""
+fewer nodes would need n-ary accumulation, which changes second-order bits. A walker written
+from scratch for products and sums only (no plans, the same nodes) takes 4.1-4.8x a backward
+on a random DAG of 2,000 of them, where ours takes 4.5-5.6x; walking a sorted sweep instead
+of the heap brings that walker to 3.2-3.5x, but ours on W-chain from 2.6-2.8x to 3.9x (the sweep
+costs more than a chain's heap, which stays empty).
+
+**Short n-ary calls.** `autograd.sum([a, b])` took two Python calls (the public function,
+then the group's fast path) where `a + b` takes one. The public functions of `sum`, `mean`,
+`dot` and `logsumexp` are now generated from the op table with the unrolled lines for 2-5
+operands (dot: one or two pairs) inline for a list; a tuple, a longer list or a number among
+them takes the fast path as before. At k = 2, forward, against one `+` through `reduce`
+(30 interleaved rounds, one process): sum 1.01x to 0.85x, mean 1.08x to 0.93x, dot of one pair
+1.31x to 0.96x."""
 
 
 def _r(a: float, b: float) -> str:
