@@ -271,21 +271,19 @@ def _doc(text: str) -> str:
 UNROLLED = (2, 3, 4, 5)
 
 
-def _unrolled(name: str, op: Op, public: bool = False) -> str:
-    """The lines of ``_fast_group_<name>`` for a few Values (:data:`UNROLLED`; dot's
-    pairs: even counts): the op's compiled form for that many operands
+def _unrolled(name: str, op: Op) -> str:
+    """The branches of a group op's public function for a few Values (:data:`UNROLLED`;
+    dot's pairs: even counts): the op's compiled form for that many operands
     (:func:`autograd.formula_render.templates`; the same floats, which the compile
-    tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` of two terms.
-    ``public``: the branches for the public function (see :func:`_public`), over its
-    list arguments (``values``; dot's ``xs, ys``), one level deeper."""
+    tests hold to the dynamic engine's), unrolled: no list, no ``fsum`` of two terms,
+    over the function's list or tuple arguments (``values``; dot's ``xs, ys``)."""
     tpl = R.templates(op.rule, compiled=True)  # type: ignore[arg-type]
     sizes = [n for n in UNROLLED if n % len(op.rule.groups) == 0]  # type: ignore[union-attr]
-    branches = "".join(_unrolled_size(name, tpl, n, "if" if k == 0 else "elif", public)
-                       for k, n in enumerate(sizes))
-    return textwrap.indent(branches, "    ") if public else "    n = len(vs)\n" + branches
+    return textwrap.indent("".join(_unrolled_size(name, tpl, n, "if" if k == 0 else "elif")
+                                   for k, n in enumerate(sizes)), "    ")
 
 
-def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str, public: bool) -> str:
+def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str) -> str:
     """One branch of :func:`_unrolled`: ``n`` operands, the templates ``tpl``."""
     forward, local, after, temps = tpl
     xs = [f"x{k}" for k in range(n)]
@@ -301,14 +299,11 @@ def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str, public: boo
     body = _guard("            ", "".join(f"            {ln}\n" for ln in lines))
     checks = "\n                and ".join(f"type({v}) is Value" for v in vs)
     names = ", ".join(vs)
-    unpack, parents = f"{names} = vs", f"vs if type(vs) is tuple else ({names})"
-    if public:  # the arguments are lists (see _public): the parents a new tuple
-        unpack, parents = f"{names} = values", f"({names})"
-        if name == "dot":  # xs then ys, the node's parents
-            h, one = n // 2, "," * (n == 2)  # ((v0,), (v1,): a 1-tuple's comma)
-            unpack = f"({', '.join(vs[:h])}{one}), ({', '.join(vs[h:])}{one}) = xs, ys"
-    head = f"    {kw} n == {n}:  # the compiled form for {n} operands, unrolled\n        {unpack}\n"
-    if public and name == "dot":  # n counts pairs; ys may be of another length
+    head = f"    {kw} n == {n}:  # the compiled form for {n} operands, unrolled\n" \
+           f"        {names} = values\n"
+    if name == "dot":  # xs then ys, the node's parents; n counts pairs, ys may be longer
+        h, one = n // 2, "," * (n == 2)  # ((v0,), (v1,): a 1-tuple's comma)
+        unpack = f"({', '.join(vs[:h])}{one}), ({', '.join(vs[h:])}{one}) = xs, ys"
         head = (f"    {kw} n == {n // 2}:  # the compiled form for {n} operands, unrolled\n"
                 f"        try:\n            {unpack}\n        except ValueError:  # ys of another "
                 "length: the general path's error\n"
@@ -320,7 +315,7 @@ def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str, public: boo
         + ("            node: Value = _new(Value)\n" if kw == "if" else
            "            node = _new(Value)\n")
         + body
-        + f"            node._p = {parents}\n"
+        + f"            node._p = ({names})\n"
         "            node._ctx = None\n"
         + "".join(f"        {ln}\n" for ln in _tail(_ref(name)).splitlines())
     )
@@ -399,37 +394,36 @@ def _public(name: str, op: Op) -> str:
     made into its node here, anything else by ``_fast_group_<name>`` (the general path)."""
     signature, doc, general = PUBLIC[name]
     if name == "dot":
-        head = ("    if type(xs) is list is type(ys):  # lists of a few pairs: here\n"
-                "        n = len(xs)\n")
-        tail = ("        if n == len(ys):  # any other lists of one length\n"
+        head = ("    t = type(xs)\n    if (t is list or t is tuple) and type(ys) is t:"
+                "  # a few pairs: here\n        n = len(xs)\n")
+        tail = ("        if n == len(ys):  # any others of one length\n"
                 "            return _fast_group_dot((*xs, *ys))\n")
     else:
-        head = ("    if type(values) is list:  # a list of a few Values: here\n"
-                "        n = len(values)\n")
-        tail = f"        return _fast_group_{name}(values)  # any other list\n"
+        head = ("    t = type(values)\n    if t is list or t is tuple:  # a few Values: here\n"
+                "        n = len(values)  # type: ignore[arg-type]  # (no narrowing on type(x))\n")
+        tail = f"        return _fast_group_{name}(values)  # type: ignore[arg-type]  # any other\n"
         if "least" in general:  # (an empty list: the general path's error)
-            tail = "        if n:\n    " + tail.replace("  # any", "  # any nonempty")
+            tail = "        if n:\n    " + tail.replace("  # any other", "  # any other nonempty")
     text = "\n".join(f"    {ln}" if ln else "" for ln in inspect.cleandoc(doc).splitlines())
     return (f"def {name}({signature}\n" + f'    """{text[4:]}\n    """\n'
-            + head + _unrolled(name, op, public=True) + tail + f"    return {general}\n")
+            + head + _unrolled(name, op) + tail + f"    return {general}\n")
 
 
 def _group(name: str, op: Op) -> str:
     """``_fast_group_<name>(vs)``: the op's rendered float rules over ``vs``'s data (a
-    few Values: :func:`_unrolled`)."""
+    few Values take the public function's unrolled lines first: :func:`_public`)."""
     decl, data, lines = _group_body(name, op)
     ref = _ref(name)
     return (
         decl + f"def _fast_group_{name}(vs: Sequence[Any]) -> Value:\n"
         + _doc(f"``{op.formula}`` of a list or tuple of operands: op table entry ``{name}``.")
-        + _unrolled(name, op)
         + "    try:\n"
         f"        ops = {data}\n"
         "    except AttributeError:  # a number among them: the general path\n"
         f"        return apply({ref}, *vs)\n"
         "    if len(ops) < 2:  # a constant, or one parent stored bare: the general path\n"
         f"        return apply({ref}, *vs)\n"
-        "    node = _new(Value)  # (declared in the unrolled lines above)\n"
+        "    node: Value = _new(Value)\n"
         + "".join(f"{ln}\n" for ln in lines)
         + "    node._p = vs if type(vs) is tuple else tuple(vs)\n"
         "    node._ctx = None\n" + _tail(ref)
@@ -499,7 +493,7 @@ def _softmax(op: Op) -> str:
         "        return None\n"
         "    if len(ops) < 2:\n"
         "        return None\n"
-        f"    lse = _fast_group_{lse.name}(vs)\n"
+        f"    lse = {lse.name}(vs)  # (the unrolled lines of a few)\n"
         + "    m = lse._data\n"
         "    outs: list[Value] = []\n"
         "    push = outs.append\n"

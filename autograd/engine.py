@@ -1125,7 +1125,7 @@ def softmax(values: Iterable[Value | Number]) -> list[Value]:
         if outs is not None:
             return outs
     # an open mode, a number among them or only one: the general path
-    lse = _fast_group_logsumexp(vs)
+    lse = logsumexp(vs)
     return [_binary(_SOFTMAX_OUT, v, lse) for v in vs]
 
 
@@ -1542,106 +1542,13 @@ _LOCAL_SUM: dict[int, tuple[float, ...]] = {}
 
 def _fast_group_sum(vs: Sequence[Any]) -> Value:
     """``fsum(xs)`` of a list or tuple of operands: op table entry ``sum``."""
-    n = len(vs)
-    if n == 2:  # the compiled form for 2 operands, unrolled
-        v0, v1 = vs
-        if (type(v0) is Value
-                and type(v1) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            node: Value = _new(Value)
-            node._data = x0 + x1 + 0.0
-            node._local = (1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_SUM
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 3:  # the compiled form for 3 operands, unrolled
-        v0, v1, v2 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                node._data = _raw_fsum((x0, x1, x2))
-                node._local = (1.0, 1.0, 1.0)
-            except (ArithmeticError, ValueError):
-                node._data = _fsum((x0, x1, x2))
-                node._local = (1.0, 1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_SUM
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 4:  # the compiled form for 4 operands, unrolled
-        v0, v1, v2, v3 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                node._data = _raw_fsum((x0, x1, x2, x3))
-                node._local = (1.0, 1.0, 1.0, 1.0)
-            except (ArithmeticError, ValueError):
-                node._data = _fsum((x0, x1, x2, x3))
-                node._local = (1.0, 1.0, 1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_SUM
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 5:  # the compiled form for 5 operands, unrolled
-        v0, v1, v2, v3, v4 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value
-                and type(v4) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            x4 = v4._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                node._data = _raw_fsum((x0, x1, x2, x3, x4))
-                node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
-            except (ArithmeticError, ValueError):
-                node._data = _fsum((x0, x1, x2, x3, x4))
-                node._local = (1.0, 1.0, 1.0, 1.0, 1.0)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_SUM
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_SUM, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_SUM, *vs)
-    node = _new(Value)  # (declared in the unrolled lines above)
+    node: Value = _new(Value)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         node._data = _raw_fsum(xs)
@@ -1678,8 +1585,9 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
     Raises:
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    if type(values) is list:  # a list of a few Values: here
-        n = len(values)
+    t = type(values)
+    if t is list or t is tuple:  # a few Values: here
+        n = len(values)  # type: ignore[arg-type]  # (no narrowing on type(x))
         if n == 2:  # the compiled form for 2 operands, unrolled
             v0, v1 = values
             if (type(v0) is Value
@@ -1772,7 +1680,7 @@ def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum
                 if _special:
                     _record_special(node)
                 return node
-        return _fast_group_sum(values)  # any other list
+        return _fast_group_sum(values)  # type: ignore[arg-type]  # any other
     return _fast_group_sum(_values(values, "sum"))
 
 
@@ -1781,106 +1689,13 @@ _LOCAL_MEAN: dict[int, tuple[float, ...]] = {}
 
 def _fast_group_mean(vs: Sequence[Any]) -> Value:
     """``fsum(xs) / n`` of a list or tuple of operands: op table entry ``mean``."""
-    n = len(vs)
-    if n == 2:  # the compiled form for 2 operands, unrolled
-        v0, v1 = vs
-        if (type(v0) is Value
-                and type(v1) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            node: Value = _new(Value)
-            node._data = (x0 + x1 + 0.0) / 2
-            node._local = (1.0 / 2, 1.0 / 2)
-            node._p = vs if type(vs) is tuple else (v0, v1)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_MEAN
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 3:  # the compiled form for 3 operands, unrolled
-        v0, v1, v2 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                node._data = _raw_fsum((x0, x1, x2)) / 3
-                node._local = (1.0 / 3, 1.0 / 3, 1.0 / 3)
-            except (ArithmeticError, ValueError):
-                node._data = _fsum((x0, x1, x2)) / 3
-                node._local = (1.0 / 3, 1.0 / 3, 1.0 / 3)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_MEAN
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 4:  # the compiled form for 4 operands, unrolled
-        v0, v1, v2, v3 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                node._data = _raw_fsum((x0, x1, x2, x3)) / 4
-                node._local = (1.0 / 4, 1.0 / 4, 1.0 / 4, 1.0 / 4)
-            except (ArithmeticError, ValueError):
-                node._data = _fsum((x0, x1, x2, x3)) / 4
-                node._local = (1.0 / 4, 1.0 / 4, 1.0 / 4, 1.0 / 4)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_MEAN
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 5:  # the compiled form for 5 operands, unrolled
-        v0, v1, v2, v3, v4 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value
-                and type(v4) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            x4 = v4._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                node._data = _raw_fsum((x0, x1, x2, x3, x4)) / 5
-                node._local = (1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5)
-            except (ArithmeticError, ValueError):
-                node._data = _fsum((x0, x1, x2, x3, x4)) / 5
-                node._local = (1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5, 1.0 / 5)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_MEAN
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_MEAN, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_MEAN, *vs)
-    node = _new(Value)  # (declared in the unrolled lines above)
+    node: Value = _new(Value)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         n = len(ops)
@@ -1918,8 +1733,9 @@ def mean(values: Iterable[Value | Number]) -> Value:
         ValueError: if ``values`` is empty.
         TypeError: if ``values`` is not an iterable, or holds a non-number.
     """
-    if type(values) is list:  # a list of a few Values: here
-        n = len(values)
+    t = type(values)
+    if t is list or t is tuple:  # a few Values: here
+        n = len(values)  # type: ignore[arg-type]  # (no narrowing on type(x))
         if n == 2:  # the compiled form for 2 operands, unrolled
             v0, v1 = values
             if (type(v0) is Value
@@ -2013,58 +1829,19 @@ def mean(values: Iterable[Value | Number]) -> Value:
                     _record_special(node)
                 return node
         if n:
-            return _fast_group_mean(values)  # any nonempty other list
+            return _fast_group_mean(values)  # type: ignore[arg-type]  # any other nonempty
     return _fast_group_mean(_values(values, "mean", least=1))
 
 
 def _fast_group_dot(vs: Sequence[Any]) -> Value:
     """``sumprod(xs, ys)`` of a list or tuple of operands: op table entry ``dot``."""
-    n = len(vs)
-    if n == 2:  # the compiled form for 2 operands, unrolled
-        v0, v1 = vs
-        if (type(v0) is Value
-                and type(v1) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            node: Value = _new(Value)
-            node._data = x0 * x1 + 0.0
-            node._local = (x1, x0)
-            node._p = vs if type(vs) is tuple else (v0, v1)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_DOT
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 4:  # the compiled form for 4 operands, unrolled
-        v0, v1, v2, v3 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            node = _new(Value)
-            node._data = x0 * x2 + x1 * x3 + 0.0
-            node._local = (x2, x3, x0, x1)
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_DOT
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
     try:
         ops = tuple([v._data for v in vs])
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_DOT, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_DOT, *vs)
-    node = _new(Value)  # (declared in the unrolled lines above)
+    node: Value = _new(Value)
     n = len(ops) // 2
     xs = ops[:n]
     ys = ops[n:]
@@ -2095,7 +1872,8 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
         ValueError: if the sequences differ in length.
         TypeError: if an element is not a Value or a real number.
     """
-    if type(xs) is list is type(ys):  # lists of a few pairs: here
+    t = type(xs)
+    if (t is list or t is tuple) and type(ys) is t:  # a few pairs: here
         n = len(xs)
         if n == 1:  # the compiled form for 2 operands, unrolled
             try:
@@ -2141,7 +1919,7 @@ def dot(xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:
                 if _special:
                     _record_special(node)
                 return node
-        if n == len(ys):  # any other lists of one length
+        if n == len(ys):  # any others of one length
             return _fast_group_dot((*xs, *ys))
     return _fast_group_dot(_pairs(xs, ys))
 
@@ -2150,138 +1928,13 @@ def _fast_group_logsumexp(vs: Sequence[Any]) -> Value:
     """``m + log(fsum(exp(xs[i] - m))) if m - m == 0 else logsumexp(xs), m = max_of(xs)`` of a list
     or tuple of operands: op table entry ``logsumexp``.
     """
-    n = len(vs)
-    if n == 2:  # the compiled form for 2 operands, unrolled
-        v0, v1 = vs
-        if (type(v0) is Value
-                and type(v1) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            node: Value = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                t0 = (x1 if x1 > x0 else x0)
-                node._data = out = (t0 + _raw_log(_raw_exp(x0 - t0) + _raw_exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
-                u0_2 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_2, 0) if u0_2 else _raw_exp(x0 - out)), (_tie_share(u0_2, 1) if u0_2 else _raw_exp(x1 - out)))  # noqa: E501
-            except (ArithmeticError, ValueError):
-                t0 = (x1 if x1 > x0 else x0)
-                node._data = out = (t0 + _log(_exp(x0 - t0) + _exp(x1 - t0)) if t0 - t0 == 0.0 else _logsumexp((x0, x1)))  # noqa: E501
-                u0_2 = ((x0, x1) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_2, 0) if u0_2 else _exp(x0 - out)), (_tie_share(u0_2, 1) if u0_2 else _exp(x1 - out)))  # noqa: E501
-            node._p = vs if type(vs) is tuple else (v0, v1)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_LOGSUMEXP
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 3:  # the compiled form for 3 operands, unrolled
-        v0, v1, v2 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                t0 = (x1 if x1 > x0 else x0)
-                t1 = (x2 if x2 > t0 else t0)
-                node._data = out = (t1 + _raw_log(_raw_fsum((_raw_exp(x0 - t1), _raw_exp(x1 - t1), _raw_exp(x2 - t1)))) if t1 - t1 == 0.0 else _logsumexp((x0, x1, x2)))  # noqa: E501
-                u0_3 = ((x0, x1, x2) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_3, 0) if u0_3 else _raw_exp(x0 - out)), (_tie_share(u0_3, 1) if u0_3 else _raw_exp(x1 - out)), (_tie_share(u0_3, 2) if u0_3 else _raw_exp(x2 - out)))  # noqa: E501
-            except (ArithmeticError, ValueError):
-                t0 = (x1 if x1 > x0 else x0)
-                t1 = (x2 if x2 > t0 else t0)
-                node._data = out = (t1 + _log(_fsum((_exp(x0 - t1), _exp(x1 - t1), _exp(x2 - t1)))) if t1 - t1 == 0.0 else _logsumexp((x0, x1, x2)))  # noqa: E501
-                u0_3 = ((x0, x1, x2) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_3, 0) if u0_3 else _exp(x0 - out)), (_tie_share(u0_3, 1) if u0_3 else _exp(x1 - out)), (_tie_share(u0_3, 2) if u0_3 else _exp(x2 - out)))  # noqa: E501
-            node._p = vs if type(vs) is tuple else (v0, v1, v2)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_LOGSUMEXP
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 4:  # the compiled form for 4 operands, unrolled
-        v0, v1, v2, v3 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                t0 = (x1 if x1 > x0 else x0)
-                t1 = (x2 if x2 > t0 else t0)
-                t2 = (x3 if x3 > t1 else t1)
-                node._data = out = (t2 + _raw_log(_raw_fsum((_raw_exp(x0 - t2), _raw_exp(x1 - t2), _raw_exp(x2 - t2), _raw_exp(x3 - t2)))) if t2 - t2 == 0.0 else _logsumexp((x0, x1, x2, x3)))  # noqa: E501
-                u0_4 = ((x0, x1, x2, x3) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_4, 0) if u0_4 else _raw_exp(x0 - out)), (_tie_share(u0_4, 1) if u0_4 else _raw_exp(x1 - out)), (_tie_share(u0_4, 2) if u0_4 else _raw_exp(x2 - out)), (_tie_share(u0_4, 3) if u0_4 else _raw_exp(x3 - out)))  # noqa: E501
-            except (ArithmeticError, ValueError):
-                t0 = (x1 if x1 > x0 else x0)
-                t1 = (x2 if x2 > t0 else t0)
-                t2 = (x3 if x3 > t1 else t1)
-                node._data = out = (t2 + _log(_fsum((_exp(x0 - t2), _exp(x1 - t2), _exp(x2 - t2), _exp(x3 - t2)))) if t2 - t2 == 0.0 else _logsumexp((x0, x1, x2, x3)))  # noqa: E501
-                u0_4 = ((x0, x1, x2, x3) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_4, 0) if u0_4 else _exp(x0 - out)), (_tie_share(u0_4, 1) if u0_4 else _exp(x1 - out)), (_tie_share(u0_4, 2) if u0_4 else _exp(x2 - out)), (_tie_share(u0_4, 3) if u0_4 else _exp(x3 - out)))  # noqa: E501
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_LOGSUMEXP
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
-    elif n == 5:  # the compiled form for 5 operands, unrolled
-        v0, v1, v2, v3, v4 = vs
-        if (type(v0) is Value
-                and type(v1) is Value
-                and type(v2) is Value
-                and type(v3) is Value
-                and type(v4) is Value):
-            x0 = v0._data
-            x1 = v1._data
-            x2 = v2._data
-            x3 = v3._data
-            x4 = v4._data
-            node = _new(Value)
-            try:  # the math function; the IEEE helper where it raises
-                t0 = (x1 if x1 > x0 else x0)
-                t1 = (x2 if x2 > t0 else t0)
-                t2 = (x3 if x3 > t1 else t1)
-                t3 = (x4 if x4 > t2 else t2)
-                node._data = out = (t3 + _raw_log(_raw_fsum((_raw_exp(x0 - t3), _raw_exp(x1 - t3), _raw_exp(x2 - t3), _raw_exp(x3 - t3), _raw_exp(x4 - t3)))) if t3 - t3 == 0.0 else _logsumexp((x0, x1, x2, x3, x4)))  # noqa: E501
-                u0_5 = ((x0, x1, x2, x3, x4) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_5, 0) if u0_5 else _raw_exp(x0 - out)), (_tie_share(u0_5, 1) if u0_5 else _raw_exp(x1 - out)), (_tie_share(u0_5, 2) if u0_5 else _raw_exp(x2 - out)), (_tie_share(u0_5, 3) if u0_5 else _raw_exp(x3 - out)), (_tie_share(u0_5, 4) if u0_5 else _raw_exp(x4 - out)))  # noqa: E501
-            except (ArithmeticError, ValueError):
-                t0 = (x1 if x1 > x0 else x0)
-                t1 = (x2 if x2 > t0 else t0)
-                t2 = (x3 if x3 > t1 else t1)
-                t3 = (x4 if x4 > t2 else t2)
-                node._data = out = (t3 + _log(_fsum((_exp(x0 - t3), _exp(x1 - t3), _exp(x2 - t3), _exp(x3 - t3), _exp(x4 - t3)))) if t3 - t3 == 0.0 else _logsumexp((x0, x1, x2, x3, x4)))  # noqa: E501
-                u0_5 = ((x0, x1, x2, x3, x4) if out == 1e309 or out == -1e309 else ())
-                node._local = ((_tie_share(u0_5, 0) if u0_5 else _exp(x0 - out)), (_tie_share(u0_5, 1) if u0_5 else _exp(x1 - out)), (_tie_share(u0_5, 2) if u0_5 else _exp(x2 - out)), (_tie_share(u0_5, 3) if u0_5 else _exp(x3 - out)), (_tie_share(u0_5, 4) if u0_5 else _exp(x4 - out)))  # noqa: E501
-            node._p = vs if type(vs) is tuple else (v0, v1, v2, v3, v4)
-            node._ctx = None
-            node.grad = 0.0
-            node._entry = _FAST_LOGSUMEXP
-            node._id = next(_ids)
-            if _special:
-                _record_special(node)
-            return node
     try:
         ops = [v._data for v in vs]
     except AttributeError:  # a number among them: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
     if len(ops) < 2:  # a constant, or one parent stored bare: the general path
         return apply(_FAST_LOGSUMEXP, *vs)
-    node = _new(Value)  # (declared in the unrolled lines above)
+    node: Value = _new(Value)
     try:  # the math function; the IEEE helper where it raises
         xs = ops
         m = _max_of(xs)
@@ -2317,8 +1970,9 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
         ValueError: if ``values`` is empty.
         TypeError: if an element is not a Value or a real number.
     """
-    if type(values) is list:  # a list of a few Values: here
-        n = len(values)
+    t = type(values)
+    if t is list or t is tuple:  # a few Values: here
+        n = len(values)  # type: ignore[arg-type]  # (no narrowing on type(x))
         if n == 2:  # the compiled form for 2 operands, unrolled
             v0, v1 = values
             if (type(v0) is Value
@@ -2444,7 +2098,7 @@ def logsumexp(values: Iterable[Value | Number]) -> Value:
                     _record_special(node)
                 return node
         if n:
-            return _fast_group_logsumexp(values)  # any nonempty other list
+            return _fast_group_logsumexp(values)  # type: ignore[arg-type]  # any other nonempty
     return _fast_group_logsumexp(_values(values, "logsumexp", least=1))
 
 
@@ -2461,7 +2115,7 @@ def _fast_softmax(vs: Sequence[Any]) -> list[Value] | None:
         return None
     if len(ops) < 2:
         return None
-    lse = _fast_group_logsumexp(vs)
+    lse = logsumexp(vs)  # (the unrolled lines of a few)
     m = lse._data
     outs: list[Value] = []
     push = outs.append

@@ -139,8 +139,8 @@ costs more than a chain's heap, which stays empty).
 **Short n-ary calls.** `autograd.sum([a, b])` took two Python calls (the public function,
 then the group's fast path) where `a + b` takes one. The public functions of `sum`, `mean`,
 `dot` and `logsumexp` are now generated from the op table with the unrolled lines for 2-5
-operands (dot: one or two pairs) inline for a list; a tuple, a longer list or a number among
-them takes the fast path as before. At k = 2, forward, against one `+` through `reduce`
+operands (dot: one or two pairs) inline for a list or a tuple (the group fast paths lost theirs:
+one copy); a longer one or a number among them takes the fast path as before. At k = 2, forward, against one `+` through `reduce`
 (30 interleaved rounds, one process): sum 1.01x to 0.85x, mean 1.08x to 0.93x, dot of one pair
 1.31x to 0.96x."""
 
