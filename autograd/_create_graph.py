@@ -29,7 +29,7 @@ Loaded by :func:`autograd.grad` on its first ``create_graph=True`` call, so
 from __future__ import annotations
 
 import re
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 from typing import Any
 
 from autograd import engine as _engine
@@ -267,7 +267,8 @@ def _rule(op: Op, plan: tuple[Any, ...]) -> Any:
         env.update(float_globals(fop.rule))
     made = []
     for body, kind in zip(bodies, ("Value", "float")):
-        src = "def rule(node, g, get, grads, heap, special):\n" + (body or "    pass\n")
+        src = ("def rule(node, g, get, grads, heap, special, wait):\n    nxt = None\n"
+               + (body or "") + "    return nxt\n")
         # (a code object, never a string: see compile_emit._filler)
         exec(compile(src, f"<create_graph {op.name}, {kind} grad>", "exec"), env)
         made.append(env["rule"] if body else None)
@@ -290,7 +291,12 @@ def _store_src(o: str, c: str, ind: str, value_prev: bool = True) -> str:
            + _node_src("s", "ADD", f"prev._data + {c}._data", f"(prev, {c})", "(1.0, 1.0)",
                        ind + "    ") + f"{ind}    grads[{o}] = s\n") if value_prev else ""
     return (f"{ind}if prev is None:\n{ind}    grads[{o}] = {c}\n"
-            f"{ind}    if {o}._p is not None:\n{ind}        push(heap, ({o}._id, {o}))\n"
+            f"{ind}    if {o}._p is not None:  # it waits; the newest is handed back, unpushed\n"
+            f"{ind}        if nxt is None:\n{ind}            nxt = {o}\n"
+            f"{ind}        elif {o}._id < nxt._id:\n{ind}            push(heap, nxt._id)\n"
+            f"{ind}            wait[nxt._id] = nxt\n{ind}            nxt = {o}\n"
+            f"{ind}        else:\n{ind}            push(heap, {o}._id)\n"
+            f"{ind}            wait[{o}._id] = {o}\n"
             + add + f"{ind}else:\n{ind}    grads[{o}] = prev + {c}\n")
 
 
@@ -301,7 +307,7 @@ def _direct_src(o: str, d: str, ind: str, vg: bool = True) -> str:
         return (f"{ind}prev = get({o})\n{ind}c = {d} if g == 1.0 else g * {d}\n"
                 + _store_src(o, "c", ind, value_prev=False))
     return (f"{ind}prev = get({o})\n{ind}if type({d}) is not V:  # (a subclass's own ops)\n"
-            f"{ind}    acc({o}, g, {d}, grads, heap, True)\n"
+            f"{ind}    acc({o}, g, {d}, grads, heap, wait, True)\n"
             f"{ind}elif type(prev) is V:  # prev + g * d as one node (see _addcmul)\n"
             + _node_src("s", "ADDCMUL", f"prev._data + g._data * {d}._data", f"(prev, g, {d})",
                         f"(1.0, {d}._data, g._data)", ind + "    ")
@@ -369,7 +375,7 @@ def _fixed_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
         else:  # a float, stored or from the Value rule: _operands_grads's own steps
             floats += 1
             d = loc if kind == "float" else f"lv(({', '.join(names)},), node, {i})"
-            src.append(f"    acc({o}, g, {d}, grads, heap, {i == n - 1})\n")
+            src.append(f"    acc({o}, g, {d}, grads, heap, wait, {i == n - 1})\n")
     return None if floats > 1 else "".join(src)  # (two floats may share one product)
 
 
@@ -384,7 +390,7 @@ def _variadic_body(op: Op, plan: tuple[Any, ...], vg: bool) -> str | None:
         if not vg or set(slots[0]) != {0} or slots[0][0][1] != _ELEMENT_OUT:
             return None
         return (head + "    if guard is not None and guard(node._data):\n"
-                "        return ops(node, g, op, plan, None, plan[0], grads, heap)\n"
+                "        return ops(node, g, op, plan, None, plan[0], grads, heap, wait)\n"
                 "    local = node._local\n    bare = type(local) is not tuple\n"
                 "    for i, o in enumerate(p):\n"
                 + _fused_src("o", slots[0][0][0], ["g", "o", "node"],
@@ -443,11 +449,15 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
     # chain that is the parent the last node passed its gradient to. That gradient
     # goes on to it directly, unstored (unless kept), without a dictionary or heap
     # operation: a chain needs no sweep of the graph beforehand, and no sort (W-chain
-    # -22%). Another node waits in the heap, by creation key (unique: no tie compares
-    # nodes); the order, and so every node built and every bit, is backward_order's.
+    # -22%). Another node waits: its creation key in the heap, the node in ``wait``
+    # under it (a heap of (key, node) pairs compares tuples: W-tape's create_graph
+    # took 7% more instructions); the order, and so every node built and every bit, is
+    # backward_order's. A generated rule hands back the newest of the operands it
+    # gave a first gradient, unpushed: often the next node, then no heap operation.
     if output._p is None:
         return
-    heap: list[tuple[int, Value]] = []  # (creation key, node) of the nodes waiting
+    heap: list[int] = []  # the creation keys of the nodes waiting (unique: no ties)
+    wait: dict[int, Value] = {}  # key -> node
     node = output
     g = grads[output]
     while True:
@@ -461,10 +471,18 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
         if rules is not None and node._ctx is None:
             rule = rules[0] if type(g) is V else rules[1] if type(g) is float else None
             if rule is not None:
-                rule(node, g, get, grads, heap, special)
-                if not heap:
+                nxt = rule(node, g, get, grads, heap, special, wait)  # an operand that waits
+                if nxt is not None:  # (the newest of the rule's: often the newest of all)
+                    if heap and heap[0] < nxt._id:
+                        k = heapreplace(heap, nxt._id)
+                        wait[nxt._id] = nxt
+                        node = wait.pop(k)
+                    else:
+                        node = nxt
+                elif heap:
+                    node = wait.pop(heappop(heap))
+                else:
                     return
-                node = heappop(heap)[1]
                 g = grads[node]
                 continue
         fused = plan[1]
@@ -495,10 +513,10 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             single = plan[4]
             if not (single and type(p) is not tuple and (type(ctx) is float
                                                          or (ctx is None and single == 2))):
-                _operands_grads(node, g, op, plan, ctx, plan[0], grads, heap)
+                _operands_grads(node, g, op, plan, ctx, plan[0], grads, heap, wait)
                 if not heap:
                     return
-                node = heappop(heap)[1]
+                node = wait.pop(heappop(heap))
                 g = grads[node]
                 continue
             # one parent, operand 0, maybe a constant operand 1 (``x * 2.0``): the
@@ -512,7 +530,7 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
                     grads[p] = _addcmul(prev, g, d0)
                     if not heap:
                         return
-                    node = heappop(heap)[1]
+                    node = wait.pop(heappop(heap))
                     g = grads[node]
                     continue
                 # g * d0: the node engine._fast_mul makes
@@ -534,7 +552,7 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             grads[p] = prev + contrib
         elif p._p is None:
             grads[p] = contrib
-        elif not heap or p._id < heap[0][0]:  # p is the newest waiting: walk it now
+        elif not heap or p._id < heap[0]:  # p is the newest waiting: walk it now
             node = p
             g = contrib
             if keep and p in keep:
@@ -542,15 +560,16 @@ def create_graph(output: Value, grads: dict[Value, Any], keep: Any = ()) -> None
             continue
         else:
             grads[p] = contrib
-            heappush(heap, (p._id, p))
+            heappush(heap, p._id)
+            wait[p._id] = p
         if not heap:
             return
-        node = heappop(heap)[1]
+        node = wait.pop(heappop(heap))
         g = grads[node]
 
 
 def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any,
-                    grads: dict[Value, Any], heap: list[tuple[int, Value]]) -> None:
+                    grads: dict[Value, Any], heap: list[int], wait: dict[int, Value]) -> None:
     """Add ``g * partial`` to ``grads`` for each Value operand of ``node``: the general
     path of :func:`create_graph` (several operands, constants among them, fused slots)."""
     p = node._p
@@ -617,22 +636,23 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                 if type(d) is float:
                     last = (d, contrib)
         k += 1
-        _store(o, contrib, grads.get(o), grads, heap)
+        _store(o, contrib, grads.get(o), grads, heap, wait)
 
 
 def _store(o: Value, contrib: Any, prev: Any, grads: dict[Value, Any],
-           heap: list[tuple[int, Value]]) -> None:
+           heap: list[int], wait: dict[int, Value]) -> None:
     """``contrib`` is the gradient of ``o``, or added to ``prev``, its gradient so far; a
-    node's first gradient puts it in the heap (a leaf's does not: it is never walked)."""
+    node's first gradient makes it wait (a leaf's does not: it is never walked)."""
     if prev is None:
         grads[o] = contrib
         if o._p is not None:
-            heappush(heap, (o._id, o))
+            heappush(heap, o._id)
+            wait[o._id] = o
     else:
         grads[o] = prev + contrib
 
 
-def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[tuple[int, Value]],
+def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[int], wait: dict[int, Value],
          fuse_float: bool) -> None:
     """Add ``g * d`` to the gradient of ``o``, as :func:`_operands_grads` does for a slot
     whose product no other slot shares; ``fuse_float``: a float ``d`` may be fused."""
@@ -647,7 +667,7 @@ def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[tuple[int
         return
     else:
         contrib = g * d
-    _store(o, contrib, prev, grads, heap)
+    _store(o, contrib, prev, grads, heap, wait)
 
 
 def _addcmul(prev: Value, g: Value, d: Any) -> Value:
