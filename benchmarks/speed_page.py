@@ -146,8 +146,8 @@ then the group's fast path) where `a + b` takes one. The public functions of `su
 operands (dot: one or two pairs) inline for a list or a tuple (the group fast paths lost theirs:
 one copy); a longer one or a number among them takes the fast path as before. At k = 2,
 forward, against one `+` through `reduce` (30 interleaved rounds, one process): sum 1.01x to
-0.85x, mean 1.08x to 0.93x, dot of one pair 1.31x to 0.96x (0.96-1.03x over later runs: at
-an add's cost, below the product it replaces, which stores its two partials as dot does)."""
+0.85x, mean 1.08x to 0.93x, dot of one pair 1.31x to 0.96x (0.96-1.03x over later runs: an
+add's cost; the product it replaces, an operator's call, costs 0.84x)."""
 
 
 def _r(a: float, b: float) -> str:
