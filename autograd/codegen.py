@@ -22,7 +22,7 @@ drifts from what this module generates. Regenerate both with::
   (``_fast_softmax``: the logsumexp node and its outputs in one call) bodies,
   rendered from their float rules (for 2 to 5 Values, from the op's compiled
   form for that many operands, unrolled); and the group ops' public functions
-  (``autograd.sum`` ...), with those unrolled lines inline for a list, so that
+  (``autograd.sum`` ...), with those unrolled lines inline for a list or tuple, so that
   ``sum([a, b])`` costs one Python call, as ``a + b`` does. It can be read,
   type-checked and stepped through like any other code.
 
@@ -321,10 +321,10 @@ def _unrolled_size(name: str, tpl: tuple[Any, ...], n: int, kw: str) -> str:
     )
 
 
-#: the group ops' public functions: name -> (signature, docstring, the general path's
-#: call); each is generated with :func:`_unrolled`'s lines for a list of a few Values
-#: inline, one Python call as an operator's (issue 22: ``sum`` of two at one ``+``'s cost)
-PUBLIC: dict[str, tuple[str, str, str]] = {
+#: the group ops' public functions: name -> (signature, docstring, the fewest values it
+#: takes); each is generated with :func:`_unrolled`'s lines for a list or tuple of a few
+#: Values inline, one Python call as an operator's (``sum`` of two at one ``+``'s cost)
+PUBLIC: dict[str, tuple[str, str, int]] = {
     "sum": (
         "values: Iterable[Value | Number]) -> Value:  # noqa: A001 - as torch.sum",
         """Sum values as one node with n parents (numbers are folded in).
@@ -338,7 +338,7 @@ PUBLIC: dict[str, tuple[str, str, str]] = {
         Raises:
             TypeError: if ``values`` is not an iterable, or holds a non-number.
         """,
-        '_fast_group_sum(_values(values, "sum"))'),
+        0),
     "mean": (
         "values: Iterable[Value | Number]) -> Value:",
         """Mean of values as one node with n parents.
@@ -353,7 +353,7 @@ PUBLIC: dict[str, tuple[str, str, str]] = {
             ValueError: if ``values`` is empty.
             TypeError: if ``values`` is not an iterable, or holds a non-number.
         """,
-        '_fast_group_mean(_values(values, "mean", least=1))'),
+        1),
     "dot": (
         "xs: Sequence[Value | Number], ys: Sequence[Value | Number]) -> Value:",
         """Dot product ``sum(x * y)`` as one node.
@@ -370,7 +370,7 @@ PUBLIC: dict[str, tuple[str, str, str]] = {
             ValueError: if the sequences differ in length.
             TypeError: if an element is not a Value or a real number.
         """,
-        "_fast_group_dot(_pairs(xs, ys))"),
+        0),
     "logsumexp": (
         "values: Iterable[Value | Number]) -> Value:",
         """``log(sum(exp(x)))``, stable for large inputs, as one node.
@@ -385,15 +385,17 @@ PUBLIC: dict[str, tuple[str, str, str]] = {
             ValueError: if ``values`` is empty.
             TypeError: if an element is not a Value or a real number.
         """,
-        '_fast_group_logsumexp(_values(values, "logsumexp", least=1))'),
+        1),
 }
 
 
 def _public(name: str, op: Op) -> str:
     """The public function of a group op (:data:`PUBLIC`): a list of a few Values is
     made into its node here, anything else by ``_fast_group_<name>`` (the general path)."""
-    signature, doc, general = PUBLIC[name]
+    signature, doc, least = PUBLIC[name]
+    general = f'_fast_group_{name}(_values(values, "{name}"{", least=1" * least}))'
     if name == "dot":
+        general = "_fast_group_dot(_pairs(xs, ys))"
         head = ("    t = type(xs)\n    if (t is list or t is tuple) and type(ys) is t:"
                 "  # a few pairs: here\n        n = len(xs)\n")
         tail = ("        if n == len(ys):  # any others of one length\n"
@@ -402,7 +404,7 @@ def _public(name: str, op: Op) -> str:
         head = ("    t = type(values)\n    if t is list or t is tuple:  # a few Values: here\n"
                 "        n = len(values)  # type: ignore[arg-type]  # (no narrowing on type(x))\n")
         tail = f"        return _fast_group_{name}(values)  # type: ignore[arg-type]  # any other\n"
-        if "least" in general:  # (an empty list: the general path's error)
+        if least:  # (an empty list: the general path's error)
             tail = "        if n:\n    " + tail.replace("  # any other", "  # any other nonempty")
     text = "\n".join(f"    {ln}" if ln else "" for ln in inspect.cleandoc(doc).splitlines())
     return (f"def {name}({signature}\n" + f'    """{text[4:]}\n    """\n'
