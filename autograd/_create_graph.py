@@ -617,24 +617,14 @@ def _operands_grads(node: Value, g: Any, op: Any, plan: Any, ctx: Any, uses: Any
                             j = j * n + i % n
                 d = op.local_value(operands, node, i) if j is None else (  # the Value rule
                     node if j == -1 else operands[j])
-            # x * 1.0 is x exactly (IEEE-754): build no node for it
-            if type(d) is float and d == 1.0:
-                contrib = g
-            elif type(g) is float and g == 1.0:
-                contrib = d
-            elif last is not None and d is last[0]:  # mean's 1 / n for every operand
+            if last is not None and d is last[0]:  # mean's 1 / n for every operand
                 contrib = last[1]
-            else:
-                prev = grads.get(o)
-                # prev + g * d as one node, unless a later operand may share g * d
-                if type(prev) is Value and type(g) is Value and (type(d) is Value or (
-                        type(d) is float and (bare or k == len(local) - 1))):
-                    grads[o] = _addcmul(prev, g, d)
-                    k += 1
-                    continue
-                contrib = g * d
-                if type(d) is float:
-                    last = (d, contrib)
+            else:  # (a float d is fused only in the last slot: a later one may share g * d)
+                made = _acc(o, g, d, grads, heap, wait, bare or k == len(local) - 1)
+                if made is not None and type(d) is float:
+                    last = (d, made)
+                k += 1
+                continue
         k += 1
         _store(o, contrib, grads.get(o), grads, heap, wait)
 
@@ -653,21 +643,25 @@ def _store(o: Value, contrib: Any, prev: Any, grads: dict[Value, Any],
 
 
 def _acc(o: Value, g: Any, d: Any, grads: dict[Value, Any], heap: list[int], wait: dict[int, Value],
-         fuse_float: bool) -> None:
-    """Add ``g * d`` to the gradient of ``o``, as :func:`_operands_grads` does for a slot
-    whose product no other slot shares; ``fuse_float``: a float ``d`` may be fused."""
+         fuse_float: bool) -> Any:
+    """Add ``g * d`` to the gradient of ``o`` (``prev + g * d`` as one addcmul node where
+    it has one); ``fuse_float``: a float ``d`` may be fused (no later slot shares g * d).
+
+    Returns the product ``g * d`` if it was made as a node of its own, else None.
+    """
     prev = grads.get(o)
     if type(d) is float and d == 1.0:  # x * 1.0 is x exactly (IEEE-754): no node
-        contrib = g
+        contrib, made = g, None
     elif type(g) is float and g == 1.0:
-        contrib = d
+        contrib, made = d, None
     elif type(prev) is Value and type(g) is Value and (type(d) is Value or (
             type(d) is float and fuse_float)):
         grads[o] = _addcmul(prev, g, d)
-        return
+        return None
     else:
-        contrib = g * d
+        contrib = made = g * d
     _store(o, contrib, prev, grads, heap, wait)
+    return made
 
 
 def _addcmul(prev: Value, g: Value, d: Any) -> Value:

@@ -1060,10 +1060,7 @@ def _pairs(xs: Sequence[Any], ys: Sequence[Any]) -> tuple[Any, ...]:
         TypeError: if either is not an iterable.
         ValueError: if they differ in length.
     """
-    t = type(xs)  # a list or tuple as it is, without a call (the common case)
-    a = xs if t is list or t is tuple else _values(xs, "dot: xs")
-    t = type(ys)
-    b = ys if t is list or t is tuple else _values(ys, "dot: ys")
+    a, b = _values(xs, "dot: xs"), _values(ys, "dot: ys")  # (dot's own lines take lists)
     if len(a) != len(b):
         raise ValueError(
             f"dot: xs has {len(a)} elements but ys has {len(b)}; pass sequences "
