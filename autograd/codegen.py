@@ -393,7 +393,6 @@ def _public(name: str, op: Op) -> str:
     """The public function of a group op (:data:`PUBLIC`): a list of a few Values is
     made into its node here, anything else by ``_fast_group_<name>`` (the general path)."""
     signature, doc, least = PUBLIC[name]
-    general = f'_fast_group_{name}(_values(values, "{name}"{", least=1" * least}))'
     if name == "dot":
         general = "_fast_group_dot(_pairs(xs, ys))"
         head = ("    t = type(xs)\n    if (t is list or t is tuple) and type(ys) is t:"
@@ -401,6 +400,7 @@ def _public(name: str, op: Op) -> str:
         tail = ("        if n == len(ys):  # any others of one length\n"
                 "            return _fast_group_dot((*xs, *ys))\n")
     else:
+        general = f'_fast_group_{name}(_values(values, "{name}"{", least=1" * least}))'
         head = ("    t = type(values)\n    if t is list or t is tuple:  # a few Values: here\n"
                 "        n = len(values)  # type: ignore[arg-type]  # (no narrowing on type(x))\n")
         tail = f"        return _fast_group_{name}(values)  # type: ignore[arg-type]  # any other\n"
